@@ -1,0 +1,206 @@
+/* isol8 — the thin dispatcher: `isol8 run …` execs isol8-run (git-style), found next to this
+ * binary first, then on PATH. Built in: --version, --help, `config [--json]`, `doctor`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "isol8.h"
+#include "json.h"
+#include "seccomp_policy.h"
+#include "util.h"
+
+static const char help[] =
+	"Usage: isol8 [--debug] <command> [options]\n"
+	"\n"
+	"Run untrusted code (python, node, bun, deno, bash) in locked-down sandboxes.\n"
+	"\n"
+	"Commands:\n"
+	"  run [file]        run code in a fresh sandbox (isol8-run)\n"
+	"  config [--json]   show the merged configuration\n"
+	"  doctor            check what this host supports\n"
+	"  serve, session, cleanup, pool, proxy\n"
+	"                    the other tools of the toolkit (isol8-<name>), when installed\n"
+	"\n"
+	"Options:\n"
+	"  -V, --version     print the version\n"
+	"  -h, --help        this text\n"
+	"  --debug           debug lines from isol8 itself (passed to the command)\n"
+	"\n"
+	"Examples:\n"
+	"  isol8 run -e 'print(2 ** 10)'\n"
+	"  isol8 run script.js --timeout 5000 --memory 256m\n"
+	"  isol8 run --json -e 'print(1)' | jq .stdout\n";
+
+static const char *const tools[] = {"run", "serve", "session", "cleanup", "pool", "proxy"};
+
+static int exec_tool(const char *name, int argc, char **argv, bool debug)
+{
+	char self[PATH_MAX], path[PATH_MAX + 128], tool[64];
+	snprintf(tool, sizeof tool, "isol8-%s", name);
+	char **av = xcalloc((size_t)argc + 3, sizeof *av);
+	int n = 0;
+	av[n++] = tool;
+	if (debug && !strcmp(name, "run"))
+		av[n++] = "--debug";
+	for (int i = 0; i < argc; i++)
+		av[n++] = argv[i];
+	ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (l > 0) {
+		self[l] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(path, sizeof path, "%s/%s", self, tool);
+			if (access(path, X_OK) == 0)
+				execv(path, av);
+		}
+	}
+	execvp(tool, av);
+	fprintf(stderr, "[ERR] isol8 %s: %s is not installed next to isol8 or on PATH\n", name, tool);
+	return 1;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+	bool as_json = argc > 0 && !strcmp(argv[0], "--json");
+	if (argc > (as_json ? 1 : 0)) {
+		fprintf(stderr, "[ERR] usage: isol8 config [--json]\n");
+		return 1;
+	}
+	isol8_config c;
+	isol8_err err = {0};
+	if (config_load(&c, &err) < 0) {
+		fprintf(stderr, "[ERR] %s\n", err.msg);
+		return 1;
+	}
+	char *text = as_json ? json_dump(c.root, JV_PRINT_PRETTY | JV_PRINT_INDENT_FLAGS(2)) : config_describe(&c);
+	puts(text);
+	free(text);
+	config_free(&c);
+	return 0;
+}
+
+static int checks_failed;
+
+static void check(bool ok, bool required, const char *what, const char *detail)
+{
+	printf("%-5s %-26s %s\n", ok ? "ok" : required ? "FAIL" : "warn", what, detail);
+	if (!ok && required)
+		checks_failed++;
+}
+
+/* Runs fn in a child so probes (seccomp, namespaces) never touch this process. */
+static bool probe(int (*fn)(void))
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(fn() == 0 ? 0 : 1);
+	int st;
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static int probe_seccomp(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load_strict() < 0)
+		return -1;
+	/* the filter is in force: unshare must now be refused */
+	return syscall(SYS_unshare, 0x10000000) < 0 && errno == EPERM ? 0 : -1;
+}
+
+static int probe_mount_api(void)
+{
+	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, "/", OPEN_TREE_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct mount_attr a = {0};
+	long r = syscall(SYS_mount_setattr, -1, "", 0, &a, sizeof a);
+	return r < 0 && errno == ENOSYS ? -1 : 0;
+}
+
+static int probe_userns(void)
+{
+	return syscall(SYS_unshare, 0x10000000 /* CLONE_NEWUSER */) == 0 ? 0 : -1;
+}
+
+static int cmd_doctor(void)
+{
+	struct utsname u;
+	uname(&u);
+	char line[PATH_MAX + 64];
+	printf("isol8 %s doctor — what this host supports\n", ISOL8_VERSION);
+	check(true, false, "kernel", u.release);
+	bool root = geteuid() == 0;
+	check(root || probe(probe_userns), true, "namespaces",
+	      root ? "root: mount, pid, ipc, uts, net, cgroup namespaces; sandbox runs as uid 65534"
+		   : "unprivileged: user namespaces available");
+	check(probe(probe_mount_api), true, "mount API", "open_tree / move_mount / mount_setattr (kernel >= 5.12)");
+	check(probe(probe_seccomp), true, "seccomp", "strict allow-list + deny filter loads and refuses unshare");
+	const char *why = NULL;
+	int v = cgroup_detect(&why);
+	check(v != 0, true, "resource limits", cgroup_describe());
+	snprintf(line, sizeof line, "%s", isol8_run_dir());
+	check(mkdir_p(line, 0755) == 0 && access(line, W_OK) == 0, true, "run dir", line);
+	const char *rt = getenv("ISOL8_RUNTIMES") ? getenv("ISOL8_RUNTIMES") : "/opt/isol8/runtimes";
+	static const char *const bins[][2] = {{"python", "/usr/bin/python3"}, {"node", "/usr/bin/node"},
+					      {"bun", "bin/bun"}, {"deno", "bin/deno"}, {"bash", "/bin/bash"}};
+	for (size_t i = 0; i < ARRAY_SIZE(bins); i++) {
+		char p[PATH_MAX];
+		if (bins[i][1][0] == '/')
+			snprintf(p, sizeof p, "%s", bins[i][1]);
+		else
+			snprintf(p, sizeof p, "%s/%s", rt, bins[i][1]);
+		snprintf(line, sizeof line, "%s%s", p, access(p, X_OK) == 0 ? "" : " missing: run 'make deps'");
+		char what[32];
+		snprintf(what, sizeof what, "runtime %s", bins[i][0]);
+		check(access(p, X_OK) == 0, false, what, line);
+	}
+	printf("%s\n", checks_failed ? "isol8 cannot run sandboxes here (see FAIL lines)." : "isol8 can run sandboxes here.");
+	return checks_failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	bool debug = false;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			puts(ISOL8_VERSION);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(help, stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--debug")) {
+			debug = true;
+			continue;
+		}
+		fprintf(stderr, "error: unknown option '%s' (see isol8 --help)\n", argv[i]);
+		return 1;
+	}
+	if (i >= argc) {
+		fputs(help, stdout);
+		return 0;
+	}
+	const char *cmd = argv[i];
+	if (!strcmp(cmd, "config"))
+		return cmd_config(argc - i - 1, argv + i + 1);
+	if (!strcmp(cmd, "doctor"))
+		return cmd_doctor();
+	for (size_t t = 0; t < ARRAY_SIZE(tools); t++)
+		if (!strcmp(cmd, tools[t]))
+			return exec_tool(cmd, argc - i - 1, argv + i + 1, debug);
+	fprintf(stderr, "error: unknown command '%s' (see isol8 --help)\n", cmd);
+	return 1;
+}

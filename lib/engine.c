@@ -1,0 +1,548 @@
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "mask.h"
+#include "runtime.h"
+#include "sandbox.h"
+
+#define MAX_OUTPUT_FILE (64u << 20)
+#define KILL_GRACE_MS 2000 /* after a kill, how long we keep draining pipes */
+
+static void debugf(const isol8_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void debugf(const isol8_options *o, const char *fmt, ...)
+{
+	if (!o->debug)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("[DEBUG] ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+const char *signal_name(int sig)
+{
+	static const char *const names[] = {[SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT",
+		[SIGILL] = "SIGILL", [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT", [SIGBUS] = "SIGBUS",
+		[SIGFPE] = "SIGFPE", [SIGKILL] = "SIGKILL", [SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV",
+		[SIGUSR2] = "SIGUSR2", [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+		[SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ", [SIGSYS] = "SIGSYS"};
+	if (sig > 0 && (size_t)sig < ARRAY_SIZE(names) && names[sig])
+		return names[sig];
+	return "SIG?";
+}
+
+/* One output stream: masking, then the cap. Bytes past the cap are counted, not kept. */
+struct ostream {
+	isol8_event_type type;
+	isol8_masker mask;
+	isol8_buf *keep;
+	uint64_t max, seen;
+	bool over;
+	int fd;
+};
+
+static void emit(struct ostream *s, const unsigned char *p, size_t n, isol8_event_fn fn, void *ctx)
+{
+	s->seen += n;
+	size_t room = s->keep->len < s->max ? (size_t)(s->max - s->keep->len) : 0;
+	size_t take = n < room ? n : room;
+	if (take) {
+		buf_append(s->keep, p, take);
+		if (fn) {
+			isol8_event ev = {s->type, p, take};
+			fn(ctx, &ev);
+		}
+	}
+	if (take < n)
+		s->over = true;
+}
+
+static void feed_stream(struct ostream *s, const unsigned char *p, size_t n, isol8_event_fn fn, void *ctx)
+{
+	isol8_buf masked = {0};
+	masker_feed(&s->mask, p, n, &masked);
+	emit(s, masked.data, masked.len, fn, ctx);
+	buf_free(&masked);
+}
+
+static void finish_stream(struct ostream *s, isol8_event_fn fn, void *ctx)
+{
+	isol8_buf masked = {0};
+	masker_flush(&s->mask, &masked);
+	emit(s, masked.data, masked.len, fn, ctx);
+	buf_free(&masked);
+	if (s->over) {
+		char m[128];
+		int n = snprintf(m, sizeof m, "\n\n--- OUTPUT TRUNCATED (%llu bytes, limit: %llu) ---",
+				 (unsigned long long)s->seen, (unsigned long long)s->max);
+		buf_append(s->keep, m, (size_t)n);
+		if (fn) {
+			isol8_event ev = {s->type, (unsigned char *)m, (size_t)n};
+			fn(ctx, &ev);
+		}
+	}
+}
+
+/* Reads what is available; returns false at EOF. */
+static bool pump(struct ostream *s, isol8_event_fn fn, void *ctx)
+{
+	unsigned char tmp[65536];
+	for (int i = 0; i < 16; i++) { /* bounded, so one busy stream cannot starve the other */
+		ssize_t r = read(s->fd, tmp, sizeof tmp);
+		if (r < 0)
+			return errno == EAGAIN || errno == EINTR;
+		if (r == 0)
+			return false;
+		if (!s->over)
+			feed_stream(s, tmp, (size_t)r, fn, ctx);
+		else
+			s->seen += (uint64_t)r;
+	}
+	return true;
+}
+
+static void send_event(isol8_event_fn fn, void *ctx, isol8_event_type t, const char *text)
+{
+	if (!fn)
+		return;
+	isol8_event ev = {t, (const unsigned char *)text, strlen(text)};
+	fn(ctx, &ev);
+}
+
+/* ---- building the command ---------------------------------------------------------------- */
+
+struct command {
+	char **argv, **envp;
+	isol8_file *files; /* request files + the code file */
+	size_t nfiles;
+	char *code_path;
+};
+
+static void push(char ***v, size_t *n, char *s)
+{
+	*v = xrealloc(*v, (*n + 2) * sizeof **v);
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
+static void env_set(char ***v, size_t *n, const char *k, const char *val)
+{
+	size_t kl = strlen(k);
+	for (size_t i = 0; i < *n; i++)
+		if (!strncmp((*v)[i], k, kl) && (*v)[i][kl] == '=') {
+			free((*v)[i]);
+			(*v)[i] = xasprintf("%s=%s", k, val);
+			return;
+		}
+	push(v, n, xasprintf("%s=%s", k, val));
+}
+
+static void build_command(const isol8_request *r, const isol8_options *o, struct command *c)
+{
+	const isol8_runtime *rt = runtime_get(r->runtime);
+	size_t na = 0, ne = 0;
+	memset(c, 0, sizeof *c);
+	if (r->cmd) {
+		push(&c->argv, &na, xstrdup("bash"));
+		push(&c->argv, &na, xstrdup("-c"));
+		push(&c->argv, &na, xstrdup(r->cmd));
+	} else if (rt->inline_argv[0] && !r->force_file && strlen(r->code) < 64 * 1024) {
+		for (int i = 0; rt->inline_argv[i]; i++)
+			push(&c->argv, &na, xstrdup(rt->inline_argv[i]));
+		push(&c->argv, &na, xstrdup(r->code));
+	} else {
+		/* Large code (argv strings are capped at 128 KiB), files, and runtimes without an
+		 * inline mode run from /sandbox/main<ext>, as `python3 /sandbox/main.py` would. */
+		c->code_path = xasprintf("/sandbox/main%s", r->file_ext ? r->file_ext : rt->default_ext);
+		for (int i = 0; rt->file_argv[i]; i++)
+			push(&c->argv, &na, xstrdup(rt->file_argv[i]));
+		push(&c->argv, &na, xstrdup(c->code_path));
+	}
+	const char *rtdir = getenv("ISOL8_RUNTIMES");
+	char *path = xasprintf("/sandbox/.local/bin:/sandbox/.npm-global/bin:/sandbox/.bun-global/bin:%s/bin:"
+			       "/usr/local/bin:/usr/bin:/bin",
+			       rtdir && *rtdir ? rtdir : "/opt/isol8/runtimes");
+	env_set(&c->envp, &ne, "PATH", path);
+	free(path);
+	env_set(&c->envp, &ne, "HOME", "/sandbox");
+	env_set(&c->envp, &ne, "USER", "sandbox");
+	env_set(&c->envp, &ne, "LOGNAME", "sandbox");
+	env_set(&c->envp, &ne, "LANG", "C.UTF-8");
+	env_set(&c->envp, &ne, "TMPDIR", "/tmp");
+	env_set(&c->envp, &ne, "PYTHONUNBUFFERED", "1");
+	env_set(&c->envp, &ne, "PYTHONUSERBASE", "/sandbox/.local");
+	env_set(&c->envp, &ne, "NPM_CONFIG_PREFIX", "/sandbox/.npm-global");
+	env_set(&c->envp, &ne, "NODE_PATH",
+		"/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules");
+	env_set(&c->envp, &ne, "DENO_DIR", "/sandbox/.deno");
+	env_set(&c->envp, &ne, "DENO_NO_UPDATE_CHECK", "1");
+	for (size_t i = 0; i < o->nsecrets; i++)
+		env_set(&c->envp, &ne, o->secrets[i].key, o->secrets[i].value);
+	for (size_t i = 0; i < r->nenv; i++)
+		env_set(&c->envp, &ne, r->env[i].key, r->env[i].value);
+	c->nfiles = r->nfiles + (c->code_path ? 1 : 0);
+	c->files = xcalloc(c->nfiles, sizeof *c->files);
+	for (size_t i = 0; i < r->nfiles; i++)
+		c->files[i] = r->files[i]; /* borrowed */
+	if (c->code_path) {
+		c->files[r->nfiles].path = c->code_path;
+		c->files[r->nfiles].data = (unsigned char *)r->code;
+		c->files[r->nfiles].len = strlen(r->code);
+	}
+}
+
+static void free_command(struct command *c)
+{
+	for (char **p = c->argv; p && *p; p++)
+		free(*p);
+	for (char **p = c->envp; p && *p; p++)
+		free(*p);
+	free(c->argv);
+	free(c->envp);
+	free(c->files);
+	free(c->code_path);
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+struct run {
+	isol8_sandbox sb;
+	struct ostream out, err;
+	bool have_status, timed_out, cancelled, killed_for_output, killed;
+	int exit_code, sig;
+	char *fault; /* payload could not start */
+	uint64_t kill_at_ns;
+};
+
+static void kill_run(struct run *r)
+{
+	if (!r->killed) {
+		sandbox_kill(&r->sb);
+		r->killed = true;
+		r->kill_at_ns = now_mono_ns();
+	}
+}
+
+static void handle_status(struct run *r, const char *line)
+{
+	jv v = jv_parse(line);
+	jv e = json_get(v, "exit"), s = json_get(v, "signal"), f = json_get(v, "error");
+	if (jv_get_kind(e) == JV_KIND_NUMBER) {
+		r->exit_code = (int)jv_number_value(e);
+		r->have_status = true;
+	} else if (jv_get_kind(s) == JV_KIND_NUMBER) {
+		r->sig = (int)jv_number_value(s);
+		r->exit_code = 128 + r->sig;
+		r->have_status = true;
+	} else if (jv_get_kind(f) == JV_KIND_STRING) {
+		r->fault = xstrdup(jv_string_value(f));
+		r->have_status = true;
+	}
+	jv_free(e);
+	jv_free(s);
+	jv_free(f);
+	jv_free(v);
+}
+
+static void write_stdin(struct run *r, const isol8_request *req, size_t *off)
+{
+	while (*off < req->stdin_len) {
+		ssize_t w = write(r->sb.stdin_w, req->stdin_data + *off, req->stdin_len - *off);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			break; /* EPIPE: the program stopped reading; that is its business */
+		}
+		*off += (size_t)w;
+	}
+	close(r->sb.stdin_w);
+	r->sb.stdin_w = -1;
+}
+
+static void collect_files(struct run *r, const isol8_request *req, isol8_result *res)
+{
+	for (size_t i = 0; i < req->noutput; i++) {
+		isol8_buf data = {0};
+		isol8_err e = {0};
+		if (sandbox_get_file(&r->sb, req->output_paths[i], MAX_OUTPUT_FILE, &data, &e) == 1) {
+			res->files = xrealloc(res->files, (res->nfiles + 1) * sizeof *res->files);
+			res->files[res->nfiles].path = xstrdup(req->output_paths[i]);
+			res->files[res->nfiles].data = data;
+			res->nfiles++;
+		} else {
+			buf_free(&data); /* unreadable or missing paths are omitted, as the reference */
+		}
+	}
+}
+
+static void loop(struct run *r, const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx,
+		 int cancel_fd, isol8_result *res)
+{
+	uint64_t start = now_mono_ns();
+	long long timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : o->timeout_ms;
+	uint64_t deadline = start + (uint64_t)timeout_ms * 1000000ull;
+	bool out_open = true, err_open = true, files_done = false;
+	size_t stdin_off = 0;
+	if (r->sb.stdin_w >= 0)
+		write_stdin(r, req, &stdin_off);
+	while (out_open || err_open || (!r->have_status && !r->killed)) {
+		uint64_t now = now_mono_ns();
+		if (!r->killed && now >= deadline) {
+			r->timed_out = true;
+			kill_run(r);
+		}
+		if (r->killed && now - r->kill_at_ns > KILL_GRACE_MS * 1000000ull)
+			break;
+		if (r->have_status && !files_done) {
+			files_done = true;
+			collect_files(r, req, res);
+			if (o->persist)
+				break; /* the sandbox lives on; what was printed so far is read below */
+			kill_run(r); /* background processes of the program end with it */
+		}
+		struct pollfd p[5] = {
+			{out_open ? r->sb.stdout_r : -1, POLLIN, 0},
+			{err_open ? r->sb.stderr_r : -1, POLLIN, 0},
+			{!r->have_status && r->sb.ctl >= 0 ? r->sb.ctl : -1, POLLIN, 0},
+			{r->sb.stdin_w, POLLOUT, 0},
+			{cancel_fd, POLLIN, 0},
+		};
+		uint64_t until = r->killed ? r->kill_at_ns + KILL_GRACE_MS * 1000000ull : deadline;
+		int wait_ms = until > now ? (int)((until - now) / 1000000ull) + 1 : 0;
+		if (poll(p, 5, wait_ms) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents && !pump(&r->out, fn, ctx))
+			out_open = false;
+		if (p[1].revents && !pump(&r->err, fn, ctx))
+			err_open = false;
+		if ((r->out.over || r->err.over) && !r->killed) {
+			r->killed_for_output = true; /* the cap is reached: more output cannot be delivered */
+			kill_run(r);
+		}
+		if (p[2].revents) {
+			char *line = NULL;
+			int s;
+			while ((s = sandbox_read_status(&r->sb, &line)) == 1) {
+				handle_status(r, line);
+				free(line);
+			}
+			if (s < 0 && !r->have_status) {
+				r->have_status = true; /* init died: killed by us (timeout, cancel) or the OOM killer */
+				r->exit_code = 137;
+				r->sig = SIGKILL;
+			}
+		}
+		if (p[3].revents)
+			write_stdin(r, req, &stdin_off);
+		if (p[4].revents) {
+			r->cancelled = true;
+			kill_run(r);
+		}
+	}
+	if (o->persist) {
+		/* leave the sandbox running; take what is already buffered */
+		pump(&r->out, fn, ctx);
+		pump(&r->err, fn, ctx);
+	}
+	res->duration_ms = (now_mono_ns() - start) / 1000000ull;
+}
+
+int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx, int cancel_fd,
+		  isol8_result *res, isol8_err *err)
+{
+	memset(res, 0, sizeof *res);
+	uuid_v4(res->execution_id);
+	snprintf(res->runtime, sizeof res->runtime, "%s", req->runtime);
+
+	isol8_sandbox_cfg cfg = {
+		.share_net = o->network == ISOL8_NET_HOST,
+		.seccomp = o->seccomp == ISOL8_SECCOMP_STRICT,
+		.persist = o->persist,
+		.limits = {.memory = o->memory_limit, .pids = o->pids_limit, .cpus = o->cpu_limit},
+		.rootfs = {.image = o->image, .writable = o->writable, .sandbox_size = o->sandbox_size,
+			   .tmp_size = o->tmp_size},
+	};
+	struct run r = {0};
+	uint64_t t0 = now_mono_ns();
+	if (sandbox_prepare(&r.sb, &cfg, err) < 0)
+		return -1;
+	debugf(o, "sandbox %s prepared in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id,
+	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, cgroup_describe(), cfg.seccomp ? "strict" : "unconfined");
+	snprintf(res->sandbox_id, sizeof res->sandbox_id, "%s", r.sb.id);
+	res->sandbox_pid = r.sb.pid;
+
+	const char **secrets = xcalloc(o->nsecrets + 1, sizeof *secrets);
+	for (size_t i = 0; i < o->nsecrets; i++)
+		secrets[i] = o->secrets[i].value;
+	r.out = (struct ostream){.type = ISOL8_EV_STDOUT, .keep = &res->out, .max = o->max_output, .fd = r.sb.stdout_r};
+	r.err = (struct ostream){.type = ISOL8_EV_STDERR, .keep = &res->err, .max = o->max_output, .fd = r.sb.stderr_r};
+	masker_init(&r.out.mask, secrets, o->nsecrets);
+	masker_init(&r.err.mask, secrets, o->nsecrets);
+	free(secrets);
+	fcntl(r.sb.stdout_r, F_SETFL, O_NONBLOCK);
+	fcntl(r.sb.stderr_r, F_SETFL, O_NONBLOCK);
+	fcntl(r.sb.ctl, F_SETFL, O_NONBLOCK);
+
+	struct command c;
+	build_command(req, o, &c);
+	isol8_exec_spec spec = {c.argv, c.envp, req->workdir ? req->workdir : "/sandbox", c.files, c.nfiles};
+	int rc = sandbox_feed(&r.sb, &spec, err);
+	free_command(&c);
+	if (rc == 0) {
+		if (!req->has_stdin) {
+			close(r.sb.stdin_w);
+			r.sb.stdin_w = -1;
+		} else {
+			fcntl(r.sb.stdin_w, F_SETFL, O_NONBLOCK);
+		}
+		loop(&r, req, o, fn, ctx, cancel_fd, res);
+	}
+	finish_stream(&r.out, fn, ctx);
+	finish_stream(&r.err, fn, ctx);
+	masker_free(&r.out.mask);
+	masker_free(&r.err.mask);
+	if (rc == 0 && r.fault) {
+		rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "%s", r.fault);
+		free(r.fault);
+	}
+	if (!o->persist || rc < 0) {
+		sandbox_kill(&r.sb);
+		/* wait for the init so the cgroup holds the final numbers */
+		while (waitpid(r.sb.pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		r.sb.dead = true;
+	}
+	cgroup_read_stats(&r.sb.cg, &res->stats);
+	res->persisted = o->persist && rc == 0;
+	if (rc < 0)
+		r.sb.persist = false;
+	r.sb.pid = r.sb.dead ? 0 : r.sb.pid;
+	sandbox_destroy(&r.sb);
+	if (rc < 0) {
+		isol8_result_free(res);
+		return -1;
+	}
+
+	res->exit_code = r.exit_code;
+	res->signal = r.sig;
+	res->truncated = r.out.over || r.err.over;
+	if (r.timed_out) {
+		res->status = "timeout";
+		res->exit_code = 137;
+		res->signal = SIGKILL;
+		buf_puts(&res->err, "\n--- EXECUTION TIMED OUT ---");
+		send_event(fn, ctx, ISOL8_EV_ERROR, "EXECUTION TIMED OUT");
+	} else if (res->stats.oom_kills > 0) {
+		res->status = "oom";
+		char m[96];
+		snprintf(m, sizeof m, "OUT OF MEMORY (limit: %llu bytes)", (unsigned long long)o->memory_limit);
+		buf_puts(&res->err, "\n--- ");
+		buf_puts(&res->err, m);
+		buf_puts(&res->err, " ---");
+		send_event(fn, ctx, ISOL8_EV_ERROR, m);
+	} else if (r.killed_for_output) {
+		res->status = "output_limit";
+	} else if (r.cancelled) {
+		res->status = "signal";
+		send_event(fn, ctx, ISOL8_EV_ERROR, "EXECUTION CANCELLED");
+	} else if (r.sig) {
+		res->status = "signal";
+	} else {
+		res->status = r.exit_code == 0 ? "ok" : "error";
+	}
+	char code[16];
+	snprintf(code, sizeof code, "%d", res->exit_code);
+	send_event(fn, ctx, ISOL8_EV_EXIT, code);
+	iso8601_now(res->timestamp);
+	debugf(o, "sandbox %s: status %s, exit %d, %llu ms, cpu %.1f ms, peak memory %llu bytes", res->sandbox_id,
+	       res->status, res->exit_code, (unsigned long long)res->duration_ms, (double)res->stats.cpu_ns / 1e6,
+	       (unsigned long long)res->stats.peak_memory);
+	return 0;
+}
+
+void rtrim_buf(isol8_buf *b)
+{
+	while (b->len && strchr(" \t\n\r\v\f", b->data[b->len - 1]))
+		b->len--;
+	if (b->data)
+		b->data[b->len] = 0;
+}
+
+static jv text_field(jv obj, const char *key, isol8_buf *b)
+{
+	isol8_buf t = {0};
+	buf_append(&t, b->data ? b->data : (unsigned char *)"", b->len);
+	rtrim_buf(&t);
+	bool b64 = false;
+	obj = jv_object_set(obj, jv_string(key), json_bytes(t.data, t.len, &b64));
+	if (b64) {
+		char enc[32];
+		snprintf(enc, sizeof enc, "%sEncoding", key);
+		obj = jv_object_set(obj, jv_string(enc), jv_string("base64"));
+	}
+	buf_free(&t);
+	return obj;
+}
+
+jv isol8_result_json(const isol8_result *res)
+{
+	jv o = jv_object();
+	o = text_field(o, "stdout", (isol8_buf *)&res->out);
+	o = text_field(o, "stderr", (isol8_buf *)&res->err);
+	o = jv_object_set(o, jv_string("exitCode"), jv_number(res->exit_code));
+	o = jv_object_set(o, jv_string("durationMs"), jv_number((double)res->duration_ms));
+	o = jv_object_set(o, jv_string("truncated"), jv_bool(res->truncated));
+	o = jv_object_set(o, jv_string("executionId"), jv_string(res->execution_id));
+	o = jv_object_set(o, jv_string("runtime"), jv_string(res->runtime));
+	o = jv_object_set(o, jv_string("timestamp"), jv_string(res->timestamp));
+	o = jv_object_set(o, jv_string("containerId"), jv_string(res->sandbox_id));
+	o = jv_object_set(o, jv_string("status"), jv_string(res->status ? res->status : "internal"));
+	o = jv_object_set(o, jv_string("signal"), res->signal ? jv_string(signal_name(res->signal)) : jv_null());
+	o = jv_object_set(o, jv_string("warm"), jv_false());
+	double cpu_ms = (double)res->stats.cpu_ns / 1e6;
+	jv ru = jv_object();
+	ru = jv_object_set(ru, jv_string("cpuMs"), jv_number((double)(uint64_t)(cpu_ms * 1000) / 1000));
+	ru = jv_object_set(ru, jv_string("cpuPercent"),
+			   jv_number(res->duration_ms ? (double)(long)(cpu_ms / (double)res->duration_ms * 10000) / 100 : 0));
+	ru = jv_object_set(ru, jv_string("peakMemoryBytes"), jv_number((double)res->stats.peak_memory));
+	ru = jv_object_set(ru, jv_string("memoryMB"), jv_number((double)((res->stats.peak_memory + (1 << 19)) >> 20)));
+	ru = jv_object_set(ru, jv_string("peakMemoryMB"), jv_number((double)((res->stats.peak_memory + (1 << 19)) >> 20)));
+	o = jv_object_set(o, jv_string("resourceUsage"), ru);
+	if (res->nfiles) {
+		jv files = jv_object();
+		for (size_t i = 0; i < res->nfiles; i++) {
+			size_t bl;
+			char *b = base64_encode(res->files[i].data.data ? res->files[i].data.data : (unsigned char *)"",
+						res->files[i].data.len, &bl);
+			files = jv_object_set(files, jv_string(res->files[i].path), jv_string_sized(b, (int)bl));
+			free(b);
+		}
+		o = jv_object_set(o, jv_string("files"), files);
+	}
+	return o;
+}
+
+void isol8_result_free(isol8_result *res)
+{
+	buf_free(&res->out);
+	buf_free(&res->err);
+	for (size_t i = 0; i < res->nfiles; i++) {
+		free(res->files[i].path);
+		buf_free(&res->files[i].data);
+	}
+	free(res->files);
+	res->files = NULL;
+	res->nfiles = 0;
+}

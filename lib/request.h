@@ -1,0 +1,92 @@
+/* request.h — ExecutionRequest + engine options (reference §C.1, §C.3), their JSON form,
+ * and validation. Everything a caller can say about one execution is checked here, before
+ * any sandbox exists, so bad input changes nothing. */
+#ifndef ISOL8_REQUEST_H
+#define ISOL8_REQUEST_H
+
+#include <jv.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+
+typedef struct isol8_file {
+	char *path;          /* absolute, normalized, inside /sandbox or /tmp */
+	unsigned char *data;
+	size_t len;
+	unsigned mode;        /* permission bits; 0 means 0644 */
+} isol8_file;
+
+typedef struct isol8_kv {
+	char *key, *value;
+} isol8_kv;
+
+typedef struct isol8_request {
+	char *runtime;
+	char *code;            /* exactly one of code / cmd */
+	char *cmd;
+	char *file_ext;        /* ".py"; used when code is written to /sandbox/main<ext> */
+	bool force_file;       /* always materialize code as a file (warm drivers, large code) */
+	unsigned char *stdin_data;
+	size_t stdin_len;
+	bool has_stdin;
+	char *workdir;         /* resolved absolute path under /sandbox */
+	isol8_kv *env;
+	size_t nenv;
+	isol8_file *files;
+	size_t nfiles;
+	char **output_paths;
+	size_t noutput;
+	long long timeout_ms;  /* -1: use options */
+} isol8_request;
+
+enum isol8_net { ISOL8_NET_NONE, ISOL8_NET_HOST, ISOL8_NET_FILTERED };
+enum isol8_seccomp { ISOL8_SECCOMP_STRICT, ISOL8_SECCOMP_UNCONFINED };
+
+typedef struct isol8_options {
+	enum isol8_net network;
+	uint64_t memory_limit;   /* bytes */
+	double cpu_limit;        /* cores */
+	long long pids_limit;
+	uint64_t sandbox_size, tmp_size;
+	uint64_t max_output;     /* bytes per stream */
+	long long timeout_ms;
+	isol8_kv *secrets;
+	size_t nsecrets;
+	char *image;             /* root filesystem directory, or NULL for the host's runtime dirs */
+	bool writable;           /* root filesystem writable (changes discarded) */
+	bool persist;            /* leave the sandbox alive after the run */
+	bool debug;
+	enum isol8_seccomp seccomp;
+} isol8_options;
+
+/* Limits on what one request may carry (bad input must not exhaust isol8 itself). */
+#define ISOL8_MAX_REQUEST_BYTES (64u << 20)
+#define ISOL8_MAX_FILES 4096
+#define ISOL8_MAX_ENV 1024
+
+void request_init(isol8_request *r);
+void request_free(isol8_request *r);
+/* Options from the merged config's defaults (timeout, memory, cpu, sizes, network, rootfs, seccomp). */
+int options_from_config(isol8_options *o, const isol8_config *c, isol8_err *err);
+void options_free(isol8_options *o);
+
+/* Parses {"request":{…},"options":{…}} or a bare ExecutionRequest object (consumes doc).
+ * Options are applied over *o; the operator's config bounds what options may loosen
+ * (seccomp 'unconfined' only where config security.seccomp allows it). */
+int request_from_json(jv doc, isol8_request *r, isol8_options *o, const isol8_config *c, isol8_err *err);
+/* Final checks (runtime known, exactly one of code/cmd, paths) — run for every entry point. */
+int request_validate(isol8_request *r, const isol8_options *o, isol8_err *err);
+
+/* Workdir resolution (reference §C.3): relative to /sandbox, POSIX-normalized, must stay under
+ * /sandbox. Returns malloc'd path or NULL with err set. */
+char *resolve_workdir(const char *w, isol8_err *err);
+/* For files/outputPaths: absolute, normalized, strictly inside /sandbox or /tmp. */
+char *resolve_sandbox_path(const char *p, isol8_err *err);
+
+int request_add_file(isol8_request *r, const char *path, const void *data, size_t len, isol8_err *err);
+void kv_add(isol8_kv **v, size_t *n, const char *key, const char *value);
+
+#endif

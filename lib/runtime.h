@@ -1,0 +1,23 @@
+/* runtime.h — the five runtimes: names, extensions, and how code is started (reference §G.1). */
+#ifndef ISOL8_RUNTIME_H
+#define ISOL8_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct isol8_runtime {
+	const char *name;
+	const char *default_ext;     /* used for /sandbox/main<ext> */
+	const char *inline_argv[4];  /* code appended as the last argument; NULL[0] = no inline mode */
+	const char *file_argv[8];    /* file path appended as the last argument */
+} isol8_runtime;
+
+const isol8_runtime *runtime_get(const char *name);
+/* Detects by the text after the last '.' of name; NULL if unknown or no dot. */
+const isol8_runtime *runtime_detect(const char *filename);
+/* "python, node, bun, deno, bash" */
+const char *runtime_names(void);
+/* ".py, .mjs, .js, .cjs, .ts, .sh, .mts" */
+const char *runtime_extensions(void);
+
+#endif

@@ -1,0 +1,18 @@
+/* safepath.h — open a path strictly beneath a directory fd.
+ * Threat: a program plants symlinks or ".." tricks so that a later write or read by isol8
+ * lands somewhere else. Every component is opened with O_NOFOLLOW relative to the previous
+ * one (isolate's walktree idea), so no symlink is ever followed and nothing above the base
+ * directory is reachable. isol8 only calls this inside the sandbox, as the sandbox user. */
+#ifndef ISOL8_SAFEPATH_H
+#define ISOL8_SAFEPATH_H
+
+#include <stdbool.h>
+
+/* rel: relative path without "." / ".." components (already normalized). With create,
+ * missing parent directories are made (mode 0755) and the file is created/truncated with mode.
+ * Returns an fd or -1 with errno set (ELOOP for a symlink anywhere on the way). */
+int open_beneath(int basefd, const char *rel, bool create, int mode);
+/* mkdir -p beneath basefd, no symlinks followed. Returns 0 or -1 with errno. */
+int mkdir_beneath(int basefd, const char *rel);
+
+#endif

@@ -1,0 +1,814 @@
+/* sandbox.c — supervisor side, the sandbox's init (PID 1), and the payload's last steps.
+ *
+ * Fds between the three (all created by the supervisor before clone):
+ *   ctl    socketpair  supervisor <-> init   JSON lines: {"ready":true} {"exit":N} {"signal":N}
+ *                                           {"error":"…"}; requests {"get":path,"max":N}
+ *   feed   pipe        supervisor  -> payload  frames: F(file) A(argv) E(env) C(cwd) X(go)
+ *   stdio  pipes       supervisor <-> payload
+ *   errp   pipe        payload -> init, CLOEXEC: empty at EOF means execve succeeded
+ * The payload is forked by the init during prepare and waits on its feed with every privilege
+ * already dropped; it never sees ctl. The init runs no untrusted code. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jv.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "safepath.h"
+#include "seccomp_policy.h"
+#include "util.h"
+
+const char *isol8_run_dir(void)
+{
+	static char buf[PATH_MAX];
+	const char *e = getenv("ISOL8_RUN_DIR");
+	if (e && *e)
+		return e;
+	if (geteuid() == 0)
+		return "/run/isol8";
+	const char *x = getenv("XDG_RUNTIME_DIR");
+	snprintf(buf, sizeof buf, "%s/isol8", x && *x ? x : "/tmp");
+	return buf;
+}
+
+static const char *runtimes_dir(void)
+{
+	const char *e = getenv("ISOL8_RUNTIMES");
+	return e && *e ? e : "/opt/isol8/runtimes";
+}
+
+/* ---- small helpers used in the children ------------------------------------------------ */
+
+static void json_escape(isol8_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			char e[2] = {'\\', (char)c};
+			buf_append(b, e, 2);
+		} else if (c < 0x20) {
+			char e[8];
+			snprintf(e, sizeof e, "\\u%04x", c);
+			buf_puts(b, e);
+		} else {
+			buf_append(b, &c, 1);
+		}
+	}
+}
+
+static void send_line(int fd, const char *key, const char *str, long long num)
+{
+	isol8_buf b = {0};
+	buf_puts(&b, "{\"");
+	buf_puts(&b, key);
+	buf_puts(&b, "\":");
+	if (str) {
+		buf_puts(&b, "\"");
+		json_escape(&b, str);
+		buf_puts(&b, "\"");
+	} else {
+		char n[32];
+		snprintf(n, sizeof n, "%lld", num);
+		buf_puts(&b, n);
+	}
+	buf_puts(&b, "}\n");
+	(void)write_all(fd, b.data, b.len);
+	buf_free(&b);
+}
+
+static int lo_up(isol8_err *err)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+	if (s < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "socket for lo");
+	strcpy(ifr.ifr_name, "lo");
+	ifr.ifr_flags = IFF_UP | IFF_RUNNING;
+	int r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	int e = errno;
+	close(s);
+	return r < 0 ? isol8_fail(err, ISOL8_E_SANDBOX, e, "bring up lo") : 0;
+}
+
+/* Sandbox user, no capabilities (bounding and ambient sets too), no new privileges. */
+static int drop_privileges(uid_t uid, gid_t gid, isol8_err *err)
+{
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return isol8_fail(err, ISOL8_E_SANDBOX, errno, "drop capability bounding set");
+	if (setgroups(0, NULL) < 0 && errno != EPERM)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "setgroups");
+	if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "switch to the sandbox user");
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {{0}};
+	if (syscall(SYS_capset, &h, d) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "capset");
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "no_new_privs");
+	return 0;
+}
+
+/* "/sandbox/a/b" -> fd of /sandbox and "a/b"; only the two writable areas are reachable. */
+static int split_area(const char *path, const char **rel)
+{
+	const char *area = !strncmp(path, "/sandbox/", 9) ? "/sandbox" : !strncmp(path, "/tmp/", 5) ? "/tmp" : NULL;
+	if (!area) {
+		errno = EPERM;
+		return -1;
+	}
+	*rel = path + strlen(area) + 1;
+	return open(area, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* ---- payload ----------------------------------------------------------------------------- */
+
+static int read_exact(int fd, void *p, size_t n)
+{
+	unsigned char *c = p;
+	while (n) {
+		ssize_t r = read(fd, c, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static char **split_nul(const char *p, size_t n)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		count += p[i] == 0;
+	char **v = xcalloc(count + 1, sizeof *v);
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < count; k++) {
+		v[k] = xstrdup(p + i);
+		i += strlen(p + i) + 1;
+	}
+	return v;
+}
+
+static int write_injected(const char *frame, size_t len, isol8_err *err)
+{
+	/* frame: path NUL mode(4 bytes LE) data */
+	size_t pl = strnlen(frame, len);
+	if (pl + 5 > len)
+		return isol8_fail(err, ISOL8_E_INTERNAL, 0, "bad file frame");
+	uint32_t mode;
+	memcpy(&mode, frame + pl + 1, 4);
+	const char *rel;
+	int base = split_area(frame, &rel);
+	if (base < 0)
+		return isol8_fail(err, ISOL8_E_INPUT, errno, "file %s", frame);
+	int fd = open_beneath(base, rel, true, (int)(mode & 0755));
+	int e = errno;
+	close(base);
+	if (fd < 0)
+		return isol8_fail(err, ISOL8_E_INPUT, e, "cannot write %s", frame);
+	int r = write_all(fd, frame + pl + 5, len - pl - 5);
+	e = errno;
+	close(fd);
+	if (r < 0)
+		return isol8_fail(err, ISOL8_E_INPUT, e, "cannot write %s", frame);
+	return 0;
+}
+
+static char *find_exec(const char *name, char **envp)
+{
+	if (strchr(name, '/'))
+		return xstrdup(name);
+	const char *path = "/usr/local/bin:/usr/bin:/bin";
+	for (char **e = envp; *e; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			path = *e + 5;
+	char *copy = xstrdup(path);
+	for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char *cand = xasprintf("%s/%s", dir, name);
+		if (access(cand, X_OK) == 0) {
+			free(copy);
+			return cand;
+		}
+		free(cand);
+	}
+	free(copy);
+	return NULL;
+}
+
+static void payload_fail(int errfd, isol8_err *err)
+{
+	(void)write_all(errfd, err->msg, strlen(err->msg));
+	_exit(127);
+}
+
+static __attribute__((noreturn)) void payload_main(int feed, int in, int out, int errout, int errfd,
+						   const isol8_sandbox_cfg *cfg)
+{
+	isol8_err err = {0};
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setsid(); /* no controlling terminal: TIOCSTI has nothing to inject into */
+	if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0)
+		payload_fail(errfd, &err);
+	struct rlimit core = {0, 0}, nofile = {4096, 4096};
+	setrlimit(RLIMIT_CORE, &core);
+	setrlimit(RLIMIT_NOFILE, &nofile);
+
+	char **argv = NULL, **envp = NULL, *cwd = NULL;
+	for (;;) {
+		unsigned char type;
+		uint64_t len;
+		if (read_exact(feed, &type, 1) < 0)
+			_exit(0); /* discarded before it was fed */
+		if (read_exact(feed, &len, 8) < 0 || len > (1ull << 34)) {
+			isol8_fail(&err, ISOL8_E_INTERNAL, 0, "truncated feed");
+			payload_fail(errfd, &err);
+		}
+		if (type == 'X')
+			break;
+		char *data = malloc(len + 1);
+		if (!data || read_exact(feed, data, len) < 0) {
+			isol8_fail(&err, ISOL8_E_INTERNAL, 0, "cannot read feed");
+			payload_fail(errfd, &err);
+		}
+		data[len] = 0;
+		if (type == 'F') {
+			if (write_injected(data, len, &err) < 0)
+				payload_fail(errfd, &err);
+		} else if (type == 'A') {
+			argv = split_nul(data, len);
+		} else if (type == 'E') {
+			envp = split_nul(data, len);
+		} else if (type == 'C') {
+			cwd = xstrdup(data);
+		}
+		free(data);
+	}
+	close(feed);
+	if (!argv || !argv[0] || !envp || !cwd) {
+		isol8_fail(&err, ISOL8_E_INTERNAL, 0, "incomplete feed");
+		payload_fail(errfd, &err);
+	}
+	if (!strncmp(cwd, "/sandbox/", 9)) {
+		int base = open("/sandbox", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (base < 0 || mkdir_beneath(base, cwd + 9) < 0) {
+			isol8_fail(&err, ISOL8_E_INPUT, errno, "cannot create working directory %s", cwd);
+			payload_fail(errfd, &err);
+		}
+		close(base);
+	}
+	if (chdir(cwd) < 0) {
+		isol8_fail(&err, ISOL8_E_INPUT, errno, "working directory %s", cwd);
+		payload_fail(errfd, &err);
+	}
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errout, 2) < 0) {
+		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "dup2");
+		payload_fail(errfd, &err);
+	}
+	/* Nothing else crosses execve: every other fd is close-on-exec from here. */
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	char *exe = find_exec(argv[0], envp);
+	if (!exe) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, 0, "runtime command \"%s\" not found in the sandbox (run 'make deps' on the host, or check --image)",
+			   argv[0]);
+		payload_fail(errfd, &err);
+	}
+	if (cfg->seccomp && seccomp_load_strict() < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "loading the seccomp filter");
+		payload_fail(errfd, &err);
+	}
+	execve(exe, argv, envp);
+	isol8_fail(&err, ISOL8_E_SANDBOX, errno, "execve %s", exe);
+	payload_fail(errfd, &err);
+	_exit(127);
+}
+
+/* ---- init (PID 1) ------------------------------------------------------------------------ */
+
+static void serve_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		send_line(ctl, "error", "fork", 0);
+		return;
+	}
+	if (pid == 0) {
+		/* Read as the sandbox user, beneath its area, no symlinks: a planted link cannot make
+		 * isol8 read anything the program could not read itself. */
+		isol8_err err = {0};
+		if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0) {
+			send_line(ctl, "error", err.msg, 0);
+			_exit(1);
+		}
+		const char *rel;
+		int base = split_area(path, &rel);
+		int fd = base < 0 ? -1 : open_beneath(base, rel, false, 0);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			send_line(ctl, "error", strerror(errno), 0);
+			_exit(1);
+		}
+		if ((size_t)st.st_size > max) {
+			send_line(ctl, "error", "file too large", 0);
+			_exit(1);
+		}
+		isol8_buf b = {0};
+		if (read_fd_all(fd, max, &b, &err) < 0) {
+			send_line(ctl, "error", err.msg, 0);
+			_exit(1);
+		}
+		send_line(ctl, "size", NULL, (long long)b.len);
+		(void)write_all(ctl, b.data, b.len);
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static __attribute__((noreturn)) void init_loop(int ctl, int sigfd, pid_t payload, int errp,
+						const isol8_sandbox_cfg *cfg)
+{
+	bool ctl_open = true;
+	isol8_buf in = {0};
+	for (;;) {
+		struct pollfd p[2] = {{sigfd, POLLIN, 0}, {ctl_open ? ctl : -1, POLLIN, 0}};
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			_exit(1);
+		if (p[0].revents) {
+			struct signalfd_siginfo si;
+			(void)!read(sigfd, &si, sizeof si);
+			int status;
+			pid_t w;
+			while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+				if (w != payload)
+					continue; /* reaping orphans is PID 1's duty */
+				char msg[1024];
+				ssize_t n = read(errp, msg, sizeof msg - 1);
+				if (n > 0) {
+					msg[n] = 0;
+					send_line(ctl, "error", msg, 0);
+				} else if (WIFSIGNALED(status)) {
+					send_line(ctl, "signal", NULL, WTERMSIG(status));
+				} else {
+					send_line(ctl, "exit", NULL, WEXITSTATUS(status));
+				}
+			}
+		}
+		if (ctl_open && p[1].revents) {
+			char tmp[4096];
+			ssize_t n = read(ctl, tmp, sizeof tmp);
+			if (n <= 0) {
+				if (!cfg->persist)
+					_exit(0); /* supervisor done: the kernel tears the namespace down */
+				close(ctl);
+				ctl_open = false;
+				continue;
+			}
+			buf_append(&in, tmp, (size_t)n);
+			char *nl;
+			while (in.len && (nl = memchr(in.data, '\n', in.len))) {
+				size_t ll = (size_t)(nl - (char *)in.data);
+				jv req = jv_parse_sized((const char *)in.data, (int)ll);
+				jv path = json_get(req, "get"), max = json_get(req, "max");
+				if (jv_get_kind(path) == JV_KIND_STRING && jv_get_kind(max) == JV_KIND_NUMBER)
+					serve_get(ctl, cfg, jv_string_value(path), (size_t)jv_number_value(max));
+				else
+					send_line(ctl, "error", "bad request", 0);
+				jv_free(path);
+				jv_free(max);
+				jv_free(req);
+				memmove(in.data, nl + 1, in.len - ll - 1);
+				in.len -= ll + 1;
+			}
+		}
+	}
+}
+
+struct child_fds {
+	int sync_r, ctl, feed_r, in_r, out_w, err_w;
+};
+
+static __attribute__((noreturn)) void init_main(const struct child_fds *f, const isol8_sandbox_cfg *cfg)
+{
+	isol8_err err = {0};
+	char go;
+	if (!cfg->persist)
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* supervisor killed → sandbox dies with it */
+	if (read_exact(f->sync_r, &go, 1) < 0)
+		_exit(1); /* supervisor died before we were placed in the cgroup */
+	close(f->sync_r);
+	/* The cgroup namespace is rooted at the sandbox's own cgroup (joined just now). */
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "cgroup namespace");
+		goto fail;
+	}
+	/* The payload, not its init, is what the OOM killer should pick. */
+	write_file("/proc/self/oom_score_adj", "-1000", 0);
+	if (sethostname("sandbox", 7) < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "sethostname");
+		goto fail;
+	}
+	if (!cfg->share_net && lo_up(&err) < 0)
+		goto fail;
+	if (rootfs_build(&cfg->rootfs, &err) < 0)
+		goto fail;
+	prctl(PR_SET_DUMPABLE, 0); /* nothing inside may ptrace or read the init's memory */
+
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	int sigfd = signalfd(-1, &chld, SFD_CLOEXEC);
+	int errp[2];
+	if (sigfd < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "init fds");
+		goto fail;
+	}
+	pid_t payload = fork();
+	if (payload < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "fork payload");
+		goto fail;
+	}
+	if (payload == 0) {
+		close(f->ctl);
+		close(sigfd);
+		close(errp[0]);
+		payload_main(f->feed_r, f->in_r, f->out_w, f->err_w, errp[1], cfg);
+	}
+	close(errp[1]);
+	close(f->feed_r);
+	close(f->in_r);
+	close(f->out_w);
+	close(f->err_w);
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	send_line(f->ctl, "ready", NULL, 1);
+	init_loop(f->ctl, sigfd, payload, errp[0], cfg);
+fail:
+	send_line(f->ctl, "error", err.msg, 0);
+	_exit(1);
+}
+
+/* ---- supervisor ------------------------------------------------------------------------- */
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static unsigned long long proc_start_time(pid_t pid)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof p, "/proc/%d/stat", pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	char *s = strrchr(buf, ')'); /* the command name may contain spaces */
+	unsigned long long v = 0;
+	for (int field = 2; s && *s; s++)
+		if (*s == ' ' && ++field == 22) {
+			v = strtoull(s + 1, NULL, 10);
+			break;
+		}
+	return v;
+}
+
+static void write_record(isol8_sandbox *sb, const char *run_dir)
+{
+	char boot[64] = "";
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, boot, sizeof boot - 1);
+		boot[n > 0 ? n - 1 : 0] = 0;
+		close(fd);
+	}
+	char ts[32];
+	iso8601_now(ts);
+	char *text = xasprintf("{\"id\":\"%s\",\"pid\":%d,\"startTime\":%llu,\"bootId\":\"%s\",\"supervisor\":%d,"
+			       "\"cgroupVersion\":%d,\"persist\":%s,\"created\":\"%s\"}\n",
+			       sb->id, sb->pid, proc_start_time(sb->pid), boot, getpid(), sb->cg.version,
+			       sb->persist ? "true" : "false", ts);
+	sb->record = xasprintf("%s/sandboxes/%s.json", run_dir, sb->id);
+	char *tmp = xasprintf("%s.tmp", sb->record);
+	if (write_file(tmp, text, 0600) == 0)
+		rename(tmp, sb->record);
+	free(tmp);
+	free(text);
+}
+
+static int write_id_maps(pid_t pid, isol8_err *err)
+{
+	char p[64], m[64];
+	snprintf(p, sizeof p, "/proc/%d/setgroups", pid);
+	if (write_file(p, "deny", 0) < 0) /* before gid_map: CVE-2014-8989 */
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "setgroups deny");
+	snprintf(p, sizeof p, "/proc/%d/uid_map", pid);
+	snprintf(m, sizeof m, "%d %d 1\n", ISOL8_SANDBOX_UID, geteuid());
+	if (write_file(p, m, 0) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "uid_map");
+	snprintf(p, sizeof p, "/proc/%d/gid_map", pid);
+	snprintf(m, sizeof m, "%d %d 1\n", ISOL8_SANDBOX_GID, getegid());
+	if (write_file(p, m, 0) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "gid_map");
+	return 0;
+}
+
+static int wait_ready(isol8_sandbox *sb, isol8_err *err)
+{
+	uint64_t deadline = now_mono_ns() + 20ull * 1000000000ull;
+	for (;;) {
+		char *line = NULL;
+		int r = sandbox_read_status(sb, &line);
+		if (r < 0)
+			return isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox init exited during setup");
+		if (r == 1) {
+			jv v = jv_parse(line);
+			jv e = json_get(v, "error"), ok = json_get(v, "ready");
+			int rc = 0;
+			if (jv_get_kind(e) == JV_KIND_STRING)
+				rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox setup failed: %s", jv_string_value(e));
+			else if (!jv_is_valid(ok))
+				rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox setup: unexpected \"%s\"", line);
+			jv_free(e);
+			jv_free(ok);
+			jv_free(v);
+			free(line);
+			return rc;
+		}
+		int64_t left = (int64_t)(deadline - now_mono_ns()) / 1000000;
+		if (left <= 0)
+			return isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox setup timed out");
+		struct pollfd p = {sb->ctl, POLLIN, 0};
+		poll(&p, 1, (int)left);
+	}
+}
+
+int sandbox_prepare(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err *err)
+{
+	memset(sb, 0, sizeof *sb);
+	sb->pidfd = sb->ctl = sb->feed = sb->stdin_w = sb->stdout_r = sb->stderr_r = -1;
+	sb->persist = cfg_in->persist;
+	random_hex(sb->id, 8);
+	isol8_sandbox_cfg cfg = *cfg_in;
+	const char *run_dir = cfg.run_dir ? cfg.run_dir : isol8_run_dir();
+	char staging[PATH_MAX], recdir[PATH_MAX];
+	snprintf(staging, sizeof staging, "%s/root", run_dir);
+	snprintf(recdir, sizeof recdir, "%s/sandboxes", run_dir);
+	if (mkdir_p(staging, 0755) < 0 || mkdir_p(recdir, 0700) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create the run dir %s (set ISOL8_RUN_DIR)", run_dir);
+	cfg.rootfs.staging = staging;
+	cfg.rootfs.uid = ISOL8_SANDBOX_UID;
+	cfg.rootfs.gid = ISOL8_SANDBOX_GID;
+	if (!cfg.rootfs.runtimes_dir)
+		cfg.rootfs.runtimes_dir = runtimes_dir();
+
+	if (cgroup_create(&sb->cg, sb->id, &cfg.limits, err) < 0)
+		return -1;
+
+	int sync[2] = {-1, -1}, ctl[2] = {-1, -1}, feed[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1},
+	    er[2] = {-1, -1};
+	if (pipe2(sync, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
+	    pipe2(feed, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    pipe2(er, O_CLOEXEC) < 0) {
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
+		goto fail;
+	}
+	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
+	if (!cfg.share_net)
+		flags |= CLONE_NEWNET;
+	if (geteuid() != 0)
+		flags |= CLONE_NEWUSER;
+	int pidfd = -1;
+	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, &pidfd, NULL, 0);
+	if (pid < 0) {
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create namespaces (clone)");
+		goto fail;
+	}
+	if (pid == 0) {
+		close(sync[1]);
+		close(ctl[0]);
+		close(feed[1]);
+		close(in[1]);
+		close(out[0]);
+		close(er[0]);
+		struct child_fds f = {sync[0], ctl[1], feed[0], in[0], out[1], er[1]};
+		init_main(&f, &cfg);
+	}
+	sb->pid = pid;
+	sb->pidfd = pidfd;
+	sb->ctl = ctl[0];
+	sb->feed = feed[1];
+	sb->stdin_w = in[1];
+	sb->stdout_r = out[0];
+	sb->stderr_r = er[0];
+	close_fd(&sync[0]);
+	close_fd(&ctl[1]);
+	close_fd(&feed[0]);
+	close_fd(&in[0]);
+	close_fd(&out[1]);
+	close_fd(&er[1]);
+	if ((flags & CLONE_NEWUSER) && write_id_maps(pid, err) < 0)
+		goto fail;
+	if (cgroup_attach(&sb->cg, pid, err) < 0)
+		goto fail;
+	if (write_all(sync[1], "g", 1) < 0) {
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "start sandbox init");
+		goto fail;
+	}
+	close_fd(&sync[1]);
+	write_record(sb, run_dir);
+	if (wait_ready(sb, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	close_fd(&sync[0]);
+	close_fd(&sync[1]);
+	close_fd(&ctl[1]);
+	close_fd(&feed[0]);
+	close_fd(&in[0]);
+	close_fd(&out[1]);
+	close_fd(&er[1]);
+	sb->persist = false;
+	sandbox_destroy(sb);
+	return -1;
+}
+
+static int frame(int fd, char type, const void *a, size_t alen, const void *b, size_t blen)
+{
+	uint64_t len = alen + blen;
+	if (write_all(fd, &type, 1) < 0 || write_all(fd, &len, 8) < 0 || (alen && write_all(fd, a, alen) < 0) ||
+	    (blen && write_all(fd, b, blen) < 0))
+		return -1;
+	return 0;
+}
+
+static int nul_list_frame(int fd, char type, char **v)
+{
+	isol8_buf b = {0};
+	for (; *v; v++)
+		buf_append(&b, *v, strlen(*v) + 1);
+	int r = frame(fd, type, b.data, b.len, NULL, 0);
+	buf_free(&b);
+	return r;
+}
+
+int sandbox_feed(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err)
+{
+	int fd = sb->feed;
+	for (size_t i = 0; i < spec->nfiles; i++) {
+		isol8_buf hdr = {0};
+		uint32_t mode = spec->files[i].mode ? spec->files[i].mode & 0755 : 0644;
+		buf_append(&hdr, spec->files[i].path, strlen(spec->files[i].path) + 1);
+		buf_append(&hdr, &mode, 4);
+		int r = frame(fd, 'F', hdr.data, hdr.len, spec->files[i].data, spec->files[i].len);
+		buf_free(&hdr);
+		if (r < 0)
+			goto broken;
+	}
+	if (nul_list_frame(fd, 'A', spec->argv) < 0 || nul_list_frame(fd, 'E', spec->envp) < 0 ||
+	    frame(fd, 'C', spec->cwd, strlen(spec->cwd) + 1, NULL, 0) < 0 || frame(fd, 'X', NULL, 0, NULL, 0) < 0)
+		goto broken;
+	close_fd(&sb->feed);
+	return 0;
+broken:
+	/* The payload died while reading (e.g. a file did not fit): its error comes on ctl. */
+	close_fd(&sb->feed);
+	if (errno == EPIPE)
+		return 0;
+	return isol8_fail(err, ISOL8_E_SANDBOX, errno, "feeding the sandbox");
+}
+
+int sandbox_read_status(isol8_sandbox *sb, char **line)
+{
+	char *nl = sb->ctl_in.len ? memchr(sb->ctl_in.data, '\n', sb->ctl_in.len) : NULL;
+	if (!nl) {
+		char tmp[4096];
+		ssize_t n = read(sb->ctl, tmp, sizeof tmp);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return 0;
+		if (n <= 0)
+			return -1;
+		buf_append(&sb->ctl_in, tmp, (size_t)n);
+		nl = memchr(sb->ctl_in.data, '\n', sb->ctl_in.len);
+		if (!nl)
+			return 0;
+	}
+	size_t ll = (size_t)(nl - (char *)sb->ctl_in.data);
+	*line = xstrndup((char *)sb->ctl_in.data, ll);
+	memmove(sb->ctl_in.data, nl + 1, sb->ctl_in.len - ll - 1);
+	sb->ctl_in.len -= ll + 1;
+	return 1;
+}
+
+int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err)
+{
+	if (sb->ctl < 0 || strchr(path, '\n'))
+		return 0;
+	jv req = jv_object_set(jv_object_set(jv_object(), jv_string("get"), jv_string(path)), jv_string("max"),
+			       jv_number((double)max));
+	int w = json_write_line(sb->ctl, req);
+	jv_free(req);
+	if (w < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "file request");
+	int fl = fcntl(sb->ctl, F_GETFL);
+	fcntl(sb->ctl, F_SETFL, fl & ~O_NONBLOCK);
+	char *line = NULL;
+	int r;
+	while ((r = sandbox_read_status(sb, &line)) == 0)
+		;
+	if (r < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox went away while reading %s", path);
+	jv v = jv_parse(line);
+	free(line);
+	jv size = json_get(v, "size");
+	jv_free(v);
+	if (jv_get_kind(size) != JV_KIND_NUMBER) {
+		jv_free(size);
+		return 0; /* missing, unreadable, a symlink, or too large */
+	}
+	size_t need = (size_t)jv_number_value(size);
+	jv_free(size);
+	size_t have = sb->ctl_in.len < need ? sb->ctl_in.len : need;
+	buf_append(out, sb->ctl_in.data, have);
+	memmove(sb->ctl_in.data, sb->ctl_in.data + have, sb->ctl_in.len - have);
+	sb->ctl_in.len -= have;
+	while (out->len < need) {
+		char tmp[65536];
+		size_t want = need - out->len < sizeof tmp ? need - out->len : sizeof tmp;
+		ssize_t n = read(sb->ctl, tmp, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return isol8_fail(err, ISOL8_E_SANDBOX, 0, "short read of %s", path);
+		buf_append(out, tmp, (size_t)n);
+	}
+	fcntl(sb->ctl, F_SETFL, fl);
+	return 1;
+}
+
+void sandbox_kill(isol8_sandbox *sb)
+{
+	if (sb->pidfd >= 0 && !sb->dead)
+		syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
+	if (sb->cg.version)
+		cgroup_kill_all(&sb->cg);
+}
+
+void sandbox_destroy(isol8_sandbox *sb)
+{
+	/* --persist: left alive on purpose; its cgroup and run-dir record stay for isol8-cleanup. */
+	bool keep = sb->persist && sb->pid > 0;
+	close_fd(&sb->feed);
+	close_fd(&sb->stdin_w);
+	close_fd(&sb->stdout_r);
+	close_fd(&sb->stderr_r);
+	close_fd(&sb->ctl);
+	buf_free(&sb->ctl_in);
+	if (!keep && sb->pid > 0) {
+		sandbox_kill(sb);
+		while (waitpid(sb->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		sb->dead = true;
+		sb->pid = 0;
+	}
+	close_fd(&sb->pidfd);
+	if (keep)
+		cgroup_forget(&sb->cg);
+	else
+		cgroup_destroy(&sb->cg);
+	if (sb->record && !keep)
+		unlink(sb->record);
+	free(sb->record);
+	sb->record = NULL;
+}

@@ -1,0 +1,75 @@
+/* sandbox.h — one sandbox: namespaces + root filesystem + cgroup + an init, as a bundle of fds.
+ *
+ * Process model (isolate's): the supervisor (the caller) → the sandbox's init, PID 1 of new
+ * PID/mount/IPC/UTS/cgroup/network namespaces → the payload. The lifecycle is split:
+ *   sandbox_prepare: namespaces, mounts, cgroup, and a payload process already forked, its
+ *                    privileges dropped, blocked reading its feed pipe;
+ *   sandbox_feed:    files, argv, env, cwd go down the feed pipe; the payload writes the files
+ *                    (as the sandbox user), loads the seccomp filter and execs.
+ * Because a prepared sandbox is only fds, it can be prepared ahead (pool) or fed again. */
+#ifndef ISOL8_SANDBOX_H
+#define ISOL8_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "err.h"
+#include "request.h"
+#include "rootfs.h"
+#include "util.h"
+
+#define ISOL8_SANDBOX_UID 65534
+#define ISOL8_SANDBOX_GID 65534
+
+typedef struct isol8_sandbox_cfg {
+	bool share_net;          /* --net host */
+	bool seccomp;            /* strict filter on the payload */
+	bool persist;            /* init outlives the supervisor */
+	isol8_cg_limits limits;
+	isol8_rootfs_opts rootfs; /* staging/uid/gid are filled by sandbox_prepare */
+	const char *run_dir;
+} isol8_sandbox_cfg;
+
+typedef struct isol8_sandbox {
+	char id[33];
+	pid_t pid;        /* host pid of the init */
+	int pidfd;
+	int ctl;          /* socket to the init: status lines out, file requests in */
+	int feed;         /* pipe to the waiting payload */
+	int stdin_w, stdout_r, stderr_r;
+	isol8_cgroup cg;
+	char *record;     /* run-dir record of this sandbox (for isol8-cleanup) */
+	bool persist;
+	bool dead;        /* init reaped */
+	isol8_buf ctl_in; /* unparsed bytes read from ctl */
+} isol8_sandbox;
+
+typedef struct isol8_exec_spec {
+	char **argv;
+	char **envp;
+	const char *cwd;
+	const isol8_file *files;
+	size_t nfiles;
+} isol8_exec_spec;
+
+int sandbox_prepare(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *err);
+/* Writes the whole feed (blocking). */
+int sandbox_feed(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err);
+/* Kills every process of the sandbox (init first: the kernel then kills its namespace). */
+void sandbox_kill(isol8_sandbox *sb);
+/* Reads a file of the sandbox through its init (as the sandbox user, beneath /sandbox or
+ * /tmp, no symlinks). Call after the payload's exit status. 1 = got it, 0 = unreadable. */
+int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
+/* Tears everything down (unless persist: then only our fds are closed and the record stays). */
+void sandbox_destroy(isol8_sandbox *sb);
+
+/* One status line from the init: returns 1 and fills *line (malloc'd) when a full line is
+ * buffered, 0 when more bytes are needed, -1 at EOF. Reads once from ctl if nothing buffered. */
+int sandbox_read_status(isol8_sandbox *sb, char **line);
+
+/* Run dir: ISOL8_RUN_DIR, else /run/isol8 as root, else $XDG_RUNTIME_DIR/isol8. */
+const char *isol8_run_dir(void);
+
+#endif

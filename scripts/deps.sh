@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what isol8 needs to build and to run its five runtimes, idempotently.
+#   C libraries and Debian's python3: apt-get (Debian packages only).
+#   bun and deno: the npm registry, into a fixed prefix (ISOL8_RUNTIMES, default /opt/isol8/runtimes),
+#   with stable links in $ISOL8_RUNTIMES/bin that the sandbox puts on PATH.
+#   node: already on the machine (/usr/bin/node).
+# Every step checks first, so a second run does nothing and needs no network.
+set -euo pipefail
+RT=${ISOL8_RUNTIMES:-/opt/isol8/runtimes}
+say() { printf 'deps: %s\n' "$*" >&2; }
+
+need_pkgs=()
+have_hdr() { [ -e "/usr/include/$1" ] || [ -e "/usr/include/x86_64-linux-gnu/$1" ]; }
+have_hdr seccomp.h || need_pkgs+=(libseccomp-dev)
+have_hdr jv.h      || need_pkgs+=(libjq-dev libonig-dev)
+have_hdr pcre2.h   || need_pkgs+=(libpcre2-dev)
+have_hdr curl/curl.h || need_pkgs+=(libcurl4-openssl-dev)
+[ -x /usr/bin/python3 ] || need_pkgs+=(python3)
+command -v prove >/dev/null || need_pkgs+=(perl)
+command -v cc >/dev/null || need_pkgs+=(gcc make)
+command -v jq >/dev/null || need_pkgs+=(jq)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { say "missing ${need_pkgs[*]}: run 'make deps' as root"; exit 1; }
+  say "apt-get install ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+command -v node >/dev/null || { say "node is expected on this machine (/usr/bin/node) and is missing"; exit 1; }
+
+# The npm packages carry the real binaries in platform packages; npm may skip their
+# postinstall scripts, so find the binary wherever the package left it.
+find_bin() { # name candidates...
+  local c
+  for c in "$@"; do
+    if [ -x "$RT/node_modules/$c" ] && "$RT/node_modules/$c" --version >/dev/null 2>&1; then
+      printf '%s\n' "$RT/node_modules/$c"; return 0
+    fi
+  done
+  return 1
+}
+bun_c=(@oven/bun-linux-x64/bin/bun bun/bin/bun.exe bun/bin/bun @oven/bun-linux-x64-baseline/bin/bun)
+deno_c=(@deno/linux-x64-glibc/deno deno/bin/deno)
+if ! find_bin "${bun_c[@]}" >/dev/null || ! find_bin "${deno_c[@]}" >/dev/null; then
+  [ "$(id -u)" = 0 ] || [ -w "$(dirname "$RT")" ] || { say "cannot write $RT: run 'make deps' as root"; exit 1; }
+  say "npm install bun deno into $RT"
+  mkdir -p "$RT"
+  npm install --no-audit --no-fund --loglevel=error --prefix "$RT" bun@1 deno@2 >/dev/null
+fi
+mkdir -p "$RT/bin"
+ln -sfn "$(find_bin "${bun_c[@]}")" "$RT/bin/bun"
+ln -sfn "$(find_bin "${deno_c[@]}")" "$RT/bin/deno"
+ln -sfn /usr/bin/node "$RT/bin/node"
+chmod -R a+rX "$RT"
+say "ok: python3 $(/usr/bin/python3 -c 'import sys;print(sys.version.split()[0])'), node $(node --version), bun $("$RT/bin/bun" --version), deno $("$RT/bin/deno" --version | head -1 | cut -d' ' -f2)"
