@@ -51,7 +51,7 @@ $(BUILD)/bin/%: bin/%/main.c $(LIBA)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) $< -o $@ $(LIBA) $(LIBS)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) $< -o $@ $(LIBA) $(LIBS)
 
 # Runs inside sandboxes, injected with --files: static, no sanitizer, no libc surprises.
 $(BUILD)/tests/try-syscall: tests/helpers/try-syscall.c
@@ -65,7 +65,7 @@ demo: deps
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	ISOL8_BIN=$(CURDIR)/$(BUILD)/bin ISOL8_TESTS=$(CURDIR)/$(BUILD)/tests prove -v --timer tests/unit.t tests/integ/*.t
+	ISOL8_BIN=$(CURDIR)/$(BUILD)/bin ISOL8_TESTS=$(CURDIR)/$(BUILD)/tests prove -v --timer --exec "" $(UNIT_BINS) tests/integ/*.t
 
 # The whole suite once more with AddressSanitizer + UndefinedBehaviorSanitizer.
 check-asan: deps

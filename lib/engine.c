@@ -271,7 +271,7 @@ static void write_stdin(struct run *r, const isol8_request *req, size_t *off)
 	r->sb.stdin_w = -1;
 }
 
-static void collect_files(struct run *r, const isol8_request *req, isol8_result *res)
+static void collect_files(struct run *r, const isol8_request *req, const isol8_options *o, isol8_result *res)
 {
 	for (size_t i = 0; i < req->noutput; i++) {
 		isol8_buf data = {0};
@@ -282,6 +282,7 @@ static void collect_files(struct run *r, const isol8_request *req, isol8_result 
 			res->files[res->nfiles].data = data;
 			res->nfiles++;
 		} else {
+			debugf(o, "output path not returned: %s", e.msg);
 			buf_free(&data); /* unreadable or missing paths are omitted, as the reference */
 		}
 	}
@@ -307,7 +308,7 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 			break;
 		if (r->have_status && !files_done) {
 			files_done = true;
-			collect_files(r, req, res);
+			collect_files(r, req, o, res);
 			if (o->persist)
 				break; /* the sandbox lives on; what was printed so far is read below */
 			kill_run(r); /* background processes of the program end with it */
@@ -351,6 +352,13 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 			kill_run(r);
 		}
 	}
+	if (!r->have_status && r->killed) {
+		r->have_status = true; /* killed by isol8 before the init could report */
+		r->exit_code = 137;
+		r->sig = SIGKILL;
+	}
+	if (r->have_status && !files_done && !r->killed && !r->fault)
+		collect_files(r, req, o, res); /* the pipes closed before the loop came round to it */
 	if (o->persist) {
 		/* leave the sandbox running; take what is already buffered */
 		pump(&r->out, fn, ctx);

@@ -12,8 +12,13 @@ int json_parse(const char *text, size_t len, const char *what, jv *out, isol8_er
 	jv v = jv_parse_sized(text, (int)len);
 	if (!jv_is_valid(v)) {
 		jv msg = jv_invalid_get_msg(v);
-		if (jv_get_kind(msg) == JV_KIND_STRING)
-			isol8_input_error(err, "%s: invalid JSON (%s)", what, jv_string_value(msg));
+		if (jv_get_kind(msg) == JV_KIND_STRING) {
+			/* jq appends "(while parsing '<the whole input>')": keep the position only, so an
+			 * error stays one line and never echoes the document (it may hold secrets) */
+			const char *m = jv_string_value(msg);
+			const char *cut = strstr(m, " (while parsing");
+			isol8_input_error(err, "%s: invalid JSON (%.*s)", what, cut ? (int)(cut - m) : (int)strlen(m), m);
+		}
 		else
 			isol8_input_error(err, "%s: invalid JSON", what);
 		jv_free(msg);

@@ -303,7 +303,9 @@ int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "make / private");
 	/* 2. the new root: small unless writable (then it holds what the program writes) */
-	snprintf(opts, sizeof opts, "mode=0755,size=%llu", (unsigned long long)(o->writable ? o->sandbox_size : 4u << 20));
+	/* writable: the sandbox user (not root) may create new paths at the top, like /tmp */
+	snprintf(opts, sizeof opts, "mode=%s,size=%llu", o->writable ? "1777" : "0755",
+		 (unsigned long long)(o->writable ? o->sandbox_size : 4u << 20));
 	if (tmpfs(root, MS_NOSUID | MS_NODEV, opts, err) < 0)
 		return -1;
 	struct writable_ctx w = {.on = o->writable};
@@ -321,7 +323,9 @@ int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err)
 		if (umount2(w.stage, MNT_DETACH) < 0 || rmdir(w.stage) < 0)
 			return isol8_fail(err, ISOL8_E_SANDBOX, errno, "remove overlay stage");
 	}
-	if (mkdir_p(strcat(strcpy(p, root), "/etc"), 0755) < 0 || generated_etc(root, o, err) < 0)
+	/* An image brings its own /etc (read-only); the host's gets a passwd naming the sandbox
+	 * user, loopback-only hosts, and an empty resolv.conf. */
+	if (!o->image && generated_etc(root, o, err) < 0)
 		return -1;
 	/* 4. writable, size-capped work areas */
 	snprintf(p, sizeof p, "%s/sandbox", root);

@@ -751,12 +751,17 @@ int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf 
 		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox went away while reading %s", path);
 	jv v = jv_parse(line);
 	free(line);
-	jv size = json_get(v, "size");
-	jv_free(v);
+	jv size = json_get(v, "size"), why = json_get(v, "error");
 	if (jv_get_kind(size) != JV_KIND_NUMBER) {
+		/* missing, unreadable, a symlink, or too large */
+		isol8_fail(err, ISOL8_E_INPUT, 0, "%s: %s", path, jv_get_kind(why) == JV_KIND_STRING ? jv_string_value(why) : "unreadable");
 		jv_free(size);
-		return 0; /* missing, unreadable, a symlink, or too large */
+		jv_free(why);
+		jv_free(v);
+		return 0;
 	}
+	jv_free(why);
+	jv_free(v);
 	size_t need = (size_t)jv_number_value(size);
 	jv_free(size);
 	size_t have = sb->ctl_in.len < need ? sb->ctl_in.len : need;

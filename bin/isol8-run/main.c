@@ -321,9 +321,7 @@ int main(int argc, char **argv)
 		if (!rt && !runtime)
 			die("Cannot detect runtime for %s. Use --runtime to specify.", file);
 		req.code = slurp(file, file);
-		req.runtime = xstrdup(runtime);
-		if (!runtime)
-			req.runtime = xstrdup(rt->name);
+		req.runtime = xstrdup(runtime ? runtime : rt->name);
 		const char *dot = strrchr(file, '.');
 		const char *slash = strrchr(file, '/');
 		if (dot && (!slash || dot > slash))
@@ -442,6 +440,12 @@ int main(int argc, char **argv)
 		die("%s", err.msg);
 
 	int code = res.exit_code;
+	struct signalfd_siginfo si;
+	if (sfd >= 0) {
+		fcntl(sfd, F_SETFL, O_NONBLOCK);
+		if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+			code = 128 + (int)si.ssi_signo; /* we were told to stop: say so, as a shell would */
+	}
 	if (mode == M_BUFFERED) {
 		isol8_buf o = res.out, e = res.err;
 		rtrim_buf(&o);

@@ -1,0 +1,43 @@
+# lib.sh — TAP helpers for integration tests. Every test file runs against the built binaries
+# ($ISOL8_BIN), in a private run dir and a private cgroup parent, and checks on exit that no
+# sandbox was left behind (no cgroup, no run-dir record, no process).
+set -u
+BIN=${ISOL8_BIN:?set ISOL8_BIN to the build/bin directory (make check does)}
+TESTS=${ISOL8_TESTS:-$BIN/../tests}
+export ISOL8_RUN_DIR=$(mktemp -d /tmp/isol8-test.XXXXXX)
+export ISOL8_CGROUP_PARENT=isol8-test-$$
+export ISOL8_CONFIG=$ISOL8_RUN_DIR/empty.config.json
+echo '{}' > "$ISOL8_CONFIG"
+WORK=$(mktemp -d /tmp/isol8-work.XXXXXX)
+ISOL8="$BIN/isol8"
+RUN="$BIN/isol8-run"
+_n=0 _fail=0
+
+ok()   { _n=$((_n+1)); if [ "$1" = 0 ]; then echo "ok $_n - $2"; else echo "not ok $_n - $2"; _fail=$((_fail+1)); fi; }
+# is GOT WANT NAME
+is()   { _n=$((_n+1)); if [ "$1" == "$2" ]; then echo "ok $_n - $3"; else echo "not ok $_n - $3"; printf '#   got:      %q\n#   expected: %q\n' "$1" "$2"; _fail=$((_fail+1)); fi; }
+# like GOT PATTERN NAME (grep -E)
+like() { _n=$((_n+1)); if printf '%s' "$1" | grep -Eq -- "$2"; then echo "ok $_n - $3"; else echo "not ok $_n - $3"; printf '#   got: %q\n#   want match: %s\n' "$1" "$2"; _fail=$((_fail+1)); fi; }
+unlike() { _n=$((_n+1)); if ! printf '%s' "$1" | grep -Eq -- "$2"; then echo "ok $_n - $3"; else echo "not ok $_n - $3"; printf '#   got: %q\n#   must not match: %s\n' "$1" "$2"; _fail=$((_fail+1)); fi; }
+diag() { printf '# %s\n' "$*"; }
+
+# Runs a command capturing stdout, stderr and exit code into OUT, ERR, RC.
+capture() { local o e; o=$(mktemp) e=$(mktemp); "$@" >"$o" 2>"$e" </dev/null; RC=$?; OUT=$(cat "$o"); ERR=$(cat "$e"); rm -f "$o" "$e"; }
+
+leftovers() {
+	local n=0 c
+	for c in memory pids cpu cpuacct; do
+		[ -d /sys/fs/cgroup/$c/$ISOL8_CGROUP_PARENT ] && n=$((n + $(find /sys/fs/cgroup/$c/$ISOL8_CGROUP_PARENT -mindepth 1 -type d | wc -l)))
+	done
+	[ -d /sys/fs/cgroup/unified/$ISOL8_CGROUP_PARENT ] && n=$((n + $(find /sys/fs/cgroup/unified/$ISOL8_CGROUP_PARENT -mindepth 1 -type d | wc -l)))
+	n=$((n + $(ls "$ISOL8_RUN_DIR/sandboxes" 2>/dev/null | wc -l)))
+	echo $n
+}
+
+finish() {
+	is "$(leftovers)" 0 "no sandbox, cgroup or run-dir record left behind"
+	for c in memory pids cpu cpuacct; do rmdir /sys/fs/cgroup/$c/$ISOL8_CGROUP_PARENT 2>/dev/null; done
+	rm -rf "$ISOL8_RUN_DIR" "$WORK"
+	echo "1..$_n"
+	[ "$_fail" = 0 ]
+}

@@ -1,0 +1,49 @@
+/* Size parsing (reference §E.2 examples), numbers, base64, UTF-8 boundaries. */
+#include <stdlib.h>
+
+#include "tap.h"
+#include "util.h"
+
+int main(void)
+{
+	uint64_t v = 0;
+	ok(parse_size("512m", &v) == 0 && v == 536870912ull, "512m");
+	ok(parse_size("1g", &v) == 0 && v == 1073741824ull, "1g");
+	ok(parse_size("256k", &v) == 0 && v == 262144ull, "256k");
+	ok(parse_size("1024", &v) == 0 && v == 1024ull, "1024 bytes");
+	ok(parse_size("512mb", &v) == 0 && v == 536870912ull, "512mb");
+	ok(parse_size("1.5G", &v) == 0 && v == 1610612736ull, "1.5G");
+	ok(parse_size("", &v) < 0 && parse_size("-1m", &v) < 0 && parse_size("12x", &v) < 0 &&
+	       parse_size("m", &v) < 0 && parse_size("1.m", &v) < 0 && parse_size("99999999999t", &v) < 0,
+	   "junk, negative and overflowing sizes are refused");
+	long long ll;
+	ok(parse_ll("30000", 1, 100000, &ll) == 0 && ll == 30000, "parse_ll");
+	ok(parse_ll("12abc", 1, 100000, &ll) < 0 && parse_ll("0", 1, 10, &ll) < 0 && parse_ll("", 0, 1, &ll) < 0,
+	   "parse_ll refuses trailing junk, out of range, empty");
+	double d;
+	ok(parse_double("0.5", 0.01, 8, &d) == 0 && d == 0.5, "parse_double");
+	ok(parse_double("nan", 0, 8, &d) < 0 && parse_double("inf", 0, 8, &d) < 0, "parse_double refuses nan/inf");
+
+	unsigned char all[256];
+	for (int i = 0; i < 256; i++)
+		all[i] = (unsigned char)i;
+	size_t bl;
+	char *b = base64_encode(all, 256, &bl);
+	isol8_buf dec = {0};
+	ok(base64_decode(b, bl, &dec) == 0 && dec.len == 256 && !memcmp(dec.data, all, 256), "base64 round-trips all 256 byte values");
+	free(b);
+	buf_free(&dec);
+	ok(base64_decode("a$b=", 4, &dec) < 0, "invalid base64 is refused");
+	buf_free(&dec);
+
+	const unsigned char e[] = {'a', 0xc3, 0xa9, 0xe2, 0x82};
+	ok(utf8_complete_prefix(e, 5) == 3, "an unfinished 3-byte sequence is held back");
+	ok(utf8_complete_prefix(e, 3) == 3, "complete text is not held back");
+	ok(!utf8_valid((const unsigned char *)"\xff", 1) && utf8_valid((const unsigned char *)"\xc3\xa9", 2),
+	   "utf8_valid");
+	ok(!utf8_valid((const unsigned char *)"\xed\xa0\x80", 3), "surrogates are invalid UTF-8");
+	char id[37];
+	uuid_v4(id);
+	ok(strlen(id) == 36 && id[14] == '4', "uuid v4 shape");
+	return done_testing();
+}
