@@ -202,8 +202,10 @@ static int want(jv v, jv_kind k, const char *field, isol8_err *err)
 
 static int string_map(jv v, const char *field, isol8_kv **out, size_t *n, size_t max, isol8_err *err)
 {
-	if (want(v, JV_KIND_OBJECT, field, err) < 0)
+	if (want(v, JV_KIND_OBJECT, field, err) < 0) {
+		jv_free(v);
 		return -1;
+	}
 	int rc = 0;
 	jv_object_foreach(v, key, val) {
 		if (rc == 0 && jv_get_kind(val) != JV_KIND_STRING)
@@ -215,6 +217,7 @@ static int string_map(jv v, const char *field, isol8_kv **out, size_t *n, size_t
 		jv_free(key);
 		jv_free(val);
 	}
+	jv_free(v); /* jv_object_foreach borrows */
 	return rc;
 }
 

@@ -278,6 +278,8 @@ int main(int argc, char **argv)
 		}
 		case 'h':
 			fputs(usage, stdout);
+			options_free(&opt);
+			config_free(&cfg);
 			return 0;
 		case O_LATER:
 			die("--%s %s", longopts[li].name, later_flag(longopts[li].name));
