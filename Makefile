@@ -45,6 +45,13 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	@echo "  AR      $@"; ar rcs $@ $^
 
+# isol8 links isol8-run's code (run.c) so `isol8 run` needs no second exec.
+$(BUILD)/bin/isol8: bin/isol8/main.c bin/isol8-run/run.c bin/isol8-run/run.h $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8/main.c bin/isol8-run/run.c -o $@ $(LIBA) $(LIBS)
+$(BUILD)/bin/isol8-run: bin/isol8-run/main.c bin/isol8-run/run.c bin/isol8-run/run.h $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8-run/main.c bin/isol8-run/run.c -o $@ $(LIBA) $(LIBS)
 $(BUILD)/bin/%: bin/%/main.c $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@ $(LIBA) $(LIBS)
@@ -79,7 +86,7 @@ install: all
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 bench: all
-	bash bench/cold.sh
+	/usr/bin/python3 bench/cold.py
 
 clean:
 	rm -rf build build-asan

@@ -384,8 +384,20 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	};
 	struct run r = {0};
 	uint64_t t0 = now_mono_ns();
-	if (sandbox_prepare(&r.sb, &cfg, err) < 0)
+	struct command c;
+	build_command(req, o, &c);
+	isol8_exec_spec spec = {c.argv, c.envp, req->workdir ? req->workdir : "/sandbox", c.files, c.nfiles};
+	if (sandbox_start(&r.sb, &cfg, err) < 0) {
+		free_command(&c);
 		return -1;
+	}
+	/* A feed that fits the pipe is written while the sandbox is still being built. */
+	bool early = sandbox_feed_size(&spec) < ISOL8_FEED_BUFFER / 2 && fcntl(r.sb.feed, F_GETPIPE_SZ) >= (int)ISOL8_FEED_BUFFER;
+	int rc = early ? sandbox_feed(&r.sb, &spec, err) : 0;
+	if (sandbox_wait_ready(&r.sb, err) < 0) {
+		free_command(&c);
+		return -1;
+	}
 	debugf(o, "sandbox %s prepared in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id,
 	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, cgroup_describe(), cfg.seccomp ? "strict" : "unconfined");
 	snprintf(res->sandbox_id, sizeof res->sandbox_id, "%s", r.sb.id);
@@ -403,10 +415,8 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	fcntl(r.sb.stderr_r, F_SETFL, O_NONBLOCK);
 	fcntl(r.sb.ctl, F_SETFL, O_NONBLOCK);
 
-	struct command c;
-	build_command(req, o, &c);
-	isol8_exec_spec spec = {c.argv, c.envp, req->workdir ? req->workdir : "/sandbox", c.files, c.nfiles};
-	int rc = sandbox_feed(&r.sb, &spec, err);
+	if (rc == 0 && !early)
+		rc = sandbox_feed(&r.sb, &spec, err);
 	free_command(&c);
 	if (rc == 0) {
 		if (!req->has_stdin) {

@@ -67,24 +67,22 @@ static int bind_tree(const char *src, const char *dst, uint64_t attrs, isol8_err
 
 static int make_mountpoint(const char *dst, bool dir, isol8_err *err)
 {
-	char parent[PATH_MAX];
-	snprintf(parent, sizeof parent, "%s", dst);
-	char *slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int r = dir ? mkdir(dst, 0755) : mknod(dst, S_IFREG | 0644, 0);
+		if (r == 0 || errno == EEXIST)
+			return 0;
+		if (errno != ENOENT || attempt)
+			break;
+		char parent[PATH_MAX]; /* parents missing: create them, then try once more */
+		snprintf(parent, sizeof parent, "%s", dst);
+		char *slash = strrchr(parent, '/');
+		if (!slash || slash == parent)
+			break;
 		*slash = 0;
 		if (mkdir_p(parent, 0755) < 0)
-			return isol8_fail(err, ISOL8_E_SANDBOX, errno, "mkdir %s", parent);
+			break;
 	}
-	if (dir) {
-		if (mkdir(dst, 0755) < 0 && errno != EEXIST)
-			return isol8_fail(err, ISOL8_E_SANDBOX, errno, "mkdir %s", dst);
-	} else {
-		int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return isol8_fail(err, ISOL8_E_SANDBOX, errno, "create %s", dst);
-		close(fd);
-	}
-	return 0;
+	return isol8_fail(err, ISOL8_E_SANDBOX, errno, "create mount point %s", dst);
 }
 
 static int tmpfs(const char *dst, unsigned long flags, const char *opts, isol8_err *err)
@@ -145,8 +143,8 @@ static int add_entry(const char *src, const char *dst, struct writable_ctx *w, i
 static const char *const etc_entries[] = {
 	"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "alternatives", "ssl/certs",
 	"ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf", "nsswitch.conf", "host.conf", "gai.conf",
-	"protocols", "services", "mime.types", "bash.bashrc", "profile", "inputrc", "debian_version",
-	"os-release", "magic", "magic.mime", "python3", "python3.11", "python3.12", "python3.13",
+	"protocols", "services", "mime.types", "debian_version", "os-release", "python3", "python3.11",
+	"python3.12", "python3.13",
 };
 
 static int host_entries(const char *root, const isol8_rootfs_opts *o, struct writable_ctx *w, isol8_err *err)

@@ -419,14 +419,9 @@ static __attribute__((noreturn)) void init_main(const struct child_fds *f, const
 	char go;
 	if (!cfg->persist)
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* supervisor killed → sandbox dies with it */
-	if (read_exact(f->sync_r, &go, 1) < 0)
-		_exit(1); /* supervisor died before we were placed in the cgroup */
-	close(f->sync_r);
-	/* The cgroup namespace is rooted at the sandbox's own cgroup (joined just now). */
-	if (unshare(CLONE_NEWCGROUP) < 0) {
-		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "cgroup namespace");
-		goto fail;
-	}
+	/* In a user namespace nothing works until the supervisor has written our id maps. */
+	if (geteuid() != 0 && read_exact(f->sync_r, &go, 1) < 0)
+		_exit(1);
 	/* The payload, not its init, is what the OOM killer should pick. */
 	write_file("/proc/self/oom_score_adj", "-1000", 0);
 	if (sethostname("sandbox", 7) < 0) {
@@ -438,6 +433,15 @@ static __attribute__((noreturn)) void init_main(const struct child_fds *f, const
 	if (rootfs_build(&cfg->rootfs, &err) < 0)
 		goto fail;
 	prctl(PR_SET_DUMPABLE, 0); /* nothing inside may ptrace or read the init's memory */
+	/* No untrusted code before we are inside the sandbox's cgroup: wait for "go". */
+	if (read_exact(f->sync_r, &go, 1) < 0)
+		_exit(1); /* supervisor died before placing us in the cgroup */
+	close(f->sync_r);
+	/* The cgroup namespace is rooted at the sandbox's own cgroup (joined just now). */
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "cgroup namespace");
+		goto fail;
+	}
 
 	sigset_t chld;
 	sigemptyset(&chld);
@@ -574,7 +578,24 @@ static int wait_ready(isol8_sandbox *sb, isol8_err *err)
 	}
 }
 
-int sandbox_prepare(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err *err)
+int sandbox_prepare(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *err)
+{
+	if (sandbox_start(sb, cfg, err) < 0)
+		return -1;
+	return sandbox_wait_ready(sb, err);
+}
+
+int sandbox_wait_ready(isol8_sandbox *sb, isol8_err *err)
+{
+	if (wait_ready(sb, err) < 0) {
+		sb->persist = false;
+		sandbox_destroy(sb);
+		return -1;
+	}
+	return 0;
+}
+
+int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err *err)
 {
 	memset(sb, 0, sizeof *sb);
 	sb->pidfd = sb->ctl = sb->feed = sb->stdin_w = sb->stdout_r = sb->stderr_r = -1;
@@ -604,6 +625,7 @@ int sandbox_prepare(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_er
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
 		goto fail;
 	}
+	fcntl(feed[1], F_SETPIPE_SZ, ISOL8_FEED_BUFFER); /* best effort: pipe-max-size may be lower */
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
 	if (!cfg.share_net)
 		flags |= CLONE_NEWNET;
@@ -638,8 +660,9 @@ int sandbox_prepare(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_er
 	close_fd(&in[0]);
 	close_fd(&out[1]);
 	close_fd(&er[1]);
-	if ((flags & CLONE_NEWUSER) && write_id_maps(pid, err) < 0)
+	if ((flags & CLONE_NEWUSER) && (write_id_maps(pid, err) < 0 || write_all(sync[1], "m", 1) < 0))
 		goto fail;
+	/* The init builds its root meanwhile; it forks the payload only after this "go". */
 	if (cgroup_attach(&sb->cg, pid, err) < 0)
 		goto fail;
 	if (write_all(sync[1], "g", 1) < 0) {
@@ -648,8 +671,6 @@ int sandbox_prepare(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_er
 	}
 	close_fd(&sync[1]);
 	write_record(sb, run_dir);
-	if (wait_ready(sb, err) < 0)
-		goto fail;
 	return 0;
 fail:
 	close_fd(&sync[0]);
@@ -681,6 +702,18 @@ static int nul_list_frame(int fd, char type, char **v)
 	int r = frame(fd, type, b.data, b.len, NULL, 0);
 	buf_free(&b);
 	return r;
+}
+
+size_t sandbox_feed_size(const isol8_exec_spec *spec)
+{
+	size_t n = 4 * 9 + strlen(spec->cwd) + 1;
+	for (size_t i = 0; i < spec->nfiles; i++)
+		n += 9 + strlen(spec->files[i].path) + 5 + spec->files[i].len;
+	for (char **v = spec->argv; *v; v++)
+		n += strlen(*v) + 1;
+	for (char **v = spec->envp; *v; v++)
+		n += strlen(*v) + 1;
+	return n;
 }
 
 int sandbox_feed(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err)

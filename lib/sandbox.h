@@ -46,6 +46,8 @@ typedef struct isol8_sandbox {
 	isol8_buf ctl_in; /* unparsed bytes read from ctl */
 } isol8_sandbox;
 
+
+
 typedef struct isol8_exec_spec {
 	char **argv;
 	char **envp;
@@ -55,6 +57,13 @@ typedef struct isol8_exec_spec {
 } isol8_exec_spec;
 
 int sandbox_prepare(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *err);
+/* sandbox_prepare in two halves, so a cold run can write its feed while the sandbox is still
+ * being built (the feed pipe holds up to ISOL8_FEED_BUFFER bytes without blocking). */
+int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *err);
+int sandbox_wait_ready(isol8_sandbox *sb, isol8_err *err);
+#define ISOL8_FEED_BUFFER (1u << 20)
+/* Bytes the feed for spec will take (to decide whether it fits the pipe before ready). */
+size_t sandbox_feed_size(const isol8_exec_spec *spec);
 /* Writes the whole feed (blocking). */
 int sandbox_feed(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err);
 /* Kills every process of the sandbox (init first: the kernel then kills its namespace). */

@@ -1,5 +1,7 @@
-/* isol8 — the thin dispatcher: `isol8 run …` execs isol8-run (git-style), found next to this
- * binary first, then on PATH. Built in: --version, --help, `config [--json]`, `doctor`. */
+/* isol8 — the thin dispatcher: `isol8 <tool> …` execs isol8-<tool> (git-style), found next to
+ * this binary first, then on PATH. `run` is the exception: isol8-run's code is linked in and
+ * called directly, because it is every agent's hot path and an exec costs ~2 ms here.
+ * Built in too: --version, --help, `config [--json]`, `doctor`. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,6 +19,7 @@
 
 #include "isol8.h"
 #include "json.h"
+#include "../isol8-run/run.h"
 #include "seccomp_policy.h"
 #include "util.h"
 
@@ -198,6 +201,19 @@ int main(int argc, char **argv)
 		return cmd_config(argc - i - 1, argv + i + 1);
 	if (!strcmp(cmd, "doctor"))
 		return cmd_doctor();
+	if (!strcmp(cmd, "run")) {
+		/* same argv isol8-run would get: argv[0] then the flags (with --debug passed on) */
+		int n = 0;
+		char **av = xcalloc((size_t)argc + 2, sizeof *av);
+		av[n++] = "isol8-run";
+		if (debug)
+			av[n++] = "--debug";
+		for (int k = i + 1; k < argc; k++)
+			av[n++] = argv[k];
+		int rc = isol8_run_main(n, av);
+		free(av);
+		return rc;
+	}
 	for (size_t t = 0; t < ARRAY_SIZE(tools); t++)
 		if (!strcmp(cmd, tools[t]))
 			return exec_tool(cmd, argc - i - 1, argv + i + 1, debug);

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Cold-path benchmark: `isol8 run -e CODE` against the bare interpreter, bwrap with comparable
+isolation, and `docker run` when a daemon answers. Rounds are interleaved (every command once
+per round, in rotating order) so machine noise hits all of them alike; we report medians, p90,
+the time isol8 adds over the bare interpreter, and ratios. Not a timed test: run it, read it.
+
+usage: bench/cold.py [--runs N] [--bin build/bin]"""
+import argparse, os, shutil, statistics, subprocess, sys, tempfile, time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--runs", type=int, default=40)
+ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
+args = ap.parse_args()
+isol8 = os.path.abspath(os.path.join(args.bin, "isol8"))
+# Every command gets the same clean environment the sandbox gives its payload: the host's may
+# carry start-up costs (NODE_EXTRA_CA_CERTS makes bare node load a CA bundle, ~40 ms here).
+env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
+       "ISOL8_RUN_DIR": tempfile.mkdtemp(prefix="isol8-bench.")}
+
+CASES = {  # runtime: (isol8 args, bare argv)
+    "python": (["-e", "print(1)"], ["/usr/bin/python3", "-c", "print(1)"]),
+    "bash": (["-r", "bash", "-e", "echo 1"], ["/bin/bash", "-c", "echo 1"]),
+    "node": (["-r", "node", "-e", "console.log(1)"], ["/usr/bin/node", "-e", "console.log(1)"]),
+}
+BWRAP = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+         "--setenv", "PATH", "/usr/bin:/bin", "--ro-bind", "/usr", "/usr",
+         "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+         "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache", "--proc", "/proc", "--dev", "/dev",
+         "--tmpfs", "/tmp", "--tmpfs", "/sandbox", "--chdir", "/sandbox", "--uid", "65534", "--gid", "65534",
+         "--unshare-user"]
+
+def docker_ok():
+    return shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+commands = []
+for rt, (iargs, bare) in CASES.items():
+    commands.append((rt, "bare", bare))
+    commands.append((rt, "isol8", [isol8, "run"] + iargs))
+    if shutil.which("bwrap"):
+        commands.append((rt, "bwrap", BWRAP + bare))
+    if docker_ok():
+        img = {"python": "python:3-slim", "bash": "debian:stable-slim", "node": "node:20-slim"}[rt]
+        commands.append((rt, "docker", ["docker", "run", "--rm", "--network", "none", img] + bare))
+
+def once(argv):
+    t = time.perf_counter()
+    p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    dt = (time.perf_counter() - t) * 1000
+    if p.returncode != 0 or p.stdout.strip() != b"1":
+        sys.exit(f"benchmark command failed: {' '.join(argv)}\n{p.stderr.decode()[-500:]}")
+    return dt
+
+for _, _, argv in commands:  # warm the page cache
+    once(argv)
+times = {(rt, kind): [] for rt, kind, _ in commands}
+for r in range(args.runs):
+    order = commands[r % len(commands):] + commands[:r % len(commands)]
+    for rt, kind, argv in order:
+        times[(rt, kind)].append(once(argv))
+
+def p90(v):
+    return sorted(v)[int(0.9 * (len(v) - 1))]
+
+print(f"cold path, {args.runs} interleaved runs each, {os.cpu_count()} CPUs, kernel {os.uname().release}")
+print()
+print("| runtime | command | median ms | p90 ms | added vs bare (median) | ratio vs bare |")
+print("|---|---|---:|---:|---:|---:|")
+for rt in CASES:
+    bare = statistics.median(times[(rt, "bare")])
+    for kind in ("bare", "isol8", "bwrap", "docker"):
+        v = times.get((rt, kind))
+        if not v:
+            continue
+        m = statistics.median(v)
+        print(f"| {rt} | {kind} | {m:.1f} | {p90(v):.1f} | {m - bare:+.1f} | {m / bare:.2f}x |")
+if not docker_ok():
+    print("\n(docker: no daemon answered on this machine, so no docker row)")
+shutil.rmtree(env["ISOL8_RUN_DIR"], ignore_errors=True)

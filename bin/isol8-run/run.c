@@ -1,0 +1,503 @@
+/* isol8-run — run one piece of untrusted code in a fresh sandbox.
+ * Input: a file, -e CODE, --cmd LINE, --request JSON, or code on stdin.
+ * Output: the program's own stdout/stderr streamed (default), or --no-stream, --json (the
+ * ExecutionResult), --events (JSON-lines StreamEvents ending with a result line).
+ * Exit: the program's code; 137 on timeout; 1 with one "[ERR] …" line for isol8's own errors. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "isol8.h"
+#include "run.h"
+#include "json.h"
+#include "util.h"
+
+static const char usage[] =
+	"Usage: isol8 run [file] [options]\n"
+	"\n"
+	"Run code in a sandbox. Input, first match wins: --request, --cmd, -e, file, stdin.\n"
+	"\n"
+	"Input:\n"
+	"  -e, --eval CODE         inline code (runtime defaults to python)\n"
+	"  -r, --runtime NAME      python, node, bun, deno, bash (else detected from the file)\n"
+	"      --cmd LINE          run LINE with bash -c in the runtime's environment\n"
+	"      --stdin DATA        data piped to the program's stdin\n"
+	"      --request FILE|-    an ExecutionRequest (+ options) as JSON\n"
+	"      --files DIR         copy DIR's regular files into /sandbox (recursively)\n"
+	"      --workdir PATH      working directory, inside /sandbox (default /sandbox)\n"
+	"      --secret KEY=VALUE  env var whose value is masked as *** in output (repeatable)\n"
+	"Limits:\n"
+	"      --timeout MS        wall-clock limit (default config defaults.timeoutMs, 30000)\n"
+	"      --memory SIZE       memory limit, no swap (default 512m)\n"
+	"      --cpu CORES         CPU quota in cores (default 1.0)\n"
+	"      --pids-limit N      maximum processes (default 64)\n"
+	"      --sandbox-size SIZE /sandbox tmpfs size (default 64m)\n"
+	"      --tmp-size SIZE     /tmp tmpfs size, noexec (default 256m)\n"
+	"      --max-output BYTES  per-stream output cap; the run is stopped past it (default 1048576)\n"
+	"Environment:\n"
+	"      --net MODE          none (default: loopback only) or host\n"
+	"      --image DIR         use DIR as the root filesystem instead of the host's runtime dirs\n"
+	"      --writable          writable root filesystem (changes are discarded)\n"
+	"      --persist           leave the sandbox running afterwards and print how to enter it\n"
+	"Output:\n"
+	"      --no-stream         print stdout/stderr after the run (right-trimmed)\n"
+	"      --json              print the ExecutionResult as one JSON line\n"
+	"      --events            print JSON-lines events, then {\"type\":\"result\",…}\n"
+	"      --out FILE          also write the program's stdout to FILE\n"
+	"      --debug             isol8's own debug lines on stderr\n"
+	"  -h, --help              this text\n";
+
+enum mode { M_STREAM, M_BUFFERED, M_JSON, M_EVENTS };
+
+enum {
+	O_CMD = 256, O_STDIN, O_REQUEST, O_FILES, O_WORKDIR, O_SECRET, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS,
+	O_SBSIZE, O_TMPSIZE, O_MAXOUT, O_NET, O_IMAGE, O_WRITABLE, O_PERSIST, O_NOSTREAM, O_JSON, O_EVENTS,
+	O_OUT, O_DEBUG, O_LATER,
+};
+
+static const struct option longopts[] = {
+	{"eval", required_argument, 0, 'e'}, {"runtime", required_argument, 0, 'r'},
+	{"cmd", required_argument, 0, O_CMD}, {"stdin", required_argument, 0, O_STDIN},
+	{"request", required_argument, 0, O_REQUEST}, {"files", required_argument, 0, O_FILES},
+	{"workdir", required_argument, 0, O_WORKDIR}, {"secret", required_argument, 0, O_SECRET},
+	{"timeout", required_argument, 0, O_TIMEOUT}, {"memory", required_argument, 0, O_MEMORY},
+	{"cpu", required_argument, 0, O_CPU}, {"pids-limit", required_argument, 0, O_PIDS},
+	{"sandbox-size", required_argument, 0, O_SBSIZE}, {"tmp-size", required_argument, 0, O_TMPSIZE},
+	{"max-output", required_argument, 0, O_MAXOUT}, {"net", required_argument, 0, O_NET},
+	{"image", required_argument, 0, O_IMAGE}, {"writable", no_argument, 0, O_WRITABLE},
+	{"persist", no_argument, 0, O_PERSIST}, {"no-stream", no_argument, 0, O_NOSTREAM},
+	{"json", no_argument, 0, O_JSON}, {"events", no_argument, 0, O_EVENTS},
+	{"out", required_argument, 0, O_OUT}, {"debug", no_argument, 0, O_DEBUG},
+	{"help", no_argument, 0, 'h'},
+	/* reference flags that belong to other tools of the toolkit (clear error, see later_flag) */
+	{"install", required_argument, 0, O_LATER}, {"allow", required_argument, 0, O_LATER},
+	{"deny", required_argument, 0, O_LATER}, {"log-network", no_argument, 0, O_LATER},
+	{"persistent", no_argument, 0, O_LATER}, {"session-id", required_argument, 0, O_LATER},
+	{"host", required_argument, 0, O_LATER}, {"key", required_argument, 0, O_LATER},
+	{"url", required_argument, 0, O_LATER}, {"github", required_argument, 0, O_LATER},
+	{"gist", required_argument, 0, O_LATER}, {"hash", required_argument, 0, O_LATER},
+	{"setup", required_argument, 0, O_LATER}, {"allow-insecure-code-url", no_argument, 0, O_LATER},
+	{0, 0, 0, 0},
+};
+
+static __attribute__((noreturn)) void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("[ERR] ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static const char *later_flag(const char *name)
+{
+	if (!strcmp(name, "install") || !strcmp(name, "allow") || !strcmp(name, "deny") || !strcmp(name, "log-network"))
+		return "needs the filtered network (isol8-proxy), which this build does not have yet";
+	if (!strcmp(name, "persistent") || !strcmp(name, "session-id"))
+		return "needs persistent sessions (isol8-session), which this build does not have yet";
+	if (!strcmp(name, "host") || !strcmp(name, "key"))
+		return "needs remote execution (isol8-serve), which this build does not have yet";
+	if (!strcmp(name, "setup"))
+		return "is not supported: put setup commands in --cmd or the code itself";
+	return "is not supported: fetch the code yourself and pass it as a file or -e";
+}
+
+/* ---- --files DIR ------------------------------------------------------------------------- */
+
+static bool skip_dir(const char *n)
+{
+	static const char *const skip[] = {".git", "node_modules", "__pycache__", ".venv", "venv", ".tox"};
+	for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
+		if (!strcmp(n, skip[i]))
+			return true;
+	return false;
+}
+
+/* Walks with openat + O_NOFOLLOW: symlinks in DIR are skipped, never followed. */
+static void add_dir(isol8_request *r, int dfd, const char *rel, uint64_t *total, uint64_t limit)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d)
+		die("--files: %s", strerror(errno));
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		char *sub = *rel ? xasprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
+		if (S_ISDIR(st.st_mode) && !skip_dir(e->d_name)) {
+			int sfd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sfd >= 0)
+				add_dir(r, sfd, sub, total, limit);
+		} else if (S_ISREG(st.st_mode)) {
+			int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			isol8_buf b = {0};
+			isol8_err err = {0};
+			if (fd < 0 || read_fd_all(fd, limit, &b, &err) < 0)
+				die("--files: cannot read %s", sub);
+			close(fd);
+			*total += b.len;
+			if (*total > limit)
+				die("--files: the directory holds more than --sandbox-size (%llu bytes)", (unsigned long long)limit);
+			char *path = xasprintf("/sandbox/%s", sub);
+			if (request_add_file(r, path, b.data ? b.data : (unsigned char *)"", b.len, &err) < 0)
+				die("%s", err.msg);
+			r->files[r->nfiles - 1].mode = st.st_mode & 0755; /* keeps scripts executable */
+			free(path);
+			buf_free(&b);
+		}
+		free(sub);
+	}
+	closedir(d);
+}
+
+/* ---- event sinks ------------------------------------------------------------------------- */
+
+struct sink {
+	enum mode mode;
+	FILE *out_file;
+	isol8_buf pend[2]; /* --events: bytes held back so a UTF-8 character is never split */
+	bool wrote_nl[2];
+};
+
+static void event_line(const char *type, jv data, bool b64)
+{
+	jv o = jv_object_set(jv_object(), jv_string("type"), jv_string(type));
+	o = jv_object_set(o, jv_string("data"), data);
+	if (b64)
+		o = jv_object_set(o, jv_string("encoding"), jv_string("base64"));
+	o = jv_object_set(o, jv_string("phase"), jv_string("code"));
+	json_write_line(1, o);
+	jv_free(o);
+}
+
+static void flush_pending(struct sink *s, int i, bool all)
+{
+	isol8_buf *p = &s->pend[i];
+	size_t n = all ? p->len : utf8_complete_prefix(p->data, p->len);
+	if (!n)
+		return;
+	bool b64;
+	jv data = json_bytes(p->data, n, &b64);
+	event_line(i == 0 ? "stdout" : "stderr", data, b64);
+	memmove(p->data, p->data + n, p->len - n);
+	p->len -= n;
+}
+
+static void on_event(void *ctx, const isol8_event *ev)
+{
+	struct sink *s = ctx;
+	if (ev->type == ISOL8_EV_STDOUT && s->out_file)
+		fwrite(ev->data, 1, ev->len, s->out_file);
+	if (s->mode == M_STREAM) {
+		if (ev->type == ISOL8_EV_STDOUT || ev->type == ISOL8_EV_STDERR)
+			(void)write_all(ev->type == ISOL8_EV_STDOUT ? 1 : 2, ev->data, ev->len);
+		else if (ev->type == ISOL8_EV_ERROR)
+			fprintf(stderr, "[ERR] %.*s\n", (int)ev->len, (const char *)ev->data);
+		return;
+	}
+	if (s->mode != M_EVENTS)
+		return;
+	if (ev->type == ISOL8_EV_STDOUT || ev->type == ISOL8_EV_STDERR) {
+		int i = ev->type == ISOL8_EV_STDOUT ? 0 : 1;
+		buf_append(&s->pend[i], ev->data, ev->len);
+		flush_pending(s, i, false);
+		return;
+	}
+	flush_pending(s, 0, true);
+	flush_pending(s, 1, true);
+	event_line(ev->type == ISOL8_EV_EXIT ? "exit" : "error", jv_string_sized((const char *)ev->data, (int)ev->len), false);
+}
+
+/* ---- main -------------------------------------------------------------------------------- */
+
+static char *slurp(const char *path, const char *what)
+{
+	isol8_buf b = {0};
+	isol8_err err = {0};
+	int r = !strcmp(path, "-") ? read_fd_all(0, ISOL8_MAX_REQUEST_BYTES, &b, &err)
+				   : read_file(path, ISOL8_MAX_REQUEST_BYTES, &b, &err);
+	if (r < 0)
+		die("%s: %s", what, err.msg);
+	buf_append(&b, "", 0);
+	return (char *)b.data;
+}
+
+int isol8_run_main(int argc, char **argv)
+{
+	isol8_config cfg;
+	isol8_options opt;
+	isol8_request req;
+	isol8_err err = {0};
+	request_init(&req);
+	if (config_load(&cfg, &err) < 0)
+		die("%s", err.msg);
+	if (options_from_config(&opt, &cfg, &err) < 0)
+		die("%s", err.msg);
+
+	enum mode mode = M_STREAM;
+	const char *eval = NULL, *runtime = NULL, *cmd = NULL, *request_file = NULL, *files_dir = NULL,
+		   *out_path = NULL;
+	const char *stdin_data = NULL;
+	isol8_kv *secrets = NULL, *overrides = NULL;
+	size_t nsecrets = 0, noverrides = 0;
+	int c, li = 0;
+	while ((c = getopt_long(argc, argv, "+e:r:h", longopts, &li)) != -1) {
+		switch (c) {
+		case 'e': eval = optarg; break;
+		case 'r': runtime = optarg; break;
+		case O_CMD: cmd = optarg; break;
+		case O_STDIN: stdin_data = optarg; break;
+		case O_REQUEST: request_file = optarg; break;
+		case O_FILES: files_dir = optarg; break;
+		case O_OUT: out_path = optarg; break;
+		case O_NOSTREAM: mode = M_BUFFERED; break;
+		case O_JSON: mode = M_JSON; break;
+		case O_EVENTS: mode = M_EVENTS; break;
+		case O_SECRET: {
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg)
+				die("--secret must be KEY=VALUE, got \"%s\"", optarg);
+			char *k = xstrndup(optarg, (size_t)(eq - optarg));
+			kv_add(&secrets, &nsecrets, k, eq + 1);
+			free(k);
+			break;
+		}
+		case 'h':
+			fputs(usage, stdout);
+			options_free(&opt);
+			config_free(&cfg);
+			return 0;
+		case O_LATER:
+			die("--%s %s", longopts[li].name, later_flag(longopts[li].name));
+		case '?':
+			die("unknown or incomplete option (see isol8 run --help)");
+		default: {
+			/* options applied after --request, so flags override the JSON */
+			char key[8];
+			snprintf(key, sizeof key, "%d", c);
+			kv_add(&overrides, &noverrides, key, optarg ? optarg : "");
+		}
+		}
+	}
+	const char *file = optind < argc ? argv[optind] : NULL;
+	if (optind + 1 < argc)
+		die("only one file may be given (got \"%s\" too)", argv[optind + 1]);
+
+	/* input resolution (reference §A.1) */
+	if (request_file) {
+		if (eval || cmd || file)
+			die("--request cannot be combined with file input, --eval or --cmd.");
+		char *text = slurp(request_file, "--request");
+		jv doc;
+		if (json_parse(text, strlen(text), "--request", &doc, &err) < 0 ||
+		    request_from_json(doc, &req, &opt, &cfg, &err) < 0)
+			die("%s", err.msg);
+		free(text);
+	} else if (cmd) {
+		if (file || eval)
+			die("--cmd cannot be combined with file input, --eval, --url, --github, or --gist.");
+		req.cmd = xstrdup(cmd);
+		req.runtime = xstrdup(runtime ? runtime : "bash");
+	} else if (eval) {
+		req.code = xstrdup(eval);
+		req.runtime = xstrdup(runtime ? runtime : "python");
+	} else if (file) {
+		struct stat st;
+		if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
+			die("File not found: %s", file);
+		const isol8_runtime *rt = runtime ? runtime_get(runtime) : runtime_detect(file);
+		if (!rt && !runtime)
+			die("Cannot detect runtime for %s. Use --runtime to specify.", file);
+		req.code = slurp(file, file);
+		req.runtime = xstrdup(runtime ? runtime : rt->name);
+		const char *dot = strrchr(file, '.');
+		const char *slash = strrchr(file, '/');
+		if (dot && (!slash || dot > slash))
+			req.file_ext = xstrdup(dot);
+		req.force_file = true; /* a script runs as a file: __file__, tracebacks, import.meta */
+	} else {
+		if (isatty(0))
+			die("no code given: pass a file, -e CODE, --cmd LINE, or pipe code on stdin (see isol8 run --help)");
+		req.code = slurp("-", "stdin");
+		req.runtime = xstrdup(runtime ? runtime : "python");
+	}
+	if (request_file && runtime) {
+		free(req.runtime);
+		req.runtime = xstrdup(runtime);
+	}
+	for (size_t i = 0; i < nsecrets; i++)
+		kv_add(&opt.secrets, &opt.nsecrets, secrets[i].key, secrets[i].value);
+	if (stdin_data) {
+		free(req.stdin_data);
+		req.stdin_data = (unsigned char *)xstrdup(stdin_data);
+		req.stdin_len = strlen(stdin_data);
+		req.has_stdin = true;
+	}
+
+	for (size_t i = 0; i < noverrides; i++) {
+		int o = atoi(overrides[i].key);
+		const char *v = overrides[i].value;
+		long long ll;
+		double d;
+		switch (o) {
+		case O_WORKDIR: free(req.workdir); req.workdir = xstrdup(v); break;
+		case O_TIMEOUT:
+			if (parse_ll(v, 1, 86400000, &ll) < 0)
+				die("--timeout must be a number of milliseconds between 1 and 86400000, got \"%s\"", v);
+			req.timeout_ms = ll;
+			opt.timeout_ms = ll;
+			break;
+		case O_MEMORY:
+			if (parse_size(v, &opt.memory_limit) < 0)
+				die("Invalid memory limit format: \"%s\". Use e.g. \"512m\", \"1g\".", v);
+			break;
+		case O_SBSIZE:
+			if (parse_size(v, &opt.sandbox_size) < 0)
+				die("Invalid --sandbox-size \"%s\". Use e.g. \"64m\", \"1g\".", v);
+			break;
+		case O_TMPSIZE:
+			if (parse_size(v, &opt.tmp_size) < 0)
+				die("Invalid --tmp-size \"%s\". Use e.g. \"256m\".", v);
+			break;
+		case O_CPU:
+			if (parse_double(v, 0.01, 1024, &d) < 0)
+				die("--cpu must be a number of cores between 0.01 and 1024, got \"%s\"", v);
+			opt.cpu_limit = d;
+			break;
+		case O_PIDS:
+			if (parse_ll(v, 1, 1 << 22, &ll) < 0)
+				die("--pids-limit must be a whole number from 1, got \"%s\"", v);
+			opt.pids_limit = ll;
+			break;
+		case O_MAXOUT:
+			if (parse_ll(v, 1, 1ll << 34, &ll) < 0)
+				die("--max-output must be a number of bytes from 1, got \"%s\"", v);
+			opt.max_output = (uint64_t)ll;
+			break;
+		case O_NET:
+			if (!strcmp(v, "none"))
+				opt.network = ISOL8_NET_NONE;
+			else if (!strcmp(v, "host"))
+				opt.network = ISOL8_NET_HOST;
+			else if (!strcmp(v, "filtered"))
+				opt.network = ISOL8_NET_FILTERED;
+			else
+				die("--net must be none, host or filtered, got \"%s\"", v);
+			break;
+		case O_IMAGE: {
+			struct stat st;
+			if (stat(v, &st) < 0 || !S_ISDIR(st.st_mode))
+				die("--image must name a root filesystem directory: %s", v);
+			char real[PATH_MAX];
+			free(opt.image);
+			opt.image = xstrdup(realpath(v, real) ? real : v);
+			break;
+		}
+		case O_WRITABLE: opt.writable = true; break;
+		case O_PERSIST: opt.persist = true; break;
+		case O_DEBUG: opt.debug = true; break;
+		}
+	}
+	if (files_dir) {
+		int dfd = open(files_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			die("--files path is not a directory: %s", files_dir);
+		uint64_t total = 0;
+		add_dir(&req, dfd, "", &total, opt.sandbox_size);
+	}
+	if (request_validate(&req, &opt, &err) < 0)
+		die("%s", err.msg);
+
+	struct sink sink = {.mode = mode};
+	if (out_path && !(sink.out_file = fopen(out_path, "we")))
+		die("--out %s: %s", out_path, strerror(errno));
+
+	/* SIGINT/SIGTERM/SIGHUP end the run cleanly (sandbox killed, cgroup removed). */
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+
+	isol8_result res;
+	bool want_events = mode == M_STREAM || mode == M_EVENTS || sink.out_file;
+	if (isol8_execute(&req, &opt, want_events ? on_event : NULL, &sink, sfd, &res, &err) < 0)
+		die("%s", err.msg);
+
+	int code = res.exit_code;
+	struct signalfd_siginfo si;
+	if (sfd >= 0) {
+		fcntl(sfd, F_SETFL, O_NONBLOCK);
+		if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+			code = 128 + (int)si.ssi_signo; /* we were told to stop: say so, as a shell would */
+	}
+	if (mode == M_BUFFERED) {
+		isol8_buf o = res.out, e = res.err;
+		rtrim_buf(&o);
+		rtrim_buf(&e);
+		if (o.len) {
+			(void)write_all(1, o.data, o.len);
+			(void)write_all(1, "\n", 1);
+		}
+		if (e.len) {
+			(void)write_all(2, e.data, e.len);
+			(void)write_all(2, "\n", 1);
+		}
+		if (res.truncated)
+			fputs("[WARN] Output was truncated\n", stderr);
+	} else if (mode == M_JSON || mode == M_EVENTS) {
+		jv r = isol8_result_json(&res);
+		if (mode == M_EVENTS)
+			r = jv_object_set(jv_object_set(jv_object(), jv_string("type"), jv_string("result")), jv_string("data"), r);
+		json_write_line(1, r);
+		jv_free(r);
+	}
+	if (sink.out_file) {
+		if (fclose(sink.out_file) != 0)
+			die("--out %s: %s", out_path, strerror(errno));
+		if (mode == M_BUFFERED)
+			printf("[Run] Output written to %s\n", out_path);
+	}
+	if (res.persisted)
+		fprintf(stderr,
+			"[INFO] Sandbox %s kept running (init pid %d). Enter it with:\n"
+			"  nsenter -t %d -m -u -i -n -p -r -w setpriv --reuid=65534 --regid=65534 --clear-groups /bin/bash\n"
+			"  Stop it with: kill -KILL %d (record: %s/sandboxes/%s.json)\n",
+			res.sandbox_id, res.sandbox_pid, res.sandbox_pid, res.sandbox_pid, isol8_run_dir(), res.sandbox_id);
+	isol8_result_free(&res);
+	buf_free(&sink.pend[0]);
+	buf_free(&sink.pend[1]);
+	request_free(&req);
+	options_free(&opt);
+	config_free(&cfg);
+	for (size_t i = 0; i < nsecrets; i++) {
+		free(secrets[i].key);
+		free(secrets[i].value);
+	}
+	free(secrets);
+	for (size_t i = 0; i < noverrides; i++) {
+		free(overrides[i].key);
+		free(overrides[i].value);
+	}
+	free(overrides);
+	fflush(stdout);
+	return code;
+}
