@@ -85,7 +85,9 @@ install: all
 	install -m 0644 lib/*.h $(DESTDIR)$(PREFIX)/include/isol8/
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
-bench: all
+# bwrap is only a comparison point for the benchmark, not a dependency of isol8.
+bench: deps all
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } || true
 	/usr/bin/python3 bench/cold.py
 
 clean:

@@ -41,9 +41,11 @@ int cgroup_detect(const char **why)
 	} else {
 		bool all = true;
 		for (int i = 0; i < CG_V1_N; i++) {
-			char p[PATH_MAX];
+			char p[PATH_MAX], d[PATH_MAX + 64];
 			snprintf(p, sizeof p, CG_ROOT "/%s", v1_names[i]);
-			if (!is_fs(p, CGROUP_SUPER_MAGIC) || access(p, W_OK) != 0)
+			/* writable hierarchy root, or a parent delegated to us (chowned by root) */
+			snprintf(d, sizeof d, "%s/%s", p, parent_name());
+			if (!is_fs(p, CGROUP_SUPER_MAGIC) || (access(p, W_OK) != 0 && access(d, W_OK) != 0))
 				all = false;
 		}
 		if (all)
