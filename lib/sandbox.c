@@ -617,22 +617,31 @@ int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err 
 	if (cgroup_create(&sb->cg, sb->id, &cfg.limits, err) < 0)
 		return -1;
 
+	/* Each pair: [0] read end, [1] write end. The supervisor's ends belong to sb from the
+	 * start (sandbox_destroy closes them on any failure); the child's ends are closed here. */
 	int sync[2] = {-1, -1}, ctl[2] = {-1, -1}, feed[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1},
 	    er[2] = {-1, -1};
+	int *child_ends[] = {&sync[0], &ctl[1], &feed[0], &in[0], &out[1], &er[1]};
+	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
+	int pidfd = -1;
+	pid_t pid = -1;
 	if (pipe2(sync, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
 	    pipe2(feed, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
 	    pipe2(er, O_CLOEXEC) < 0) {
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
 		goto fail;
 	}
+	sb->ctl = ctl[0];
+	sb->feed = feed[1];
+	sb->stdin_w = in[1];
+	sb->stdout_r = out[0];
+	sb->stderr_r = er[0];
 	fcntl(feed[1], F_SETPIPE_SZ, ISOL8_FEED_BUFFER); /* best effort: pipe-max-size may be lower */
-	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
 	if (!cfg.share_net)
 		flags |= CLONE_NEWNET;
 	if (geteuid() != 0)
 		flags |= CLONE_NEWUSER;
-	int pidfd = -1;
-	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, &pidfd, NULL, 0);
+	pid = (pid_t)syscall(SYS_clone, flags, NULL, &pidfd, NULL, 0);
 	if (pid < 0) {
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create namespaces (clone)");
 		goto fail;
@@ -649,17 +658,8 @@ int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err 
 	}
 	sb->pid = pid;
 	sb->pidfd = pidfd;
-	sb->ctl = ctl[0];
-	sb->feed = feed[1];
-	sb->stdin_w = in[1];
-	sb->stdout_r = out[0];
-	sb->stderr_r = er[0];
-	close_fd(&sync[0]);
-	close_fd(&ctl[1]);
-	close_fd(&feed[0]);
-	close_fd(&in[0]);
-	close_fd(&out[1]);
-	close_fd(&er[1]);
+	for (size_t i = 0; i < ARRAY_SIZE(child_ends); i++)
+		close_fd(child_ends[i]);
 	if ((flags & CLONE_NEWUSER) && (write_id_maps(pid, err) < 0 || write_all(sync[1], "m", 1) < 0))
 		goto fail;
 	/* The init builds its root meanwhile; it forks the payload only after this "go". */
@@ -673,13 +673,9 @@ int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err 
 	write_record(sb, run_dir);
 	return 0;
 fail:
-	close_fd(&sync[0]);
+	for (size_t i = 0; i < ARRAY_SIZE(child_ends); i++)
+		close_fd(child_ends[i]);
 	close_fd(&sync[1]);
-	close_fd(&ctl[1]);
-	close_fd(&feed[0]);
-	close_fd(&in[0]);
-	close_fd(&out[1]);
-	close_fd(&er[1]);
 	sb->persist = false;
 	sandbox_destroy(sb);
 	return -1;
