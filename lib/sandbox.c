@@ -486,43 +486,17 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static unsigned long long proc_start_time(pid_t pid)
-{
-	char p[64], buf[1024];
-	snprintf(p, sizeof p, "/proc/%d/stat", pid);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	char *s = strrchr(buf, ')'); /* the command name may contain spaces */
-	unsigned long long v = 0;
-	for (int field = 2; s && *s; s++)
-		if (*s == ' ' && ++field == 22) {
-			v = strtoull(s + 1, NULL, 10);
-			break;
-		}
-	return v;
-}
-
 static void write_record(isol8_sandbox *sb, const char *run_dir)
 {
-	char boot[64] = "";
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, boot, sizeof boot - 1);
-		boot[n > 0 ? n - 1 : 0] = 0;
-		close(fd);
-	}
-	char ts[32];
+	/* pid + start time + boot id identify a process for good: isol8-cleanup never mistakes a
+	 * recycled pid for the sandbox's init or for a live supervisor. */
+	char boot[64], ts[32];
+	boot_id(boot);
 	iso8601_now(ts);
 	char *text = xasprintf("{\"id\":\"%s\",\"pid\":%d,\"startTime\":%llu,\"bootId\":\"%s\",\"supervisor\":%d,"
-			       "\"cgroupVersion\":%d,\"persist\":%s,\"created\":\"%s\"}\n",
-			       sb->id, sb->pid, proc_start_time(sb->pid), boot, getpid(), sb->cg.version,
-			       sb->persist ? "true" : "false", ts);
+			       "\"supervisorStartTime\":%llu,\"cgroupVersion\":%d,\"persist\":%s,\"created\":\"%s\"}\n",
+			       sb->id, sb->pid, proc_start_time(sb->pid), boot, getpid(), proc_start_time(getpid()),
+			       sb->cg.version, sb->persist ? "true" : "false", ts);
 	sb->record = xasprintf("%s/sandboxes/%s.json", run_dir, sb->id);
 	char *tmp = xasprintf("%s.tmp", sb->record);
 	if (write_file(tmp, text, 0600) == 0)

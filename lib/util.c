@@ -405,3 +405,38 @@ int mkdir_p(const char *path, int mode)
 		return -1;
 	return 0;
 }
+
+unsigned long long proc_start_time(pid_t pid)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof p, "/proc/%d/stat", pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	char *s = strrchr(buf, ')'); /* the command name may contain spaces and ')' */
+	unsigned long long v = 0;
+	for (int field = 2; s && *s; s++)
+		if (*s == ' ' && ++field == 22) {
+			v = strtoull(s + 1, NULL, 10);
+			break;
+		}
+	return v;
+}
+
+void boot_id(char out[64])
+{
+	out[0] = 0;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, out, 63);
+	close(fd);
+	out[n > 0 ? n : 0] = 0;
+	if (n > 0 && out[n - 1] == '\n')
+		out[n - 1] = 0;
+}

@@ -55,6 +55,11 @@ bool utf8_valid(const unsigned char *p, size_t n);
 /* Length of the longest prefix of p that does not end inside a UTF-8 sequence. */
 size_t utf8_complete_prefix(const unsigned char *p, size_t n);
 
+/* Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), 0 if no such process. */
+unsigned long long proc_start_time(pid_t pid);
+/* The kernel's boot id (36 chars), "" if unreadable. */
+void boot_id(char out[64]);
+
 /* mkdir -p with mode; existing dirs are fine. */
 int mkdir_p(const char *path, int mode);
 

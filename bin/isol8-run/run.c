@@ -480,8 +480,8 @@ int isol8_run_main(int argc, char **argv)
 		fprintf(stderr,
 			"[INFO] Sandbox %s kept running (init pid %d). Enter it with:\n"
 			"  nsenter -t %d -m -u -i -n -p -r -w setpriv --reuid=65534 --regid=65534 --clear-groups /bin/bash\n"
-			"  Stop it with: kill -KILL %d (record: %s/sandboxes/%s.json)\n",
-			res.sandbox_id, res.sandbox_pid, res.sandbox_pid, res.sandbox_pid, isol8_run_dir(), res.sandbox_id);
+			"  Stop it with: isol8-cleanup --persisted (record: %s/sandboxes/%s.json)\n",
+			res.sandbox_id, res.sandbox_pid, res.sandbox_pid, isol8_run_dir(), res.sandbox_id);
 	isol8_result_free(&res);
 	buf_free(&sink.pend[0]);
 	buf_free(&sink.pend[1]);

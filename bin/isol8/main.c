@@ -32,7 +32,8 @@ static const char help[] =
 	"  run [file]        run code in a fresh sandbox (isol8-run)\n"
 	"  config [--json]   show the merged configuration\n"
 	"  doctor            check what this host supports\n"
-	"  serve, session, cleanup, pool, proxy\n"
+	"  cleanup [--force] remove stale sandboxes (isol8-cleanup; asks first unless --force)\n"
+	"  serve, session, pool, proxy\n"
 	"                    the other tools of the toolkit (isol8-<name>), when installed\n"
 	"\n"
 	"Options:\n"
@@ -213,6 +214,21 @@ int main(int argc, char **argv)
 		int rc = isol8_run_main(n, av);
 		free(av);
 		return rc;
+	}
+	if (!strcmp(cmd, "cleanup")) {
+		/* the reference asks before removing; --force skips the question */
+		char **av = xcalloc((size_t)argc + 1, sizeof *av);
+		int n = 0;
+		bool force = false;
+		for (int k = i + 1; k < argc; k++) {
+			if (!strcmp(argv[k], "--force") || !strcmp(argv[k], "-f"))
+				force = true;
+			else
+				av[n++] = argv[k];
+		}
+		if (!force)
+			av[n++] = "--confirm";
+		return exec_tool("cleanup", n, av, debug);
 	}
 	for (size_t t = 0; t < ARRAY_SIZE(tools); t++)
 		if (!strcmp(cmd, tools[t]))

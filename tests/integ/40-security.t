@@ -95,9 +95,8 @@ unlike "$OUT" 's3cr3t-value' "a secret printed by the program is masked"
 "$RUN" --cmd 'sleep 300' & runpid=$!
 sleep 0.5; kill -KILL $runpid; wait $runpid 2>/dev/null; sleep 0.3
 is "$(pgrep -u 65534 -f 'sleep 300' | wc -l)" 0 "SIGKILL of isol8-run: the sandbox dies with it"
-# its cgroup and record remain as evidence for isol8-cleanup; remove them here
-for c in memory pids cpu cpuacct; do find /sys/fs/cgroup/$c/$ISOL8_CGROUP_PARENT -mindepth 1 -type d -delete 2>/dev/null; done
-rm -f "$ISOL8_RUN_DIR"/sandboxes/*.json
+capture "$BIN/isol8-cleanup"
+is "$OUT" '{"removed":1,"failed":0,"errors":[]}' "…and isol8-cleanup removes what it left"
 # SIGTERM: clean exit, everything removed
 "$RUN" --cmd 'sleep 300' & runpid=$!
 sleep 0.5; kill -TERM $runpid; wait $runpid; rc=$?

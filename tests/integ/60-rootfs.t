@@ -35,10 +35,8 @@ rec=$(ls "$ISOL8_RUN_DIR"/sandboxes/*.json)
 is "$(jq -r .pid "$rec")" "$pid" "--persist leaves a run-dir record naming the init pid"
 capture nsenter -t "$pid" -m -u -i -n -p -r -w setpriv --reuid=65534 --regid=65534 --clear-groups /bin/cat /sandbox/state
 is "$OUT" kept "the printed nsenter command enters the kept sandbox"
-kill -KILL "$pid"; sleep 0.3
-id=$(jq -r .id "$rec")
-for c in memory pids cpu cpuacct; do rmdir /sys/fs/cgroup/$c/$ISOL8_CGROUP_PARENT/$id 2>/dev/null; done
-rm -f "$rec"
+capture "$BIN/isol8-cleanup" --persisted
+is "$OUT" '{"removed":1,"failed":0,"errors":[]}' "isol8-cleanup --persisted stops it"
 
 capture "$RUN" --cmd 'hostname; cat /etc/hostname; ip -o link 2>/dev/null | wc -l || ls /sys/class/net 2>/dev/null | wc -l'
 like "$OUT" '^sandbox' "the sandbox has its own hostname"
