@@ -36,6 +36,14 @@ jv json_get(jv obj, const char *key)
 	return v;
 }
 
+bool json_get_bool(jv obj, const char *key)
+{
+	jv v = json_get(obj, key);
+	bool r = jv_get_kind(v) == JV_KIND_TRUE;
+	jv_free(v);
+	return r;
+}
+
 char *json_dump(jv v, int flags)
 {
 	jv s = jv_dump_string(jv_copy(v), flags);

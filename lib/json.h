@@ -13,6 +13,8 @@
 int json_parse(const char *text, size_t len, const char *what, jv *out, isol8_err *err);
 /* Borrows obj; returns a copy of obj[key] (jv_invalid() when absent or obj is not an object). */
 jv json_get(jv obj, const char *key);
+/* Borrows obj: true when obj[key] is JSON true. */
+bool json_get_bool(jv obj, const char *key);
 /* Borrows v; writes compact JSON followed by '\n' to fd. */
 int json_write_line(int fd, jv v);
 /* Borrows v; returns malloc'd text. flags as jv_dump_string. */

@@ -225,7 +225,7 @@ static void payload_fail(int errfd, isol8_err *err)
 	_exit(127);
 }
 
-static __attribute__((noreturn)) void payload_main(int feed, int in, int out, int errout, int errfd,
+static __attribute__((noreturn)) void payload_main(int feed, int in, int out, int errout, int errfd, int chan,
 						   const isol8_sandbox_cfg *cfg)
 {
 	isol8_err err = {0};
@@ -290,8 +290,15 @@ static __attribute__((noreturn)) void payload_main(int feed, int in, int out, in
 		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "dup2");
 		payload_fail(errfd, &err);
 	}
-	/* Nothing else crosses execve: every other fd is close-on-exec from here. */
+	/* Nothing else crosses execve: every other fd is close-on-exec from here, except a
+	 * driver's channel, which becomes fd 3 (sessions). */
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (chan >= 0 && chan != 3 && dup2(chan, 3) < 0) {
+		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "dup2 channel");
+		payload_fail(errfd, &err);
+	}
+	if (chan == 3)
+		fcntl(3, F_SETFD, 0);
 	char *exe = find_exec(argv[0], envp);
 	if (!exe) {
 		isol8_fail(&err, ISOL8_E_SANDBOX, 0, "runtime command \"%s\" not found in the sandbox (run 'make deps' on the host, or check --image)",
@@ -350,11 +357,116 @@ static void serve_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, s
 		;
 }
 
+static void serve_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, unsigned mode, const unsigned char *data,
+		      size_t len)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		send_line(ctl, "error", "fork", 0);
+		return;
+	}
+	if (pid == 0) {
+		/* Written as the sandbox user, beneath its area, no symlink followed. */
+		isol8_err err = {0};
+		if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0) {
+			send_line(ctl, "error", err.msg, 0);
+			_exit(1);
+		}
+		const char *rel;
+		int base = split_area(path, &rel);
+		int fd = base < 0 ? -1 : open_beneath(base, rel, true, (int)(mode & 0755));
+		if (fd < 0 || write_all(fd, data, len) < 0 || close(fd) < 0) {
+			send_line(ctl, "error", strerror(errno), 0);
+			_exit(1);
+		}
+		send_line(ctl, "ok", NULL, 1);
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* fds that arrived with SCM_RIGHTS, consumed in order by "spawn" requests */
+struct fdq {
+	int fds[32];
+	int n;
+};
+
+static ssize_t recv_with_fds(int sock, void *buf, size_t len, struct fdq *q)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 8)];
+	struct iovec iov = {buf, len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		int *fds = (int *)CMSG_DATA(c);
+		for (int i = 0; i < k; i++) {
+			if (q->n < (int)ARRAY_SIZE(q->fds))
+				q->fds[q->n++] = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+	return n;
+}
+
+static int fdq_take(struct fdq *q)
+{
+	if (!q->n)
+		return -1;
+	int fd = q->fds[0];
+	memmove(q->fds, q->fds + 1, (size_t)--q->n * sizeof(int));
+	return fd;
+}
+
+/* A new payload in this sandbox (a session's interpreter, or a command), on the fds the
+ * supervisor passed: feed, stdin, stdout, stderr, and a channel that becomes its fd 3. */
+static pid_t spawn_payload(struct fdq *q, int ctl, int sigfd, int *errp_out, const isol8_sandbox_cfg *cfg)
+{
+	int fd[5];
+	for (int i = 0; i < 5; i++)
+		fd[i] = fdq_take(q);
+	int errp[2];
+	pid_t pid = -1;
+	if (fd[4] >= 0 && pipe2(errp, O_CLOEXEC) == 0) {
+		pid = fork();
+		if (pid == 0) {
+			close(ctl);
+			close(sigfd);
+			close(errp[0]);
+			payload_main(fd[0], fd[1], fd[2], fd[3], errp[1], fd[4], cfg);
+		}
+		close(errp[1]);
+		if (pid > 0) {
+			fcntl(errp[0], F_SETFL, O_NONBLOCK);
+			*errp_out = errp[0];
+		} else {
+			close(errp[0]);
+		}
+	}
+	for (int i = 0; i < 5; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	return pid;
+}
+
+struct child {
+	pid_t pid;
+	int errp;
+};
+
 static __attribute__((noreturn)) void init_loop(int ctl, int sigfd, pid_t payload, int errp,
 						const isol8_sandbox_cfg *cfg)
 {
 	bool ctl_open = true;
 	isol8_buf in = {0};
+	struct fdq q = {.n = 0};
+	/* every payload this init started and has not reaped: the first one, then spawned ones */
+	struct child kids[16] = {{payload, errp}};
+	int nkids = 1;
 	for (;;) {
 		struct pollfd p[2] = {{sigfd, POLLIN, 0}, {ctl_open ? ctl : -1, POLLIN, 0}};
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
@@ -365,23 +477,35 @@ static __attribute__((noreturn)) void init_loop(int ctl, int sigfd, pid_t payloa
 			int status;
 			pid_t w;
 			while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
-				if (w != payload)
+				int k = 0;
+				while (k < nkids && kids[k].pid != w)
+					k++;
+				if (k == nkids)
 					continue; /* reaping orphans is PID 1's duty */
 				char msg[1024];
-				ssize_t n = read(errp, msg, sizeof msg - 1);
+				ssize_t n = read(kids[k].errp, msg, sizeof msg - 1);
+				close(kids[k].errp);
+				kids[k] = kids[--nkids];
+				/* {"exit":N,"pid":P}: the pid tells spawned payloads apart (sessions) */
+				char line[1200];
+				isol8_buf esc = {0};
 				if (n > 0) {
 					msg[n] = 0;
-					send_line(ctl, "error", msg, 0);
-				} else if (WIFSIGNALED(status)) {
-					send_line(ctl, "signal", NULL, WTERMSIG(status));
-				} else {
-					send_line(ctl, "exit", NULL, WEXITSTATUS(status));
+					json_escape(&esc, msg);
 				}
+				if (n > 0)
+					snprintf(line, sizeof line, "{\"error\":\"%s\",\"pid\":%d}\n", (char *)esc.data, w);
+				else if (WIFSIGNALED(status))
+					snprintf(line, sizeof line, "{\"signal\":%d,\"pid\":%d}\n", WTERMSIG(status), w);
+				else
+					snprintf(line, sizeof line, "{\"exit\":%d,\"pid\":%d}\n", WEXITSTATUS(status), w);
+				buf_free(&esc);
+				(void)write_all(ctl, line, strlen(line));
 			}
 		}
 		if (ctl_open && p[1].revents) {
-			char tmp[4096];
-			ssize_t n = read(ctl, tmp, sizeof tmp);
+			char tmp[65536];
+			ssize_t n = recv_with_fds(ctl, tmp, sizeof tmp, &q);
 			if (n <= 0) {
 				if (!cfg->persist)
 					_exit(0); /* supervisor done: the kernel tears the namespace down */
@@ -394,16 +518,54 @@ static __attribute__((noreturn)) void init_loop(int ctl, int sigfd, pid_t payloa
 			while (in.len && (nl = memchr(in.data, '\n', in.len))) {
 				size_t ll = (size_t)(nl - (char *)in.data);
 				jv req = jv_parse_sized((const char *)in.data, (int)ll);
-				jv path = json_get(req, "get"), max = json_get(req, "max");
-				if (jv_get_kind(path) == JV_KIND_STRING && jv_get_kind(max) == JV_KIND_NUMBER)
-					serve_get(ctl, cfg, jv_string_value(path), (size_t)jv_number_value(max));
-				else
-					send_line(ctl, "error", "bad request", 0);
-				jv_free(path);
-				jv_free(max);
-				jv_free(req);
 				memmove(in.data, nl + 1, in.len - ll - 1);
 				in.len -= ll + 1;
+				jv path = json_get(req, "get"), max = json_get(req, "max"), put = json_get(req, "put"),
+				   size = json_get(req, "size"), mode = json_get(req, "mode");
+				if (jv_get_kind(path) == JV_KIND_STRING && jv_get_kind(max) == JV_KIND_NUMBER) {
+					serve_get(ctl, cfg, jv_string_value(path), (size_t)jv_number_value(max));
+				} else if (jv_get_kind(put) == JV_KIND_STRING && jv_get_kind(size) == JV_KIND_NUMBER) {
+					/* the content follows the line: take it from the buffer, then the socket */
+					size_t need = (size_t)jv_number_value(size);
+					bool ok = need <= cfg->rootfs.sandbox_size + cfg->rootfs.tmp_size;
+					while (ok && in.len < need) {
+						ssize_t r = read(ctl, tmp, sizeof tmp);
+						if (r <= 0)
+							_exit(0); /* supervisor gone mid-transfer */
+						buf_append(&in, tmp, (size_t)r);
+					}
+					if (ok) {
+						serve_put(ctl, cfg, jv_string_value(put),
+							  jv_get_kind(mode) == JV_KIND_NUMBER ? (unsigned)jv_number_value(mode) : 0644,
+							  in.data, need);
+						memmove(in.data, in.data + need, in.len - need);
+						in.len -= need;
+					} else {
+						send_line(ctl, "error", "file larger than the sandbox", 0);
+						_exit(1); /* the stream cannot be resynchronised */
+					}
+				} else if (json_get_bool(req, "spawn")) {
+					int ep = -1;
+					pid_t pid = nkids < (int)ARRAY_SIZE(kids) ? spawn_payload(&q, ctl, sigfd, &ep, cfg) : -1;
+					if (pid > 0) {
+						kids[nkids++] = (struct child){pid, ep};
+						send_line(ctl, "spawned", NULL, pid);
+					} else {
+						send_line(ctl, "error", "spawn failed", 0);
+					}
+				} else if (json_get_bool(req, "killall")) {
+					/* every process of the sandbox but this init: a runaway exec, its children */
+					kill(-1, SIGKILL);
+					send_line(ctl, "ok", NULL, 1);
+				} else {
+					send_line(ctl, "error", "bad request", 0);
+				}
+				jv_free(path);
+				jv_free(max);
+				jv_free(put);
+				jv_free(size);
+				jv_free(mode);
+				jv_free(req);
 			}
 		}
 	}
@@ -462,7 +624,7 @@ static __attribute__((noreturn)) void init_main(const struct child_fds *f, const
 		close(f->ctl);
 		close(sigfd);
 		close(errp[0]);
-		payload_main(f->feed_r, f->in_r, f->out_w, f->err_w, errp[1], cfg);
+		payload_main(f->feed_r, f->in_r, f->out_w, f->err_w, errp[1], -1, cfg);
 	}
 	close(errp[1]);
 	close(f->feed_r);
@@ -688,7 +850,13 @@ size_t sandbox_feed_size(const isol8_exec_spec *spec)
 
 int sandbox_feed(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err)
 {
-	int fd = sb->feed;
+	int rc = sandbox_feed_to(sb->feed, spec, err);
+	close_fd(&sb->feed);
+	return rc;
+}
+
+int sandbox_feed_to(int fd, const isol8_exec_spec *spec, isol8_err *err)
+{
 	for (size_t i = 0; i < spec->nfiles; i++) {
 		isol8_buf hdr = {0};
 		uint32_t mode = spec->files[i].mode ? spec->files[i].mode & 0755 : 0644;
@@ -702,18 +870,30 @@ int sandbox_feed(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err)
 	if (nul_list_frame(fd, 'A', spec->argv) < 0 || nul_list_frame(fd, 'E', spec->envp) < 0 ||
 	    frame(fd, 'C', spec->cwd, strlen(spec->cwd) + 1, NULL, 0) < 0 || frame(fd, 'X', NULL, 0, NULL, 0) < 0)
 		goto broken;
-	close_fd(&sb->feed);
 	return 0;
 broken:
 	/* The payload died while reading (e.g. a file did not fit): its error comes on ctl. */
-	close_fd(&sb->feed);
 	if (errno == EPIPE)
 		return 0;
 	return isol8_fail(err, ISOL8_E_SANDBOX, errno, "feeding the sandbox");
 }
 
+static bool pop_line(isol8_buf *b, char **line)
+{
+	char *nl = b->len ? memchr(b->data, '\n', b->len) : NULL;
+	if (!nl)
+		return false;
+	size_t ll = (size_t)(nl - (char *)b->data);
+	*line = xstrndup((char *)b->data, ll);
+	memmove(b->data, nl + 1, b->len - ll - 1);
+	b->len -= ll + 1;
+	return true;
+}
+
 int sandbox_read_status(isol8_sandbox *sb, char **line)
 {
+	if (pop_line(&sb->status_q, line))
+		return 1;
 	char *nl = sb->ctl_in.len ? memchr(sb->ctl_in.data, '\n', sb->ctl_in.len) : NULL;
 	if (!nl) {
 		char tmp[4096];
@@ -734,26 +914,171 @@ int sandbox_read_status(isol8_sandbox *sb, char **line)
 	return 1;
 }
 
+/* Blocking: the next reply line from the init. Exit-status lines ({…,"pid":P}) that arrive
+ * meanwhile are queued for sandbox_read_status, never taken for the reply. */
+static int read_reply(isol8_sandbox *sb, jv *out, isol8_err *err)
+{
+	int fl = fcntl(sb->ctl, F_GETFL);
+	fcntl(sb->ctl, F_SETFL, fl & ~O_NONBLOCK);
+	int rc = -1;
+	for (;;) {
+		char *line = NULL;
+		if (!pop_line(&sb->ctl_in, &line)) {
+			char tmp[4096];
+			ssize_t n = read(sb->ctl, tmp, sizeof tmp);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				isol8_fail(err, ISOL8_E_SANDBOX, 0, "the sandbox went away");
+				break;
+			}
+			buf_append(&sb->ctl_in, tmp, (size_t)n);
+			continue;
+		}
+		jv v = jv_parse(line);
+		jv pid = json_get(v, "pid");
+		bool status = jv_get_kind(pid) == JV_KIND_NUMBER;
+		jv_free(pid);
+		if (status) {
+			buf_puts(&sb->status_q, line);
+			buf_append(&sb->status_q, "\n", 1);
+			jv_free(v);
+			free(line);
+			continue;
+		}
+		free(line);
+		*out = v;
+		rc = 0;
+		break;
+	}
+	fcntl(sb->ctl, F_SETFL, fl);
+	return rc;
+}
+
+static int send_request(isol8_sandbox *sb, jv req, const int *fds, int nfds, isol8_err *err)
+{
+	jv s = jv_dump_string(req, 0);
+	isol8_buf b = {0};
+	buf_puts(&b, jv_string_value(s));
+	buf_append(&b, "\n", 1);
+	jv_free(s);
+	struct iovec iov = {b.data, b.len};
+	char cbuf[CMSG_SPACE(sizeof(int) * 8)] = {0};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (nfds) {
+		m.msg_control = cbuf;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	ssize_t n = sendmsg(sb->ctl, &m, MSG_NOSIGNAL);
+	int rc = 0;
+	if (n < 0)
+		rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "request to the sandbox");
+	else if ((size_t)n < b.len)
+		rc = write_all(sb->ctl, b.data + n, b.len - (size_t)n) < 0 ? isol8_fail(err, ISOL8_E_SANDBOX, errno, "request") : 0;
+	buf_free(&b);
+	return rc;
+}
+
+static int reply_ok(isol8_sandbox *sb, const char *key, long long *num, isol8_err *err)
+{
+	jv v;
+	if (read_reply(sb, &v, err) < 0)
+		return -1;
+	jv k = json_get(v, key), e = json_get(v, "error");
+	int rc = 0;
+	if (jv_get_kind(k) == JV_KIND_NUMBER) {
+		if (num)
+			*num = (long long)jv_number_value(k);
+	} else {
+		rc = isol8_fail(err, ISOL8_E_INPUT, 0, "%s", jv_get_kind(e) == JV_KIND_STRING ? jv_string_value(e) : "refused");
+	}
+	jv_free(k);
+	jv_free(e);
+	jv_free(v);
+	return rc;
+}
+
+int sandbox_put_file(isol8_sandbox *sb, const char *path, const void *data, size_t len, unsigned mode, isol8_err *err)
+{
+	if (sb->ctl < 0 || strchr(path, '\n'))
+		return isol8_input_error(err, "bad path");
+	jv req = jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("put"), jv_string(path)),
+					     jv_string("size"), jv_number((double)len)),
+			       jv_string("mode"), jv_number(mode ? mode : 0644));
+	if (send_request(sb, req, NULL, 0, err) < 0)
+		return -1;
+	if (write_all(sb->ctl, data, len) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "sending %s", path);
+	if (reply_ok(sb, "ok", NULL, err) < 0) {
+		char m[sizeof err->msg];
+		snprintf(m, sizeof m, "%s", err->msg);
+		return isol8_input_error(err, "cannot write %s: %s", path, m);
+	}
+	return 0;
+}
+
+int sandbox_killall(isol8_sandbox *sb, isol8_err *err)
+{
+	if (send_request(sb, jv_object_set(jv_object(), jv_string("killall"), jv_true()), NULL, 0, err) < 0)
+		return -1;
+	return reply_ok(sb, "ok", NULL, err);
+}
+
+void sandbox_proc_close(isol8_proc *p)
+{
+	int *fds[] = {&p->feed, &p->stdin_w, &p->stdout_r, &p->stderr_r, &p->chan};
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		close_fd(fds[i]);
+	p->pid = 0;
+}
+
+int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err)
+{
+	int feed[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, ch[2] = {-1, -1};
+	memset(p, 0, sizeof *p);
+	p->feed = p->stdin_w = p->stdout_r = p->stderr_r = p->chan = -1;
+	int rc = -1;
+	if (pipe2(feed, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    pipe2(er, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch) < 0) {
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
+	} else {
+		p->feed = feed[1];
+		p->stdin_w = in[1];
+		p->stdout_r = out[0];
+		p->stderr_r = er[0];
+		p->chan = ch[0];
+		int give[5] = {feed[0], in[0], out[1], er[1], ch[1]};
+		long long pid = 0;
+		if (send_request(sb, jv_object_set(jv_object(), jv_string("spawn"), jv_true()), give, 5, err) == 0 &&
+		    reply_ok(sb, "spawned", &pid, err) == 0) {
+			p->pid = (pid_t)pid;
+			rc = 0;
+		}
+	}
+	int *theirs[] = {&feed[0], &in[0], &out[1], &er[1], &ch[1]};
+	for (size_t i = 0; i < ARRAY_SIZE(theirs); i++)
+		close_fd(theirs[i]);
+	if (rc < 0)
+		sandbox_proc_close(p);
+	return rc;
+}
+
 int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err)
 {
 	if (sb->ctl < 0 || strchr(path, '\n'))
 		return 0;
 	jv req = jv_object_set(jv_object_set(jv_object(), jv_string("get"), jv_string(path)), jv_string("max"),
 			       jv_number((double)max));
-	int w = json_write_line(sb->ctl, req);
-	jv_free(req);
-	if (w < 0)
-		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "file request");
+	jv v;
+	if (send_request(sb, req, NULL, 0, err) < 0 || read_reply(sb, &v, err) < 0)
+		return -1;
 	int fl = fcntl(sb->ctl, F_GETFL);
 	fcntl(sb->ctl, F_SETFL, fl & ~O_NONBLOCK);
-	char *line = NULL;
-	int r;
-	while ((r = sandbox_read_status(sb, &line)) == 0)
-		;
-	if (r < 0)
-		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox went away while reading %s", path);
-	jv v = jv_parse(line);
-	free(line);
 	jv size = json_get(v, "size"), why = json_get(v, "error");
 	if (jv_get_kind(size) != JV_KIND_NUMBER) {
 		/* missing, unreadable, a symlink, or too large */
@@ -761,6 +1086,7 @@ int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf 
 		jv_free(size);
 		jv_free(why);
 		jv_free(v);
+		fcntl(sb->ctl, F_SETFL, fl);
 		return 0;
 	}
 	jv_free(why);
@@ -777,8 +1103,10 @@ int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf 
 		ssize_t n = read(sb->ctl, tmp, want);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			fcntl(sb->ctl, F_SETFL, fl);
 			return isol8_fail(err, ISOL8_E_SANDBOX, 0, "short read of %s", path);
+		}
 		buf_append(out, tmp, (size_t)n);
 	}
 	fcntl(sb->ctl, F_SETFL, fl);
@@ -803,6 +1131,7 @@ void sandbox_destroy(isol8_sandbox *sb)
 	close_fd(&sb->stderr_r);
 	close_fd(&sb->ctl);
 	buf_free(&sb->ctl_in);
+	buf_free(&sb->status_q);
 	if (!keep && sb->pid > 0) {
 		sandbox_kill(sb);
 		while (waitpid(sb->pid, NULL, 0) < 0 && errno == EINTR)

@@ -44,7 +44,15 @@ typedef struct isol8_sandbox {
 	bool persist;
 	bool dead;        /* init reaped */
 	isol8_buf ctl_in; /* unparsed bytes read from ctl */
+	isol8_buf status_q; /* exit-status lines that arrived while waiting for a reply */
 } isol8_sandbox;
+
+/* A further process in a ready sandbox (sessions): its own stdio pipes, a feed, and a
+ * socketpair channel that is fd 3 inside. */
+typedef struct isol8_proc {
+	pid_t pid;       /* as seen by the sandbox's init (PID-namespace pid) */
+	int feed, stdin_w, stdout_r, stderr_r, chan;
+} isol8_proc;
 
 
 
@@ -71,6 +79,15 @@ void sandbox_kill(isol8_sandbox *sb);
 /* Reads a file of the sandbox through its init (as the sandbox user, beneath /sandbox or
  * /tmp, no symlinks). Call after the payload's exit status. 1 = got it, 0 = unreadable. */
 int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
+/* Starts a process that waits for its feed (sandbox_feed_to); status lines name its pid. */
+int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err);
+int sandbox_feed_to(int feed_fd, const isol8_exec_spec *spec, isol8_err *err);
+void sandbox_proc_close(isol8_proc *p);
+/* Writes a file (as the sandbox user, beneath /sandbox or /tmp, no symlinks followed). */
+int sandbox_put_file(isol8_sandbox *sb, const char *path, const void *data, size_t len, unsigned mode, isol8_err *err);
+/* SIGKILL to every process of the sandbox except its init (files stay). */
+int sandbox_killall(isol8_sandbox *sb, isol8_err *err);
+
 /* Tears everything down (unless persist: then only our fds are closed and the record stays). */
 void sandbox_destroy(isol8_sandbox *sb);
 
