@@ -12,6 +12,7 @@
 
 #include "json.h"
 #include "mask.h"
+#include "outstream.h"
 #include "runtime.h"
 #include "sandbox.h"
 
@@ -41,76 +42,6 @@ const char *signal_name(int sig)
 	if (sig > 0 && (size_t)sig < ARRAY_SIZE(names) && names[sig])
 		return names[sig];
 	return "SIG?";
-}
-
-/* One output stream: masking, then the cap. Bytes past the cap are counted, not kept. */
-struct ostream {
-	isol8_event_type type;
-	isol8_masker mask;
-	isol8_buf *keep;
-	uint64_t max, seen;
-	bool over;
-	int fd;
-};
-
-static void emit(struct ostream *s, const unsigned char *p, size_t n, isol8_event_fn fn, void *ctx)
-{
-	s->seen += n;
-	size_t room = s->keep->len < s->max ? (size_t)(s->max - s->keep->len) : 0;
-	size_t take = n < room ? n : room;
-	if (take) {
-		buf_append(s->keep, p, take);
-		if (fn) {
-			isol8_event ev = {s->type, p, take};
-			fn(ctx, &ev);
-		}
-	}
-	if (take < n)
-		s->over = true;
-}
-
-static void feed_stream(struct ostream *s, const unsigned char *p, size_t n, isol8_event_fn fn, void *ctx)
-{
-	isol8_buf masked = {0};
-	masker_feed(&s->mask, p, n, &masked);
-	emit(s, masked.data, masked.len, fn, ctx);
-	buf_free(&masked);
-}
-
-static void finish_stream(struct ostream *s, isol8_event_fn fn, void *ctx)
-{
-	isol8_buf masked = {0};
-	masker_flush(&s->mask, &masked);
-	emit(s, masked.data, masked.len, fn, ctx);
-	buf_free(&masked);
-	if (s->over) {
-		char m[128];
-		int n = snprintf(m, sizeof m, "\n\n--- OUTPUT TRUNCATED (%llu bytes, limit: %llu) ---",
-				 (unsigned long long)s->seen, (unsigned long long)s->max);
-		buf_append(s->keep, m, (size_t)n);
-		if (fn) {
-			isol8_event ev = {s->type, (unsigned char *)m, (size_t)n};
-			fn(ctx, &ev);
-		}
-	}
-}
-
-/* Reads what is available; returns false at EOF. */
-static bool pump(struct ostream *s, isol8_event_fn fn, void *ctx)
-{
-	unsigned char tmp[65536];
-	for (int i = 0; i < 16; i++) { /* bounded, so one busy stream cannot starve the other */
-		ssize_t r = read(s->fd, tmp, sizeof tmp);
-		if (r < 0)
-			return errno == EAGAIN || errno == EINTR;
-		if (r == 0)
-			return false;
-		if (!s->over)
-			feed_stream(s, tmp, (size_t)r, fn, ctx);
-		else
-			s->seen += (uint64_t)r;
-	}
-	return true;
 }
 
 static void send_event(isol8_event_fn fn, void *ctx, isol8_event_type t, const char *text)
@@ -219,7 +150,7 @@ static void free_command(struct command *c)
 
 struct run {
 	isol8_sandbox sb;
-	struct ostream out, err;
+	isol8_ostream out, err;
 	bool have_status, timed_out, cancelled, killed_for_output, killed;
 	int exit_code, sig;
 	char *fault; /* payload could not start */
@@ -324,9 +255,9 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 		int wait_ms = until > now ? (int)((until - now) / 1000000ull) + 1 : 0;
 		if (poll(p, 5, wait_ms) < 0 && errno != EINTR)
 			break;
-		if (p[0].revents && !pump(&r->out, fn, ctx))
+		if (p[0].revents && !ostream_pump(&r->out, fn, ctx))
 			out_open = false;
-		if (p[1].revents && !pump(&r->err, fn, ctx))
+		if (p[1].revents && !ostream_pump(&r->err, fn, ctx))
 			err_open = false;
 		if ((r->out.over || r->err.over) && !r->killed) {
 			r->killed_for_output = true; /* the cap is reached: more output cannot be delivered */
@@ -361,8 +292,8 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 		collect_files(r, req, o, res); /* the pipes closed before the loop came round to it */
 	if (o->persist) {
 		/* leave the sandbox running; take what is already buffered */
-		pump(&r->out, fn, ctx);
-		pump(&r->err, fn, ctx);
+		ostream_pump(&r->out, fn, ctx);
+		ostream_pump(&r->err, fn, ctx);
 	}
 	res->duration_ms = (now_mono_ns() - start) / 1000000ull;
 }
@@ -406,10 +337,8 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	const char **secrets = xcalloc(o->nsecrets + 1, sizeof *secrets);
 	for (size_t i = 0; i < o->nsecrets; i++)
 		secrets[i] = o->secrets[i].value;
-	r.out = (struct ostream){.type = ISOL8_EV_STDOUT, .keep = &res->out, .max = o->max_output, .fd = r.sb.stdout_r};
-	r.err = (struct ostream){.type = ISOL8_EV_STDERR, .keep = &res->err, .max = o->max_output, .fd = r.sb.stderr_r};
-	masker_init(&r.out.mask, secrets, o->nsecrets);
-	masker_init(&r.err.mask, secrets, o->nsecrets);
+	ostream_init(&r.out, ISOL8_EV_STDOUT, r.sb.stdout_r, &res->out, o->max_output, secrets, o->nsecrets);
+	ostream_init(&r.err, ISOL8_EV_STDERR, r.sb.stderr_r, &res->err, o->max_output, secrets, o->nsecrets);
 	free(secrets);
 	fcntl(r.sb.stdout_r, F_SETFL, O_NONBLOCK);
 	fcntl(r.sb.stderr_r, F_SETFL, O_NONBLOCK);
@@ -427,10 +356,10 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 		}
 		loop(&r, req, o, fn, ctx, cancel_fd, res);
 	}
-	finish_stream(&r.out, fn, ctx);
-	finish_stream(&r.err, fn, ctx);
-	masker_free(&r.out.mask);
-	masker_free(&r.err.mask);
+	ostream_finish(&r.out, fn, ctx);
+	ostream_finish(&r.err, fn, ctx);
+	ostream_free(&r.out);
+	ostream_free(&r.err);
 	if (rc == 0 && r.fault) {
 		rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "%s", r.fault);
 		free(r.fault);

@@ -293,12 +293,15 @@ static __attribute__((noreturn)) void payload_main(int feed, int in, int out, in
 	/* Nothing else crosses execve: every other fd is close-on-exec from here, except a
 	 * driver's channel, which becomes fd 3 (sessions). */
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-	if (chan >= 0 && chan != 3 && dup2(chan, 3) < 0) {
-		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "dup2 channel");
-		payload_fail(errfd, &err);
+	if (chan >= 0) {
+		/* chan packs the driver's two pipe ends: requests in (fd 3), replies out (fd 4) */
+		int req = chan & 0xffff, rep = chan >> 16;
+		int rep_copy = rep == 3 ? fcntl(rep, F_DUPFD_CLOEXEC, 5) : rep;
+		if (rep_copy < 0 || dup2(req, 3) < 0 || dup2(rep_copy, 4) < 0) {
+			isol8_fail(&err, ISOL8_E_INTERNAL, errno, "driver channel");
+			payload_fail(errfd, &err);
+		}
 	}
-	if (chan == 3)
-		fcntl(3, F_SETFD, 0);
 	char *exe = find_exec(argv[0], envp);
 	if (!exe) {
 		isol8_fail(&err, ISOL8_E_SANDBOX, 0, "runtime command \"%s\" not found in the sandbox (run 'make deps' on the host, or check --image)",
@@ -423,21 +426,22 @@ static int fdq_take(struct fdq *q)
 }
 
 /* A new payload in this sandbox (a session's interpreter, or a command), on the fds the
- * supervisor passed: feed, stdin, stdout, stderr, and a channel that becomes its fd 3. */
+ * supervisor passed: feed, stdin, stdout, stderr, and a driver channel: a request pipe that
+ * becomes its fd 3 and a reply pipe that becomes its fd 4. */
 static pid_t spawn_payload(struct fdq *q, int ctl, int sigfd, int *errp_out, const isol8_sandbox_cfg *cfg)
 {
-	int fd[5];
-	for (int i = 0; i < 5; i++)
+	int fd[6];
+	for (int i = 0; i < 6; i++)
 		fd[i] = fdq_take(q);
 	int errp[2];
 	pid_t pid = -1;
-	if (fd[4] >= 0 && pipe2(errp, O_CLOEXEC) == 0) {
+	if (fd[5] >= 0 && pipe2(errp, O_CLOEXEC) == 0) {
 		pid = fork();
 		if (pid == 0) {
 			close(ctl);
 			close(sigfd);
 			close(errp[0]);
-			payload_main(fd[0], fd[1], fd[2], fd[3], errp[1], fd[4], cfg);
+			payload_main(fd[0], fd[1], fd[2], fd[3], errp[1], fd[4] | fd[5] << 16, cfg);
 		}
 		close(errp[1]);
 		if (pid > 0) {
@@ -447,7 +451,7 @@ static pid_t spawn_payload(struct fdq *q, int ctl, int sigfd, int *errp_out, con
 			close(errp[0]);
 		}
 	}
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (fd[i] >= 0)
 			close(fd[i]);
 	return pid;
@@ -1031,7 +1035,7 @@ int sandbox_killall(isol8_sandbox *sb, isol8_err *err)
 
 void sandbox_proc_close(isol8_proc *p)
 {
-	int *fds[] = {&p->feed, &p->stdin_w, &p->stdout_r, &p->stderr_r, &p->chan};
+	int *fds[] = {&p->feed, &p->stdin_w, &p->stdout_r, &p->stderr_r, &p->chan, &p->reply};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		close_fd(fds[i]);
 	p->pid = 0;
@@ -1039,28 +1043,32 @@ void sandbox_proc_close(isol8_proc *p)
 
 int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err)
 {
-	int feed[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, ch[2] = {-1, -1};
+	int feed[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rq[2] = {-1, -1},
+	    rp[2] = {-1, -1};
 	memset(p, 0, sizeof *p);
-	p->feed = p->stdin_w = p->stdout_r = p->stderr_r = p->chan = -1;
+	p->feed = p->stdin_w = p->stdout_r = p->stderr_r = p->chan = p->reply = -1;
 	int rc = -1;
+	/* pipes, not a socket, for the driver channel: every runtime (Deno too) can reopen a pipe
+	 * through /proc/self/fd/N */
 	if (pipe2(feed, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-	    pipe2(er, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch) < 0) {
+	    pipe2(er, O_CLOEXEC) < 0 || pipe2(rq, O_CLOEXEC) < 0 || pipe2(rp, O_CLOEXEC) < 0) {
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
 	} else {
 		p->feed = feed[1];
 		p->stdin_w = in[1];
 		p->stdout_r = out[0];
 		p->stderr_r = er[0];
-		p->chan = ch[0];
-		int give[5] = {feed[0], in[0], out[1], er[1], ch[1]};
+		p->chan = rq[1];
+		p->reply = rp[0];
+		int give[6] = {feed[0], in[0], out[1], er[1], rq[0], rp[1]};
 		long long pid = 0;
-		if (send_request(sb, jv_object_set(jv_object(), jv_string("spawn"), jv_true()), give, 5, err) == 0 &&
+		if (send_request(sb, jv_object_set(jv_object(), jv_string("spawn"), jv_true()), give, 6, err) == 0 &&
 		    reply_ok(sb, "spawned", &pid, err) == 0) {
 			p->pid = (pid_t)pid;
 			rc = 0;
 		}
 	}
-	int *theirs[] = {&feed[0], &in[0], &out[1], &er[1], &ch[1]};
+	int *theirs[] = {&feed[0], &in[0], &out[1], &er[1], &rq[0], &rp[1]};
 	for (size_t i = 0; i < ARRAY_SIZE(theirs); i++)
 		close_fd(theirs[i]);
 	if (rc < 0)

@@ -48,10 +48,11 @@ typedef struct isol8_sandbox {
 } isol8_sandbox;
 
 /* A further process in a ready sandbox (sessions): its own stdio pipes, a feed, and a
- * socketpair channel that is fd 3 inside. */
+ * driver channel: requests written to chan arrive on its fd 3, what it writes to its fd 4
+ * comes out of reply. */
 typedef struct isol8_proc {
 	pid_t pid;       /* as seen by the sandbox's init (PID-namespace pid) */
-	int feed, stdin_w, stdout_r, stderr_r, chan;
+	int feed, stdin_w, stdout_r, stderr_r, chan, reply;
 } isol8_proc;
 
 
