@@ -80,10 +80,45 @@ static void env_set(char ***v, size_t *n, const char *k, const char *val)
 	push(v, n, xasprintf("%s=%s", k, val));
 }
 
+char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nextra)
+{
+	char **v = NULL;
+	size_t n = 0;
+	const char *rtdir = getenv("ISOL8_RUNTIMES");
+	char *path = xasprintf("/sandbox/.local/bin:/sandbox/.npm-global/bin:/sandbox/.bun-global/bin:%s/bin:"
+			       "/usr/local/bin:/usr/bin:/bin",
+			       rtdir && *rtdir ? rtdir : "/opt/isol8/runtimes");
+	env_set(&v, &n, "PATH", path);
+	free(path);
+	env_set(&v, &n, "HOME", "/sandbox");
+	env_set(&v, &n, "USER", "sandbox");
+	env_set(&v, &n, "LOGNAME", "sandbox");
+	env_set(&v, &n, "LANG", "C.UTF-8");
+	env_set(&v, &n, "TMPDIR", "/tmp");
+	env_set(&v, &n, "PYTHONUNBUFFERED", "1");
+	env_set(&v, &n, "PYTHONUSERBASE", "/sandbox/.local");
+	env_set(&v, &n, "NPM_CONFIG_PREFIX", "/sandbox/.npm-global");
+	env_set(&v, &n, "NODE_PATH", "/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules");
+	env_set(&v, &n, "DENO_DIR", "/sandbox/.deno");
+	env_set(&v, &n, "DENO_NO_UPDATE_CHECK", "1");
+	for (size_t i = 0; i < o->nsecrets; i++)
+		env_set(&v, &n, o->secrets[i].key, o->secrets[i].value);
+	for (size_t i = 0; i < nextra; i++)
+		env_set(&v, &n, extra[i].key, extra[i].value);
+	return v;
+}
+
+void isol8_free_strv(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
 static void build_command(const isol8_request *r, const isol8_options *o, struct command *c)
 {
 	const isol8_runtime *rt = runtime_get(r->runtime);
-	size_t na = 0, ne = 0;
+	size_t na = 0;
 	memset(c, 0, sizeof *c);
 	if (r->cmd) {
 		push(&c->argv, &na, xstrdup("bash"));
@@ -101,28 +136,7 @@ static void build_command(const isol8_request *r, const isol8_options *o, struct
 			push(&c->argv, &na, xstrdup(rt->file_argv[i]));
 		push(&c->argv, &na, xstrdup(c->code_path));
 	}
-	const char *rtdir = getenv("ISOL8_RUNTIMES");
-	char *path = xasprintf("/sandbox/.local/bin:/sandbox/.npm-global/bin:/sandbox/.bun-global/bin:%s/bin:"
-			       "/usr/local/bin:/usr/bin:/bin",
-			       rtdir && *rtdir ? rtdir : "/opt/isol8/runtimes");
-	env_set(&c->envp, &ne, "PATH", path);
-	free(path);
-	env_set(&c->envp, &ne, "HOME", "/sandbox");
-	env_set(&c->envp, &ne, "USER", "sandbox");
-	env_set(&c->envp, &ne, "LOGNAME", "sandbox");
-	env_set(&c->envp, &ne, "LANG", "C.UTF-8");
-	env_set(&c->envp, &ne, "TMPDIR", "/tmp");
-	env_set(&c->envp, &ne, "PYTHONUNBUFFERED", "1");
-	env_set(&c->envp, &ne, "PYTHONUSERBASE", "/sandbox/.local");
-	env_set(&c->envp, &ne, "NPM_CONFIG_PREFIX", "/sandbox/.npm-global");
-	env_set(&c->envp, &ne, "NODE_PATH",
-		"/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules");
-	env_set(&c->envp, &ne, "DENO_DIR", "/sandbox/.deno");
-	env_set(&c->envp, &ne, "DENO_NO_UPDATE_CHECK", "1");
-	for (size_t i = 0; i < o->nsecrets; i++)
-		env_set(&c->envp, &ne, o->secrets[i].key, o->secrets[i].value);
-	for (size_t i = 0; i < r->nenv; i++)
-		env_set(&c->envp, &ne, r->env[i].key, r->env[i].value);
+	c->envp = isol8_build_env(o, r->env, r->nenv);
 	c->nfiles = r->nfiles + (c->code_path ? 1 : 0);
 	c->files = xcalloc(c->nfiles, sizeof *c->files);
 	for (size_t i = 0; i < r->nfiles; i++)
@@ -136,12 +150,8 @@ static void build_command(const isol8_request *r, const isol8_options *o, struct
 
 static void free_command(struct command *c)
 {
-	for (char **p = c->argv; p && *p; p++)
-		free(*p);
-	for (char **p = c->envp; p && *p; p++)
-		free(*p);
-	free(c->argv);
-	free(c->envp);
+	isol8_free_strv(c->argv);
+	isol8_free_strv(c->envp);
 	free(c->files);
 	free(c->code_path);
 }

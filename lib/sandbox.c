@@ -1060,6 +1060,13 @@ int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err)
 		p->stderr_r = er[0];
 		p->chan = rq[1];
 		p->reply = rp[0];
+		/* The JS runtimes reopen the channel through /proc/self/fd/N, which checks the pipe's
+		 * owner: hand the two pipes to the sandbox user (a no-op in a user namespace). */
+		if (geteuid() == 0 && (fchown(rq[0], ISOL8_SANDBOX_UID, ISOL8_SANDBOX_GID) < 0 ||
+				       fchown(rp[1], ISOL8_SANDBOX_UID, ISOL8_SANDBOX_GID) < 0)) {
+			isol8_fail(err, ISOL8_E_SANDBOX, errno, "driver channel");
+			goto out;
+		}
 		int give[6] = {feed[0], in[0], out[1], er[1], rq[0], rp[1]};
 		long long pid = 0;
 		if (send_request(sb, jv_object_set(jv_object(), jv_string("spawn"), jv_true()), give, 6, err) == 0 &&
@@ -1068,6 +1075,7 @@ int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err)
 			rc = 0;
 		}
 	}
+out:;
 	int *theirs[] = {&feed[0], &in[0], &out[1], &er[1], &rq[0], &rp[1]};
 	for (size_t i = 0; i < ARRAY_SIZE(theirs); i++)
 		close_fd(theirs[i]);

@@ -1,0 +1,35 @@
+/* session.h — a persistent session: one sandbox, one runtime, one long-lived interpreter
+ * driver that keeps variables, functions, imports and the working directory between execs.
+ * Files under /sandbox and /tmp persist too. Each exec has its own timeout and output cap; a
+ * timeout kills the processes (the next exec starts a fresh interpreter), never the files. */
+#ifndef ISOL8_SESSION_H
+#define ISOL8_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "request.h"
+#include "sandbox.h"
+
+typedef struct isol8_session {
+	char runtime[16];
+	isol8_options opt;      /* the session's limits and secrets (owned) */
+	isol8_sandbox sb;
+	isol8_proc drv;         /* the interpreter driver, when drv.pid != 0 */
+	char *drv_gone;         /* why the previous driver is gone (told to the next exec) */
+	int execs;
+} isol8_session;
+
+/* Builds the sandbox (the driver starts with the first exec). opt is copied. */
+int session_open(isol8_session *s, const char *runtime, const isol8_options *opt, isol8_err *err);
+/* One exec. req->timeout_ms / max_output come from opts_exec (timeout_ms, max_output only).
+ * Returns 0 with *res filled when the block ran, -1 with err otherwise (e.g. the runtime
+ * switch message). res->restarted tells that a new interpreter had to be started. */
+int session_exec(isol8_session *s, const isol8_request *req, const isol8_options *opts_exec, isol8_event_fn fn,
+		 void *ctx, isol8_result *res, bool *restarted, isol8_err *err);
+int session_put(isol8_session *s, const char *path, const void *data, size_t len, isol8_err *err);
+int session_get(isol8_session *s, const char *path, isol8_buf *out, isol8_err *err);
+void session_close(isol8_session *s);
+
+#endif
