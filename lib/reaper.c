@@ -233,6 +233,99 @@ static void reap_orphan_cgroups(const isol8_reap_opts *o, const char *run_dir, i
 	cgroup_forget(&probe);
 }
 
+static void rm_session_dir(const char *dir)
+{
+	static const char *const files[] = {"ctl.sock", "meta.json", "meta.json.tmp"};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char p[PATH_MAX + 32];
+		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+static int stop_daemon(int pid, unsigned long long start)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return 0;
+	int rc = 0;
+	if (proc_start_time(pid) == start) {
+		/* SIGTERM: the supervisor tears its sandbox down and removes its directory itself */
+		syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0);
+		struct pollfd p = {pfd, POLLIN, 0};
+		if (poll(&p, 1, 10000) != 1)
+			rc = -1;
+	}
+	close(pfd);
+	return rc;
+}
+
+/* Sessions: a supervisor that is gone leaves its directory (its sandbox died with it; the
+ * sandbox record is reaped above); one idle past its timeout is asked to stop. */
+static void reap_sessions(const isol8_reap_opts *o, const char *run_dir, isol8_reap_report *r)
+{
+	char dir[PATH_MAX], cur_boot[64];
+	boot_id(cur_boot);
+	snprintf(dir, sizeof dir, "%s/sessions", run_dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char sdir[PATH_MAX + 300], meta[PATH_MAX + 320];
+		snprintf(sdir, sizeof sdir, "%s/%s", dir, e->d_name);
+		snprintf(meta, sizeof meta, "%s/meta.json", sdir);
+		isol8_buf b = {0};
+		isol8_err ferr = {0};
+		struct stat st;
+		if (read_file(meta, 1 << 16, &b, &ferr) < 0) {
+			buf_free(&b);
+			/* no meta: a create that crashed; only once older than the orphan age */
+			if (stat(sdir, &st) == 0 && time(NULL) - st.st_mtime >= (time_t)o->orphan_age_s) {
+				add_candidate(r, e->d_name, "incomplete session", 0);
+				if (!o->dry_run) {
+					rm_session_dir(sdir);
+					r->removed++;
+				}
+			}
+			continue;
+		}
+		jv v = jv_parse_sized((const char *)b.data, (int)b.len);
+		buf_free(&b);
+		jv pid = json_get(v, "daemon"), start = json_get(v, "daemonStartTime"), boot = json_get(v, "bootId"),
+		   last = json_get(v, "lastUsedMs"), idle = json_get(v, "idleTimeoutMs");
+		int dpid = jv_get_kind(pid) == JV_KIND_NUMBER ? (int)jv_number_value(pid) : 0;
+		unsigned long long dstart = jv_get_kind(start) == JV_KIND_NUMBER ? (unsigned long long)jv_number_value(start) : 0;
+		bool same_boot = jv_get_kind(boot) == JV_KIND_STRING && !strcmp(jv_string_value(boot), cur_boot);
+		double idle_for = jv_get_kind(last) == JV_KIND_NUMBER ? (double)now_real_ms() - jv_number_value(last) : 0;
+		double limit = jv_get_kind(idle) == JV_KIND_NUMBER ? jv_number_value(idle) : 3600000;
+		jv_free(pid);
+		jv_free(start);
+		jv_free(boot);
+		jv_free(last);
+		jv_free(idle);
+		jv_free(v);
+		bool alive = same_boot && dpid > 0 && dstart && proc_start_time(dpid) == dstart;
+		if (alive && idle_for <= limit) {
+			r->active++; /* a live session: never touched */
+			continue;
+		}
+		add_candidate(r, e->d_name, alive ? "session idle past its timeout" : "session supervisor gone", alive ? dpid : 0);
+		if (o->dry_run)
+			continue;
+		if (alive && stop_daemon(dpid, dstart) < 0) {
+			add_error(r, e->d_name, "session supervisor did not stop");
+			continue;
+		}
+		rm_session_dir(sdir);
+		r->removed++;
+	}
+	closedir(d);
+}
+
 int isol8_reap(const isol8_reap_opts *o, isol8_reap_report *r, isol8_err *err)
 {
 	memset(r, 0, sizeof *r);
@@ -248,6 +341,7 @@ int isol8_reap(const isol8_reap_opts *o, isol8_reap_report *r, isol8_err *err)
 			close(fd);
 		return isol8_fail(err, ISOL8_E_SANDBOX, e, "lock %s", lock);
 	}
+	reap_sessions(o, run_dir, r); /* first: a stopped session's sandbox is then reaped below */
 	reap_records(o, run_dir, r);
 	reap_orphan_cgroups(o, run_dir, r);
 	close(fd);

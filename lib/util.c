@@ -419,6 +419,8 @@ unsigned long long proc_start_time(pid_t pid)
 		return 0;
 	buf[n] = 0;
 	char *s = strrchr(buf, ')'); /* the command name may contain spaces and ')' */
+	if (s && (s[2] == 'Z' || s[2] == 'X'))
+		return 0; /* exited, not yet reaped: dead for every purpose of ours */
 	unsigned long long v = 0;
 	for (int field = 2; s && *s; s++)
 		if (*s == ' ' && ++field == 22) {

@@ -55,7 +55,8 @@ bool utf8_valid(const unsigned char *p, size_t n);
 /* Length of the longest prefix of p that does not end inside a UTF-8 sequence. */
 size_t utf8_complete_prefix(const unsigned char *p, size_t n);
 
-/* Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), 0 if no such process. */
+/* Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), 0 if there is no such
+ * process or it has exited (a zombie). */
 unsigned long long proc_start_time(pid_t pid);
 /* The kernel's boot id (36 chars), "" if unreadable. */
 void boot_id(char out[64]);

@@ -18,6 +18,7 @@
 
 #include "isol8.h"
 #include "run.h"
+#include "events.h"
 #include "json.h"
 #include "util.h"
 
@@ -48,6 +49,9 @@ static const char usage[] =
 	"      --image DIR         use DIR as the root filesystem instead of the host's runtime dirs\n"
 	"      --writable          writable root filesystem (changes are discarded)\n"
 	"      --persist           leave the sandbox running afterwards and print how to enter it\n"
+	"      --persistent        keep state (variables, files) between runs: a session keyed by\n"
+	"                          runtime and current directory (isol8-session)\n"
+	"      --session-id NAME   the same with a named session\n"
 	"Output:\n"
 	"      --no-stream         print stdout/stderr after the run (right-trimmed)\n"
 	"      --json              print the ExecutionResult as one JSON line\n"
@@ -61,7 +65,7 @@ enum mode { M_STREAM, M_BUFFERED, M_JSON, M_EVENTS };
 enum {
 	O_CMD = 256, O_STDIN, O_REQUEST, O_FILES, O_WORKDIR, O_SECRET, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS,
 	O_SBSIZE, O_TMPSIZE, O_MAXOUT, O_NET, O_IMAGE, O_WRITABLE, O_PERSIST, O_NOSTREAM, O_JSON, O_EVENTS,
-	O_OUT, O_DEBUG, O_LATER,
+	O_OUT, O_DEBUG, O_LATER, O_PERSISTENT, O_SESSION_ID,
 };
 
 static const struct option longopts[] = {
@@ -81,7 +85,7 @@ static const struct option longopts[] = {
 	/* reference flags that belong to other tools of the toolkit (clear error, see later_flag) */
 	{"install", required_argument, 0, O_LATER}, {"allow", required_argument, 0, O_LATER},
 	{"deny", required_argument, 0, O_LATER}, {"log-network", no_argument, 0, O_LATER},
-	{"persistent", no_argument, 0, O_LATER}, {"session-id", required_argument, 0, O_LATER},
+	{"persistent", no_argument, 0, O_PERSISTENT}, {"session-id", required_argument, 0, O_SESSION_ID},
 	{"host", required_argument, 0, O_LATER}, {"key", required_argument, 0, O_LATER},
 	{"url", required_argument, 0, O_LATER}, {"github", required_argument, 0, O_LATER},
 	{"gist", required_argument, 0, O_LATER}, {"hash", required_argument, 0, O_LATER},
@@ -105,8 +109,6 @@ static const char *later_flag(const char *name)
 {
 	if (!strcmp(name, "install") || !strcmp(name, "allow") || !strcmp(name, "deny") || !strcmp(name, "log-network"))
 		return "needs the filtered network (isol8-proxy), which this build does not have yet";
-	if (!strcmp(name, "persistent") || !strcmp(name, "session-id"))
-		return "needs persistent sessions (isol8-session), which this build does not have yet";
 	if (!strcmp(name, "host") || !strcmp(name, "key"))
 		return "needs remote execution (isol8-serve), which this build does not have yet";
 	if (!strcmp(name, "setup"))
@@ -170,33 +172,8 @@ static void add_dir(isol8_request *r, int dfd, const char *rel, uint64_t *total,
 struct sink {
 	enum mode mode;
 	FILE *out_file;
-	isol8_buf pend[2]; /* --events: bytes held back so a UTF-8 character is never split */
-	bool wrote_nl[2];
+	isol8_evwriter ev; /* --events */
 };
-
-static void event_line(const char *type, jv data, bool b64)
-{
-	jv o = jv_object_set(jv_object(), jv_string("type"), jv_string(type));
-	o = jv_object_set(o, jv_string("data"), data);
-	if (b64)
-		o = jv_object_set(o, jv_string("encoding"), jv_string("base64"));
-	o = jv_object_set(o, jv_string("phase"), jv_string("code"));
-	json_write_line(1, o);
-	jv_free(o);
-}
-
-static void flush_pending(struct sink *s, int i, bool all)
-{
-	isol8_buf *p = &s->pend[i];
-	size_t n = all ? p->len : utf8_complete_prefix(p->data, p->len);
-	if (!n)
-		return;
-	bool b64;
-	jv data = json_bytes(p->data, n, &b64);
-	event_line(i == 0 ? "stdout" : "stderr", data, b64);
-	memmove(p->data, p->data + n, p->len - n);
-	p->len -= n;
-}
 
 static void on_event(void *ctx, const isol8_event *ev)
 {
@@ -208,19 +185,86 @@ static void on_event(void *ctx, const isol8_event *ev)
 			(void)write_all(ev->type == ISOL8_EV_STDOUT ? 1 : 2, ev->data, ev->len);
 		else if (ev->type == ISOL8_EV_ERROR)
 			fprintf(stderr, "[ERR] %.*s\n", (int)ev->len, (const char *)ev->data);
-		return;
+	} else if (s->mode == M_EVENTS) {
+		evw_event(&s->ev, ev);
 	}
-	if (s->mode != M_EVENTS)
-		return;
-	if (ev->type == ISOL8_EV_STDOUT || ev->type == ISOL8_EV_STDERR) {
-		int i = ev->type == ISOL8_EV_STDOUT ? 0 : 1;
-		buf_append(&s->pend[i], ev->data, ev->len);
-		flush_pending(s, i, false);
-		return;
+}
+
+/* ---- --persistent: hand over to isol8-session ---------------------------------------------- */
+
+/* The flags a session takes at creation (limits) or per exec, by option code. */
+static const struct {
+	int code;
+	const char *flag;
+} session_flags[] = {
+	{O_TIMEOUT, "--timeout"}, {O_MEMORY, "--memory"}, {O_CPU, "--cpu"}, {O_PIDS, "--pids-limit"},
+	{O_SBSIZE, "--sandbox-size"}, {O_TMPSIZE, "--tmp-size"}, {O_MAXOUT, "--max-output"}, {O_NET, "--net"},
+	{O_IMAGE, "--image"}, {O_WRITABLE, "--writable"}, {O_DEBUG, NULL},
+};
+
+static __attribute__((noreturn)) void run_persistent(const char *session_id, const isol8_request *req, enum mode mode,
+						     const isol8_kv *ov, size_t nov, const isol8_kv *secrets,
+						     size_t nsecrets)
+{
+	char id[72];
+	if (session_id) {
+		snprintf(id, sizeof id, "%s", session_id);
+	} else {
+		/* one session per runtime and directory, so consecutive runs in a project share state */
+		char cwd[PATH_MAX] = "";
+		if (!getcwd(cwd, sizeof cwd))
+			strcpy(cwd, "/");
+		uint64_t h = 1469598103934665603ull;
+		for (const char *p = req->runtime; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = (h ^ 0) * 1099511628211ull;
+		for (const char *p = cwd; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		snprintf(id, sizeof id, "cli-%s-%012llx", req->runtime, (unsigned long long)(h & 0xffffffffffffull));
 	}
-	flush_pending(s, 0, true);
-	flush_pending(s, 1, true);
-	event_line(ev->type == ISOL8_EV_EXIT ? "exit" : "error", jv_string_sized((const char *)ev->data, (int)ev->len), false);
+	fprintf(stderr, "[Run] Session ID: %s\n", id);
+	char **av = xcalloc(64 + 2 * nov + 2 * nsecrets, sizeof *av);
+	int n = 0;
+	av[n++] = "isol8-session";
+	av[n++] = "exec";
+	av[n++] = id;
+	av[n++] = "--create";
+	av[n++] = "-r";
+	av[n++] = req->runtime;
+	for (size_t i = 0; i < nov; i++)
+		for (size_t k = 0; k < ARRAY_SIZE(session_flags); k++)
+			if (atoi(ov[i].key) == session_flags[k].code && session_flags[k].flag) {
+				av[n++] = (char *)session_flags[k].flag;
+				if (session_flags[k].code != O_WRITABLE)
+					av[n++] = ov[i].value;
+			}
+	for (size_t i = 0; i < nsecrets; i++) {
+		av[n++] = "--secret";
+		av[n++] = xasprintf("%s=%s", secrets[i].key, secrets[i].value);
+	}
+	if (mode == M_JSON)
+		av[n++] = "--json";
+	else if (mode == M_EVENTS)
+		av[n++] = "--events";
+	else if (mode == M_BUFFERED)
+		av[n++] = "--no-stream";
+	if (req->has_stdin) {
+		av[n++] = "--stdin";
+		av[n++] = (char *)req->stdin_data;
+	}
+	av[n++] = req->cmd ? "--cmd" : "-e";
+	av[n++] = req->cmd ? req->cmd : req->code;
+	char self[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (l > 0) {
+		self[l] = 0;
+		char *slash = strrchr(self, '/');
+		*slash = 0;
+		snprintf(path, sizeof path, "%s/isol8-session", self);
+		execv(path, av);
+	}
+	execvp("isol8-session", av);
+	die("--persistent needs isol8-session next to isol8-run or on PATH");
 }
 
 /* ---- main -------------------------------------------------------------------------------- */
@@ -252,7 +296,8 @@ int isol8_run_main(int argc, char **argv)
 	enum mode mode = M_STREAM;
 	const char *eval = NULL, *runtime = NULL, *cmd = NULL, *request_file = NULL, *files_dir = NULL,
 		   *out_path = NULL;
-	const char *stdin_data = NULL;
+	const char *stdin_data = NULL, *session_id = NULL;
+	bool persistent = false;
 	isol8_kv *secrets = NULL, *overrides = NULL;
 	size_t nsecrets = 0, noverrides = 0;
 	int c, li = 0;
@@ -268,6 +313,8 @@ int isol8_run_main(int argc, char **argv)
 		case O_NOSTREAM: mode = M_BUFFERED; break;
 		case O_JSON: mode = M_JSON; break;
 		case O_EVENTS: mode = M_EVENTS; break;
+		case O_PERSISTENT: persistent = true; break;
+		case O_SESSION_ID: session_id = optarg; persistent = true; break;
 		case O_SECRET: {
 			const char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg)
@@ -349,6 +396,19 @@ int isol8_run_main(int argc, char **argv)
 		req.has_stdin = true;
 	}
 
+	if (persistent) {
+		if (request_file || files_dir || out_path)
+			die("--persistent cannot be combined with --request, --files or --out (use isol8-session put)");
+		for (size_t i = 0; i < noverrides; i++)
+			if (atoi(overrides[i].key) == O_PERSIST || atoi(overrides[i].key) == O_WORKDIR)
+				die("--persistent cannot be combined with --persist or --workdir");
+		if (!runtime_get(req.runtime))
+			die("Unknown runtime: \"%s\". Available: %s", req.runtime, runtime_names());
+		if (session_id && !*session_id)
+			die("--session-id needs a name");
+		fflush(NULL);
+		run_persistent(session_id, &req, mode, overrides, noverrides, secrets, nsecrets);
+	}
 	for (size_t i = 0; i < noverrides; i++) {
 		int o = atoi(overrides[i].key);
 		const char *v = overrides[i].value;
@@ -423,7 +483,7 @@ int isol8_run_main(int argc, char **argv)
 	if (request_validate(&req, &opt, &err) < 0)
 		die("%s", err.msg);
 
-	struct sink sink = {.mode = mode};
+	struct sink sink = {.mode = mode, .ev = {.fd = 1}};
 	if (out_path && !(sink.out_file = fopen(out_path, "we")))
 		die("--out %s: %s", out_path, strerror(errno));
 
@@ -465,10 +525,12 @@ int isol8_run_main(int argc, char **argv)
 			fputs("[WARN] Output was truncated\n", stderr);
 	} else if (mode == M_JSON || mode == M_EVENTS) {
 		jv r = isol8_result_json(&res);
-		if (mode == M_EVENTS)
-			r = jv_object_set(jv_object_set(jv_object(), jv_string("type"), jv_string("result")), jv_string("data"), r);
-		json_write_line(1, r);
-		jv_free(r);
+		if (mode == M_EVENTS) {
+			evw_result(&sink.ev, r);
+		} else {
+			json_write_line(1, r);
+			jv_free(r);
+		}
 	}
 	if (sink.out_file) {
 		if (fclose(sink.out_file) != 0)
@@ -483,8 +545,7 @@ int isol8_run_main(int argc, char **argv)
 			"  Stop it with: isol8-cleanup --persisted (record: %s/sandboxes/%s.json)\n",
 			res.sandbox_id, res.sandbox_pid, res.sandbox_pid, isol8_run_dir(), res.sandbox_id);
 	isol8_result_free(&res);
-	buf_free(&sink.pend[0]);
-	buf_free(&sink.pend[1]);
+	evw_free(&sink.ev);
 	request_free(&req);
 	options_free(&opt);
 	config_free(&cfg);

@@ -1,0 +1,58 @@
+#include "events.h"
+
+#include <string.h>
+
+#include "json.h"
+
+static void line(int fd, const char *type, jv data, bool b64)
+{
+	jv o = jv_object_set(jv_object(), jv_string("type"), jv_string(type));
+	o = jv_object_set(o, jv_string("data"), data);
+	if (b64)
+		o = jv_object_set(o, jv_string("encoding"), jv_string("base64"));
+	o = jv_object_set(o, jv_string("phase"), jv_string("code"));
+	json_write_line(fd, o);
+	jv_free(o);
+}
+
+static void flush_pending(isol8_evwriter *w, int i, bool all)
+{
+	isol8_buf *p = &w->pend[i];
+	size_t n = all ? p->len : utf8_complete_prefix(p->data, p->len);
+	if (!n)
+		return;
+	bool b64;
+	jv data = json_bytes(p->data, n, &b64);
+	line(w->fd, i == 0 ? "stdout" : "stderr", data, b64);
+	memmove(p->data, p->data + n, p->len - n);
+	p->len -= n;
+}
+
+void evw_event(void *ctx, const isol8_event *ev)
+{
+	isol8_evwriter *w = ctx;
+	if (ev->type == ISOL8_EV_STDOUT || ev->type == ISOL8_EV_STDERR) {
+		int i = ev->type == ISOL8_EV_STDOUT ? 0 : 1;
+		buf_append(&w->pend[i], ev->data, ev->len);
+		flush_pending(w, i, false);
+		return;
+	}
+	flush_pending(w, 0, true);
+	flush_pending(w, 1, true);
+	line(w->fd, ev->type == ISOL8_EV_EXIT ? "exit" : "error", jv_string_sized((const char *)ev->data, (int)ev->len), false);
+}
+
+void evw_result(isol8_evwriter *w, jv result)
+{
+	flush_pending(w, 0, true);
+	flush_pending(w, 1, true);
+	jv o = jv_object_set(jv_object_set(jv_object(), jv_string("type"), jv_string("result")), jv_string("data"), result);
+	json_write_line(w->fd, o);
+	jv_free(o);
+}
+
+void evw_free(isol8_evwriter *w)
+{
+	buf_free(&w->pend[0]);
+	buf_free(&w->pend[1]);
+}
