@@ -710,9 +710,10 @@ static int cmd_list(bool as_json)
 			(void)i;
 			jv id = json_get(v, "id"), rt = json_get(v, "runtime"), last = json_get(v, "lastUsed"),
 			   alive = json_get(v, "alive");
-			printf("  %s  %s  [%s]  last accessed: %s\n", jv_string_value(id), jv_string_value(rt),
-			       jv_get_kind(alive) == JV_KIND_TRUE ? "idle" : "gone (run isol8-cleanup)",
-			       jv_string_value(last));
+			/* the reference's line, plus the runtime at the end */
+			printf("  %s  [%s]  last accessed: %s  (%s)\n", jv_string_value(id),
+			       jv_get_kind(alive) == JV_KIND_TRUE ? "idle" : "gone: run isol8-cleanup", jv_string_value(last),
+			       jv_string_value(rt));
 			jv_free(id);
 			jv_free(rt);
 			jv_free(last);

@@ -99,6 +99,16 @@ ok $([ ! -e "$ISOL8_RUN_DIR/sessions/short" ]; echo $?) "a session idle past its
 capture "$S" exec short -e 'echo hi'
 like "$ERR" 'no session "short"' "…and is gone"
 
+# isol8-cleanup stops a session idle past its timeout (a backstop: the supervisor normally
+# expires itself; here its record is aged by hand)
+"$S" create -r bash --id aged --idle-timeout 60000 > /dev/null
+jq '.lastUsedMs = 0' "$ISOL8_RUN_DIR/sessions/aged/meta.json" > "$WORK/m" && cat "$WORK/m" > "$ISOL8_RUN_DIR/sessions/aged/meta.json"
+capture "$CLEAN" --dry-run
+is "$(printf '%s' "$OUT" | jq -r '.sandboxes[0].reason')" "session idle past its timeout" "cleanup sees a session idle past its timeout"
+capture "$CLEAN"
+is "$(printf '%s' "$OUT" | jq -c '[.removed, .failed]')" "[1,0]" "…stops it (its supervisor removes its own sandbox)"
+ok $([ ! -e "$ISOL8_RUN_DIR/sessions/aged" ]; echo $?) "…and its directory is gone"
+
 # the seeds' example, literally
 cd "$WORK"
 capture "$ISOL8" run --persistent -e "import json; json.dump({'count': 42}, open('/sandbox/data.json', 'w'))" --runtime python
