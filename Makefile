@@ -9,12 +9,12 @@ HARDEN    := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protecti
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) $(SAN) -Ilib -I$(BUILD)/gen
 LDFLAGS   ?=
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now,-z,noexecstack $(SAN) $(LDFLAGS)
-LIBS      := -ljq -lseccomp -lm
+LIBS      := -ljq -lseccomp -lpcre2-8 -lm
 
 LIB_SRC   := $(filter-out lib/seccomp_load.c,$(wildcard lib/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/seccomp_load.o $(BUILD)/gen/seccomp_strict.o
 LIBA      := $(BUILD)/libisol8util.a
-TOOLS     := isol8 isol8-run isol8-cleanup isol8-session
+TOOLS     := isol8 isol8-run isol8-cleanup isol8-session isol8-proxy
 BINS      := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
