@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -101,6 +102,12 @@ char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nex
 	env_set(&v, &n, "NODE_PATH", "/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules");
 	env_set(&v, &n, "DENO_DIR", "/sandbox/.deno");
 	env_set(&v, &n, "DENO_NO_UPDATE_CHECK", "1");
+	if (o->network == ISOL8_NET_FILTERED) {
+		/* the proxy listens inside the sandbox's own network namespace */
+		static const char *const vars[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"};
+		for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
+			env_set(&v, &n, vars[i], "http://127.0.0.1:8118");
+	}
 	for (size_t i = 0; i < o->nsecrets; i++)
 		env_set(&v, &n, o->secrets[i].key, o->secrets[i].value);
 	for (size_t i = 0; i < nextra; i++)
@@ -154,6 +161,103 @@ static void free_command(struct command *c)
 	isol8_free_strv(c->envp);
 	free(c->files);
 	free(c->code_path);
+}
+
+/* ---- the proxy of --net filtered ----------------------------------------------------------- */
+
+/* Starts isol8-proxy (found via ISOL8_PROXY, next to this executable, or on PATH) on the
+ * listening socket the sandbox's init created inside its network namespace. */
+static pid_t start_proxy(int listen_fd, const isol8_options *o, const char *log_path, isol8_err *err)
+{
+	char self[PATH_MAX] = "", path[PATH_MAX + 32] = "";
+	const char *env = getenv("ISOL8_PROXY");
+	ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (env && *env) {
+		snprintf(path, sizeof path, "%s", env);
+	} else if (l > 0) {
+		self[l] = 0;
+		*strrchr(self, '/') = 0;
+		snprintf(path, sizeof path, "%s/isol8-proxy", self);
+	}
+	char **av = xcalloc(12 + 2 * (o->nallow + o->ndeny), sizeof *av);
+	int n = 0;
+	av[n++] = "isol8-proxy";
+	av[n++] = "--fd";
+	av[n++] = "3";
+	av[n++] = "--no-config"; /* the lists below are final (config merged, flags applied) */
+	av[n++] = "--log";
+	av[n++] = (char *)log_path;
+	for (size_t i = 0; i < o->nallow; i++) {
+		av[n++] = "--allow";
+		av[n++] = o->net_allow[i];
+	}
+	for (size_t i = 0; i < o->ndeny; i++) {
+		av[n++] = "--deny";
+		av[n++] = o->net_deny[i];
+	}
+	int errp[2];
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		free(av);
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipe");
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0); /* its per-connection children go with it */
+		dup2(listen_fd, 3);
+		if (*path && access(path, X_OK) == 0)
+			execv(path, av);
+		execvp("isol8-proxy", av);
+		dprintf(errp[1], "--net filtered needs isol8-proxy next to this program or on PATH");
+		_exit(127);
+	}
+	free(av);
+	close(errp[1]);
+	if (pid < 0) {
+		close(errp[0]);
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "fork proxy");
+	}
+	/* exec succeeded when the CLOEXEC pipe closes with nothing in it */
+	char msg[256];
+	ssize_t r = read(errp[0], msg, sizeof msg - 1);
+	close(errp[0]);
+	if (r > 0) {
+		msg[r] = 0;
+		waitpid(pid, NULL, 0);
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "%s", msg);
+	}
+	return pid;
+}
+
+static void stop_proxy(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static jv read_network_log(const char *path)
+{
+	isol8_buf b = {0};
+	isol8_err e = {0};
+	jv arr = jv_array();
+	if (read_file(path, 16u << 20, &b, &e) == 0) {
+		char *p = (char *)b.data, *end = p + b.len;
+		while (p && p < end) {
+			char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			jv v = jv_parse_sized(p, (int)l);
+			if (jv_get_kind(v) == JV_KIND_OBJECT)
+				arr = jv_array_append(arr, v);
+			else
+				jv_free(v);
+			p = nl ? nl + 1 : NULL;
+		}
+	}
+	buf_free(&b);
+	return arr;
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */
@@ -319,6 +423,7 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 		.share_net = o->network == ISOL8_NET_HOST,
 		.seccomp = o->seccomp == ISOL8_SECCOMP_STRICT,
 		.persist = o->persist,
+		.proxy_listener = o->network == ISOL8_NET_FILTERED,
 		.limits = {.memory = o->memory_limit, .pids = o->pids_limit, .cpus = o->cpu_limit},
 		.rootfs = {.image = o->image, .writable = o->writable, .sandbox_size = o->sandbox_size,
 			   .tmp_size = o->tmp_size},
@@ -338,6 +443,21 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	if (sandbox_wait_ready(&r.sb, err) < 0) {
 		free_command(&c);
 		return -1;
+	}
+	pid_t proxy = 0;
+	char *netlog = NULL;
+	if (o->network == ISOL8_NET_FILTERED) {
+		netlog = xasprintf("%s/sandboxes/%s.network.jsonl", isol8_run_dir(), r.sb.id);
+		if (r.sb.proxy_fd < 0 || (proxy = start_proxy(r.sb.proxy_fd, o, netlog, err)) < 0) {
+			if (r.sb.proxy_fd < 0)
+				isol8_fail(err, ISOL8_E_SANDBOX, 0, "the sandbox did not hand over its proxy socket");
+			free(netlog);
+			free_command(&c);
+			sandbox_destroy(&r.sb);
+			return -1;
+		}
+		close(r.sb.proxy_fd);
+		r.sb.proxy_fd = -1;
 	}
 	debugf(o, "sandbox %s prepared in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id,
 	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, cgroup_describe(), cfg.seccomp ? "strict" : "unconfined");
@@ -380,6 +500,16 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 		while (waitpid(r.sb.pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		r.sb.dead = true;
+	}
+	stop_proxy(proxy);
+	if (netlog) {
+		if (o->log_network && rc == 0)
+		{
+			res->network_logs = xmalloc(sizeof(jv));
+			*res->network_logs = read_network_log(netlog);
+		}
+		unlink(netlog);
+		free(netlog);
 	}
 	cgroup_read_stats(&r.sb.cg, &res->stats);
 	res->persisted = o->persist && rc == 0;
@@ -477,6 +607,9 @@ jv isol8_result_json(const isol8_result *res)
 	ru = jv_object_set(ru, jv_string("memoryMB"), jv_number((double)((res->stats.peak_memory + (1 << 19)) >> 20)));
 	ru = jv_object_set(ru, jv_string("peakMemoryMB"), jv_number((double)((res->stats.peak_memory + (1 << 19)) >> 20)));
 	o = jv_object_set(o, jv_string("resourceUsage"), ru);
+	if (res->network_logs && jv_get_kind(*res->network_logs) == JV_KIND_ARRAY &&
+	    jv_array_length(jv_copy(*res->network_logs)) > 0)
+		o = jv_object_set(o, jv_string("networkLogs"), jv_copy(*res->network_logs));
 	if (res->nfiles) {
 		jv files = jv_object();
 		for (size_t i = 0; i < res->nfiles; i++) {
@@ -493,6 +626,11 @@ jv isol8_result_json(const isol8_result *res)
 
 void isol8_result_free(isol8_result *res)
 {
+	if (res->network_logs) {
+		jv_free(*res->network_logs);
+		free(res->network_logs);
+		res->network_logs = NULL;
+	}
 	buf_free(&res->out);
 	buf_free(&res->err);
 	for (size_t i = 0; i < res->nfiles; i++) {

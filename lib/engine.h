@@ -44,6 +44,7 @@ typedef struct isol8_result {
 	isol8_cg_stats stats;
 	isol8_out_file *files;
 	size_t nfiles;
+	jv *network_logs;           /* --log-network: this run's proxy log entries, or NULL */
 } isol8_result;
 
 /* Runs req under opts. fn (may be NULL) receives events as they happen; cancel_fd (or -1)

@@ -443,7 +443,8 @@ void proxy_handle(int c, const isol8_proxy_opts *o)
 	bool private_refused;
 	int u = dial(r.host, r.port, o->rules.allow_private, &private_refused);
 	if (u < 0) {
-		log_line(o, &r, "BLOCK", t0);
+		/* a policy refusal is a BLOCK; an upstream that cannot be reached was still allowed */
+		log_line(o, &r, private_refused ? "BLOCK" : "ALLOW", t0);
 		if (private_refused) {
 			snprintf(body, sizeof body, "isol8: request to %s blocked: private or local address", r.host);
 			reply(c, "403 Forbidden", body);

@@ -38,6 +38,22 @@ void kv_add(isol8_kv **v, size_t *n, const char *key, const char *value)
 	(*n)++;
 }
 
+void strv_add(char ***v, size_t *n, const char *s)
+{
+	*v = xrealloc(*v, (*n + 2) * sizeof **v);
+	(*v)[(*n)++] = xstrdup(s);
+	(*v)[*n] = NULL;
+}
+
+void strv_clear(char ***v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*v)[i]);
+	free(*v);
+	*v = NULL;
+	*n = 0;
+}
+
 void request_free(isol8_request *r)
 {
 	free(r->runtime);
@@ -61,6 +77,8 @@ void request_free(isol8_request *r)
 void options_free(isol8_options *o)
 {
 	kv_free(o->secrets, o->nsecrets);
+	strv_clear(&o->net_allow, &o->nallow);
+	strv_clear(&o->net_deny, &o->ndeny);
 	free(o->image);
 	memset(o, 0, sizeof *o);
 }
@@ -87,6 +105,16 @@ int options_from_config(isol8_options *o, const isol8_config *c, isol8_err *err)
 	if (!strcmp(sc, "custom"))
 		return isol8_input_error(err, "security.seccomp \"custom\" is not supported by the native sandbox; use \"strict\"");
 	o->seccomp = !strcmp(sc, "unconfined") ? ISOL8_SECCOMP_UNCONFINED : ISOL8_SECCOMP_STRICT;
+	static const char *const lists[2] = {"network.whitelist", "network.blacklist"};
+	for (int k = 0; k < 2; k++) {
+		jv l = config_get(c, lists[k]);
+		jv_array_foreach(l, i, e) {
+			(void)i;
+			strv_add(k ? &o->net_deny : &o->net_allow, k ? &o->ndeny : &o->nallow, jv_string_value(e));
+			jv_free(e);
+		}
+		jv_free(l);
+	}
 	if (size_opt(config_str(c, "defaults.memoryLimit", "512m"), "memory limit", &o->memory_limit, err) < 0 ||
 	    size_opt(config_str(c, "defaults.sandboxSize", "64m"), "sandbox size", &o->sandbox_size, err) < 0 ||
 	    size_opt(config_str(c, "defaults.tmpSize", "256m"), "tmp size", &o->tmp_size, err) < 0)
@@ -403,6 +431,8 @@ static int parse_option_fields(jv opts, isol8_options *o, const isol8_config *c,
 					o->persist = b;
 				else if (!strcmp(k, "debug"))
 					o->debug = b;
+				else if (!strcmp(k, "logNetwork"))
+					o->log_network = b;
 			}
 		} else if (!strcmp(k, "mode")) {
 			if ((rc = want(val, JV_KIND_STRING, "options.mode", err)) == 0 && strcmp(jv_string_value(val), "ephemeral"))
@@ -427,7 +457,28 @@ static int parse_option_fields(jv opts, isol8_options *o, const isol8_config *c,
 				jv_free(s);
 			}
 		} else if (!strcmp(k, "networkFilter")) {
-			rc = isol8_input_error(err, "options.networkFilter needs the filtered network, which this build does not have yet");
+			/* {whitelist, blacklist}: each list given replaces the config's */
+			if ((rc = want(val, JV_KIND_OBJECT, "options.networkFilter", err)) == 0) {
+				static const char *const names[2] = {"whitelist", "blacklist"};
+				for (int n = 0; n < 2 && rc == 0; n++) {
+					jv l = json_get(val, names[n]);
+					if (jv_get_kind(l) == JV_KIND_ARRAY) {
+						strv_clear(n ? &o->net_deny : &o->net_allow, n ? &o->ndeny : &o->nallow);
+						jv_array_foreach(l, i, e) {
+							(void)i;
+							if (jv_get_kind(e) != JV_KIND_STRING)
+								rc = isol8_input_error(err, "options.networkFilter.%s must be an array of strings", names[n]);
+							else
+								strv_add(n ? &o->net_deny : &o->net_allow, n ? &o->ndeny : &o->nallow,
+									 jv_string_value(e));
+							jv_free(e);
+						}
+					} else if (jv_is_valid(l) && jv_get_kind(l) != JV_KIND_NULL) {
+						rc = isol8_input_error(err, "options.networkFilter.%s must be an array of strings", names[n]);
+					}
+					jv_free(l);
+				}
+			}
 		} else if (!strcmp(k, "poolStrategy") || !strcmp(k, "poolSize") || !strcmp(k, "audit") ||
 			   !strcmp(k, "remoteCode")) {
 			/* operator-side settings: a client cannot change them, and they do not change this run */
@@ -520,8 +571,6 @@ int request_validate(isol8_request *r, const isol8_options *o, isol8_err *err)
 	for (size_t i = 0; i < o->nsecrets; i++)
 		if (!*o->secrets[i].key || strchr(o->secrets[i].key, '='))
 			return isol8_input_error(err, "secret names must be non-empty and contain no '='");
-	if (o->network == ISOL8_NET_FILTERED)
-		return isol8_input_error(err, "--net filtered needs isol8-proxy, which this build does not have yet; use --net none (default) or --net host");
 	if (o->sandbox_size < 1 << 20 || o->tmp_size < 1 << 20)
 		return isol8_input_error(err, "--sandbox-size and --tmp-size must be at least 1m");
 	if (o->memory_limit < 8 << 20)

@@ -60,6 +60,9 @@ typedef struct isol8_options {
 	bool persist;            /* leave the sandbox alive after the run */
 	bool debug;
 	enum isol8_seccomp seccomp;
+	char **net_allow, **net_deny; /* --net filtered: host patterns (pcre2) */
+	size_t nallow, ndeny;
+	bool log_network;             /* put this run's proxy log in the result (networkLogs) */
 } isol8_options;
 
 /* Limits on what one request may carry (bad input must not exhaust isol8 itself). */
@@ -88,5 +91,7 @@ char *resolve_sandbox_path(const char *p, isol8_err *err);
 
 int request_add_file(isol8_request *r, const char *path, const void *data, size_t len, isol8_err *err);
 void kv_add(isol8_kv **v, size_t *n, const char *key, const char *value);
+void strv_add(char ***v, size_t *n, const char *s);
+void strv_clear(char ***v, size_t *n);
 
 #endif

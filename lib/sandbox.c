@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -596,6 +597,20 @@ static __attribute__((noreturn)) void init_main(const struct child_fds *f, const
 	}
 	if (!cfg->share_net && lo_up(&err) < 0)
 		goto fail;
+	/* --net filtered: the proxy's socket is created here, in the sandbox's network namespace,
+	 * and passed out; a proxy outside accepts on it. The kernel then makes it the only way out:
+	 * no route, no DNS, no root inside. */
+	int listener = -1;
+	if (cfg->proxy_listener) {
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(8118), .sin_addr = {htonl(INADDR_LOOPBACK)}};
+		int one = 1;
+		listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (listener < 0 || setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+		    bind(listener, (struct sockaddr *)&a, sizeof a) < 0 || listen(listener, 128) < 0) {
+			isol8_fail(&err, ISOL8_E_SANDBOX, errno, "proxy socket on 127.0.0.1:8118");
+			goto fail;
+		}
+	}
 	if (rootfs_build(&cfg->rootfs, &err) < 0)
 		goto fail;
 	prctl(PR_SET_DUMPABLE, 0); /* nothing inside may ptrace or read the init's memory */
@@ -636,7 +651,22 @@ static __attribute__((noreturn)) void init_main(const struct child_fds *f, const
 	close(f->out_w);
 	close(f->err_w);
 	fcntl(errp[0], F_SETFL, O_NONBLOCK);
-	send_line(f->ctl, "ready", NULL, 1);
+	if (listener >= 0) {
+		static const char ready[] = "{\"ready\":1,\"listener\":true}\n";
+		struct iovec iov = {(void *)ready, sizeof ready - 1};
+		char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &listener, sizeof(int));
+		if (sendmsg(f->ctl, &m, MSG_NOSIGNAL) < 0)
+			_exit(1);
+		close(listener);
+	} else {
+		send_line(f->ctl, "ready", NULL, 1);
+	}
 	init_loop(f->ctl, sigfd, payload, errp[0], cfg);
 fail:
 	send_line(f->ctl, "error", err.msg, 0);
@@ -738,7 +768,7 @@ int sandbox_wait_ready(isol8_sandbox *sb, isol8_err *err)
 int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err *err)
 {
 	memset(sb, 0, sizeof *sb);
-	sb->pidfd = sb->ctl = sb->feed = sb->stdin_w = sb->stdout_r = sb->stderr_r = -1;
+	sb->pidfd = sb->ctl = sb->feed = sb->stdin_w = sb->stdout_r = sb->stderr_r = sb->proxy_fd = -1;
 	sb->persist = cfg_in->persist;
 	random_hex(sb->id, 8);
 	isol8_sandbox_cfg cfg = *cfg_in;
@@ -882,6 +912,29 @@ broken:
 	return isol8_fail(err, ISOL8_E_SANDBOX, errno, "feeding the sandbox");
 }
 
+/* read() on ctl, but with recvmsg so a file descriptor passed by the init (the proxy
+ * listener) is kept rather than silently closed by the kernel. */
+static ssize_t ctl_read(isol8_sandbox *sb, void *buf, size_t n)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+	struct iovec iov = {buf, n};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	ssize_t r = recvmsg(sb->ctl, &m, MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int *fds = (int *)CMSG_DATA(c);
+		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (int i = 0; i < k; i++) {
+			if (sb->proxy_fd < 0)
+				sb->proxy_fd = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+	return r;
+}
+
 static bool pop_line(isol8_buf *b, char **line)
 {
 	char *nl = b->len ? memchr(b->data, '\n', b->len) : NULL;
@@ -901,7 +954,7 @@ int sandbox_read_status(isol8_sandbox *sb, char **line)
 	char *nl = sb->ctl_in.len ? memchr(sb->ctl_in.data, '\n', sb->ctl_in.len) : NULL;
 	if (!nl) {
 		char tmp[4096];
-		ssize_t n = read(sb->ctl, tmp, sizeof tmp);
+		ssize_t n = ctl_read(sb, tmp, sizeof tmp);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			return 0;
 		if (n <= 0)
@@ -929,7 +982,7 @@ static int read_reply(isol8_sandbox *sb, jv *out, isol8_err *err)
 		char *line = NULL;
 		if (!pop_line(&sb->ctl_in, &line)) {
 			char tmp[4096];
-			ssize_t n = read(sb->ctl, tmp, sizeof tmp);
+			ssize_t n = ctl_read(sb, tmp, sizeof tmp);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
@@ -1146,6 +1199,7 @@ void sandbox_destroy(isol8_sandbox *sb)
 	close_fd(&sb->stdout_r);
 	close_fd(&sb->stderr_r);
 	close_fd(&sb->ctl);
+	close_fd(&sb->proxy_fd);
 	buf_free(&sb->ctl_in);
 	buf_free(&sb->status_q);
 	if (!keep && sb->pid > 0) {

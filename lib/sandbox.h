@@ -27,6 +27,8 @@ typedef struct isol8_sandbox_cfg {
 	bool share_net;          /* --net host */
 	bool seccomp;            /* strict filter on the payload */
 	bool persist;            /* init outlives the supervisor */
+	bool proxy_listener;     /* --net filtered: a socket on 127.0.0.1:8118 inside the sandbox's
+	                          * network namespace, handed to the supervisor (sb->proxy_fd) */
 	isol8_cg_limits limits;
 	isol8_rootfs_opts rootfs; /* staging/uid/gid are filled by sandbox_prepare */
 	const char *run_dir;
@@ -45,6 +47,7 @@ typedef struct isol8_sandbox {
 	bool dead;        /* init reaped */
 	isol8_buf ctl_in; /* unparsed bytes read from ctl */
 	isol8_buf status_q; /* exit-status lines that arrived while waiting for a reply */
+	int proxy_fd;       /* the listening socket from inside the sandbox, or -1 */
 } isol8_sandbox;
 
 /* A further process in a ready sandbox (sessions): its own stdio pipes, a feed, and a

@@ -32,7 +32,8 @@ static const char usage[] =
 	"  --ports LIST         CONNECT ports allowed (default 443,80)\n"
 	"  --log FILE|-         one JSON line per request (network.jsonl shape)\n"
 	"  --max-conns N        concurrent connections (default 64)\n"
-	"  --idle-timeout MS    close a connection idle this long (default 60000)\n";
+	"  --idle-timeout MS    close a connection idle this long (default 60000)\n"
+	"  --no-config          do not take rules from the config when none are given\n";
 
 static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
 {
@@ -80,7 +81,8 @@ int main(int argc, char **argv)
 		{"allow", required_argument, 0, 'a'}, {"deny", required_argument, 0, 'd'},
 		{"allow-private", no_argument, 0, 'p'}, {"ports", required_argument, 0, 'P'},
 		{"log", required_argument, 0, 'L'}, {"max-conns", required_argument, 0, 'm'},
-		{"idle-timeout", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+		{"idle-timeout", required_argument, 0, 't'}, {"no-config", no_argument, 0, 'n'},
+		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	isol8_proxy_opts o = {.log_fd = -1, .max_conns = 64, .idle_ms = 60000};
 	const char *listen_spec = NULL, *log = NULL;
@@ -105,6 +107,7 @@ int main(int argc, char **argv)
 				die("%s", err.msg);
 			break;
 		case 'p': o.rules.allow_private = true; break;
+		case 'n': rules_given = true; break;
 		case 'P':
 			for (char *save = NULL, *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 				if (parse_ll(t, 1, 65535, &v) < 0 || o.rules.nports >= ARRAY_SIZE(o.rules.ports))

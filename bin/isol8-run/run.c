@@ -45,7 +45,10 @@ static const char usage[] =
 	"      --tmp-size SIZE     /tmp tmpfs size, noexec (default 256m)\n"
 	"      --max-output BYTES  per-stream output cap; the run is stopped past it (default 1048576)\n"
 	"Environment:\n"
-	"      --net MODE          none (default: loopback only) or host\n"
+	"      --net MODE          none (default: loopback only), filtered (only through the proxy), host\n"
+	"      --allow REGEX       filtered: allowed hosts (pcre2; repeatable; replaces network.whitelist)\n"
+	"      --deny REGEX        filtered: blocked hosts, checked first (replaces network.blacklist)\n"
+	"      --log-network       filtered: put this run's requests in the result (networkLogs)\n"
 	"      --image DIR         use DIR as the root filesystem instead of the host's runtime dirs\n"
 	"      --writable          writable root filesystem (changes are discarded)\n"
 	"      --persist           leave the sandbox running afterwards and print how to enter it\n"
@@ -65,7 +68,7 @@ enum mode { M_STREAM, M_BUFFERED, M_JSON, M_EVENTS };
 enum {
 	O_CMD = 256, O_STDIN, O_REQUEST, O_FILES, O_WORKDIR, O_SECRET, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS,
 	O_SBSIZE, O_TMPSIZE, O_MAXOUT, O_NET, O_IMAGE, O_WRITABLE, O_PERSIST, O_NOSTREAM, O_JSON, O_EVENTS,
-	O_OUT, O_DEBUG, O_LATER, O_PERSISTENT, O_SESSION_ID,
+	O_OUT, O_DEBUG, O_LATER, O_PERSISTENT, O_SESSION_ID, O_ALLOW, O_DENY, O_LOGNET,
 };
 
 static const struct option longopts[] = {
@@ -83,8 +86,8 @@ static const struct option longopts[] = {
 	{"out", required_argument, 0, O_OUT}, {"debug", no_argument, 0, O_DEBUG},
 	{"help", no_argument, 0, 'h'},
 	/* reference flags that belong to other tools of the toolkit (clear error, see later_flag) */
-	{"install", required_argument, 0, O_LATER}, {"allow", required_argument, 0, O_LATER},
-	{"deny", required_argument, 0, O_LATER}, {"log-network", no_argument, 0, O_LATER},
+	{"allow", required_argument, 0, O_ALLOW}, {"deny", required_argument, 0, O_DENY},
+	{"log-network", no_argument, 0, O_LOGNET}, {"install", required_argument, 0, O_LATER},
 	{"persistent", no_argument, 0, O_PERSISTENT}, {"session-id", required_argument, 0, O_SESSION_ID},
 	{"host", required_argument, 0, O_LATER}, {"key", required_argument, 0, O_LATER},
 	{"url", required_argument, 0, O_LATER}, {"github", required_argument, 0, O_LATER},
@@ -107,8 +110,8 @@ static void die(const char *fmt, ...)
 
 static const char *later_flag(const char *name)
 {
-	if (!strcmp(name, "install") || !strcmp(name, "allow") || !strcmp(name, "deny") || !strcmp(name, "log-network"))
-		return "needs the filtered network (isol8-proxy), which this build does not have yet";
+	if (!strcmp(name, "install"))
+		return "is not supported yet: install packages inside the code, or in a session, through --net filtered";
 	if (!strcmp(name, "host") || !strcmp(name, "key"))
 		return "needs remote execution (isol8-serve), which this build does not have yet";
 	if (!strcmp(name, "setup"))
@@ -297,7 +300,7 @@ int isol8_run_main(int argc, char **argv)
 	const char *eval = NULL, *runtime = NULL, *cmd = NULL, *request_file = NULL, *files_dir = NULL,
 		   *out_path = NULL;
 	const char *stdin_data = NULL, *session_id = NULL;
-	bool persistent = false;
+	bool persistent = false, allow_given = false, deny_given = false;
 	isol8_kv *secrets = NULL, *overrides = NULL;
 	size_t nsecrets = 0, noverrides = 0;
 	int c, li = 0;
@@ -314,6 +317,19 @@ int isol8_run_main(int argc, char **argv)
 		case O_JSON: mode = M_JSON; break;
 		case O_EVENTS: mode = M_EVENTS; break;
 		case O_PERSISTENT: persistent = true; break;
+		case O_ALLOW:
+		case O_DENY: {
+			/* given on the command line, a list replaces the config's (reference §A.1) */
+			bool *given = c == O_ALLOW ? &allow_given : &deny_given;
+			char ***v = c == O_ALLOW ? &opt.net_allow : &opt.net_deny;
+			size_t *n = c == O_ALLOW ? &opt.nallow : &opt.ndeny;
+			if (!*given)
+				strv_clear(v, n);
+			*given = true;
+			strv_add(v, n, optarg);
+			break;
+		}
+		case O_LOGNET: opt.log_network = true; break;
 		case O_SESSION_ID: session_id = optarg; persistent = true; break;
 		case O_SECRET: {
 			const char *eq = strchr(optarg, '=');
