@@ -187,6 +187,11 @@ static pid_t start_proxy(int listen_fd, const isol8_options *o, const char *log_
 	av[n++] = "--no-config"; /* the lists below are final (config merged, flags applied) */
 	av[n++] = "--log";
 	av[n++] = (char *)log_path;
+	/* operator-only (the environment of isol8, never a request): let sandboxes reach private
+	 * addresses through the proxy, for labs and tests against local servers */
+	const char *ap = getenv("ISOL8_PROXY_ALLOW_PRIVATE");
+	if (ap && !strcmp(ap, "1"))
+		av[n++] = "--allow-private";
 	for (size_t i = 0; i < o->nallow; i++) {
 		av[n++] = "--allow";
 		av[n++] = o->net_allow[i];

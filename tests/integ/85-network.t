@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Filtered network: isol8-proxy on its own and behind --net filtered. Every origin is on the
+# loopback interface of this machine; nothing here ever dials another address (blocked
+# requests are refused by policy before any connection is made).
+. "$(dirname "$0")/lib.sh"
+P="$BIN/isol8-proxy"
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+HP=$(port); SP=$(port); XP=$(port)
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+	-keyout "$WORK/key.pem" -out "$WORK/cert.pem" -days 1 2>/dev/null
+mkdir -p "$WORK/www" && echo plain-ok > "$WORK/www/index.txt"
+python3 -m http.server $HP --bind 127.0.0.1 --directory "$WORK/www" >/dev/null 2>&1 & hs=$!
+python3 "$(dirname "$0")/../helpers/https_origin.py" $SP "$WORK/cert.pem" "$WORK/key.pem" & ss=$!
+"$P" --listen 127.0.0.1:$XP --allow-private --allow '^localhost$' --allow '^127\.0\.0\.1$' --deny '^blocked\.' \
+	--deny '^127\.0\.0\.2$' --ports 443,$SP --log "$WORK/proxy.jsonl" 2>/dev/null & px=$!
+trap 'kill $hs $ss $px 2>/dev/null' EXIT
+for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:$HP/ && curl -sk -o /dev/null https://127.0.0.1:$SP/ && break; sleep 0.1; done
+sleep 0.2
+X="-s --max-time 5 -x http://127.0.0.1:$XP"
+
+is "$(curl $X http://localhost:$HP/index.txt)" plain-ok "HTTP: an allowed host passes"
+is "$(curl $X -o /dev/null -w '%{http_code}' http://blocked.localhost:$HP/)" 403 "HTTP: a blacklisted host gets 403"
+is "$(curl $X http://blocked.localhost:$HP/)" "isol8: request to blocked.localhost blocked by network filter" "…with the reference's body"
+is "$(curl $X -o /dev/null -w '%{http_code}' http://elsewhere.test/)" 403 "HTTP: a host not on the whitelist gets 403"
+is "$(curl $X -o /dev/null -w '%{http_code}' http://127.0.0.2:$HP/)" 403 "the blacklist wins over the whitelist"
+is "$(curl $X -k https://localhost:$SP/)" secure-ok "HTTPS: CONNECT to an allowed host tunnels"
+is "$(curl $X -o /dev/null -w '%{http_connect}' -k https://localhost:$HP/ 2>/dev/null)" 403 "CONNECT to a port outside --ports gets 403"
+is "$(curl $X -o /dev/null -w '%{http_connect}' -k https://blocked.localhost:$SP/ 2>/dev/null)" 403 "CONNECT to a blacklisted host gets 403"
+# domain fronting: CONNECT names an allowed host, the ClientHello names another
+capture bash -c "echo | timeout 5 openssl s_client -proxy 127.0.0.1:$XP -connect localhost:$SP -servername blocked.example 2>&1"
+unlike "$OUT" 'BEGIN CERTIFICATE|Server certificate' "a CONNECT whose SNI names a blocked host is cut off before any TLS reply"
+capture bash -c "echo | timeout 5 openssl s_client -proxy 127.0.0.1:$XP -connect localhost:$SP -servername localhost 2>&1"
+like "$OUT" 'Server certificate' "…while a matching SNI goes through"
+capture curl $X -o /dev/null -w '%{http_code}' -H 'Proxy-Authorization: Basic c2VjcmV0' http://localhost:$HP/index.txt
+is "$OUT" 200 "Proxy-* headers are accepted (and stripped before the origin)"
+capture bash -c "printf 'GET /index.txt HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 5 nc -q 2 127.0.0.1 $XP 2>/dev/null || printf 'GET /index.txt HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 5 python3 -c 'import socket,sys; s=socket.create_connection((\"127.0.0.1\",$XP)); s.sendall(sys.stdin.buffer.read()); print(s.recv(200).decode())'"
+like "$OUT" '400 Bad Request' "an origin-form request (not a proxy request) gets 400"
+capture python3 -c "import socket; s=socket.create_connection(('127.0.0.1',$XP)); s.sendall(b'GET http://localhost/ HTTP/1.1\r\n' + b'X: ' + b'a'*20000 + b'\r\n\r\n'); print(s.recv(100).decode())"
+like "$OUT" '400 Bad Request' "a request head over 16 KiB gets 400"
+
+sleep 0.3
+is "$(jq -r '.action' "$WORK/proxy.jsonl" | sort | uniq -c | tr -s ' ' | tr '\n' ';')" " 4 ALLOW; 7 BLOCK;" "one log line per request, ALLOW/BLOCK (malformed requests are not proxy requests)"
+is "$(jq -c 'select(.host=="blocked.example") | [.method, .path, .action]' "$WORK/proxy.jsonl")" '["CONNECT",null,"BLOCK"]' "the fronting attempt is logged as a blocked CONNECT to the SNI host"
+is "$(jq -c 'select(.path=="/index.txt") | keys' "$WORK/proxy.jsonl" | head -1)" '["action","durationMs","host","method","path","timestamp"]' "log lines have the reference's network.jsonl fields"
+
+capture "$P" --allow '(?<bad'
+like "$ERR" '^\[ERR\] invalid --allow pattern' "an invalid regex is refused at start-up"; is "$RC" 1 "…exit 1"
+capture "$P" --deny '['
+like "$ERR" '^\[ERR\] invalid --deny pattern' "…for --deny too (never a silent fail-open)"
+
+# the address policy, with no --allow-private: decided before any connection is made
+"$P" --listen 127.0.0.1:$(( XP + 1 )) --log "$WORK/priv.jsonl" 2>/dev/null & px2=$!
+sleep 0.4
+Y="-s --max-time 5 -x http://127.0.0.1:$(( XP + 1 ))"
+for u in http://localhost:$HP/ http://127.0.0.1:$HP/ http://169.254.169.254/latest/meta-data/ http://10.1.2.3/ http://[::1]:$HP/ http://0.0.0.0:$HP/ http://100.64.0.1/; do
+	is "$(curl $Y -o /dev/null -w '%{http_code}' "$u")" 403 "private, loopback, metadata and CGNAT refused: $u"
+done
+is "$(curl $Y http://localhost:$HP/)" "isol8: request to localhost blocked: private or local address" "…a name resolving to 127.0.0.1 included"
+kill $px2
+
+# --net filtered: inside the sandbox the proxy is the only way out
+export ISOL8_PROXY_ALLOW_PRIVATE=1
+capture "$RUN" --net filtered --allow '^localhost$' --json --cmd "
+curl -s --max-time 5 http://localhost:$HP/index.txt
+curl -s --max-time 5 -o /dev/null -w '%{http_code}\n' http://blocked.test/
+curl -s --noproxy '*' --max-time 3 http://127.0.0.1:$HP/index.txt || echo direct-refused
+getent hosts localhost >/dev/null && echo resolved-locally
+getent hosts example.com || echo no-dns
+echo \$HTTPS_PROXY"
+out=$(printf '%s' "$OUT" | jq -r .stdout)
+is "$out" $'plain-ok\n403\ndirect-refused\nresolved-locally\nno-dns\nhttp://127.0.0.1:8118' "filtered: allowed via the proxy, denied by it, direct TCP and DNS impossible"
+is "$(printf '%s' "$OUT" | jq -r 'has("networkLogs")')" false "networkLogs only with --log-network"
+capture "$RUN" --net filtered --allow '^localhost$' --log-network --json --cmd "curl -s http://localhost:$HP/index.txt; curl -s http://nope.test/ >/dev/null"
+is "$(printf '%s' "$OUT" | jq -c '[.networkLogs[] | [.method, .host, .action]]')" '[["GET","localhost","ALLOW"],["GET","nope.test","BLOCK"]]' "--log-network: this run's requests, in order"
+capture "$RUN" --net filtered --log-network --json --cmd "curl -s http://localhost:$HP/index.txt"
+is "$(printf '%s' "$OUT" | jq -r '.networkLogs | length')" 1 "each run gets only its own log entries"
+unset ISOL8_PROXY_ALLOW_PRIVATE
+capture "$RUN" --net filtered --json --cmd "curl -s -o /dev/null -w '%{http_code}' http://localhost:$HP/index.txt"
+is "$(printf '%s' "$OUT" | jq -r .stdout)" 403 "filtered, default policy: the host's loopback stays out of reach"
+capture "$RUN" --net filtered --allow '(' -e 'print(1)'
+like "$ERR" 'invalid --allow pattern' "an invalid pattern stops the run (no open network)"
+is "$RC" 1 "…exit 1"
+jq -n --arg p "^localhost$" '{request:{runtime:"bash", cmd:"echo $HTTP_PROXY"}, options:{network:"filtered", networkFilter:{whitelist:[$p]}, logNetwork:true}}' > "$WORK/f.json"
+capture "$RUN" --request "$WORK/f.json"
+is "$OUT" "http://127.0.0.1:8118" "options.network filtered with a networkFilter works from a request"
+is "$(pgrep -f "isol8-proxy --fd" | wc -l)" 0 "no proxy process outlives its run"
+
+finish
