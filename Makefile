@@ -20,7 +20,7 @@ UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPERS   := $(BUILD)/tests/try-syscall
 
-.PHONY: all deps demo check check-asan install clean unit bench
+.PHONY: all deps demo check check-asan install clean unit bench fuzz
 all: $(BINS) $(UNIT_BINS) $(HELPERS)
 
 deps:
@@ -77,6 +77,16 @@ check: deps
 # The whole suite once more with AddressSanitizer + UndefinedBehaviorSanitizer.
 check-asan: deps
 	@$(MAKE) --no-print-directory check BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" CFLAGS="-O1 -g"
+
+# libFuzzer on the proxy's parsers of untrusted input (request head, TLS SNI); CI runs it briefly.
+FUZZ_SECONDS ?= 20
+$(BUILD)/fuzz_proxy: tests/fuzz/fuzz_proxy.c lib/proxy.c lib/util.c lib/err.c lib/proxy.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"; clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
+		tests/fuzz/fuzz_proxy.c lib/proxy.c lib/util.c lib/err.c -o $@ -lpcre2-8 -lm
+fuzz: deps $(BUILD)/fuzz_proxy
+	@mkdir -p $(BUILD)/fuzz-corpus && cp -n tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/ 2>/dev/null; \
+	$(BUILD)/fuzz_proxy -max_total_time=$(FUZZ_SECONDS) -max_len=20000 $(BUILD)/fuzz-corpus 2>&1 | tail -3
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/isol8 $(DESTDIR)$(PREFIX)/share/man/man1

@@ -10,6 +10,7 @@
 #include <pcre2.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,9 +237,11 @@ int proxy_parse_sni(const unsigned char *b, size_t len, char *out, size_t outlen
 	size_t hl = (size_t)b[6] << 16 | (size_t)b[7] << 8 | b[8];
 	if (b + 9 + hl < end)
 		end = b + 9 + hl;
+	/* p may have been advanced past end by a length field: compare signed distances (a
+	 * cast of a negative difference to size_t would pass any check; found by the fuzzer) */
 #define NEED(n)                                                                                            \
 	do {                                                                                               \
-		if ((size_t)(end - p) < (size_t)(n))                                                       \
+		if (p > end || end - p < (ptrdiff_t)(n))                                                   \
 			return -1;                                                                         \
 	} while (0)
 	NEED(34);
@@ -249,23 +252,23 @@ int proxy_parse_sni(const unsigned char *b, size_t len, char *out, size_t outlen
 	p += 2 + ((size_t)p[0] << 8 | p[1]); /* cipher suites */
 	NEED(1);
 	p += 1 + p[0]; /* compression methods */
-	if (p == end)
-		return 0;
+	if (p >= end)
+		return p == end ? 0 : -1;
 	NEED(2);
 	size_t el = (size_t)p[0] << 8 | p[1];
 	p += 2;
 	NEED(el);
 	const unsigned char *ee = p + el;
-	while (ee - p >= 4) {
+	while (p <= ee && ee - p >= 4) {
 		size_t type = (size_t)p[0] << 8 | p[1], l = (size_t)p[2] << 8 | p[3];
 		p += 4;
-		if ((size_t)(ee - p) < l)
+		if (ee - p < (ptrdiff_t)l)
 			return -1;
 		if (type == 0) { /* server_name: list length, then entries (type 0 = host_name) */
 			const unsigned char *q = p + 2, *qe = p + l;
-			while (qe - q >= 3) {
+			while (q <= qe && qe - q >= 3) {
 				size_t nl = (size_t)q[1] << 8 | q[2];
-				if ((size_t)(qe - q - 3) < nl)
+				if (qe - q - 3 < (ptrdiff_t)nl)
 					return -1;
 				if (q[0] == 0) {
 					if (nl == 0 || nl >= outlen)
