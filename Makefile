@@ -100,6 +100,7 @@ bench: deps all
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } || true
 	/usr/bin/python3 bench/cold.py
 	/usr/bin/python3 bench/session.py
+	/usr/bin/python3 bench/proxy.py
 
 clean:
 	rm -rf build build-asan
