@@ -102,6 +102,13 @@ char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nex
 	env_set(&v, &n, "NODE_PATH", "/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules");
 	env_set(&v, &n, "DENO_DIR", "/sandbox/.deno");
 	env_set(&v, &n, "DENO_NO_UPDATE_CHECK", "1");
+	if (o->network != ISOL8_NET_NONE && !o->image && access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0) {
+		/* with a network, trust what the host's system store trusts (a mirror or a TLS-inspecting
+		 * gateway's CA lives there); node, bun and deno otherwise use their built-in stores.
+		 * Not for --net none: loading the bundle costs node ~40 ms at start-up. */
+		env_set(&v, &n, "NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt");
+		env_set(&v, &n, "DENO_TLS_CA_STORE", "system");
+	}
 	if (o->network == ISOL8_NET_FILTERED) {
 		/* the proxy listens inside the sandbox's own network namespace */
 		static const char *const vars[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"};
@@ -263,6 +270,113 @@ static jv read_network_log(const char *path)
 	}
 	buf_free(&b);
 	return arr;
+}
+
+/* ---- --install ------------------------------------------------------------------------------ */
+
+/* The reference's per-runtime commands (§E.12), writing only under /sandbox. */
+static char **install_argv(const isol8_request *req)
+{
+	char **v = NULL;
+	size_t n = 0;
+	static const char *const pip[] = {"python3", "-m", "pip", "install", "--user", "--no-cache-dir",
+					  "--break-system-packages", "--disable-pip-version-check", "--retries", "0",
+					  "--timeout", "15", NULL};
+	static const char *const npm[] = {"npm", "install", "--prefix", "/sandbox", "--no-audit", "--no-fund", NULL};
+	static const char *const bun[] = {"bun", "add", "--cwd", "/sandbox", NULL};
+	static const char *const deno[] = {"deno", "cache", NULL};
+	const char *const *base = !strcmp(req->runtime, "python") ? pip : !strcmp(req->runtime, "node") ? npm
+				  : !strcmp(req->runtime, "bun")      ? bun : deno;
+	for (int i = 0; base[i]; i++)
+		push(&v, &n, xstrdup(base[i]));
+	for (size_t i = 0; i < req->ninstall; i++)
+		push(&v, &n, xstrdup(req->install[i]));
+	return v;
+}
+
+static int run_install(isol8_sandbox *sb, const isol8_request *req, const isol8_options *o, uint64_t deadline,
+		       isol8_err *err)
+{
+	isol8_proc p;
+	if (sandbox_spawn(sb, &p, err) < 0)
+		return -1;
+	isol8_kv *extra = NULL;
+	size_t nextra = 0;
+	kv_add(&extra, &nextra, "NPM_CONFIG_CACHE", "/sandbox/.npm-cache");
+	kv_add(&extra, &nextra, "NPM_CONFIG_UPDATE_NOTIFIER", "false");
+	kv_add(&extra, &nextra, "NPM_CONFIG_FETCH_RETRIES", "0");
+	kv_add(&extra, &nextra, "BUN_INSTALL_CACHE_DIR", "/sandbox/.bun-cache");
+	if (req->registry) {
+		kv_add(&extra, &nextra, "NPM_CONFIG_REGISTRY", req->registry);
+		kv_add(&extra, &nextra, "PIP_INDEX_URL", req->registry);
+	}
+	char **argv = install_argv(req), **envp = isol8_build_env(o, extra, nextra);
+	isol8_exec_spec spec = {argv, envp, "/sandbox", NULL, 0};
+	int rc = sandbox_feed_to(p.feed, &spec, err);
+	isol8_free_strv(argv);
+	isol8_free_strv(envp);
+	for (size_t i = 0; i < nextra; i++) {
+		free(extra[i].key);
+		free(extra[i].value);
+	}
+	free(extra);
+	close(p.feed);
+	p.feed = -1;
+	close(p.stdin_w);
+	p.stdin_w = -1;
+	isol8_buf errout = {0};
+	int code = -1;
+	fcntl(sb->ctl, F_SETFL, O_NONBLOCK);
+	bool out_open = true, err_open = true;
+	while (rc == 0 && code < 0) {
+		uint64_t now = now_mono_ns();
+		if (now >= deadline) {
+			isol8_err e2 = {0};
+			sandbox_killall(sb, &e2);
+			rc = isol8_fail(err, ISOL8_E_INPUT, 0, "Package install failed (exit code 137): timed out");
+			break;
+		}
+		struct pollfd f[3] = {{out_open ? p.stdout_r : -1, POLLIN, 0}, {err_open ? p.stderr_r : -1, POLLIN, 0},
+				      {sb->ctl, POLLIN, 0}};
+		poll(f, 3, (int)((deadline - now) / 1000000) + 1);
+		char tmp[8192];
+		if (f[0].revents && read(p.stdout_r, tmp, sizeof tmp) <= 0)
+			out_open = false; /* progress noise: read and dropped */
+		if (f[1].revents) {
+			ssize_t n = read(p.stderr_r, tmp, sizeof tmp);
+			if (n <= 0)
+				err_open = false;
+			else if (errout.len < 65536)
+				buf_append(&errout, tmp, (size_t)n);
+		}
+		if (f[2].revents) {
+			char *line;
+			int r;
+			while ((r = sandbox_read_status(sb, &line)) == 1) {
+				jv v = jv_parse(line);
+				jv pid = json_get(v, "pid"), e = json_get(v, "exit"), s = json_get(v, "signal");
+				if (jv_get_kind(pid) == JV_KIND_NUMBER && (pid_t)jv_number_value(pid) == p.pid)
+					code = jv_get_kind(e) == JV_KIND_NUMBER ? (int)jv_number_value(e)
+					     : jv_get_kind(s) == JV_KIND_NUMBER ? 128 + (int)jv_number_value(s) : 127;
+				jv_free(pid);
+				jv_free(e);
+				jv_free(s);
+				jv_free(v);
+				free(line);
+			}
+			if (r < 0 && code < 0)
+				rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "the sandbox went away during --install");
+		}
+	}
+	if (rc == 0 && code != 0) {
+		rtrim_buf(&errout);
+		/* the reference's message; the stderr tail says why */
+		const char *tail = errout.len > 2000 ? (char *)errout.data + errout.len - 2000 : (char *)(errout.data ? errout.data : (unsigned char *)"");
+		rc = isol8_fail(err, ISOL8_E_INPUT, 0, "Package install failed (exit code %d): %s", code, tail);
+	}
+	buf_free(&errout);
+	sandbox_proc_close(&p);
+	return rc;
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */
@@ -443,7 +557,8 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 		return -1;
 	}
 	/* A feed that fits the pipe is written while the sandbox is still being built. */
-	bool early = sandbox_feed_size(&spec) < ISOL8_FEED_BUFFER / 2 && fcntl(r.sb.feed, F_GETPIPE_SZ) >= (int)ISOL8_FEED_BUFFER;
+	bool early = !req->ninstall && sandbox_feed_size(&spec) < ISOL8_FEED_BUFFER / 2 &&
+		     fcntl(r.sb.feed, F_GETPIPE_SZ) >= (int)ISOL8_FEED_BUFFER;
 	int rc = early ? sandbox_feed(&r.sb, &spec, err) : 0;
 	if (sandbox_wait_ready(&r.sb, err) < 0) {
 		free_command(&c);
@@ -463,6 +578,20 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 		}
 		close(r.sb.proxy_fd);
 		r.sb.proxy_fd = -1;
+	}
+	if (req->ninstall) {
+		/* its own budget of the run's timeout, as the reference */
+		long long t = req->timeout_ms > 0 ? req->timeout_ms : o->timeout_ms;
+		if (run_install(&r.sb, req, o, now_mono_ns() + (uint64_t)t * 1000000ull, err) < 0) {
+			stop_proxy(proxy);
+			if (netlog) {
+				unlink(netlog);
+				free(netlog);
+			}
+			free_command(&c);
+			sandbox_destroy(&r.sb);
+			return -1;
+		}
 	}
 	debugf(o, "sandbox %s prepared in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id,
 	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, cgroup_describe(), cfg.seccomp ? "strict" : "unconfined");

@@ -1,6 +1,9 @@
 #include "request.h"
 
+#include <fcntl.h>
 #include <limits.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +75,8 @@ void request_free(isol8_request *r)
 	for (size_t i = 0; i < r->noutput; i++)
 		free(r->output_paths[i]);
 	free(r->output_paths);
+	strv_clear(&r->install, &r->ninstall);
+	free(r->registry);
 	request_init(r);
 }
 
@@ -347,8 +352,16 @@ static int parse_request_fields(jv req, isol8_request *r, isol8_err *err)
 				}
 			}
 		} else if (!strcmp(k, "installPackages")) {
-			if (kind != JV_KIND_ARRAY || jv_array_length(jv_copy(val)) > 0)
-				rc = isol8_input_error(err, "request.installPackages needs the filtered network, which this build does not have yet");
+			if ((rc = want(val, JV_KIND_ARRAY, "request.installPackages", err)) == 0) {
+				jv_array_foreach(val, i, e) {
+					(void)i;
+					if (rc == 0 && jv_get_kind(e) != JV_KIND_STRING)
+						rc = isol8_input_error(err, "request.installPackages entries must be strings");
+					else if (rc == 0)
+						strv_add(&r->install, &r->ninstall, jv_string_value(e));
+					jv_free(e);
+				}
+			}
 		} else if (!strcmp(k, "codeUrl") || !strcmp(k, "codeHash") || !strcmp(k, "allowInsecureCodeUrl")) {
 			rc = isol8_input_error(err, "request.%s: fetching code from a URL is not supported; send the code itself", k);
 		} else if (!strcmp(k, "setupScript") || !strcmp(k, "agentFlags")) {
@@ -530,6 +543,133 @@ int request_from_json(jv doc, isol8_request *r, isol8_options *o, const isol8_co
 	jv_free(opts);
 	jv_free(doc);
 	return rc;
+}
+
+int validate_package_name(const char *name, isol8_err *err)
+{
+	bool ok = *name && strlen(name) <= 214;
+	for (const char *p = name; ok && *p; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		     strchr("@_./-=", *p);
+	if (!ok || name[0] == '-')
+		return isol8_input_error(err, "Invalid package name: \"%s\". Only alphanumeric, -, _, ., /, @, and = are allowed.", name);
+	return 0;
+}
+
+/* The host part of a URL, as an anchored, escaped pattern ("^registry\\.npmjs\\.org$"). */
+static char *host_pattern(const char *url)
+{
+	const char *h = strstr(url, "://");
+	if (!h)
+		return NULL;
+	h += 3;
+	size_t n = strcspn(h, ":/?#");
+	if (!n || n > 253)
+		return NULL;
+	isol8_buf b = {0};
+	buf_puts(&b, "^");
+	for (size_t i = 0; i < n; i++) {
+		if (strchr(".+*?()[]{}|^$\\", h[i]))
+			buf_append(&b, "\\", 1);
+		buf_append(&b, &h[i], 1);
+	}
+	buf_puts(&b, "$");
+	return (char *)b.data;
+}
+
+/* First line a command prints (for `npm config get registry` and friends), or NULL. */
+static char *first_line_of(char *const argv[])
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return NULL;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	isol8_buf b = {0};
+	isol8_err e = {0};
+	if (pid > 0)
+		read_fd_all(p[0], 4096, &b, &e);
+	close(p[0]);
+	int st = 1;
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	char *line = NULL;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && b.len) {
+		size_t n = strcspn((char *)b.data, "\r\n");
+		if (n && strncmp((char *)b.data, "undefined", 9) && strncmp((char *)b.data, "null", 4))
+			line = xstrndup((char *)b.data, n);
+	}
+	buf_free(&b);
+	return line;
+}
+
+/* The registry a package manager on this host is configured with: nothing is hard-coded, so
+ * a private mirror is what gets opened. */
+static char *registry_url(const char *runtime)
+{
+	if (!strcmp(runtime, "node") || !strcmp(runtime, "bun")) {
+		const char *env = getenv("NPM_CONFIG_REGISTRY") ? getenv("NPM_CONFIG_REGISTRY") : getenv("npm_config_registry");
+		if (env && *env)
+			return xstrdup(env);
+		char *argv[] = {"npm", "config", "get", "registry", NULL};
+		return first_line_of(argv);
+	}
+	if (!strcmp(runtime, "python")) {
+		const char *env = getenv("PIP_INDEX_URL");
+		if (env && *env)
+			return xstrdup(env);
+		char *argv[] = {"/usr/bin/python3", "-m", "pip", "config", "get", "global.index-url", NULL};
+		return first_line_of(argv);
+	}
+	return NULL;
+}
+
+int request_prepare_install(isol8_request *r, isol8_options *o, bool network_explicit, isol8_err *err)
+{
+	if (!r->ninstall)
+		return 0;
+	for (size_t i = 0; i < r->ninstall; i++)
+		if (validate_package_name(r->install[i], err) < 0)
+			return -1;
+	if (!strcmp(r->runtime, "bash"))
+		return isol8_input_error(err, "--install is not available for bash: the sandbox's root filesystem is read-only and has no package manager to write to /sandbox");
+	if (!network_explicit)
+		o->network = ISOL8_NET_FILTERED;
+	if (o->network != ISOL8_NET_FILTERED)
+		return 0;
+	if (!strcmp(r->runtime, "deno")) {
+		/* deno caches URLs: open exactly the hosts named */
+		for (size_t i = 0; i < r->ninstall; i++) {
+			char *pat = host_pattern(r->install[i]);
+			if (!pat)
+				return isol8_input_error(err, "--install for deno takes module URLs (https://…), got \"%s\"", r->install[i]);
+			strv_add(&o->net_allow, &o->nallow, pat);
+			free(pat);
+		}
+		return 0;
+	}
+	char *url = registry_url(r->runtime);
+	char *pat = url ? host_pattern(url) : NULL;
+	bool dup = false;
+	for (size_t i = 0; pat && i < o->nallow; i++)
+		dup |= !strcmp(o->net_allow[i], pat);
+	if (pat && !dup)
+		strv_add(&o->net_allow, &o->nallow, pat);
+	if (!pat && !o->nallow)
+		/* no registry configured on this host and no --allow: open nothing rather than
+		 * everything (an empty whitelist means "all public hosts") */
+		strv_add(&o->net_allow, &o->nallow, "^$");
+	free(pat);
+	r->registry = url; /* handed to the package manager inside, so a mirror is honoured */
+	return 0;
 }
 
 static bool blank(const char *s)

@@ -40,6 +40,9 @@ typedef struct isol8_request {
 	char **output_paths;
 	size_t noutput;
 	long long timeout_ms;  /* -1: use options */
+	char **install;        /* packages installed before the code runs (through the proxy) */
+	size_t ninstall;
+	char *registry;        /* the host's configured registry URL for them, or NULL */
 } isol8_request;
 
 enum isol8_net { ISOL8_NET_NONE, ISOL8_NET_HOST, ISOL8_NET_FILTERED };
@@ -89,6 +92,11 @@ char *resolve_workdir(const char *w, isol8_err *err);
 /* For files/outputPaths: absolute, normalized, strictly inside /sandbox or /tmp. */
 char *resolve_sandbox_path(const char *p, isol8_err *err);
 
+/* "Invalid package name: …" unless it matches ^[@a-zA-Z0-9_./\-=]+$ (reference §G.3). */
+int validate_package_name(const char *name, isol8_err *err);
+/* Applies --install's network rules: filtered unless the network was chosen explicitly, and
+ * the runtime's registry hosts (from the host's npm/pip configuration) added to the whitelist. */
+int request_prepare_install(isol8_request *r, isol8_options *o, bool network_explicit, isol8_err *err);
 int request_add_file(isol8_request *r, const char *path, const void *data, size_t len, isol8_err *err);
 void kv_add(isol8_kv **v, size_t *n, const char *key, const char *value);
 void strv_add(char ***v, size_t *n, const char *s);

@@ -49,6 +49,8 @@ static const char usage[] =
 	"      --allow REGEX       filtered: allowed hosts (pcre2; repeatable; replaces network.whitelist)\n"
 	"      --deny REGEX        filtered: blocked hosts, checked first (replaces network.blacklist)\n"
 	"      --log-network       filtered: put this run's requests in the result (networkLogs)\n"
+	"      --install PKG       install a package first (pip, npm, bun, deno cache) into /sandbox, through\n"
+	"                          --net filtered with the host's configured registry allowed (repeatable)\n"
 	"      --image DIR         use DIR as the root filesystem instead of the host's runtime dirs\n"
 	"      --writable          writable root filesystem (changes are discarded)\n"
 	"      --persist           leave the sandbox running afterwards and print how to enter it\n"
@@ -68,7 +70,7 @@ enum mode { M_STREAM, M_BUFFERED, M_JSON, M_EVENTS };
 enum {
 	O_CMD = 256, O_STDIN, O_REQUEST, O_FILES, O_WORKDIR, O_SECRET, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS,
 	O_SBSIZE, O_TMPSIZE, O_MAXOUT, O_NET, O_IMAGE, O_WRITABLE, O_PERSIST, O_NOSTREAM, O_JSON, O_EVENTS,
-	O_OUT, O_DEBUG, O_LATER, O_PERSISTENT, O_SESSION_ID, O_ALLOW, O_DENY, O_LOGNET,
+	O_OUT, O_DEBUG, O_LATER, O_PERSISTENT, O_SESSION_ID, O_ALLOW, O_DENY, O_LOGNET, O_INSTALL,
 };
 
 static const struct option longopts[] = {
@@ -87,7 +89,7 @@ static const struct option longopts[] = {
 	{"help", no_argument, 0, 'h'},
 	/* reference flags that belong to other tools of the toolkit (clear error, see later_flag) */
 	{"allow", required_argument, 0, O_ALLOW}, {"deny", required_argument, 0, O_DENY},
-	{"log-network", no_argument, 0, O_LOGNET}, {"install", required_argument, 0, O_LATER},
+	{"log-network", no_argument, 0, O_LOGNET}, {"install", required_argument, 0, O_INSTALL},
 	{"persistent", no_argument, 0, O_PERSISTENT}, {"session-id", required_argument, 0, O_SESSION_ID},
 	{"host", required_argument, 0, O_LATER}, {"key", required_argument, 0, O_LATER},
 	{"url", required_argument, 0, O_LATER}, {"github", required_argument, 0, O_LATER},
@@ -110,8 +112,6 @@ static void die(const char *fmt, ...)
 
 static const char *later_flag(const char *name)
 {
-	if (!strcmp(name, "install"))
-		return "is not supported yet: install packages inside the code, or in a session, through --net filtered";
 	if (!strcmp(name, "host") || !strcmp(name, "key"))
 		return "needs remote execution (isol8-serve), which this build does not have yet";
 	if (!strcmp(name, "setup"))
@@ -300,7 +300,9 @@ int isol8_run_main(int argc, char **argv)
 	const char *eval = NULL, *runtime = NULL, *cmd = NULL, *request_file = NULL, *files_dir = NULL,
 		   *out_path = NULL;
 	const char *stdin_data = NULL, *session_id = NULL;
-	bool persistent = false, allow_given = false, deny_given = false;
+	bool persistent = false, allow_given = false, deny_given = false, net_given = false;
+	char **installs = NULL;
+	size_t ninstalls = 0;
 	isol8_kv *secrets = NULL, *overrides = NULL;
 	size_t nsecrets = 0, noverrides = 0;
 	int c, li = 0;
@@ -330,6 +332,7 @@ int isol8_run_main(int argc, char **argv)
 			break;
 		}
 		case O_LOGNET: opt.log_network = true; break;
+		case O_INSTALL: strv_add(&installs, &ninstalls, optarg); break;
 		case O_SESSION_ID: session_id = optarg; persistent = true; break;
 		case O_SECRET: {
 			const char *eq = strchr(optarg, '=');
@@ -466,6 +469,7 @@ int isol8_run_main(int argc, char **argv)
 			opt.max_output = (uint64_t)ll;
 			break;
 		case O_NET:
+			net_given = true;
 			if (!strcmp(v, "none"))
 				opt.network = ISOL8_NET_NONE;
 			else if (!strcmp(v, "host"))
@@ -496,6 +500,11 @@ int isol8_run_main(int argc, char **argv)
 		uint64_t total = 0;
 		add_dir(&req, dfd, "", &total, opt.sandbox_size);
 	}
+	for (size_t i = 0; i < ninstalls; i++)
+		strv_add(&req.install, &req.ninstall, installs[i]);
+	strv_clear(&installs, &ninstalls);
+	if (request_prepare_install(&req, &opt, net_given || request_file, &err) < 0)
+		die("%s", err.msg);
 	if (request_validate(&req, &opt, &err) < 0)
 		die("%s", err.msg);
 

@@ -83,6 +83,19 @@ is "$RC" 1 "…exit 1"
 jq -n --arg p "^localhost$" '{request:{runtime:"bash", cmd:"echo $HTTP_PROXY"}, options:{network:"filtered", networkFilter:{whitelist:[$p]}, logNetwork:true}}' > "$WORK/f.json"
 capture "$RUN" --request "$WORK/f.json"
 is "$OUT" "http://127.0.0.1:8118" "options.network filtered with a networkFilter works from a request"
+# --install: names checked before anything runs; node pulls a real package from the registry
+# this host's npm is configured with (the one host opened), through the proxy
+capture "$RUN" -r node --install 'lodash; rm -rf /' -e 1
+is "$ERR" '[ERR] Invalid package name: "lodash; rm -rf /". Only alphanumeric, -, _, ., /, @, and = are allowed.' "--install: package names are validated"
+capture "$RUN" -r bash --install jq -e 'jq --version'
+like "$ERR" '^\[ERR\] --install is not available for bash' "--install for bash: a clear refusal"
+registry_host=$(npm config get registry 2>/dev/null | sed -E 's#^[a-z]+://([^/:]+).*#\1#')
+capture "$RUN" -r node --install is-number --log-network --json --timeout 120000 -e 'const isNumber = require("is-number"); console.log(isNumber(5), isNumber("five"))'
+is "$(printf '%s' "$OUT" | jq -r .stdout)" "true false" "--install for node: the package is installed into /sandbox and the code uses it"
+is "$(printf '%s' "$OUT" | jq -r '[.networkLogs[] | select(.action == "ALLOW") | .host] | unique | join(",")')" "$registry_host" "…through the proxy, to the host's configured registry only"
+capture "$RUN" --install definitely-not-reachable-pkg --timeout 60000 -e 'print(1)'
+like "$ERR" '^\[ERR\] Package install failed \(exit code [0-9]+\): ' "--install for python with no reachable index: the reference's message"
+is "$RC" 1 "…exit 1"
 is "$(pgrep -f "isol8-proxy --fd" | wc -l)" 0 "no proxy process outlives its run"
 
 finish
