@@ -370,6 +370,9 @@ static int run_install(isol8_sandbox *sb, const isol8_request *req, const isol8_
 	}
 	if (rc == 0 && code != 0) {
 		rtrim_buf(&errout);
+		for (size_t i = 0; i < errout.len; i++) /* one line: the package manager's lines joined */
+			if (errout.data[i] == '\n' || errout.data[i] == '\r')
+				errout.data[i] = i + 1 < errout.len && errout.data[i + 1] != '\n' ? '|' : ' ';
 		/* the reference's message; the stderr tail says why */
 		const char *tail = errout.len > 2000 ? (char *)errout.data + errout.len - 2000 : (char *)(errout.data ? errout.data : (unsigned char *)"");
 		rc = isol8_fail(err, ISOL8_E_INPUT, 0, "Package install failed (exit code %d): %s", code, tail);

@@ -161,10 +161,12 @@ int main(int argc, char **argv)
 	const char *lf = getenv("LISTEN_FDS"), *lp = getenv("LISTEN_PID");
 	if (lfd < 0 && !listen_spec && lf && lp && atoi(lp) == getpid() && atoi(lf) >= 1)
 		lfd = 3; /* systemd socket activation */
+	bool announce = lfd < 0; /* standalone: say where; given a socket (the runner): stay quiet */
 	if (lfd < 0)
 		lfd = listen_on(listen_spec ? listen_spec : "127.0.0.1:8118");
 	drop_root();
-	fprintf(stderr, "isol8 proxy listening (fd %d)\n", lfd);
+	if (announce)
+		fprintf(stderr, "isol8 proxy listening on %s\n", listen_spec ? listen_spec : "127.0.0.1:8118");
 	if (proxy_serve(lfd, &o, -1, &err) < 0)
 		die("%s", err.msg);
 	proxy_rules_free(&o.rules);
