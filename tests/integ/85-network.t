@@ -43,6 +43,18 @@ is "$(jq -r '.action' "$WORK/proxy.jsonl" | sort | uniq -c | tr -s ' ' | tr '\n'
 is "$(jq -c 'select(.host=="blocked.example") | [.method, .path, .action]' "$WORK/proxy.jsonl")" '["CONNECT",null,"BLOCK"]' "the fronting attempt is logged as a blocked CONNECT to the SNI host"
 is "$(jq -c 'select(.path=="/index.txt") | keys' "$WORK/proxy.jsonl" | head -1)" '["action","durationMs","host","method","path","timestamp"]' "log lines have the reference's network.jsonl fields"
 
+# the other two ways to run it: systemd socket activation (LISTEN_FDS) and inetd (one
+# connection on stdin/stdout), here driven by systemd-socket-activate
+SA=$(port); IN=$(port)
+systemd-socket-activate -l 127.0.0.1:$SA "$P" --allow-private --deny '^blocked' >/dev/null 2>&1 & sa=$!
+systemd-socket-activate -l 127.0.0.1:$IN --inetd -a "$P" --inetd --allow-private --deny '^blocked' >/dev/null 2>&1 & ia=$!
+sleep 0.5
+is "$(curl -s --max-time 5 -x http://127.0.0.1:$SA http://localhost:$HP/index.txt)" plain-ok "socket activation: serves on the socket it is given"
+is "$(curl -s --max-time 5 -x http://127.0.0.1:$SA -o /dev/null -w '%{http_code}' http://blocked.test/)" 403 "socket activation: rules apply"
+is "$(curl -s --max-time 5 -x http://127.0.0.1:$IN http://localhost:$HP/index.txt)" plain-ok "inetd: one connection on stdin/stdout"
+is "$(curl -s --max-time 5 -x http://127.0.0.1:$IN -o /dev/null -w '%{http_code}' http://blocked.test/)" 403 "inetd: rules apply"
+kill $sa $ia
+
 capture "$P" --allow '(?<bad'
 like "$ERR" '^\[ERR\] invalid --allow pattern' "an invalid regex is refused at start-up"; is "$RC" 1 "…exit 1"
 capture "$P" --deny '['
