@@ -290,6 +290,171 @@ int proxy_parse_sni(const unsigned char *b, size_t len, char *out, size_t outlen
 	return 0;
 }
 
+/* ---- HTTP/1.1 framing ---------------------------------------------------------------------- */
+
+/* Calls fn for every "Name: value" line of a head (after the first line). */
+static int each_header(const char *head, size_t len, int (*fn)(const char *name, size_t nl, const char *val, size_t vl, void *ctx),
+		       void *ctx)
+{
+	const char *p = memchr(head, '\n', len), *end = head + len;
+	if (!p)
+		return -1;
+	for (p++; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;
+		size_t l = (size_t)(nl - p);
+		if (l && p[l - 1] == '\r')
+			l--;
+		if (!l)
+			break; /* the empty line */
+		const char *colon = memchr(p, ':', l);
+		if (!colon || colon == p)
+			return -1;
+		for (const char *c = p; c < colon; c++)
+			if (*c == ' ' || *c == '\t')
+				return -1; /* "Name :" — a classic smuggling vector */
+		const char *v = colon + 1, *ve = p + l;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		int r = fn(p, (size_t)(colon - p), v, (size_t)(ve - v), ctx);
+		if (r)
+			return r;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+static bool has_token(const char *v, size_t vl, const char *tok)
+{
+	size_t tl = strlen(tok);
+	for (size_t i = 0; i + tl <= vl; i++)
+		if (!strncasecmp(v + i, tok, tl) && (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ') &&
+		    (i + tl == vl || v[i + tl] == ',' || v[i + tl] == ' '))
+			return true;
+	return false;
+}
+
+struct hdr_scan {
+	int cl_count;
+	unsigned long long cl;
+	bool te, te_chunked_last, conn_close, conn_keepalive;
+};
+
+static int scan_header(const char *name, size_t nl, const char *v, size_t vl, void *ctx)
+{
+	struct hdr_scan *h = ctx;
+	if (nl == 14 && !strncasecmp(name, "Content-Length", 14)) {
+		char num[24];
+		long long n;
+		if (!vl || vl >= sizeof num)
+			return -1;
+		memcpy(num, v, vl);
+		num[vl] = 0;
+		if (parse_ll(num, 0, 1ll << 50, &n) < 0)
+			return -1;
+		if (h->cl_count && (unsigned long long)n != h->cl)
+			return -1; /* differing lengths */
+		h->cl = (unsigned long long)n;
+		h->cl_count++;
+	} else if (nl == 17 && !strncasecmp(name, "Transfer-Encoding", 17)) {
+		h->te = true;
+		/* chunked must be the last coding */
+		size_t e = vl;
+		while (e && (v[e - 1] == ' ' || v[e - 1] == ','))
+			e--;
+		h->te_chunked_last = e >= 7 && !strncasecmp(v + e - 7, "chunked", 7) && (e == 7 || v[e - 8] == ',' || v[e - 8] == ' ');
+	} else if (nl == 10 && !strncasecmp(name, "Connection", 10)) {
+		h->conn_close |= has_token(v, vl, "close");
+		h->conn_keepalive |= has_token(v, vl, "keep-alive");
+	}
+	return 0;
+}
+
+static bool http10(const char *head, size_t len, bool request)
+{
+	const char *eol = memchr(head, '\r', len);
+	if (!eol)
+		return true;
+	if (request)
+		return eol - head >= 8 && !strncmp(eol - 8, "HTTP/1.0", 8);
+	return len >= 8 && !strncmp(head, "HTTP/1.0", 8);
+}
+
+int proxy_request_framing(const char *head, size_t len, proxy_framing *f)
+{
+	struct hdr_scan h = {0};
+	memset(f, 0, sizeof *f);
+	if (each_header(head, len, scan_header, &h) < 0)
+		return -1;
+	if (h.te && h.cl_count)
+		return -1; /* both: refuse rather than guess which one the origin believes */
+	if (h.te) {
+		if (!h.te_chunked_last)
+			return -1;
+		f->kind = BODY_CHUNKED;
+	} else if (h.cl_count) {
+		f->kind = h.cl ? BODY_LENGTH : BODY_NONE;
+		f->length = h.cl;
+	}
+	f->close = h.conn_close || (http10(head, len, true) && !h.conn_keepalive);
+	return 0;
+}
+
+int proxy_response_framing(const char *head, size_t len, const char *req_method, proxy_framing *f)
+{
+	struct hdr_scan h = {0};
+	memset(f, 0, sizeof *f);
+	if (len < 12 || strncmp(head, "HTTP/1.", 7) || head[8] != ' ')
+		return -1;
+	char code[4] = {head[9], head[10], head[11], 0};
+	long long st;
+	if (parse_ll(code, 100, 999, &st) < 0)
+		return -1;
+	f->status = (int)st;
+	if (each_header(head, len, scan_header, &h) < 0)
+		return -1;
+	f->close = h.conn_close || (http10(head, len, false) && !h.conn_keepalive);
+	if (!strcmp(req_method, "HEAD") || (st >= 100 && st < 200 && st != 101) || st == 204 || st == 304) {
+		f->kind = BODY_NONE;
+	} else if (st == 101) {
+		f->kind = BODY_UNTIL_CLOSE; /* an upgraded connection: a tunnel from here on */
+		f->close = true;
+	} else if (h.te) {
+		f->kind = h.te_chunked_last ? BODY_CHUNKED : BODY_UNTIL_CLOSE;
+		f->close |= !h.te_chunked_last;
+	} else if (h.cl_count) {
+		f->kind = h.cl ? BODY_LENGTH : BODY_NONE;
+		f->length = h.cl;
+	} else {
+		f->kind = BODY_UNTIL_CLOSE;
+		f->close = true;
+	}
+	return 0;
+}
+
+int proxy_parse_chunk_size(const char *line, size_t len, unsigned long long *size)
+{
+	unsigned long long v = 0;
+	size_t i = 0;
+	for (; i < len && isxdigit((unsigned char)line[i]); i++) {
+		if (v >> 56)
+			return -1; /* overflow */
+		int d = isdigit((unsigned char)line[i]) ? line[i] - '0' : (tolower((unsigned char)line[i]) - 'a' + 10);
+		v = v << 4 | (unsigned)d;
+	}
+	if (i == 0)
+		return -1;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i < len && line[i] != ';')
+		return -1;
+	*size = v;
+	return 0;
+}
+
 /* ---- one connection ---------------------------------------------------------------------- */
 
 static void log_line(const isol8_proxy_opts *o, const proxy_request *r, const char *action, uint64_t start_ns)
@@ -395,8 +560,8 @@ static void relay(int a, int b, int idle_ms)
 }
 
 /* Rewrites an absolute-form request head for the origin: origin-form request line, no
- * Proxy-* headers, Connection: close (one request per upstream connection). */
-static void rewrite_head(const char *head, size_t len, const proxy_request *r, isol8_buf *out)
+ * Proxy-* or hop-by-hop connection headers; Connection: close only when the client asked. */
+static void rewrite_head(const char *head, size_t len, const proxy_request *r, bool close, isol8_buf *out)
 {
 	char line[4200];
 	snprintf(line, sizeof line, "%s %s HTTP/1.1\r\n", r->method, r->path);
@@ -409,7 +574,232 @@ static void rewrite_head(const char *head, size_t len, const proxy_request *r, i
 			buf_append(out, p, l);
 		p += l;
 	}
-	buf_puts(out, "Connection: close\r\n\r\n");
+	buf_puts(out, close ? "Connection: close\r\n\r\n" : "\r\n");
+}
+
+/* A read buffer per side of a keep-alive connection (bytes of the next message may arrive
+ * with the end of the current one). */
+struct rbuf {
+	isol8_buf b;
+	size_t off;
+};
+
+static size_t rb_len(const struct rbuf *r)
+{
+	return r->b.len - r->off;
+}
+
+static char *rb_data(const struct rbuf *r)
+{
+	return (char *)r->b.data + r->off;
+}
+
+static void rb_consume(struct rbuf *r, size_t n)
+{
+	r->off += n;
+	if (r->off == r->b.len)
+		r->off = r->b.len = 0;
+}
+
+static ssize_t rb_fill(int fd, struct rbuf *r, int ms)
+{
+	char tmp[65536];
+	ssize_t n = read_timed(fd, tmp, sizeof tmp, ms);
+	if (n > 0)
+		buf_append(&r->b, tmp, (size_t)n);
+	return n;
+}
+
+/* The length of a complete head at the front of r (reading as needed), 0 at EOF/idle, -1 if
+ * it grows past max. */
+static ssize_t rb_head(int fd, struct rbuf *r, size_t max, int ms)
+{
+	for (;;) {
+		char *d = rb_data(r);
+		size_t n = rb_len(r);
+		for (size_t i = 0; i + 3 < n; i++)
+			if (d[i] == '\r' && d[i + 1] == '\n' && d[i + 2] == '\r' && d[i + 3] == '\n')
+				return (ssize_t)(i + 4);
+		if (n > max)
+			return -1;
+		if (rb_fill(fd, r, ms) <= 0)
+			return 0;
+	}
+}
+
+/* Forwards n bytes of body from src (its buffer first) to dst. */
+static int copy_n(int src, struct rbuf *r, int dst, unsigned long long n, int ms)
+{
+	while (n) {
+		if (!rb_len(r) && rb_fill(src, r, ms) <= 0)
+			return -1;
+		size_t k = rb_len(r) < n ? rb_len(r) : (size_t)n;
+		if (write_all(dst, rb_data(r), k) < 0)
+			return -1;
+		rb_consume(r, k);
+		n -= k;
+	}
+	return 0;
+}
+
+/* Forwards one line (up to and including CRLF), returning its length without the CRLF. */
+static ssize_t copy_line(int src, struct rbuf *r, int dst, char *line, size_t cap, int ms)
+{
+	for (;;) {
+		char *d = rb_data(r);
+		size_t n = rb_len(r);
+		for (size_t i = 0; i + 1 < n; i++)
+			if (d[i] == '\r' && d[i + 1] == '\n') {
+				if (i >= cap)
+					return -1;
+				memcpy(line, d, i);
+				line[i] = 0;
+				if (write_all(dst, d, i + 2) < 0)
+					return -1;
+				rb_consume(r, i + 2);
+				return (ssize_t)i;
+			}
+		if (n > 4096)
+			return -1;
+		if (rb_fill(src, r, ms) <= 0)
+			return -1;
+	}
+}
+
+/* Forwards exactly one message body as framed; bytes are passed through unchanged. */
+static int copy_body(int src, struct rbuf *r, int dst, const proxy_framing *f, int ms)
+{
+	char line[4097];
+	unsigned long long size;
+	switch (f->kind) {
+	case BODY_NONE:
+		return 0;
+	case BODY_LENGTH:
+		return copy_n(src, r, dst, f->length, ms);
+	case BODY_CHUNKED:
+		for (;;) {
+			ssize_t l = copy_line(src, r, dst, line, sizeof line, ms);
+			if (l < 0 || proxy_parse_chunk_size(line, (size_t)l, &size) < 0)
+				return -1;
+			if (size == 0) { /* trailers, then the empty line */
+				while ((l = copy_line(src, r, dst, line, sizeof line, ms)) > 0)
+					;
+				return l == 0 ? 0 : -1;
+			}
+			if (copy_n(src, r, dst, size, ms) < 0 || copy_line(src, r, dst, line, sizeof line, ms) != 0)
+				return -1;
+		}
+	case BODY_UNTIL_CLOSE:
+		if (rb_len(r) && write_all(dst, rb_data(r), rb_len(r)) < 0)
+			return -1;
+		rb_consume(r, rb_len(r));
+		for (char tmp[65536];;) {
+			ssize_t n = read_timed(src, tmp, sizeof tmp, ms);
+			if (n <= 0)
+				return 0;
+			if (write_all(dst, tmp, (size_t)n) < 0)
+				return -1;
+		}
+	}
+	return -1;
+}
+
+/* Absolute-form HTTP with keep-alive: each request on the client connection is checked against
+ * the rules and forwarded; the upstream connection is reused while the host stays the same. */
+static void serve_http(int c, const isol8_proxy_opts *o, struct rbuf *cb, proxy_request *r, uint64_t t0)
+{
+	struct rbuf ub = {{0}, 0};
+	int u = -1, uport = 0;
+	char uhost[256] = "", body[512];
+	bool sent_any = false;
+	for (;;) {
+		proxy_framing rq, rs;
+		if (r->connect || proxy_request_framing(rb_data(cb), r->head_len, &rq) < 0) {
+			reply(c, "400 Bad Request", "isol8: malformed proxy request");
+			break;
+		}
+		if (!proxy_host_allowed(&o->rules, r->host)) {
+			log_line(o, r, "BLOCK", t0);
+			snprintf(body, sizeof body, "isol8: request to %s blocked by network filter", r->host);
+			reply(c, "403 Forbidden", body);
+			break;
+		}
+		if (u >= 0 && (strcmp(uhost, r->host) || uport != r->port)) {
+			close(u);
+			u = -1;
+			ub.b.len = ub.off = 0;
+		}
+		if (u < 0) {
+			bool private_refused;
+			u = dial(r->host, r->port, o->rules.allow_private, &private_refused);
+			if (u < 0) {
+				log_line(o, r, private_refused ? "BLOCK" : "ALLOW", t0);
+				if (private_refused)
+					snprintf(body, sizeof body, "isol8: request to %s blocked: private or local address", r->host);
+				else
+					snprintf(body, sizeof body, "isol8: proxy error: connection to %s:%d failed", r->host, r->port);
+				reply(c, private_refused ? "403 Forbidden" : "502 Bad Gateway", body);
+				break;
+			}
+			snprintf(uhost, sizeof uhost, "%s", r->host);
+			uport = r->port;
+		}
+		isol8_buf h = {0};
+		rewrite_head(rb_data(cb), r->head_len, r, rq.close, &h);
+		int w = write_all(u, h.data, h.len);
+		buf_free(&h);
+		rb_consume(cb, r->head_len);
+		if (w < 0 || copy_body(c, cb, u, &rq, o->idle_ms) < 0)
+			break;
+		/* the response: interim 1xx heads are passed on, then the final one and its body */
+		ssize_t hl;
+		for (;;) {
+			hl = rb_head(u, &ub, 65536, o->idle_ms);
+			if (hl <= 0 || proxy_response_framing(rb_data(&ub), (size_t)hl, r->method, &rs) < 0) {
+				hl = -1;
+				break;
+			}
+			if (write_all(c, rb_data(&ub), (size_t)hl) < 0) {
+				hl = -1;
+				break;
+			}
+			rb_consume(&ub, (size_t)hl);
+			if (rs.status >= 200 || rs.status == 101)
+				break;
+		}
+		if (hl < 0) {
+			if (!sent_any) {
+				snprintf(body, sizeof body, "isol8: proxy error: bad response from %s:%d", r->host, r->port);
+				reply(c, "502 Bad Gateway", body);
+			}
+			break;
+		}
+		sent_any = true;
+		if (rs.status == 101) { /* upgraded: a plain tunnel from here */
+			log_line(o, r, "ALLOW", t0);
+			if ((rb_len(&ub) && write_all(c, rb_data(&ub), rb_len(&ub)) < 0) ||
+			    (rb_len(cb) && write_all(u, rb_data(cb), rb_len(cb)) < 0))
+				break;
+			relay(c, u, o->idle_ms);
+			break;
+		}
+		int cbr = copy_body(u, &ub, c, &rs, o->idle_ms);
+		log_line(o, r, "ALLOW", t0);
+		if (cbr < 0 || rq.close || rs.close)
+			break;
+		/* the next request on this connection */
+		t0 = now_mono_ns();
+		ssize_t nh = rb_head(c, cb, PROXY_MAX_HEAD, o->idle_ms);
+		if (nh == 0)
+			break;
+		if (nh < 0 || proxy_parse_head(rb_data(cb), (size_t)nh, r) != 1) {
+			reply(c, "400 Bad Request", "isol8: malformed proxy request");
+			break;
+		}
+	}
+	if (u >= 0)
+		close(u);
+	buf_free(&ub.b);
 }
 
 void proxy_handle(int c, const isol8_proxy_opts *o)
@@ -432,6 +822,13 @@ void proxy_handle(int c, const isol8_proxy_opts *o)
 	}
 	if (st < 0) {
 		reply(c, "400 Bad Request", "isol8: malformed proxy request");
+		return;
+	}
+	if (!r.connect) {
+		struct rbuf cb = {{0}, 0};
+		buf_append(&cb.b, head, len);
+		serve_http(c, o, &cb, &r, t0);
+		buf_free(&cb.b);
 		return;
 	}
 	char body[512];
@@ -493,14 +890,6 @@ void proxy_handle(int c, const isol8_proxy_opts *o)
 		close(u);
 		return;
 	}
-	isol8_buf req = {0};
-	rewrite_head(head, r.head_len, &r, &req);
-	buf_append(&req, head + r.head_len, len - r.head_len); /* body bytes already read */
-	if (write_all(u, req.data, req.len) == 0)
-		relay(c, u, o->idle_ms);
-	buf_free(&req);
-	log_line(o, &r, "ALLOW", t0);
-	close(u);
 }
 
 int proxy_serve(int lfd, const isol8_proxy_opts *o, int stop_fd, isol8_err *err)

@@ -51,6 +51,23 @@ int proxy_parse_head(const char *buf, size_t len, proxy_request *req);
  * -1 not (yet) a parseable ClientHello. */
 int proxy_parse_sni(const unsigned char *buf, size_t len, char *out, size_t outlen);
 
+/* HTTP/1.1 message framing (keep-alive needs to know where each body ends). */
+enum proxy_body { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_UNTIL_CLOSE };
+typedef struct proxy_framing {
+	enum proxy_body kind;
+	unsigned long long length; /* BODY_LENGTH */
+	bool close;                /* the connection ends after this message */
+	int status;                /* responses: the status code */
+} proxy_framing;
+
+/* Framing of a request head (method from the request line) or of a response head to a request
+ * with req_method. -1 for an ambiguous or invalid message (several differing Content-Length,
+ * Transfer-Encoding that does not end in chunked on a request, …): smuggling attempts. */
+int proxy_request_framing(const char *head, size_t len, proxy_framing *f);
+int proxy_response_framing(const char *head, size_t len, const char *req_method, proxy_framing *f);
+/* A chunk-size line ("1a;ext=x", no CRLF): 0 and *size, or -1. */
+int proxy_parse_chunk_size(const char *line, size_t len, unsigned long long *size);
+
 typedef struct isol8_proxy_opts {
 	isol8_proxy_rules rules;
 	int log_fd;           /* one JSON line per request; -1 for none */

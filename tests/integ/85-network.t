@@ -39,9 +39,42 @@ capture python3 -c "import socket; s=socket.create_connection(('127.0.0.1',$XP))
 like "$OUT" '400 Bad Request' "a request head over 16 KiB gets 400"
 
 sleep 0.3
-is "$(jq -r '.action' "$WORK/proxy.jsonl" | sort | uniq -c | tr -s ' ' | tr '\n' ';')" " 4 ALLOW; 7 BLOCK;" "one log line per request, ALLOW/BLOCK (malformed requests are not proxy requests)"
+is "$(jq -r '.action' "$WORK/proxy.jsonl" | head -11 | sort | uniq -c | tr -s ' ' | tr '\n' ';')" " 4 ALLOW; 7 BLOCK;" "one log line per request, ALLOW/BLOCK (malformed requests are not proxy requests)"
 is "$(jq -c 'select(.host=="blocked.example") | [.method, .path, .action]' "$WORK/proxy.jsonl")" '["CONNECT",null,"BLOCK"]' "the fronting attempt is logged as a blocked CONNECT to the SNI host"
 is "$(jq -c 'select(.path=="/index.txt") | keys' "$WORK/proxy.jsonl" | head -1)" '["action","durationMs","host","method","path","timestamp"]' "log lines have the reference's network.jsonl fields"
+
+# keep-alive: several requests over one client connection, each framed correctly
+KP=$(port)
+python3 "$(dirname "$0")/../helpers/http11_origin.py" $KP & ko=$!
+sleep 0.4
+cat > "$WORK/ka.py" <<'PY'
+import http.client, sys
+xp, kp = sys.argv[1], sys.argv[2]
+c = http.client.HTTPConnection("127.0.0.1", int(xp), timeout=5)
+out, socks = [], set()
+for method, path, body in (("GET", "/len", None), ("GET", "/chunked", None), ("HEAD", "/len", None),
+                           ("POST", "/echo", b"posted-data"), ("GET", "/len", None)):
+    c.request(method, f"http://localhost:{kp}{path}", body=body)
+    socks.add(id(c.sock))
+    r = c.getresponse()
+    out.append(f"{r.status}:{r.read().decode()}")
+print(" ".join(out), len(socks))
+PY
+capture python3 "$WORK/ka.py" "$XP" "$KP"
+is "$OUT" "200:fixed-length 200:chunked-body 200: 200:posted-data 200:fixed-length 1" "keep-alive: length, chunked, HEAD and POST bodies over one connection"
+cat > "$WORK/ka2.py" <<'PY'
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+c.request("GET", f"http://localhost:{sys.argv[2]}/len"); r = c.getresponse(); r.read()
+c.request("GET", "http://blocked.localhost/len"); r = c.getresponse()
+print(r.status)
+PY
+capture python3 "$WORK/ka2.py" "$XP" "$KP"
+is "$OUT" 403 "keep-alive: every request on the connection is checked against the rules"
+printf 'POST http://localhost:%s/echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' $KP > "$WORK/smuggle.bin"
+capture python3 -c "import socket,sys; s = socket.create_connection(('127.0.0.1', $XP)); s.sendall(open(sys.argv[1],'rb').read()); print(s.recv(100).decode().split(chr(13))[0])" "$WORK/smuggle.bin"
+is "$OUT" "HTTP/1.1 400 Bad Request" "a request with both Content-Length and Transfer-Encoding (smuggling) gets 400"
+kill $ko
 
 # the other two ways to run it: systemd socket activation (LISTEN_FDS) and inetd (one
 # connection on stdin/stdout), here driven by systemd-socket-activate

@@ -79,6 +79,36 @@ int main(void)
 	for (size_t i = 0; i < sizeof public / sizeof *public; i++)
 		ok(!priv(public[i]), "public: %s", public[i]);
 
+	proxy_framing f;
+	const char *cl = "POST http://x/ HTTP/1.1\r\nContent-Length: 12\r\n\r\n";
+	ok(proxy_request_framing(cl, strlen(cl), &f) == 0 && f.kind == BODY_LENGTH && f.length == 12 && !f.close,
+	   "request framing: Content-Length, keep-alive by default");
+	const char *te = "POST http://x/ HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n";
+	ok(proxy_request_framing(te, strlen(te), &f) == 0 && f.kind == BODY_CHUNKED && f.close,
+	   "request framing: chunked last, Connection: close");
+	const char *smug[] = {
+		"POST http://x/ HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST http://x/ HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+		"POST http://x/ HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+		"POST http://x/ HTTP/1.1\r\nContent-Length : 3\r\n\r\n",
+		"POST http://x/ HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof smug / sizeof *smug; i++)
+		ok(proxy_request_framing(smug[i], strlen(smug[i]), &f) < 0, "ambiguous request framing refused (%zu)", i);
+	const char *h10 = "GET http://x/ HTTP/1.0\r\n\r\n";
+	ok(proxy_request_framing(h10, strlen(h10), &f) == 0 && f.close, "HTTP/1.0 closes");
+	const char *r204 = "HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n";
+	ok(proxy_response_framing(r204, strlen(r204), "GET", &f) == 0 && f.kind == BODY_NONE && f.status == 204, "204 has no body");
+	const char *rok = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n";
+	ok(proxy_response_framing(rok, strlen(rok), "HEAD", &f) == 0 && f.kind == BODY_NONE, "a response to HEAD has no body");
+	const char *rclose = "HTTP/1.1 200 OK\r\n\r\n";
+	ok(proxy_response_framing(rclose, strlen(rclose), "GET", &f) == 0 && f.kind == BODY_UNTIL_CLOSE && f.close,
+	   "no length: body until close");
+	unsigned long long cs;
+	ok(proxy_parse_chunk_size("1a;ext=1", 8, &cs) == 0 && cs == 26, "chunk size with extension");
+	ok(proxy_parse_chunk_size("zz", 2, &cs) < 0 && proxy_parse_chunk_size("", 0, &cs) < 0 &&
+	       proxy_parse_chunk_size("fffffffffffffffffff", 19, &cs) < 0, "bad chunk sizes refused (overflow too)");
+
 	isol8_proxy_rules rules = {0};
 	isol8_err err = {0};
 	ok(proxy_rules_add(&rules, false, "example\\.com$", &err) == 0 && proxy_rules_add(&rules, true, "^bad\\.", &err) == 0,
