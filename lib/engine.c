@@ -438,18 +438,19 @@ static void write_stdin(struct run *r, const isol8_request *req, size_t *off)
 	r->sb.stdin_w = -1;
 }
 
-static void collect_files(struct run *r, const isol8_request *req, const isol8_options *o, isol8_result *res)
+void isol8_collect_files(isol8_sandbox *sb, const isol8_request *req, bool debug, isol8_result *res)
 {
 	for (size_t i = 0; i < req->noutput; i++) {
 		isol8_buf data = {0};
 		isol8_err e = {0};
-		if (sandbox_get_file(&r->sb, req->output_paths[i], MAX_OUTPUT_FILE, &data, &e) == 1) {
+		if (sandbox_get_file(sb, req->output_paths[i], MAX_OUTPUT_FILE, &data, &e) == 1) {
 			res->files = xrealloc(res->files, (res->nfiles + 1) * sizeof *res->files);
 			res->files[res->nfiles].path = xstrdup(req->output_paths[i]);
 			res->files[res->nfiles].data = data;
 			res->nfiles++;
 		} else {
-			debugf(o, "output path not returned: %s", e.msg);
+			if (debug)
+				fprintf(stderr, "[DEBUG] output path not returned: %s\n", e.msg);
 			buf_free(&data); /* unreadable or missing paths are omitted, as the reference */
 		}
 	}
@@ -475,7 +476,7 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 			break;
 		if (r->have_status && !files_done) {
 			files_done = true;
-			collect_files(r, req, o, res);
+			isol8_collect_files(&r->sb, req, o->debug, res);
 			if (o->persist)
 				break; /* the sandbox lives on; what was printed so far is read below */
 			kill_run(r); /* background processes of the program end with it */
@@ -525,7 +526,7 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 		r->sig = SIGKILL;
 	}
 	if (r->have_status && !files_done && !r->killed && !r->fault)
-		collect_files(r, req, o, res); /* the pipes closed before the loop came round to it */
+		isol8_collect_files(&r->sb, req, o->debug, res); /* the pipes closed before the loop came round to it */
 	if (o->persist) {
 		/* leave the sandbox running; take what is already buffered */
 		ostream_pump(&r->out, fn, ctx);

@@ -97,26 +97,29 @@ static int read_record(const char *path, struct record *rec)
 	return rc;
 }
 
-/* Kills the init named by the record: pidfd first, then the start time is checked again, so
- * the signal can only reach that very process even if the pid was recycled meanwhile. */
+/* Sends sig to the process (pid, start time) and waits up to wait_ms for it to exit. Through a
+ * pidfd opened *before* the start time is checked again, so the signal can only reach that very
+ * process even if the pid is recycled meanwhile. 0 when gone (or already gone), -1 otherwise. */
+static int signal_verified(int pid, unsigned long long start, int sig, int wait_ms)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return 0;
+	int rc = 0;
+	if (proc_start_time(pid) == start) {
+		syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+		struct pollfd p = {pfd, POLLIN, 0}; /* readable once the process has exited */
+		rc = poll(&p, 1, wait_ms) == 1 ? 0 : -1;
+	}
+	close(pfd);
+	return rc;
+}
+
 static int kill_init(const struct record *rec, isol8_err *err)
 {
-	int pfd = (int)syscall(SYS_pidfd_open, rec->pid, 0);
-	if (pfd < 0)
-		return 0; /* already gone */
-	if (proc_start_time(rec->pid) != rec->start) {
-		close(pfd);
-		return 0; /* the pid now belongs to another process: leave it alone */
-	}
-	if (syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH) {
-		int e = errno;
-		close(pfd);
-		return isol8_fail(err, ISOL8_E_SANDBOX, e, "kill init %d", rec->pid);
-	}
-	struct pollfd p = {pfd, POLLIN, 0};
-	int r = poll(&p, 1, 5000); /* readable once the process has exited */
-	close(pfd);
-	return r == 1 ? 0 : isol8_fail(err, ISOL8_E_SANDBOX, 0, "init %d did not exit", rec->pid);
+	if (signal_verified(rec->pid, rec->start, SIGKILL, 5000) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "init %d did not exit", rec->pid);
+	return 0;
 }
 
 static int remove_cgroup(const char *id, isol8_err *err)
@@ -244,21 +247,10 @@ static void rm_session_dir(const char *dir)
 	rmdir(dir);
 }
 
+/* SIGTERM: the supervisor tears its sandbox down and removes its directory itself. */
 static int stop_daemon(int pid, unsigned long long start)
 {
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pfd < 0)
-		return 0;
-	int rc = 0;
-	if (proc_start_time(pid) == start) {
-		/* SIGTERM: the supervisor tears its sandbox down and removes its directory itself */
-		syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0);
-		struct pollfd p = {pfd, POLLIN, 0};
-		if (poll(&p, 1, 10000) != 1)
-			rc = -1;
-	}
-	close(pfd);
-	return rc;
+	return signal_verified(pid, start, SIGTERM, 10000);
 }
 
 /* Sessions: a supervisor that is gone leaves its directory (its sandbox died with it; the

@@ -321,73 +321,66 @@ static __attribute__((noreturn)) void payload_main(int feed, int in, int out, in
 
 /* ---- init (PID 1) ------------------------------------------------------------------------ */
 
-static void serve_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max)
+/* Opens path in a child that has become the sandbox user, beneath /sandbox or /tmp, with no
+ * symlink followed: a link planted by the program cannot make isol8 read or write anything the
+ * program could not reach itself. Returns in the child only (with the fd), -1 in the init
+ * after the child is done (or could not start). */
+static int as_sandbox_user(int ctl, const isol8_sandbox_cfg *cfg, const char *path, bool create, unsigned mode)
 {
 	pid_t pid = fork();
 	if (pid < 0) {
 		send_line(ctl, "error", "fork", 0);
+		return -1;
+	}
+	if (pid > 0) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return -1;
+	}
+	isol8_err err = {0};
+	if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0) {
+		send_line(ctl, "error", err.msg, 0);
+		_exit(1);
+	}
+	const char *rel;
+	int base = split_area(path, &rel);
+	int fd = base < 0 ? -1 : open_beneath(base, rel, create, (int)(mode & 0755));
+	if (fd < 0) {
+		send_line(ctl, "error", strerror(errno), 0);
+		_exit(1);
+	}
+	return fd;
+}
+
+static void serve_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max)
+{
+	int fd = as_sandbox_user(ctl, cfg, path, false, 0);
+	if (fd < 0)
 		return;
+	struct stat st;
+	isol8_buf b = {0};
+	isol8_err err = {0};
+	if (fstat(fd, &st) < 0 || (size_t)st.st_size > max || read_fd_all(fd, max, &b, &err) < 0) {
+		send_line(ctl, "error", "unreadable or too large", 0);
+		_exit(1);
 	}
-	if (pid == 0) {
-		/* Read as the sandbox user, beneath its area, no symlinks: a planted link cannot make
-		 * isol8 read anything the program could not read itself. */
-		isol8_err err = {0};
-		if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0) {
-			send_line(ctl, "error", err.msg, 0);
-			_exit(1);
-		}
-		const char *rel;
-		int base = split_area(path, &rel);
-		int fd = base < 0 ? -1 : open_beneath(base, rel, false, 0);
-		struct stat st;
-		if (fd < 0 || fstat(fd, &st) < 0) {
-			send_line(ctl, "error", strerror(errno), 0);
-			_exit(1);
-		}
-		if ((size_t)st.st_size > max) {
-			send_line(ctl, "error", "file too large", 0);
-			_exit(1);
-		}
-		isol8_buf b = {0};
-		if (read_fd_all(fd, max, &b, &err) < 0) {
-			send_line(ctl, "error", err.msg, 0);
-			_exit(1);
-		}
-		send_line(ctl, "size", NULL, (long long)b.len);
-		(void)write_all(ctl, b.data, b.len);
-		_exit(0);
-	}
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	send_line(ctl, "size", NULL, (long long)b.len);
+	(void)write_all(ctl, b.data, b.len);
+	_exit(0);
 }
 
 static void serve_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, unsigned mode, const unsigned char *data,
 		      size_t len)
 {
-	pid_t pid = fork();
-	if (pid < 0) {
-		send_line(ctl, "error", "fork", 0);
+	int fd = as_sandbox_user(ctl, cfg, path, true, mode);
+	if (fd < 0)
 		return;
+	if (write_all(fd, data, len) < 0 || close(fd) < 0) {
+		send_line(ctl, "error", strerror(errno), 0);
+		_exit(1);
 	}
-	if (pid == 0) {
-		/* Written as the sandbox user, beneath its area, no symlink followed. */
-		isol8_err err = {0};
-		if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0) {
-			send_line(ctl, "error", err.msg, 0);
-			_exit(1);
-		}
-		const char *rel;
-		int base = split_area(path, &rel);
-		int fd = base < 0 ? -1 : open_beneath(base, rel, true, (int)(mode & 0755));
-		if (fd < 0 || write_all(fd, data, len) < 0 || close(fd) < 0) {
-			send_line(ctl, "error", strerror(errno), 0);
-			_exit(1);
-		}
-		send_line(ctl, "ok", NULL, 1);
-		_exit(0);
-	}
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	send_line(ctl, "ok", NULL, 1);
+	_exit(0);
 }
 
 /* fds that arrived with SCM_RIGHTS, consumed in order by "spawn" requests */

@@ -322,17 +322,7 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 	if (!driver)
 		sandbox_proc_close(&cmdp);
 
-	for (size_t i = 0; i < req->noutput; i++) {
-		isol8_buf data = {0};
-		isol8_err e = {0};
-		if (sandbox_get_file(&s->sb, req->output_paths[i], MAX_FILE, &data, &e) == 1) {
-			res->files = xrealloc(res->files, (res->nfiles + 1) * sizeof *res->files);
-			res->files[res->nfiles].path = xstrdup(req->output_paths[i]);
-			res->files[res->nfiles++].data = data;
-		} else {
-			buf_free(&data);
-		}
-	}
+	isol8_collect_files(&s->sb, req, false, res);
 	isol8_cg_stats after;
 	cgroup_read_stats(&s->sb.cg, &after);
 	res->stats = after;

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "proxy.h"
+#include "cli.h"
 #include "util.h"
 
 static const char usage[] =
@@ -35,33 +36,22 @@ static const char usage[] =
 	"  --idle-timeout MS    close a connection idle this long (default 60000)\n"
 	"  --no-config          do not take rules from the config when none are given\n";
 
-static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("[ERR] ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
 static int listen_on(const char *spec)
 {
 	char host[64];
 	const char *colon = strrchr(spec, ':');
 	long long port;
 	if (!colon || (size_t)(colon - spec) >= sizeof host || parse_ll(colon + 1, 1, 65535, &port) < 0)
-		die("--listen takes ADDR:PORT, got \"%s\"", spec);
+		isol8_die("--listen takes ADDR:PORT, got \"%s\"", spec);
 	memcpy(host, spec, (size_t)(colon - spec));
 	host[colon - spec] = 0;
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
-		die("--listen: \"%s\" is not an IPv4 address", host);
+		isol8_die("--listen: \"%s\" is not an IPv4 address", host);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0)
-		die("cannot listen on %s: %s", spec, strerror(errno));
+		isol8_die("cannot listen on %s: %s", spec, strerror(errno));
 	return fd;
 }
 
@@ -70,7 +60,7 @@ static void drop_root(void)
 	if (geteuid() != 0)
 		return;
 	if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
-		die("cannot drop privileges: %s", strerror(errno));
+		isol8_die("cannot drop privileges: %s", strerror(errno));
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
@@ -96,7 +86,7 @@ int main(int argc, char **argv)
 		case 'l': listen_spec = optarg; break;
 		case 'f':
 			if (parse_ll(optarg, 0, 1 << 20, &v) < 0)
-				die("--fd takes a file descriptor number");
+				isol8_die("--fd takes a file descriptor number");
 			lfd = (int)v;
 			break;
 		case 'i': inetd = true; break;
@@ -104,43 +94,43 @@ int main(int argc, char **argv)
 		case 'd':
 			rules_given = true;
 			if (proxy_rules_add(&o.rules, c == 'd', optarg, &err) < 0)
-				die("%s", err.msg);
+				isol8_die("%s", err.msg);
 			break;
 		case 'p': o.rules.allow_private = true; break;
 		case 'n': rules_given = true; break;
 		case 'P':
 			for (char *save = NULL, *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 				if (parse_ll(t, 1, 65535, &v) < 0 || o.rules.nports >= ARRAY_SIZE(o.rules.ports))
-					die("--ports takes up to 16 comma-separated port numbers");
+					isol8_die("--ports takes up to 16 comma-separated port numbers");
 				o.rules.ports[o.rules.nports++] = (int)v;
 			}
 			break;
 		case 'L': log = optarg; break;
 		case 'm':
 			if (parse_ll(optarg, 1, 4096, &v) < 0)
-				die("--max-conns takes 1..4096");
+				isol8_die("--max-conns takes 1..4096");
 			o.max_conns = (int)v;
 			break;
 		case 't':
 			if (parse_ll(optarg, 100, 86400000, &v) < 0)
-				die("--idle-timeout takes milliseconds");
+				isol8_die("--idle-timeout takes milliseconds");
 			o.idle_ms = (int)v;
 			break;
 		case 'h': fputs(usage, stdout); return 0;
-		default: die("unknown option (see isol8-proxy --help)");
+		default: isol8_die("unknown option (see isol8-proxy --help)");
 		}
 	}
 	if (!rules_given) { /* the operator's config, as the reference's CLI does */
 		isol8_config cfg;
 		if (config_load(&cfg, &err) < 0)
-			die("%s", err.msg);
+			isol8_die("%s", err.msg);
 		static const char *const keys[2] = {"network.whitelist", "network.blacklist"};
 		for (int k = 0; k < 2; k++) {
 			jv list = config_get(&cfg, keys[k]);
 			jv_array_foreach(list, i, e) {
 				(void)i;
 				if (proxy_rules_add(&o.rules, k == 1, jv_string_value(e), &err) < 0)
-					die("config %s: %s", keys[k], err.msg);
+					isol8_die("config %s: %s", keys[k], err.msg);
 				jv_free(e);
 			}
 			jv_free(list);
@@ -150,7 +140,7 @@ int main(int argc, char **argv)
 	if (log) {
 		o.log_fd = !strcmp(log, "-") ? 1 : open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (o.log_fd < 0)
-			die("--log %s: %s", log, strerror(errno));
+			isol8_die("--log %s: %s", log, strerror(errno));
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (inetd) {
@@ -168,7 +158,7 @@ int main(int argc, char **argv)
 	if (announce)
 		fprintf(stderr, "isol8 proxy listening on %s\n", listen_spec ? listen_spec : "127.0.0.1:8118");
 	if (proxy_serve(lfd, &o, -1, &err) < 0)
-		die("%s", err.msg);
+		isol8_die("%s", err.msg);
 	proxy_rules_free(&o.rules);
 	return 0;
 }

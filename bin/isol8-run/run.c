@@ -20,6 +20,7 @@
 #include "run.h"
 #include "events.h"
 #include "json.h"
+#include "cli.h"
 #include "util.h"
 
 static const char usage[] =
@@ -98,18 +99,6 @@ static const struct option longopts[] = {
 	{0, 0, 0, 0},
 };
 
-static __attribute__((noreturn)) void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("[ERR] ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
 static const char *later_flag(const char *name)
 {
 	if (!strcmp(name, "host") || !strcmp(name, "key"))
@@ -135,7 +124,7 @@ static void add_dir(isol8_request *r, int dfd, const char *rel, uint64_t *total,
 {
 	DIR *d = fdopendir(dfd);
 	if (!d)
-		die("--files: %s", strerror(errno));
+		isol8_die("--files: %s", strerror(errno));
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
@@ -153,14 +142,14 @@ static void add_dir(isol8_request *r, int dfd, const char *rel, uint64_t *total,
 			isol8_buf b = {0};
 			isol8_err err = {0};
 			if (fd < 0 || read_fd_all(fd, limit, &b, &err) < 0)
-				die("--files: cannot read %s", sub);
+				isol8_die("--files: cannot read %s", sub);
 			close(fd);
 			*total += b.len;
 			if (*total > limit)
-				die("--files: the directory holds more than --sandbox-size (%llu bytes)", (unsigned long long)limit);
+				isol8_die("--files: the directory holds more than --sandbox-size (%llu bytes)", (unsigned long long)limit);
 			char *path = xasprintf("/sandbox/%s", sub);
 			if (request_add_file(r, path, b.data ? b.data : (unsigned char *)"", b.len, &err) < 0)
-				die("%s", err.msg);
+				isol8_die("%s", err.msg);
 			r->files[r->nfiles - 1].mode = st.st_mode & 0755; /* keeps scripts executable */
 			free(path);
 			buf_free(&b);
@@ -267,7 +256,7 @@ static __attribute__((noreturn)) void run_persistent(const char *session_id, con
 		execv(path, av);
 	}
 	execvp("isol8-session", av);
-	die("--persistent needs isol8-session next to isol8-run or on PATH");
+	isol8_die("--persistent needs isol8-session next to isol8-run or on PATH");
 }
 
 /* ---- main -------------------------------------------------------------------------------- */
@@ -279,7 +268,7 @@ static char *slurp(const char *path, const char *what)
 	int r = !strcmp(path, "-") ? read_fd_all(0, ISOL8_MAX_REQUEST_BYTES, &b, &err)
 				   : read_file(path, ISOL8_MAX_REQUEST_BYTES, &b, &err);
 	if (r < 0)
-		die("%s: %s", what, err.msg);
+		isol8_die("%s: %s", what, err.msg);
 	buf_append(&b, "", 0);
 	return (char *)b.data;
 }
@@ -292,9 +281,9 @@ int isol8_run_main(int argc, char **argv)
 	isol8_err err = {0};
 	request_init(&req);
 	if (config_load(&cfg, &err) < 0)
-		die("%s", err.msg);
+		isol8_die("%s", err.msg);
 	if (options_from_config(&opt, &cfg, &err) < 0)
-		die("%s", err.msg);
+		isol8_die("%s", err.msg);
 
 	enum mode mode = M_STREAM;
 	const char *eval = NULL, *runtime = NULL, *cmd = NULL, *request_file = NULL, *files_dir = NULL,
@@ -337,7 +326,7 @@ int isol8_run_main(int argc, char **argv)
 		case O_SECRET: {
 			const char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg)
-				die("--secret must be KEY=VALUE, got \"%s\"", optarg);
+				isol8_die("--secret must be KEY=VALUE, got \"%s\"", optarg);
 			char *k = xstrndup(optarg, (size_t)(eq - optarg));
 			kv_add(&secrets, &nsecrets, k, eq + 1);
 			free(k);
@@ -349,9 +338,9 @@ int isol8_run_main(int argc, char **argv)
 			config_free(&cfg);
 			return 0;
 		case O_LATER:
-			die("--%s %s", longopts[li].name, later_flag(longopts[li].name));
+			isol8_die("--%s %s", longopts[li].name, later_flag(longopts[li].name));
 		case '?':
-			die("unknown or incomplete option (see isol8 run --help)");
+			isol8_die("unknown or incomplete option (see isol8 run --help)");
 		default: {
 			/* options applied after --request, so flags override the JSON */
 			char key[8];
@@ -362,21 +351,21 @@ int isol8_run_main(int argc, char **argv)
 	}
 	const char *file = optind < argc ? argv[optind] : NULL;
 	if (optind + 1 < argc)
-		die("only one file may be given (got \"%s\" too)", argv[optind + 1]);
+		isol8_die("only one file may be given (got \"%s\" too)", argv[optind + 1]);
 
 	/* input resolution (reference §A.1) */
 	if (request_file) {
 		if (eval || cmd || file)
-			die("--request cannot be combined with file input, --eval or --cmd.");
+			isol8_die("--request cannot be combined with file input, --eval or --cmd.");
 		char *text = slurp(request_file, "--request");
 		jv doc;
 		if (json_parse(text, strlen(text), "--request", &doc, &err) < 0 ||
 		    request_from_json(doc, &req, &opt, &cfg, &err) < 0)
-			die("%s", err.msg);
+			isol8_die("%s", err.msg);
 		free(text);
 	} else if (cmd) {
 		if (file || eval)
-			die("--cmd cannot be combined with file input, --eval, --url, --github, or --gist.");
+			isol8_die("--cmd cannot be combined with file input, --eval, --url, --github, or --gist.");
 		req.cmd = xstrdup(cmd);
 		req.runtime = xstrdup(runtime ? runtime : "bash");
 	} else if (eval) {
@@ -385,10 +374,10 @@ int isol8_run_main(int argc, char **argv)
 	} else if (file) {
 		struct stat st;
 		if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
-			die("File not found: %s", file);
+			isol8_die("File not found: %s", file);
 		const isol8_runtime *rt = runtime ? runtime_get(runtime) : runtime_detect(file);
 		if (!rt && !runtime)
-			die("Cannot detect runtime for %s. Use --runtime to specify.", file);
+			isol8_die("Cannot detect runtime for %s. Use --runtime to specify.", file);
 		req.code = slurp(file, file);
 		req.runtime = xstrdup(runtime ? runtime : rt->name);
 		const char *dot = strrchr(file, '.');
@@ -398,7 +387,7 @@ int isol8_run_main(int argc, char **argv)
 		req.force_file = true; /* a script runs as a file: __file__, tracebacks, import.meta */
 	} else {
 		if (isatty(0))
-			die("no code given: pass a file, -e CODE, --cmd LINE, or pipe code on stdin (see isol8 run --help)");
+			isol8_die("no code given: pass a file, -e CODE, --cmd LINE, or pipe code on stdin (see isol8 run --help)");
 		req.code = slurp("-", "stdin");
 		req.runtime = xstrdup(runtime ? runtime : "python");
 	}
@@ -417,14 +406,14 @@ int isol8_run_main(int argc, char **argv)
 
 	if (persistent) {
 		if (request_file || files_dir || out_path)
-			die("--persistent cannot be combined with --request, --files or --out (use isol8-session put)");
+			isol8_die("--persistent cannot be combined with --request, --files or --out (use isol8-session put)");
 		for (size_t i = 0; i < noverrides; i++)
 			if (atoi(overrides[i].key) == O_PERSIST || atoi(overrides[i].key) == O_WORKDIR)
-				die("--persistent cannot be combined with --persist or --workdir");
+				isol8_die("--persistent cannot be combined with --persist or --workdir");
 		if (!runtime_get(req.runtime))
-			die("Unknown runtime: \"%s\". Available: %s", req.runtime, runtime_names());
+			isol8_die("Unknown runtime: \"%s\". Available: %s", req.runtime, runtime_names());
 		if (session_id && !*session_id)
-			die("--session-id needs a name");
+			isol8_die("--session-id needs a name");
 		fflush(NULL);
 		run_persistent(session_id, &req, mode, overrides, noverrides, secrets, nsecrets);
 	}
@@ -437,35 +426,35 @@ int isol8_run_main(int argc, char **argv)
 		case O_WORKDIR: free(req.workdir); req.workdir = xstrdup(v); break;
 		case O_TIMEOUT:
 			if (parse_ll(v, 1, 86400000, &ll) < 0)
-				die("--timeout must be a number of milliseconds between 1 and 86400000, got \"%s\"", v);
+				isol8_die("--timeout must be a number of milliseconds between 1 and 86400000, got \"%s\"", v);
 			req.timeout_ms = ll;
 			opt.timeout_ms = ll;
 			break;
 		case O_MEMORY:
 			if (parse_size(v, &opt.memory_limit) < 0)
-				die("Invalid memory limit format: \"%s\". Use e.g. \"512m\", \"1g\".", v);
+				isol8_die("Invalid memory limit format: \"%s\". Use e.g. \"512m\", \"1g\".", v);
 			break;
 		case O_SBSIZE:
 			if (parse_size(v, &opt.sandbox_size) < 0)
-				die("Invalid --sandbox-size \"%s\". Use e.g. \"64m\", \"1g\".", v);
+				isol8_die("Invalid --sandbox-size \"%s\". Use e.g. \"64m\", \"1g\".", v);
 			break;
 		case O_TMPSIZE:
 			if (parse_size(v, &opt.tmp_size) < 0)
-				die("Invalid --tmp-size \"%s\". Use e.g. \"256m\".", v);
+				isol8_die("Invalid --tmp-size \"%s\". Use e.g. \"256m\".", v);
 			break;
 		case O_CPU:
 			if (parse_double(v, 0.01, 1024, &d) < 0)
-				die("--cpu must be a number of cores between 0.01 and 1024, got \"%s\"", v);
+				isol8_die("--cpu must be a number of cores between 0.01 and 1024, got \"%s\"", v);
 			opt.cpu_limit = d;
 			break;
 		case O_PIDS:
 			if (parse_ll(v, 1, 1 << 22, &ll) < 0)
-				die("--pids-limit must be a whole number from 1, got \"%s\"", v);
+				isol8_die("--pids-limit must be a whole number from 1, got \"%s\"", v);
 			opt.pids_limit = ll;
 			break;
 		case O_MAXOUT:
 			if (parse_ll(v, 1, 1ll << 34, &ll) < 0)
-				die("--max-output must be a number of bytes from 1, got \"%s\"", v);
+				isol8_die("--max-output must be a number of bytes from 1, got \"%s\"", v);
 			opt.max_output = (uint64_t)ll;
 			break;
 		case O_NET:
@@ -477,12 +466,12 @@ int isol8_run_main(int argc, char **argv)
 			else if (!strcmp(v, "filtered"))
 				opt.network = ISOL8_NET_FILTERED;
 			else
-				die("--net must be none, host or filtered, got \"%s\"", v);
+				isol8_die("--net must be none, host or filtered, got \"%s\"", v);
 			break;
 		case O_IMAGE: {
 			struct stat st;
 			if (stat(v, &st) < 0 || !S_ISDIR(st.st_mode))
-				die("--image must name a root filesystem directory: %s", v);
+				isol8_die("--image must name a root filesystem directory: %s", v);
 			char real[PATH_MAX];
 			free(opt.image);
 			opt.image = xstrdup(realpath(v, real) ? real : v);
@@ -496,7 +485,7 @@ int isol8_run_main(int argc, char **argv)
 	if (files_dir) {
 		int dfd = open(files_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0)
-			die("--files path is not a directory: %s", files_dir);
+			isol8_die("--files path is not a directory: %s", files_dir);
 		uint64_t total = 0;
 		add_dir(&req, dfd, "", &total, opt.sandbox_size);
 	}
@@ -504,13 +493,13 @@ int isol8_run_main(int argc, char **argv)
 		strv_add(&req.install, &req.ninstall, installs[i]);
 	strv_clear(&installs, &ninstalls);
 	if (request_prepare_install(&req, &opt, net_given || request_file, &err) < 0)
-		die("%s", err.msg);
+		isol8_die("%s", err.msg);
 	if (request_validate(&req, &opt, &err) < 0)
-		die("%s", err.msg);
+		isol8_die("%s", err.msg);
 
 	struct sink sink = {.mode = mode, .ev = {.fd = 1}};
 	if (out_path && !(sink.out_file = fopen(out_path, "we")))
-		die("--out %s: %s", out_path, strerror(errno));
+		isol8_die("--out %s: %s", out_path, strerror(errno));
 
 	/* SIGINT/SIGTERM/SIGHUP end the run cleanly (sandbox killed, cgroup removed). */
 	signal(SIGPIPE, SIG_IGN);
@@ -525,7 +514,7 @@ int isol8_run_main(int argc, char **argv)
 	isol8_result res;
 	bool want_events = mode == M_STREAM || mode == M_EVENTS || sink.out_file;
 	if (isol8_execute(&req, &opt, want_events ? on_event : NULL, &sink, sfd, &res, &err) < 0)
-		die("%s", err.msg);
+		isol8_die("%s", err.msg);
 
 	int code = res.exit_code;
 	struct signalfd_siginfo si;
@@ -559,7 +548,7 @@ int isol8_run_main(int argc, char **argv)
 	}
 	if (sink.out_file) {
 		if (fclose(sink.out_file) != 0)
-			die("--out %s: %s", out_path, strerror(errno));
+			isol8_die("--out %s: %s", out_path, strerror(errno));
 		if (mode == M_BUFFERED)
 			printf("[Run] Output written to %s\n", out_path);
 	}

@@ -26,6 +26,7 @@
 #include "isol8.h"
 #include "json.h"
 #include "session.h"
+#include "cli.h"
 #include "util.h"
 
 #define MAX_LINE (96u << 20) /* a request with a 64 MiB file, base64-encoded */
@@ -46,17 +47,6 @@ static const char usage[] =
 	"  --net none|host --secret KEY=VALUE --timeout MS --max-output BYTES --image DIR --writable\n"
 	"  --idle-timeout MS (default: config cleanup.maxContainerAgeMs, 3600000)\n";
 
-static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("[ERR] ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
 static bool valid_name(const char *id)
 {
 	size_t n = strlen(id);
@@ -72,7 +62,7 @@ static bool valid_name(const char *id)
 static char *sess_path(const char *id, const char *file)
 {
 	if (!valid_name(id))
-		die("session ids are 1-64 letters, digits, '-', '_' or '.', got \"%s\"", id);
+		isol8_die("session ids are 1-64 letters, digits, '-', '_' or '.', got \"%s\"", id);
 	return file ? xasprintf("%s/sessions/%s/%s", isol8_run_dir(), id, file)
 		    : xasprintf("%s/sessions/%s", isol8_run_dir(), id);
 }
@@ -84,7 +74,7 @@ static int connect_to(const char *id)
 	char *sock = sess_path(id, "ctl.sock");
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	if (strlen(sock) >= sizeof a.sun_path)
-		die("run dir path too long for a socket: %s", sock);
+		isol8_die("run dir path too long for a socket: %s", sock);
 	strcpy(a.sun_path, sock);
 	free(sock);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -104,7 +94,7 @@ static FILE *request(const char *id, jv req)
 		return NULL;
 	}
 	if (json_write_line(fd, req) < 0)
-		die("session %s: %s", id, strerror(errno));
+		isol8_die("session %s: %s", id, strerror(errno));
 	jv_free(req);
 	shutdown(fd, SHUT_WR);
 	return fdopen(fd, "r");
@@ -125,15 +115,15 @@ static jv call(const char *id, jv req)
 {
 	FILE *f = request(id, req);
 	if (!f)
-		die("no session \"%s\" (see isol8-session list)", id);
+		isol8_die("no session \"%s\" (see isol8-session list)", id);
 	jv v = read_json_line(f);
 	fclose(f);
 	jv e = json_get(v, "error");
 	if (jv_get_kind(e) == JV_KIND_STRING)
-		die("%s", jv_string_value(e));
+		isol8_die("%s", jv_string_value(e));
 	jv_free(e);
 	if (!jv_is_valid(v))
-		die("session %s closed the connection", id);
+		isol8_die("session %s closed the connection", id);
 	return v;
 }
 
@@ -364,30 +354,30 @@ static void parse_limit(struct limits *l, const char *flag, const char *v)
 	long long ll;
 	double d;
 	if (!strcmp(flag, "memory") && parse_size(v, &l->opt.memory_limit) < 0)
-		die("Invalid memory limit format: \"%s\". Use e.g. \"512m\", \"1g\".", v);
+		isol8_die("Invalid memory limit format: \"%s\". Use e.g. \"512m\", \"1g\".", v);
 	else if (!strcmp(flag, "sandbox-size") && parse_size(v, &l->opt.sandbox_size) < 0)
-		die("Invalid --sandbox-size \"%s\"", v);
+		isol8_die("Invalid --sandbox-size \"%s\"", v);
 	else if (!strcmp(flag, "tmp-size") && parse_size(v, &l->opt.tmp_size) < 0)
-		die("Invalid --tmp-size \"%s\"", v);
+		isol8_die("Invalid --tmp-size \"%s\"", v);
 	else if (!strcmp(flag, "cpu")) {
 		if (parse_double(v, 0.01, 1024, &d) < 0)
-			die("--cpu must be a number of cores, got \"%s\"", v);
+			isol8_die("--cpu must be a number of cores, got \"%s\"", v);
 		l->opt.cpu_limit = d;
 	} else if (!strcmp(flag, "pids-limit")) {
 		if (parse_ll(v, 1, 1 << 22, &ll) < 0)
-			die("--pids-limit must be a whole number from 1, got \"%s\"", v);
+			isol8_die("--pids-limit must be a whole number from 1, got \"%s\"", v);
 		l->opt.pids_limit = ll;
 	} else if (!strcmp(flag, "timeout")) {
 		if (parse_ll(v, 1, 86400000, &ll) < 0)
-			die("--timeout must be a number of milliseconds, got \"%s\"", v);
+			isol8_die("--timeout must be a number of milliseconds, got \"%s\"", v);
 		l->opt.timeout_ms = ll;
 	} else if (!strcmp(flag, "max-output")) {
 		if (parse_ll(v, 1, 1ll << 34, &ll) < 0)
-			die("--max-output must be a number of bytes, got \"%s\"", v);
+			isol8_die("--max-output must be a number of bytes, got \"%s\"", v);
 		l->opt.max_output = (uint64_t)ll;
 	} else if (!strcmp(flag, "idle-timeout")) {
 		if (parse_ll(v, 1, 1ll << 40, &ll) < 0)
-			die("--idle-timeout must be a number of milliseconds, got \"%s\"", v);
+			isol8_die("--idle-timeout must be a number of milliseconds, got \"%s\"", v);
 		l->idle_ms = ll;
 	} else if (!strcmp(flag, "net")) {
 		if (!strcmp(v, "none"))
@@ -395,11 +385,11 @@ static void parse_limit(struct limits *l, const char *flag, const char *v)
 		else if (!strcmp(v, "host"))
 			l->opt.network = ISOL8_NET_HOST;
 		else
-			die("--net must be none or host for sessions, got \"%s\"", v);
+			isol8_die("--net must be none or host for sessions, got \"%s\"", v);
 	} else if (!strcmp(flag, "secret")) {
 		const char *eq = strchr(v, '=');
 		if (!eq || eq == v)
-			die("--secret must be KEY=VALUE, got \"%s\"", v);
+			isol8_die("--secret must be KEY=VALUE, got \"%s\"", v);
 		char *k = xstrndup(v, (size_t)(eq - v));
 		kv_add(&l->opt.secrets, &l->opt.nsecrets, k, eq + 1);
 		free(k);
@@ -407,7 +397,7 @@ static void parse_limit(struct limits *l, const char *flag, const char *v)
 		struct stat st;
 		char real[PATH_MAX];
 		if (stat(v, &st) < 0 || !S_ISDIR(st.st_mode))
-			die("--image must name a root filesystem directory: %s", v);
+			isol8_die("--image must name a root filesystem directory: %s", v);
 		free(l->opt.image);
 		l->opt.image = xstrdup(realpath(v, real) ? real : v);
 	} else if (!strcmp(flag, "writable")) {
@@ -432,9 +422,9 @@ static bool session_alive(const char *id)
 static void create_session(struct limits *l, isol8_config *cfg)
 {
 	if (!l->runtime)
-		die("create needs --runtime (python, node, bun, deno, bash)");
+		isol8_die("create needs --runtime (python, node, bun, deno, bash)");
 	if (!runtime_get(l->runtime))
-		die("Unknown runtime: \"%s\". Available: %s", l->runtime, runtime_names());
+		isol8_die("Unknown runtime: \"%s\". Available: %s", l->runtime, runtime_names());
 	char gen[32];
 	if (!l->id) {
 		memcpy(gen, "s-", 2);
@@ -443,20 +433,20 @@ static void create_session(struct limits *l, isol8_config *cfg)
 	}
 	char *dir = sess_path(l->id, NULL);
 	if (session_alive(l->id))
-		die("session \"%s\" already exists", l->id);
+		isol8_die("session \"%s\" already exists", l->id);
 	char *sessions = xasprintf("%s/sessions", isol8_run_dir());
 	if (mkdir_p(sessions, 0700) < 0)
-		die("cannot create %s: %s (set ISOL8_RUN_DIR)", sessions, strerror(errno));
+		isol8_die("cannot create %s: %s (set ISOL8_RUN_DIR)", sessions, strerror(errno));
 	free(sessions);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		die("cannot create %s: %s", dir, strerror(errno));
+		isol8_die("cannot create %s: %s", dir, strerror(errno));
 	int ready[2];
 	if (pipe2(ready, O_CLOEXEC) < 0)
-		die("pipe: %s", strerror(errno));
+		isol8_die("pipe: %s", strerror(errno));
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
-		die("fork: %s", strerror(errno));
+		isol8_die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(ready[0]);
 		setsid();
@@ -495,10 +485,10 @@ static void create_session(struct limits *l, isol8_config *cfg)
 	ssize_t n = read(ready[0], msg, sizeof msg - 1);
 	close(ready[0]);
 	if (n <= 0)
-		die("the session supervisor exited during setup");
+		isol8_die("the session supervisor exited during setup");
 	msg[n] = 0;
 	if (msg[0])
-		die("%s", msg);
+		isol8_die("%s", msg);
 	free(dir);
 }
 
@@ -571,7 +561,7 @@ static char *slurp_fd(int fd, const char *what)
 	isol8_buf b = {0};
 	isol8_err err = {0};
 	if (read_fd_all(fd, ISOL8_MAX_REQUEST_BYTES, &b, &err) < 0)
-		die("%s: %s", what, err.msg);
+		isol8_die("%s: %s", what, err.msg);
 	buf_append(&b, "", 0);
 	return (char *)b.data;
 }
@@ -610,33 +600,33 @@ static int cmd_exec(int argc, char **argv, isol8_config *cfg)
 		case 'C': create = true; break;
 		case 't':
 			if (parse_ll(optarg, 1, 86400000, &timeout) < 0)
-				die("--timeout must be a number of milliseconds, got \"%s\"", optarg);
+				isol8_die("--timeout must be a number of milliseconds, got \"%s\"", optarg);
 			break;
 		case 'm':
 			if (parse_ll(optarg, 1, 1ll << 34, &maxout) < 0)
-				die("--max-output must be a number of bytes, got \"%s\"", optarg);
+				isol8_die("--max-output must be a number of bytes, got \"%s\"", optarg);
 			break;
 		case 1: parse_limit(&l, lo[li].name, optarg ? optarg : ""); break;
-		default: die("unknown option (see isol8-session --help)");
+		default: isol8_die("unknown option (see isol8-session --help)");
 		}
 	}
 	if (optind >= argc)
-		die("exec needs a session id (see isol8-session --help)");
+		isol8_die("exec needs a session id (see isol8-session --help)");
 	const char *id = argv[optind++];
 	const char *file = optind < argc ? argv[optind] : NULL;
 	if (cmd && (code || file))
-		die("--cmd cannot be combined with file input or --eval.");
+		isol8_die("--cmd cannot be combined with file input or --eval.");
 	char *text = NULL;
 	if (file && !code && !cmd) {
 		int fd = open(file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			die("File not found: %s", file);
+			isol8_die("File not found: %s", file);
 		text = slurp_fd(fd, file);
 		close(fd);
 		code = text;
 	} else if (!code && !cmd) {
 		if (isatty(0))
-			die("no code given: -e CODE, --cmd LINE, a file, or code on stdin");
+			isol8_die("no code given: -e CODE, --cmd LINE, a file, or code on stdin");
 		text = slurp_fd(0, "stdin");
 		code = text;
 	}
@@ -664,7 +654,7 @@ static int cmd_exec(int argc, char **argv, isol8_config *cfg)
 					     jv_string("request"), req), jv_string("options"), opts);
 	FILE *f = request(id, doc);
 	if (!f)
-		die("no session \"%s\" (create it with isol8-session create, or pass --create -r RUNTIME)", id);
+		isol8_die("no session \"%s\" (create it with isol8-session create, or pass --create -r RUNTIME)", id);
 	signal(SIGPIPE, SIG_IGN);
 	int rc = show_exec(f, mode);
 	fclose(f);
@@ -734,7 +724,7 @@ int main(int argc, char **argv)
 	isol8_config cfg;
 	isol8_err err = {0};
 	if (config_load(&cfg, &err) < 0)
-		die("%s", err.msg);
+		isol8_die("%s", err.msg);
 	const char *cmd = argv[1];
 	int rc = 0;
 	if (!strcmp(cmd, "create")) {
@@ -757,7 +747,7 @@ int main(int argc, char **argv)
 			else if (c == 1)
 				parse_limit(&l, lo[li].name, optarg ? optarg : "");
 			else
-				die("unknown option (see isol8-session --help)");
+				isol8_die("unknown option (see isol8-session --help)");
 		}
 		create_session(&l, &cfg);
 		printf("{\"id\":\"%s\",\"runtime\":\"%s\"}\n", l.id, l.runtime);
@@ -767,10 +757,10 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "put") && (argc == 4 || argc == 5)) {
 		int fd = argc == 5 && strcmp(argv[4], "-") ? open(argv[4], O_RDONLY | O_CLOEXEC) : 0;
 		if (fd < 0)
-			die("cannot read %s: %s", argv[4], strerror(errno));
+			isol8_die("cannot read %s: %s", argv[4], strerror(errno));
 		isol8_buf b = {0};
 		if (read_fd_all(fd, 64u << 20, &b, &err) < 0)
-			die("%s", err.msg);
+			isol8_die("%s", err.msg);
 		char *b64 = base64_encode(b.data ? b.data : (unsigned char *)"", b.len, NULL);
 		jv r = call(argv[2], jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string("put")),
 							  jv_string("path"), jv_string(argv[3])),
@@ -785,7 +775,7 @@ int main(int argc, char **argv)
 		isol8_buf b = {0};
 		if (jv_get_kind(content) != JV_KIND_STRING ||
 		    base64_decode(jv_string_value(content), (size_t)jv_string_length_bytes(jv_copy(content)), &b) < 0)
-			die("bad reply from session %s", argv[2]);
+			isol8_die("bad reply from session %s", argv[2]);
 		(void)write_all(1, b.data, b.len);
 		buf_free(&b);
 		jv_free(content);
@@ -810,7 +800,7 @@ int main(int argc, char **argv)
 		free(dir);
 		printf("[OK] Session \"%s\" destroyed.\n", argv[2]);
 	} else {
-		die("unknown or incomplete command \"%s\" (see isol8-session --help)", cmd);
+		isol8_die("unknown or incomplete command \"%s\" (see isol8-session --help)", cmd);
 	}
 	config_free(&cfg);
 	return rc;
