@@ -14,7 +14,7 @@ LIBS      := -ljq -lseccomp -lpcre2-8 -lm
 LIB_SRC   := $(filter-out lib/seccomp_load.c,$(wildcard lib/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/seccomp_load.o $(BUILD)/gen/seccomp_strict.o
 LIBA      := $(BUILD)/libisol8util.a
-TOOLS     := isol8 isol8-run isol8-cleanup isol8-session isol8-proxy
+TOOLS     := isol8 isol8-run isol8-cleanup isol8-session isol8-proxy isol8-pool
 BINS      := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -72,7 +72,8 @@ demo: deps
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	ISOL8_BIN=$(CURDIR)/$(BUILD)/bin ISOL8_TESTS=$(CURDIR)/$(BUILD)/tests prove -v --timer --exec "" $(UNIT_BINS) tests/integ/*.t
+	ISOL8_BIN=$(CURDIR)/$(BUILD)/bin ISOL8_TESTS=$(CURDIR)/$(BUILD)/tests prove -v --timer --exec "" $(UNIT_BINS) tests/integ/*.t \
+		tests/warm/*.t
 
 # The whole suite once more with AddressSanitizer + UndefinedBehaviorSanitizer.
 check-asan: deps
@@ -96,11 +97,15 @@ install: all
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 # bwrap is only a comparison point for the benchmark, not a dependency of isol8.
-bench: deps all
+$(BUILD)/bench-lib: bench/lib_bench.c $(LIBA)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@ $(LIBA) $(LIBS)
+
+bench: deps all $(BUILD)/bench-lib
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } || true
 	/usr/bin/python3 bench/cold.py
 	/usr/bin/python3 bench/session.py
 	/usr/bin/python3 bench/proxy.py
+	/usr/bin/python3 bench/warm.py
 
 clean:
 	rm -rf build build-asan

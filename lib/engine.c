@@ -14,6 +14,7 @@
 #include "json.h"
 #include "mask.h"
 #include "outstream.h"
+#include "pool.h"
 #include "runtime.h"
 #include "sandbox.h"
 
@@ -556,17 +557,23 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	struct command c;
 	build_command(req, o, &c);
 	isol8_exec_spec spec = {c.argv, c.envp, req->workdir ? req->workdir : "/sandbox", c.files, c.nfiles};
-	if (sandbox_start(&r.sb, &cfg, err) < 0) {
-		free_command(&c);
-		return -1;
-	}
-	/* A feed that fits the pipe is written while the sandbox is still being built. */
-	bool early = !req->ninstall && sandbox_feed_size(&spec) < ISOL8_FEED_BUFFER / 2 &&
-		     fcntl(r.sb.feed, F_GETPIPE_SZ) >= (int)ISOL8_FEED_BUFFER;
-	int rc = early ? sandbox_feed(&r.sb, &spec, err) : 0;
-	if (sandbox_wait_ready(&r.sb, err) < 0) {
-		free_command(&c);
-		return -1;
+	int rc = 0;
+	bool early = false;
+	/* a warm sandbox from isol8-pool when one fits this run, else build one now */
+	res->warm = pool_acquire(&r.sb, o) == 1;
+	if (!res->warm) {
+		if (sandbox_start(&r.sb, &cfg, err) < 0) {
+			free_command(&c);
+			return -1;
+		}
+		/* A feed that fits the pipe is written while the sandbox is still being built. */
+		early = !req->ninstall && sandbox_feed_size(&spec) < ISOL8_FEED_BUFFER / 2 &&
+			fcntl(r.sb.feed, F_GETPIPE_SZ) >= (int)ISOL8_FEED_BUFFER;
+		rc = early ? sandbox_feed(&r.sb, &spec, err) : 0;
+		if (sandbox_wait_ready(&r.sb, err) < 0) {
+			free_command(&c);
+			return -1;
+		}
 	}
 	pid_t proxy = 0;
 	char *netlog = NULL;
@@ -597,7 +604,7 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 			return -1;
 		}
 	}
-	debugf(o, "sandbox %s prepared in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id,
+	debugf(o, "sandbox %s %s in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id, res->warm ? "taken from isol8-pool" : "prepared",
 	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, cgroup_describe(), cfg.seccomp ? "strict" : "unconfined");
 	snprintf(res->sandbox_id, sizeof res->sandbox_id, "%s", r.sb.id);
 	res->sandbox_pid = r.sb.pid;
@@ -634,10 +641,7 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	}
 	if (!o->persist || rc < 0) {
 		sandbox_kill(&r.sb);
-		/* wait for the init so the cgroup holds the final numbers */
-		while (waitpid(r.sb.pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		r.sb.dead = true;
+		sandbox_wait_exit(&r.sb); /* so the cgroup holds the final numbers */
 	}
 	stop_proxy(proxy);
 	if (netlog) {
@@ -735,7 +739,7 @@ jv isol8_result_json(const isol8_result *res)
 	o = jv_object_set(o, jv_string("containerId"), jv_string(res->sandbox_id));
 	o = jv_object_set(o, jv_string("status"), jv_string(res->status ? res->status : "internal"));
 	o = jv_object_set(o, jv_string("signal"), res->signal ? jv_string(signal_name(res->signal)) : jv_null());
-	o = jv_object_set(o, jv_string("warm"), jv_false());
+	o = jv_object_set(o, jv_string("warm"), jv_bool(res->warm));
 	double cpu_ms = (double)res->stats.cpu_ns / 1e6;
 	jv ru = jv_object();
 	ru = jv_object_set(ru, jv_string("cpuMs"), jv_number((double)(uint64_t)(cpu_ms * 1000) / 1000));

@@ -41,6 +41,7 @@ typedef struct isol8_result {
 	char sandbox_id[33];
 	pid_t sandbox_pid;          /* for --persist: the init's host pid */
 	bool persisted;
+	bool warm;                  /* the sandbox came prepared from isol8-pool */
 	isol8_cg_stats stats;
 	isol8_out_file *files;
 	size_t nfiles;

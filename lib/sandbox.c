@@ -577,7 +577,7 @@ static __attribute__((noreturn)) void init_main(const struct child_fds *f, const
 {
 	isol8_err err = {0};
 	char go;
-	if (!cfg->persist)
+	if (!cfg->persist && !cfg->pooled)
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* supervisor killed → sandbox dies with it */
 	/* In a user namespace nothing works until the supervisor has written our id maps. */
 	if (geteuid() != 0 && read_exact(f->sync_r, &go, 1) < 0)
@@ -711,6 +711,40 @@ static int write_id_maps(pid_t pid, isol8_err *err)
 	return 0;
 }
 
+/* Interprets one line from the init during setup: 1 ready, -1 error, 0 something else. */
+static int ready_line(const char *line, isol8_err *err)
+{
+	jv v = jv_parse(line);
+	jv e = json_get(v, "error"), ok = json_get(v, "ready");
+	int rc = 0;
+	if (jv_get_kind(e) == JV_KIND_STRING)
+		rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox setup failed: %s", jv_string_value(e));
+	else if (jv_is_valid(ok))
+		rc = 1;
+	else
+		rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox setup: unexpected \"%s\"", line);
+	jv_free(e);
+	jv_free(ok);
+	jv_free(v);
+	return rc;
+}
+
+int sandbox_poll_ready(isol8_sandbox *sb, isol8_err *err)
+{
+	int fl = fcntl(sb->ctl, F_GETFL);
+	fcntl(sb->ctl, F_SETFL, fl | O_NONBLOCK);
+	char *line = NULL;
+	int r = sandbox_read_status(sb, &line);
+	fcntl(sb->ctl, F_SETFL, fl);
+	if (r < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox init exited during setup");
+	if (r == 0)
+		return 0;
+	int rc = ready_line(line, err);
+	free(line);
+	return rc;
+}
+
 static int wait_ready(isol8_sandbox *sb, isol8_err *err)
 {
 	uint64_t deadline = now_mono_ns() + 20ull * 1000000000ull;
@@ -720,18 +754,9 @@ static int wait_ready(isol8_sandbox *sb, isol8_err *err)
 		if (r < 0)
 			return isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox init exited during setup");
 		if (r == 1) {
-			jv v = jv_parse(line);
-			jv e = json_get(v, "error"), ok = json_get(v, "ready");
-			int rc = 0;
-			if (jv_get_kind(e) == JV_KIND_STRING)
-				rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox setup failed: %s", jv_string_value(e));
-			else if (!jv_is_valid(ok))
-				rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "sandbox setup: unexpected \"%s\"", line);
-			jv_free(e);
-			jv_free(ok);
-			jv_free(v);
+			int rc = ready_line(line, err);
 			free(line);
-			return rc;
+			return rc < 0 ? -1 : 0;
 		}
 		int64_t left = (int64_t)(deadline - now_mono_ns()) / 1000000;
 		if (left <= 0)
@@ -1183,6 +1208,52 @@ void sandbox_kill(isol8_sandbox *sb)
 		cgroup_kill_all(&sb->cg);
 }
 
+void sandbox_wait_exit(isol8_sandbox *sb)
+{
+	if (sb->dead || sb->pid <= 0)
+		return;
+	int r;
+	while ((r = waitpid(sb->pid, NULL, 0)) < 0 && errno == EINTR)
+		;
+	if (r < 0 && errno == ECHILD && sb->pidfd >= 0) {
+		/* adopted from isol8-pool: not our child; its pidfd turns readable when it exits */
+		struct pollfd p = {sb->pidfd, POLLIN, 0};
+		while (poll(&p, 1, 5000) < 0 && errno == EINTR)
+			;
+	}
+	sb->dead = true;
+}
+
+void sandbox_handover_fds(const isol8_sandbox *sb, int fds[ISOL8_HANDOVER_FDS])
+{
+	fds[0] = sb->pidfd;
+	fds[1] = sb->ctl;
+	fds[2] = sb->feed;
+	fds[3] = sb->stdin_w;
+	fds[4] = sb->stdout_r;
+	fds[5] = sb->stderr_r;
+}
+
+int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[ISOL8_HANDOVER_FDS], isol8_err *err)
+{
+	memset(sb, 0, sizeof *sb);
+	sb->proxy_fd = -1;
+	if (strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16)
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "bad sandbox id from the pool");
+	memcpy(sb->id, id, 17);
+	sb->pid = pid;
+	sb->pidfd = fds[0];
+	sb->ctl = fds[1];
+	sb->feed = fds[2];
+	sb->stdin_w = fds[3];
+	sb->stdout_r = fds[4];
+	sb->stderr_r = fds[5];
+	if (cgroup_open(&sb->cg, id) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "no cgroup for sandbox %s", id);
+	write_record(sb, isol8_run_dir());
+	return 0;
+}
+
 void sandbox_destroy(isol8_sandbox *sb)
 {
 	/* --persist: left alive on purpose; its cgroup and run-dir record stay for isol8-cleanup. */
@@ -1197,9 +1268,7 @@ void sandbox_destroy(isol8_sandbox *sb)
 	buf_free(&sb->status_q);
 	if (!keep && sb->pid > 0) {
 		sandbox_kill(sb);
-		while (waitpid(sb->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		sb->dead = true;
+		sandbox_wait_exit(sb);
 		sb->pid = 0;
 	}
 	close_fd(&sb->pidfd);

@@ -27,6 +27,8 @@ typedef struct isol8_sandbox_cfg {
 	bool share_net;          /* --net host */
 	bool seccomp;            /* strict filter on the payload */
 	bool persist;            /* init outlives the supervisor */
+	bool pooled;             /* prepared by isol8-pool for another process: its life hangs on
+	                          * whoever holds the ctl socket (EOF ends it), not on the preparer */
 	bool proxy_listener;     /* --net filtered: a socket on 127.0.0.1:8118 inside the sandbox's
 	                          * network namespace, handed to the supervisor (sb->proxy_fd) */
 	isol8_cg_limits limits;
@@ -73,6 +75,8 @@ int sandbox_prepare(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *
  * being built (the feed pipe holds up to ISOL8_FEED_BUFFER bytes without blocking). */
 int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *err);
 int sandbox_wait_ready(isol8_sandbox *sb, isol8_err *err);
+/* Non-blocking: 1 when the init said ready, 0 not yet, -1 when setup failed (err says why). */
+int sandbox_poll_ready(isol8_sandbox *sb, isol8_err *err);
 #define ISOL8_FEED_BUFFER (1u << 20)
 /* Bytes the feed for spec will take (to decide whether it fits the pipe before ready). */
 size_t sandbox_feed_size(const isol8_exec_spec *spec);
@@ -91,6 +95,15 @@ void sandbox_proc_close(isol8_proc *p);
 int sandbox_put_file(isol8_sandbox *sb, const char *path, const void *data, size_t len, unsigned mode, isol8_err *err);
 /* SIGKILL to every process of the sandbox except its init (files stay). */
 int sandbox_killall(isol8_sandbox *sb, isol8_err *err);
+
+/* The fds and identity of a ready sandbox, to hand it to another process (isol8-pool). */
+#define ISOL8_HANDOVER_FDS 6 /* pidfd, ctl, feed, stdin_w, stdout_r, stderr_r */
+void sandbox_handover_fds(const isol8_sandbox *sb, int fds[ISOL8_HANDOVER_FDS]);
+/* Rebuilds a sandbox received from another process; takes ownership of the fds and rewrites the
+ * run-dir record so that this process is its supervisor (isol8-cleanup then judges by us). */
+int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[ISOL8_HANDOVER_FDS], isol8_err *err);
+/* Waits until the init has exited (child or not: through its pidfd). */
+void sandbox_wait_exit(isol8_sandbox *sb);
 
 /* Tears everything down (unless persist: then only our fds are closed and the record stays). */
 void sandbox_destroy(isol8_sandbox *sb);

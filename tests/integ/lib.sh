@@ -12,6 +12,12 @@ WORK=$(mktemp -d /tmp/isol8-work.XXXXXX)
 ISOL8="$BIN/isol8"
 RUN="$BIN/isol8-run"
 _n=0 _fail=0
+# ISOL8_TEST_POOL=1: run this file's sandboxes through a warm pool (isol8-pool) in its run dir
+POOL_PID=
+if [ "${ISOL8_TEST_POOL:-0}" = 1 ]; then
+	"$BIN/isol8-pool" --size 2 2>/dev/null & POOL_PID=$!
+	for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
+fi
 
 ok()   { _n=$((_n+1)); if [ "$1" = 0 ]; then echo "ok $_n - $2"; else echo "not ok $_n - $2"; _fail=$((_fail+1)); fi; }
 # is GOT WANT NAME
@@ -31,10 +37,19 @@ leftovers() {
 	done
 	[ -d /sys/fs/cgroup/unified/$ISOL8_CGROUP_PARENT ] && n=$((n + $(find /sys/fs/cgroup/unified/$ISOL8_CGROUP_PARENT -mindepth 1 -type d | wc -l)))
 	n=$((n + $(ls "$ISOL8_RUN_DIR/sandboxes" 2>/dev/null | wc -l)))
+	if [ -n "$POOL_PID" ] && kill -0 "$POOL_PID" 2>/dev/null; then
+		# the pool's ready sandboxes are not leftovers (4 cgroup hierarchies + a record each)
+		n=$((n - 5 * $("$BIN/isol8-pool" status | jq -r .ready)))
+	fi
 	echo $n
 }
 
 finish() {
+	if [ -n "$POOL_PID" ]; then
+		hits=$("$BIN/isol8-pool" status | jq -r .hits)
+		kill -TERM "$POOL_PID"; wait "$POOL_PID" 2>/dev/null
+		ok $([ "$hits" -gt 0 ] && echo 0 || echo 1) "the warm pool served runs of this file ($hits)"
+	fi
 	is "$(leftovers)" 0 "no sandbox, cgroup or run-dir record left behind"
 	for c in memory pids cpu cpuacct; do rmdir /sys/fs/cgroup/$c/$ISOL8_CGROUP_PARENT 2>/dev/null; done
 	rm -rf "$ISOL8_RUN_DIR" "$WORK"

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Warm-pool benchmark (issue 6's headline): python print(1) end to end with `isol8 run` warm
+(isol8-pool running) and cold (ISOL8_NO_POOL=1), in-process through the library, and the bare
+interpreter — interleaved, median and p99 over N runs. isol8-serve does not exist yet, so there
+is no server row; docker only when a daemon answers. Not a timed test.
+usage: bench/warm.py [--runs N] [--bin build/bin]"""
+import argparse, os, shutil, statistics, subprocess, tempfile, time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--runs", type=int, default=100)
+ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
+args = ap.parse_args()
+b = os.path.abspath(args.bin)
+run_dir = tempfile.mkdtemp(prefix="isol8-bench.")
+env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "ISOL8_RUN_DIR": run_dir}
+pool = subprocess.Popen([f"{b}/isol8-pool", "--size", "4"], env=env, stderr=subprocess.DEVNULL)
+for _ in range(100):
+    if os.path.exists(f"{run_dir}/pool.sock"):
+        break
+    time.sleep(0.05)
+time.sleep(0.3)
+
+def timed(argv, extra=None):
+    e = dict(env, **(extra or {}))
+    t = time.perf_counter()
+    p = subprocess.run(argv, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    dt = (time.perf_counter() - t) * 1000
+    assert p.returncode == 0 and p.stdout.strip() == b"1", p.stderr
+    return dt
+
+cases = {
+    "isol8 run (warm pool)": lambda: timed([f"{b}/isol8", "run", "-e", "print(1)"]),
+    "isol8 run (cold)": lambda: timed([f"{b}/isol8", "run", "-e", "print(1)"], {"ISOL8_NO_POOL": "1"}),
+    "bare python3 -c": lambda: timed(["/usr/bin/python3", "-c", "print(1)"]),
+}
+for f in cases.values():
+    f()
+times = {k: [] for k in cases}
+for _ in range(args.runs):
+    for k, f in cases.items():
+        times[k].append(f())
+        time.sleep(0.15)  # agents think between runs: the pool replenishes in the pause
+lib = subprocess.run([f"{b}/../bench-lib", str(args.runs)], env=env, stdout=subprocess.PIPE, check=True)
+rows = [l.split() for l in lib.stdout.decode().split("\n") if l]
+times["in-process library (warm pool)"] = [float(r[0]) for r in rows]
+warm_share = sum(int(r[1]) for r in rows) / len(rows)
+pool.terminate(); pool.wait()
+shutil.rmtree(run_dir, ignore_errors=True)
+
+bare = statistics.median(times["bare python3 -c"])
+def p99(v):
+    return sorted(v)[min(len(v) - 1, int(0.99 * len(v)))]
+print(f"python print(1), {args.runs} runs each (interleaved), {os.cpu_count()} CPUs; library runs warm: {warm_share:.0%}")
+print()
+print("| path | median ms | p99 ms | added vs bare (median) | ratio vs bare |")
+print("|---|---:|---:|---:|---:|")
+for k, v in times.items():
+    m = statistics.median(v)
+    print(f"| {k} | {m:.1f} | {p99(v):.1f} | {m - bare:+.1f} | {m / bare:.2f}x |")
+print("\n(isol8-serve is not built yet: no server row. docker: no daemon on this machine.)")

@@ -1,0 +1,99 @@
+#include "pool.h"
+
+#include <errno.h>
+#include <jv.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "util.h"
+
+char *pool_socket_path(void)
+{
+	return xasprintf("%s/pool.sock", isol8_run_dir());
+}
+
+bool pool_compatible(const isol8_options *w, const isol8_options *p)
+{
+	return w->network == ISOL8_NET_NONE && p->network == ISOL8_NET_NONE && !w->image && !w->writable && !w->persist &&
+	       w->seccomp == p->seccomp && w->memory_limit == p->memory_limit && w->cpu_limit == p->cpu_limit &&
+	       w->pids_limit == p->pids_limit && w->sandbox_size == p->sandbox_size && w->tmp_size == p->tmp_size;
+}
+
+static jv want_json(const isol8_options *o)
+{
+	jv j = jv_object();
+	j = jv_object_set(j, jv_string("op"), jv_string("acquire"));
+	j = jv_object_set(j, jv_string("memory"), jv_number((double)o->memory_limit));
+	j = jv_object_set(j, jv_string("cpu"), jv_number(o->cpu_limit));
+	j = jv_object_set(j, jv_string("pids"), jv_number((double)o->pids_limit));
+	j = jv_object_set(j, jv_string("sandboxSize"), jv_number((double)o->sandbox_size));
+	j = jv_object_set(j, jv_string("tmpSize"), jv_number((double)o->tmp_size));
+	j = jv_object_set(j, jv_string("seccomp"), jv_string(o->seccomp == ISOL8_SECCOMP_STRICT ? "strict" : "unconfined"));
+	return j;
+}
+
+int pool_acquire(isol8_sandbox *sb, const isol8_options *o)
+{
+	const char *off = getenv("ISOL8_NO_POOL");
+	if ((off && *off && strcmp(off, "0")) || o->network != ISOL8_NET_NONE || o->image || o->writable || o->persist)
+		return 0;
+	char *path = pool_socket_path();
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = -1, got = 0;
+	if (strlen(path) >= sizeof a.sun_path)
+		goto out;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
+		goto out;
+	struct timeval tv = {1, 0}; /* a stuck pool must never stall a run: fall back instead */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	jv req = want_json(o);
+	int w = json_write_line(fd, req);
+	jv_free(req);
+	if (w < 0)
+		goto out;
+	char line[1024];
+	char cbuf[CMSG_SPACE(sizeof(int) * ISOL8_HANDOVER_FDS)];
+	struct iovec iov = {line, sizeof line - 1};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	ssize_t n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+	int fds[ISOL8_HANDOVER_FDS], nfds = 0;
+	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			for (int i = 0; i < k; i++) {
+				int f = ((int *)CMSG_DATA(c))[i];
+				if (nfds < ISOL8_HANDOVER_FDS)
+					fds[nfds++] = f;
+				else
+					close(f);
+			}
+		}
+	if (n <= 0)
+		goto out;
+	line[n] = 0;
+	jv v = jv_parse(line);
+	jv id = json_get(v, "id"), pid = json_get(v, "pid");
+	isol8_err err = {0};
+	if (nfds == ISOL8_HANDOVER_FDS && jv_get_kind(id) == JV_KIND_STRING && jv_get_kind(pid) == JV_KIND_NUMBER &&
+	    sandbox_adopt(sb, jv_string_value(id), (pid_t)jv_number_value(pid), fds, &err) == 0) {
+		got = 1;
+	} else {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]); /* closing its ctl ends a sandbox we could not adopt */
+	}
+	jv_free(id);
+	jv_free(pid);
+	jv_free(v);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return got;
+}

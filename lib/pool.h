@@ -1,0 +1,20 @@
+/* pool.h — warm, single-use sandboxes prepared ahead by isol8-pool (DESIGN §6).
+ * A prepared sandbox is only fds: the pool hands one over through SCM_RIGHTS on
+ * $RUN_DIR/pool.sock and forgets it; it is never handed out twice, and whoever holds its ctl
+ * socket owns its life (the init exits when that socket closes). */
+#ifndef ISOL8_POOL_H
+#define ISOL8_POOL_H
+
+#include "request.h"
+#include "sandbox.h"
+
+/* Whether a run with these options can use a pooled sandbox (default limits, no network,
+ * strict seccomp, host root, not --writable or --persist). */
+bool pool_compatible(const isol8_options *want, const isol8_options *pooled);
+/* 1 with *sb adopted from a running pool, 0 when there is none, it is empty, or it cannot
+ * serve these options (the caller takes the cold path). Never an error for the caller. */
+int pool_acquire(isol8_sandbox *sb, const isol8_options *o);
+/* The pool's socket path. */
+char *pool_socket_path(void);
+
+#endif

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# isol8-pool: warm single-use sandboxes. Never handed out twice; a missing, empty or dead pool
+# never makes isol8 run fail; pooled sandboxes that die are replaced; memory stays bounded.
+. "$(dirname "$0")/lib.sh"
+POOL="$BIN/isol8-pool"
+jqr() { printf '%s' "$OUT" | jq -r "$1"; }
+
+capture "$RUN" --json -e 'print(1)'
+is "$(jqr .warm)" false "without a pool: the cold path"
+capture "$POOL" status
+is "$OUT" '{"running":false}' "pool status says when no pool runs"
+
+"$POOL" --size 2 2>/dev/null & pl=$!
+for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
+capture "$POOL" status
+is "$(jqr '[.running, .size, .ready] | map(tostring) | join(" ")')" "true 2 2" "the pool prepares its sandboxes"
+
+export SECRET_ENV=host-only
+capture "$RUN" --json --secret TOKEN=first-run-secret -e '
+import os, subprocess
+open("/sandbox/left-behind", "w").write("x"); open("/tmp/left-behind", "w").write("x")
+subprocess.Popen(["sleep", "30"])
+print(os.environ.get("TOKEN"))'
+is "$(jqr '[.warm, .stdout] | map(tostring) | join(" ")')" "true ***" "a warm run: same output rules"
+capture "$RUN" --json -e '
+import os
+print(os.listdir("/sandbox"), os.listdir("/tmp"), "TOKEN" in os.environ, sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))'
+is "$(jqr .stdout)" "[] [] False [2]" "the next warm run sees no file, env var or process of the previous one"
+is "$(jqr .warm)" true "…and it was warm too"
+
+capture "$RUN" --json --memory 128m -e 'print(1)'
+is "$(jqr .warm)" false "different limits: the cold path, not an error"
+capture "$RUN" --json --net host -e 'print(1)'
+is "$(jqr .warm)" false "another network: the cold path"
+
+# every runtime and exit path behaves as cold
+capture "$RUN" -r node -e 'process.exit(42)'; is "$RC" 42 "warm node: exit code"
+capture "$RUN" --timeout 800 -e 'while True: pass'; is "$RC" 137 "warm: timeout"
+like "$ERR" 'EXECUTION TIMED OUT' "…with its message"
+capture "$RUN" --json -e 'x = bytearray(600 << 20)'; is "$(jqr .status)" oom "warm: OOM from the cgroup"
+
+# a pooled sandbox whose init is killed is discarded and replaced
+victim=$(jq -r 'select(.persist == false) | .pid' "$ISOL8_RUN_DIR"/sandboxes/*.json | head -1)
+kill -KILL "$victim"; sleep 1.5
+capture "$POOL" status
+is "$(jqr '.discarded >= 1 and .ready == 2')" true "a pooled sandbox that died is discarded and replaced"
+capture "$RUN" --json -e 'print(2)'
+is "$(jqr '[.stdout, .status] | join(" ")')" "2 ok" "…and runs still work"
+
+# a burst of 100 runs: the pool stays at its size, its memory bounded
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$pl/status)
+pids=()
+for i in $(seq 100); do
+	"$RUN" -e 'pass' >/dev/null 2>&1 & pids+=($!)
+	if [ ${#pids[@]} = 8 ]; then wait "${pids[@]}"; pids=(); fi
+done
+[ ${#pids[@]} = 0 ] || wait "${pids[@]}"
+rss1=$(awk '/VmRSS/ {print $2}' /proc/$pl/status)
+capture "$POOL" status
+ok $([ "$(jqr .ready)" -le 2 ] && echo 0 || echo 1) "after 100 runs the pool holds at most its size ($(jqr .ready) ready, $(jqr .hits) hits)"
+ok $([ $((rss1 - rss0)) -lt 4096 ] && echo 0 || echo 1) "the pool's own memory stays bounded (RSS ${rss0} → ${rss1} KB)"
+
+# the daemon killed: runs fall back to cold; what it held is cleaned up
+kill -KILL $pl; wait $pl 2>/dev/null; sleep 0.3
+capture "$RUN" --json -e 'print(3)'
+is "$(jqr '[.stdout, .warm] | map(tostring) | join(" ")')" "3 false" "with the pool killed: cold, not an error"
+capture "$BIN/isol8-cleanup"
+is "$(jqr .failed)" 0 "isol8-cleanup removes the killed pool's sandboxes"
+rm -f "$ISOL8_RUN_DIR/pool.sock"
+
+finish
