@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "json.h"
 #include "util.h"
 
@@ -59,22 +60,8 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o)
 	if (w < 0)
 		goto out;
 	char line[1024];
-	char cbuf[CMSG_SPACE(sizeof(int) * ISOL8_HANDOVER_FDS)];
-	struct iovec iov = {line, sizeof line - 1};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-	ssize_t n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
 	int fds[ISOL8_HANDOVER_FDS], nfds = 0;
-	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			for (int i = 0; i < k; i++) {
-				int f = ((int *)CMSG_DATA(c))[i];
-				if (nfds < ISOL8_HANDOVER_FDS)
-					fds[nfds++] = f;
-				else
-					close(f);
-			}
-		}
+	ssize_t n = fd_recv(fd, line, sizeof line - 1, fds, ISOL8_HANDOVER_FDS, &nfds);
 	if (n <= 0)
 		goto out;
 	line[n] = 0;

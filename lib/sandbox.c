@@ -34,6 +34,7 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "json.h"
 #include "safepath.h"
 #include "seccomp_policy.h"
@@ -391,23 +392,15 @@ struct fdq {
 
 static ssize_t recv_with_fds(int sock, void *buf, size_t len, struct fdq *q)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * 8)];
-	struct iovec iov = {buf, len};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-	ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		int *fds = (int *)CMSG_DATA(c);
-		for (int i = 0; i < k; i++) {
-			if (q->n < (int)ARRAY_SIZE(q->fds))
-				q->fds[q->n++] = fds[i];
-			else
-				close(fds[i]);
-		}
+	int got[FDPASS_MAX], n = 0;
+	ssize_t r = fd_recv(sock, buf, len, got, FDPASS_MAX, &n);
+	for (int i = 0; i < n; i++) {
+		if (q->n < (int)ARRAY_SIZE(q->fds))
+			q->fds[q->n++] = got[i];
+		else
+			close(got[i]);
 	}
-	return n;
+	return r;
 }
 
 static int fdq_take(struct fdq *q)
@@ -646,15 +639,7 @@ static __attribute__((noreturn)) void init_main(const struct child_fds *f, const
 	fcntl(errp[0], F_SETFL, O_NONBLOCK);
 	if (listener >= 0) {
 		static const char ready[] = "{\"ready\":1,\"listener\":true}\n";
-		struct iovec iov = {(void *)ready, sizeof ready - 1};
-		char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &listener, sizeof(int));
-		if (sendmsg(f->ctl, &m, MSG_NOSIGNAL) < 0)
+		if (fd_send(f->ctl, ready, sizeof ready - 1, &listener, 1) < 0)
 			_exit(1);
 		close(listener);
 	} else {
@@ -934,21 +919,13 @@ broken:
  * listener) is kept rather than silently closed by the kernel. */
 static ssize_t ctl_read(isol8_sandbox *sb, void *buf, size_t n)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
-	struct iovec iov = {buf, n};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-	ssize_t r = recvmsg(sb->ctl, &m, MSG_CMSG_CLOEXEC);
-	for (struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		int *fds = (int *)CMSG_DATA(c);
-		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (int i = 0; i < k; i++) {
-			if (sb->proxy_fd < 0)
-				sb->proxy_fd = fds[i];
-			else
-				close(fds[i]);
-		}
+	int got[FDPASS_MAX], k = 0;
+	ssize_t r = fd_recv(sb->ctl, buf, n, got, FDPASS_MAX, &k);
+	for (int i = 0; i < k; i++) {
+		if (sb->proxy_fd < 0)
+			sb->proxy_fd = got[i];
+		else
+			close(got[i]);
 	}
 	return r;
 }
@@ -1037,19 +1014,7 @@ static int send_request(isol8_sandbox *sb, jv req, const int *fds, int nfds, iso
 	buf_puts(&b, jv_string_value(s));
 	buf_append(&b, "\n", 1);
 	jv_free(s);
-	struct iovec iov = {b.data, b.len};
-	char cbuf[CMSG_SPACE(sizeof(int) * 8)] = {0};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (nfds) {
-		m.msg_control = cbuf;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
-	ssize_t n = sendmsg(sb->ctl, &m, MSG_NOSIGNAL);
+	ssize_t n = fd_send(sb->ctl, b.data, b.len, fds, nfds);
 	int rc = 0;
 	if (n < 0)
 		rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "request to the sandbox");

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fdpass.h"
 #include "isol8.h"
 #include "json.h"
 #include "pool.h"
@@ -178,15 +179,7 @@ static void serve(struct pool *p, int c)
 			sandbox_handover_fds(&s->sb, fds);
 			char msg[128];
 			int ml = snprintf(msg, sizeof msg, "{\"id\":\"%s\",\"pid\":%d}\n", s->sb.id, s->sb.pid);
-			char cbuf[CMSG_SPACE(sizeof fds)] = {0};
-			struct iovec iov = {msg, (size_t)ml};
-			struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof fds);
-			memcpy(CMSG_DATA(cm), fds, sizeof fds);
-			if (sendmsg(c, &mh, MSG_NOSIGNAL) == ml) {
+			if (fd_send(c, msg, (size_t)ml, fds, ISOL8_HANDOVER_FDS) == ml) {
 				/* handed over: forget it (its new holder owns it, its record names them) */
 				p->hits++;
 				p->last_handover_ms = now_real_ms();
