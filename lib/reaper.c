@@ -133,6 +133,12 @@ static int remove_cgroup(const char *id, isol8_err *err)
 	return 0;
 }
 
+static bool older_than(const char *path, unsigned secs)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && time(NULL) - st.st_mtime >= (time_t)secs;
+}
+
 static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_reap_report *r)
 {
 	char dir[PATH_MAX], cur_boot[64];
@@ -160,14 +166,21 @@ static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_re
 		const char *why;
 		if (!same_boot)
 			why = "previous boot";
-		else if (!rec.persist && alive(rec.supervisor, rec.sup_start)) {
-			r->active++; /* its isol8 run is still running: never touched */
+		else if (!rec.persist && alive(rec.supervisor, rec.sup_start) &&
+			 (init_alive || !older_than(path, o->orphan_age_s))) {
+			/* its isol8 run is still running (or tearing down right now): never touched */
+			r->active++;
 			continue;
 		} else if (rec.persist && init_alive && !o->include_persisted) {
 			r->active++;
 			continue;
-		} else
-			why = rec.persist ? "persisted" : "supervisor gone";
+		} else if (rec.persist) {
+			why = "persisted";
+		} else {
+			/* a live supervisor with an exited init (past the grace) is stale too: e.g. a
+			 * pooled sandbox whose hand-over failed still names the live pool */
+			why = alive(rec.supervisor, rec.sup_start) ? "sandbox exited" : "supervisor gone";
+		}
 		add_candidate(r, rec.id, why, init_alive ? rec.pid : 0);
 		if (o->dry_run)
 			continue;

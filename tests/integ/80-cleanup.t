@@ -52,6 +52,21 @@ capture "$CLEAN"
 is "$OUT" '{"removed":1,"failed":0,"errors":[]}' "a stale record whose pid was recycled is removed"
 ok $(kill -0 $victim 2>/dev/null; echo $?) "…and the unrelated process holding that pid is untouched"
 kill $victim
+# a record whose supervisor is alive but whose init has exited (a failed pool hand-over leaves
+# one naming the live pool): stale once past the grace, never before
+sleep 300 & sup=$!
+sst=$(awk '{print $22}' /proc/$sup/stat)
+printf '{"id":"00000000000000dd","pid":999999,"startTime":1,"bootId":"%s","supervisor":%d,"supervisorStartTime":%s,"persist":false}\n' \
+	"$(cat /proc/sys/kernel/random/boot_id)" $sup $sst > "$ISOL8_RUN_DIR/sandboxes/00000000000000dd.json"
+capture "$CLEAN"
+is "$OUT" '{"removed":0,"failed":0,"errors":[]}' "an exited sandbox whose supervisor lives is left alone during the grace"
+capture "$CLEAN" --dry-run --orphan-age 0
+is "$(printf '%s' "$OUT" | jq -r '.sandboxes[0].reason')" "sandbox exited" "…and seen as stale after it"
+capture "$CLEAN" --orphan-age 0
+is "$OUT" '{"removed":1,"failed":0,"errors":[]}' "…and removed"
+ok $(kill -0 $sup; echo $?) "…without touching the live supervisor"
+kill $sup
+
 # a record from a previous boot
 printf '{"id":"00000000000000bb","pid":1,"startTime":1,"bootId":"not-this-boot","supervisor":1,"supervisorStartTime":1,"persist":false}\n' \
 	> "$ISOL8_RUN_DIR/sandboxes/00000000000000bb.json"

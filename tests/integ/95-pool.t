@@ -28,6 +28,10 @@ print(os.listdir("/sandbox"), os.listdir("/tmp"), "TOKEN" in os.environ, sorted(
 is "$(jqr .stdout)" "[] [] False [2]" "the next warm run sees no file, env var or process of the previous one"
 is "$(jqr .warm)" true "…and it was warm too"
 
+capture env ISOL8_NO_POOL=1 "$RUN" --json -e 'print(1)'
+is "$(jqr .warm)" false "ISOL8_NO_POOL=1: the cold path even with a pool running"
+capture "$ISOL8" pool status
+is "$(jqr .running)" true "isol8 pool status (the dispatcher) reaches the pool"
 capture "$RUN" --json --memory 128m -e 'print(1)'
 is "$(jqr .warm)" false "different limits: the cold path, not an error"
 capture "$RUN" --json --net host -e 'print(1)'
@@ -59,6 +63,17 @@ rss1=$(awk '/VmRSS/ {print $2}' /proc/$pl/status)
 capture "$POOL" status
 ok $([ "$(jqr .ready)" -le 2 ] && echo 0 || echo 1) "after 100 runs the pool holds at most its size ($(jqr .ready) ready, $(jqr .hits) hits)"
 ok $([ $((rss1 - rss0)) -lt 4096 ] && echo 0 || echo 1) "the pool's own memory stays bounded (RSS ${rss0} → ${rss1} KB)"
+
+# --max-age: pooled sandboxes older than that are replaced
+"$POOL" status >/dev/null
+before=$(jqr .discarded)
+kill -KILL $pl; wait $pl 2>/dev/null; rm -f "$ISOL8_RUN_DIR/pool.sock"
+"$BIN/isol8-cleanup" >/dev/null
+"$POOL" --size 1 --max-age 1000 2>/dev/null & pl=$!
+for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
+sleep 2
+for i in $(seq 40); do capture "$POOL" status; [ "$(jqr .ready)" = 1 ] && break; sleep 0.1; done
+ok $([ "$(jqr .discarded)" -ge 1 ] && [ "$(jqr .ready)" -eq 1 ] && echo 0 || echo 1) "--max-age replaces pooled sandboxes that grow old ($(jqr .discarded) discarded, $(jqr .ready) ready)"
 
 # the daemon killed: runs fall back to cold; what it held is cleaned up
 kill -KILL $pl; wait $pl 2>/dev/null; sleep 0.3
