@@ -566,10 +566,32 @@ struct child_fds {
 	int sync_r, ctl, feed_r, in_r, out_w, err_w;
 };
 
+/* Closes every descriptor from 3 up except those in keep (negative entries are ignored). */
+static void close_all_but(const int *keep, int n)
+{
+	for (unsigned lo = 3;;) {
+		unsigned next = ~0U; /* the lowest kept fd at or above lo */
+		for (int i = 0; i < n; i++)
+			if (keep[i] >= 0 && (unsigned)keep[i] >= lo && (unsigned)keep[i] < next)
+				next = (unsigned)keep[i];
+		if (next > lo)
+			syscall(SYS_close_range, lo, next == ~0U ? ~0U : next - 1, 0);
+		if (next == ~0U)
+			return;
+		lo = next + 1;
+	}
+}
+
 static __attribute__((noreturn)) void init_main(const struct child_fds *f, const isol8_sandbox_cfg *cfg)
 {
 	isol8_err err = {0};
 	char go;
+	/* The init is a clone of its supervisor and never execs, so close-on-exec does not help:
+	 * without this it would hold every descriptor the supervisor had — in isol8-pool, the
+	 * pipes of the other pooled sandboxes, so one of them would never see EOF on its stdin
+	 * (found by the warm suites under load). Keep only our own. */
+	int keep[] = {f->sync_r, f->ctl, f->feed_r, f->in_r, f->out_w, f->err_w};
+	close_all_but(keep, (int)ARRAY_SIZE(keep));
 	if (!cfg->persist && !cfg->pooled)
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* supervisor killed → sandbox dies with it */
 	/* In a user namespace nothing works until the supervisor has written our id maps. */

@@ -15,6 +15,16 @@ for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; 
 capture "$POOL" status
 is "$(jqr '[.running, .size, .ready] | map(tostring) | join(" ")')" "true 2 2" "the pool prepares its sandboxes"
 
+# every pooled sandbox holds only its own descriptors, whatever was built before it (an init
+# that kept its supervisor's fds held the other sandboxes' pipes: a stdin never reached EOF)
+counts=""
+for rec in "$ISOL8_RUN_DIR"/sandboxes/*.json; do
+	ipid=$(jq -r .pid "$rec")
+	kids=$(cat /proc/$ipid/task/$ipid/children)
+	counts="$counts $(ls /proc/$ipid/fd | wc -l)/$(ls /proc/${kids%% *}/fd | wc -l)"
+done
+is "$(printf '%s\n' $counts | sort -u | wc -l)" 1 "pooled inits and payloads hold the same descriptors, none of their siblings' ($counts )"
+
 export SECRET_ENV=host-only
 capture "$RUN" --json --secret TOKEN=first-run-secret -e '
 import os, subprocess
