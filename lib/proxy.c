@@ -894,11 +894,7 @@ void proxy_handle(int c, const isol8_proxy_opts *o)
 
 int proxy_serve(int lfd, const isol8_proxy_opts *o, int stop_fd, isol8_err *err)
 {
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, NULL);
-	int sfd = signalfd(-1, &chld, SFD_CLOEXEC);
+	int sfd = signalfd_for(SIGCHLD, 0);
 	if (sfd < 0)
 		return isol8_fail(err, ISOL8_E_INTERNAL, errno, "signalfd");
 	int live = 0;

@@ -632,11 +632,7 @@ static __attribute__((noreturn)) void init_main(const struct child_fds *f, const
 		goto fail;
 	}
 
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, NULL);
-	int sigfd = signalfd(-1, &chld, SFD_CLOEXEC);
+	int sigfd = signalfd_for(SIGCHLD, 0);
 	int errp[2];
 	if (sigfd < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "init fds");

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/random.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -441,4 +443,17 @@ void boot_id(char out[64])
 	out[n > 0 ? n : 0] = 0;
 	if (n > 0 && out[n - 1] == '\n')
 		out[n - 1] = 0;
+}
+
+int signalfd_for(int sig, ...)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	va_list ap;
+	va_start(ap, sig);
+	for (; sig; sig = va_arg(ap, int))
+		sigaddset(&set, sig);
+	va_end(ap);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC);
 }

@@ -61,6 +61,10 @@ unsigned long long proc_start_time(pid_t pid);
 /* The kernel's boot id (36 chars), "" if unreadable. */
 void boot_id(char out[64]);
 
+/* Blocks the listed signals (0-terminated) and returns a close-on-exec signalfd that reports
+ * them, -1 on error: how every loop here waits for signals alongside its other fds. */
+int signalfd_for(int sig, ...);
+
 /* mkdir -p with mode; existing dirs are fine. */
 int mkdir_p(const char *path, int mode);
 

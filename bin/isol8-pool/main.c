@@ -280,14 +280,7 @@ int main(int argc, char **argv)
 		isol8_die("cannot listen on %s: %s", path, strerror(errno));
 	umask(old);
 	signal(SIGPIPE, SIG_IGN);
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	int sfd = signalfd_for(SIGTERM, SIGINT, SIGHUP, SIGCHLD, 0);
 	refill(&p);
 	for (int i = 0; i < p.n; i++) { /* the first fill: wait, so "ready" means ready */
 		isol8_err err = {0};

@@ -503,13 +503,7 @@ int isol8_run_main(int argc, char **argv)
 
 	/* SIGINT/SIGTERM/SIGHUP end the run cleanly (sandbox killed, cgroup removed). */
 	signal(SIGPIPE, SIG_IGN);
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	int sfd = signalfd_for(SIGINT, SIGTERM, SIGHUP, 0);
 
 	isol8_result res;
 	bool want_events = mode == M_STREAM || mode == M_EVENTS || sink.out_file;

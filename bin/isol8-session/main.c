@@ -292,13 +292,7 @@ static void teardown(struct daemon *d)
 
 static void daemon_loop(struct daemon *d, int lfd)
 {
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	int sfd = signalfd_for(SIGTERM, SIGINT, SIGHUP, 0);
 	for (;;) {
 		uint64_t now = now_real_ms(), until = d->last_ms + d->idle_ms;
 		if (now >= until)

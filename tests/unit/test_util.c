@@ -1,5 +1,8 @@
 /* Size parsing (reference §E.2 examples), numbers, base64, UTF-8 boundaries. */
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "util.h"
@@ -45,5 +48,13 @@ int main(void)
 	char id[37];
 	uuid_v4(id);
 	ok(strlen(id) == 36 && id[14] == '4', "uuid v4 shape");
+
+	/* a blocked signal is queued and read from the fd instead of killing the process */
+	int sfd = signalfd_for(SIGUSR1, SIGUSR2, 0);
+	struct signalfd_siginfo si = {0};
+	raise(SIGUSR2);
+	ok(sfd >= 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo == SIGUSR2,
+	   "signalfd_for blocks its signals and reports them on the fd");
+	close(sfd);
 	return done_testing();
 }
