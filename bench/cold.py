@@ -5,17 +5,12 @@ per round, in rotating order) so machine noise hits all of them alike; we report
 the time isol8 adds over the bare interpreter, and ratios. Not a timed test: run it, read it.
 
 usage: bench/cold.py [--runs N] [--bin build/bin]"""
-import argparse, os, shutil, statistics, subprocess, sys, tempfile, time
+import os, shutil, statistics, subprocess, sys, time
+from benchlib import setup
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--runs", type=int, default=40)
-ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
-args = ap.parse_args()
-isol8 = os.path.abspath(os.path.join(args.bin, "isol8"))
-# Every command gets the same clean environment the sandbox gives its payload: the host's may
-# carry start-up costs (NODE_EXTRA_CA_CERTS makes bare node load a CA bundle, ~40 ms here).
-env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
-       "ISOL8_RUN_DIR": tempfile.mkdtemp(prefix="isol8-bench.")}
+# every command gets the same clean environment (benchlib says why)
+args, b, run_dir, env = setup(default_runs=40)
+isol8 = f"{b}/isol8"
 
 CASES = {  # runtime: (isol8 args, bare argv)
     "python": (["-e", "print(1)"], ["/usr/bin/python3", "-c", "print(1)"]),
@@ -75,4 +70,4 @@ for rt in CASES:
         print(f"| {rt} | {kind} | {m:.1f} | {p90(v):.1f} | {m - bare:+.1f} | {m / bare:.2f}x |")
 if not docker_ok():
     print("\n(docker: no daemon answered on this machine, so no docker row)")
-shutil.rmtree(env["ISOL8_RUN_DIR"], ignore_errors=True)
+shutil.rmtree(run_dir, ignore_errors=True)

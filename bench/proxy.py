@@ -2,12 +2,11 @@
 """Proxy benchmark: a small HTTP GET against a loopback origin, direct and through isol8-proxy,
 interleaved; median and p90 latency per request, and requests/s at concurrency 1 and 4.
 Everything stays on 127.0.0.1. Not a timed test.  usage: bench/proxy.py [--runs N] [--bin build/bin]"""
-import argparse, http.client, http.server, os, socket, statistics, subprocess, threading, time
+import http.client, http.server, os, shutil, socket, statistics, subprocess, threading, time
+from benchlib import setup
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--runs", type=int, default=300)
-ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
-args = ap.parse_args()
+args, b, run_dir, env = setup(default_runs=300)
+shutil.rmtree(run_dir)  # the proxy needs no run dir
 
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
@@ -22,7 +21,7 @@ origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 threading.Thread(target=origin.serve_forever, daemon=True).start()
 op = origin.server_address[1]
 pp = free_port()
-proxy = subprocess.Popen([os.path.join(args.bin, "isol8-proxy"), "--listen", f"127.0.0.1:{pp}", "--allow-private",
+proxy = subprocess.Popen([f"{b}/isol8-proxy", "--listen", f"127.0.0.1:{pp}", "--allow-private",
                           "--allow", "^127\\.0\\.0\\.1$", "--no-config"], stderr=subprocess.DEVNULL)
 time.sleep(0.5)
 

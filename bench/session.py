@@ -5,15 +5,10 @@ through the `isol8-session exec` CLI (plus a process start) — side by side wit
 `isol8 run` and the bare interpreter, interleaved, medians. Not a timed test.
 
 usage: bench/session.py [--runs N] [--bin build/bin]"""
-import argparse, json, os, shutil, socket, statistics, subprocess, tempfile, time
+import json, os, shutil, socket, statistics, subprocess, time
+from benchlib import setup
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--runs", type=int, default=100)
-ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
-args = ap.parse_args()
-b = os.path.abspath(args.bin)
-run_dir = tempfile.mkdtemp(prefix="isol8-bench.")
-env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "ISOL8_RUN_DIR": run_dir}
+args, b, run_dir, env = setup(default_runs=100)
 
 subprocess.run([f"{b}/isol8-session", "create", "-r", "python", "--id", "bench"], env=env, check=True,
                stdout=subprocess.DEVNULL)

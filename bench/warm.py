@@ -4,15 +4,10 @@
 interpreter — interleaved, median and p99 over N runs. isol8-serve does not exist yet, so there
 is no server row; docker only when a daemon answers. Not a timed test.
 usage: bench/warm.py [--runs N] [--bin build/bin]"""
-import argparse, os, shutil, statistics, subprocess, tempfile, time
+import os, shutil, statistics, subprocess, time
+from benchlib import setup
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--runs", type=int, default=100)
-ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
-args = ap.parse_args()
-b = os.path.abspath(args.bin)
-run_dir = tempfile.mkdtemp(prefix="isol8-bench.")
-env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "ISOL8_RUN_DIR": run_dir}
+args, b, run_dir, env = setup(default_runs=100)
 pool = subprocess.Popen([f"{b}/isol8-pool", "--size", "4"], env=env, stderr=subprocess.DEVNULL)
 for _ in range(100):
     if os.path.exists(f"{run_dir}/pool.sock"):

@@ -1,0 +1,15 @@
+"""What every benchmark here shares: the --runs/--bin arguments, and a private run dir with the
+clean environment the sandbox gives its payload (the host's may carry start-up costs:
+NODE_EXTRA_CA_CERTS makes bare node load a CA bundle, ~40 ms here)."""
+import argparse, os, tempfile
+
+
+def setup(default_runs):
+    """Returns (args, absolute bin dir, run dir, env)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=default_runs)
+    ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
+    args = ap.parse_args()
+    run_dir = tempfile.mkdtemp(prefix="isol8-bench.")
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "ISOL8_RUN_DIR": run_dir}
+    return args, os.path.abspath(args.bin), run_dir, env
