@@ -20,9 +20,14 @@ char *pool_socket_path(void)
 
 bool pool_compatible(const isol8_options *w, const isol8_options *p)
 {
-	return w->network == ISOL8_NET_NONE && p->network == ISOL8_NET_NONE && !w->image && !w->writable && !w->persist &&
-	       w->seccomp == p->seccomp && w->memory_limit == p->memory_limit && w->cpu_limit == p->cpu_limit &&
+	return w->seccomp == p->seccomp && w->memory_limit == p->memory_limit && w->cpu_limit == p->cpu_limit &&
 	       w->pids_limit == p->pids_limit && w->sandbox_size == p->sandbox_size && w->tmp_size == p->tmp_size;
+}
+
+/* Pooled sandboxes have no network, the host root, and are thrown away after one run. */
+static bool poolable(const isol8_options *o)
+{
+	return o->network == ISOL8_NET_NONE && !o->image && !o->writable && !o->persist;
 }
 
 static jv want_json(const isol8_options *o)
@@ -41,7 +46,7 @@ static jv want_json(const isol8_options *o)
 int pool_acquire(isol8_sandbox *sb, const isol8_options *o)
 {
 	const char *off = getenv("ISOL8_NO_POOL");
-	if ((off && *off && strcmp(off, "0")) || o->network != ISOL8_NET_NONE || o->image || o->writable || o->persist)
+	if ((off && *off && strcmp(off, "0")) || !poolable(o))
 		return 0;
 	char *path = pool_socket_path();
 	struct sockaddr_un a = {.sun_family = AF_UNIX};

@@ -8,8 +8,9 @@
 #include "request.h"
 #include "sandbox.h"
 
-/* Whether a run with these options can use a pooled sandbox (default limits, no network,
- * strict seccomp, host root, not --writable or --persist). */
+/* Whether a run's limits and seccomp mode are exactly those the pooled sandboxes were built
+ * with (the pool's side of the match; pool_acquire only asks for runs with no network, the
+ * host root, and neither --writable nor --persist). */
 bool pool_compatible(const isol8_options *want, const isol8_options *pooled);
 /* 1 with *sb adopted from a running pool, 0 when there is none, it is empty, or it cannot
  * serve these options (the caller takes the cold path). Never an error for the caller. */

@@ -161,9 +161,6 @@ static void serve(struct pool *p, int c)
 		want.tmp_size = jv_get_kind(tmp) == JV_KIND_NUMBER ? (uint64_t)jv_number_value(tmp) : 0;
 		want.seccomp = jv_get_kind(sc) == JV_KIND_STRING && !strcmp(jv_string_value(sc), "strict")
 				       ? ISOL8_SECCOMP_STRICT : ISOL8_SECCOMP_UNCONFINED;
-		want.image = NULL;
-		want.writable = want.persist = false;
-		want.network = ISOL8_NET_NONE;
 		int k = p->n - 1;
 		while (k >= 0 && !p->s[k].ready)
 			k--;

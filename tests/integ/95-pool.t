@@ -46,6 +46,8 @@ capture "$RUN" --json --memory 128m -e 'print(1)'
 is "$(jqr .warm)" false "different limits: the cold path, not an error"
 capture "$RUN" --json --net host -e 'print(1)'
 is "$(jqr .warm)" false "another network: the cold path"
+capture "$RUN" --json --writable -e 'print(1)'
+is "$(jqr .warm)" false "--writable (a pooled root is read-only): the cold path"
 
 # every runtime and exit path behaves as cold
 capture "$RUN" -r node -e 'process.exit(42)'; is "$RC" 42 "warm node: exit code"
