@@ -536,6 +536,20 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 	res->duration_ms = (now_mono_ns() - start) / 1000000ull;
 }
 
+/* A run that fails before its code starts leaves nothing behind: not its proxy, not its
+ * network log, and not its sandbox even under --persist (nothing ran in it worth keeping). */
+static int abandon_run(isol8_sandbox *sb, pid_t proxy, char *netlog, struct command *c)
+{
+	stop_proxy(proxy);
+	if (netlog)
+		unlink(netlog);
+	free(netlog);
+	free_command(c);
+	sb->persist = false;
+	sandbox_destroy(sb);
+	return -1;
+}
+
 int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx, int cancel_fd,
 		  isol8_result *res, isol8_err *err)
 {
@@ -582,10 +596,7 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 		if (r.sb.proxy_fd < 0 || (proxy = start_proxy(r.sb.proxy_fd, o, netlog, err)) < 0) {
 			if (r.sb.proxy_fd < 0)
 				isol8_fail(err, ISOL8_E_SANDBOX, 0, "the sandbox did not hand over its proxy socket");
-			free(netlog);
-			free_command(&c);
-			sandbox_destroy(&r.sb);
-			return -1;
+			return abandon_run(&r.sb, 0, netlog, &c);
 		}
 		close(r.sb.proxy_fd);
 		r.sb.proxy_fd = -1;
@@ -593,16 +604,8 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	if (req->ninstall) {
 		/* its own budget of the run's timeout, as the reference */
 		long long t = req->timeout_ms > 0 ? req->timeout_ms : o->timeout_ms;
-		if (run_install(&r.sb, req, o, now_mono_ns() + (uint64_t)t * 1000000ull, err) < 0) {
-			stop_proxy(proxy);
-			if (netlog) {
-				unlink(netlog);
-				free(netlog);
-			}
-			free_command(&c);
-			sandbox_destroy(&r.sb);
-			return -1;
-		}
+		if (run_install(&r.sb, req, o, now_mono_ns() + (uint64_t)t * 1000000ull, err) < 0)
+			return abandon_run(&r.sb, proxy, netlog, &c);
 	}
 	debugf(o, "sandbox %s %s in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id, res->warm ? "taken from isol8-pool" : "prepared",
 	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, cgroup_describe(), cfg.seccomp ? "strict" : "unconfined");
