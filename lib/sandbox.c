@@ -837,13 +837,7 @@ int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err 
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create namespaces (clone)");
 		goto fail;
 	}
-	if (pid == 0) {
-		close(sync[1]);
-		close(ctl[0]);
-		close(feed[1]);
-		close(in[1]);
-		close(out[0]);
-		close(er[0]);
+	if (pid == 0) { /* init_main closes every other descriptor, the supervisor's ends too */
 		struct child_fds f = {sync[0], ctl[1], feed[0], in[0], out[1], er[1]};
 		init_main(&f, &cfg);
 	}
