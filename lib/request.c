@@ -682,6 +682,30 @@ static bool blank(const char *s)
 	return true;
 }
 
+int options_validate(const isol8_options *o, isol8_err *err)
+{
+	for (size_t i = 0; i < o->nsecrets; i++)
+		if (!*o->secrets[i].key || strchr(o->secrets[i].key, '='))
+			return isol8_input_error(err, "secret names must be non-empty and contain no '='");
+	if (o->network == ISOL8_NET_FILTERED) {
+		/* compile the patterns now: a bad one must stop the run, never leave it unfiltered */
+		isol8_proxy_rules rules = {0};
+		int bad = 0;
+		for (size_t i = 0; i < o->nallow && !bad; i++)
+			bad = proxy_rules_add(&rules, false, o->net_allow[i], err) < 0;
+		for (size_t i = 0; i < o->ndeny && !bad; i++)
+			bad = proxy_rules_add(&rules, true, o->net_deny[i], err) < 0;
+		proxy_rules_free(&rules);
+		if (bad)
+			return -1;
+	}
+	if (o->sandbox_size < 1 << 20 || o->tmp_size < 1 << 20)
+		return isol8_input_error(err, "--sandbox-size and --tmp-size must be at least 1m");
+	if (o->memory_limit < 8 << 20)
+		return isol8_input_error(err, "--memory must be at least 8m");
+	return 0;
+}
+
 int request_validate(isol8_request *r, const isol8_options *o, isol8_err *err)
 {
 	if (!r->runtime || !*r->runtime)
@@ -709,24 +733,5 @@ int request_validate(isol8_request *r, const isol8_options *o, isol8_err *err)
 	for (size_t i = 0; i < r->nenv; i++)
 		if (!*r->env[i].key || strchr(r->env[i].key, '='))
 			return isol8_input_error(err, "env names must be non-empty and contain no '=': \"%s\"", r->env[i].key);
-	for (size_t i = 0; i < o->nsecrets; i++)
-		if (!*o->secrets[i].key || strchr(o->secrets[i].key, '='))
-			return isol8_input_error(err, "secret names must be non-empty and contain no '='");
-	if (o->network == ISOL8_NET_FILTERED) {
-		/* compile the patterns now: a bad one must stop the run, never leave it unfiltered */
-		isol8_proxy_rules rules = {0};
-		int bad = 0;
-		for (size_t i = 0; i < o->nallow && !bad; i++)
-			bad = proxy_rules_add(&rules, false, o->net_allow[i], err) < 0;
-		for (size_t i = 0; i < o->ndeny && !bad; i++)
-			bad = proxy_rules_add(&rules, true, o->net_deny[i], err) < 0;
-		proxy_rules_free(&rules);
-		if (bad)
-			return -1;
-	}
-	if (o->sandbox_size < 1 << 20 || o->tmp_size < 1 << 20)
-		return isol8_input_error(err, "--sandbox-size and --tmp-size must be at least 1m");
-	if (o->memory_limit < 8 << 20)
-		return isol8_input_error(err, "--memory must be at least 8m");
-	return 0;
+	return options_validate(o, err);
 }

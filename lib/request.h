@@ -85,6 +85,9 @@ void options_free(isol8_options *o);
 int request_from_json(jv doc, isol8_request *r, isol8_options *o, const isol8_config *c, isol8_err *err);
 /* Final checks (runtime known, exactly one of code/cmd, paths) — run for every entry point. */
 int request_validate(isol8_request *r, const isol8_options *o, isol8_err *err);
+/* The options' own checks (secret names, filter patterns, minimum sizes), which
+ * request_validate ends with; for tools that build a sandbox without a request. */
+int options_validate(const isol8_options *o, isol8_err *err);
 
 /* Workdir resolution (reference §C.3): relative to /sandbox, POSIX-normalized, must stay under
  * /sandbox. Returns malloc'd path or NULL with err set. */

@@ -339,6 +339,7 @@ static int listen_on(const char *path)
 
 struct limits {
 	const char *runtime, *id;
+	char gen_id[16]; /* "s-" + 12 hex when --id is not given; outlives create_session */
 	isol8_options opt;
 	long long idle_ms;
 };
@@ -419,11 +420,13 @@ static void create_session(struct limits *l, isol8_config *cfg)
 		isol8_die("create needs --runtime (python, node, bun, deno, bash)");
 	if (!runtime_get(l->runtime))
 		isol8_die("Unknown runtime: \"%s\". Available: %s", l->runtime, runtime_names());
-	char gen[32];
+	isol8_err err = {0};
+	if (options_validate(&l->opt, &err) < 0)
+		isol8_die("%s", err.msg);
 	if (!l->id) {
-		memcpy(gen, "s-", 2);
-		random_hex(gen + 2, 6);
-		l->id = gen;
+		memcpy(l->gen_id, "s-", 2);
+		random_hex(l->gen_id + 2, 6);
+		l->id = l->gen_id;
 	}
 	char *dir = sess_path(l->id, NULL);
 	if (session_alive(l->id))

@@ -109,6 +109,15 @@ capture "$CLEAN"
 is "$(printf '%s' "$OUT" | jq -c '[.removed, .failed]')" "[1,0]" "…stops it (its supervisor removes its own sandbox)"
 ok $([ ! -e "$ISOL8_RUN_DIR/sessions/aged" ]; echo $?) "…and its directory is gone"
 
+# create: limits are checked before anything starts; an id is generated when none is given
+capture "$S" create -r python --id tiny --memory 1k
+is "$ERR:$RC" "[ERR] --memory must be at least 8m:1" "create refuses a memory limit the runtime cannot start in, with the run's message"
+ok $([ ! -e "$ISOL8_RUN_DIR/sessions/tiny" ]; echo $?) "…and creates nothing"
+capture "$S" create -r bash
+gen=$(printf '%s' "$OUT" | jq -r .id)
+like "$gen" '^s-[0-9a-f]{12}$' "create without --id prints the id it generated"
+"$S" delete "$gen" > /dev/null
+
 # the seeds' example, literally
 cd "$WORK"
 capture "$ISOL8" run --persistent -e "import json; json.dump({'count': 42}, open('/sandbox/data.json', 'w'))" --runtime python
