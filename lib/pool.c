@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "fdpass.h"
@@ -49,14 +48,10 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o)
 	if ((off && *off && strcmp(off, "0")) || !poolable(o))
 		return 0;
 	char *path = pool_socket_path();
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd = -1, got = 0;
-	if (strlen(path) >= sizeof a.sun_path)
-		goto out;
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
-		goto out;
+	int fd = unix_connect(path), got = 0;
+	free(path);
+	if (fd < 0)
+		return 0;
 	struct timeval tv = {1, 0}; /* a stuck pool must never stall a run: fall back instead */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	jv req = want_json(o);
@@ -84,8 +79,6 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o)
 	jv_free(pid);
 	jv_free(v);
 out:
-	if (fd >= 0)
-		close(fd);
-	free(path);
+	close(fd);
 	return got;
 }

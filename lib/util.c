@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -456,4 +458,47 @@ int signalfd_for(int sig, ...)
 	va_end(ap);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static int unix_socket_at(const char *path, struct sockaddr_un *a)
+{
+	memset(a, 0, sizeof *a);
+	a->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof a->sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(a->sun_path, path);
+	return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
+int unix_connect(const char *path)
+{
+	struct sockaddr_un a;
+	int fd = unix_socket_at(path, &a);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int unix_listen(const char *path)
+{
+	struct sockaddr_un a;
+	int fd = unix_socket_at(path, &a);
+	if (fd < 0)
+		return -1;
+	mode_t old = umask(077);
+	int r = bind(fd, (struct sockaddr *)&a, sizeof a);
+	umask(old);
+	if (r < 0 || listen(fd, 64) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }

@@ -65,6 +65,12 @@ void boot_id(char out[64]);
  * them, -1 on error: how every loop here waits for signals alongside its other fds. */
 int signalfd_for(int sig, ...);
 
+/* Unix stream sockets on a path: a close-on-exec connected socket, or one listening with
+ * owner-only permissions (whoever can connect controls what is behind it). -1 with errno
+ * set (ENAMETOOLONG for a path that does not fit sun_path). */
+int unix_connect(const char *path);
+int unix_listen(const char *path);
+
 /* mkdir -p with mode; existing dirs are fine. */
 int mkdir_p(const char *path, int mode);
 

@@ -14,7 +14,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,11 +206,9 @@ static void serve(struct pool *p, int c)
 static int status_cmd(void)
 {
 	char *path = pool_socket_path();
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+	int fd = unix_connect(path);
 	free(path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+	if (fd < 0) {
 		puts("{\"running\":false}");
 		return 1;
 	}
@@ -262,20 +259,13 @@ int main(int argc, char **argv)
 	char *path = pool_socket_path();
 	if (mkdir_p(isol8_run_dir(), 0755) < 0)
 		isol8_die("cannot create the run dir %s", isol8_run_dir());
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof a.sun_path)
-		isol8_die("run dir path too long for a socket: %s", path);
-	strcpy(a.sun_path, path);
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (connect(probe, (struct sockaddr *)&a, sizeof a) == 0)
+	int probe = unix_connect(path);
+	if (probe >= 0)
 		isol8_die("a pool is already running on %s", path);
-	close(probe);
-	unlink(path);
-	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	mode_t old = umask(077);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 64) < 0)
+	unlink(path); /* a socket nobody answers on: left by a pool that died */
+	int lfd = unix_listen(path);
+	if (lfd < 0)
 		isol8_die("cannot listen on %s: %s", path, strerror(errno));
-	umask(old);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd_for(SIGTERM, SIGINT, SIGHUP, SIGCHLD, 0);
 	refill(&p);

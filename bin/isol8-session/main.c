@@ -18,7 +18,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,17 +71,10 @@ static char *sess_path(const char *id, const char *file)
 static int connect_to(const char *id)
 {
 	char *sock = sess_path(id, "ctl.sock");
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (strlen(sock) >= sizeof a.sun_path)
+	int fd = unix_connect(sock);
+	if (fd < 0 && errno == ENAMETOOLONG)
 		isol8_die("run dir path too long for a socket: %s", sock);
-	strcpy(a.sun_path, sock);
 	free(sock);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
 	return fd;
 }
 
@@ -317,24 +309,6 @@ static void daemon_loop(struct daemon *d, int lfd)
 	teardown(d);
 }
 
-static int listen_on(const char *path)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof a.sun_path)
-		return -1;
-	strcpy(a.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	mode_t old = umask(077); /* owner only: the socket is the session's key */
-	int r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof a);
-	umask(old);
-	if (r < 0 || listen(fd, 64) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* ---- create ------------------------------------------------------------------------------ */
 
 struct limits {
@@ -459,7 +433,7 @@ static void create_session(struct limits *l, isol8_config *cfg)
 		d.created_ms = d.last_ms = now_real_ms();
 		isol8_err err = {0};
 		unlink(d.sock);
-		int lfd = listen_on(d.sock);
+		int lfd = unix_listen(d.sock);
 		if (lfd < 0) {
 			dprintf(ready[1], "cannot listen on %s: %s", d.sock, strerror(errno));
 			rmdir(dir);

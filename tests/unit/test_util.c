@@ -1,7 +1,10 @@
 /* Size parsing (reference §E.2 examples), numbers, base64, UTF-8 boundaries. */
 #include <signal.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -56,5 +59,21 @@ int main(void)
 	ok(sfd >= 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo == SIGUSR2,
 	   "signalfd_for blocks its signals and reports them on the fd");
 	close(sfd);
+
+	char sock[64];
+	snprintf(sock, sizeof sock, "/tmp/isol8-test-util-%d.sock", (int)getpid());
+	unlink(sock);
+	int lfd = unix_listen(sock), cfd = unix_connect(sock);
+	struct stat st;
+	ok(lfd >= 0 && cfd >= 0, "unix_listen and unix_connect meet on a path");
+	ok(stat(sock, &st) == 0 && (st.st_mode & 077) == 0, "the listening socket is owner-only");
+	close(cfd);
+	close(lfd);
+	unlink(sock);
+	ok(unix_connect(sock) < 0 && errno == ENOENT, "connecting to a path nobody listens on fails");
+	char longp[200];
+	memset(longp, 'a', sizeof longp - 1);
+	longp[sizeof longp - 1] = 0;
+	ok(unix_listen(longp) < 0 && errno == ENAMETOOLONG, "a path longer than sun_path is refused, not truncated");
 	return done_testing();
 }
