@@ -21,11 +21,16 @@
 #define MAX_OUTPUT_FILE (64u << 20)
 #define KILL_GRACE_MS 2000 /* after a kill, how long we keep draining pipes */
 
-static void debugf(const isol8_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void debugf(const isol8_options *o, const char *fmt, ...)
+/* A macro so that, without --debug, the arguments (cgroup_describe() probes the cgroup
+ * hierarchies) are never evaluated on a run's path. */
+#define debugf(o, ...)                              \
+	do {                                        \
+		if ((o)->debug)                     \
+			debug_line(__VA_ARGS__);    \
+	} while (0)
+static void debug_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void debug_line(const char *fmt, ...)
 {
-	if (!o->debug)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
 	fputs("[DEBUG] ", stderr);

@@ -62,6 +62,13 @@ capture "$RUN" --no-stream --out "$WORK/out2.txt" --secret S=hidden-value -e 'im
 is "$(cat "$WORK/out2.txt")" "***" "--out gets masked output"
 like "$OUT" "\[Run\] Output written to $WORK/out2.txt" "--no-stream --out says where"
 
+capture "$RUN" --debug -e 'print(1)'
+like "$ERR" '^\[DEBUG\] sandbox [0-9a-f]{16} (prepared|taken from isol8-pool) in [0-9.]+ ms \(init pid [0-9]+, (cgroup v[12]|none)' "--debug: how the sandbox was built, on stderr"
+like "$ERR" 'status ok, exit 0' "…and how it ended"
+is "$OUT" 1 "…stdout unchanged"
+capture "$RUN" -e 'print(1)'
+is "$ERR" "" "without --debug, nothing on stderr"
+
 capture bash -c "'$RUN' --json -e 'print(2 ** 10)' | jq -r .stdout"
 is "$OUT" 1024 "a jq pipeline over --json"
 
