@@ -313,15 +313,15 @@ static void reap_sessions(const isol8_reap_opts *o, const char *run_dir, isol8_r
 		jv_free(last);
 		jv_free(idle);
 		jv_free(v);
-		bool alive = same_boot && dpid > 0 && dstart && proc_start_time(dpid) == dstart;
-		if (alive && idle_for <= limit) {
+		bool live = same_boot && alive(dpid, dstart);
+		if (live && idle_for <= limit) {
 			r->active++; /* a live session: never touched */
 			continue;
 		}
-		add_candidate(r, e->d_name, alive ? "session idle past its timeout" : "session supervisor gone", alive ? dpid : 0);
+		add_candidate(r, e->d_name, live ? "session idle past its timeout" : "session supervisor gone", live ? dpid : 0);
 		if (o->dry_run)
 			continue;
-		if (alive && stop_daemon(dpid, dstart) < 0) {
+		if (live && stop_daemon(dpid, dstart) < 0) {
 			add_error(r, e->d_name, "session supervisor did not stop");
 			continue;
 		}
