@@ -1,0 +1,27 @@
+/* libFuzzer target for isol8-serve's request parser (lib/http.c): every byte an unauthenticated
+ * client sends goes through it. Built and run briefly by `make fuzz`. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "http.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	http_request r;
+	int rc = http_parse_request((const char *)data, size, &r);
+	/* what a successful parse promises the routes */
+	if (rc == 1 && (r.head_len > size || r.head_len > HTTP_MAX_HEAD || r.path[0] != '/' || !r.method[0] ||
+			strlen(r.path) >= sizeof r.path || strlen(r.auth) >= sizeof r.auth))
+		__builtin_trap();
+	if (rc == -1 && (r.error < 400 || r.error > 505))
+		__builtin_trap();
+	if (rc == 1) {
+		char out[64];
+		(void)http_query_param(r.query, "sessionId", out, sizeof out);
+		(void)http_query_param(r.query, "path", out, 1);
+	}
+	return 0;
+}
