@@ -14,11 +14,11 @@ LIBS      := -ljq -lseccomp -lpcre2-8 -lm
 LIB_SRC   := $(filter-out lib/seccomp_load.c,$(wildcard lib/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/seccomp_load.o $(BUILD)/gen/seccomp_strict.o
 LIBA      := $(BUILD)/libisol8util.a
-TOOLS     := isol8 isol8-run isol8-cleanup isol8-session isol8-proxy isol8-pool
+TOOLS     := isol8 isol8-run isol8-cleanup isol8-session isol8-proxy isol8-pool isol8-serve
 BINS      := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-HELPERS   := $(BUILD)/tests/try-syscall
+HELPERS   := $(BUILD)/tests/try-syscall $(BUILD)/examples/engine
 
 .PHONY: all deps demo check check-asan install clean unit bench fuzz
 all: $(BINS) $(UNIT_BINS) $(HELPERS)
@@ -52,6 +52,11 @@ $(BUILD)/bin/isol8: bin/isol8/main.c bin/isol8-run/run.c bin/isol8-run/run.h $(L
 $(BUILD)/bin/isol8-run: bin/isol8-run/main.c bin/isol8-run/run.c bin/isol8-run/run.h $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8-run/main.c bin/isol8-run/run.c -o $@ $(LIBA) $(LIBS)
+# isol8-serve alone links libcrypto (key digests); nothing on the run path pays for loading it.
+SERVE_SRC := $(wildcard bin/isol8-serve/*.c)
+$(BUILD)/bin/isol8-serve: $(SERVE_SRC) bin/isol8-serve/serve.h $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(SERVE_SRC) -o $@ $(LIBA) $(LIBS) -lcrypto
 $(BUILD)/bin/%: bin/%/main.c $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@ $(LIBA) $(LIBS)
@@ -59,6 +64,11 @@ $(BUILD)/bin/%: bin/%/main.c $(LIBA)
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) $< -o $@ $(LIBA) $(LIBS)
+
+# The library example (examples/engine.c): built with the rest, run by tests/integ/97-serve.t.
+$(BUILD)/examples/engine: examples/engine.c $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@ $(LIBA) $(LIBS)
 
 # Runs inside sandboxes, injected with --files: static, no sanitizer, no libc surprises.
 $(BUILD)/tests/try-syscall: tests/helpers/try-syscall.c
@@ -79,15 +89,25 @@ check: deps
 check-asan: deps
 	@$(MAKE) --no-print-directory check BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" CFLAGS="-O1 -g"
 
-# libFuzzer on the proxy's parsers of untrusted input (request head, TLS SNI); CI runs it briefly.
+# libFuzzer on the parsers of untrusted input: the proxy's (request head, TLS SNI) and
+# isol8-serve's HTTP request parser. CI runs each briefly.
 FUZZ_SECONDS ?= 20
 $(BUILD)/fuzz_proxy: tests/fuzz/fuzz_proxy.c lib/proxy.c lib/util.c lib/err.c lib/proxy.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"; clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
 		tests/fuzz/fuzz_proxy.c lib/proxy.c lib/util.c lib/err.c -o $@ -lpcre2-8 -lm
-fuzz: deps $(BUILD)/fuzz_proxy
-	@mkdir -p $(BUILD)/fuzz-corpus && cp -n tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/ 2>/dev/null; \
-	$(BUILD)/fuzz_proxy -max_total_time=$(FUZZ_SECONDS) -max_len=20000 $(BUILD)/fuzz-corpus 2>&1 | tail -3
+$(BUILD)/fuzz_http: tests/fuzz/fuzz_http.c lib/http.c lib/util.c lib/err.c lib/http.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"; clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
+		tests/fuzz/fuzz_http.c lib/http.c lib/util.c lib/err.c -o $@ -lm
+fuzz: deps $(BUILD)/fuzz_proxy $(BUILD)/fuzz_http
+	@mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-http && cp -n tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/ 2>/dev/null; \
+	cp -n tests/fuzz/corpus-http/* $(BUILD)/fuzz-corpus-http/ 2>/dev/null; \
+	for t in proxy http; do \
+		c=$(BUILD)/fuzz-corpus; [ $$t = http ] && c=$(BUILD)/fuzz-corpus-http; \
+		$(BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=20000 $$c >$(BUILD)/fuzz_$$t.log 2>&1; rc=$$?; \
+		tail -3 $(BUILD)/fuzz_$$t.log; [ $$rc = 0 ] || { echo "fuzz_$$t failed: see $(BUILD)/fuzz_$$t.log"; exit 1; }; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/isol8 $(DESTDIR)$(PREFIX)/share/man/man1

@@ -29,7 +29,11 @@ static const char default_config[] =
 	"\"audit\":{\"enabled\":false,\"destination\":\"filesystem\",\"trackResources\":true,"
 	"\"retentionDays\":90,\"includeCode\":false,\"includeOutput\":false},"
 	"\"auth\":{\"enabled\":false,\"defaultTtlMs\":86400000,\"cleanupIntervalMs\":3600000},"
-	"\"prebuiltImages\":[],\"debug\":false}";
+	"\"prebuiltImages\":[],\"debug\":false,"
+	/* isol8-serve's bounds on client options and its own limits (not in the reference) */
+	"\"serve\":{\"maxMemory\":\"2g\",\"maxCpu\":2,\"maxPids\":256,\"maxTimeoutMs\":300000,"
+	"\"maxOutputSize\":16777216,\"maxSandboxSize\":\"1g\",\"maxTmpSize\":\"1g\",\"networks\":[\"none\",\"filtered\"],"
+	"\"images\":[],\"maxBodyBytes\":16777216,\"maxQueue\":16,\"queueTimeoutMs\":10000,\"maxSessionsPerKey\":16}}";
 
 enum ktype { K_BOOL, K_NUM, K_STR, K_STRS, K_OBJ, K_POOL, K_IMAGES };
 
@@ -85,6 +89,20 @@ static const struct key {
 	{"auth.defaultTtlMs", K_NUM, NULL},
 	{"auth.cleanupIntervalMs", K_NUM, NULL},
 	{"prebuiltImages", K_IMAGES, NULL},
+	{"serve", K_OBJ, NULL},
+	{"serve.maxMemory", K_STR, NULL},
+	{"serve.maxCpu", K_NUM, NULL},
+	{"serve.maxPids", K_NUM, NULL},
+	{"serve.maxTimeoutMs", K_NUM, NULL},
+	{"serve.maxOutputSize", K_NUM, NULL},
+	{"serve.maxSandboxSize", K_STR, NULL},
+	{"serve.maxTmpSize", K_STR, NULL},
+	{"serve.networks", K_STRS, NULL},
+	{"serve.images", K_STRS, NULL},
+	{"serve.maxBodyBytes", K_NUM, NULL},
+	{"serve.maxQueue", K_NUM, NULL},
+	{"serve.queueTimeoutMs", K_NUM, NULL},
+	{"serve.maxSessionsPerKey", K_NUM, NULL},
 };
 
 static const struct key *find_key(const char *path)

@@ -1,17 +1,32 @@
 #include "events.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
 
-static void line(int fd, const char *type, jv data, bool b64)
+/* One event: a JSON line, or an SSE frame ("data: <json>\n\n", JSON never holds a raw newline). */
+static void emit(const isol8_evwriter *w, jv o)
+{
+	if (!w->sse) {
+		json_write_line(w->fd, o);
+		return;
+	}
+	char *t = json_dump(o, 0);
+	char *frame = xasprintf("data: %s\n\n", t);
+	(void)write_all(w->fd, frame, strlen(frame));
+	free(frame);
+	free(t);
+}
+
+static void line(const isol8_evwriter *w, const char *type, jv data, bool b64)
 {
 	jv o = jv_object_set(jv_object(), jv_string("type"), jv_string(type));
 	o = jv_object_set(o, jv_string("data"), data);
 	if (b64)
 		o = jv_object_set(o, jv_string("encoding"), jv_string("base64"));
 	o = jv_object_set(o, jv_string("phase"), jv_string("code"));
-	json_write_line(fd, o);
+	emit(w, o);
 	jv_free(o);
 }
 
@@ -23,7 +38,7 @@ static void flush_pending(isol8_evwriter *w, int i, bool all)
 		return;
 	bool b64;
 	jv data = json_bytes(p->data, n, &b64);
-	line(w->fd, i == 0 ? "stdout" : "stderr", data, b64);
+	line(w, i == 0 ? "stdout" : "stderr", data, b64);
 	memmove(p->data, p->data + n, p->len - n);
 	p->len -= n;
 }
@@ -39,7 +54,7 @@ void evw_event(void *ctx, const isol8_event *ev)
 	}
 	flush_pending(w, 0, true);
 	flush_pending(w, 1, true);
-	line(w->fd, ev->type == ISOL8_EV_EXIT ? "exit" : "error", jv_string_sized((const char *)ev->data, (int)ev->len), false);
+	line(w, ev->type == ISOL8_EV_EXIT ? "exit" : "error", jv_string_sized((const char *)ev->data, (int)ev->len), false);
 }
 
 void evw_result(isol8_evwriter *w, jv result)
@@ -47,7 +62,7 @@ void evw_result(isol8_evwriter *w, jv result)
 	flush_pending(w, 0, true);
 	flush_pending(w, 1, true);
 	jv o = jv_object_set(jv_object_set(jv_object(), jv_string("type"), jv_string("result")), jv_string("data"), result);
-	json_write_line(w->fd, o);
+	emit(w, o);
 	jv_free(o);
 }
 

@@ -6,12 +6,14 @@
 #define ISOL8_EVENTS_H
 
 #include <jv.h>
+#include <stdbool.h>
 
 #include "engine.h"
 #include "util.h"
 
 typedef struct isol8_evwriter {
 	int fd;
+	bool sse;          /* frames "data: <json>\n\n" (isol8-serve's /execute/stream) instead of lines */
 	isol8_buf pend[2]; /* held-back bytes of an unfinished UTF-8 character, per stream */
 } isol8_evwriter;
 

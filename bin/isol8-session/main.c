@@ -26,6 +26,7 @@
 #include "json.h"
 #include "session.h"
 #include "cli.h"
+#include "client.h"
 #include "util.h"
 
 #define MAX_LINE (96u << 20) /* a request with a 64 MiB file, base64-encoded */
@@ -39,12 +40,14 @@ static const char usage[] =
 	"  put ID PATH [SRC|-]                       copy a file into /sandbox or /tmp of the session\n"
 	"  get ID PATH                               write a session file to stdout\n"
 	"  list [--json]                             sessions of this run dir\n"
+	"  list|stop [ID] --host URL [--key K] [--json]  the same on an isol8-serve (key: or ISOL8_API_KEY)\n"
 	"  show ID                                   the session's meta.json\n"
 	"  delete ID                                 stop it and remove everything it owned\n"
 	"\n"
 	"Limits (create): --memory SIZE --cpu CORES --pids-limit N --sandbox-size SIZE --tmp-size SIZE\n"
 	"  --net none|host --secret KEY=VALUE --timeout MS --max-output BYTES --image DIR --writable\n"
-	"  --idle-timeout MS (default: config cleanup.maxContainerAgeMs, 3600000)\n";
+	"  --idle-timeout MS (default: config cleanup.maxContainerAgeMs, 3600000)\n"
+	"  --options FILE|-  the limits as an Isol8Options JSON object (secrets stay out of argv)\n";
 
 static bool valid_name(const char *id)
 {
@@ -126,6 +129,7 @@ struct daemon {
 	char id[72];
 	char *dir, *sock, *meta;
 	uint64_t idle_ms, created_ms, last_ms;
+	bool busy;         /* an exec is running (isol8-serve's isActive) */
 	isol8_config cfg;
 };
 
@@ -141,10 +145,10 @@ static void write_meta(struct daemon *d)
 	strftime(last, sizeof last, "%Y-%m-%dT%H:%M:%SZ", &tl);
 	char *t = xasprintf("{\"id\":\"%s\",\"runtime\":\"%s\",\"created\":\"%s\",\"lastUsed\":\"%s\",\"lastUsedMs\":%llu,"
 			    "\"idleTimeoutMs\":%llu,\"execs\":%d,\"daemon\":%d,\"daemonStartTime\":%llu,\"bootId\":\"%s\","
-			    "\"sandbox\":\"%s\",\"sandboxPid\":%d}\n",
+			    "\"sandbox\":\"%s\",\"sandboxPid\":%d,\"busy\":%s}\n",
 			    d->id, d->s.runtime, created, last, (unsigned long long)d->last_ms,
 			    (unsigned long long)d->idle_ms, d->s.execs, getpid(), proc_start_time(getpid()), boot, d->s.sb.id,
-			    d->s.sb.pid);
+			    d->s.sb.pid, d->busy ? "true" : "false");
 	char *tmp = xasprintf("%s.tmp", d->meta);
 	if (write_file(tmp, t, 0600) == 0)
 		rename(tmp, d->meta);
@@ -227,7 +231,10 @@ static bool serve(struct daemon *d, int fd)
 	if (!jv_is_valid(doc)) {
 		reply_error(fd, "malformed request (one JSON object per line)");
 	} else if (!strcmp(o, "exec")) {
+		d->busy = true;
+		write_meta(d);
 		do_exec(d, fd, jv_copy(doc));
+		d->busy = false;
 	} else if (!strcmp(o, "put")) {
 		jv path = json_get(doc, "path"), content = json_get(doc, "content");
 		isol8_buf data = {0};
@@ -318,6 +325,31 @@ struct limits {
 	long long idle_ms;
 };
 
+/* --options FILE|-: the limits as an Isol8Options JSON object (how isol8-serve passes a
+ * client's options: secrets must not travel in argv, which every local user can read). */
+static void options_from_file(struct limits *l, const char *path)
+{
+	isol8_buf b = {0};
+	isol8_err err = {0};
+	int rc = !strcmp(path, "-") ? read_fd_all(0, 1 << 20, &b, &err) : read_file(path, 1 << 20, &b, &err);
+	if (rc < 0)
+		isol8_die("--options: %s", err.msg);
+	jv o;
+	if (json_parse(b.data ? (const char *)b.data : "", b.len, "--options", &o, &err) < 0)
+		isol8_die("%s", err.msg);
+	buf_free(&b);
+	isol8_config cfg;
+	if (config_load(&cfg, &err) < 0)
+		isol8_die("%s", err.msg);
+	isol8_request scratch;
+	request_init(&scratch);
+	jv doc = jv_object_set(jv_object_set(jv_object(), jv_string("request"), jv_object()), jv_string("options"), o);
+	if (request_from_json(doc, &scratch, &l->opt, &cfg, &err) < 0)
+		isol8_die("%s", err.msg);
+	request_free(&scratch);
+	config_free(&cfg);
+}
+
 static void parse_limit(struct limits *l, const char *flag, const char *v)
 {
 	long long ll;
@@ -371,6 +403,8 @@ static void parse_limit(struct limits *l, const char *flag, const char *v)
 		l->opt.image = xstrdup(realpath(v, real) ? real : v);
 	} else if (!strcmp(flag, "writable")) {
 		l->opt.writable = true;
+	} else if (!strcmp(flag, "options")) {
+		options_from_file(l, v);
 	} else if (!strcmp(flag, "runtime")) {
 		l->runtime = v;
 	} else if (!strcmp(flag, "id")) {
@@ -686,6 +720,66 @@ static int cmd_list(bool as_json)
 	return 0;
 }
 
+/* `list|stop --host URL [--key K] [--json]`: the same commands against an isol8-serve. */
+static int remote_cmd(int argc, char **argv)
+{
+	const char *host = NULL, *key = getenv("ISOL8_API_KEY"), *id = NULL;
+	bool as_json = false;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--host") && i + 1 < argc)
+			host = argv[++i];
+		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
+			key = argv[++i];
+		else if (!strcmp(argv[i], "--json"))
+			as_json = true;
+		else if (argv[i][0] != '-' && !id)
+			id = argv[i];
+		else
+			isol8_die("unknown option \"%s\" (see isol8-session --help)", argv[i]);
+	}
+	if (!key || !*key)
+		isol8_die("API key required. Use --key or ISOL8_API_KEY env var.");
+	isol8_err err = {0};
+	if (strcmp(argv[1], "list")) {
+		if (!id)
+			isol8_die("%s needs a session id", argv[1]);
+		if (isol8_remote_delete_session(host, key, id, &err) < 0)
+			isol8_die("%s", err.msg);
+		printf("[OK] Session \"%s\" destroyed.\n", id);
+		return 0;
+	}
+	jv all;
+	if (isol8_remote_sessions(host, key, &all, &err) < 0)
+		isol8_die("%s", err.msg);
+	if (as_json) {
+		json_write_line(1, all);
+	} else if (jv_array_length(jv_copy(all)) == 0) {
+		puts("[INFO] No active sessions.");
+	} else {
+		printf("\n  %d active session(s):\n\n", jv_array_length(jv_copy(all)));
+		jv_array_foreach(all, i, v) {
+			(void)i;
+			jv sid = json_get(v, "id"), last = json_get(v, "lastAccessedAt");
+			printf("  %s  [%s]  last accessed: %s\n", jv_get_kind(sid) == JV_KIND_STRING ? jv_string_value(sid) : "?",
+			       json_get_bool(v, "isActive") ? "running" : "idle",
+			       jv_get_kind(last) == JV_KIND_STRING ? jv_string_value(last) : "?");
+			jv_free(sid);
+			jv_free(last);
+			jv_free(v);
+		}
+	}
+	jv_free(all);
+	return 0;
+}
+
+static bool has_host_flag(int argc, char **argv)
+{
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "--host"))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -698,6 +792,8 @@ int main(int argc, char **argv)
 		isol8_die("%s", err.msg);
 	const char *cmd = argv[1];
 	int rc = 0;
+	if ((!strcmp(cmd, "list") || !strcmp(cmd, "stop") || !strcmp(cmd, "delete")) && has_host_flag(argc, argv))
+		return remote_cmd(argc, argv);
 	if (!strcmp(cmd, "create")) {
 		static const struct option lo[] = {
 			{"runtime", required_argument, 0, 'r'}, {"id", required_argument, 0, 1},
@@ -706,7 +802,8 @@ int main(int argc, char **argv)
 			{"tmp-size", required_argument, 0, 1}, {"net", required_argument, 0, 1},
 			{"secret", required_argument, 0, 1}, {"timeout", required_argument, 0, 1},
 			{"max-output", required_argument, 0, 1}, {"image", required_argument, 0, 1},
-			{"writable", no_argument, 0, 1}, {"idle-timeout", required_argument, 0, 1}, {0, 0, 0, 0},
+			{"writable", no_argument, 0, 1}, {"idle-timeout", required_argument, 0, 1},
+			{"options", required_argument, 0, 1}, {0, 0, 0, 0},
 		};
 		struct limits l = {.idle_ms = (long long)config_num(&cfg, "cleanup.maxContainerAgeMs", 3600000)};
 		options_from_config(&l.opt, &cfg, &err);

@@ -1,0 +1,238 @@
+/* conn.c — one HTTP connection: read a bounded head and body, authenticate, route, answer.
+ *
+ * Threats: a client that trickles bytes (every read has a deadline: 10 s for the head and
+ * body), one that announces a huge body (413 before a byte of it is read), guessing keys by
+ * timing (keys are compared as SHA-256 digests with a constant-time compare over every
+ * configured key), and errors that echo secrets (error bodies carry our messages, never the
+ * request's values). One request per connection (Connection: close). */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "serve.h"
+#include "util.h"
+
+#define IO_DEADLINE_MS 10000
+
+int reply_json(serve_conn *k, int code, jv body)
+{
+	char *t = json_dump(body, 0);
+	jv_free(body);
+	size_t n = strlen(t);
+	t[n] = '\n';
+	k->status = code;
+	int rc = http_respond(k->fd, code, "application/json", code == 503 || code == 429 ? "Retry-After: 1\r\n" : NULL, t,
+			      n + 1);
+	free(t);
+	return rc;
+}
+
+int reply_error(serve_conn *k, int code, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return reply_json(k, code, jv_object_set(jv_object(), jv_string("error"), jv_string(msg)));
+}
+
+/* Reads into b until pred says stop, the peer closes, or the deadline passes. */
+static ssize_t read_some(int fd, void *p, size_t n, uint64_t deadline_ns)
+{
+	for (;;) {
+		uint64_t now = now_mono_ns();
+		if (now >= deadline_ns)
+			return -2;
+		struct pollfd pf = {fd, POLLIN, 0};
+		int r = poll(&pf, 1, (int)((deadline_ns - now) / 1000000) + 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -2;
+		ssize_t got = read(fd, p, n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		return got;
+	}
+}
+
+/* 1 head parsed, 0 the peer left quietly, -1 answered with an error already. */
+static int read_head(serve_conn *k, isol8_buf *in)
+{
+	uint64_t deadline = now_mono_ns() + (uint64_t)IO_DEADLINE_MS * 1000000;
+	char tmp[8192];
+	for (;;) {
+		int r = http_parse_request(in->data ? (const char *)in->data : "", in->len, &k->req);
+		if (r == 1)
+			return 1;
+		if (r < 0) {
+			reply_error(k, k->req.error, "%s", k->req.error == 431 ? "request head too large"
+					 : k->req.error == 414 ? "request target too long"
+					 : k->req.error == 501 ? "Transfer-Encoding is not supported: send a Content-Length"
+					 : k->req.error == 505 ? "only HTTP/1.0 and HTTP/1.1"
+					 : k->req.error == 417 ? "unsupported Expect header"
+								: "malformed HTTP request");
+			return -1;
+		}
+		ssize_t n = read_some(k->fd, tmp, sizeof tmp, deadline);
+		if (n == -2) {
+			if (in->len)
+				reply_error(k, 408, "request head not received in time");
+			return in->len ? -1 : 0;
+		}
+		if (n <= 0)
+			return 0;
+		buf_append(in, tmp, (size_t)n);
+	}
+}
+
+static int read_body(serve_ctx *c, serve_conn *k, isol8_buf *in)
+{
+	if (!k->req.has_length)
+		return 0;
+	if (k->req.content_length > c->max_body) {
+		metrics_reject(c, REJ_TOO_LARGE);
+		reply_error(k, 413, "request body too large: %llu bytes, this server takes at most %llu (config serve.maxBodyBytes)",
+			    k->req.content_length, (unsigned long long)c->max_body);
+		return -1;
+	}
+	if (k->req.expect_continue && in->len == k->req.head_len)
+		(void)write_all(k->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	size_t want = k->req.head_len + (size_t)k->req.content_length;
+	uint64_t deadline = now_mono_ns() + (uint64_t)IO_DEADLINE_MS * 1000000 +
+			    k->req.content_length / 1024 * 1000000; /* ≥ 1 MB/s is fine */
+	char tmp[65536];
+	while (in->len < want) {
+		size_t room = want - in->len < sizeof tmp ? want - in->len : sizeof tmp;
+		ssize_t n = read_some(k->fd, tmp, room, deadline);
+		if (n <= 0) {
+			if (n == -2)
+				reply_error(k, 408, "request body not received in time");
+			return -1;
+		}
+		buf_append(in, tmp, (size_t)n);
+	}
+	k->body = (char *)in->data + k->req.head_len;
+	k->body_len = (size_t)k->req.content_length;
+	return 0;
+}
+
+/* "Bearer <token>" (any case, any spacing) or a bare token, as the reference accepts. */
+static const char *token_of(const char *auth)
+{
+	if (!strncasecmp(auth, "bearer", 6) && (auth[6] == ' ' || auth[6] == '\t')) {
+		auth += 6;
+		while (*auth == ' ' || *auth == '\t')
+			auth++;
+	}
+	return auth;
+}
+
+/* 0 ok (k->owner set), else the status already answered. */
+static int authenticate(serve_ctx *c, serve_conn *k)
+{
+	if (!k->req.auth[0]) {
+		metrics_reject(c, REJ_AUTH);
+		reply_error(k, 401, "Missing Authorization header");
+		return 401;
+	}
+	const char *tok = token_of(k->req.auth);
+	unsigned char h[32];
+	SHA256((const unsigned char *)tok, strlen(tok), h);
+	int match = -1;
+	for (size_t i = 0; i < c->nkeys; i++) /* no early exit: every key is compared */
+		if (CRYPTO_memcmp(h, c->keys[i], 32) == 0)
+			match = (int)i;
+	if (match < 0) {
+		metrics_reject(c, REJ_AUTH);
+		reply_error(k, 403, "Invalid API key");
+		return 403;
+	}
+	/* the owner tag is derived from the key, so sessions stay the key's across restarts */
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 6; i++) {
+		k->owner[2 * i] = hex[c->keys[match][i] >> 4];
+		k->owner[2 * i + 1] = hex[c->keys[match][i] & 15];
+	}
+	k->owner[12] = 0;
+	return 0;
+}
+
+/* Closing with unread request bytes makes the kernel send a reset, which can destroy the
+ * response (a 401 or 413) before the client reads it: stop writing, then drain briefly. */
+static void linger_close(int fd)
+{
+	shutdown(fd, SHUT_WR);
+	uint64_t deadline = now_mono_ns() + 1000000000ull;
+	char tmp[65536];
+	size_t total = 0;
+	ssize_t n;
+	while (total < (64u << 20) && (n = read_some(fd, tmp, sizeof tmp, deadline)) > 0)
+		total += (size_t)n;
+}
+
+static bool is(const serve_conn *k, const char *method, const char *path)
+{
+	return !strcmp(k->req.method, method) && !strcmp(k->req.path, path);
+}
+
+static void route(serve_ctx *c, serve_conn *k)
+{
+	const char *p = k->req.path;
+	if (is(k, "POST", "/execute"))
+		route_execute(c, k, false);
+	else if (is(k, "POST", "/execute/stream"))
+		route_execute(c, k, true);
+	else if (is(k, "POST", "/file"))
+		route_file_put(c, k);
+	else if (is(k, "GET", "/file"))
+		route_file_get(c, k);
+	else if (is(k, "GET", "/sessions"))
+		route_sessions(c, k);
+	else if (!strcmp(k->req.method, "DELETE") && !strncmp(p, "/session/", 9) && p[9] && !strchr(p + 9, '/'))
+		route_session_delete(c, k, p + 9);
+	else if (is(k, "POST", "/cleanup"))
+		route_cleanup(c, k);
+	else if (is(k, "GET", "/metrics")) {
+		char *m = metrics_render(c);
+		k->status = 200;
+		http_respond(k->fd, 200, "text/plain; version=0.0.4", NULL, m, strlen(m));
+		free(m);
+	} else if (!strcmp(p, "/execute/ws"))
+		reply_error(k, 501, "WebSocket streaming is not supported: use POST /execute/stream (SSE)");
+	else
+		reply_error(k, 404, "Not found: %s %s", k->req.method, p);
+}
+
+void serve_connection(serve_ctx *c, int fd)
+{
+	serve_conn k = {.fd = fd, .start_ns = now_mono_ns()};
+	isol8_buf in = {0};
+	if (read_head(&k, &in) == 1) {
+		__atomic_add_fetch(&c->sh->requests, 1, __ATOMIC_RELAXED);
+		if (!strcmp(k.req.path, "/health")) {
+			if (strcmp(k.req.method, "GET") && strcmp(k.req.method, "HEAD"))
+				reply_error(&k, 405, "use GET /health");
+			else
+				reply_json(&k, 200, jv_parse("{\"status\":\"ok\",\"version\":\"" ISOL8_VERSION "\"}"));
+		} else if (authenticate(c, &k) == 0 && read_body(c, &k, &in) == 0) {
+			/* authenticated before a byte of the body is read */
+			route(c, &k);
+		}
+	}
+	buf_free(&in);
+	if (c->debug && k.req.method[0])
+		fprintf(stderr, "[DEBUG] %s %s %d %.1fms\n", k.req.method, k.req.path, k.status,
+			(double)(now_mono_ns() - k.start_ns) / 1e6);
+	linger_close(fd);
+}

@@ -1,0 +1,406 @@
+/* isol8-serve — the HTTP API (reference §D) over the toolkit (see isol8-serve(1)).
+ *
+ * Three ways to run: --inetd (one connection on stdin/stdout), systemd socket activation
+ * (LISTEN_FDS/LISTEN_PID: a listening socket, or with Accept=yes one connection), and
+ * --listen/--port (127.0.0.1:3000 by default). A listening server forks one process per
+ * connection: a crash or a leak in one request cannot touch another, and the library runs
+ * each execution in that process. Limits shared by all of them live in the run dir
+ * (shared.c). Refuses to start without an API key. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <openssl/sha.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "reaper.h"
+#include "serve.h"
+#include "util.h"
+
+#define MIN_KEY_LEN 16
+
+static const char usage[] =
+	"Usage: isol8-serve [options]\n"
+	"\n"
+	"The isol8 HTTP API: POST /execute, POST /execute/stream (SSE), POST|GET /file, GET /sessions,\n"
+	"DELETE /session/ID, POST /cleanup, GET /metrics, GET /health (no key).\n"
+	"\n"
+	"  -k, --key KEY        accepted API key (repeatable; or ISOL8_API_KEY); at least 16 characters\n"
+	"      --key-file FILE  accepted API keys, one per line (keeps them out of the process list)\n"
+	"  -p, --port PORT      port on 127.0.0.1 (else ISOL8_PORT, PORT, 3000); busy: another port\n"
+	"      --listen ADDR:PORT  exactly this address (busy is an error)\n"
+	"      --inetd          serve one connection on stdin/stdout (inetd, systemd Accept=yes)\n"
+	"      --debug          debug lines on stderr\n"
+	"  -V, --version        print the version\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"Socket activation (LISTEN_FDS) is used when present. Limits: config maxConcurrent and serve.*\n";
+
+static void die_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "[ERR] ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void add_key(serve_ctx *c, const char *key)
+{
+	if (strlen(key) < MIN_KEY_LEN)
+		die_usage("API key too short: use at least 16 characters (e.g. isol8_$(openssl rand -hex 32))%s", "");
+	c->keys = xrealloc(c->keys, (c->nkeys + 1) * sizeof *c->keys);
+	SHA256((const unsigned char *)key, strlen(key), c->keys[c->nkeys++]);
+}
+
+static void add_key_file(serve_ctx *c, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		die_usage("cannot read --key-file %s", path);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+			line[--n] = 0;
+		if (n > 0 && line[0] != '#')
+			add_key(c, line);
+	}
+	free(line);
+	fclose(f);
+}
+
+/* ---- listening --------------------------------------------------------------------------- */
+
+static int port_from(const char *src, const char *raw)
+{
+	long long p;
+	if (parse_ll(raw, 1, 65535, &p) < 0) {
+		fprintf(stderr, "[ERR] Invalid port from %s: %s. Expected 1-65535.\n", src, raw);
+		exit(1);
+	}
+	return (int)p;
+}
+
+static int tcp_listen(const char *addr, int port, int *bound_port)
+{
+	struct sockaddr_storage ss = {0};
+	socklen_t len;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		len = sizeof *a4;
+	} else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		len = sizeof *a6;
+	} else {
+		errno = EINVAL;
+		return -1;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return -1;
+	}
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	*bound_port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+	return fd;
+}
+
+/* LISTEN_FDS for us: the fd (3), else -1. */
+static int activated_fd(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) < 1)
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	return 3;
+}
+
+/* sd_notify("READY=1") without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || !*path)
+		return;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n = strlen(path);
+	if (n >= sizeof sa.sun_path)
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = 0;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char msg[64];
+	int m = snprintf(msg, sizeof msg, "READY=1\nMAINPID=%d", getpid());
+	if (fd >= 0) {
+		(void)sendto(fd, msg, (size_t)m, 0, (struct sockaddr *)&sa,
+			     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+		close(fd);
+	}
+}
+
+/* ---- the accept loop ---------------------------------------------------------------------- */
+
+static void child_connection(serve_ctx *c, int fd)
+{
+	signal(SIGPIPE, SIG_IGN);
+	serve_connection(c, fd);
+	close(fd);
+}
+
+/* Refuses a connection without forking when even the queue is full. */
+static void refuse_busy(serve_ctx *c, int fd)
+{
+	static const char r[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+				"Content-Length: 63\r\nConnection: close\r\n\r\n"
+				"{\"error\":\"server busy: too many connections, retry in a moment\"}";
+	metrics_reject(c, REJ_QUEUE_FULL);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	(void)!write(fd, r, sizeof r - 1);
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+static void reap_in_background(void)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		isol8_reap_opts ro = {.orphan_age_s = 60};
+		isol8_reap_report rep = {0};
+		isol8_err err = {0};
+		if (isol8_reap(&ro, &rep, &err) == 0)
+			isol8_reap_report_free(&rep);
+		_exit(0);
+	}
+}
+
+static int accept_loop(serve_ctx *c, int lfd, int max_conns)
+{
+	int sfd = signalfd_for(SIGTERM, SIGINT, SIGCHLD, SIGHUP, 0);
+	int live = 0;
+	bool prune = config_bool(&c->cfg, "cleanup.autoPrune", 1);
+	uint64_t next_prune = now_mono_ns() + 60000000000ull;
+	for (;;) {
+		struct pollfd p[2] = {{lfd, POLLIN, 0}, {sfd, POLLIN, 0}};
+		if (poll(p, 2, 1000) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
+				break;
+		}
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			live--;
+		if (prune && now_mono_ns() >= next_prune) {
+			reap_in_background();
+			live++;
+			next_prune = now_mono_ns() + 60000000000ull;
+		}
+		if (!(p[0].revents & POLLIN))
+			continue;
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (live >= max_conns) {
+			refuse_busy(c, fd);
+			continue;
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(lfd);
+			close(sfd);
+			sigset_t none;
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			child_connection(c, fd);
+			_exit(0);
+		}
+		close(fd);
+		if (pid > 0)
+			live++;
+	}
+	close(lfd);
+	printf("[INFO] Shutting down isol8 server...\n");
+	fflush(stdout);
+	/* in-flight requests finish (bounded); sessions live on in the run dir */
+	for (int i = 0; i < 3000 && live > 0; i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			live--;
+		if (live > 0)
+			usleep(10000);
+	}
+	if (live == 0) /* else the stragglers still use the shared state; the last one out removes it */
+		shared_close(c);
+	printf("[INFO] Server cleanup complete\n");
+	return 0;
+}
+
+/* In inetd mode stdout (and often stderr) is the client: keep our own lines off it. */
+static int take_stdio_connection(void)
+{
+	int fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct stat st;
+	dup2(null, 0);
+	dup2(null, 1);
+	if (fstat(2, &st) == 0 && S_ISSOCK(st.st_mode))
+		dup2(null, 2);
+	close(null);
+	return fd;
+}
+
+static void find_session_tool(serve_ctx *c)
+{
+	char self[PATH_MAX - 32];
+	ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (l > 0) {
+		self[l] = 0;
+		char *slash = strrchr(self, '/');
+		*slash = 0;
+		snprintf(c->session_bin, sizeof c->session_bin, "%s/isol8-session", self);
+		if (access(c->session_bin, X_OK) == 0)
+			return;
+	}
+	snprintf(c->session_bin, sizeof c->session_bin, "/usr/local/bin/isol8-session");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"key", required_argument, 0, 'k'}, {"key-file", required_argument, 0, 'K'},
+		{"port", required_argument, 0, 'p'}, {"listen", required_argument, 0, 'L'},
+		{"inetd", no_argument, 0, 'I'}, {"debug", no_argument, 0, 'd'},
+		{"version", no_argument, 0, 'V'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+	};
+	serve_ctx c = {0};
+	const char *port_arg = NULL, *listen_arg = NULL;
+	bool inetd = false;
+	int o;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "k:p:Vh", lo, NULL)) != -1) {
+		switch (o) {
+		case 'k': add_key(&c, optarg); break;
+		case 'K': add_key_file(&c, optarg); break;
+		case 'p': port_arg = optarg; break;
+		case 'L': listen_arg = optarg; break;
+		case 'I': inetd = true; break;
+		case 'd': c.debug = true; break;
+		case 'V': puts(ISOL8_VERSION); return 0;
+		case 'h': fputs(usage, stdout); return 0;
+		default: die_usage("Unknown argument: %s (see isol8-serve --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die_usage("Unknown argument: %s (see isol8-serve --help)", argv[optind]);
+	if (!c.nkeys && getenv("ISOL8_API_KEY") && *getenv("ISOL8_API_KEY"))
+		add_key(&c, getenv("ISOL8_API_KEY"));
+	if (!c.nkeys) {
+		fprintf(stderr, "[ERR] API key required. Use --key or ISOL8_API_KEY env var.\n");
+		return 1;
+	}
+	unsetenv("ISOL8_API_KEY"); /* sandboxes and sessions never see it */
+	isol8_err err = {0};
+	if (config_load(&c.cfg, &err) < 0 || policy_check_defaults(&c.cfg, &err) < 0) {
+		fprintf(stderr, "[ERR] %s\n", err.msg);
+		return 1;
+	}
+	int max_conc = (int)config_num(&c.cfg, "maxConcurrent", 10);
+	if (max_conc < 1)
+		max_conc = 1;
+	c.max_queue = (int)config_num(&c.cfg, "serve.maxQueue", 16);
+	c.queue_timeout_ms = (int)config_num(&c.cfg, "serve.queueTimeoutMs", 10000);
+	c.max_body = (uint64_t)config_num(&c.cfg, "serve.maxBodyBytes", 16 << 20);
+	c.max_sessions = (int)config_num(&c.cfg, "serve.maxSessionsPerKey", 16);
+	c.idle_ms = config_bool(&c.cfg, "cleanup.autoPrune", 1) ? (long long)config_num(&c.cfg, "cleanup.maxContainerAgeMs", 3600000) : 0;
+	find_session_tool(&c);
+	if (shared_open(&c, max_conc, &err) < 0) {
+		fprintf(stderr, "[ERR] %s\n", err.msg);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	int afd = activated_fd();
+	int one_conn = -1;
+	if (inetd) {
+		one_conn = take_stdio_connection();
+	} else if (afd >= 0) {
+		int acc = 0;
+		socklen_t l = sizeof acc;
+		if (getsockopt(afd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) == 0 && !acc)
+			one_conn = afd; /* Accept=yes: systemd accepted for us */
+	}
+	if (one_conn >= 0) {
+		child_connection(&c, one_conn);
+		shared_close(&c);
+		return 0;
+	}
+	int lfd = afd, port = 0;
+	const char *addr = "127.0.0.1";
+	char addrbuf[128];
+	if (lfd < 0 && listen_arg) {
+		const char *colon = strrchr(listen_arg, ':');
+		if (!colon || colon == listen_arg || (size_t)(colon - listen_arg) >= sizeof addrbuf)
+			die_usage("--listen must be ADDR:PORT (e.g. 127.0.0.1:3000), got \"%s\"", listen_arg);
+		memcpy(addrbuf, listen_arg, (size_t)(colon - listen_arg));
+		addrbuf[colon - listen_arg] = 0;
+		if (addrbuf[0] == '[' && addrbuf[strlen(addrbuf) - 1] == ']') {
+			memmove(addrbuf, addrbuf + 1, strlen(addrbuf));
+			addrbuf[strlen(addrbuf) - 1] = 0;
+		}
+		addr = addrbuf;
+		int want = port_from("--listen", colon + 1);
+		if ((lfd = tcp_listen(addr, want, &port)) < 0) {
+			fprintf(stderr, "[ERR] cannot listen on %s: %s\n", listen_arg, strerror(errno));
+			return 1;
+		}
+	} else if (lfd < 0) {
+		int want = port_arg ? port_from("--port", port_arg)
+			   : getenv("ISOL8_PORT") ? port_from("ISOL8_PORT", getenv("ISOL8_PORT"))
+			   : getenv("PORT") ? port_from("PORT", getenv("PORT")) : 3000;
+		lfd = tcp_listen(addr, want, &port);
+		if (lfd < 0 && errno == EADDRINUSE) {
+			lfd = tcp_listen(addr, 0, &port);
+			if (lfd >= 0)
+				fprintf(stderr, "[WARN] Port %d is in use. Falling back to available port %d.\n", want, port);
+		}
+		if (lfd < 0) {
+			fprintf(stderr, "[ERR] cannot listen on %s:%d: %s\n", addr, want, strerror(errno));
+			return 1;
+		}
+	}
+	if (afd >= 0) {
+		printf("[INFO] isol8 server v%s listening on the socket systemd passed\n", ISOL8_VERSION);
+	} else {
+		printf("[INFO] isol8 server v%s listening on http://%s%s%s:%d\n", ISOL8_VERSION, strchr(addr, ':') ? "[" : "",
+		       addr, strchr(addr, ':') ? "]" : "", port);
+	}
+	printf("       Auth: Bearer token required\n");
+	fflush(stdout);
+	notify_ready();
+	/* connections beyond running + queued executions get a 503 without a process */
+	return accept_loop(&c, lfd, max_conc + c.max_queue + 16);
+}

@@ -1,0 +1,282 @@
+/* shared.c — execution slots and metrics shared by every isol8-serve process of one run dir.
+ *
+ * Slots are one SysV semaphore taken with SEM_UNDO: if a connection's process is killed while
+ * it holds a slot, the kernel gives the slot back, so a crash cannot shrink the server's
+ * capacity for good. The waiters the kernel counts (GETNCNT) are the queue; the queue is
+ * bounded (serve.maxQueue) and so is the wait (serve.queueTimeoutMs). The state file holds the
+ * semaphore's id and the counters; it is re-initialised after a reboot (boot id) or when its
+ * semaphore is gone. The last server process to leave removes both. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/sem.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "pool.h"
+#include "serve.h"
+#include "util.h"
+
+#define STATE_MAGIC 0x6c38737fu
+#define STATE_VERSION 1
+
+static const char *const runtimes[SERVE_NRT] = {"python", "node", "bun", "deno", "bash", "other"};
+static const char *const statuses[SERVE_NST] = {"ok", "error", "timeout", "oom", "signal", "output_limit", "failed"};
+static const char *const reject_names[REJ_N] = {"queue_full", "queue_timeout", "body_too_large", "unauthorized",
+						 "session_limit"};
+static const double bucket_ms[SERVE_NBUCKETS] = {2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000, 1e300};
+
+union semun_arg {
+	int val;
+	struct semid_ds *buf;
+};
+
+static bool sem_usable(int id)
+{
+	struct semid_ds ds;
+	union semun_arg a = {.buf = &ds};
+	return id > 0 && semctl(id, 0, IPC_STAT, a) == 0 && ds.sem_nsems == 1 && ds.sem_perm.uid == geteuid();
+}
+
+static int sem_new(int max, isol8_err *err)
+{
+	int id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+	if (id < 0)
+		return isol8_fail(err, ISOL8_E_INTERNAL, errno, "cannot create the execution-slot semaphore");
+	union semun_arg a = {.val = max};
+	semctl(id, 0, SETVAL, a);
+	return id;
+}
+
+int shared_open(serve_ctx *c, int max_concurrent, isol8_err *err)
+{
+	char *dir = xasprintf("%s/serve", isol8_run_dir());
+	char *path = xasprintf("%s/state", dir);
+	int rc = -1;
+	if (mkdir_p(dir, 0700) < 0) {
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create %s (set ISOL8_RUN_DIR)", dir);
+		goto out;
+	}
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot open %s", path);
+		goto out;
+	}
+	if (ftruncate(fd, sizeof(struct serve_shared)) < 0) {
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot size %s", path);
+		close(fd);
+		goto out;
+	}
+	struct serve_shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (sh == MAP_FAILED) {
+		isol8_fail(err, ISOL8_E_INTERNAL, errno, "cannot map %s", path);
+		close(fd);
+		goto out;
+	}
+	char boot[64];
+	boot_id(boot);
+	if (sh->magic != STATE_MAGIC || sh->version != STATE_VERSION || strcmp(sh->boot, boot) || !sem_usable(sh->semid)) {
+		memset(sh, 0, sizeof *sh);
+		if ((sh->semid = sem_new(max_concurrent, err)) < 0) {
+			munmap(sh, sizeof *sh);
+			close(fd);
+			goto out;
+		}
+		sh->max_concurrent = max_concurrent;
+		snprintf(sh->boot, sizeof sh->boot, "%s", boot);
+		sh->magic = STATE_MAGIC;
+		sh->version = STATE_VERSION;
+	} else if (sh->max_concurrent != max_concurrent && semctl(sh->semid, 0, GETVAL) == sh->max_concurrent &&
+		   semctl(sh->semid, 0, GETNCNT) == 0) {
+		/* nothing in flight: take the new maxConcurrent */
+		union semun_arg a = {.val = max_concurrent};
+		semctl(sh->semid, 0, SETVAL, a);
+		sh->max_concurrent = max_concurrent;
+	}
+	/* every server process holds a shared lock while it lives: the last one out cleans up */
+	flock(fd, LOCK_SH);
+	c->sh = sh;
+	c->state_fd = fd;
+	rc = 0;
+out:
+	free(dir);
+	free(path);
+	return rc;
+}
+
+void shared_close(serve_ctx *c)
+{
+	if (!c->sh)
+		return;
+	if (flock(c->state_fd, LOCK_EX | LOCK_NB) == 0) {
+		semctl(c->sh->semid, 0, IPC_RMID);
+		char *path = xasprintf("%s/serve/state", isol8_run_dir());
+		unlink(path);
+		free(path);
+	}
+	munmap(c->sh, sizeof *c->sh);
+	close(c->state_fd);
+	c->sh = NULL;
+}
+
+int slot_acquire(serve_ctx *c)
+{
+	int id = c->sh->semid;
+	struct sembuf op = {0, -1, SEM_UNDO | IPC_NOWAIT};
+	if (semop(id, &op, 1) == 0)
+		return 0;
+	if (semctl(id, 0, GETNCNT) >= c->max_queue)
+		return REJ_QUEUE_FULL;
+	op.sem_flg = SEM_UNDO;
+	struct timespec ts = {c->queue_timeout_ms / 1000, (long)(c->queue_timeout_ms % 1000) * 1000000L};
+	while (semtimedop(id, &op, 1, &ts) < 0) {
+		if (errno != EINTR)
+			return REJ_QUEUE_TIMEOUT;
+	}
+	return 0;
+}
+
+void slot_release(serve_ctx *c)
+{
+	struct sembuf op = {0, 1, SEM_UNDO};
+	semop(c->sh->semid, &op, 1);
+}
+
+static int index_of(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (s && !strcmp(names[i], s))
+			return i;
+	return n - 1;
+}
+
+void metrics_count(serve_ctx *c, const char *runtime, const char *status, bool warm, uint64_t start_ns)
+{
+	struct serve_shared *sh = c->sh;
+	int r = index_of(runtimes, SERVE_NRT, runtime), s = index_of(statuses, SERVE_NST, status);
+	__atomic_add_fetch(&sh->execs[r][s], 1, __ATOMIC_RELAXED);
+	if (warm)
+		__atomic_add_fetch(&sh->warm, 1, __ATOMIC_RELAXED);
+	uint64_t us = (now_mono_ns() - start_ns) / 1000;
+	for (int b = 0; b < SERVE_NBUCKETS; b++)
+		if ((double)us / 1000.0 <= bucket_ms[b]) {
+			__atomic_add_fetch(&sh->lat_buckets[b], 1, __ATOMIC_RELAXED);
+			break;
+		}
+	__atomic_add_fetch(&sh->lat_count, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&sh->lat_sum_us, us, __ATOMIC_RELAXED);
+}
+
+void metrics_reject(serve_ctx *c, enum serve_reject why)
+{
+	if (c->sh)
+		__atomic_add_fetch(&c->sh->rejects[why], 1, __ATOMIC_RELAXED);
+}
+
+static uint64_t ld(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* Pool gauges from isol8-pool's status reply, when a pool runs for this run dir. */
+static void pool_gauges(isol8_buf *b)
+{
+	char *path = pool_socket_path();
+	int fd = unix_connect(path);
+	free(path);
+	if (fd < 0)
+		return;
+	struct timeval tv = {1, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	char buf[1024];
+	ssize_t n = -1;
+	if (write_all(fd, "{\"op\":\"status\"}\n", 16) == 0)
+		n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	jv v = jv_parse(buf);
+	static const char *const f[] = {"size", "ready", "hits", "misses", "discarded"};
+	static const char *const help[] = {"configured pool size", "prepared sandboxes waiting",
+					   "sandboxes handed over", "requests the pool could not serve",
+					   "pooled sandboxes discarded (dead or too old)"};
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+		jv x = json_get(v, f[i]);
+		if (jv_get_kind(x) == JV_KIND_NUMBER) {
+			char *t = xasprintf("# HELP isol8_pool_%s %s\n# TYPE isol8_pool_%s %s\nisol8_pool_%s %.0f\n", f[i], help[i],
+					    f[i], i < 2 ? "gauge" : "counter", f[i], jv_number_value(x));
+			buf_puts(b, t);
+			free(t);
+		}
+		jv_free(x);
+	}
+	jv_free(v);
+}
+
+static void line(isol8_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void line(isol8_buf *b, const char *fmt, ...)
+{
+	char *t;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&t, fmt, ap) >= 0) {
+		buf_puts(b, t);
+		free(t);
+	}
+	va_end(ap);
+}
+
+char *metrics_render(serve_ctx *c)
+{
+	struct serve_shared *sh = c->sh;
+	isol8_buf b = {0};
+	line(&b, "# HELP isol8_executions_total Executions by runtime and result status.\n"
+		 "# TYPE isol8_executions_total counter\n");
+	for (int r = 0; r < SERVE_NRT; r++)
+		for (int s = 0; s < SERVE_NST; s++)
+			line(&b, "isol8_executions_total{runtime=\"%s\",status=\"%s\"} %llu\n", runtimes[r], statuses[s],
+			     (unsigned long long)ld(&sh->execs[r][s]));
+	line(&b, "# HELP isol8_executions_warm_total Executions that ran in a sandbox from isol8-pool.\n"
+		 "# TYPE isol8_executions_warm_total counter\nisol8_executions_warm_total %llu\n",
+	     (unsigned long long)ld(&sh->warm));
+	line(&b, "# HELP isol8_request_duration_seconds Execution request latency, queueing included.\n"
+		 "# TYPE isol8_request_duration_seconds histogram\n");
+	uint64_t cum = 0;
+	for (int i = 0; i < SERVE_NBUCKETS; i++) {
+		cum += ld(&sh->lat_buckets[i]);
+		if (i == SERVE_NBUCKETS - 1)
+			line(&b, "isol8_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+		else
+			line(&b, "isol8_request_duration_seconds_bucket{le=\"%g\"} %llu\n", bucket_ms[i] / 1000,
+			     (unsigned long long)cum);
+	}
+	line(&b, "isol8_request_duration_seconds_sum %.6f\nisol8_request_duration_seconds_count %llu\n",
+	     (double)ld(&sh->lat_sum_us) / 1e6, (unsigned long long)ld(&sh->lat_count));
+	int val = semctl(sh->semid, 0, GETVAL), waiting = semctl(sh->semid, 0, GETNCNT);
+	line(&b, "# HELP isol8_in_flight Executions running now.\n# TYPE isol8_in_flight gauge\nisol8_in_flight %d\n",
+	     val >= 0 ? sh->max_concurrent - val : 0);
+	line(&b, "# HELP isol8_queue_depth Executions waiting for a slot.\n# TYPE isol8_queue_depth gauge\n"
+		 "isol8_queue_depth %d\n", waiting > 0 ? waiting : 0);
+	line(&b, "# HELP isol8_max_concurrent Execution slots (maxConcurrent).\n# TYPE isol8_max_concurrent gauge\n"
+		 "isol8_max_concurrent %d\n", sh->max_concurrent);
+	line(&b, "# HELP isol8_rejected_total Requests turned away, by reason.\n# TYPE isol8_rejected_total counter\n");
+	for (int i = 0; i < REJ_N; i++)
+		line(&b, "isol8_rejected_total{reason=\"%s\"} %llu\n", reject_names[i], (unsigned long long)ld(&sh->rejects[i]));
+	line(&b, "# HELP isol8_http_requests_total HTTP requests parsed.\n# TYPE isol8_http_requests_total counter\n"
+		 "isol8_http_requests_total %llu\n", (unsigned long long)ld(&sh->requests));
+	line(&b, "# HELP isol8_sessions Live sessions in this run dir.\n# TYPE isol8_sessions gauge\nisol8_sessions %d\n",
+	     sessions_count(NULL));
+	pool_gauges(&b);
+	buf_append(&b, "", 0);
+	return (char *)b.data;
+}
