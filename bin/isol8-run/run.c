@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "isol8.h"
 #include "run.h"
 #include "events.h"
@@ -71,7 +72,7 @@ enum mode { M_STREAM, M_BUFFERED, M_JSON, M_EVENTS };
 enum {
 	O_CMD = 256, O_STDIN, O_REQUEST, O_FILES, O_WORKDIR, O_SECRET, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS,
 	O_SBSIZE, O_TMPSIZE, O_MAXOUT, O_NET, O_IMAGE, O_WRITABLE, O_PERSIST, O_NOSTREAM, O_JSON, O_EVENTS,
-	O_OUT, O_DEBUG, O_LATER, O_PERSISTENT, O_SESSION_ID, O_ALLOW, O_DENY, O_LOGNET, O_INSTALL,
+	O_OUT, O_DEBUG, O_LATER, O_HOST, O_KEY, O_PERSISTENT, O_SESSION_ID, O_ALLOW, O_DENY, O_LOGNET, O_INSTALL,
 };
 
 static const struct option longopts[] = {
@@ -92,7 +93,7 @@ static const struct option longopts[] = {
 	{"allow", required_argument, 0, O_ALLOW}, {"deny", required_argument, 0, O_DENY},
 	{"log-network", no_argument, 0, O_LOGNET}, {"install", required_argument, 0, O_INSTALL},
 	{"persistent", no_argument, 0, O_PERSISTENT}, {"session-id", required_argument, 0, O_SESSION_ID},
-	{"host", required_argument, 0, O_LATER}, {"key", required_argument, 0, O_LATER},
+	{"host", required_argument, 0, O_HOST}, {"key", required_argument, 0, O_KEY},
 	{"url", required_argument, 0, O_LATER}, {"github", required_argument, 0, O_LATER},
 	{"gist", required_argument, 0, O_LATER}, {"hash", required_argument, 0, O_LATER},
 	{"setup", required_argument, 0, O_LATER}, {"allow-insecure-code-url", no_argument, 0, O_LATER},
@@ -101,8 +102,6 @@ static const struct option longopts[] = {
 
 static const char *later_flag(const char *name)
 {
-	if (!strcmp(name, "host") || !strcmp(name, "key"))
-		return "needs remote execution (isol8-serve), which this build does not have yet";
 	if (!strcmp(name, "setup"))
 		return "is not supported: put setup commands in --cmd or the code itself";
 	return "is not supported: fetch the code yourself and pass it as a file or -e";
@@ -259,6 +258,122 @@ static __attribute__((noreturn)) void run_persistent(const char *session_id, con
 	isol8_die("--persistent needs isol8-session next to isol8-run or on PATH");
 }
 
+/* A remote run's Isol8Options: only what the flags set explicitly (the server's own defaults
+ * and bounds apply to the rest). */
+static jv remote_options(const isol8_options *op, const isol8_kv *overrides, size_t noverrides, bool allow_given,
+			 bool deny_given)
+{
+	jv o = jv_object();
+	for (size_t i = 0; i < noverrides; i++) {
+		const char *v = overrides[i].value;
+		switch (atoi(overrides[i].key)) {
+		case O_TIMEOUT: o = jv_object_set(o, jv_string("timeoutMs"), jv_number((double)op->timeout_ms)); break;
+		case O_MEMORY: o = jv_object_set(o, jv_string("memoryLimit"), jv_string(v)); break;
+		case O_SBSIZE: o = jv_object_set(o, jv_string("sandboxSize"), jv_string(v)); break;
+		case O_TMPSIZE: o = jv_object_set(o, jv_string("tmpSize"), jv_string(v)); break;
+		case O_CPU: o = jv_object_set(o, jv_string("cpuLimit"), jv_number(op->cpu_limit)); break;
+		case O_PIDS: o = jv_object_set(o, jv_string("pidsLimit"), jv_number((double)op->pids_limit)); break;
+		case O_MAXOUT: o = jv_object_set(o, jv_string("maxOutputSize"), jv_number((double)op->max_output)); break;
+		case O_NET: o = jv_object_set(o, jv_string("network"), jv_string(v)); break;
+		case O_IMAGE: o = jv_object_set(o, jv_string("image"), jv_string(op->image)); break;
+		case O_WRITABLE: o = jv_object_set(o, jv_string("readonlyRootFs"), jv_false()); break;
+		case O_PERSIST: o = jv_object_set(o, jv_string("persist"), jv_true()); break;
+		}
+	}
+	if (op->nsecrets) {
+		jv sec = jv_object();
+		for (size_t i = 0; i < op->nsecrets; i++)
+			sec = jv_object_set(sec, jv_string(op->secrets[i].key), jv_string(op->secrets[i].value));
+		o = jv_object_set(o, jv_string("secrets"), sec);
+	}
+	if (allow_given || deny_given) {
+		jv f = jv_object();
+		for (int d = 0; d < 2; d++) {
+			if (!(d ? deny_given : allow_given))
+				continue;
+			jv l = jv_array();
+			for (size_t i = 0; i < (d ? op->ndeny : op->nallow); i++)
+				l = jv_array_append(l, jv_string(d ? op->net_deny[i] : op->net_allow[i]));
+			f = jv_object_set(f, jv_string(d ? "blacklist" : "whitelist"), l);
+		}
+		o = jv_object_set(o, jv_string("networkFilter"), f);
+	}
+	if (op->log_network)
+		o = jv_object_set(o, jv_string("logNetwork"), jv_true());
+	return o;
+}
+
+/* The limit flags, checked and applied to req/opt (after --request, so flags override it). */
+static void apply_overrides(isol8_request *rq, isol8_options *op, const isol8_kv *overrides, size_t noverrides,
+			    bool *net_given)
+{
+	for (size_t i = 0; i < noverrides; i++) {
+		int o = atoi(overrides[i].key);
+		const char *v = overrides[i].value;
+		long long ll;
+		double d;
+		switch (o) {
+		case O_WORKDIR: free(rq->workdir); rq->workdir = xstrdup(v); break;
+		case O_TIMEOUT:
+			if (parse_ll(v, 1, 86400000, &ll) < 0)
+				isol8_die("--timeout must be a number of milliseconds between 1 and 86400000, got \"%s\"", v);
+			rq->timeout_ms = ll;
+			op->timeout_ms = ll;
+			break;
+		case O_MEMORY:
+			if (parse_size(v, &op->memory_limit) < 0)
+				isol8_die("Invalid memory limit format: \"%s\". Use e.g. \"512m\", \"1g\".", v);
+			break;
+		case O_SBSIZE:
+			if (parse_size(v, &op->sandbox_size) < 0)
+				isol8_die("Invalid --sandbox-size \"%s\". Use e.g. \"64m\", \"1g\".", v);
+			break;
+		case O_TMPSIZE:
+			if (parse_size(v, &op->tmp_size) < 0)
+				isol8_die("Invalid --tmp-size \"%s\". Use e.g. \"256m\".", v);
+			break;
+		case O_CPU:
+			if (parse_double(v, 0.01, 1024, &d) < 0)
+				isol8_die("--cpu must be a number of cores between 0.01 and 1024, got \"%s\"", v);
+			op->cpu_limit = d;
+			break;
+		case O_PIDS:
+			if (parse_ll(v, 1, 1 << 22, &ll) < 0)
+				isol8_die("--pids-limit must be a whole number from 1, got \"%s\"", v);
+			op->pids_limit = ll;
+			break;
+		case O_MAXOUT:
+			if (parse_ll(v, 1, 1ll << 34, &ll) < 0)
+				isol8_die("--max-output must be a number of bytes from 1, got \"%s\"", v);
+			op->max_output = (uint64_t)ll;
+			break;
+		case O_NET:
+			*net_given = true;
+			if (!strcmp(v, "none"))
+				op->network = ISOL8_NET_NONE;
+			else if (!strcmp(v, "host"))
+				op->network = ISOL8_NET_HOST;
+			else if (!strcmp(v, "filtered"))
+				op->network = ISOL8_NET_FILTERED;
+			else
+				isol8_die("--net must be none, host or filtered, got \"%s\"", v);
+			break;
+		case O_IMAGE: {
+			struct stat st;
+			if (stat(v, &st) < 0 || !S_ISDIR(st.st_mode))
+				isol8_die("--image must name a root filesystem directory: %s", v);
+			char real[PATH_MAX];
+			free(op->image);
+			op->image = xstrdup(realpath(v, real) ? real : v);
+			break;
+		}
+		case O_WRITABLE: op->writable = true; break;
+		case O_PERSIST: op->persist = true; break;
+		case O_DEBUG: op->debug = true; break;
+		}
+	}
+}
+
 /* ---- main -------------------------------------------------------------------------------- */
 
 static char *slurp(const char *path, const char *what)
@@ -288,7 +403,7 @@ int isol8_run_main(int argc, char **argv)
 	enum mode mode = M_STREAM;
 	const char *eval = NULL, *runtime = NULL, *cmd = NULL, *request_file = NULL, *files_dir = NULL,
 		   *out_path = NULL;
-	const char *stdin_data = NULL, *session_id = NULL;
+	const char *stdin_data = NULL, *session_id = NULL, *host = NULL, *api_key = NULL;
 	bool persistent = false, allow_given = false, deny_given = false, net_given = false;
 	char **installs = NULL;
 	size_t ninstalls = 0;
@@ -308,6 +423,8 @@ int isol8_run_main(int argc, char **argv)
 		case O_JSON: mode = M_JSON; break;
 		case O_EVENTS: mode = M_EVENTS; break;
 		case O_PERSISTENT: persistent = true; break;
+		case O_HOST: host = optarg; break;
+		case O_KEY: api_key = optarg; break;
 		case O_ALLOW:
 		case O_DENY: {
 			/* given on the command line, a list replaces the config's (reference §A.1) */
@@ -404,7 +521,9 @@ int isol8_run_main(int argc, char **argv)
 		req.has_stdin = true;
 	}
 
-	if (persistent) {
+	if (api_key && !host)
+		isol8_die("--key needs --host (the remote server's URL)");
+	if (persistent && !host) {
 		if (request_file || files_dir || out_path)
 			isol8_die("--persistent cannot be combined with --request, --files or --out (use isol8-session put)");
 		for (size_t i = 0; i < noverrides; i++)
@@ -417,71 +536,7 @@ int isol8_run_main(int argc, char **argv)
 		fflush(NULL);
 		run_persistent(session_id, &req, mode, overrides, noverrides, secrets, nsecrets);
 	}
-	for (size_t i = 0; i < noverrides; i++) {
-		int o = atoi(overrides[i].key);
-		const char *v = overrides[i].value;
-		long long ll;
-		double d;
-		switch (o) {
-		case O_WORKDIR: free(req.workdir); req.workdir = xstrdup(v); break;
-		case O_TIMEOUT:
-			if (parse_ll(v, 1, 86400000, &ll) < 0)
-				isol8_die("--timeout must be a number of milliseconds between 1 and 86400000, got \"%s\"", v);
-			req.timeout_ms = ll;
-			opt.timeout_ms = ll;
-			break;
-		case O_MEMORY:
-			if (parse_size(v, &opt.memory_limit) < 0)
-				isol8_die("Invalid memory limit format: \"%s\". Use e.g. \"512m\", \"1g\".", v);
-			break;
-		case O_SBSIZE:
-			if (parse_size(v, &opt.sandbox_size) < 0)
-				isol8_die("Invalid --sandbox-size \"%s\". Use e.g. \"64m\", \"1g\".", v);
-			break;
-		case O_TMPSIZE:
-			if (parse_size(v, &opt.tmp_size) < 0)
-				isol8_die("Invalid --tmp-size \"%s\". Use e.g. \"256m\".", v);
-			break;
-		case O_CPU:
-			if (parse_double(v, 0.01, 1024, &d) < 0)
-				isol8_die("--cpu must be a number of cores between 0.01 and 1024, got \"%s\"", v);
-			opt.cpu_limit = d;
-			break;
-		case O_PIDS:
-			if (parse_ll(v, 1, 1 << 22, &ll) < 0)
-				isol8_die("--pids-limit must be a whole number from 1, got \"%s\"", v);
-			opt.pids_limit = ll;
-			break;
-		case O_MAXOUT:
-			if (parse_ll(v, 1, 1ll << 34, &ll) < 0)
-				isol8_die("--max-output must be a number of bytes from 1, got \"%s\"", v);
-			opt.max_output = (uint64_t)ll;
-			break;
-		case O_NET:
-			net_given = true;
-			if (!strcmp(v, "none"))
-				opt.network = ISOL8_NET_NONE;
-			else if (!strcmp(v, "host"))
-				opt.network = ISOL8_NET_HOST;
-			else if (!strcmp(v, "filtered"))
-				opt.network = ISOL8_NET_FILTERED;
-			else
-				isol8_die("--net must be none, host or filtered, got \"%s\"", v);
-			break;
-		case O_IMAGE: {
-			struct stat st;
-			if (stat(v, &st) < 0 || !S_ISDIR(st.st_mode))
-				isol8_die("--image must name a root filesystem directory: %s", v);
-			char real[PATH_MAX];
-			free(opt.image);
-			opt.image = xstrdup(realpath(v, real) ? real : v);
-			break;
-		}
-		case O_WRITABLE: opt.writable = true; break;
-		case O_PERSIST: opt.persist = true; break;
-		case O_DEBUG: opt.debug = true; break;
-		}
-	}
+	apply_overrides(&req, &opt, overrides, noverrides, &net_given);
 	if (files_dir) {
 		int dfd = open(files_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0)
@@ -492,9 +547,10 @@ int isol8_run_main(int argc, char **argv)
 	for (size_t i = 0; i < ninstalls; i++)
 		strv_add(&req.install, &req.ninstall, installs[i]);
 	strv_clear(&installs, &ninstalls);
-	if (request_prepare_install(&req, &opt, net_given || request_file, &err) < 0)
+	/* remote: the server resolves installs and validates against its own policy */
+	if (!host && request_prepare_install(&req, &opt, net_given || request_file, &err) < 0)
 		isol8_die("%s", err.msg);
-	if (request_validate(&req, &opt, &err) < 0)
+	if (!host && request_validate(&req, &opt, &err) < 0)
 		isol8_die("%s", err.msg);
 
 	struct sink sink = {.mode = mode, .ev = {.fd = 1}};
@@ -507,8 +563,34 @@ int isol8_run_main(int argc, char **argv)
 
 	isol8_result res;
 	bool want_events = mode == M_STREAM || mode == M_EVENTS || sink.out_file;
-	if (isol8_execute(&req, &opt, want_events ? on_event : NULL, &sink, sfd, &res, &err) < 0)
+	char auto_id[32] = "";
+	isol8_engine *remote = NULL;
+	if (host) {
+		jv ropts = remote_options(&opt, overrides, noverrides, allow_given, deny_given);
+		const char *key = api_key ? api_key : getenv("ISOL8_API_KEY");
+		if (!key || !*key)
+			isol8_die("API key required. Use --key or ISOL8_API_KEY env var.");
+		if (persistent && !session_id) {
+			/* the reference's throw-away remote session, deleted at exit */
+			snprintf(auto_id, sizeof auto_id, "cli-%llu", (unsigned long long)now_real_ms());
+			session_id = auto_id;
+		}
+		if (persistent)
+			fprintf(stderr, "[Run] Session ID: %s\n", session_id);
+		remote = isol8_engine_remote(host, key, persistent ? session_id : NULL, ropts);
+		/* the stream is the default remotely too; --no-stream and --json use POST /execute */
+		int rc = want_events ? isol8_engine_execute_stream(remote, &req, on_event, &sink, &res, &err)
+				     : isol8_engine_execute(remote, &req, &res, &err);
+		if (auto_id[0]) {
+			isol8_err derr = {0};
+			(void)isol8_engine_stop(remote, &derr);
+		}
+		isol8_engine_free(remote);
+		if (rc < 0)
+			isol8_die("%s", err.msg);
+	} else if (isol8_execute(&req, &opt, want_events ? on_event : NULL, &sink, sfd, &res, &err) < 0) {
 		isol8_die("%s", err.msg);
+	}
 
 	int code = res.exit_code;
 	struct signalfd_siginfo si;
