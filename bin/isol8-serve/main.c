@@ -84,10 +84,10 @@ static void add_key_file(serve_ctx *c, const char *path)
 
 /* ---- listening --------------------------------------------------------------------------- */
 
-static int port_from(const char *src, const char *raw)
+static int port_from(const char *src, const char *raw, int min)
 {
 	long long p;
-	if (parse_ll(raw, 1, 65535, &p) < 0) {
+	if (parse_ll(raw, min, 65535, &p) < 0) {
 		fprintf(stderr, "[ERR] Invalid port from %s: %s. Expected 1-65535.\n", src, raw);
 		exit(1);
 	}
@@ -346,6 +346,11 @@ int main(int argc, char **argv)
 	int afd = activated_fd();
 	int one_conn = -1;
 	if (inetd) {
+		struct stat st;
+		if (fstat(0, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+			fprintf(stderr, "[ERR] --inetd needs the client's socket on stdin (inetd, systemd Accept=yes, socat)\n");
+			return 1;
+		}
 		one_conn = take_stdio_connection();
 	} else if (afd >= 0) {
 		int acc = 0;
@@ -372,15 +377,15 @@ int main(int argc, char **argv)
 			addrbuf[strlen(addrbuf) - 1] = 0;
 		}
 		addr = addrbuf;
-		int want = port_from("--listen", colon + 1);
+		int want = port_from("--listen", colon + 1, 0) /* 0: any free port */;
 		if ((lfd = tcp_listen(addr, want, &port)) < 0) {
 			fprintf(stderr, "[ERR] cannot listen on %s: %s\n", listen_arg, strerror(errno));
 			return 1;
 		}
 	} else if (lfd < 0) {
-		int want = port_arg ? port_from("--port", port_arg)
-			   : getenv("ISOL8_PORT") ? port_from("ISOL8_PORT", getenv("ISOL8_PORT"))
-			   : getenv("PORT") ? port_from("PORT", getenv("PORT")) : 3000;
+		int want = port_arg ? port_from("--port", port_arg, 1)
+			   : getenv("ISOL8_PORT") ? port_from("ISOL8_PORT", getenv("ISOL8_PORT"), 1)
+			   : getenv("PORT") ? port_from("PORT", getenv("PORT"), 1) : 3000;
 		lfd = tcp_listen(addr, want, &port);
 		if (lfd < 0 && errno == EADDRINUSE) {
 			lfd = tcp_listen(addr, 0, &port);

@@ -397,9 +397,9 @@ void route_execute(serve_ctx *c, serve_conn *k, bool stream)
 	struct exec_in x;
 	memset(&x, 0, sizeof x);
 	if (parse_exec(c, k, &x) == 0) {
-		int why = slot_acquire(c);
-		if (why) {
-			metrics_reject(c, (enum serve_reject)why);
+		enum serve_reject why;
+		if (slot_acquire(c, &why) < 0) {
+			metrics_reject(c, why);
 			reply_error(k, 503, "%s", why == REJ_QUEUE_FULL ? "server busy: all execution slots and the queue are full"
 								       : "server busy: no execution slot freed in time");
 		} else {

@@ -77,8 +77,9 @@ int policy_check_defaults(const isol8_config *cfg, isol8_err *err);
 /* shared.c */
 int shared_open(serve_ctx *c, int max_concurrent, isol8_err *err);
 void shared_close(serve_ctx *c);
-/* 0 with a slot held (released at exit or by slot_release), REJ_QUEUE_FULL or REJ_QUEUE_TIMEOUT. */
-int slot_acquire(serve_ctx *c);
+/* 0 with a slot held (released by slot_release, or by the kernel if we die), or -1 with *why
+ * REJ_QUEUE_FULL or REJ_QUEUE_TIMEOUT. */
+int slot_acquire(serve_ctx *c, enum serve_reject *why);
 void slot_release(serve_ctx *c);
 void metrics_count(serve_ctx *c, const char *runtime, const char *status, bool warm, uint64_t start_ns);
 void metrics_reject(serve_ctx *c, enum serve_reject why);

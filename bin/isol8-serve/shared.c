@@ -5,7 +5,9 @@
  * capacity for good. The waiters the kernel counts (GETNCNT) are the queue; the queue is
  * bounded (serve.maxQueue) and so is the wait (serve.queueTimeoutMs). The state file holds the
  * semaphore's id and the counters; it is re-initialised after a reboot (boot id) or when its
- * semaphore is gone. The last server process to leave removes both. */
+ * semaphore is gone. Every server process holds a shared lock on the state file while it
+ * lives; set-up and clean-up are serialised by a separate lock file, and the last server
+ * process to leave (the one that can turn its shared lock exclusive) removes both. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -57,17 +59,35 @@ static int sem_new(int max, isol8_err *err)
 	return id;
 }
 
+/* The set-up/clean-up lock, held until unlock_setup. */
+static int lock_setup(void)
+{
+	char *path = xasprintf("%s/serve/lock", isol8_run_dir());
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	free(path);
+	if (fd >= 0)
+		flock(fd, LOCK_EX);
+	return fd;
+}
+
+static void unlock_setup(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 int shared_open(serve_ctx *c, int max_concurrent, isol8_err *err)
 {
 	char *dir = xasprintf("%s/serve", isol8_run_dir());
 	char *path = xasprintf("%s/state", dir);
-	int rc = -1;
+	int rc = -1, lk = -1;
 	if (mkdir_p(dir, 0700) < 0) {
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create %s (set ISOL8_RUN_DIR)", dir);
 		goto out;
 	}
+	lk = lock_setup();
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+	if (fd < 0 || flock(fd, LOCK_SH) < 0) {
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot open %s", path);
 		goto out;
 	}
@@ -102,12 +122,11 @@ int shared_open(serve_ctx *c, int max_concurrent, isol8_err *err)
 		semctl(sh->semid, 0, SETVAL, a);
 		sh->max_concurrent = max_concurrent;
 	}
-	/* every server process holds a shared lock while it lives: the last one out cleans up */
-	flock(fd, LOCK_SH);
 	c->sh = sh;
 	c->state_fd = fd;
 	rc = 0;
 out:
+	unlock_setup(lk);
 	free(dir);
 	free(path);
 	return rc;
@@ -117,30 +136,37 @@ void shared_close(serve_ctx *c)
 {
 	if (!c->sh)
 		return;
+	int lk = lock_setup();
 	if (flock(c->state_fd, LOCK_EX | LOCK_NB) == 0) {
 		semctl(c->sh->semid, 0, IPC_RMID);
 		char *path = xasprintf("%s/serve/state", isol8_run_dir());
 		unlink(path);
 		free(path);
+		/* the lock file stays: unlinking it would let two processes hold "the" lock */
 	}
+	unlock_setup(lk);
 	munmap(c->sh, sizeof *c->sh);
 	close(c->state_fd);
 	c->sh = NULL;
 }
 
-int slot_acquire(serve_ctx *c)
+int slot_acquire(serve_ctx *c, enum serve_reject *why)
 {
 	int id = c->sh->semid;
 	struct sembuf op = {0, -1, SEM_UNDO | IPC_NOWAIT};
 	if (semop(id, &op, 1) == 0)
 		return 0;
-	if (semctl(id, 0, GETNCNT) >= c->max_queue)
-		return REJ_QUEUE_FULL;
+	if (semctl(id, 0, GETNCNT) >= c->max_queue) {
+		*why = REJ_QUEUE_FULL;
+		return -1;
+	}
 	op.sem_flg = SEM_UNDO;
 	struct timespec ts = {c->queue_timeout_ms / 1000, (long)(c->queue_timeout_ms % 1000) * 1000000L};
 	while (semtimedop(id, &op, 1, &ts) < 0) {
-		if (errno != EINTR)
-			return REJ_QUEUE_TIMEOUT;
+		if (errno != EINTR) {
+			*why = REJ_QUEUE_TIMEOUT;
+			return -1;
+		}
 	}
 	return 0;
 }
