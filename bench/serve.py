@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""POST /execute of python print(1) through isol8-serve at concurrency 1 and 4, with and without
+a warm pool, side by side with the bare `python3 -c 'print(1)'` spawn rate at the same
+concurrency. Median and p99 latency, requests/s, and ratios to bare python.
+Keep-alive is not used (isol8-serve answers one request per connection), so each request
+pays a TCP connect, as the reference's clients do."""
+import http.client, json, os, signal, statistics, subprocess, sys, threading, time
+
+from benchlib import setup
+
+args, BIN, RUN_DIR, ENV = setup(200)
+KEY = "bench-key-0123456789abcdef"
+BODY = json.dumps({"request": {"runtime": "python", "code": "print(1)"}})
+
+
+def start_server():
+    p = subprocess.Popen([f"{BIN}/isol8-serve", "--key", KEY, "--listen", "127.0.0.1:0"], env=ENV,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = p.stdout.readline()
+    port = int(line.rsplit(":", 1)[1])
+    return p, port
+
+
+def one_post(port):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    t = time.perf_counter()
+    c.request("POST", "/execute", BODY, {"Authorization": "Bearer " + KEY})
+    r = c.getresponse()
+    body = r.read()
+    dt = time.perf_counter() - t
+    c.close()
+    if r.status != 200 or json.loads(body)["stdout"] != "1":
+        raise SystemExit(f"bad answer {r.status}: {body[:200]!r}")
+    return dt, json.loads(body).get("warm")
+
+
+def one_python():
+    t = time.perf_counter()
+    subprocess.run(["/usr/bin/python3", "-c", "print(1)"], env=ENV, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+
+
+def load(fn, n, conc):
+    """n calls of fn spread over conc threads; returns (latencies, wall seconds, results)."""
+    lat, res, lock = [], [], threading.Lock()
+    left = [n]
+
+    def worker():
+        while True:
+            with lock:
+                if left[0] == 0:
+                    return
+                left[0] -= 1
+            out = fn()
+            with lock:
+                if isinstance(out, tuple):
+                    lat.append(out[0])
+                    res.append(out[1])
+                else:
+                    lat.append(out)
+    t = time.perf_counter()
+    th = [threading.Thread(target=worker) for _ in range(conc)]
+    [x.start() for x in th]
+    [x.join() for x in th]
+    return lat, time.perf_counter() - t, res
+
+
+def row(name, lat, wall, base=None):
+    lat = sorted(lat)
+    med, p99 = statistics.median(lat) * 1000, lat[int(len(lat) * 0.99) - 1] * 1000
+    rps = len(lat) / wall
+    extra = f"   {med / base[0]:.2f}x   {base[1] / rps:.2f}x" if base else ""
+    print(f"  {name:<34} {med:8.1f} {p99:8.1f} {rps:8.1f}{extra}")
+    return med, rps
+
+
+def main():
+    srv, port = start_server()
+    pool = None
+    try:
+        print(f"POST /execute python print(1), {args.runs} requests per row "
+              "(latency ms; ratio = isol8 / bare python3 -c, for the median and for 1/throughput)")
+        for conc in (1, 4):
+            print(f"\nconcurrency {conc}:             median      p99    req/s   ratio(med) ratio(rate)")
+            load(one_python, 10, conc)
+            lat, wall, _ = load(one_python, args.runs, conc)
+            base = row("python3 -c (bare spawn)", lat, wall)
+            load(lambda: one_post(port), 10, conc)
+            lat, wall, warm = load(lambda: one_post(port), args.runs, conc)
+            row("isol8-serve, cold sandboxes", lat, wall, base)
+            if pool is None:
+                pool = subprocess.Popen([f"{BIN}/isol8-pool", "--size", "4"], env=ENV, stderr=subprocess.DEVNULL)
+                for _ in range(200):
+                    if os.path.exists(f"{RUN_DIR}/pool.sock"):
+                        break
+                    time.sleep(0.05)
+                time.sleep(1)
+            load(lambda: one_post(port), 10, conc)
+            lat, wall, warm = load(lambda: one_post(port), args.runs, conc)
+            row(f"isol8-serve + isol8-pool ({sum(1 for w in warm if w)}/{len(warm)} warm)", lat, wall, base)
+            pool.send_signal(signal.SIGTERM)
+            pool.wait()
+            pool = None
+    finally:
+        if pool:
+            pool.terminate()
+        srv.send_signal(signal.SIGTERM)
+        srv.wait()
+
+
+main()
