@@ -273,6 +273,13 @@ static int take_stdio_connection(void)
 	return fd;
 }
 
+static void ctx_free(serve_ctx *c)
+{
+	config_free(&c->cfg);
+	explicit_bzero(c->keys, c->nkeys * sizeof *c->keys);
+	free(c->keys);
+}
+
 static void find_session_tool(serve_ctx *c)
 {
 	char self[PATH_MAX - 32];
@@ -339,7 +346,7 @@ int main(int argc, char **argv)
 	find_session_tool(&c);
 	if (shared_open(&c, max_conc, &err) < 0) {
 		fprintf(stderr, "[ERR] %s\n", err.msg);
-		return 1;
+		return (ctx_free(&c), 1);
 	}
 	signal(SIGPIPE, SIG_IGN);
 
@@ -349,7 +356,8 @@ int main(int argc, char **argv)
 		struct stat st;
 		if (fstat(0, &st) < 0 || !S_ISSOCK(st.st_mode)) {
 			fprintf(stderr, "[ERR] --inetd needs the client's socket on stdin (inetd, systemd Accept=yes, socat)\n");
-			return 1;
+			shared_close(&c);
+			return (ctx_free(&c), 1);
 		}
 		one_conn = take_stdio_connection();
 	} else if (afd >= 0) {
@@ -361,6 +369,7 @@ int main(int argc, char **argv)
 	if (one_conn >= 0) {
 		child_connection(&c, one_conn);
 		shared_close(&c);
+		ctx_free(&c);
 		return 0;
 	}
 	int lfd = afd, port = 0;
@@ -380,7 +389,7 @@ int main(int argc, char **argv)
 		int want = port_from("--listen", colon + 1, 0) /* 0: any free port */;
 		if ((lfd = tcp_listen(addr, want, &port)) < 0) {
 			fprintf(stderr, "[ERR] cannot listen on %s: %s\n", listen_arg, strerror(errno));
-			return 1;
+			return (shared_close(&c), ctx_free(&c), 1);
 		}
 	} else if (lfd < 0) {
 		int want = port_arg ? port_from("--port", port_arg, 1)
@@ -394,7 +403,7 @@ int main(int argc, char **argv)
 		}
 		if (lfd < 0) {
 			fprintf(stderr, "[ERR] cannot listen on %s:%d: %s\n", addr, want, strerror(errno));
-			return 1;
+			return (shared_close(&c), ctx_free(&c), 1);
 		}
 	}
 	if (afd >= 0) {
@@ -407,5 +416,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	notify_ready();
 	/* connections beyond running + queued executions get a 503 without a process */
-	return accept_loop(&c, lfd, max_conc + c.max_queue + 16);
+	int rc = accept_loop(&c, lfd, max_conc + c.max_queue + 16);
+	ctx_free(&c);
+	return rc;
 }

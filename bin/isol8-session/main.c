@@ -792,8 +792,10 @@ int main(int argc, char **argv)
 		isol8_die("%s", err.msg);
 	const char *cmd = argv[1];
 	int rc = 0;
-	if ((!strcmp(cmd, "list") || !strcmp(cmd, "stop") || !strcmp(cmd, "delete")) && has_host_flag(argc, argv))
+	if ((!strcmp(cmd, "list") || !strcmp(cmd, "stop") || !strcmp(cmd, "delete")) && has_host_flag(argc, argv)) {
+		config_free(&cfg);
 		return remote_cmd(argc, argv);
+	}
 	if (!strcmp(cmd, "create")) {
 		static const struct option lo[] = {
 			{"runtime", required_argument, 0, 'r'}, {"id", required_argument, 0, 1},
