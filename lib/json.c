@@ -93,3 +93,13 @@ const char *json_kind_name(jv_kind k)
 	default: return "invalid";
 	}
 }
+
+jv json_read_line(FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	jv v = n > 0 ? jv_parse_sized(line, (int)n) : jv_invalid();
+	free(line);
+	return v;
+}

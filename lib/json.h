@@ -6,6 +6,7 @@
 #include <jv.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -17,6 +18,8 @@ jv json_get(jv obj, const char *key);
 bool json_get_bool(jv obj, const char *key);
 /* Borrows v; writes compact JSON followed by '\n' to fd. */
 int json_write_line(int fd, jv v);
+/* Reads and parses one line of f (JSON lines); jv_invalid() at EOF or on a malformed line. */
+jv json_read_line(FILE *f);
 /* Borrows v; returns malloc'd text. flags as jv_dump_string. */
 char *json_dump(jv v, int flags);
 /* A jv string for arbitrary bytes: valid UTF-8 is kept as is; anything else is base64 and

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "drivers.h"
@@ -388,4 +389,44 @@ int session_get(isol8_session *s, const char *path, isol8_buf *out, isol8_err *e
 		return isol8_input_error(err, "cannot read %s", m);
 	}
 	return r < 0 ? -1 : 0;
+}
+
+bool session_id_valid(const char *id, size_t max)
+{
+	size_t n = strlen(id);
+	if (!n || n > max || id[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9') ||
+		      id[i] == '-' || id[i] == '_' || id[i] == '.'))
+			return false;
+	return true;
+}
+
+char *session_path(const char *id, const char *file)
+{
+	return file ? xasprintf("%s/sessions/%s/%s", isol8_run_dir(), id, file)
+		    : xasprintf("%s/sessions/%s", isol8_run_dir(), id);
+}
+
+int session_send(const char *id, jv req)
+{
+	int fd = -1;
+	if (!session_id_valid(id, 64)) {
+		errno = EINVAL;
+	} else {
+		char *sock = session_path(id, "ctl.sock");
+		fd = unix_connect(sock);
+		free(sock);
+	}
+	if (fd >= 0 && json_write_line(fd, req) < 0) {
+		int e = errno;
+		close(fd);
+		fd = -1;
+		errno = e;
+	}
+	jv_free(req);
+	if (fd >= 0)
+		shutdown(fd, SHUT_WR);
+	return fd;
 }

@@ -32,4 +32,16 @@ int session_put(isol8_session *s, const char *path, const void *data, size_t len
 int session_get(isol8_session *s, const char *path, isol8_buf *out, isol8_err *err);
 void session_close(isol8_session *s);
 
+/* ---- the client side of a session supervisor (isol8-session, isol8-serve) ---------------- */
+
+/* 1..max letters, digits, '-', '_' or '.', not starting with '.': the id is a path component
+ * under the run dir, so nothing else may reach the file system. */
+bool session_id_valid(const char *id, size_t max);
+/* $RUN_DIR/sessions/<id>, or a file in it (malloc'd). */
+char *session_path(const char *id, const char *file);
+/* Connects to the session's ctl.sock, writes one request line (req consumed) and shuts down
+ * the write side: the socket to read the reply from, or -1 with errno (EINVAL for a bad id,
+ * ENAMETOOLONG for a run dir too long for a socket path). */
+int session_send(const char *id, jv req);
+
 #endif

@@ -23,39 +23,23 @@
 #include "json.h"
 #include "reaper.h"
 #include "serve.h"
+#include "session.h"
 #include "util.h"
 
 #define MAX_CLIENT_SESSION_ID 48
 
 /* ---- sessions on disk ------------------------------------------------------------------- */
 
-static bool valid_session_id(const char *s)
-{
-	size_t n = strlen(s);
-	if (!n || n > MAX_CLIENT_SESSION_ID || s[0] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return false;
-	return true;
-}
-
 static void internal_id(const serve_conn *k, const char *sid, char out[80])
 {
 	snprintf(out, 80, "k%s-%s", k->owner, sid);
-}
-
-static char *session_file(const char *iid, const char *file)
-{
-	return xasprintf("%s/sessions/%s/%s", isol8_run_dir(), iid, file);
 }
 
 /* The session's meta.json, if its supervisor is alive (pid + start time, no socket traffic:
  * a supervisor serves one connection at a time). */
 static jv session_meta(const char *iid)
 {
-	char *path = session_file(iid, "meta.json");
+	char *path = session_path(iid, "meta.json");
 	isol8_buf b = {0};
 	isol8_err err = {0};
 	jv v = jv_invalid();
@@ -93,39 +77,6 @@ int sessions_count(const char *owner)
 		closedir(d);
 	free(dir);
 	return n;
-}
-
-static int session_connect(const char *iid)
-{
-	char *sock = session_file(iid, "ctl.sock");
-	int fd = unix_connect(sock);
-	free(sock);
-	return fd;
-}
-
-/* One request line to a session; the connected socket to read the reply from, or -1. */
-static int session_send(const char *iid, jv req)
-{
-	int fd = session_connect(iid);
-	if (fd >= 0 && json_write_line(fd, req) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	jv_free(req);
-	if (fd >= 0)
-		shutdown(fd, SHUT_WR);
-	return fd;
-}
-
-/* Reads one line (bounded) from a session socket; jv_invalid() at EOF. */
-static jv session_line(FILE *f)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n = getline(&line, &cap, f);
-	jv v = n > 0 ? jv_parse_sized(line, (int)n) : jv_invalid();
-	free(line);
-	return v;
 }
 
 /* Runs `isol8-session create` with the client's options on stdin (secrets stay out of argv).
@@ -200,7 +151,7 @@ static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
 	}
 	jv sid = json_get(doc, "sessionId");
 	if (jv_get_kind(sid) == JV_KIND_STRING) {
-		if (!valid_session_id(jv_string_value(sid))) {
+		if (!session_id_valid(jv_string_value(sid), MAX_CLIENT_SESSION_ID)) {
 			jv_free(sid);
 			jv_free(doc);
 			return reply_error(k, 400, "sessionId must be 1-%d letters, digits, '-', '_' or '.'", MAX_CLIENT_SESSION_ID),
@@ -336,7 +287,7 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 	FILE *f = fdopen(fd, "r");
 	bool headers = false, done = false;
 	while (!done) {
-		jv v = session_line(f);
+		jv v = json_read_line(f);
 		if (!jv_is_valid(v)) {
 			jv_free(v);
 			break;
@@ -430,7 +381,7 @@ static void session_op(serve_conn *k, const char *sid, jv req, bool content_only
 		return;
 	}
 	FILE *f = fdopen(fd, "r");
-	jv v = session_line(f);
+	jv v = json_read_line(f);
 	fclose(f);
 	jv e = json_get(v, "error");
 	if (jv_get_kind(e) == JV_KIND_STRING)
@@ -456,7 +407,7 @@ void route_file_put(serve_ctx *c, serve_conn *k)
 	jv sid = json_get(doc, "sessionId"), path = json_get(doc, "path"), content = json_get(doc, "content");
 	if (jv_get_kind(sid) != JV_KIND_STRING || jv_get_kind(path) != JV_KIND_STRING || jv_get_kind(content) != JV_KIND_STRING)
 		reply_error(k, 400, "POST /file needs {\"sessionId\", \"path\", \"content\" (base64)}");
-	else if (!valid_session_id(jv_string_value(sid)))
+	else if (!session_id_valid(jv_string_value(sid), MAX_CLIENT_SESSION_ID))
 		reply_error(k, 404, "Session not found");
 	else
 		session_op(k, jv_string_value(sid),
@@ -479,7 +430,7 @@ void route_file_get(serve_ctx *c, serve_conn *k)
 		reply_error(k, 400, "Missing sessionId or path");
 		return;
 	}
-	if (!valid_session_id(sid)) {
+	if (!session_id_valid(sid, MAX_CLIENT_SESSION_ID)) {
 		reply_error(k, 404, "Session not found");
 		return;
 	}
@@ -554,7 +505,7 @@ void route_session_delete(serve_ctx *c, serve_conn *k, const char *id)
 {
 	(void)c;
 	/* idempotent, as the reference: 200 whether or not there was such a session */
-	if (valid_session_id(id)) {
+	if (session_id_valid(id, MAX_CLIENT_SESSION_ID)) {
 		char iid[80];
 		internal_id(k, id, iid);
 		if (session_stop(iid) < 0) {

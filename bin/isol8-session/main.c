@@ -49,24 +49,11 @@ static const char usage[] =
 	"  --idle-timeout MS (default: config cleanup.maxContainerAgeMs, 3600000)\n"
 	"  --options FILE|-  the limits as an Isol8Options JSON object (secrets stay out of argv)\n";
 
-static bool valid_name(const char *id)
-{
-	size_t n = strlen(id);
-	if (!n || n > 64 || id[0] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9') ||
-		      id[i] == '-' || id[i] == '_' || id[i] == '.'))
-			return false;
-	return true;
-}
-
 static char *sess_path(const char *id, const char *file)
 {
-	if (!valid_name(id))
+	if (!session_id_valid(id, 64))
 		isol8_die("session ids are 1-64 letters, digits, '-', '_' or '.', got \"%s\"", id);
-	return file ? xasprintf("%s/sessions/%s/%s", isol8_run_dir(), id, file)
-		    : xasprintf("%s/sessions/%s", isol8_run_dir(), id);
+	return session_path(id, file);
 }
 
 /* ---- client side ------------------------------------------------------------------------ */
@@ -83,26 +70,11 @@ static int connect_to(const char *id)
 
 static FILE *request(const char *id, jv req)
 {
-	int fd = connect_to(id);
-	if (fd < 0) {
-		jv_free(req);
-		return NULL;
-	}
-	if (json_write_line(fd, req) < 0)
-		isol8_die("session %s: %s", id, strerror(errno));
-	jv_free(req);
-	shutdown(fd, SHUT_WR);
-	return fdopen(fd, "r");
-}
-
-static jv read_json_line(FILE *f)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n = getline(&line, &cap, f);
-	jv v = n > 0 ? jv_parse_sized(line, (int)n) : jv_invalid();
-	free(line);
-	return v;
+	free(sess_path(id, NULL)); /* dies on an invalid id */
+	int fd = session_send(id, req);
+	if (fd < 0 && errno == ENAMETOOLONG)
+		isol8_die("run dir path too long for a socket: %s", isol8_run_dir());
+	return fd < 0 ? NULL : fdopen(fd, "r");
 }
 
 /* One request, one reply line; dies with the server's error. */
@@ -111,7 +83,7 @@ static jv call(const char *id, jv req)
 	FILE *f = request(id, req);
 	if (!f)
 		isol8_die("no session \"%s\" (see isol8-session list)", id);
-	jv v = read_json_line(f);
+	jv v = json_read_line(f);
 	fclose(f);
 	jv e = json_get(v, "error");
 	if (jv_get_kind(e) == JV_KIND_STRING)
@@ -668,6 +640,50 @@ static int cmd_exec(int argc, char **argv, isol8_config *cfg)
 	return rc;
 }
 
+/* The reference's session list (consumes all): --json as is, else "[INFO] No active sessions."
+ * or a header and one line per session. */
+static void print_sessions(jv all, bool as_json, void (*line)(jv s))
+{
+	if (as_json) {
+		json_write_line(1, all);
+	} else if (jv_array_length(jv_copy(all)) == 0) {
+		puts("[INFO] No active sessions.");
+	} else {
+		printf("\n  %d active session(s):\n\n", jv_array_length(jv_copy(all)));
+		jv_array_foreach(all, i, v) {
+			(void)i;
+			line(v);
+			jv_free(v);
+		}
+	}
+	jv_free(all);
+}
+
+static const char *str_or(jv v, const char *fallback)
+{
+	return jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : fallback;
+}
+
+/* the reference's line, plus the runtime at the end */
+static void local_line(jv v)
+{
+	jv id = json_get(v, "id"), rt = json_get(v, "runtime"), last = json_get(v, "lastUsed");
+	printf("  %s  [%s]  last accessed: %s  (%s)\n", str_or(id, "?"),
+	       json_get_bool(v, "alive") ? "idle" : "gone: run isol8-cleanup", str_or(last, "?"), str_or(rt, "?"));
+	jv_free(id);
+	jv_free(rt);
+	jv_free(last);
+}
+
+static void remote_line(jv v)
+{
+	jv id = json_get(v, "id"), last = json_get(v, "lastAccessedAt");
+	printf("  %s  [%s]  last accessed: %s\n", str_or(id, "?"), json_get_bool(v, "isActive") ? "running" : "idle",
+	       str_or(last, "?"));
+	jv_free(id);
+	jv_free(last);
+}
+
 static int cmd_list(bool as_json)
 {
 	char *dir = xasprintf("%s/sessions", isol8_run_dir());
@@ -675,7 +691,7 @@ static int cmd_list(bool as_json)
 	jv all = jv_array();
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || !valid_name(e->d_name))
+		if (e->d_name[0] == '.' || !session_id_valid(e->d_name, 64))
 			continue;
 		char *meta = xasprintf("%s/%s/meta.json", dir, e->d_name);
 		isol8_buf b = {0};
@@ -695,28 +711,7 @@ static int cmd_list(bool as_json)
 	if (d)
 		closedir(d);
 	free(dir);
-	if (as_json) {
-		json_write_line(1, all);
-	} else if (jv_array_length(jv_copy(all)) == 0) {
-		puts("[INFO] No active sessions.");
-	} else {
-		printf("\n  %d active session(s):\n\n", jv_array_length(jv_copy(all)));
-		jv_array_foreach(all, i, v) {
-			(void)i;
-			jv id = json_get(v, "id"), rt = json_get(v, "runtime"), last = json_get(v, "lastUsed"),
-			   alive = json_get(v, "alive");
-			/* the reference's line, plus the runtime at the end */
-			printf("  %s  [%s]  last accessed: %s  (%s)\n", jv_string_value(id),
-			       jv_get_kind(alive) == JV_KIND_TRUE ? "idle" : "gone: run isol8-cleanup", jv_string_value(last),
-			       jv_string_value(rt));
-			jv_free(id);
-			jv_free(rt);
-			jv_free(last);
-			jv_free(alive);
-			jv_free(v);
-		}
-	}
-	jv_free(all);
+	print_sessions(all, as_json, local_line);
 	return 0;
 }
 
@@ -751,24 +746,7 @@ static int remote_cmd(int argc, char **argv)
 	jv all;
 	if (isol8_remote_sessions(host, key, &all, &err) < 0)
 		isol8_die("%s", err.msg);
-	if (as_json) {
-		json_write_line(1, all);
-	} else if (jv_array_length(jv_copy(all)) == 0) {
-		puts("[INFO] No active sessions.");
-	} else {
-		printf("\n  %d active session(s):\n\n", jv_array_length(jv_copy(all)));
-		jv_array_foreach(all, i, v) {
-			(void)i;
-			jv sid = json_get(v, "id"), last = json_get(v, "lastAccessedAt");
-			printf("  %s  [%s]  last accessed: %s\n", jv_get_kind(sid) == JV_KIND_STRING ? jv_string_value(sid) : "?",
-			       json_get_bool(v, "isActive") ? "running" : "idle",
-			       jv_get_kind(last) == JV_KIND_STRING ? jv_string_value(last) : "?");
-			jv_free(sid);
-			jv_free(last);
-			jv_free(v);
-		}
-	}
-	jv_free(all);
+	print_sessions(all, as_json, remote_line);
 	return 0;
 }
 
@@ -860,7 +838,7 @@ int main(int argc, char **argv)
 		char *dir = sess_path(argv[2], NULL);
 		FILE *f = request(argv[2], jv_object_set(jv_object(), jv_string("op"), jv_string("delete")));
 		if (f) {
-			jv v = read_json_line(f);
+			jv v = json_read_line(f);
 			jv_free(v);
 			fclose(f);
 			/* wait (bounded) for the supervisor to tear the sandbox down */
