@@ -185,10 +185,12 @@ static void refuse_busy(serve_ctx *c, int fd)
 	close(fd);
 }
 
-static void reap_in_background(void)
+/* true when a reaper child was started (it counts against the connection limit until reaped) */
+static bool reap_in_background(int lfd)
 {
 	pid_t p = fork();
 	if (p == 0) {
+		close(lfd); /* the port must not outlive the server in a straggling reaper */
 		isol8_reap_opts ro = {.orphan_age_s = 60};
 		isol8_reap_report rep = {0};
 		isol8_err err = {0};
@@ -196,6 +198,7 @@ static void reap_in_background(void)
 			isol8_reap_report_free(&rep);
 		_exit(0);
 	}
+	return p > 0;
 }
 
 static int accept_loop(serve_ctx *c, int lfd, int max_conns)
@@ -216,8 +219,7 @@ static int accept_loop(serve_ctx *c, int lfd, int max_conns)
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			live--;
 		if (prune && now_mono_ns() >= next_prune) {
-			reap_in_background();
-			live++;
+			live += reap_in_background(lfd);
 			next_prune = now_mono_ns() + 60000000000ull;
 		}
 		if (!(p[0].revents & POLLIN))

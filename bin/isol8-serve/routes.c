@@ -84,14 +84,32 @@ int sessions_count(const char *owner)
 static int session_create(serve_ctx *c, const char *iid, const char *runtime, jv options, isol8_err *err)
 {
 	int in[2], errp[2];
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+	if (pipe2(in, O_CLOEXEC) < 0) {
+		jv_free(options);
 		return isol8_fail(err, ISOL8_E_INTERNAL, errno, "pipe");
+	}
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
+		jv_free(options);
+		return isol8_fail(err, ISOL8_E_INTERNAL, errno, "pipe");
+	}
 	char idle[32];
 	snprintf(idle, sizeof idle, "%lld", c->idle_ms > 0 ? c->idle_ms : 1ll << 40);
 	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(in[0]);
+		close(in[1]);
+		close(errp[0]);
+		close(errp[1]);
+		jv_free(options);
+		return isol8_fail(err, ISOL8_E_INTERNAL, e, "fork");
+	}
 	if (pid == 0) {
 		dup2(in[0], 0);
-		int null = open("/dev/null", O_WRONLY);
+		/* close-on-exec: the session supervisor must not keep a stray descriptor for its life */
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		dup2(null, 1);
 		dup2(errp[1], 2);
 		char *av[] = {"isol8-session", "create", "--id", (char *)iid, "-r", (char *)runtime, "--idle-timeout", idle,
@@ -114,7 +132,7 @@ static int session_create(serve_ctx *c, const char *iid, const char *runtime, jv
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	int rc = 0;
-	if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		rtrim_buf(&msg);
 		const char *m = msg.data ? (const char *)msg.data : "the session could not be created";
 		if (!strncmp(m, "[ERR] ", 6))

@@ -89,6 +89,8 @@ int shared_open(serve_ctx *c, int max_concurrent, isol8_err *err)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || flock(fd, LOCK_SH) < 0) {
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot open %s", path);
+		if (fd >= 0)
+			close(fd);
 		goto out;
 	}
 	if (ftruncate(fd, sizeof(struct serve_shared)) < 0) {

@@ -168,7 +168,7 @@ is "$(printf '%s\n' "$out" | tail -n +2 | cut -d' ' -f1 | tr '\n' ' ')" "stdout 
 out=$(python3 "$WORK/sse.py" "$URL" "$KA" '{"request":{"runtime":"python","code":"import time\ntime.sleep(10)","timeoutMs":500}}')
 is "$(printf '%s\n' "$out" | tail -n +2 | head -2 | tr '\n' ' ')" 'error "EXECUTION TIMED OUT" exit "137" ' "a timeout streams the error and exit 137 frames"
 out=$(python3 "$WORK/sse.py" "$URL" "$KA" '{"request":{"runtime":"python","code":"print(1)"},"sessionId":"ss"}')
-is "$(printf '%s\n' "$out" | tail -n +2 | cut -d' ' -f1 | tr '\n' ' ')" "stdout exit result " "a session streams the same frames"
+like "$(printf '%s\n' "$out" | tail -n +2 | cut -d' ' -f1 | tr '\n' ' ')" "^(stdout )+exit result $" "a session streams the same frames"
 req DELETE /session/ss "$KA"
 
 # ---- the remote CLI and the library -----------------------------------------------------------
@@ -223,9 +223,23 @@ like "$OUT" 'isol8_in_flight 0' "no slot is still held after the burst"
 req POST /execute "$KA" '{"request":{"runtime":"python","code":"kept = \"yes\""},"sessionId":"restart"}'
 kill -TERM $SPID; wait $SPID
 like "$(tail -2 "$WORK/s1.log" | tr '\n' '|')" "^\[INFO\] Shutting down isol8 server...\|\[INFO\] Server cleanup complete\|$" "SIGTERM: the reference's shutdown lines"
-start_server "$WORK/s2.log" --key "$KA"
+# the restarted server: keys from a file, an access log, at most one session per key
+printf '# keys\n%s\n\n' "$KA" > "$WORK/keys"
+echo '{"maxConcurrent": 2, "serve": {"maxSessionsPerKey": 1}}' > "$WORK/s2.json"
+ISOL8_CONFIG="$WORK/s2.json" start_server "$WORK/s2.log" --key-file "$WORK/keys" --debug
 req POST /execute "$KA" '{"request":{"runtime":"python","code":"print(kept)"},"sessionId":"restart"}'
-is "$(jqr .stdout)" yes "a session survives a restart of isol8-serve"
+is "$(jqr .stdout)" yes "a session survives a restart of isol8-serve (key from --key-file)"
+like "$(cat "$WORK/s2.log")" '^\[DEBUG\] POST /execute 200 [0-9.]+ms$' "--debug: one access-log line per request"
+unlike "$(cat "$WORK/s2.log")" "$KA" "…which never shows the key"
+# a session made through the server holds no more descriptors than one made by the CLI
+"$BIN/isol8-session" exec cli-made --create -r python -e 1 >/dev/null   # started its driver, like the served one
+fds() { ls /proc/$(jq -r .daemon "$ISOL8_RUN_DIR/sessions/$1/meta.json")/fd | wc -l; }
+served=$(ls "$ISOL8_RUN_DIR/sessions" | grep -- '-restart$')
+is "$(fds "$served")" "$(fds cli-made)" "a server-made session supervisor inherits no stray descriptor"
+"$BIN/isol8-session" delete cli-made >/dev/null
+req POST /execute "$KA" '{"request":{"runtime":"python","code":"1"},"sessionId":"second"}'
+is "$CODE $(jqr .error)" "429 this key already has 1 sessions (config serve.maxSessionsPerKey): delete one first" \
+	"a key over serve.maxSessionsPerKey: 429"
 req DELETE /session/restart "$KA"
 busy=$PORT_
 capture "$SERVE" --key "$KA" --listen "127.0.0.1:$busy"
