@@ -6,7 +6,7 @@ Keep-alive is not used (isol8-serve answers one request per connection), so each
 pays a TCP connect, as the reference's clients do."""
 import http.client, json, os, signal, statistics, subprocess, sys, threading, time
 
-from benchlib import setup
+from benchlib import setup, start_pool
 
 args, BIN, RUN_DIR, ENV = setup(200)
 KEY = "bench-key-0123456789abcdef"
@@ -89,12 +89,7 @@ def main():
             lat, wall, warm = load(lambda: one_post(port), args.runs, conc)
             row("isol8-serve, cold sandboxes", lat, wall, base)
             if pool is None:
-                pool = subprocess.Popen([f"{BIN}/isol8-pool", "--size", "4"], env=ENV, stderr=subprocess.DEVNULL)
-                for _ in range(200):
-                    if os.path.exists(f"{RUN_DIR}/pool.sock"):
-                        break
-                    time.sleep(0.05)
-                time.sleep(1)
+                pool = start_pool(BIN, RUN_DIR, ENV, 4)
             load(lambda: one_post(port), 10, conc)
             lat, wall, warm = load(lambda: one_post(port), args.runs, conc)
             row(f"isol8-serve + isol8-pool ({sum(1 for w in warm if w)}/{len(warm)} warm)", lat, wall, base)

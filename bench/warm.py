@@ -1,19 +1,14 @@
 #!/usr/bin/env python3
 """Warm-pool benchmark (issue 6's headline): python print(1) end to end with `isol8 run` warm
 (isol8-pool running) and cold (ISOL8_NO_POOL=1), in-process through the library, and the bare
-interpreter — interleaved, median and p99 over N runs. isol8-serve does not exist yet, so there
-is no server row; docker only when a daemon answers. Not a timed test.
+interpreter — interleaved, median and p99 over N runs; the isol8-serve rows are bench/serve.py.
+docker only when a daemon answers. Not a timed test.
 usage: bench/warm.py [--runs N] [--bin build/bin]"""
 import os, shutil, statistics, subprocess, time
-from benchlib import setup
+from benchlib import setup, start_pool
 
 args, b, run_dir, env = setup(default_runs=100)
-pool = subprocess.Popen([f"{b}/isol8-pool", "--size", "4"], env=env, stderr=subprocess.DEVNULL)
-for _ in range(100):
-    if os.path.exists(f"{run_dir}/pool.sock"):
-        break
-    time.sleep(0.05)
-time.sleep(0.3)
+pool = start_pool(b, run_dir, env, 4)
 
 def timed(argv, extra=None):
     e = dict(env, **(extra or {}))
