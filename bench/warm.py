@@ -23,6 +23,11 @@ cases = {
     "isol8 run (cold)": lambda: timed([f"{b}/isol8", "run", "-e", "print(1)"], {"ISOL8_NO_POOL": "1"}),
     "bare python3 -c": lambda: timed(["/usr/bin/python3", "-c", "print(1)"]),
 }
+docker = shutil.which("docker") and subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.DEVNULL).returncode == 0
+if docker:
+    cases["docker run"] = lambda: timed(["docker", "run", "--rm", "--network", "none", "python:3-slim",
+                                         "python3", "-c", "print(1)"], {"PATH": os.environ["PATH"]})
 for f in cases.values():
     f()
 times = {k: [] for k in cases}
@@ -47,4 +52,4 @@ print("|---|---:|---:|---:|---:|")
 for k, v in times.items():
     m = statistics.median(v)
     print(f"| {k} | {m:.1f} | {p99(v):.1f} | {m - bare:+.1f} | {m / bare:.2f}x |")
-print("\n(isol8-serve is not built yet: no server row. docker: no daemon on this machine.)")
+print("\n(the isol8-serve rows: bench/serve.py." + ("" if docker else " docker: no daemon answers here.") + ")")
