@@ -49,10 +49,15 @@ static const char usage[] =
 	"  --idle-timeout MS (default: config cleanup.maxContainerAgeMs, 3600000)\n"
 	"  --options FILE|-  the limits as an Isol8Options JSON object (secrets stay out of argv)\n";
 
-static char *sess_path(const char *id, const char *file)
+static void check_id(const char *id)
 {
 	if (!session_id_valid(id, 64))
 		isol8_die("session ids are 1-64 letters, digits, '-', '_' or '.', got \"%s\"", id);
+}
+
+static char *sess_path(const char *id, const char *file)
+{
+	check_id(id);
 	return session_path(id, file);
 }
 
@@ -70,7 +75,7 @@ static int connect_to(const char *id)
 
 static FILE *request(const char *id, jv req)
 {
-	free(sess_path(id, NULL)); /* dies on an invalid id */
+	check_id(id);
 	int fd = session_send(id, req);
 	if (fd < 0 && errno == ENAMETOOLONG)
 		isol8_die("run dir path too long for a socket: %s", isol8_run_dir());
