@@ -46,7 +46,7 @@ int reply_error(serve_conn *k, int code, const char *fmt, ...)
 	return reply_json(k, code, jv_object_set(jv_object(), jv_string("error"), jv_string(msg)));
 }
 
-/* Reads into b until pred says stop, the peer closes, or the deadline passes. */
+/* One read of at most n bytes by the deadline: the count, 0 at EOF, -1 on error, -2 on timeout. */
 static ssize_t read_some(int fd, void *p, size_t n, uint64_t deadline_ns)
 {
 	for (;;) {
