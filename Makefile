@@ -41,6 +41,13 @@ $(BUILD)/gen/seccomp_strict.c: $(BUILD)/gen-seccomp
 $(BUILD)/gen/seccomp_strict.o: $(BUILD)/gen/seccomp_strict.c
 	@echo "  CC      $<"; $(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The warm interpreters' drivers (lib/warm/*) become C string literals for lib/warm.c.
+$(BUILD)/gen/warm_drivers.h: lib/warm/python.py lib/warm/node.js | $(BUILD)/gen
+	@echo "  GEN     $@"; for f in $^; do \
+	  n=$$(basename $$f | sed 's/\..*//'); echo "static const char $${n}_warm[] ="; \
+	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/\t"/; s/$$/\\n"/' $$f; echo ";"; done > $@.tmp && mv $@.tmp $@
+$(BUILD)/lib/warm.o: $(BUILD)/gen/warm_drivers.h
+
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	@echo "  AR      $@"; ar rcs $@ $^

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "mask.h"
 #include "outstream.h"
 #include "pool.h"
+#include "warm.h"
 #include "runtime.h"
 #include "sandbox.h"
 
@@ -393,7 +395,7 @@ static int run_install(isol8_sandbox *sb, const isol8_request *req, const isol8_
 struct run {
 	isol8_sandbox sb;
 	isol8_ostream out, err;
-	bool have_status, timed_out, cancelled, killed_for_output, killed;
+	bool have_status, timed_out, cancelled, killed_for_output, killed, pooled;
 	int exit_code, sig;
 	char *fault; /* payload could not start */
 	uint64_t kill_at_ns;
@@ -402,7 +404,12 @@ struct run {
 static void kill_run(struct run *r)
 {
 	if (!r->killed) {
-		sandbox_kill(&r->sb);
+		/* the init's death ends its PID namespace; a pooled sandbox's pool then sweeps its
+		 * cgroup too, so that pass (~0.5 ms on cgroup v1) stays off this run */
+		if (r->pooled && r->sb.pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, r->sb.pidfd, SIGKILL, NULL, 0);
+		else
+			sandbox_kill(&r->sb);
 		r->killed = true;
 		r->kill_at_ns = now_mono_ns();
 	}
@@ -578,8 +585,20 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	isol8_exec_spec spec = {c.argv, c.envp, req->workdir ? req->workdir : "/sandbox", c.files, c.nfiles};
 	int rc = 0;
 	bool early = false;
-	/* a warm sandbox from isol8-pool when one fits this run, else build one now */
-	res->warm = pool_acquire(&r.sb, o) == 1;
+	/* a warm sandbox from isol8-pool when one fits this run — with its interpreter already
+	 * running when nothing about the run could tell (warm.h) — else build one now */
+	char **base = warm_base_env();
+	const char *want = warm_fits(req, c.argv, c.envp, base) ? req->runtime : NULL;
+	res->warm = pool_acquire(&r.sb, o, want, warm_env_digest(base)) == 1;
+	isol8_free_strv(base);
+	bool driven = res->warm && r.sb.chan >= 0;
+	r.pooled = res->warm && !o->persist;
+	for (size_t i = 0; driven && i < c.nfiles; i++) {
+		/* what the cold payload writes before its exec, the init writes for the running driver */
+		const isol8_file *f = &c.files[i];
+		if (sandbox_put_file(&r.sb, f->path, f->data, f->len, f->mode ? f->mode & 0755 : 0644, err) < 0)
+			return abandon_run(&r.sb, 0, NULL, &c);
+	}
 	if (!res->warm) {
 		if (sandbox_start(&r.sb, &cfg, err) < 0) {
 			free_command(&c);
@@ -612,7 +631,8 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 		if (run_install(&r.sb, req, o, now_mono_ns() + (uint64_t)t * 1000000ull, err) < 0)
 			return abandon_run(&r.sb, proxy, netlog, &c);
 	}
-	debugf(o, "sandbox %s %s in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id, res->warm ? "taken from isol8-pool" : "prepared",
+	debugf(o, "sandbox %s %s in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id,
+	       driven ? "taken from isol8-pool, interpreter running" : res->warm ? "taken from isol8-pool" : "prepared",
 	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, cgroup_describe(), cfg.seccomp ? "strict" : "unconfined");
 	snprintf(res->sandbox_id, sizeof res->sandbox_id, "%s", r.sb.id);
 	res->sandbox_pid = r.sb.pid;
@@ -627,7 +647,9 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	fcntl(r.sb.stderr_r, F_SETFL, O_NONBLOCK);
 	fcntl(r.sb.ctl, F_SETFL, O_NONBLOCK);
 
-	if (rc == 0 && !early)
+	if (rc == 0 && driven)
+		rc = warm_send(&r.sb.chan, c.argv, c.envp, err);
+	else if (rc == 0 && !early)
 		rc = sandbox_feed(&r.sb, &spec, err);
 	free_command(&c);
 	if (rc == 0) {
@@ -647,7 +669,10 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 		rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "%s", r.fault);
 		free(r.fault);
 	}
-	if (!o->persist || rc < 0) {
+	/* A pooled sandbox is let go of at once (its pool tears it down); this run's numbers are
+	 * final already: the program has exited, and what it left running is killed now. */
+	bool release = res->warm && !o->persist;
+	if ((!o->persist || rc < 0) && !release) {
 		sandbox_kill(&r.sb);
 		sandbox_wait_exit(&r.sb); /* so the cgroup holds the final numbers */
 	}
@@ -666,7 +691,10 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	if (rc < 0)
 		r.sb.persist = false;
 	r.sb.pid = r.sb.dead ? 0 : r.sb.pid;
-	sandbox_destroy(&r.sb);
+	if (release)
+		sandbox_release(&r.sb);
+	else
+		sandbox_destroy(&r.sb);
 	if (rc < 0) {
 		isol8_result_free(res);
 		return -1;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <jv.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,10 +30,16 @@ static bool poolable(const isol8_options *o)
 	return o->network == ISOL8_NET_NONE && !o->image && !o->writable && !o->persist;
 }
 
-static jv want_json(const isol8_options *o)
+static jv want_json(const isol8_options *o, const char *runtime, uint64_t env_digest)
 {
 	jv j = jv_object();
 	j = jv_object_set(j, jv_string("op"), jv_string("acquire"));
+	if (runtime) {
+		char d[17];
+		snprintf(d, sizeof d, "%016llx", (unsigned long long)env_digest);
+		j = jv_object_set(j, jv_string("runtime"), jv_string(runtime));
+		j = jv_object_set(j, jv_string("env"), jv_string(d));
+	}
 	j = jv_object_set(j, jv_string("memory"), jv_number((double)o->memory_limit));
 	j = jv_object_set(j, jv_string("cpu"), jv_number(o->cpu_limit));
 	j = jv_object_set(j, jv_string("pids"), jv_number((double)o->pids_limit));
@@ -42,7 +49,7 @@ static jv want_json(const isol8_options *o)
 	return j;
 }
 
-int pool_acquire(isol8_sandbox *sb, const isol8_options *o)
+int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const char *runtime, uint64_t env_digest)
 {
 	const char *off = getenv("ISOL8_NO_POOL");
 	if ((off && *off && strcmp(off, "0")) || !poolable(o))
@@ -54,7 +61,7 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o)
 		return 0;
 	struct timeval tv = {1, 0}; /* a stuck pool must never stall a run: fall back instead */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	jv req = want_json(o);
+	jv req = want_json(o, runtime, env_digest);
 	int w = json_write_line(fd, req);
 	jv_free(req);
 	if (w < 0)
@@ -66,17 +73,25 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o)
 		goto out;
 	line[n] = 0;
 	jv v = jv_parse(line);
-	jv id = json_get(v, "id"), pid = json_get(v, "pid");
+	jv id = json_get(v, "id"), pid = json_get(v, "pid"), drv = json_get(v, "driver");
 	isol8_err err = {0};
+	/* a warm interpreter only for the runtime asked for; slot 2 is then its request pipe */
+	bool warm = runtime && jv_get_kind(drv) == JV_KIND_STRING && !strcmp(jv_string_value(drv), runtime);
 	if (nfds == ISOL8_HANDOVER_FDS && jv_get_kind(id) == JV_KIND_STRING && jv_get_kind(pid) == JV_KIND_NUMBER &&
+	    (warm || jv_get_kind(drv) != JV_KIND_STRING) &&
 	    sandbox_adopt(sb, jv_string_value(id), (pid_t)jv_number_value(pid), fds, &err) == 0) {
 		got = 1;
+		if (warm) {
+			sb->chan = sb->feed;
+			sb->feed = -1;
+		}
 	} else {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]); /* closing its ctl ends a sandbox we could not adopt */
 	}
 	jv_free(id);
 	jv_free(pid);
+	jv_free(drv);
 	jv_free(v);
 out:
 	close(fd);

@@ -299,7 +299,9 @@ static __attribute__((noreturn)) void payload_main(int feed, int in, int out, in
 		/* chan packs the driver's two pipe ends: requests in (fd 3), replies out (fd 4) */
 		int req = chan & 0xffff, rep = chan >> 16;
 		int rep_copy = rep == 3 ? fcntl(rep, F_DUPFD_CLOEXEC, 5) : rep;
-		if (rep_copy < 0 || dup2(req, 3) < 0 || dup2(rep_copy, 4) < 0) {
+		/* dup2 onto itself keeps close-on-exec set: clear it explicitly on both */
+		if (rep_copy < 0 || dup2(req, 3) < 0 || dup2(rep_copy, 4) < 0 || fcntl(3, F_SETFD, 0) < 0 ||
+		    fcntl(4, F_SETFD, 0) < 0) {
 			isol8_fail(&err, ISOL8_E_INTERNAL, errno, "driver channel");
 			payload_fail(errfd, &err);
 		}
@@ -563,7 +565,7 @@ static __attribute__((noreturn)) void init_loop(int ctl, int sigfd, pid_t payloa
 }
 
 struct child_fds {
-	int sync_r, ctl, feed_r, in_r, out_w, err_w;
+	int sync_r, ctl, feed_r, in_r, out_w, err_w, chan_r, reply_w; /* chan/reply: -1 without */
 };
 
 /* Closes every descriptor from 3 up except those in keep (negative entries are ignored). */
@@ -590,7 +592,7 @@ static __attribute__((noreturn)) void init_main(const struct child_fds *f, const
 	 * without this it would hold every descriptor the supervisor had — in isol8-pool, the
 	 * pipes of the other pooled sandboxes, so one of them would never see EOF on its stdin
 	 * (found by the warm suites under load). Keep only our own. */
-	int keep[] = {f->sync_r, f->ctl, f->feed_r, f->in_r, f->out_w, f->err_w};
+	int keep[] = {f->sync_r, f->ctl, f->feed_r, f->in_r, f->out_w, f->err_w, f->chan_r, f->reply_w};
 	close_all_but(keep, (int)ARRAY_SIZE(keep));
 	if (!cfg->persist && !cfg->pooled)
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* supervisor killed → sandbox dies with it */
@@ -647,9 +649,14 @@ static __attribute__((noreturn)) void init_main(const struct child_fds *f, const
 		close(f->ctl);
 		close(sigfd);
 		close(errp[0]);
-		payload_main(f->feed_r, f->in_r, f->out_w, f->err_w, errp[1], -1, cfg);
+		payload_main(f->feed_r, f->in_r, f->out_w, f->err_w, errp[1],
+			     f->chan_r >= 0 ? f->chan_r | f->reply_w << 16 : -1, cfg);
 	}
 	close(errp[1]);
+	if (f->chan_r >= 0) {
+		close(f->chan_r);
+		close(f->reply_w);
+	}
 	close(f->feed_r);
 	close(f->in_r);
 	close(f->out_w);
@@ -790,6 +797,7 @@ int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err 
 {
 	memset(sb, 0, sizeof *sb);
 	sb->pidfd = sb->ctl = sb->feed = sb->stdin_w = sb->stdout_r = sb->stderr_r = sb->proxy_fd = -1;
+	sb->chan = sb->reply = -1;
 	sb->persist = cfg_in->persist;
 	random_hex(sb->id, 8);
 	isol8_sandbox_cfg cfg = *cfg_in;
@@ -811,17 +819,20 @@ int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err 
 	/* Each pair: [0] read end, [1] write end. The supervisor's ends belong to sb from the
 	 * start (sandbox_destroy closes them on any failure); the child's ends are closed here. */
 	int sync[2] = {-1, -1}, ctl[2] = {-1, -1}, feed[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1},
-	    er[2] = {-1, -1};
-	int *child_ends[] = {&sync[0], &ctl[1], &feed[0], &in[0], &out[1], &er[1]};
+	    er[2] = {-1, -1}, rq[2] = {-1, -1}, rp[2] = {-1, -1};
+	int *child_ends[] = {&sync[0], &ctl[1], &feed[0], &in[0], &out[1], &er[1], &rq[0], &rp[1]};
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
 	int pidfd = -1;
 	pid_t pid = -1;
 	if (pipe2(sync, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
 	    pipe2(feed, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-	    pipe2(er, O_CLOEXEC) < 0) {
+	    pipe2(er, O_CLOEXEC) < 0 ||
+	    (cfg.driver_channel && (pipe2(rq, O_CLOEXEC) < 0 || pipe2(rp, O_CLOEXEC) < 0))) {
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
 		goto fail;
 	}
+	sb->chan = rq[1];
+	sb->reply = rp[0];
 	sb->ctl = ctl[0];
 	sb->feed = feed[1];
 	sb->stdin_w = in[1];
@@ -838,7 +849,7 @@ int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err 
 		goto fail;
 	}
 	if (pid == 0) { /* init_main closes every other descriptor, the supervisor's ends too */
-		struct child_fds f = {sync[0], ctl[1], feed[0], in[0], out[1], er[1]};
+		struct child_fds f = {sync[0], ctl[1], feed[0], in[0], out[1], er[1], rq[0], rp[1]};
 		init_main(&f, &cfg);
 	}
 	sb->pid = pid;
@@ -1214,7 +1225,7 @@ void sandbox_handover_fds(const isol8_sandbox *sb, int fds[ISOL8_HANDOVER_FDS])
 int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[ISOL8_HANDOVER_FDS], isol8_err *err)
 {
 	memset(sb, 0, sizeof *sb);
-	sb->proxy_fd = -1;
+	sb->proxy_fd = sb->chan = sb->reply = -1;
 	if (strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16)
 		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "bad sandbox id from the pool");
 	memcpy(sb->id, id, 17);
@@ -1231,6 +1242,22 @@ int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[IS
 	return 0;
 }
 
+void sandbox_release(isol8_sandbox *sb)
+{
+	if (sb->pidfd >= 0 && !sb->dead)
+		syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
+	int *fds[] = {&sb->feed, &sb->stdin_w, &sb->stdout_r, &sb->stderr_r, &sb->ctl, &sb->proxy_fd, &sb->chan,
+		      &sb->reply, &sb->pidfd};
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		close_fd(fds[i]);
+	buf_free(&sb->ctl_in);
+	buf_free(&sb->status_q);
+	cgroup_forget(&sb->cg);
+	free(sb->record);
+	sb->record = NULL;
+	sb->pid = 0;
+}
+
 void sandbox_destroy(isol8_sandbox *sb)
 {
 	/* --persist: left alive on purpose; its cgroup and run-dir record stay for isol8-cleanup. */
@@ -1241,6 +1268,8 @@ void sandbox_destroy(isol8_sandbox *sb)
 	close_fd(&sb->stderr_r);
 	close_fd(&sb->ctl);
 	close_fd(&sb->proxy_fd);
+	close_fd(&sb->chan);
+	close_fd(&sb->reply);
 	buf_free(&sb->ctl_in);
 	buf_free(&sb->status_q);
 	if (!keep && sb->pid > 0) {

@@ -29,6 +29,8 @@ typedef struct isol8_sandbox_cfg {
 	bool persist;            /* init outlives the supervisor */
 	bool pooled;             /* prepared by isol8-pool for another process: its life hangs on
 	                          * whoever holds the ctl socket (EOF ends it), not on the preparer */
+	bool driver_channel;     /* the first payload gets a request pipe as fd 3 and a reply pipe as
+	                          * fd 4 (a warm interpreter of isol8-pool: sb->chan, sb->reply) */
 	bool proxy_listener;     /* --net filtered: a socket on 127.0.0.1:8118 inside the sandbox's
 	                          * network namespace, handed to the supervisor (sb->proxy_fd) */
 	isol8_cg_limits limits;
@@ -50,6 +52,7 @@ typedef struct isol8_sandbox {
 	isol8_buf ctl_in; /* unparsed bytes read from ctl */
 	isol8_buf status_q; /* exit-status lines that arrived while waiting for a reply */
 	int proxy_fd;       /* the listening socket from inside the sandbox, or -1 */
+	int chan, reply;    /* driver_channel: the first payload's fd 3 (we write) and fd 4 (we read) */
 } isol8_sandbox;
 
 /* A further process in a ready sandbox (sessions): its own stdio pipes, a feed, and a
@@ -97,13 +100,18 @@ int sandbox_put_file(isol8_sandbox *sb, const char *path, const void *data, size
 int sandbox_killall(isol8_sandbox *sb, isol8_err *err);
 
 /* The fds and identity of a ready sandbox, to hand it to another process (isol8-pool). */
-#define ISOL8_HANDOVER_FDS 6 /* pidfd, ctl, feed, stdin_w, stdout_r, stderr_r */
+#define ISOL8_HANDOVER_FDS 6 /* pidfd, ctl, feed (or chan, once fed), stdin_w, stdout_r, stderr_r */
 void sandbox_handover_fds(const isol8_sandbox *sb, int fds[ISOL8_HANDOVER_FDS]);
 /* Rebuilds a sandbox received from another process; takes ownership of the fds and rewrites the
  * run-dir record so that this process is its supervisor (isol8-cleanup then judges by us). */
 int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[ISOL8_HANDOVER_FDS], isol8_err *err);
 /* Waits until the init has exited (child or not: through its pidfd). */
 void sandbox_wait_exit(isol8_sandbox *sb);
+
+/* For a sandbox adopted from isol8-pool: SIGKILL to its init, then let go of it — fds closed,
+ * cgroup and run-dir record left to the pool, which still watches the init and removes both
+ * once it has exited (isol8-cleanup does, if the pool is gone). Takes the teardown off the run. */
+void sandbox_release(isol8_sandbox *sb);
 
 /* Tears everything down (unless persist: then only our fds are closed and the record stays). */
 void sandbox_destroy(isol8_sandbox *sb);

@@ -1,8 +1,13 @@
-/* isol8-pool — keeps N prepared, single-use sandboxes ready (see isol8-pool(1)).
+/* isol8-pool — keeps prepared, single-use sandboxes ready (see isol8-pool(1)).
  * Each is built with the configured default limits and handed over once, by SCM_RIGHTS on
  * $RUN_DIR/pool.sock, to the isol8 run that asks; the pool then forgets it and prepares a
  * replacement. A used sandbox is never handed out again: it belongs to its new holder, and dies
- * when that holder closes its ctl socket. Pooled sandboxes that die or grow old are replaced. */
+ * when that holder closes its ctl socket. Pooled sandboxes that die or grow old are replaced.
+ *
+ * Kinds: "plain" sandboxes wait for any program (their payload blocks on its feed); under the
+ * fast strategy there are also sandboxes whose interpreter is already running (warm.h), one
+ * set per runtime. A slot goes BUILDING (init setting up) → STARTING (warm only: interpreter
+ * starting) → READY. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -18,38 +23,68 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "engine.h"
 #include "fdpass.h"
 #include "isol8.h"
 #include "json.h"
 #include "pool.h"
 #include "util.h"
+#include "warm.h"
 
-#define MAX_POOL 64
+#define MAX_POOL 64   /* per kind */
+#define NKINDS 3      /* plain, then warm_runtimes[] */
+#define MAX_SLOTS (MAX_POOL * NKINDS)
 #define REFILL_DELAY_MS 100
+#define WARM_GIVE_UP 3 /* consecutive interpreters that failed to start: stop pre-starting */
 
 static const char usage[] =
-	"Usage: isol8-pool [--size N] [--max-age MS]\n"
+	"Usage: isol8-pool [--size N] [--strategy fast|secure] [--runtimes LIST] [--max-age MS]\n"
 	"       isol8-pool status\n"
 	"\n"
-	"Keep N prepared single-use sandboxes ready (default: config poolSize, or its \"clean\" count)\n"
-	"for isol8 run; --max-age replaces ones older than MS (default 600000). SIGHUP re-reads the\n"
-	"config; SIGTERM removes every pooled sandbox and exits.\n";
+	"Keep N prepared single-use sandboxes ready for isol8 run (default: config poolSize, or its\n"
+	"\"clean\" count). fast (config poolStrategy; default) also keeps N per runtime of LIST\n"
+	"(default python,node; \"none\" for none) with the interpreter already running; secure starts\n"
+	"every interpreter only when the run arrives. --max-age replaces sandboxes older than MS\n"
+	"(default 600000). SIGHUP re-reads the config; SIGTERM removes every pooled sandbox and exits.\n";
+
+enum state { BUILDING, STARTING, READY };
 
 struct slot {
 	isol8_sandbox sb;
 	uint64_t born_ms;
-	bool ready; /* the init said ready; until then it is being built (not handed out) */
+	int kind; /* 0 plain, k > 0 warm_runtimes[k - 1] */
+	enum state state;
 };
 
+/* A sandbox handed over and still running: the pool keeps its init's pidfd and, once the init
+ * has exited, kills what is left in its cgroup and removes the cgroup and the run-dir record —
+ * the teardown its holder leaves behind so as not to wait for it (sandbox_release). */
+struct handed {
+	int pidfd;
+	isol8_cgroup cg;
+	char *record;
+};
+#define MAX_HANDED 256
+
 struct pool {
-	struct slot s[MAX_POOL];
-	int n, size;
+	struct slot s[MAX_SLOTS];
+	struct handed h[MAX_HANDED];
+	int n, nh, size;
+	bool fast, warm_on[NKINDS];
+	int warm_failures[NKINDS];
 	long long max_age_ms;
-	unsigned long long hits, misses, discarded;
+	unsigned long long hits, warm_hits, misses, discarded;
 	uint64_t last_handover_ms;
 	isol8_options opt;
 	isol8_config cfg;
+	char **base_env; /* what warm interpreters start with */
+	uint64_t base_digest;
 };
+
+static const char *kind_name(int kind)
+{
+	return kind ? warm_runtimes[kind - 1] : "plain";
+}
 
 static int configured_size(const isol8_config *c)
 {
@@ -73,55 +108,220 @@ static void drop(struct pool *p, int i)
 	p->s[i] = p->s[--p->n];
 }
 
+/* Slots of kind in state st (st < 0: in any state). */
+static int count(const struct pool *p, int kind, int st)
+{
+	int k = 0;
+	for (int i = 0; i < p->n; i++)
+		k += p->s[i].kind == kind && (st < 0 || p->s[i].state == (enum state)st);
+	return k;
+}
+
 static int count_ready(const struct pool *p)
 {
 	int k = 0;
 	for (int i = 0; i < p->n; i++)
-		k += p->s[i].ready;
+		k += p->s[i].state == READY;
 	return k;
 }
 
-/* Starts the missing sandboxes without waiting for them: they finish building while the pool
- * keeps answering (a client never waits for a replacement). */
-static void refill(struct pool *p)
+static bool kind_wanted(const struct pool *p, int kind)
+{
+	return kind == 0 || (p->fast && p->warm_on[kind]);
+}
+
+/* Starts one sandbox of kind without waiting for it; a warm one gets its interpreter's feed at
+ * once (the pipe holds it until the payload reads it). */
+static int start_slot(struct pool *p, int kind)
 {
 	isol8_sandbox_cfg cfg = {
 		.seccomp = p->opt.seccomp == ISOL8_SECCOMP_STRICT,
 		.pooled = true,
+		.driver_channel = kind > 0,
 		.limits = {.memory = p->opt.memory_limit, .pids = p->opt.pids_limit, .cpus = p->opt.cpu_limit},
 		.rootfs = {.sandbox_size = p->opt.sandbox_size, .tmp_size = p->opt.tmp_size},
 	};
-	while (p->n < p->size) {
-		isol8_err err = {0};
-		if (sandbox_start(&p->s[p->n].sb, &cfg, &err) < 0) {
-			fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
-			return; /* try again on the next tick */
-		}
-		p->s[p->n].ready = false;
-		p->s[p->n++].born_ms = now_real_ms();
-	}
-}
-
-static int load(struct pool *p, int size_flag)
-{
+	struct slot *s = &p->s[p->n];
 	isol8_err err = {0};
-	config_free(&p->cfg);
-	options_free(&p->opt);
-	if (config_load(&p->cfg, &err) < 0 || options_from_config(&p->opt, &p->cfg, &err) < 0) {
+	if (sandbox_start(&s->sb, &cfg, &err) < 0) {
 		fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
 		return -1;
 	}
+	if (kind > 0) {
+		isol8_exec_spec spec = {(char **)warm_argv(kind_name(kind)), p->base_env, "/sandbox", NULL, 0};
+		if (sandbox_feed(&s->sb, &spec, &err) < 0) {
+			fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
+			sandbox_destroy(&s->sb);
+			return -1;
+		}
+	}
+	s->kind = kind;
+	s->state = BUILDING;
+	s->born_ms = now_real_ms();
+	p->n++;
+	return 0;
+}
+
+/* Starts the missing sandboxes of every kind; they finish building while the pool keeps
+ * answering (a client never waits for a replacement). */
+static void refill(struct pool *p)
+{
+	for (int kind = 0; kind < NKINDS; kind++)
+		while (kind_wanted(p, kind) && count(p, kind, -1) < p->size)
+			if (start_slot(p, kind) < 0)
+				return; /* try again on the next tick */
+}
+
+/* Why a warm interpreter ended before saying ready: the init's status line for it. */
+static void report_failed_driver(struct pool *p, struct slot *s)
+{
+	char *line = NULL, *why = NULL;
+	for (int tries = 0; tries < 20 && !why; tries++) {
+		int r = sandbox_read_status(&s->sb, &line);
+		if (r < 0)
+			break;
+		if (r == 0) {
+			struct pollfd f = {s->sb.ctl, POLLIN, 0};
+			poll(&f, 1, 10);
+			continue;
+		}
+		why = line;
+	}
+	const char *rt = kind_name(s->kind);
+	fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: %s\n", rt, why ? why : "no status");
+	free(why);
+	if (++p->warm_failures[s->kind] >= WARM_GIVE_UP) {
+		p->warm_on[s->kind] = false;
+		fprintf(stderr, "[ERR] isol8-pool: not keeping %s warm (%d failures in a row; SIGHUP retries)\n", rt,
+			WARM_GIVE_UP);
+	}
+}
+
+/* One slot's fd was readable or hung up: returns false when the slot must be dropped. */
+static bool advance(struct pool *p, struct slot *s)
+{
+	isol8_err err = {0};
+	switch (s->state) {
+	case BUILDING: {
+		int r = sandbox_poll_ready(&s->sb, &err);
+		if (r < 0)
+			fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
+		if (r == 1)
+			s->state = s->kind ? STARTING : READY;
+		return r >= 0;
+	}
+	case STARTING: {
+		char c;
+		if (read(s->sb.reply, &c, 1) == 1 && c == 'R') {
+			s->state = READY;
+			p->warm_failures[s->kind] = 0;
+			return true;
+		}
+		report_failed_driver(p, s);
+		return false;
+	}
+	case READY:
+	default:
+		return false; /* a ready sandbox that died (its interpreter, or its init) */
+	}
+}
+
+/* The fd that tells what happens next to a slot. */
+static int watch_fd(const struct slot *s)
+{
+	if (s->state == BUILDING)
+		return s->sb.ctl;
+	if (s->kind) /* starting: the interpreter's "R"; ready: EOF if it or its init dies */
+		return s->sb.reply;
+	return s->sb.pidfd;
+}
+
+static void sweep(struct handed *h)
+{
+	cgroup_kill_all(&h->cg);
+	cgroup_destroy(&h->cg);
+	unlink(h->record);
+	free(h->record);
+	close(h->pidfd);
+}
+
+/* Waits up to timeout_ms for the slots and handed-over sandboxes, advances the slots, drops the
+ * bad and the old, sweeps the handed-over ones that ended. The poll entries of the listening
+ * socket and signalfd (the first nfixed) come back through f. */
+static void step(struct pool *p, struct pollfd *f, int nfixed, int timeout_ms)
+{
+	for (int i = 0; i < p->n; i++)
+		f[nfixed + i] = (struct pollfd){watch_fd(&p->s[i]), POLLIN, 0};
+	struct pollfd *fh = f + nfixed + p->n;
+	for (int j = 0; j < p->nh; j++)
+		fh[j] = (struct pollfd){p->h[j].pidfd, POLLIN, 0};
+	if (poll(f, (nfds_t)(nfixed + p->n + p->nh), timeout_ms) < 0 && errno != EINTR) {
+		for (int i = 0; i < nfixed; i++)
+			f[i].revents = 0;
+		return;
+	}
+	for (int j = p->nh - 1; j >= 0; j--)
+		if (fh[j].revents) {
+			sweep(&p->h[j]);
+			p->h[j] = p->h[--p->nh];
+		}
+	for (int i = p->n - 1; i >= 0; i--) {
+		bool ok = now_real_ms() - p->s[i].born_ms <= (uint64_t)p->max_age_ms; /* not grown old */
+		if (f[nfixed + i].revents)
+			ok = advance(p, &p->s[i]) && ok;
+		if (!ok) {
+			drop(p, i);
+			p->discarded++;
+		}
+	}
+}
+
+static void free_setup(struct pool *p)
+{
+	config_free(&p->cfg);
+	options_free(&p->opt);
+	isol8_free_strv(p->base_env);
+	p->base_env = NULL;
+}
+
+static int load(struct pool *p, int size_flag, const char *strategy_flag, const char *runtimes_flag)
+{
+	isol8_err err = {0};
+	free_setup(p);
+	if (config_load(&p->cfg, &err) < 0 || options_from_config(&p->opt, &p->cfg, &err) < 0) {
+		fprintf(stderr, "[ERR] isol8-pool: %s (no sandboxes kept until it is fixed and SIGHUP)\n", err.msg);
+		p->size = 0;
+		return -1;
+	}
 	p->size = size_flag >= 0 ? size_flag : configured_size(&p->cfg);
+	const char *strategy = strategy_flag ? strategy_flag : config_str(&p->cfg, "poolStrategy", "fast");
+	p->fast = strcmp(strategy, "secure") != 0;
+	for (int k = 1; k < NKINDS; k++) {
+		const char *rt = kind_name(k), *l = runtimes_flag ? runtimes_flag : "python,node";
+		size_t n = strlen(rt);
+		const char *hit = strstr(l, rt);
+		/* a whole item of the comma list */
+		p->warm_on[k] = hit && (hit == l || hit[-1] == ',') && (hit[n] == 0 || hit[n] == ',');
+		p->warm_failures[k] = 0;
+	}
+	p->base_env = warm_base_env();
+	p->base_digest = warm_env_digest(p->base_env);
 	return 0;
 }
 
 static jv status_json(const struct pool *p)
 {
-	jv j = jv_object();
+	jv j = jv_object(), kinds = jv_object();
+	for (int k = 0; k < NKINDS; k++)
+		if (kind_wanted(p, k) || count(p, k, READY))
+			kinds = jv_object_set(kinds, jv_string(kind_name(k)), jv_number(count(p, k, READY)));
 	j = jv_object_set(j, jv_string("pid"), jv_number(getpid()));
+	j = jv_object_set(j, jv_string("strategy"), jv_string(p->fast ? "fast" : "secure"));
 	j = jv_object_set(j, jv_string("size"), jv_number(p->size));
 	j = jv_object_set(j, jv_string("ready"), jv_number(count_ready(p)));
+	j = jv_object_set(j, jv_string("kinds"), kinds);
 	j = jv_object_set(j, jv_string("hits"), jv_number((double)p->hits));
+	j = jv_object_set(j, jv_string("warmHits"), jv_number((double)p->warm_hits));
 	j = jv_object_set(j, jv_string("misses"), jv_number((double)p->misses));
 	j = jv_object_set(j, jv_string("discarded"), jv_number((double)p->discarded));
 	j = jv_object_set(j, jv_string("memoryLimit"), jv_number((double)p->opt.memory_limit));
@@ -132,6 +332,65 @@ static void reply_line(int fd, jv v)
 {
 	json_write_line(fd, v);
 	jv_free(v);
+}
+
+/* The ready slot to hand out: a running interpreter of the runtime asked for when the client's
+ * base environment is ours, else a plain one; -1 when there is none. */
+static int pick(const struct pool *p, jv req)
+{
+	jv rt = json_get(req, "runtime"), env = json_get(req, "env");
+	int want = -1;
+	if (jv_get_kind(rt) == JV_KIND_STRING && jv_get_kind(env) == JV_KIND_STRING) {
+		char d[17];
+		snprintf(d, sizeof d, "%016llx", (unsigned long long)p->base_digest);
+		for (int k = 1; k < NKINDS; k++)
+			if (!strcmp(jv_string_value(rt), kind_name(k)) && !strcmp(jv_string_value(env), d))
+				want = k;
+	}
+	jv_free(rt);
+	jv_free(env);
+	for (int pass = want > 0 ? 0 : 1; pass < 2; pass++)
+		for (int i = p->n - 1; i >= 0; i--)
+			if (p->s[i].state == READY && p->s[i].kind == (pass == 0 ? want : 0))
+				return i;
+	return -1;
+}
+
+static void hand_over(struct pool *p, int c, int k)
+{
+	struct slot taken = p->s[k];
+	p->s[k] = p->s[--p->n];
+	isol8_sandbox *sb = &taken.sb;
+	int fds[ISOL8_HANDOVER_FDS];
+	sandbox_handover_fds(sb, fds);
+	if (taken.kind)
+		fds[2] = sb->chan; /* fed long ago; the interpreter now waits on this pipe */
+	char msg[160];
+	int ml = taken.kind ? snprintf(msg, sizeof msg, "{\"id\":\"%s\",\"pid\":%d,\"driver\":\"%s\"}\n", sb->id, sb->pid,
+				       kind_name(taken.kind))
+			    : snprintf(msg, sizeof msg, "{\"id\":\"%s\",\"pid\":%d}\n", sb->id, sb->pid);
+	if (fd_send(c, msg, (size_t)ml, fds, ISOL8_HANDOVER_FDS) == ml) {
+		/* handed over: forget it (its new holder owns it, its record names them) */
+		p->hits++;
+		p->warm_hits += taken.kind > 0;
+		p->last_handover_ms = now_real_ms();
+		bool watch = p->nh < MAX_HANDED;
+		for (int i = watch ? 1 : 0; i < ISOL8_HANDOVER_FDS; i++)
+			close(fds[i]);
+		if (sb->reply >= 0)
+			close(sb->reply);
+		buf_free(&sb->ctl_in);
+		buf_free(&sb->status_q);
+		if (watch) { /* its holder lets go without waiting; we sweep up after the init */
+			p->h[p->nh++] = (struct handed){sb->pidfd, sb->cg, sb->record};
+		} else { /* too many at once: isol8-cleanup removes what is left */
+			free(sb->record);
+			cgroup_forget(&sb->cg);
+		}
+	} else {
+		p->misses++;
+		sandbox_destroy(sb); /* never hand a sandbox out twice: drop it */
+	}
 }
 
 static void serve(struct pool *p, int c)
@@ -160,35 +419,13 @@ static void serve(struct pool *p, int c)
 		want.tmp_size = jv_get_kind(tmp) == JV_KIND_NUMBER ? (uint64_t)jv_number_value(tmp) : 0;
 		want.seccomp = jv_get_kind(sc) == JV_KIND_STRING && !strcmp(jv_string_value(sc), "strict")
 				       ? ISOL8_SECCOMP_STRICT : ISOL8_SECCOMP_UNCONFINED;
-		int k = p->n - 1;
-		while (k >= 0 && !p->s[k].ready)
-			k--;
-		const char *miss = !pool_compatible(&want, &p->opt) ? "different limits" : k < 0 ? "empty" : NULL;
-		if (miss) {
+		int k = pool_compatible(&want, &p->opt) ? pick(p, req) : -1;
+		if (k < 0) {
 			p->misses++;
-			reply_line(c, jv_object_set(jv_object(), jv_string("miss"), jv_string(miss)));
+			reply_line(c, jv_object_set(jv_object(), jv_string("miss"),
+						    jv_string(pool_compatible(&want, &p->opt) ? "empty" : "different limits")));
 		} else {
-			struct slot taken = p->s[k];
-			p->s[k] = p->s[--p->n];
-			struct slot *s = &taken;
-			int fds[ISOL8_HANDOVER_FDS];
-			sandbox_handover_fds(&s->sb, fds);
-			char msg[128];
-			int ml = snprintf(msg, sizeof msg, "{\"id\":\"%s\",\"pid\":%d}\n", s->sb.id, s->sb.pid);
-			if (fd_send(c, msg, (size_t)ml, fds, ISOL8_HANDOVER_FDS) == ml) {
-				/* handed over: forget it (its new holder owns it, its record names them) */
-				p->hits++;
-				p->last_handover_ms = now_real_ms();
-				for (int i = 0; i < ISOL8_HANDOVER_FDS; i++)
-					close(fds[i]);
-				buf_free(&s->sb.ctl_in);
-				buf_free(&s->sb.status_q);
-				free(s->sb.record);
-				cgroup_forget(&s->sb.cg);
-			} else {
-				p->misses++;
-				sandbox_destroy(&s->sb); /* never hand a sandbox out twice: drop it */
-			}
+			hand_over(p, c, k);
 		}
 		jv_free(m);
 		jv_free(cpu);
@@ -213,7 +450,7 @@ static int status_cmd(void)
 		return 1;
 	}
 	(void)write_all(fd, "{\"op\":\"status\"}\n", 16);
-	char buf[1024];
+	char buf[2048];
 	ssize_t n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
@@ -226,17 +463,33 @@ static int status_cmd(void)
 	return 0;
 }
 
+/* Not all there yet: some slot still starting, or fewer slots than wanted. */
+static bool settling(const struct pool *p)
+{
+	int want = 0;
+	for (int k = 0; k < NKINDS; k++)
+		want += kind_wanted(p, k) ? p->size : 0;
+	if (p->n < want)
+		return true;
+	for (int i = 0; i < p->n; i++)
+		if (p->s[i].state != READY)
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "status"))
 		return status_cmd();
 	static const struct option lo[] = {
-		{"size", required_argument, 0, 's'}, {"max-age", required_argument, 0, 'a'}, {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+		{"size", required_argument, 0, 's'}, {"max-age", required_argument, 0, 'a'},
+		{"strategy", required_argument, 0, 't'}, {"runtimes", required_argument, 0, 'r'},
+		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	static struct pool p = {.max_age_ms = 600000};
 	long long v;
 	int size_flag = -1, c;
+	const char *strategy = NULL, *runtimes = NULL;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 's') {
 			if (parse_ll(optarg, 0, MAX_POOL, &v) < 0)
@@ -246,6 +499,18 @@ int main(int argc, char **argv)
 			if (parse_ll(optarg, 1000, 1ll << 40, &v) < 0)
 				isol8_die("--max-age takes milliseconds (at least 1000)");
 			p.max_age_ms = v;
+		} else if (c == 't') {
+			if (strcmp(optarg, "fast") && strcmp(optarg, "secure"))
+				isol8_die("--strategy takes fast or secure");
+			strategy = optarg;
+		} else if (c == 'r') {
+			/* every item must be a runtime with a warm driver, or the list is "none" */
+			char *l = xstrdup(optarg), *save = NULL;
+			for (char *t = strtok_r(l, ",", &save); t; t = strtok_r(NULL, ",", &save))
+				if (!warm_argv(t) && strcmp(optarg, "none"))
+					isol8_die("--runtimes: \"%s\" cannot be pre-started (python, node, or none)", t);
+			free(l);
+			runtimes = optarg;
 		} else if (c == 'h') {
 			fputs(usage, stdout);
 			return 0;
@@ -253,8 +518,10 @@ int main(int argc, char **argv)
 			isol8_die("unknown option (see isol8-pool --help)");
 		}
 	}
+	if (optind < argc)
+		isol8_die("unexpected argument \"%s\" (see isol8-pool --help)", argv[optind]);
 	p.cfg.root = jv_invalid();
-	if (load(&p, size_flag) < 0)
+	if (load(&p, size_flag, strategy, runtimes) < 0)
 		return 1;
 	char *path = pool_socket_path();
 	if (mkdir_p(isol8_run_dir(), 0755) < 0)
@@ -268,50 +535,23 @@ int main(int argc, char **argv)
 		isol8_die("cannot listen on %s: %s", path, strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd_for(SIGTERM, SIGINT, SIGHUP, SIGCHLD, 0);
+	static struct pollfd f[2 + MAX_SLOTS + MAX_HANDED];
+	/* the first fill: wait (up to 30 s), so that "ready" on stderr means ready */
 	refill(&p);
-	for (int i = 0; i < p.n; i++) { /* the first fill: wait, so "ready" means ready */
-		isol8_err err = {0};
-		p.s[i].ready = sandbox_wait_ready(&p.s[i].sb, &err) == 0;
-		if (!p.s[i].ready) { /* sandbox_wait_ready already tore it down */
-			fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
-			p.s[i--] = p.s[--p.n];
-		}
-	}
+	for (uint64_t until = now_real_ms() + 30000; settling(&p) && now_real_ms() < until;)
+		step(&p, f, 0, 100);
 	fprintf(stderr, "isol8-pool: %d ready on %s\n", count_ready(&p), path);
 	for (bool run = true; run;) {
-		struct pollfd f[2 + MAX_POOL];
 		f[0] = (struct pollfd){lfd, POLLIN, 0};
 		f[1] = (struct pollfd){sfd, POLLIN, 0};
-		/* ready ones: watch for their death; building ones: watch for their ready line */
-		for (int i = 0; i < p.n; i++)
-			f[2 + i] = (struct pollfd){p.s[i].ready ? p.s[i].sb.pidfd : p.s[i].sb.ctl, POLLIN, 0};
-		int r = poll(f, (nfds_t)(2 + p.n), p.n < p.size ? REFILL_DELAY_MS : 5000);
-		if (r < 0 && errno != EINTR)
-			break;
-		for (int i = p.n - 1; i >= 0; i--) {
-			bool bad = now_real_ms() - p.s[i].born_ms > (uint64_t)p.max_age_ms; /* grew old */
-			if (f[2 + i].revents && !p.s[i].ready) {
-				isol8_err err = {0};
-				int r = sandbox_poll_ready(&p.s[i].sb, &err);
-				if (r < 0)
-					fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
-				p.s[i].ready = r == 1;
-				bad |= r < 0;
-			} else if (f[2 + i].revents) {
-				bad = true; /* a ready sandbox that died */
-			}
-			if (bad) {
-				drop(&p, i);
-				p.discarded++;
-			}
-		}
+		step(&p, f, 2, settling(&p) ? REFILL_DELAY_MS : 5000);
 		if (f[1].revents) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
 				if (si.ssi_signo == SIGHUP) {
 					while (p.n)
 						drop(&p, p.n - 1);
-					load(&p, size_flag);
+					load(&p, size_flag, strategy, runtimes);
 				} else if (si.ssi_signo != SIGCHLD) {
 					run = false;
 				}
@@ -326,7 +566,7 @@ int main(int argc, char **argv)
 				close(cfd);
 			}
 		}
-		/* Replacements are built once handovers pause (or the pool is empty): building one
+		/* Replacements are built once handovers pause (or nothing is ready): building one
 		 * mounts ~45 filesystems, and every mount bumps the kernel's global mount_lock,
 		 * making the path walks of a program starting in the sandbox just handed over retry
 		 * (measured: python 5 ms slower when they overlap). */
@@ -335,10 +575,20 @@ int main(int argc, char **argv)
 	}
 	while (p.n)
 		drop(&p, p.n - 1);
+	for (int j = 0; j < p.nh; j++) {
+		struct pollfd ended = {p.h[j].pidfd, POLLIN, 0};
+		if (poll(&ended, 1, 0) == 1) {
+			sweep(&p.h[j]);
+			continue;
+		}
+		/* still running: its holder's record stays, for isol8-cleanup */
+		close(p.h[j].pidfd);
+		free(p.h[j].record);
+		cgroup_forget(&p.h[j].cg);
+	}
 	close(lfd);
 	unlink(path);
 	free(path);
-	options_free(&p.opt);
-	config_free(&p.cfg);
+	free_setup(&p);
 	return 0;
 }

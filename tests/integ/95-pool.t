@@ -13,17 +13,19 @@ is "$OUT" '{"running":false}' "pool status says when no pool runs"
 "$POOL" --size 2 2>/dev/null & pl=$!
 for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
 capture "$POOL" status
-is "$(jqr '[.running, .size, .ready] | map(tostring) | join(" ")')" "true 2 2" "the pool prepares its sandboxes"
+is "$(jqr '[.running, .strategy, .size, .ready, .kinds.plain, .kinds.python, .kinds.node] | map(tostring) | join(" ")')" \
+	"true fast 2 6 2 2 2" "the pool prepares its sandboxes: 2 plain, 2 with python running, 2 with node"
 
 # every pooled sandbox holds only its own descriptors, whatever was built before it (an init
-# that kept its supervisor's fds held the other sandboxes' pipes: a stdin never reached EOF)
+# that kept its supervisor's fds held the other sandboxes' pipes: a stdin never reached EOF);
+# sandboxes of one kind (plain, python, node: the payload's comm) hold the same number
 counts=""
 for rec in "$ISOL8_RUN_DIR"/sandboxes/*.json; do
 	ipid=$(jq -r .pid "$rec")
 	kids=$(cat /proc/$ipid/task/$ipid/children)
-	counts="$counts $(ls /proc/$ipid/fd | wc -l)/$(ls /proc/${kids%% *}/fd | wc -l)"
+	counts="$counts $(cat /proc/${kids%% *}/comm):$(ls /proc/$ipid/fd | wc -l)/$(ls /proc/${kids%% *}/fd | wc -l)"
 done
-is "$(printf '%s\n' $counts | sort -u | wc -l)" 1 "pooled inits and payloads hold the same descriptors, none of their siblings' ($counts )"
+is "$(printf '%s\n' $counts | sort -u | wc -l)" 3 "pooled inits and payloads hold the same descriptors, none of their siblings' ($counts )"
 
 export SECRET_ENV=host-only
 capture "$RUN" --json --secret TOKEN=first-run-secret -e '
@@ -57,9 +59,15 @@ capture "$RUN" --json -e 'x = bytearray(600 << 20)'; is "$(jqr .status)" oom "wa
 
 # a pooled sandbox whose init is killed is discarded and replaced
 victim=$(jq -r 'select(.persist == false) | .pid' "$ISOL8_RUN_DIR"/sandboxes/*.json | head -1)
-kill -KILL "$victim"; sleep 1.5
-capture "$POOL" status
-is "$(jqr '.discarded >= 1 and .ready == 2')" true "a pooled sandbox that died is discarded and replaced"
+kill -KILL "$victim"
+for i in $(seq 100); do capture "$POOL" status; [ "$(jqr '.discarded >= 1 and .ready == 6')" = true ] && break; sleep 0.1; done
+is "$(jqr '.discarded >= 1 and .ready == 6')" true "a pooled sandbox that died is discarded and replaced"
+# a warm interpreter that dies (not its init) is discarded too
+wpid=$(pgrep -f _isol8_warm | head -1)
+d0=$(jqr .discarded)
+kill -KILL "$wpid"
+for i in $(seq 100); do capture "$POOL" status; [ "$(jqr ".discarded > $d0 and .kinds.python == 2")" = true ] && break; sleep 0.1; done
+is "$(jqr ".discarded > $d0 and .kinds.python == 2")" true "a pooled interpreter that died is discarded and replaced"
 capture "$RUN" --json -e 'print(2)'
 is "$(jqr '[.stdout, .status] | join(" ")')" "2 ok" "…and runs still work"
 
@@ -73,7 +81,7 @@ done
 [ ${#pids[@]} = 0 ] || wait "${pids[@]}"
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$pl/status)
 capture "$POOL" status
-ok $([ "$(jqr .ready)" -le 2 ] && echo 0 || echo 1) "after 100 runs the pool holds at most its size ($(jqr .ready) ready, $(jqr .hits) hits)"
+ok $([ "$(jqr .ready)" -le 6 ] && echo 0 || echo 1) "after 100 runs the pool holds at most its size ($(jqr .ready) ready, $(jqr .hits) hits)"
 ok $([ $((rss1 - rss0)) -lt 4096 ] && echo 0 || echo 1) "the pool's own memory stays bounded (RSS ${rss0} → ${rss1} KB)"
 
 # --max-age: pooled sandboxes older than that are replaced
@@ -81,11 +89,26 @@ ok $([ $((rss1 - rss0)) -lt 4096 ] && echo 0 || echo 1) "the pool's own memory s
 before=$(jqr .discarded)
 kill -KILL $pl; wait $pl 2>/dev/null; rm -f "$ISOL8_RUN_DIR/pool.sock"
 "$BIN/isol8-cleanup" >/dev/null
-"$POOL" --size 1 --max-age 1000 2>/dev/null & pl=$!
+"$POOL" --size 1 --max-age 1000 --runtimes none 2>/dev/null & pl=$!
 for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
 sleep 2
 for i in $(seq 40); do capture "$POOL" status; [ "$(jqr .ready)" = 1 ] && break; sleep 0.1; done
 ok $([ "$(jqr .discarded)" -ge 1 ] && [ "$(jqr .ready)" -eq 1 ] && echo 0 || echo 1) "--max-age replaces pooled sandboxes that grow old ($(jqr .discarded) discarded, $(jqr .ready) ready)"
+
+# the secure strategy keeps no interpreter running: each starts when its run arrives
+kill -TERM $pl; wait $pl 2>/dev/null
+"$POOL" --size 1 --strategy secure 2>/dev/null & pl=$!
+for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
+capture "$POOL" status
+is "$(jqr '[.strategy, .ready, (.kinds | keys | join(","))] | map(tostring) | join(" ")')" "secure 1 plain" "--strategy secure: plain sandboxes only"
+capture "$RUN" --json -e 'print(4)'
+is "$(jqr '[.stdout, .warm] | map(tostring) | join(" ")')" "4 true" "…still warm (set-up done ahead)"
+capture "$POOL" status
+is "$(jqr '[.hits, .warmHits] | map(tostring) | join(" ")')" "1 0" "…with the interpreter started for the run"
+capture "$POOL" --strategy quick
+like "$RC $ERR" '^1 .*--strategy takes fast or secure' "--strategy: a bad value is one clear error"
+capture "$POOL" --runtimes python,ruby
+like "$RC $ERR" '^1 .*"ruby" cannot be pre-started' "--runtimes: a runtime without a warm driver is refused"
 
 # the daemon killed: runs fall back to cold; what it held is cleaned up
 kill -KILL $pl; wait $pl 2>/dev/null; sleep 0.3

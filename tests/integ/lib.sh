@@ -31,6 +31,17 @@ diag() { printf '# %s\n' "$*"; }
 capture() { local o e; o=$(mktemp) e=$(mktemp); "$@" >"$o" 2>"$e" </dev/null; RC=$?; OUT=$(cat "$o"); ERR=$(cat "$e"); rm -f "$o" "$e"; }
 
 leftovers() {
+	local n i
+	# with a pool, wait for it to settle: it sweeps what it handed over and rebuilds
+	for i in $(seq 60); do
+		n=$(count_leftovers)
+		[ -z "$POOL_PID" ] || [ "$n" = 0 ] && break
+		sleep 0.05
+	done
+	echo $n
+}
+
+count_leftovers() {
 	local n=0 c
 	for c in memory pids cpu cpuacct; do
 		[ -d /sys/fs/cgroup/$c/$ISOL8_CGROUP_PARENT ] && n=$((n + $(find /sys/fs/cgroup/$c/$ISOL8_CGROUP_PARENT -mindepth 1 -type d | wc -l)))
@@ -46,9 +57,12 @@ leftovers() {
 
 finish() {
 	if [ -n "$POOL_PID" ]; then
-		hits=$("$BIN/isol8-pool" status | jq -r .hits)
+		local st hits warm
+		st=$("$BIN/isol8-pool" status); hits=$(jq -r .hits <<<"$st"); warm=$(jq -r .warmHits <<<"$st")
+		is "$(leftovers)" 0 "no sandbox, cgroup or run-dir record left behind but the pool's own"
 		kill -TERM "$POOL_PID"; wait "$POOL_PID" 2>/dev/null
 		ok $([ "$hits" -gt 0 ] && echo 0 || echo 1) "the warm pool served runs of this file ($hits)"
+		ok $([ "$warm" -gt 0 ] && echo 0 || echo 1) "…$warm of them with the interpreter already running"
 	fi
 	is "$(leftovers)" 0 "no sandbox, cgroup or run-dir record left behind"
 	for c in memory pids cpu cpuacct; do rmdir /sys/fs/cgroup/$c/$ISOL8_CGROUP_PARENT 2>/dev/null; done
