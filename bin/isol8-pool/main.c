@@ -188,7 +188,22 @@ static void report_failed_driver(struct pool *p, struct slot *s)
 		why = line;
 	}
 	const char *rt = kind_name(s->kind);
-	fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: %s\n", rt, why ? why : "no status");
+	jv st = why ? jv_parse(why) : jv_invalid();
+	jv e = json_get(st, "error"), x = json_get(st, "exit"), sig = json_get(st, "signal");
+	if (jv_get_kind(e) == JV_KIND_STRING)
+		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: %s\n", rt, jv_string_value(e));
+	else if (jv_get_kind(x) == JV_KIND_NUMBER)
+		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: it exited with %d\n", rt,
+			(int)jv_number_value(x));
+	else if (jv_get_kind(sig) == JV_KIND_NUMBER)
+		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: killed by signal %d\n", rt,
+			(int)jv_number_value(sig));
+	else
+		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start\n", rt);
+	jv_free(e);
+	jv_free(x);
+	jv_free(sig);
+	jv_free(st);
 	free(why);
 	if (++p->warm_failures[s->kind] >= WARM_GIVE_UP) {
 		p->warm_on[s->kind] = false;
@@ -538,8 +553,10 @@ int main(int argc, char **argv)
 	static struct pollfd f[2 + MAX_SLOTS + MAX_HANDED];
 	/* the first fill: wait (up to 30 s), so that "ready" on stderr means ready */
 	refill(&p);
-	for (uint64_t until = now_real_ms() + 30000; settling(&p) && now_real_ms() < until;)
+	for (uint64_t until = now_real_ms() + 30000; settling(&p) && now_real_ms() < until;) {
 		step(&p, f, 0, 100);
+		refill(&p); /* replaces what failed (a runtime that keeps failing stops being wanted) */
+	}
 	fprintf(stderr, "isol8-pool: %d ready on %s\n", count_ready(&p), path);
 	for (bool run = true; run;) {
 		f[0] = (struct pollfd){lfd, POLLIN, 0};

@@ -38,7 +38,7 @@
   }
   const body = f[1];
   if (f[0] === 'c') {
-    process._eval = body;
+    Object.defineProperty(process, '_eval', { value: body, writable: false, enumerable: true, configurable: true });
     process.execArgv[1] = body;
     vm.runInThisContext(body, { filename: '[eval]', displayErrors: true,
       importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });

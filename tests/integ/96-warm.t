@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Pre-started interpreters (isol8-pool's fast strategy) against the cold path: each program runs
+# cold (ISOL8_NO_POOL=1) and warm, in a pooled sandbox whose python3/node was already running,
+# and must print the same stdout and stderr and exit with the same code. Node's stack traces
+# differ below the user's frames (node's internals); for those the first lines are compared.
+. "$(dirname "$0")/lib.sh"
+POOL="$BIN/isol8-pool"
+"$POOL" --size 1 2>"$WORK/pool.err" & pl=$!
+for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
+
+status() { "$POOL" status; }
+# waits until the pool has an interpreter of runtime $1 running
+wait_warm() { for i in $(seq 200); do [ "$(status | jq -r ".kinds.$1 // 0")" -ge 1 ] && return; sleep 0.05; done; }
+
+# same RUNTIME NAME [STDERR_LINES] -- ARGS… : cold and warm agree; the warm run was a
+# pre-started interpreter (warmHits went up by one)
+same() {
+	local rt=$1 name=$2 lines=1000
+	if [ "$3" = -- ]; then shift 3; else lines=$3; shift 4; fi
+	capture env ISOL8_NO_POOL=1 "$RUN" -r "$rt" "$@"
+	local cold="$OUT|$(head -n "$lines" <<<"$ERR")|$RC"
+	wait_warm "$rt"
+	local h0; h0=$(status | jq .warmHits)
+	capture "$RUN" -r "$rt" "$@"
+	local warm="$OUT|$(head -n "$lines" <<<"$ERR")|$RC"
+	is "$warm|$(( $(status | jq .warmHits) - h0 ))" "$cold|1" "$name"
+}
+
+# ---- python, inline (python3 -c) ------------------------------------------------------------
+same python "python -c: __name__, argv, path[0], the globals it starts with" -- \
+	-e 'import sys; print(__name__, sys.argv, repr(sys.path[0]), sorted(globals()))'
+same python "python -c: the modules loaded are python3's own, none of the driver's" -- \
+	-e 'import sys; print(sorted(sys.modules))'
+same python "python -c: a traceback names <string>, not the driver" -- -e 'x = 1
+def f():
+    return x / 0
+f()'
+same python "python -c: a syntax error" -- -e 'x = ('
+same python "python -c: sys.exit(7)" -- -e 'import sys; sys.exit(7)'
+same python "python -c: sys.exit(\"bye\") prints and exits 1" -- -e 'import sys; sys.exit("bye")'
+same python "python -c: an uncaught KeyboardInterrupt ends by SIGINT" -- -e 'raise KeyboardInterrupt'
+same python "python -c: threads are joined, then atexit, then __del__ at shutdown" -- -e '
+import atexit, threading, time
+class Late:
+    def __del__(self):
+        print("del")
+late = Late()
+atexit.register(print, "atexit")
+threading.Thread(target=lambda: (time.sleep(0.2), print("thread"))).start()
+print("main")'
+same python "python -c: only fds 0, 1, 2 are open" -- -e 'import os; print(sorted(os.listdir("/proc/self/fd")))'
+same python "python -c: stdin" -- --stdin 'from stdin' -e 'import sys; print(sys.stdin.read().upper())'
+same python "python -c: a secret is in the environment and masked" -- \
+	--secret TOKEN=s3cr3t-value -e 'import os; print(os.environ["TOKEN"], len(os.environ))'
+same python "python -c: the environment is the cold one" -- \
+	-e 'import os; print(sorted(os.environ.items()))'
+same python "python -c: a subprocess inherits it" -- --secret K=v4lue -e 'import subprocess; subprocess.run(["sh", "-c", "echo $K $HOME"])'
+same python "python -c: limits apply (pids)" -- -e '
+import os
+n = 0
+try:
+    while n < 200:
+        if os.fork() == 0:
+            import time; time.sleep(3); os._exit(0)
+        n += 1
+except OSError as e:
+    print("stopped", e.errno)'
+
+# ---- python, a file (python3 /sandbox/main.py) ------------------------------------------------
+cat >"$WORK/prog.py" <<'PY'
+import sys
+print(__name__, __file__, sys.argv, sys.path[0], __spec__, type(__loader__).__name__, sorted(globals()))
+def f():
+    raise ValueError("v")
+f()
+PY
+same python "python FILE: __file__, argv, path[0], loader; a traceback with source lines" -- "$WORK/prog.py"
+printf '# -*- coding: latin-1 -*-\nprint("\xe9")\n' >"$WORK/latin.py"
+same python "python FILE: a coding declaration" -- "$WORK/latin.py"
+printf 'open("/sandbox/out.txt", "w").write("x")\nf = open("/sandbox/left-open.txt", "w")\nf.write("flushed at exit")\n' >"$WORK/files.py"
+echo "{\"runtime\":\"python\",\"code\":$(jq -Rs . <"$WORK/files.py"),\"outputPaths\":[\"/sandbox/left-open.txt\"]}" >"$WORK/req.json"
+wait_warm python
+capture "$RUN" --json --request "$WORK/req.json"
+is "$(printf '%s' "$OUT" | jq -r '.files["/sandbox/left-open.txt"] | @base64d')" "flushed at exit" "a file left open is flushed at interpreter exit, as cold"
+
+# ---- node, inline (node -e) -----------------------------------------------------------------
+same node "node -e: its globals, argv, execArgv length" -- \
+	-e 'console.log(typeof require, typeof module, __filename, __dirname, process.argv.length, process.execArgv.length, process.execArgv[1] === process._eval, require.main, process._eval.length)'
+same node "node -e: top-level declarations do not clash with the driver's" -- -e 'const fs = 1, vm = 2; let Module = 3; function isol8Warm() { return 4 } console.log(fs + vm + Module + isol8Warm())'
+same node "node -e: an uncaught error names [eval] (first lines)" 5 -- -e 'const x = 1;
+throw new Error("boom " + x)'
+same node "node -e: process.exitCode" -- -e 'process.exitCode = 4'
+same node "node -e: timers, then process.exit(5)" -- -e 'setTimeout(() => { console.log("later"); process.exit(5) }, 50)'
+same node "node -e: dynamic import, with no warning" -- -e 'import("node:path").then(m => console.log(typeof m.join))'
+same node "node -e: nextTick before promises, as in a main script" -- \
+	-e 'Promise.resolve().then(() => console.log("p")); process.nextTick(() => console.log("t")); console.log("s")'
+same node "node -e: stdin" -- --stdin 'abc' -e 'process.stdin.on("data", d => console.log(String(d).toUpperCase()))'
+same node "node -e: the environment is the cold one" -- --secret TOKEN=n0de-secret \
+	-e 'console.log(Object.entries(process.env).sort())'
+same node "node -e: an unhandled rejection (first lines)" 4 -- -e 'Promise.reject(new Error("nope"))'
+
+# ---- node, files (node /sandbox/main.mjs, main.js) ------------------------------------------
+printf 'console.log(typeof require, import.meta.url, process.argv.slice(1), process.execArgv)\nthrow new Error("esm")\n' >"$WORK/prog.mjs"
+same node "node FILE.mjs: an ES module, no CommonJS globals (first lines)" 6 -- "$WORK/prog.mjs"
+printf 'console.log(require.main === module, __filename, typeof exports, process.argv.slice(1))\nnull.x\n' >"$WORK/prog.js"
+same node "node FILE.js: CommonJS, require.main (first lines)" 6 -- "$WORK/prog.js"
+
+# ---- what cannot be told apart is never tried -------------------------------------------------
+wait_warm python
+h0=$(status | jq .warmHits)
+echo '{"runtime":"python","code":"import sys; print(sys.flags.hash_randomization)","env":{"PYTHONHASHSEED":"0"}}' >"$WORK/req.json"
+capture "$RUN" --json --request "$WORK/req.json"
+is "$(printf '%s' "$OUT" | jq -r '[.stdout, .warm] | map(tostring) | join(" ")')|$(( $(status | jq .warmHits) - h0 ))" "0 true|0" \
+	"PYTHONHASHSEED (read at start-up): a plain pooled sandbox, the interpreter started for the run"
+capture "$RUN" --json --workdir /sandbox/sub -e 'import os; print(os.getcwd())'
+is "$(printf '%s' "$OUT" | jq -r .stdout)|$(( $(status | jq .warmHits) - h0 ))" "/sandbox/sub|0" "another working directory: not pre-started"
+capture "$RUN" -r bash -e 'echo $0'
+is "$OUT|$(( $(status | jq .warmHits) - h0 ))" "bash|0" "bash has no warm driver: a plain pooled sandbox"
+
+# ---- the driver's own failure modes ---------------------------------------------------------
+kill -TERM $pl; wait $pl 2>/dev/null
+# a "node" that exits at once (outside /tmp: the sandbox has its own /tmp)
+rt=$(mktemp -d /var/tmp/isol8-rt.XXXXXX); mkdir -p "$rt/bin"; printf '#!/bin/sh\nexit 3\n' >"$rt/bin/node"
+chmod 755 "$rt" "$rt/bin" "$rt/bin/node"
+ISOL8_RUNTIMES="$rt" "$POOL" --size 1 --runtimes node 2>"$WORK/pool.err" & pl=$!
+for i in $(seq 100); do grep -q "not keeping node warm" "$WORK/pool.err" && break; sleep 0.1; done
+like "$(grep -c 'the node interpreter did not start: it exited with 3' "$WORK/pool.err") $(grep -c 'not keeping node warm' "$WORK/pool.err")" "^3 1$" \
+	"an interpreter that cannot start: said once per try, then the pool stops pre-starting it"
+capture "$RUN" --json -e 'print(5)'
+is "$(printf '%s' "$OUT" | jq -r '[.stdout, .warm] | map(tostring) | join(" ")')" "5 true" "…and keeps serving plain sandboxes"
+kill -TERM $pl; wait $pl 2>/dev/null
+rm -rf "$rt"
+finish
