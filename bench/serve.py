@@ -96,6 +96,27 @@ def main():
             pool.send_signal(signal.SIGTERM)
             pool.wait()
             pool = None
+        # Agents think between requests: one every 150 ms, so the pool refills in the pauses
+        # (back to back, above, it cannot: its rebuilds wait for a pause or an empty pool).
+        print("\npaced, one request every 150 ms: median      p99")
+        def paced(fn, n):
+            lat, res = [], []
+            for _ in range(n):
+                out = fn()
+                lat.append(out[0] if isinstance(out, tuple) else out)
+                res.append(out[1] if isinstance(out, tuple) else None)
+                time.sleep(0.15)
+            return sorted(lat), res
+        def prow(name, lat, base=None):
+            med, p99 = statistics.median(lat) * 1000, lat[int(len(lat) * 0.99) - 1] * 1000
+            print(f"  {name:<34} {med:8.1f} {p99:8.1f}" + (f"   {med / base:.2f}x" if base else ""))
+            return med
+        n = min(args.runs, 100)
+        base = prow("python3 -c (bare spawn)", paced(one_python, n)[0])
+        prow("isol8-serve, cold sandboxes", paced(lambda: one_post(port), n)[0], base)
+        pool = start_pool(BIN, RUN_DIR, ENV, 2)
+        lat, warm = paced(lambda: one_post(port), n)
+        prow(f"isol8-serve + isol8-pool ({sum(1 for w in warm if w)}/{len(warm)} warm)", lat, base)
     finally:
         if pool:
             pool.terminate()

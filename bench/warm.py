@@ -1,33 +1,41 @@
 #!/usr/bin/env python3
-"""Warm-pool benchmark (issue 6's headline): python print(1) end to end with `isol8 run` warm
-(isol8-pool running) and cold (ISOL8_NO_POOL=1), in-process through the library, and the bare
-interpreter — interleaved, median and p99 over N runs; the isol8-serve rows are bench/serve.py.
-docker only when a daemon answers. Not a timed test.
+"""Warm-pool benchmark (issue 6's headline): print(1) end to end in python and node with
+`isol8 run` warm (isol8-pool running, interpreters pre-started) and cold (ISOL8_NO_POOL=1),
+in-process through the library, and the bare interpreter — interleaved, median and p99 over N
+runs each. A `/bin/true` row gives this harness's own cost of spawning a process (every other
+row includes it). docker only when a daemon answers; the isol8-serve rows are bench/serve.py.
+Not a timed test.
 usage: bench/warm.py [--runs N] [--bin build/bin]"""
 import os, shutil, statistics, subprocess, time
 from benchlib import setup, start_pool
 
 args, b, run_dir, env = setup(default_runs=100)
-pool = start_pool(b, run_dir, env, 4)
+pool = start_pool(b, run_dir, env, 2)
 
-def timed(argv, extra=None):
+def timed(argv, expect=b"1", extra=None):
     e = dict(env, **(extra or {}))
     t = time.perf_counter()
     p = subprocess.run(argv, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     dt = (time.perf_counter() - t) * 1000
-    assert p.returncode == 0 and p.stdout.strip() == b"1", p.stderr
+    assert p.returncode == 0 and p.stdout.strip() == expect, (argv, p.stdout, p.stderr)
     return dt
 
+isol8 = f"{b}/isol8"
 cases = {
-    "isol8 run (warm pool)": lambda: timed([f"{b}/isol8", "run", "-e", "print(1)"]),
-    "isol8 run (cold)": lambda: timed([f"{b}/isol8", "run", "-e", "print(1)"], {"ISOL8_NO_POOL": "1"}),
-    "bare python3 -c": lambda: timed(["/usr/bin/python3", "-c", "print(1)"]),
+    "/bin/true (spawn floor)": lambda: timed(["/bin/true"], b""),
+    "python: isol8 run (warm pool)": lambda: timed([isol8, "run", "-e", "print(1)"]),
+    "python: isol8 run (cold)": lambda: timed([isol8, "run", "-e", "print(1)"], extra={"ISOL8_NO_POOL": "1"}),
+    "python: bare python3 -c": lambda: timed(["/usr/bin/python3", "-c", "print(1)"]),
+    "node: isol8 run (warm pool)": lambda: timed([isol8, "run", "-r", "node", "-e", "console.log(1)"]),
+    "node: isol8 run (cold)": lambda: timed([isol8, "run", "-r", "node", "-e", "console.log(1)"],
+                                            extra={"ISOL8_NO_POOL": "1"}),
+    "node: bare node -e": lambda: timed(["node", "-e", "console.log(1)"]),
 }
 docker = shutil.which("docker") and subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL,
                                                    stderr=subprocess.DEVNULL).returncode == 0
 if docker:
-    cases["docker run"] = lambda: timed(["docker", "run", "--rm", "--network", "none", "python:3-slim",
-                                         "python3", "-c", "print(1)"], {"PATH": os.environ["PATH"]})
+    cases["python: docker run"] = lambda: timed(["docker", "run", "--rm", "--network", "none", "python:3-slim",
+                                                 "python3", "-c", "print(1)"], extra={"PATH": os.environ["PATH"]})
 for f in cases.values():
     f()
 times = {k: [] for k in cases}
@@ -35,21 +43,35 @@ for _ in range(args.runs):
     for k, f in cases.items():
         times[k].append(f())
         time.sleep(0.15)  # agents think between runs: the pool replenishes in the pause
-lib = subprocess.run([f"{b}/../bench-lib", str(args.runs)], env=env, stdout=subprocess.PIPE, check=True)
-rows = [l.split() for l in lib.stdout.decode().split("\n") if l]
-times["in-process library (warm pool)"] = [float(r[0]) for r in rows]
-warm_share = sum(int(r[1]) for r in rows) / len(rows)
+
+def library(runtime, code):
+    out = subprocess.run([f"{b}/../bench-lib", str(args.runs), runtime, code, "1"], env=env,
+                         stdout=subprocess.PIPE, check=True)
+    rows = [l.split() for l in out.stdout.decode().split("\n") if l]
+    return [float(r[0]) for r in rows], sum(int(r[1]) for r in rows) / len(rows)
+lib = {}
+for rt, code in (("python", "print(1)"), ("node", "console.log(1)")):
+    lib[rt] = library(rt, code)
+    times[f"{rt}: in-process library (warm pool)"] = lib[rt][0]
+status = subprocess.run([f"{b}/isol8-pool", "status"], env=env, stdout=subprocess.PIPE).stdout.decode().strip()
 pool.terminate(); pool.wait()
 shutil.rmtree(run_dir, ignore_errors=True)
 
-bare = statistics.median(times["bare python3 -c"])
 def p99(v):
     return sorted(v)[min(len(v) - 1, int(0.99 * len(v)))]
-print(f"python print(1), {args.runs} runs each (interleaved), {os.cpu_count()} CPUs; library runs warm: {warm_share:.0%}")
+bare = {"python": statistics.median(times["python: bare python3 -c"]),
+        "node": statistics.median(times["node: bare node -e"])}
+floor = statistics.median(times["/bin/true (spawn floor)"])
+print(f"print(1), {args.runs} runs each (interleaved, 150 ms apart), {os.cpu_count()} CPUs; "
+      f"library runs warm: python {lib['python'][1]:.0%}, node {lib['node'][1]:.0%}")
+print(f"pool at the end: {status}")
 print()
-print("| path | median ms | p99 ms | added vs bare (median) | ratio vs bare |")
+print("| path | median ms | p99 ms | minus spawn floor | ratio vs bare interpreter |")
 print("|---|---:|---:|---:|---:|")
 for k, v in times.items():
     m = statistics.median(v)
-    print(f"| {k} | {m:.1f} | {p99(v):.1f} | {m - bare:+.1f} | {m / bare:.2f}x |")
+    rt = k.split(":")[0]
+    inproc = "library" in k  # no process spawned: no floor to take off
+    ratio = f"{m / bare[rt]:.2f}x" if rt in bare else ""
+    print(f"| {k} | {m:.1f} | {p99(v):.1f} | {m if inproc else m - floor:.1f} | {ratio} |")
 print("\n(the isol8-serve rows: bench/serve.py." + ("" if docker else " docker: no daemon answers here.") + ")")
