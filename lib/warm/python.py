@@ -1,10 +1,22 @@
-def _isol8_warm(g=globals(), pristine=dict(globals())):
-    # Everything lives in this function: __main__ gets back exactly the globals python3 -c
-    # starts with, and nothing is imported that python3 -c would not have imported.
+def _isol8_warm(pristine=dict(globals())):
+    # Everything lives in this function: the code gets a __main__ with exactly the globals
+    # python3 -c starts with, and nothing is imported that python3 -c would not have imported.
     import os, sys
     # Touch the compiler and the evaluation loop now: their pages are cold in a fresh interpreter
     # and cost ~2 ms on first use (measured), which would otherwise fall on the run.
     exec(compile('def f(a, *b, **c):\n    for i in range(2):\n        a = [x for x in b] or {k: v for k, v in c.items()}\n    return f"{a!r}"\nclass C:\n    pass\nf(1, 2, k=3)\n', '<warm>', 'exec'), {})
+    # Everything that exists now (python3's start-up state) goes to the GC's permanent
+    # generation: the collections of interpreter shutdown then walk only what the run created,
+    # instead of ~50k objects gone cold in the CPU caches while the pool held this process
+    # (measured: shutdown 1.5 ms shorter). What a program can notice: gc.get_objects() does not
+    # list start-up objects, and an object it hangs on a start-up module (os.x = obj) is torn
+    # down later in shutdown than under python3 -c. 'gc' leaves sys.modules as it came.
+    had_gc = 'gc' in sys.modules
+    import gc
+    gc.freeze()
+    if not had_gc:
+        del sys.modules['gc']
+    del gc, had_gc
     os.write(4, b'R')
     parts = []
     while True:
@@ -23,8 +35,13 @@ def _isol8_warm(g=globals(), pristine=dict(globals())):
         if kv:
             k, _, v = kv.partition(b'=')
             os.environb[k] = v
-    g.clear()
+    # A new __main__ module, not the frozen one this driver ran in: what the program hangs on it
+    # is then torn down at the same point of shutdown as under python3 -c (a frozen module
+    # would outlive the collections and be cleared after sys.stdout is gone).
+    main = type(sys)('__main__')
+    g = main.__dict__
     g.update(pristine)
+    sys.modules['__main__'] = main
     body = f[1].decode('utf-8', 'surrogateescape')
     me = sys._getframe().f_code
     try:

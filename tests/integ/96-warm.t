@@ -48,6 +48,11 @@ late = Late()
 atexit.register(print, "atexit")
 threading.Thread(target=lambda: (time.sleep(0.2), print("thread"))).start()
 print("main")'
+same python "python -c: import __main__ is the module the code runs in" -- \
+	-e 'import __main__, sys; print(__main__.__dict__ is globals(), __main__ is sys.modules["__main__"], repr(__main__))'
+mkdir -p "$WORK/mods"
+printf 'class A:\n    def __del__(self):\n        print("mod del")\na = A()\n' >"$WORK/mods/mod.py"
+same python "python -c: an imported module's objects are torn down at exit too" -- --files "$WORK/mods" -e 'import mod; print("imported")'
 same python "python -c: only fds 0, 1, 2 are open" -- -e 'import os; print(sorted(os.listdir("/proc/self/fd")))'
 same python "python -c: stdin" -- --stdin 'from stdin' -e 'import sys; print(sys.stdin.read().upper())'
 same python "python -c: a secret is in the environment and masked" -- \
