@@ -96,7 +96,11 @@ unlike "$OUT" 's3cr3t-value' "a secret printed by the program is masked"
 sleep 0.5; kill -KILL $runpid; wait $runpid 2>/dev/null; sleep 0.3
 is "$(pgrep -u 65534 -f 'sleep 300' | wc -l)" 0 "SIGKILL of isol8-run: the sandbox dies with it"
 capture "$BIN/isol8-cleanup"
-is "$OUT" '{"removed":1,"failed":0,"errors":[]}' "…and isol8-cleanup removes what it left"
+if [ -n "$POOL_PID" ]; then # a pooled sandbox: its pool sweeps it when the init exits, maybe first
+	like "$OUT" '^\{"removed":[01],"failed":0,"errors":\[\]\}$' "…and its pool or isol8-cleanup removes what it left"
+else
+	is "$OUT" '{"removed":1,"failed":0,"errors":[]}' "…and isol8-cleanup removes what it left"
+fi
 # SIGTERM: clean exit, everything removed
 "$RUN" --cmd 'sleep 300' & runpid=$!
 sleep 0.5; kill -TERM $runpid; wait $runpid; rc=$?
