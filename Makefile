@@ -18,7 +18,7 @@ TOOLS     := isol8 isol8-run isol8-cleanup isol8-session isol8-proxy isol8-pool 
 BINS      := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-HELPERS   := $(BUILD)/tests/try-syscall $(BUILD)/examples/engine
+HELPERS   := $(BUILD)/tests/try-syscall $(BUILD)/examples/engine $(BUILD)/tests/lib-run
 
 .PHONY: all deps demo check check-asan install clean unit bench fuzz
 all: $(BINS) $(UNIT_BINS) $(HELPERS)
@@ -74,6 +74,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBA)
 
 # The library example (examples/engine.c): built with the rest, run by tests/integ/97-serve.t.
 $(BUILD)/examples/engine: examples/engine.c $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@ $(LIBA) $(LIBS)
+
+# One run through the library with SIGPIPE at its default (tests/integ/96-warm.t).
+$(BUILD)/tests/lib-run: tests/helpers/lib-run.c $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@ $(LIBA) $(LIBS)
 

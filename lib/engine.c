@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,8 +563,30 @@ static int abandon_run(isol8_sandbox *sb, pid_t proxy, char *netlog, struct comm
 	return -1;
 }
 
+static int execute(const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx, int cancel_fd,
+		   isol8_result *res, isol8_err *err);
+
+/* A sandbox's program can close its stdin, or die, while we write its feed, stdin or run: the
+ * write then fails with EPIPE, which the run handles. The SIGPIPE that comes with it must not
+ * kill a library caller that left SIGPIPE at its default, so it is blocked for the run, and
+ * one raised meanwhile is taken off this thread before the mask is restored. */
 int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx, int cancel_fd,
 		  isol8_result *res, isol8_err *err)
+{
+	sigset_t pipe_only, old, pending;
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+	int rc = execute(req, o, fn, ctx, cancel_fd, res, err);
+	struct timespec now = {0, 0};
+	if (!sigismember(&old, SIGPIPE) && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+		sigtimedwait(&pipe_only, NULL, &now);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+static int execute(const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx, int cancel_fd,
+		   isol8_result *res, isol8_err *err)
 {
 	memset(res, 0, sizeof *res);
 	uuid_v4(res->execution_id);

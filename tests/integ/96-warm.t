@@ -122,6 +122,18 @@ is "$(printf '%s' "$OUT" | jq -r .stdout)|$(( $(status | jq .warmHits) - h0 ))" 
 capture "$RUN" -r bash -e 'echo $0'
 is "$OUT|$(( $(status | jq .warmHits) - h0 ))" "bash|0" "bash has no warm driver: a plain pooled sandbox"
 
+# ---- the library, from a program that leaves SIGPIPE at its default ----------------------------
+# the program closes its stdin while 4 MB are still to be written to it: EPIPE for the run, and
+# no SIGPIPE killing the caller (cold and warm)
+code='import os, time; os.close(0); time.sleep(0.2); print("closed")'
+capture env ISOL8_NO_POOL=1 "$ISOL8_TESTS/lib-run" python "$code" 4000000
+is "$RC|$OUT" "0|exit 0 warm 0
+closed" "library, cold: a program that closes its stdin does not kill the caller with SIGPIPE"
+wait_warm python
+capture "$ISOL8_TESTS/lib-run" python "$code" 4000000
+is "$RC|$OUT" "0|exit 0 warm 1
+closed" "library, warm: the same"
+
 # ---- the driver's own failure modes ---------------------------------------------------------
 kill -TERM $pl; wait $pl 2>/dev/null
 # a "node" that exits at once (outside /tmp: the sandbox has its own /tmp)
