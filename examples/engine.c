@@ -4,6 +4,7 @@
  *   ISOL8_API_KEY=… build/examples/engine http://127.0.0.1:3000   # and the remote ones
  *
  * The same calls drive both: start, execute, execute_stream, put_file, get_file, stop. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,21 @@
 #include "isol8.h"
 #include "util.h"
 
+/* Output arrives in chunks as the program writes it (a line may come in two): a run of stdout
+ * chunks is printed after one label. */
 static void on_event(void *ctx, const isol8_event *ev)
 {
+	static bool in_stdout;
 	const char *tag = ctx;
-	if (ev->type == ISOL8_EV_STDOUT)
-		printf("%s stream stdout: %.*s", tag, (int)ev->len, (const char *)ev->data);
-	else if (ev->type == ISOL8_EV_EXIT)
+	if (ev->type == ISOL8_EV_STDOUT) {
+		if (!in_stdout)
+			printf("%s stream stdout: ", tag);
+		printf("%.*s", (int)ev->len, (const char *)ev->data);
+		in_stdout = true;
+		return;
+	}
+	in_stdout = false;
+	if (ev->type == ISOL8_EV_EXIT)
 		printf("%s stream exit: %.*s\n", tag, (int)ev->len, (const char *)ev->data);
 }
 
