@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -396,7 +395,7 @@ static int run_install(isol8_sandbox *sb, const isol8_request *req, const isol8_
 struct run {
 	isol8_sandbox sb;
 	isol8_ostream out, err;
-	bool have_status, timed_out, cancelled, killed_for_output, killed, pooled;
+	bool have_status, timed_out, cancelled, killed_for_output, killed;
 	int exit_code, sig;
 	char *fault; /* payload could not start */
 	uint64_t kill_at_ns;
@@ -405,12 +404,7 @@ struct run {
 static void kill_run(struct run *r)
 {
 	if (!r->killed) {
-		/* the init's death ends its PID namespace; a pooled sandbox's pool then sweeps its
-		 * cgroup too, so that pass (~0.5 ms on cgroup v1) stays off this run */
-		if (r->pooled && r->sb.pidfd >= 0)
-			syscall(SYS_pidfd_send_signal, r->sb.pidfd, SIGKILL, NULL, 0);
-		else
-			sandbox_kill(&r->sb);
+		sandbox_kill(&r->sb);
 		r->killed = true;
 		r->kill_at_ns = now_mono_ns();
 	}
@@ -615,7 +609,6 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 	res->warm = pool_acquire(&r.sb, o, want, warm_env_digest(base)) == 1;
 	isol8_free_strv(base);
 	bool driven = res->warm && r.sb.chan >= 0;
-	r.pooled = res->warm && !o->persist;
 	for (size_t i = 0; driven && i < c.nfiles; i++) {
 		/* what the cold payload writes before its exec, the init writes for the running driver */
 		const isol8_file *f = &c.files[i];
@@ -692,12 +685,11 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 		rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "%s", r.fault);
 		free(r.fault);
 	}
-	/* A pooled sandbox is let go of at once (its pool tears it down); this run's numbers are
-	 * final already: the program has exited, and what it left running is killed now. */
-	bool release = res->warm && !o->persist;
-	if ((!o->persist || rc < 0) && !release) {
+	if (!o->persist || rc < 0) {
 		sandbox_kill(&r.sb);
-		sandbox_wait_exit(&r.sb); /* so the cgroup holds the final numbers */
+		/* so the cgroup holds the final numbers; a pooled sandbox is not waited for (its pool
+		 * sweeps it): its program has exited, and what it left running was just killed */
+		sandbox_wait_exit(&r.sb);
 	}
 	stop_proxy(proxy);
 	if (netlog) {
@@ -714,10 +706,7 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 	if (rc < 0)
 		r.sb.persist = false;
 	r.sb.pid = r.sb.dead ? 0 : r.sb.pid;
-	if (release)
-		sandbox_release(&r.sb);
-	else
-		sandbox_destroy(&r.sb);
+	sandbox_destroy(&r.sb);
 	if (rc < 0) {
 		isol8_result_free(res);
 		return -1;

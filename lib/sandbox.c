@@ -793,6 +793,37 @@ int sandbox_wait_ready(isol8_sandbox *sb, isol8_err *err)
 	return 0;
 }
 
+/* A payload's pipes, each [0] read end and [1] write end: feed, stdin, stdout, stderr and, with
+ * a driver channel, its requests (rq) and replies (rp). -1 where not open. */
+struct payload_pipes {
+	int feed[2], in[2], out[2], er[2], rq[2], rp[2];
+};
+
+static void payload_pipes_close(struct payload_pipes *pp)
+{
+	int *all[] = {pp->feed, pp->in, pp->out, pp->er, pp->rq, pp->rp};
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		close_fd(&all[i][0]);
+		close_fd(&all[i][1]);
+	}
+}
+
+/* Opens them all, or none (errno set). */
+static int payload_pipes_open(struct payload_pipes *pp, bool channel)
+{
+	int *all[] = {pp->feed, pp->in, pp->out, pp->er, pp->rq, pp->rp};
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		all[i][0] = all[i][1] = -1;
+	for (size_t i = 0; i < ARRAY_SIZE(all) - (channel ? 0 : 2); i++)
+		if (pipe2(all[i], O_CLOEXEC) < 0) {
+			int e = errno;
+			payload_pipes_close(pp);
+			errno = e;
+			return -1;
+		}
+	return 0;
+}
+
 int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err *err)
 {
 	memset(sb, 0, sizeof *sb);
@@ -816,29 +847,30 @@ int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err 
 	if (cgroup_create(&sb->cg, sb->id, &cfg.limits, err) < 0)
 		return -1;
 
-	/* Each pair: [0] read end, [1] write end. The supervisor's ends belong to sb from the
-	 * start (sandbox_destroy closes them on any failure); the child's ends are closed here. */
-	int sync[2] = {-1, -1}, ctl[2] = {-1, -1}, feed[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1},
-	    er[2] = {-1, -1}, rq[2] = {-1, -1}, rp[2] = {-1, -1};
-	int *child_ends[] = {&sync[0], &ctl[1], &feed[0], &in[0], &out[1], &er[1], &rq[0], &rp[1]};
+	/* Each pair: [0] read end, [1] write end. The supervisor's ends belong to sb as soon as they
+	 * are open (sandbox_destroy closes them on any failure); the child's ends are closed here. */
+	struct payload_pipes pp;
+	int sync[2] = {-1, -1}, ctl[2] = {-1, -1};
+	int *child_ends[] = {&sync[0], &ctl[1], &pp.feed[0], &pp.in[0], &pp.out[1], &pp.er[1], &pp.rq[0], &pp.rp[1]};
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
 	int pidfd = -1;
 	pid_t pid = -1;
-	if (pipe2(sync, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
-	    pipe2(feed, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-	    pipe2(er, O_CLOEXEC) < 0 ||
-	    (cfg.driver_channel && (pipe2(rq, O_CLOEXEC) < 0 || pipe2(rp, O_CLOEXEC) < 0))) {
+	if (payload_pipes_open(&pp, cfg.driver_channel) < 0) {
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
 		goto fail;
 	}
-	sb->chan = rq[1];
-	sb->reply = rp[0];
+	sb->feed = pp.feed[1];
+	sb->stdin_w = pp.in[1];
+	sb->stdout_r = pp.out[0];
+	sb->stderr_r = pp.er[0];
+	sb->chan = pp.rq[1];
+	sb->reply = pp.rp[0];
+	if (pipe2(sync, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0) {
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
+		goto fail;
+	}
 	sb->ctl = ctl[0];
-	sb->feed = feed[1];
-	sb->stdin_w = in[1];
-	sb->stdout_r = out[0];
-	sb->stderr_r = er[0];
-	fcntl(feed[1], F_SETPIPE_SZ, ISOL8_FEED_BUFFER); /* best effort: pipe-max-size may be lower */
+	fcntl(sb->feed, F_SETPIPE_SZ, ISOL8_FEED_BUFFER); /* best effort: pipe-max-size may be lower */
 	if (!cfg.share_net)
 		flags |= CLONE_NEWNET;
 	if (geteuid() != 0)
@@ -849,7 +881,7 @@ int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err 
 		goto fail;
 	}
 	if (pid == 0) { /* init_main closes every other descriptor, the supervisor's ends too */
-		struct child_fds f = {sync[0], ctl[1], feed[0], in[0], out[1], er[1], rq[0], rp[1]};
+		struct child_fds f = {sync[0], ctl[1], pp.feed[0], pp.in[0], pp.out[1], pp.er[1], pp.rq[0], pp.rp[1]};
 		init_main(&f, &cfg);
 	}
 	sb->pid = pid;
@@ -1102,40 +1134,38 @@ void sandbox_proc_close(isol8_proc *p)
 
 int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err)
 {
-	int feed[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rq[2] = {-1, -1},
-	    rp[2] = {-1, -1};
+	struct payload_pipes pp;
 	memset(p, 0, sizeof *p);
 	p->feed = p->stdin_w = p->stdout_r = p->stderr_r = p->chan = p->reply = -1;
-	int rc = -1;
 	/* pipes, not a socket, for the driver channel: every runtime (Deno too) can reopen a pipe
 	 * through /proc/self/fd/N */
-	if (pipe2(feed, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-	    pipe2(er, O_CLOEXEC) < 0 || pipe2(rq, O_CLOEXEC) < 0 || pipe2(rp, O_CLOEXEC) < 0) {
-		isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
+	if (payload_pipes_open(&pp, true) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
+	int rc = -1;
+	p->feed = pp.feed[1];
+	p->stdin_w = pp.in[1];
+	p->stdout_r = pp.out[0];
+	p->stderr_r = pp.er[0];
+	p->chan = pp.rq[1];
+	p->reply = pp.rp[0];
+	int *theirs[] = {&pp.feed[0], &pp.in[0], &pp.out[1], &pp.er[1], &pp.rq[0], &pp.rp[1]};
+	/* The JS runtimes reopen the channel through /proc/self/fd/N, which checks the pipe's
+	 * owner: hand the two pipes to the sandbox user (a no-op in a user namespace). */
+	if (geteuid() == 0 && (fchown(pp.rq[0], ISOL8_SANDBOX_UID, ISOL8_SANDBOX_GID) < 0 ||
+			       fchown(pp.rp[1], ISOL8_SANDBOX_UID, ISOL8_SANDBOX_GID) < 0)) {
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "driver channel");
 	} else {
-		p->feed = feed[1];
-		p->stdin_w = in[1];
-		p->stdout_r = out[0];
-		p->stderr_r = er[0];
-		p->chan = rq[1];
-		p->reply = rp[0];
-		/* The JS runtimes reopen the channel through /proc/self/fd/N, which checks the pipe's
-		 * owner: hand the two pipes to the sandbox user (a no-op in a user namespace). */
-		if (geteuid() == 0 && (fchown(rq[0], ISOL8_SANDBOX_UID, ISOL8_SANDBOX_GID) < 0 ||
-				       fchown(rp[1], ISOL8_SANDBOX_UID, ISOL8_SANDBOX_GID) < 0)) {
-			isol8_fail(err, ISOL8_E_SANDBOX, errno, "driver channel");
-			goto out;
-		}
-		int give[6] = {feed[0], in[0], out[1], er[1], rq[0], rp[1]};
+		int give[ARRAY_SIZE(theirs)];
+		for (size_t i = 0; i < ARRAY_SIZE(theirs); i++)
+			give[i] = *theirs[i];
 		long long pid = 0;
-		if (send_request(sb, jv_object_set(jv_object(), jv_string("spawn"), jv_true()), give, 6, err) == 0 &&
+		if (send_request(sb, jv_object_set(jv_object(), jv_string("spawn"), jv_true()), give, ARRAY_SIZE(give),
+				 err) == 0 &&
 		    reply_ok(sb, "spawned", &pid, err) == 0) {
 			p->pid = (pid_t)pid;
 			rc = 0;
 		}
 	}
-out:;
-	int *theirs[] = {&feed[0], &in[0], &out[1], &er[1], &rq[0], &rp[1]};
 	for (size_t i = 0; i < ARRAY_SIZE(theirs); i++)
 		close_fd(theirs[i]);
 	if (rc < 0)
@@ -1192,23 +1222,16 @@ void sandbox_kill(isol8_sandbox *sb)
 {
 	if (sb->pidfd >= 0 && !sb->dead)
 		syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
-	if (sb->cg.version)
+	if (sb->cg.version && !sb->adopted) /* ~0.5 ms on cgroup v1: the pool does it after the run */
 		cgroup_kill_all(&sb->cg);
 }
 
 void sandbox_wait_exit(isol8_sandbox *sb)
 {
-	if (sb->dead || sb->pid <= 0)
+	if (sb->dead || sb->pid <= 0 || sb->adopted)
 		return;
-	int r;
-	while ((r = waitpid(sb->pid, NULL, 0)) < 0 && errno == EINTR)
+	while (waitpid(sb->pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (r < 0 && errno == ECHILD && sb->pidfd >= 0) {
-		/* adopted from isol8-pool: not our child; its pidfd turns readable when it exits */
-		struct pollfd p = {sb->pidfd, POLLIN, 0};
-		while (poll(&p, 1, 5000) < 0 && errno == EINTR)
-			;
-	}
 	sb->dead = true;
 }
 
@@ -1236,40 +1259,21 @@ int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[IS
 	sb->stdin_w = fds[3];
 	sb->stdout_r = fds[4];
 	sb->stderr_r = fds[5];
+	sb->adopted = true;
 	if (cgroup_open(&sb->cg, id) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "no cgroup for sandbox %s", id);
 	write_record(sb, isol8_run_dir());
 	return 0;
 }
 
-void sandbox_release(isol8_sandbox *sb)
-{
-	if (sb->pidfd >= 0 && !sb->dead)
-		syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
-	int *fds[] = {&sb->feed, &sb->stdin_w, &sb->stdout_r, &sb->stderr_r, &sb->ctl, &sb->proxy_fd, &sb->chan,
-		      &sb->reply, &sb->pidfd};
-	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
-		close_fd(fds[i]);
-	buf_free(&sb->ctl_in);
-	buf_free(&sb->status_q);
-	cgroup_forget(&sb->cg);
-	free(sb->record);
-	sb->record = NULL;
-	sb->pid = 0;
-}
-
 void sandbox_destroy(isol8_sandbox *sb)
 {
-	/* --persist: left alive on purpose; its cgroup and run-dir record stay for isol8-cleanup. */
-	bool keep = sb->persist && sb->pid > 0;
-	close_fd(&sb->feed);
-	close_fd(&sb->stdin_w);
-	close_fd(&sb->stdout_r);
-	close_fd(&sb->stderr_r);
-	close_fd(&sb->ctl);
-	close_fd(&sb->proxy_fd);
-	close_fd(&sb->chan);
-	close_fd(&sb->reply);
+	/* --persist: left alive on purpose; its cgroup and run-dir record stay for isol8-cleanup.
+	 * Adopted: killed, and its cgroup and record left to its pool. */
+	bool keep = sb->persist && sb->pid > 0, sweep = !keep && !sb->adopted;
+	int *fds[] = {&sb->feed, &sb->stdin_w, &sb->stdout_r, &sb->stderr_r, &sb->ctl, &sb->proxy_fd, &sb->chan, &sb->reply};
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		close_fd(fds[i]);
 	buf_free(&sb->ctl_in);
 	buf_free(&sb->status_q);
 	if (!keep && sb->pid > 0) {
@@ -1278,11 +1282,11 @@ void sandbox_destroy(isol8_sandbox *sb)
 		sb->pid = 0;
 	}
 	close_fd(&sb->pidfd);
-	if (keep)
-		cgroup_forget(&sb->cg);
-	else
+	if (sweep)
 		cgroup_destroy(&sb->cg);
-	if (sb->record && !keep)
+	else
+		cgroup_forget(&sb->cg);
+	if (sb->record && sweep)
 		unlink(sb->record);
 	free(sb->record);
 	sb->record = NULL;

@@ -53,6 +53,9 @@ typedef struct isol8_sandbox {
 	isol8_buf status_q; /* exit-status lines that arrived while waiting for a reply */
 	int proxy_fd;       /* the listening socket from inside the sandbox, or -1 */
 	int chan, reply;    /* driver_channel: the first payload's fd 3 (we write) and fd 4 (we read) */
+	bool adopted;       /* handed over by isol8-pool, which still watches its init: once that has
+	                     * exited the pool kills what is left in its cgroup and removes the cgroup
+	                     * and the record, so its holder neither waits for nor sweeps it */
 } isol8_sandbox;
 
 /* A further process in a ready sandbox (sessions): its own stdio pipes, a feed, and a
@@ -85,7 +88,8 @@ int sandbox_poll_ready(isol8_sandbox *sb, isol8_err *err);
 size_t sandbox_feed_size(const isol8_exec_spec *spec);
 /* Writes the whole feed (blocking). */
 int sandbox_feed(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err);
-/* Kills every process of the sandbox (init first: the kernel then kills its namespace). */
+/* Kills every process of the sandbox (init first: the kernel then kills its namespace; then
+ * a pass over the cgroup, left to the pool for an adopted sandbox). */
 void sandbox_kill(isol8_sandbox *sb);
 /* Reads a file of the sandbox through its init (as the sandbox user, beneath /sandbox or
  * /tmp, no symlinks). Call after the payload's exit status. 1 = got it, 0 = unreadable. */
@@ -105,15 +109,12 @@ void sandbox_handover_fds(const isol8_sandbox *sb, int fds[ISOL8_HANDOVER_FDS]);
 /* Rebuilds a sandbox received from another process; takes ownership of the fds and rewrites the
  * run-dir record so that this process is its supervisor (isol8-cleanup then judges by us). */
 int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[ISOL8_HANDOVER_FDS], isol8_err *err);
-/* Waits until the init has exited (child or not: through its pidfd). */
+/* Waits until the init has exited (at once for an adopted sandbox: its pool waits for it). */
 void sandbox_wait_exit(isol8_sandbox *sb);
 
-/* For a sandbox adopted from isol8-pool: SIGKILL to its init, then let go of it — fds closed,
- * cgroup and run-dir record left to the pool, which still watches the init and removes both
- * once it has exited (isol8-cleanup does, if the pool is gone). Takes the teardown off the run. */
-void sandbox_release(isol8_sandbox *sb);
-
-/* Tears everything down (unless persist: then only our fds are closed and the record stays). */
+/* Tears everything down (unless persist: then only our fds are closed and the record stays).
+ * An adopted sandbox is killed and let go of: its pool sweeps up (isol8-cleanup does, if the
+ * pool is gone), which keeps the teardown off the run. */
 void sandbox_destroy(isol8_sandbox *sb);
 
 /* One status line from the init: returns 1 and fills *line (malloc'd) when a full line is

@@ -58,7 +58,7 @@ struct slot {
 
 /* A sandbox handed over and still running: the pool keeps its init's pidfd and, once the init
  * has exited, kills what is left in its cgroup and removes the cgroup and the run-dir record —
- * the teardown its holder leaves behind so as not to wait for it (sandbox_release). */
+ * the teardown its holder leaves behind so as not to wait for it (an adopted sandbox). */
 struct handed {
 	int pidfd;
 	isol8_cgroup cg;
