@@ -604,10 +604,7 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 	bool early = false;
 	/* a warm sandbox from isol8-pool when one fits this run — with its interpreter already
 	 * running when nothing about the run could tell (warm.h) — else build one now */
-	char **base = warm_base_env();
-	const char *want = warm_fits(req, c.argv, c.envp, base) ? req->runtime : NULL;
-	res->warm = pool_acquire(&r.sb, o, want, warm_env_digest(base)) == 1;
-	isol8_free_strv(base);
+	res->warm = pool_acquire(&r.sb, o, req, c.argv, c.envp) == 1;
 	bool driven = res->warm && r.sb.chan >= 0;
 	for (size_t i = 0; driven && i < c.nfiles; i++) {
 		/* what the cold payload writes before its exec, the init writes for the running driver */

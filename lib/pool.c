@@ -9,9 +9,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "fdpass.h"
 #include "json.h"
 #include "util.h"
+#include "warm.h"
 
 char *pool_socket_path(void)
 {
@@ -49,7 +51,8 @@ static jv want_json(const isol8_options *o, const char *runtime, uint64_t env_di
 	return j;
 }
 
-int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const char *runtime, uint64_t env_digest)
+int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request *run, char *const *argv,
+		 char *const *envp)
 {
 	const char *off = getenv("ISOL8_NO_POOL");
 	if ((off && *off && strcmp(off, "0")) || !poolable(o))
@@ -61,7 +64,11 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const char *runtime,
 		return 0;
 	struct timeval tv = {1, 0}; /* a stuck pool must never stall a run: fall back instead */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	jv req = want_json(o, runtime, env_digest);
+	/* ask for a running interpreter when nothing about the run could tell (warm.h) */
+	char **base = warm_base_env();
+	const char *runtime = warm_fits(run, argv, envp, base) ? run->runtime : NULL;
+	jv req = want_json(o, runtime, warm_env_digest(base));
+	isol8_free_strv(base);
 	int w = json_write_line(fd, req);
 	jv_free(req);
 	if (w < 0)

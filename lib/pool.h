@@ -5,8 +5,6 @@
 #ifndef ISOL8_POOL_H
 #define ISOL8_POOL_H
 
-#include <stdint.h>
-
 #include "request.h"
 #include "sandbox.h"
 
@@ -16,10 +14,11 @@
 bool pool_compatible(const isol8_options *want, const isol8_options *pooled);
 /* 1 with *sb adopted from a running pool, 0 when there is none, it is empty, or it cannot
  * serve these options (the caller takes the cold path). Never an error for the caller.
- * runtime (or NULL) asks for a pre-started interpreter of that runtime, whose environment must
- * have env_digest (warm.h); when one is handed over, sb->chan is its request pipe and sb->feed
- * is -1; otherwise the sandbox waits for its feed, as a cold one. */
-int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const char *runtime, uint64_t env_digest);
+ * argv/envp are the run's cold command: when a pre-started interpreter could run it with no
+ * difference to show (warm.h), the pool is asked for one, and when one is handed over sb->chan
+ * is its request pipe and sb->feed is -1; otherwise the sandbox waits for its feed. */
+int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request *run, char *const *argv,
+		 char *const *envp);
 /* The pool's socket path. */
 char *pool_socket_path(void);
 
