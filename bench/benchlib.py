@@ -1,7 +1,7 @@
 """What every benchmark here shares: the --runs/--bin arguments, and a private run dir with the
 clean environment the sandbox gives its payload (the host's may carry start-up costs:
 NODE_EXTRA_CA_CERTS makes bare node load a CA bundle, ~40 ms here)."""
-import argparse, os, subprocess, tempfile, time
+import argparse, math, os, subprocess, tempfile, time
 
 
 def setup(default_runs):
@@ -24,3 +24,23 @@ def start_pool(bin_dir, run_dir, env, size=4):
         time.sleep(0.05)
     time.sleep(0.3 * size)
     return pool
+
+
+def pct(values, q):
+    """The q-quantile (0 < q <= 1) of values, by nearest rank (p90 of 100 runs: the 90th)."""
+    v = sorted(values)
+    return v[max(0, min(len(v) - 1, math.ceil(q * len(v)) - 1))]
+
+
+def interleave(cases, runs, pause=0.0):
+    """Runs each case once to warm caches, then `runs` rounds of every case in turn, sleeping
+    `pause` s after each call; returns {name: [ms, ...]}. Each case is a callable returning ms."""
+    for f in cases.values():
+        f()
+    times = {k: [] for k in cases}
+    for _ in range(runs):
+        for k, f in cases.items():
+            times[k].append(f())
+            if pause:
+                time.sleep(pause)
+    return times

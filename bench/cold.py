@@ -6,7 +6,7 @@ the time isol8 adds over the bare interpreter, and ratios. Not a timed test: run
 
 usage: bench/cold.py [--runs N] [--bin build/bin]"""
 import os, shutil, statistics, subprocess, sys, time
-from benchlib import setup
+from benchlib import pct, setup
 
 # every command gets the same clean environment (benchlib says why)
 args, b, run_dir, env = setup(default_runs=40)
@@ -53,9 +53,6 @@ for r in range(args.runs):
     for rt, kind, argv in order:
         times[(rt, kind)].append(once(argv))
 
-def p90(v):
-    return sorted(v)[int(0.9 * (len(v) - 1))]
-
 print(f"cold path, {args.runs} interleaved runs each, {os.cpu_count()} CPUs, kernel {os.uname().release}")
 print()
 print("| runtime | command | median ms | p90 ms | added vs bare (median) | ratio vs bare |")
@@ -67,7 +64,7 @@ for rt in CASES:
         if not v:
             continue
         m = statistics.median(v)
-        print(f"| {rt} | {kind} | {m:.1f} | {p90(v):.1f} | {m - bare:+.1f} | {m / bare:.2f}x |")
+        print(f"| {rt} | {kind} | {m:.1f} | {pct(v, 0.9):.1f} | {m - bare:+.1f} | {m / bare:.2f}x |")
 if not docker_ok():
     print("\n(docker: no daemon answered on this machine, so no docker row)")
 shutil.rmtree(run_dir, ignore_errors=True)

@@ -3,7 +3,7 @@
 interleaved; median and p90 latency per request, and requests/s at concurrency 1 and 4.
 Everything stays on 127.0.0.1. Not a timed test.  usage: bench/proxy.py [--runs N] [--bin build/bin]"""
 import http.client, http.server, os, shutil, socket, statistics, subprocess, threading, time
-from benchlib import setup
+from benchlib import pct, setup
 
 args, b, run_dir, env = setup(default_runs=300)
 shutil.rmtree(run_dir)  # the proxy needs no run dir
@@ -55,4 +55,4 @@ print("| path | median ms | p90 ms | added (median) | req/s, 1 client | req/s, 4
 print("|---|---:|---:|---:|---:|---:|")
 for name, v in lat.items():
     m = statistics.median(v)
-    print(f"| {name} | {m:.2f} | {sorted(v)[int(0.9 * (len(v) - 1))]:.2f} | {m - d:+.2f} | {rates[name][0]:.0f} | {rates[name][1]:.0f} |")
+    print(f"| {name} | {m:.2f} | {pct(v, 0.9):.2f} | {m - d:+.2f} | {rates[name][0]:.0f} | {rates[name][1]:.0f} |")

@@ -6,7 +6,7 @@ Keep-alive is not used (isol8-serve answers one request per connection), so each
 pays a TCP connect, as the reference's clients do."""
 import http.client, json, os, signal, statistics, subprocess, sys, threading, time
 
-from benchlib import setup, start_pool
+from benchlib import pct, setup, start_pool
 
 args, BIN, RUN_DIR, ENV = setup(200)
 KEY = "bench-key-0123456789abcdef"
@@ -65,12 +65,14 @@ def load(fn, n, conc):
     return lat, time.perf_counter() - t, res
 
 
-def row(name, lat, wall, base=None):
-    lat = sorted(lat)
-    med, p99 = statistics.median(lat) * 1000, lat[int(len(lat) * 0.99) - 1] * 1000
-    rps = len(lat) / wall
-    extra = f"   {med / base[0]:.2f}x   {base[1] / rps:.2f}x" if base else ""
-    print(f"  {name:<34} {med:8.1f} {p99:8.1f} {rps:8.1f}{extra}")
+def row(name, lat, wall=None, base=None):
+    """Prints median and p99 (ms), and with wall the rate; base (median, rate) adds ratios."""
+    med, p99 = statistics.median(lat) * 1000, pct(lat, 0.99) * 1000
+    rps = len(lat) / wall if wall else None
+    rate = f" {rps:8.1f}" if rps else ""
+    extra = f"   {med / base[0]:.2f}x" if base else ""
+    extra += f"   {base[1] / rps:.2f}x" if base and rps and base[1] else ""
+    print(f"  {name:<34} {med:8.1f} {p99:8.1f}{rate}{extra}")
     return med, rps
 
 
@@ -106,17 +108,13 @@ def main():
                 lat.append(out[0] if isinstance(out, tuple) else out)
                 res.append(out[1] if isinstance(out, tuple) else None)
                 time.sleep(0.15)
-            return sorted(lat), res
-        def prow(name, lat, base=None):
-            med, p99 = statistics.median(lat) * 1000, lat[int(len(lat) * 0.99) - 1] * 1000
-            print(f"  {name:<34} {med:8.1f} {p99:8.1f}" + (f"   {med / base:.2f}x" if base else ""))
-            return med
+            return lat, res
         n = min(args.runs, 100)
-        base = prow("python3 -c (bare spawn)", paced(one_python, n)[0])
-        prow("isol8-serve, cold sandboxes", paced(lambda: one_post(port), n)[0], base)
+        base = row("python3 -c (bare spawn)", paced(one_python, n)[0])
+        row("isol8-serve, cold sandboxes", paced(lambda: one_post(port), n)[0], base=base)
         pool = start_pool(BIN, RUN_DIR, ENV, 2)
         lat, warm = paced(lambda: one_post(port), n)
-        prow(f"isol8-serve + isol8-pool ({sum(1 for w in warm if w)}/{len(warm)} warm)", lat, base)
+        row(f"isol8-serve + isol8-pool ({sum(1 for w in warm if w)}/{len(warm)} warm)", lat, base=base)
     finally:
         if pool:
             pool.terminate()

@@ -6,7 +6,7 @@ through the `isol8-session exec` CLI (plus a process start) — side by side wit
 
 usage: bench/session.py [--runs N] [--bin build/bin]"""
 import json, os, shutil, socket, statistics, subprocess, time
-from benchlib import setup
+from benchlib import interleave, pct, setup
 
 args, b, run_dir, env = setup(default_runs=100)
 
@@ -45,12 +45,7 @@ cases = {
     "cold isol8 run": lambda: via_cmd([f"{b}/isol8", "run", "-e", "print(1)"]),
     "bare python3 -c": lambda: via_cmd(["/usr/bin/python3", "-c", "print(1)"]),
 }
-for f in cases.values():
-    f()
-times = {k: [] for k in cases}
-for r in range(args.runs):
-    for k, f in cases.items():
-        times[k].append(f())
+times = interleave(cases, args.runs)
 subprocess.run([f"{b}/isol8-session", "delete", "bench"], env=env, stdout=subprocess.DEVNULL)
 shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -61,4 +56,4 @@ print("| path | median ms | p90 ms | ratio vs bare |")
 print("|---|---:|---:|---:|")
 for k, v in times.items():
     m = statistics.median(v)
-    print(f"| {k} | {m:.2f} | {sorted(v)[int(0.9 * (len(v) - 1))]:.2f} | {m / bare:.2f}x |")
+    print(f"| {k} | {m:.2f} | {pct(v, 0.9):.2f} | {m / bare:.2f}x |")

@@ -7,7 +7,7 @@ row includes it). docker only when a daemon answers; the isol8-serve rows are be
 Not a timed test.
 usage: bench/warm.py [--runs N] [--bin build/bin]"""
 import os, shutil, statistics, subprocess, time
-from benchlib import setup, start_pool
+from benchlib import interleave, pct, setup, start_pool
 
 args, b, run_dir, env = setup(default_runs=100)
 pool = start_pool(b, run_dir, env, 2)
@@ -36,13 +36,7 @@ docker = shutil.which("docker") and subprocess.run(["docker", "info"], stdout=su
 if docker:
     cases["python: docker run"] = lambda: timed(["docker", "run", "--rm", "--network", "none", "python:3-slim",
                                                  "python3", "-c", "print(1)"], extra={"PATH": os.environ["PATH"]})
-for f in cases.values():
-    f()
-times = {k: [] for k in cases}
-for _ in range(args.runs):
-    for k, f in cases.items():
-        times[k].append(f())
-        time.sleep(0.15)  # agents think between runs: the pool replenishes in the pause
+times = interleave(cases, args.runs, 0.15)  # agents think between runs: the pool replenishes in the pause
 
 def library(runtime, code):
     out = subprocess.run([f"{b}/../bench-lib", str(args.runs), runtime, code, "1"], env=env,
@@ -57,8 +51,6 @@ status = subprocess.run([f"{b}/isol8-pool", "status"], env=env, stdout=subproces
 pool.terminate(); pool.wait()
 shutil.rmtree(run_dir, ignore_errors=True)
 
-def p99(v):
-    return sorted(v)[min(len(v) - 1, int(0.99 * len(v)))]
 bare = {"python": statistics.median(times["python: bare python3 -c"]),
         "node": statistics.median(times["node: bare node -e"])}
 floor = statistics.median(times["/bin/true (spawn floor)"])
@@ -73,5 +65,5 @@ for k, v in times.items():
     rt = k.split(":")[0]
     inproc = "library" in k  # no process spawned: no floor to take off
     ratio = f"{m / bare[rt]:.2f}x" if rt in bare else ""
-    print(f"| {k} | {m:.1f} | {p99(v):.1f} | {m if inproc else m - floor:.1f} | {ratio} |")
+    print(f"| {k} | {m:.1f} | {pct(v, 0.99):.1f} | {m if inproc else m - floor:.1f} | {ratio} |")
 print("\n(the isol8-serve rows: bench/serve.py." + ("" if docker else " docker: no daemon answers here.") + ")")
