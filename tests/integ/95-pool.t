@@ -110,6 +110,18 @@ like "$RC $ERR" '^1 .*--strategy takes fast or secure' "--strategy: a bad value 
 capture "$POOL" --runtimes python,ruby
 like "$RC $ERR" '^1 .*"ruby" cannot be pre-started' "--runtimes: a runtime without a warm driver is refused"
 
+# SIGHUP re-reads the configuration: size and strategy
+kill -TERM $pl; wait $pl 2>/dev/null
+echo '{"poolStrategy":"fast","poolSize":1}' >"$WORK/pool.json"
+ISOL8_CONFIG="$WORK/pool.json" "$POOL" --runtimes python 2>/dev/null & pl=$!
+for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
+capture "$POOL" status
+is "$(jqr '[.strategy, .size, (.kinds | keys | join(","))] | map(tostring) | join(" ")')" "fast 1 plain,python" "the config's poolStrategy and poolSize"
+echo '{"poolStrategy":"secure","poolSize":2}' >"$WORK/pool.json"
+kill -HUP $pl
+for i in $(seq 100); do capture "$POOL" status; [ "$(jqr '[.strategy, .ready] | map(tostring) | join(" ")')" = "secure 2" ] && break; sleep 0.05; done
+is "$(jqr '[.strategy, .size, .ready, (.kinds | keys | join(","))] | map(tostring) | join(" ")')" "secure 2 2 plain" "SIGHUP: the new strategy and size, and no interpreter kept"
+
 # the daemon killed: runs fall back to cold; what it held is cleaned up
 kill -KILL $pl; wait $pl 2>/dev/null; sleep 0.3
 capture "$RUN" --json -e 'print(3)'

@@ -9,7 +9,7 @@ POOL="$BIN/isol8-pool"
 for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
 
 status() { "$POOL" status; }
-# waits until the pool has an interpreter of runtime $1 running
+# waits until the pool has a ready sandbox of kind $1 (python, node: the interpreter running)
 wait_warm() { for i in $(seq 200); do [ "$(status | jq -r ".kinds.$1 // 0")" -ge 1 ] && return; sleep 0.05; done; }
 
 # same RUNTIME NAME [STDERR_LINES] -- ARGS… : cold and warm agree; the warm run was a
@@ -112,6 +112,7 @@ same node "node FILE.js: CommonJS, require.main (first lines)" 6 -- "$WORK/prog.
 
 # ---- what cannot be told apart is never tried -------------------------------------------------
 wait_warm python
+wait_warm plain
 h0=$(status | jq .warmHits)
 echo '{"runtime":"python","code":"import sys; print(sys.flags.hash_randomization)","env":{"PYTHONHASHSEED":"0"}}' >"$WORK/req.json"
 capture "$RUN" --json --request "$WORK/req.json"
@@ -119,6 +120,10 @@ is "$(printf '%s' "$OUT" | jq -r '[.stdout, .warm] | map(tostring) | join(" ")')
 	"PYTHONHASHSEED (read at start-up): a plain pooled sandbox, the interpreter started for the run"
 capture "$RUN" --json --workdir /sandbox/sub -e 'import os; print(os.getcwd())'
 is "$(printf '%s' "$OUT" | jq -r .stdout)|$(( $(status | jq .warmHits) - h0 ))" "/sandbox/sub|0" "another working directory: not pre-started"
+wait_warm plain
+capture env ISOL8_RUNTIMES=/var/tmp/isol8-elsewhere "$RUN" --json -e 'import os; print(os.environ["PATH"].split(":")[3])'
+is "$(printf '%s' "$OUT" | jq -r '[.stdout, .warm] | map(tostring) | join(" ")')|$(( $(status | jq .warmHits) - h0 ))" \
+	"/var/tmp/isol8-elsewhere/bin true|0" "a client whose interpreters' environment differs from the pool's (another ISOL8_RUNTIMES): plain"
 capture "$RUN" -r bash -e 'echo $0'
 is "$OUT|$(( $(status | jq .warmHits) - h0 ))" "bash|0" "bash has no warm driver: a plain pooled sandbox"
 
