@@ -63,7 +63,7 @@ is "$(cat "$WORK/out2.txt")" "***" "--out gets masked output"
 like "$OUT" "\[Run\] Output written to $WORK/out2.txt" "--no-stream --out says where"
 
 capture "$RUN" --debug -e 'print(1)'
-like "$ERR" '^\[DEBUG\] sandbox [0-9a-f]{16} (prepared|taken from isol8-pool) in [0-9.]+ ms \(init pid [0-9]+, (cgroup v[12]|none)' "--debug: how the sandbox was built, on stderr"
+like "$ERR" '^\[DEBUG\] sandbox [0-9a-f]{16} (prepared|taken from isol8-pool(, interpreter running)?) in [0-9.]+ ms \(init pid [0-9]+, (cgroup v[12]|none)' "--debug: how the sandbox was built, on stderr"
 like "$ERR" 'status ok, exit 0' "…and how it ended"
 is "$OUT" 1 "…stdout unchanged"
 capture "$RUN" -e 'print(1)'
