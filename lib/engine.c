@@ -399,11 +399,26 @@ struct run {
 	int exit_code, sig;
 	char *fault; /* payload could not start */
 	uint64_t kill_at_ns;
+	isol8_cg_stats stats;
+	bool have_stats;
 };
+
+/* The cgroup's numbers (CPU, peak memory, OOM kills) as the run ends. A pooled sandbox's cgroup
+ * is swept by its pool as soon as the init is dead, so for one it is read before the kill: read
+ * after, the OOM kill count (status "oom") and the usage could already be gone. */
+static void take_stats(struct run *r)
+{
+	if (!r->have_stats) {
+		cgroup_read_stats(&r->sb.cg, &r->stats);
+		r->have_stats = true;
+	}
+}
 
 static void kill_run(struct run *r)
 {
 	if (!r->killed) {
+		if (r->sb.adopted)
+			take_stats(r);
 		sandbox_kill(&r->sb);
 		r->killed = true;
 		r->kill_at_ns = now_mono_ns();
@@ -683,6 +698,8 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 		free(r.fault);
 	}
 	if (!o->persist || rc < 0) {
+		if (r.sb.adopted)
+			take_stats(&r);
 		sandbox_kill(&r.sb);
 		/* so the cgroup holds the final numbers; a pooled sandbox is not waited for (its pool
 		 * sweeps it): its program has exited, and what it left running was just killed */
@@ -698,7 +715,8 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 		unlink(netlog);
 		free(netlog);
 	}
-	cgroup_read_stats(&r.sb.cg, &res->stats);
+	take_stats(&r);
+	res->stats = r.stats;
 	res->persisted = o->persist && rc == 0;
 	if (rc < 0)
 		r.sb.persist = false;

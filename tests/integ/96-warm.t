@@ -139,6 +139,26 @@ capture "$ISOL8_TESTS/lib-run" python "$code" 4000000
 is "$RC|$OUT" "0|exit 0 warm 1
 closed" "library, warm: the same"
 
+# ---- what the cgroup counted --------------------------------------------------------------------
+# The pool sweeps a handed-over sandbox's cgroup as soon as its init is dead; the run must have
+# read the numbers before it killed that init.
+bad=0
+for i in $(seq 10); do
+	wait_warm python
+	u=$("$RUN" --json -e 'print(1)' | jq -r '[.warm, .resourceUsage.cpuMs > 0, .resourceUsage.peakMemoryBytes > 0] | map(tostring) | join(" ")')
+	[ "$u" = "true true true" ] || { bad=$((bad + 1)); diag "resource usage: $u"; }
+done
+is "$bad" 0 "warm runs report CPU time and peak memory (10 runs)"
+kill -TERM $pl; wait $pl 2>/dev/null
+printf '{"defaults":{"memoryLimit":"64m"}}\n' >"$WORK/small.json"
+ISOL8_CONFIG="$WORK/small.json" "$POOL" --size 1 --runtimes python 2>>"$WORK/pool.err" & pl=$!
+for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
+wait_warm python
+h0=$(status | jq .warmHits)
+capture env ISOL8_CONFIG="$WORK/small.json" "$RUN" --json -e 'x = bytearray(200 * 1024 * 1024); print("survived")'
+is "$(printf '%s' "$OUT" | jq -r '[.status, .exitCode, .warm] | map(tostring) | join(" ")')|$(( $(status | jq .warmHits) - h0 ))" \
+	"oom 137 true|1" "a memory hog in a pre-started python (pool and run at 64m): status oom, exit 137"
+
 # ---- the driver's own failure modes ---------------------------------------------------------
 kill -TERM $pl; wait $pl 2>/dev/null
 # a "node" that exits at once (outside /tmp: the sandbox has its own /tmp)
