@@ -396,6 +396,7 @@ struct run {
 	isol8_sandbox sb;
 	isol8_ostream out, err;
 	bool have_status, timed_out, cancelled, killed_for_output, killed;
+	bool reported; /* the exit code came from the warm driver, before the interpreter's teardown */
 	int exit_code, sig;
 	char *fault; /* payload could not start */
 	uint64_t kill_at_ns;
@@ -504,16 +505,27 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 				break; /* the sandbox lives on; what was printed so far is read below */
 			kill_run(r); /* background processes of the program end with it */
 		}
-		struct pollfd p[5] = {
+		if (r->reported && r->killed) {
+			/* The driver wrote all of the program's output before it reported the exit: what
+			 * the pipes hold is everything, and the killed interpreter's teardown (~5 ms for
+			 * node) is not waited for. */
+			if (out_open)
+				ostream_drain(&r->out, fn, ctx);
+			if (err_open)
+				ostream_drain(&r->err, fn, ctx);
+			break;
+		}
+		struct pollfd p[6] = {
 			{out_open ? r->sb.stdout_r : -1, POLLIN, 0},
 			{err_open ? r->sb.stderr_r : -1, POLLIN, 0},
 			{!r->have_status && r->sb.ctl >= 0 ? r->sb.ctl : -1, POLLIN, 0},
 			{r->sb.stdin_w, POLLOUT, 0},
 			{cancel_fd, POLLIN, 0},
+			{!r->have_status ? r->sb.reply : -1, POLLIN, 0}, /* a warm driver's early exit code */
 		};
 		uint64_t until = r->killed ? r->kill_at_ns + KILL_GRACE_MS * 1000000ull : deadline;
 		int wait_ms = until > now ? (int)((until - now) / 1000000ull) + 1 : 0;
-		if (poll(p, 5, wait_ms) < 0 && errno != EINTR)
+		if (poll(p, 6, wait_ms) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents && !ostream_pump(&r->out, fn, ctx))
 			out_open = false;
@@ -534,6 +546,17 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 				r->have_status = true; /* init died: killed by us (timeout, cancel) or the OOM killer */
 				r->exit_code = 137;
 				r->sig = SIGKILL;
+			}
+		}
+		if (p[5].revents) {
+			int code, s = warm_read_exit(r->sb.reply, &code);
+			if (s == 1 && !r->have_status) {
+				r->exit_code = code;
+				r->have_status = r->reported = true;
+			}
+			if (s != 0) {
+				close(r->sb.reply);
+				r->sb.reply = -1;
 			}
 		}
 		if (p[3].revents)
@@ -674,6 +697,8 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 	fcntl(r.sb.stdout_r, F_SETFL, O_NONBLOCK);
 	fcntl(r.sb.stderr_r, F_SETFL, O_NONBLOCK);
 	fcntl(r.sb.ctl, F_SETFL, O_NONBLOCK);
+	if (r.sb.reply >= 0)
+		fcntl(r.sb.reply, F_SETFL, O_NONBLOCK);
 
 	if (rc == 0 && driven)
 		rc = warm_send(&r.sb.chan, c.argv, c.envp, err);
@@ -688,6 +713,8 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 			fcntl(r.sb.stdin_w, F_SETFL, O_NONBLOCK);
 		}
 		loop(&r, req, o, fn, ctx, cancel_fd, res);
+		if (r.reported)
+			debugf(o, "sandbox %s: exit code from the running interpreter, its teardown not waited for", r.sb.id);
 	}
 	ostream_finish(&r.out, fn, ctx);
 	ostream_finish(&r.err, fn, ctx);

@@ -64,21 +64,36 @@ void ostream_finish(isol8_ostream *s, isol8_event_fn fn, void *ctx)
 	}
 }
 
+/* One read: 1 with data (or interrupted), 0 at EOF (or on an error), -1 when nothing is there. */
+static int read_once(isol8_ostream *s, isol8_event_fn fn, void *ctx)
+{
+	unsigned char tmp[65536];
+	ssize_t r = read(s->fd, tmp, sizeof tmp);
+	if (r < 0)
+		return errno == EINTR ? 1 : errno == EAGAIN ? -1 : 0;
+	if (r == 0)
+		return 0;
+	if (!s->over)
+		ostream_feed(s, tmp, (size_t)r, fn, ctx);
+	else
+		s->seen += (uint64_t)r;
+	return 1;
+}
+
 /* Reads what is available; returns false at EOF. */
 bool ostream_pump(isol8_ostream *s, isol8_event_fn fn, void *ctx)
 {
-	unsigned char tmp[65536];
 	for (int i = 0; i < 16; i++) { /* bounded, so one busy stream cannot starve the other */
-		ssize_t r = read(s->fd, tmp, sizeof tmp);
-		if (r < 0)
-			return errno == EAGAIN || errno == EINTR;
-		if (r == 0)
-			return false;
-		if (!s->over)
-			ostream_feed(s, tmp, (size_t)r, fn, ctx);
-		else
-			s->seen += (uint64_t)r;
+		int r = read_once(s, fn, ctx);
+		if (r <= 0)
+			return r < 0;
 	}
 	return true;
+}
+
+void ostream_drain(isol8_ostream *s, isol8_event_fn fn, void *ctx)
+{
+	while (read_once(s, fn, ctx) > 0)
+		;
 }
 

@@ -23,6 +23,9 @@ void ostream_init(isol8_ostream *s, isol8_event_type type, int fd, isol8_buf *ke
 void ostream_feed(isol8_ostream *s, const unsigned char *p, size_t n, isol8_event_fn fn, void *ctx);
 /* Reads what is available from s->fd (non-blocking); false at EOF. */
 bool ostream_pump(isol8_ostream *s, isol8_event_fn fn, void *ctx);
+/* Reads until s->fd is empty or at EOF, however many reads that takes: for when every writer has
+ * been killed and nothing more can arrive that is worth waiting for. */
+void ostream_drain(isol8_ostream *s, isol8_event_fn fn, void *ctx);
 /* End of the stream: flushes the masker, appends the truncation marker if the cap was hit. */
 void ostream_finish(isol8_ostream *s, isol8_event_fn fn, void *ctx);
 void ostream_free(isol8_ostream *s);

@@ -74,23 +74,26 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request 
 	if (w < 0)
 		goto out;
 	char line[1024];
-	int fds[ISOL8_HANDOVER_FDS], nfds = 0;
-	ssize_t n = fd_recv(fd, line, sizeof line - 1, fds, ISOL8_HANDOVER_FDS, &nfds);
+	int fds[ISOL8_HANDOVER_MAX], nfds = 0;
+	ssize_t n = fd_recv(fd, line, sizeof line - 1, fds, ISOL8_HANDOVER_MAX, &nfds);
 	if (n <= 0)
 		goto out;
 	line[n] = 0;
 	jv v = jv_parse(line);
 	jv id = json_get(v, "id"), pid = json_get(v, "pid"), drv = json_get(v, "driver");
 	isol8_err err = {0};
-	/* a warm interpreter only for the runtime asked for; slot 2 is then its request pipe */
+	/* a warm interpreter only for the runtime asked for; slot 2 is then its request pipe, and a
+	 * 7th fd its reply pipe */
 	bool warm = runtime && jv_get_kind(drv) == JV_KIND_STRING && !strcmp(jv_string_value(drv), runtime);
-	if (nfds == ISOL8_HANDOVER_FDS && jv_get_kind(id) == JV_KIND_STRING && jv_get_kind(pid) == JV_KIND_NUMBER &&
-	    (warm || jv_get_kind(drv) != JV_KIND_STRING) &&
+	bool plain = jv_get_kind(drv) != JV_KIND_STRING;
+	if (((warm && nfds == ISOL8_HANDOVER_MAX) || (plain && nfds == ISOL8_HANDOVER_FDS)) &&
+	    jv_get_kind(id) == JV_KIND_STRING && jv_get_kind(pid) == JV_KIND_NUMBER &&
 	    sandbox_adopt(sb, jv_string_value(id), (pid_t)jv_number_value(pid), fds, &err) == 0) {
 		got = 1;
 		if (warm) {
 			sb->chan = sb->feed;
 			sb->feed = -1;
+			sb->reply = fds[ISOL8_HANDOVER_FDS];
 		}
 	} else {
 		for (int i = 0; i < nfds; i++)

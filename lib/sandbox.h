@@ -105,6 +105,7 @@ int sandbox_killall(isol8_sandbox *sb, isol8_err *err);
 
 /* The fds and identity of a ready sandbox, to hand it to another process (isol8-pool). */
 #define ISOL8_HANDOVER_FDS 6 /* pidfd, ctl, feed (or chan, once fed), stdin_w, stdout_r, stderr_r */
+#define ISOL8_HANDOVER_MAX 7 /* a warm one's also: reply, where its driver reports the exit (warm.h) */
 void sandbox_handover_fds(const isol8_sandbox *sb, int fds[ISOL8_HANDOVER_FDS]);
 /* Rebuilds a sandbox received from another process; takes ownership of the fds and rewrites the
  * run-dir record so that this process is its supervisor (isol8-cleanup then judges by us). */

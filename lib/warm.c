@@ -104,6 +104,27 @@ int warm_send(int *chan, char *const *argv, char *const *envp, isol8_err *err)
 	return 0;
 }
 
+int warm_read_exit(int reply, int *code)
+{
+	char b[8];
+	ssize_t n = read(reply, b, sizeof b);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	/* the driver writes it in one write(2) of at most 5 bytes: a pipe delivers that whole */
+	if (n < 3 || n > 5 || b[0] != 'E' || b[n - 1] != '\n')
+		return -1;
+	int v = 0;
+	for (ssize_t i = 1; i < n - 1; i++) {
+		if (b[i] < '0' || b[i] > '9')
+			return -1;
+		v = v * 10 + (b[i] - '0');
+	}
+	if (v > 255)
+		return -1;
+	*code = v;
+	return 1;
+}
+
 char **warm_base_env(void)
 {
 	isol8_options none = {.network = ISOL8_NET_NONE}; /* pooled: no network, no secrets */

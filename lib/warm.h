@@ -31,5 +31,10 @@ char **warm_base_env(void);
 uint64_t warm_env_digest(char *const *env);
 /* Sends the run to the driver on chan (the cold argv decides inline or file) and closes chan. */
 int warm_send(int *chan, char *const *argv, char *const *envp, isol8_err *err);
+/* A driver may say its program's exit code on the reply pipe ("E<0-255>\n") once nothing the
+ * program does can show any more, before the interpreter's own teardown (node: ~6 ms); the run
+ * then ends there. Returns 1 with *code, 0 when nothing has arrived yet, -1 when the pipe closed
+ * or carried anything else (the program can write on it): then the init's status decides. */
+int warm_read_exit(int reply, int *code);
 
 #endif

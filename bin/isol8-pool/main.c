@@ -376,15 +376,17 @@ static void hand_over(struct pool *p, int c, int k)
 	struct slot taken = p->s[k];
 	p->s[k] = p->s[--p->n];
 	isol8_sandbox *sb = &taken.sb;
-	int fds[ISOL8_HANDOVER_FDS];
+	int fds[ISOL8_HANDOVER_MAX], nfds = ISOL8_HANDOVER_FDS;
 	sandbox_handover_fds(sb, fds);
-	if (taken.kind)
-		fds[2] = sb->chan; /* fed long ago; the interpreter now waits on this pipe */
+	if (taken.kind) {
+		fds[2] = sb->chan;        /* fed long ago; the interpreter now waits on this pipe */
+		fds[nfds++] = sb->reply; /* said "R" on it; says its exit code on it at the end */
+	}
 	char msg[160];
 	int ml = taken.kind ? snprintf(msg, sizeof msg, "{\"id\":\"%s\",\"pid\":%d,\"driver\":\"%s\"}\n", sb->id, sb->pid,
 				       kind_name(taken.kind))
 			    : snprintf(msg, sizeof msg, "{\"id\":\"%s\",\"pid\":%d}\n", sb->id, sb->pid);
-	if (fd_send(c, msg, (size_t)ml, fds, ISOL8_HANDOVER_FDS) == ml) {
+	if (fd_send(c, msg, (size_t)ml, fds, nfds) == ml) {
 		/* handed over: forget it (its new holder owns it, its record names them) */
 		p->hits++;
 		p->warm_hits += taken.kind > 0;

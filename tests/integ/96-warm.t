@@ -99,6 +99,24 @@ same node "node -e: timers, then process.exit(5)" -- -e 'setTimeout(() => { cons
 same node "node -e: dynamic import, with no warning" -- -e 'import("node:path").then(m => console.log(typeof m.join))'
 same node "node -e: nextTick before promises, as in a main script" -- \
 	-e 'Promise.resolve().then(() => console.log("p")); process.nextTick(() => console.log("t")); console.log("s")'
+same node "node -e: an 'exit' listener prints and sets process.exitCode" -- \
+	-e 'process.on("exit", c => { console.log("bye", c); process.exitCode = 9 }); console.log("main")'
+same node "node -e: an exit code above 255" -- -e 'process.exitCode = 300'
+same node "node -e: process.exit() inside an 'exit' listener" -- \
+	-e 'process.on("exit", () => { console.log("a"); process.exit(6) }); console.log("main")'
+same node "node -e: an error thrown by an 'exit' listener (first lines)" 4 -- \
+	-e 'process.on("exit", () => { throw new Error("in exit") }); console.log("main")'
+same node "node -e: a program that replaces process.emit" -- \
+	-e 'const e = process.emit; process.emit = function (...a) { return e.apply(this, a) }; process.exitCode = 2; console.log("x")'
+same node "node -e: 600 kB written just before the end, all of it" -- \
+	-e 'process.stdout.write("y".repeat(600000) + "\n"); process.stderr.write("z".repeat(70000)); process.exitCode = 3'
+wait_warm node
+capture "$RUN" --debug -r node -e 'console.log(1)'
+like "$ERR" 'exit code from the running interpreter, its teardown not waited for' \
+	"node: the exit code comes from the interpreter after the 'exit' listeners, not after its teardown"
+wait_warm node
+capture "$RUN" --debug -r node -e 'throw new Error("e")'
+unlike "$ERR" 'its teardown not waited for' "…but not for an uncaught error (node prints it after the 'exit' listeners)"
 same node "node -e: stdin" -- --stdin 'abc' -e 'process.stdin.on("data", d => console.log(String(d).toUpperCase()))'
 same node "node -e: the environment is the cold one" -- --secret TOKEN=n0de-secret \
 	-e 'console.log(Object.entries(process.env).sort())'
@@ -107,6 +125,9 @@ same node "node -e: an unhandled rejection (first lines)" 4 -- -e 'Promise.rejec
 # ---- node, files (node /sandbox/main.mjs, main.js) ------------------------------------------
 printf 'console.log(typeof require, import.meta.url, process.argv.slice(1), process.execArgv)\nthrow new Error("esm")\n' >"$WORK/prog.mjs"
 same node "node FILE.mjs: an ES module, no CommonJS globals (first lines)" 6 -- "$WORK/prog.mjs"
+mkdir -p "$WORK/tla"
+printf 'console.log("before")\nawait new Promise(() => {})\n' >"$WORK/tla/main.mjs"
+same node "node FILE.mjs: an unsettled top-level await (node's warning and exit 13)" -- "$WORK/tla/main.mjs"
 printf 'console.log(require.main === module, __filename, typeof exports, process.argv.slice(1))\nnull.x\n' >"$WORK/prog.js"
 same node "node FILE.js: CommonJS, require.main (first lines)" 6 -- "$WORK/prog.js"
 

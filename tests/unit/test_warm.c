@@ -1,5 +1,6 @@
 /* warm_fits (when a pre-started interpreter may take a run), the base environment's digest, and
  * the one message warm_send writes. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -95,6 +96,32 @@ int main(void)
 	ok(n == (ssize_t)sizeof want - 1 && !memcmp(buf, want, sizeof want - 1), "…mode, path, then the environment, NUL-separated");
 	ok(read(p[0], buf, sizeof buf) == 0, "…then EOF");
 	close(p[0]);
+
+	/* the driver's exit report: the program can write on that pipe too, so anything but one
+	 * exact report is refused (and the init's status decides) */
+	static const struct {
+		const char *bytes;
+		int want, code;
+	} reports[] = {
+		{"E0\n", 1, 0},    {"E7\n", 1, 7},     {"E255\n", 1, 255}, {"E256\n", -1, 0}, {"E\n", -1, 0},
+		{"E-1\n", -1, 0},  {"E1", -1, 0},      {"X1\n", -1, 0},    {"E1\nE2\n", -1, 0}, {"E12345\n", -1, 0},
+		{"E 1\n", -1, 0},  {"", -1, 0},
+	};
+	for (size_t i = 0; i < sizeof reports / sizeof *reports; i++) {
+		ok(pipe(p) == 0, "pipe");
+		ssize_t len = (ssize_t)strlen(reports[i].bytes);
+		ok(write(p[1], reports[i].bytes, (size_t)len) == len, "write");
+		close(p[1]);
+		int code = -5, r = warm_read_exit(p[0], &code);
+		ok(r == reports[i].want && (r != 1 || code == reports[i].code), "exit report \"%.*s\" (%zd bytes): %d",
+		   (int)strcspn(reports[i].bytes, "\n"), reports[i].bytes, len, reports[i].want);
+		close(p[0]);
+	}
+	ok(pipe2(p, O_NONBLOCK) == 0, "pipe");
+	int code = -5;
+	ok(warm_read_exit(p[0], &code) == 0 && code == -5, "no report yet: 0, nothing taken");
+	close(p[0]);
+	close(p[1]);
 	isol8_free_strv(base);
 	return done_testing();
 }
