@@ -128,7 +128,12 @@ void cgroup_forget(isol8_cgroup *cg)
 
 int cgroup_open(isol8_cgroup *cg, const char *id)
 {
-	int v = cgroup_detect(NULL);
+	/* once per process: ~10 syscalls that a warm run would otherwise pay on its critical path,
+	 * and what is mounted at /sys/fs/cgroup does not change under a running isol8-serve */
+	static _Atomic int known;
+	int v = known;
+	if (!v)
+		known = v = cgroup_detect(NULL);
 	if (!v)
 		return -1;
 	set_paths(cg, v, id);

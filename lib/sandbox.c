@@ -685,7 +685,7 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void write_record(isol8_sandbox *sb, const char *run_dir)
+static void write_record(isol8_sandbox *sb, const char *run_dir, pid_t supervisor)
 {
 	/* pid + start time + boot id identify a process for good: isol8-cleanup never mistakes a
 	 * recycled pid for the sandbox's init or for a live supervisor. */
@@ -694,8 +694,9 @@ static void write_record(isol8_sandbox *sb, const char *run_dir)
 	iso8601_now(ts);
 	char *text = xasprintf("{\"id\":\"%s\",\"pid\":%d,\"startTime\":%llu,\"bootId\":\"%s\",\"supervisor\":%d,"
 			       "\"supervisorStartTime\":%llu,\"cgroupVersion\":%d,\"persist\":%s,\"created\":\"%s\"}\n",
-			       sb->id, sb->pid, proc_start_time(sb->pid), boot, getpid(), proc_start_time(getpid()),
+			       sb->id, sb->pid, proc_start_time(sb->pid), boot, supervisor, proc_start_time(supervisor),
 			       sb->cg.version, sb->persist ? "true" : "false", ts);
+	free(sb->record);
 	sb->record = xasprintf("%s/sandboxes/%s.json", run_dir, sb->id);
 	char *tmp = xasprintf("%s.tmp", sb->record);
 	if (write_file(tmp, text, 0600) == 0)
@@ -898,7 +899,7 @@ int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err 
 		goto fail;
 	}
 	close_fd(&sync[1]);
-	write_record(sb, run_dir);
+	write_record(sb, run_dir, getpid());
 	return 0;
 fail:
 	for (size_t i = 0; i < ARRAY_SIZE(child_ends); i++)
@@ -1262,8 +1263,12 @@ int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[IS
 	sb->adopted = true;
 	if (cgroup_open(&sb->cg, id) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "no cgroup for sandbox %s", id);
-	write_record(sb, isol8_run_dir());
 	return 0;
+}
+
+void sandbox_hand_record_to(isol8_sandbox *sb, pid_t supervisor)
+{
+	write_record(sb, isol8_run_dir(), supervisor);
 }
 
 void sandbox_destroy(isol8_sandbox *sb)

@@ -107,9 +107,12 @@ int sandbox_killall(isol8_sandbox *sb, isol8_err *err);
 #define ISOL8_HANDOVER_FDS 6 /* pidfd, ctl, feed (or chan, once fed), stdin_w, stdout_r, stderr_r */
 #define ISOL8_HANDOVER_MAX 7 /* a warm one's also: reply, where its driver reports the exit (warm.h) */
 void sandbox_handover_fds(const isol8_sandbox *sb, int fds[ISOL8_HANDOVER_FDS]);
-/* Rebuilds a sandbox received from another process; takes ownership of the fds and rewrites the
- * run-dir record so that this process is its supervisor (isol8-cleanup then judges by us). */
+/* Rebuilds a sandbox received from another process; takes ownership of the fds. Its run-dir
+ * record is the sender's to rewrite (sandbox_hand_record_to), off the receiver's critical path. */
 int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[ISOL8_HANDOVER_FDS], isol8_err *err);
+/* Rewrites the run-dir record of a sandbox handed over to process supervisor, so that
+ * isol8-cleanup judges by that process (alive: the sandbox is in use) and not by the sender. */
+void sandbox_hand_record_to(isol8_sandbox *sb, pid_t supervisor);
 /* Waits until the init has exited (at once for an adopted sandbox: its pool waits for it). */
 void sandbox_wait_exit(isol8_sandbox *sb);
 

@@ -387,7 +387,12 @@ static void hand_over(struct pool *p, int c, int k)
 				       kind_name(taken.kind))
 			    : snprintf(msg, sizeof msg, "{\"id\":\"%s\",\"pid\":%d}\n", sb->id, sb->pid);
 	if (fd_send(c, msg, (size_t)ml, fds, nfds) == ml) {
-		/* handed over: forget it (its new holder owns it, its record names them) */
+		/* handed over: forget it (its new holder owns it; its record names them from now on —
+		 * written here, after the send, so that the holder does not wait for it) */
+		struct ucred peer = {0};
+		socklen_t pl = sizeof peer;
+		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &peer, &pl) == 0 && peer.pid > 0)
+			sandbox_hand_record_to(sb, peer.pid);
 		p->hits++;
 		p->warm_hits += taken.kind > 0;
 		p->last_handover_ms = now_real_ms();

@@ -63,7 +63,11 @@ kill -KILL "$victim"
 for i in $(seq 100); do capture "$POOL" status; [ "$(jqr '.discarded >= 1 and .ready == 6')" = true ] && break; sleep 0.1; done
 is "$(jqr '.discarded >= 1 and .ready == 6')" true "a pooled sandbox that died is discarded and replaced"
 # a warm interpreter that dies (not its init) is discarded too
-wpid=$(pgrep -f _isol8_warm | head -1)
+# (one of this pool's: the children of its sandboxes' inits, not another pool's on the machine)
+wpid=$(for rec in "$ISOL8_RUN_DIR"/sandboxes/*.json; do
+	i=$(jq -r .pid "$rec")
+	for k in $(cat /proc/$i/task/$i/children 2>/dev/null); do [ "$(cat /proc/$k/comm)" = python3 ] && echo $k; done
+done | head -1)
 d0=$(jqr .discarded)
 kill -KILL "$wpid"
 for i in $(seq 100); do capture "$POOL" status; [ "$(jqr ".discarded > $d0 and .kinds.python == 2")" = true ] && break; sleep 0.1; done
@@ -122,8 +126,19 @@ kill -HUP $pl
 for i in $(seq 100); do capture "$POOL" status; [ "$(jqr '[.strategy, .ready] | map(tostring) | join(" ")')" = "secure 2" ] && break; sleep 0.05; done
 is "$(jqr '[.strategy, .size, .ready, (.kinds | keys | join(","))] | map(tostring) | join(" ")')" "secure 2 2 plain" "SIGHUP: the new strategy and size, and no interpreter kept"
 
+# a sandbox in use is its holder's: the pool rewrites its record to name the run (after the
+# handover, off the run's path), so neither the pool's death nor isol8-cleanup touches the run
+"$RUN" --json -e 'import time; time.sleep(2); print("survived")' >"$WORK/held.json" & held=$!
+for i in $(seq 60); do grep -qs "\"supervisor\":$held," "$ISOL8_RUN_DIR"/sandboxes/*.json && break; sleep 0.05; done
+named=$(grep -ls "\"supervisor\":$held," "$ISOL8_RUN_DIR"/sandboxes/*.json | wc -l)
+kill -KILL $pl; wait $pl 2>/dev/null
+"$BIN/isol8-cleanup" >/dev/null
+wait $held
+is "$named|$(jq -r '[.stdout, .warm, .exitCode] | map(tostring) | join(" ")' "$WORK/held.json")" "1|survived true 0" \
+	"a run in a pooled sandbox: its record names the run; killing the pool and isol8-cleanup leave it be"
+
 # the daemon killed: runs fall back to cold; what it held is cleaned up
-kill -KILL $pl; wait $pl 2>/dev/null; sleep 0.3
+sleep 0.3
 capture "$RUN" --json -e 'print(3)'
 is "$(jqr '[.stdout, .warm] | map(tostring) | join(" ")')" "3 false" "with the pool killed: cold, not an error"
 capture "$BIN/isol8-cleanup"
