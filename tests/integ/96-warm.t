@@ -38,6 +38,35 @@ f()'
 same python "python -c: a syntax error" -- -e 'x = ('
 same python "python -c: sys.exit(7)" -- -e 'import sys; sys.exit(7)'
 same python "python -c: sys.exit(\"bye\") prints and exits 1" -- -e 'import sys; sys.exit("bye")'
+same python "python -c: sys.exit(300), -1, 2**70: the low byte of a C long" -- \
+	-e 'import os, sys
+for c in (300, -1, 2**70):
+    if os.fork() == 0:
+        sys.exit(c)
+    print(os.waitstatus_to_exitcode(os.wait()[1]))
+sys.exit(300)'
+same python "python -c: sys.exit of an int subclass" -- -e 'import sys
+class I(int): pass
+sys.exit(I(3))'
+same python "python -c: a replaced stdout whose flush fails at exit: 120" -- -e 'import io, os, sys
+sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(os.dup(1), "w")))
+print("never flushed")
+os.close(sys.stdout.fileno())'
+# the driver ends the process once the interpreter state is being cleared (after everything
+# above): a finalizer that only runs later than that — one hung on a codec error handler — is
+# the one thing that runs cold and not warm
+late='import codecs, os
+class Late:
+    def __del__(self, w=os.write):
+        w(1, b"after the codec registry\n")
+codecs.register_error("isol8-test", lambda e, late=Late(): ("", e.end))
+print("main")'
+capture env ISOL8_NO_POOL=1 "$RUN" -e "$late"
+cold="$OUT|$RC"
+wait_warm python
+capture "$RUN" -e "$late"
+is "$cold // $OUT|$RC" "main
+after the codec registry|0 // main|0" "python: the interpreter's last teardown is skipped (a finalizer run after the codec registry is cleared: cold only)"
 same python "python -c: an uncaught KeyboardInterrupt ends by SIGINT" -- -e 'raise KeyboardInterrupt'
 same python "python -c: threads are joined, then atexit, then __del__ at shutdown" -- -e '
 import atexit, threading, time
