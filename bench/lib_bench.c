@@ -1,18 +1,43 @@
-/* lib_bench — N executions in-process through libisol8util (no CLI, no exec of isol8), printing
- * one latency in ms and the warm flag per line, 150 ms apart. Uses the warm pool when one runs.
- * usage: bench-lib [N [RUNTIME CODE EXPECTED]]  (default: python print(1) 1) */
+/* lib_bench — executions in-process through libisol8util (no CLI, no exec of isol8), one per
+ * line of standard input, so that bench/warm.py can interleave them with its other rows:
+ *   in:  RUNTIME <TAB> CODE <TAB> EXPECTED-STDOUT-PREFIX
+ *   out: MS WARM            (the latency in ms, and 1 when the run took a pooled sandbox)
+ * Uses the warm pool when one runs. Exits 1 on a failed or wrong run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "isol8.h"
 
-int main(int argc, char **argv)
+/* Runs one line's request; returns its latency in ms, or -1. */
+static double run_one(const isol8_options *opt, char *line, bool *warm)
 {
-	int n = argc > 1 ? atoi(argv[1]) : 100;
-	const char *runtime = argc > 4 ? argv[2] : "python", *code = argc > 4 ? argv[3] : "print(1)",
-		   *expected = argc > 4 ? argv[4] : "1";
+	char *runtime = strtok(line, "\t\n"), *code = strtok(NULL, "\t\n"), *expected = strtok(NULL, "\t\n");
+	if (!runtime || !code || !expected)
+		return -1;
+	isol8_request req;
+	isol8_result res;
+	isol8_err err = {0};
+	request_init(&req);
+	req.runtime = strdup(runtime);
+	req.code = strdup(code);
+	uint64_t t = now_mono_ns();
+	if (request_validate(&req, opt, &err) < 0 || isol8_execute(&req, opt, NULL, NULL, -1, &res, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		request_free(&req);
+		return -1;
+	}
+	double ms = (double)(now_mono_ns() - t) / 1e6;
+	bool right = res.exit_code == 0 && res.out.len >= strlen(expected) &&
+		     !memcmp(res.out.data, expected, strlen(expected));
+	*warm = res.warm;
+	isol8_result_free(&res);
+	request_free(&req);
+	return right ? ms : -1;
+}
+
+int main(void)
+{
 	isol8_config cfg;
 	isol8_options opt;
 	isol8_err err = {0};
@@ -20,26 +45,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
-	for (int i = 0; i < n; i++) {
-		isol8_request req;
-		isol8_result res;
-		request_init(&req);
-		req.runtime = strdup(runtime);
-		req.code = strdup(code);
-		uint64_t t = now_mono_ns();
-		if (request_validate(&req, &opt, &err) < 0 || isol8_execute(&req, &opt, NULL, NULL, -1, &res, &err) < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			return 1;
+	char line[4096];
+	int rc = 0;
+	while (fgets(line, sizeof line, stdin)) {
+		bool warm = false;
+		double ms = run_one(&opt, line, &warm);
+		if (ms < 0) {
+			rc = 1;
+			break;
 		}
-		double ms = (double)(now_mono_ns() - t) / 1e6;
-		if (res.exit_code != 0 || res.out.len < strlen(expected) || memcmp(res.out.data, expected, strlen(expected)))
-			return 1;
-		printf("%.3f %d\n", ms, res.warm);
-		isol8_result_free(&res);
-		request_free(&req);
-		usleep(150000); /* paced as bench/warm.py's other rows: the pool replenishes meanwhile */
+		printf("%.3f %d\n", ms, warm);
+		fflush(stdout);
 	}
 	options_free(&opt);
 	config_free(&cfg);
-	return 0;
+	return rc;
 }

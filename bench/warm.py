@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Warm-pool benchmark (issue 6's headline): print(1) end to end in python and node with
 `isol8 run` warm (isol8-pool running, interpreters pre-started) and cold (ISOL8_NO_POOL=1),
-in-process through the library, and the bare interpreter — interleaved, median and p99 over N
-runs each. A `/bin/true` row gives this harness's own cost of spawning a process (every other
+in-process through the library (bench/lib_bench.c, one long-lived process), and the bare
+interpreter — interleaved, median and p99 over N runs each. A `/bin/true` row gives this harness's own cost of spawning a process (every other
 row includes it). docker only when a daemon answers; the isol8-serve rows are bench/serve.py.
 Not a timed test.
 usage: bench/warm.py [--runs N] [--bin build/bin]"""
@@ -36,17 +36,23 @@ docker = shutil.which("docker") and subprocess.run(["docker", "info"], stdout=su
 if docker:
     cases["python: docker run"] = lambda: timed(["docker", "run", "--rm", "--network", "none", "python:3-slim",
                                                  "python3", "-c", "print(1)"], extra={"PATH": os.environ["PATH"]})
-times = interleave(cases, args.runs, 0.15)  # agents think between runs: the pool replenishes in the pause
+# the library rows: one long-lived process running isol8_execute per request, interleaved with
+# the others so that every row sees the same pool and the same machine
+lib_proc = subprocess.Popen([f"{b}/../bench-lib"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+lib_warm = {"python": [], "node": []}
 
 def library(runtime, code):
-    out = subprocess.run([f"{b}/../bench-lib", str(args.runs), runtime, code, "1"], env=env,
-                         stdout=subprocess.PIPE, check=True)
-    rows = [l.split() for l in out.stdout.decode().split("\n") if l]
-    return [float(r[0]) for r in rows], sum(int(r[1]) for r in rows) / len(rows)
-lib = {}
-for rt, code in (("python", "print(1)"), ("node", "console.log(1)")):
-    lib[rt] = library(rt, code)
-    times[f"{rt}: in-process library (warm pool)"] = lib[rt][0]
+    lib_proc.stdin.write(f"{runtime}\t{code}\t1\n".encode())
+    lib_proc.stdin.flush()
+    ms, warm = lib_proc.stdout.readline().split()
+    lib_warm[runtime].append(int(warm))
+    return float(ms)
+
+cases["python: in-process library (warm pool)"] = lambda: library("python", "print(1)")
+cases["node: in-process library (warm pool)"] = lambda: library("node", "console.log(1)")
+times = interleave(cases, args.runs, 0.15)  # agents think between runs: the pool replenishes in the pause
+lib_proc.stdin.close()
+lib_proc.wait()
 status = subprocess.run([f"{b}/isol8-pool", "status"], env=env, stdout=subprocess.PIPE).stdout.decode().strip()
 pool.terminate(); pool.wait()
 shutil.rmtree(run_dir, ignore_errors=True)
@@ -55,7 +61,8 @@ bare = {"python": statistics.median(times["python: bare python3 -c"]),
         "node": statistics.median(times["node: bare node -e"])}
 floor = statistics.median(times["/bin/true (spawn floor)"])
 print(f"print(1), {args.runs} runs each (interleaved, 150 ms apart), {os.cpu_count()} CPUs; "
-      f"library runs warm: python {lib['python'][1]:.0%}, node {lib['node'][1]:.0%}")
+      f"library runs warm: python {statistics.mean(lib_warm['python']):.0%}, "
+      f"node {statistics.mean(lib_warm['node']):.0%}")
 print(f"pool at the end: {status}")
 print()
 print("| path | median ms | p99 ms | minus spawn floor | ratio vs bare interpreter |")

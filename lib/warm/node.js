@@ -56,7 +56,10 @@
   // (~6 ms, measured). Not on an uncaught error, which node reports after the 'exit' listeners;
   // not if the program replaced process.emit: then the init reports the exit, as cold.
   function reportExit(fd) {
-    const proto = Object.getPrototypeOf(process), emit = process.emit, onFatal = process._fatalException;
+    // the emit that process would have: looked up at each call, so a program that patches
+    // EventEmitter.prototype.emit patches process's too, as under node -e
+    const proto = Object.getPrototypeOf(process), base = Object.getPrototypeOf(proto);
+    const onFatal = process._fatalException;
     let fatal = false, sent = false;
     if (typeof onFatal === 'function') {
       process._fatalException = { _fatalException(...a) {
@@ -66,7 +69,7 @@
     }
     Object.defineProperty(proto, 'emit', { writable: true, configurable: true, enumerable: false,
       value: { emit(ev, ...a) {
-        const r = Reflect.apply(emit, this, [ev, ...a]);
+        const r = Reflect.apply(base.emit, this, [ev, ...a]);
         if (ev === 'exit' && this === process && process._exiting && !fatal && !sent) {
           const c = process.exitCode, code = c === undefined || c === null ? 0 : Number(c);
           sent = true;

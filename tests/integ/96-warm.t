@@ -135,6 +135,8 @@ same node "node -e: process.exit() inside an 'exit' listener" -- \
 	-e 'process.on("exit", () => { console.log("a"); process.exit(6) }); console.log("main")'
 same node "node -e: an error thrown by an 'exit' listener (first lines)" 4 -- \
 	-e 'process.on("exit", () => { throw new Error("in exit") }); console.log("main")'
+same node "node -e: a program that patches EventEmitter.prototype.emit sees process's events" -- \
+	-e 'const E = require("events"), e = E.prototype.emit; E.prototype.emit = function (n, ...a) { if (n === "exit") console.log("seen", n); return e.call(this, n, ...a) }'
 same node "node -e: a program that replaces process.emit" -- \
 	-e 'const e = process.emit; process.emit = function (...a) { return e.apply(this, a) }; process.exitCode = 2; console.log("x")'
 same node "node -e: 600 kB written just before the end, all of it" -- \
