@@ -96,11 +96,21 @@ static int size_opt(const char *s, const char *what, uint64_t *out, isol8_err *e
 	return 0;
 }
 
+int net_from_name(const char *name)
+{
+	static const char *const names[] = {[ISOL8_NET_NONE] = "none", [ISOL8_NET_HOST] = "host",
+					    [ISOL8_NET_FILTERED] = "filtered"};
+	for (int i = 0; i < (int)(sizeof names / sizeof *names); i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	return -1;
+}
+
 int options_from_config(isol8_options *o, const isol8_config *c, isol8_err *err)
 {
 	memset(o, 0, sizeof *o);
-	const char *net = config_str(c, "defaults.network", "none");
-	o->network = !strcmp(net, "host") ? ISOL8_NET_HOST : !strcmp(net, "filtered") ? ISOL8_NET_FILTERED : ISOL8_NET_NONE;
+	int net = net_from_name(config_str(c, "defaults.network", "none"));
+	o->network = net < 0 ? ISOL8_NET_NONE : (enum isol8_net)net; /* config_load refused other names */
 	o->cpu_limit = config_num(c, "defaults.cpuLimit", 1.0);
 	o->pids_limit = 64;
 	o->max_output = 1048576;
@@ -398,12 +408,9 @@ static int parse_option_fields(jv opts, isol8_options *o, const isol8_config *c,
 		} else if (!strcmp(k, "network")) {
 			if ((rc = want(val, JV_KIND_STRING, "options.network", err)) == 0) {
 				const char *n = jv_string_value(val);
-				if (!strcmp(n, "none"))
-					o->network = ISOL8_NET_NONE;
-				else if (!strcmp(n, "host"))
-					o->network = ISOL8_NET_HOST;
-				else if (!strcmp(n, "filtered"))
-					o->network = ISOL8_NET_FILTERED;
+				int net = net_from_name(n);
+				if (net >= 0)
+					o->network = (enum isol8_net)net;
 				else
 					rc = isol8_input_error(err, "options.network must be none, host or filtered, not \"%s\"", n);
 			}

@@ -46,6 +46,8 @@ typedef struct isol8_request {
 } isol8_request;
 
 enum isol8_net { ISOL8_NET_NONE, ISOL8_NET_HOST, ISOL8_NET_FILTERED };
+/* "none", "host" or "filtered" as its enum isol8_net, or -1 for anything else. */
+int net_from_name(const char *name);
 enum isol8_seccomp { ISOL8_SECCOMP_STRICT, ISOL8_SECCOMP_UNCONFINED };
 
 typedef struct isol8_options {

@@ -347,17 +347,14 @@ static void apply_overrides(isol8_request *rq, isol8_options *op, const isol8_kv
 				isol8_die("--max-output must be a number of bytes from 1, got \"%s\"", v);
 			op->max_output = (uint64_t)ll;
 			break;
-		case O_NET:
+		case O_NET: {
+			int net = net_from_name(v);
 			*net_given = true;
-			if (!strcmp(v, "none"))
-				op->network = ISOL8_NET_NONE;
-			else if (!strcmp(v, "host"))
-				op->network = ISOL8_NET_HOST;
-			else if (!strcmp(v, "filtered"))
-				op->network = ISOL8_NET_FILTERED;
-			else
+			if (net < 0)
 				isol8_die("--net must be none, host or filtered, got \"%s\"", v);
+			op->network = (enum isol8_net)net;
 			break;
+		}
 		case O_IMAGE: {
 			struct stat st;
 			if (stat(v, &st) < 0 || !S_ISDIR(st.st_mode))

@@ -68,6 +68,13 @@ int main(void)
 	   strstr(err.msg, "Invalid memory limit format"), "bad memory limit");
 	request_free(&r);
 	options_free(&o);
+	ok(parse("{\"request\":{\"runtime\":\"python\",\"code\":\"x\"},\"options\":{\"network\":\"open\"}}", &r, &o, &c, &err) < 0 &&
+	   strstr(err.msg, "options.network must be none, host or filtered"), "an unknown network mode");
+	request_free(&r);
+	options_free(&o);
+	ok(net_from_name("none") == ISOL8_NET_NONE && net_from_name("host") == ISOL8_NET_HOST &&
+	   net_from_name("filtered") == ISOL8_NET_FILTERED && net_from_name("Host") < 0 && net_from_name("") < 0,
+	   "network mode names");
 
 	ok(parse("{\"runtime\":\"python\",\"code\":\"x\",\"cmd\":\"y\"}", &r, &o, &c, &err) == 0 &&
 	   request_validate(&r, &o, &err) < 0 && strstr(err.msg, "mutually exclusive"), "code and cmd are exclusive");
