@@ -346,7 +346,10 @@ static int run_install(isol8_sandbox *sb, const isol8_request *req, const isol8_
 		}
 		struct pollfd f[3] = {{out_open ? p.stdout_r : -1, POLLIN, 0}, {err_open ? p.stderr_r : -1, POLLIN, 0},
 				      {sb->ctl, POLLIN, 0}};
-		poll(f, 3, (int)((deadline - now) / 1000000) + 1);
+		bool status_buffered = sandbox_status_buffered(sb);
+		poll(f, 3, status_buffered ? 0 : (int)((deadline - now) / 1000000) + 1);
+		if (status_buffered)
+			f[2].revents |= POLLIN;
 		char tmp[8192];
 		if (f[0].revents && read(p.stdout_r, tmp, sizeof tmp) <= 0)
 			out_open = false; /* progress noise: read and dropped */
@@ -525,8 +528,11 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 		};
 		uint64_t until = r->killed ? r->kill_at_ns + KILL_GRACE_MS * 1000000ull : deadline;
 		int wait_ms = until > now ? (int)((until - now) / 1000000ull) + 1 : 0;
-		if (poll(p, 6, wait_ms) < 0 && errno != EINTR)
+		bool status_buffered = !r->have_status && sandbox_status_buffered(&r->sb);
+		if (poll(p, 6, status_buffered ? 0 : wait_ms) < 0 && errno != EINTR)
 			break;
+		if (status_buffered)
+			p[2].revents |= POLLIN;
 		if (p[0].revents && !ostream_pump(&r->out, fn, ctx))
 			out_open = false;
 		if (p[1].revents && !ostream_pump(&r->err, fn, ctx))

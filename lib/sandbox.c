@@ -998,6 +998,12 @@ static bool pop_line(isol8_buf *b, char **line)
 	return true;
 }
 
+bool sandbox_status_buffered(const isol8_sandbox *sb)
+{
+	return (sb->status_q.len && memchr(sb->status_q.data, '\n', sb->status_q.len)) ||
+	       (sb->ctl_in.len && memchr(sb->ctl_in.data, '\n', sb->ctl_in.len));
+}
+
 int sandbox_read_status(isol8_sandbox *sb, char **line)
 {
 	if (pop_line(&sb->status_q, line))

@@ -124,6 +124,11 @@ void sandbox_destroy(isol8_sandbox *sb);
 /* One status line from the init: returns 1 and fills *line (malloc'd) when a full line is
  * buffered, 0 when more bytes are needed, -1 at EOF. Reads once from ctl if nothing buffered. */
 int sandbox_read_status(isol8_sandbox *sb, char **line);
+/* True when a whole status line is already buffered. It came in the same read as an earlier
+ * line (the init's "ready", a reply to a request), so poll() on ctl will never report it: a
+ * caller that waits for a status must check this before it polls, or it waits for a line it
+ * already has (a program that exits at once would otherwise run into its timeout). */
+bool sandbox_status_buffered(const isol8_sandbox *sb);
 
 /* Run dir: ISOL8_RUN_DIR, else /run/isol8 as root, else $XDG_RUNTIME_DIR/isol8. */
 const char *isol8_run_dir(void);

@@ -186,8 +186,11 @@ static void run_until_done(isol8_session *s, isol8_proc *p, bool driver, uint64_
 			{p->stdout_r, POLLIN, 0}, {p->stderr_r, POLLIN, 0}, {s->sb.ctl, POLLIN, 0},
 			{driver ? p->reply : -1, POLLIN, 0},
 		};
-		if (poll(f, 4, (int)((deadline - now) / 1000000) + 1) < 0 && errno != EINTR)
+		bool status_buffered = sandbox_status_buffered(&s->sb);
+		if (poll(f, 4, status_buffered ? 0 : (int)((deadline - now) / 1000000) + 1) < 0 && errno != EINTR)
 			return;
+		if (status_buffered)
+			f[2].revents |= POLLIN;
 		if (f[0].revents)
 			ostream_pump(&st->out, fn, ctx);
 		if (f[1].revents)
