@@ -33,7 +33,8 @@ static const char default_config[] =
 	/* isol8-serve's bounds on client options and its own limits (not in the reference) */
 	"\"serve\":{\"maxMemory\":\"2g\",\"maxCpu\":2,\"maxPids\":256,\"maxTimeoutMs\":300000,"
 	"\"maxOutputSize\":16777216,\"maxSandboxSize\":\"1g\",\"maxTmpSize\":\"1g\",\"networks\":[\"none\",\"filtered\"],"
-	"\"images\":[],\"maxBodyBytes\":16777216,\"maxQueue\":16,\"queueTimeoutMs\":10000,\"maxSessionsPerKey\":16}}";
+	"\"images\":[],\"maxBodyBytes\":16777216,\"maxQueue\":16,\"queueTimeoutMs\":10000,\"maxSessionsPerKey\":16,"
+	"\"headTimeoutMs\":5000,\"bodyTimeoutMs\":10000,\"maxUnauthenticatedPerAddress\":8,\"graceMs\":30000}}";
 
 enum ktype { K_BOOL, K_NUM, K_STR, K_STRS, K_OBJ, K_POOL, K_IMAGES };
 
@@ -103,6 +104,11 @@ static const struct key {
 	{"serve.maxQueue", K_NUM, NULL},
 	{"serve.queueTimeoutMs", K_NUM, NULL},
 	{"serve.maxSessionsPerKey", K_NUM, NULL},
+	{"serve.headTimeoutMs", K_NUM, NULL},
+	{"serve.bodyTimeoutMs", K_NUM, NULL},
+	{"serve.maxUnauthenticatedPerAddress", K_NUM, NULL},
+	{"serve.maxConcurrentPerKey", K_NUM, NULL},
+	{"serve.graceMs", K_NUM, NULL},
 };
 
 static const struct key *find_key(const char *path)
