@@ -314,11 +314,13 @@ static void reap_sessions(const isol8_reap_opts *o, const char *run_dir, isol8_r
 		jv_free(idle);
 		jv_free(v);
 		bool live = same_boot && alive(dpid, dstart);
-		if (live && idle_for <= limit) {
+		bool persisted = limit >= (double)ISOL8_SESSION_IDLE_NEVER_MS;
+		if (live && (persisted ? !o->include_persisted : idle_for <= limit)) {
 			r->active++; /* a live session: never touched */
 			continue;
 		}
-		add_candidate(r, e->d_name, live ? "session idle past its timeout" : "session supervisor gone", live ? dpid : 0);
+		const char *why = !live ? "session supervisor gone" : persisted ? "persisted session" : "session idle past its timeout";
+		add_candidate(r, e->d_name, why, live ? dpid : 0);
 		if (o->dry_run)
 			continue;
 		if (live && stop_daemon(dpid, dstart) < 0) {

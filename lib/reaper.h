@@ -10,6 +10,11 @@
 
 #include "err.h"
 
+/* A session whose idle timeout is this long (the most isol8-session accepts, ~35 years) never
+ * idles out: it is a persisted one (`isol8 run --persistent --persist`). Like a --persist
+ * sandbox it is removed only with include_persisted (`isol8 cleanup`), never by the idle rule. */
+#define ISOL8_SESSION_IDLE_NEVER_MS (1ull << 40)
+
 typedef struct isol8_reap_opts {
 	const char *run_dir;     /* NULL: isol8_run_dir() */
 	bool dry_run;            /* decide, report, remove nothing */
