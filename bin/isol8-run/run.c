@@ -22,12 +22,15 @@
 #include "events.h"
 #include "json.h"
 #include "cli.h"
+#include "reaper.h"
+#include "session.h"
 #include "util.h"
 
 static const char usage[] =
 	"Usage: isol8 run [file] [options]\n"
 	"\n"
 	"Run code in a sandbox. Input, first match wins: --request, --cmd, -e, file, stdin.\n"
+	"Options may come before or after the file; after \"--\" every word is a file name.\n"
 	"\n"
 	"Input:\n"
 	"  -e, --eval CODE         inline code (runtime defaults to python)\n"
@@ -57,9 +60,11 @@ static const char usage[] =
 	"      --writable          writable root filesystem (changes are discarded)\n"
 	"      --persist           leave the sandbox running afterwards and print how to enter it\n"
 	"      --persistent        keep state (variables, files) between runs: a session keyed by\n"
-	"                          runtime and current directory (isol8-session)\n"
+	"                          runtime and current directory (isol8-session); with --persist the\n"
+	"                          session is never idle-reaped and stays until isol8 cleanup\n"
 	"      --session-id NAME   the same with a named session\n"
 	"Output:\n"
+	"      --stream            print output as it comes (the default; asking for it is allowed)\n"
 	"      --no-stream         print stdout/stderr after the run (right-trimmed)\n"
 	"      --json              print the ExecutionResult as one JSON line\n"
 	"      --events            print JSON-lines events, then {\"type\":\"result\",…}\n"
@@ -72,7 +77,7 @@ enum mode { M_STREAM, M_BUFFERED, M_JSON, M_EVENTS };
 enum {
 	O_CMD = 256, O_STDIN, O_REQUEST, O_FILES, O_WORKDIR, O_SECRET, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS,
 	O_SBSIZE, O_TMPSIZE, O_MAXOUT, O_NET, O_IMAGE, O_WRITABLE, O_PERSIST, O_NOSTREAM, O_JSON, O_EVENTS,
-	O_OUT, O_DEBUG, O_LATER, O_HOST, O_KEY, O_PERSISTENT, O_SESSION_ID, O_ALLOW, O_DENY, O_LOGNET, O_INSTALL,
+	O_OUT, O_DEBUG, O_LATER, O_HOST, O_KEY, O_PERSISTENT, O_SESSION_ID, O_ALLOW, O_DENY, O_LOGNET, O_INSTALL, O_STREAM,
 };
 
 static const struct option longopts[] = {
@@ -86,6 +91,7 @@ static const struct option longopts[] = {
 	{"max-output", required_argument, 0, O_MAXOUT}, {"net", required_argument, 0, O_NET},
 	{"image", required_argument, 0, O_IMAGE}, {"writable", no_argument, 0, O_WRITABLE},
 	{"persist", no_argument, 0, O_PERSIST}, {"no-stream", no_argument, 0, O_NOSTREAM},
+	{"stream", no_argument, 0, O_STREAM},
 	{"json", no_argument, 0, O_JSON}, {"events", no_argument, 0, O_EVENTS},
 	{"out", required_argument, 0, O_OUT}, {"debug", no_argument, 0, O_DEBUG},
 	{"help", no_argument, 0, 'h'},
@@ -193,27 +199,67 @@ static const struct {
 	{O_IMAGE, "--image"}, {O_WRITABLE, "--writable"}, {O_DEBUG, NULL},
 };
 
-static __attribute__((noreturn)) void run_persistent(const char *session_id, const isol8_request *req, enum mode mode,
-						     const isol8_kv *ov, size_t nov, const isol8_kv *secrets,
-						     size_t nsecrets)
+/* The session --persistent uses: the named one, or one per runtime and directory, so that
+ * consecutive runs in a project share state. */
+static void persistent_id(const char *session_id, const char *runtime, char id[72])
 {
-	char id[72];
 	if (session_id) {
-		snprintf(id, sizeof id, "%s", session_id);
-	} else {
-		/* one session per runtime and directory, so consecutive runs in a project share state */
-		char cwd[PATH_MAX] = "";
-		if (!getcwd(cwd, sizeof cwd))
-			strcpy(cwd, "/");
-		uint64_t h = 1469598103934665603ull;
-		for (const char *p = req->runtime; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-		h = (h ^ 0) * 1099511628211ull;
-		for (const char *p = cwd; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-		snprintf(id, sizeof id, "cli-%s-%012llx", req->runtime, (unsigned long long)(h & 0xffffffffffffull));
+		snprintf(id, 72, "%s", session_id);
+		return;
 	}
+	char cwd[PATH_MAX] = "";
+	if (!getcwd(cwd, sizeof cwd))
+		strcpy(cwd, "/");
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = runtime; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0) * 1099511628211ull;
+	for (const char *p = cwd; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	snprintf(id, 72, "cli-%s-%012llx", runtime, (unsigned long long)(h & 0xffffffffffffull));
+}
+
+/* The idle timeout of the live session id (ms), or 0 when none is running. */
+static double running_session_idle_ms(const char *id)
+{
+	int fd = session_send(id, jv_object_set(jv_object(), jv_string("op"), jv_string("show")));
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+	if (!f)
+		return 0;
+	jv meta = json_read_line(f);
+	fclose(f);
+	jv idle = json_get(meta, "idleTimeoutMs");
+	double ms = jv_get_kind(idle) == JV_KIND_NUMBER ? jv_number_value(idle) : 1;
+	jv_free(idle);
+	jv_free(meta);
+	return ms;
+}
+
+/* --persistent --persist: the session must never idle out. One already running with an idle
+ * timeout would expire anyway, so say so rather than quietly reuse it. */
+static void check_persist_session(const char *id)
+{
+	double idle = running_session_idle_ms(id);
+	if (idle > 0 && idle < (double)ISOL8_SESSION_IDLE_NEVER_MS)
+		isol8_die("session %s already runs with an idle timeout: stop it with `isol8 session stop %s`, then run "
+			  "again with --persist",
+			  id, id);
+	fprintf(stderr,
+		"[INFO] Session %s stays running after this run (never idle-reaped). Run more code in it with isol8 run "
+		"--persistent (same runtime and directory) or isol8-session exec %s; remove it with isol8 cleanup "
+		"or isol8 session stop %s\n",
+		id, id, id);
+}
+
+static __attribute__((noreturn)) void run_persistent(const char *session_id, bool persist, const isol8_request *req,
+						     enum mode mode, const isol8_kv *ov, size_t nov,
+						     const isol8_kv *secrets, size_t nsecrets)
+{
+	char id[72], never[32];
+	persistent_id(session_id, req->runtime, id);
 	fprintf(stderr, "[Run] Session ID: %s\n", id);
+	if (persist)
+		check_persist_session(id);
 	char **av = xcalloc(64 + 2 * nov + 2 * nsecrets, sizeof *av);
 	int n = 0;
 	av[n++] = "isol8-session";
@@ -222,6 +268,11 @@ static __attribute__((noreturn)) void run_persistent(const char *session_id, con
 	av[n++] = "--create";
 	av[n++] = "-r";
 	av[n++] = req->runtime;
+	if (persist) {
+		snprintf(never, sizeof never, "%llu", (unsigned long long)ISOL8_SESSION_IDLE_NEVER_MS);
+		av[n++] = "--idle-timeout";
+		av[n++] = never;
+	}
 	for (size_t i = 0; i < nov; i++)
 		for (size_t k = 0; k < ARRAY_SIZE(session_flags); k++)
 			if (atoi(ov[i].key) == session_flags[k].code && session_flags[k].flag) {
@@ -373,6 +424,26 @@ static void apply_overrides(isol8_request *rq, isol8_options *op, const isol8_kv
 
 /* ---- main -------------------------------------------------------------------------------- */
 
+/* The one file argument: options may come before and after it (the documented command lines
+ * put them after), so every non-option word is collected here. */
+static void take_file(const char **file, const char *word)
+{
+	if (*file)
+		isol8_die("only one file may be given (got \"%s\" too)", word);
+	*file = word;
+}
+
+/* getopt's own messages are off: the offending word, named in one [ERR] line. */
+static __attribute__((noreturn)) void bad_option(int c, char **argv)
+{
+	char shortname[3] = {'-', (char)optopt, 0};
+	const char *last = argv[optind - 1];
+	const char *word = !strncmp(last, "--", 2) || !optopt ? last : shortname;
+	if (c == ':')
+		isol8_die("option \"%s\" needs a value (see isol8 run --help)", word);
+	isol8_die("unknown option \"%s\" (see isol8 run --help)", word);
+}
+
 static char *slurp(const char *path, const char *what)
 {
 	isol8_buf b = {0};
@@ -401,14 +472,19 @@ int isol8_run_main(int argc, char **argv)
 	const char *eval = NULL, *runtime = NULL, *cmd = NULL, *request_file = NULL, *files_dir = NULL,
 		   *out_path = NULL;
 	const char *stdin_data = NULL, *session_id = NULL, *host = NULL, *api_key = NULL;
-	bool persistent = false, allow_given = false, deny_given = false, net_given = false;
+	const char *file = NULL;
+	bool persistent = false, allow_given = false, deny_given = false, net_given = false, stream_asked = false;
 	char **installs = NULL;
 	size_t ninstalls = 0;
 	isol8_kv *secrets = NULL, *overrides = NULL;
 	size_t nsecrets = 0, noverrides = 0;
 	int c, li = 0;
-	while ((c = getopt_long(argc, argv, "+e:r:h", longopts, &li)) != -1) {
+	/* "-": words that are not options come back in order as 1, whatever POSIXLY_CORRECT says;
+	 * ":": a missing value is told apart from an unknown option */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-:e:r:h", longopts, &li)) != -1) {
 		switch (c) {
+		case 1: take_file(&file, optarg); break;
 		case 'e': eval = optarg; break;
 		case 'r': runtime = optarg; break;
 		case O_CMD: cmd = optarg; break;
@@ -417,6 +493,7 @@ int isol8_run_main(int argc, char **argv)
 		case O_FILES: files_dir = optarg; break;
 		case O_OUT: out_path = optarg; break;
 		case O_NOSTREAM: mode = M_BUFFERED; break;
+		case O_STREAM: stream_asked = true; break;
 		case O_JSON: mode = M_JSON; break;
 		case O_EVENTS: mode = M_EVENTS; break;
 		case O_PERSISTENT: persistent = true; break;
@@ -454,7 +531,8 @@ int isol8_run_main(int argc, char **argv)
 		case O_LATER:
 			isol8_die("--%s %s", longopts[li].name, later_flag(longopts[li].name));
 		case '?':
-			isol8_die("unknown or incomplete option (see isol8 run --help)");
+		case ':':
+			bad_option(c, argv);
 		default: {
 			/* options applied after --request, so flags override the JSON */
 			char key[8];
@@ -463,9 +541,11 @@ int isol8_run_main(int argc, char **argv)
 		}
 		}
 	}
-	const char *file = optind < argc ? argv[optind] : NULL;
-	if (optind + 1 < argc)
-		isol8_die("only one file may be given (got \"%s\" too)", argv[optind + 1]);
+	for (; optind < argc; optind++) /* the words after "--" */
+		take_file(&file, argv[optind]);
+	/* --stream asks for the default, so it can only clash with a buffered mode */
+	if (stream_asked && (mode == M_BUFFERED || mode == M_JSON))
+		isol8_die("--stream cannot be combined with --no-stream or --json");
 
 	/* input resolution (reference §A.1) */
 	if (request_file) {
@@ -523,15 +603,18 @@ int isol8_run_main(int argc, char **argv)
 	if (persistent && !host) {
 		if (request_file || files_dir || out_path)
 			isol8_die("--persistent cannot be combined with --request, --files or --out (use isol8-session put)");
-		for (size_t i = 0; i < noverrides; i++)
-			if (atoi(overrides[i].key) == O_PERSIST || atoi(overrides[i].key) == O_WORKDIR)
-				isol8_die("--persistent cannot be combined with --persist or --workdir");
+		bool persist = false;
+		for (size_t i = 0; i < noverrides; i++) {
+			if (atoi(overrides[i].key) == O_WORKDIR)
+				isol8_die("--persistent cannot be combined with --workdir (a session works in /sandbox)");
+			persist |= atoi(overrides[i].key) == O_PERSIST;
+		}
 		if (!runtime_get(req.runtime))
 			isol8_die("Unknown runtime: \"%s\". Available: %s", req.runtime, runtime_names());
 		if (session_id && !*session_id)
 			isol8_die("--session-id needs a name");
 		fflush(NULL);
-		run_persistent(session_id, &req, mode, overrides, noverrides, secrets, nsecrets);
+		run_persistent(session_id, persist, &req, mode, overrides, noverrides, secrets, nsecrets);
 	}
 	apply_overrides(&req, &opt, overrides, noverrides, &net_given);
 	if (files_dir) {

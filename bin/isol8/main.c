@@ -32,7 +32,8 @@ static const char help[] =
 	"  run [file]        run code in a fresh sandbox (isol8-run)\n"
 	"  config [--json]   show the merged configuration\n"
 	"  doctor            check what this host supports\n"
-	"  cleanup [--force] remove stale sandboxes (isol8-cleanup; asks first unless --force)\n"
+	"  cleanup [--force] remove stale and persisted sandboxes and sessions (isol8-cleanup\n"
+	"                    --persisted; asks first unless --force)\n"
 	"  session list|stop|…  persistent sessions (isol8-session)\n"
 	"  proxy [options]   the filtering egress proxy (isol8-proxy)\n"
 	"  pool status       the warm sandbox pool (isol8-pool)\n"
@@ -47,6 +48,7 @@ static const char help[] =
 	"Examples:\n"
 	"  isol8 run -e 'print(2 ** 10)'\n"
 	"  isol8 run script.js --timeout 5000 --memory 256m\n"
+	"  isol8 run --persistent --persist -e 'x = 42' --runtime python\n"
 	"  isol8 run --json -e 'print(1)' | jq .stdout\n";
 
 static const char *const tools[] = {"run", "serve", "session", "cleanup", "pool", "proxy"};
@@ -219,10 +221,13 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	if (!strcmp(cmd, "cleanup")) {
-		/* the reference asks before removing; --force skips the question */
-		char **av = xcalloc((size_t)argc + 1, sizeof *av);
+		/* the reference asks before removing; --force skips the question. What --persist and
+		 * --persistent --persist leave running is for this command to remove (the cron-run
+		 * isol8-cleanup keeps it unless told --persisted). */
+		char **av = xcalloc((size_t)argc + 2, sizeof *av);
 		int n = 0;
 		bool force = false;
+		av[n++] = "--persisted";
 		for (int k = i + 1; k < argc; k++) {
 			if (!strcmp(argv[k], "--force") || !strcmp(argv[k], "-f"))
 				force = true;

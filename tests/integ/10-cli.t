@@ -58,4 +58,67 @@ echo '{"defaults":{"timeoutMs":1000}}' > "$WORK/short.json"
 capture env ISOL8_CONFIG="$WORK/short.json" "$RUN" --json -e 'import time; time.sleep(5)'
 is "$(printf '%s' "$OUT" | jq -r .status)" timeout "defaults.timeoutMs from the config is used"
 
+# Command lines as the documentation writes them: options anywhere after `run`, before and
+# after the file; `--` ends the options; two files are still refused.
+printf 'print("after-ok")\n' > "$WORK/opt.py"
+printf 'import time; time.sleep(5)\n' > "$WORK/sleepy.py"
+printf 'import os; print(os.environ["DB_PASSWORD"])\n' > "$WORK/sec.py"
+capture "$ISOL8" run "$WORK/opt.py" --timeout 5000 --memory 256m
+is "$OUT:$RC" "after-ok:0" "options after the file are options (isol8 run script.py --timeout 5000 --memory 256m)"
+capture "$RUN" "$WORK/sleepy.py" --timeout 1000 --json
+is "$(printf '%s' "$OUT" | jq -r .status)" timeout "…and take effect (--timeout 1000 after the file stops a 5 s sleep)"
+capture "$RUN" --json "$WORK/sec.py" --secret DB_PASSWORD=hunter2
+is "$(printf '%s' "$OUT" | jq -r .stdout)" "***" "options before and after the file combine (--secret after it is masked)"
+capture "$RUN" "$WORK/opt.py" --bogus
+is "$ERR:$RC" '[ERR] unknown option "--bogus" (see isol8 run --help):1' "an unknown option after the file is still an error, named"
+capture "$RUN" "$WORK/opt.py" --timeout
+is "$ERR:$RC" '[ERR] option "--timeout" needs a value (see isol8 run --help):1' "a missing value: one line that names the option"
+capture "$RUN" "$WORK/opt.py" "$WORK/sec.py"
+is "$ERR:$RC" "[ERR] only one file may be given (got \"$WORK/sec.py\" too):1" "two files: refused"
+capture "$RUN" "$WORK/opt.py" --timeout 5000 "$WORK/sec.py"
+is "$ERR:$RC" "[ERR] only one file may be given (got \"$WORK/sec.py\" too):1" "two files with an option between: refused"
+printf 'print("dash-ok")\n' > "$WORK/-dash.py"
+capture bash -c "cd '$WORK' && '$RUN' --timeout 5000 -- -dash.py"
+is "$OUT:$RC" "dash-ok:0" "-- ends the options: a file named -dash.py after it is the file"
+capture bash -c "cd '$WORK' && '$RUN' -- -dash.py --timeout 5000"
+is "$ERR:$RC" '[ERR] only one file may be given (got "--timeout" too):1' "…and everything after -- is a file name"
+
+# --stream asks for what is already the default; it cannot be combined with a buffered mode
+capture "$ISOL8" run -e "import time; print('start', flush=True); time.sleep(1); print('done')" --runtime python --stream
+is "$OUT:$RC" $'start\ndone:0' "--stream is accepted (streaming is the default)"
+capture bash -c "'$RUN' --stream -e \"import time; print('start', flush=True); time.sleep(1.5); print('done')\" | { read -r l; echo \"\$l \$SECONDS\"; cat >/dev/null; }"
+like "$OUT" '^start 0$' "--stream: the first line arrives before the program ends"
+capture "$RUN" --stream --no-stream -e 'print(1)'
+is "$ERR:$RC" "[ERR] --stream cannot be combined with --no-stream or --json:1" "--stream with --no-stream: one clear error"
+capture "$RUN" --json --stream -e 'print(1)'
+is "$ERR:$RC" "[ERR] --stream cannot be combined with --no-stream or --json:1" "--stream with --json: one clear error"
+
+# --persistent --persist: a session that is never idle-reaped, kept until `isol8 cleanup`
+mkdir -p "$WORK/proj" && cd "$WORK/proj"
+echo '{"cleanup":{"maxContainerAgeMs":1000}}' > "$WORK/fastidle.json"
+capture env ISOL8_CONFIG="$WORK/fastidle.json" "$ISOL8" run --persistent --persist -e "x = 42" --runtime python
+is "$RC" 0 "isol8 run --persistent --persist -e \"x = 42\" --runtime python runs"
+sid=$(printf '%s' "$ERR" | sed -n 's/^\[Run\] Session ID: //p')
+like "$sid" '^cli-python-[0-9a-f]+$' "…and prints its session id"
+like "$ERR" "isol8 cleanup" "…and says how to remove it"
+sleep 2.5 # past the configured idle timeout (1 s)
+capture env ISOL8_CONFIG="$WORK/fastidle.json" "$BIN/isol8-cleanup"
+is "$(printf '%s' "$OUT" | jq -c '[.removed, .failed]')" "[0,0]" "isol8-cleanup (cron) leaves a persisted session alone, idle or not"
+capture "$BIN/isol8-session" list --json
+is "$(printf '%s' "$OUT" | jq -r --arg s "$sid" 'map(select(.id == $s)) | .[0].alive')" true "…it is still running after its idle timeout"
+capture env ISOL8_CONFIG="$WORK/fastidle.json" "$ISOL8" run --persistent -e "print(x)" --runtime python
+is "$OUT" 42 "…and keeps its state for the next --persistent run in the same directory"
+capture "$ISOL8" cleanup --force
+is "$(printf '%s' "$OUT" | jq -c '[.removed >= 1, .failed]')" "[true,0]" "isol8 cleanup --force removes it"
+ok $([ ! -e "$ISOL8_RUN_DIR/sessions/$sid" ]; echo $?) "…its session directory is gone"
+capture "$BIN/isol8-session" exec "$sid" -e 'print(x)'
+like "$ERR" "no session \"$sid\"" "…and so is the session"
+# an existing session with an idle timeout is not silently left to expire
+capture "$ISOL8" run --persistent -e "y = 1" --runtime python
+capture "$ISOL8" run --persistent --persist -e "print(y)" --runtime python
+like "$ERR" "^\[ERR\] session cli-python-[0-9a-f]+ already runs with an idle timeout" "--persist on a session that expires: one clear error"
+is "$RC" 1 "…exit 1"
+"$ISOL8" session stop "$(printf '%s' "$ERR" | grep -o 'cli-python-[0-9a-f]*' | head -1)" > /dev/null
+cd /
+
 finish
