@@ -20,7 +20,7 @@ UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPERS   := $(BUILD)/tests/try-syscall $(BUILD)/examples/engine $(BUILD)/tests/lib-run
 
-.PHONY: all deps demo check check-asan install clean unit bench fuzz
+.PHONY: all deps demo check check-asan install clean unit bench fuzz stress
 all: $(BINS) $(UNIT_BINS) $(HELPERS)
 
 deps:
@@ -100,6 +100,13 @@ check: deps
 # The whole suite once more with AddressSanitizer + UndefinedBehaviorSanitizer.
 check-asan: deps
 	@$(MAKE) --no-print-directory check BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" CFLAGS="-O1 -g"
+
+# Every runtime × cold, warm, session and HTTP, and the quickest programs, hundreds of times while a
+# busy loop runs on every CPU; fails on any hang, wrong output or status, or anything left behind
+# (docs/testing.md). STRESS_SCALE multiplies the iteration counts.
+stress: deps
+	@$(MAKE) --no-print-directory all
+	ISOL8_BIN=$(CURDIR)/$(BUILD)/bin prove -v --timer --exec "" tests/stress/*.t
 
 # libFuzzer on the parsers of untrusted input: the proxy's (request head, TLS SNI) and
 # isol8-serve's HTTP request parser. CI runs each briefly.
