@@ -23,6 +23,12 @@ unlike "$OUT" 'sk-live|736b2d6c697665' "--events: the secret appears in no event
 is "$(printf '%s\n' "$OUT" | jq -r 'select(.type=="stdout") | .data' | tr -d '\n')" '***hex: ***' "--events: the streamed chunks join to the masked text"
 capture "$RUN" --secret A=first-secret --secret B=second-secret -e 'import os; print(os.environ["A"], os.environ["B"])'
 is "$OUT" "*** ***" "several --secret flags"
+capture "$RUN" --secret K=hunter2secret -e 'import base64;print(base64.b64encode(b"user:hunter2secret").decode())'
+is "$OUT" "dXNlcj***" "a secret 5 bytes into base64 (Basic auth) is masked"
+capture "$RUN" --secret K=hunter2secret -e 'import base64, sys, time
+for ch in base64.urlsafe_b64encode(b"id=hunter2secret!").decode():
+    sys.stdout.write(ch); sys.stdout.flush(); time.sleep(0.003)'
+is "$OUT" "aWQ9***E=" "base64url written one character at a time is masked"
 
 capture "$RUN" --no-stream -e 'print("  padded  \n\n")'
 is "$OUT" "  padded" "--no-stream right-trims stdout as the reference"

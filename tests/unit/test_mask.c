@@ -1,4 +1,7 @@
-/* Secret masking: whole values, split writes at every offset, encodings, overlaps. */
+/* Secret masking: whole values, split writes at every offset, encodings (hex, base64 and base64url
+ * at every alignment, URL-encoding), overlaps, no false positives. */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "mask.h"
@@ -16,6 +19,98 @@ static char *feed_in_pieces(const char *const *secrets, size_t n, const char *te
 	masker_free(&m);
 	buf_append(&out, "", 0);
 	return (char *)out.data;
+}
+
+/* The characters of base64(prefix + secret + suffix) that carry at least one bit of the secret:
+ * [first, last). This is the rule the masker implements, derived here from the bit positions. */
+static void secret_chars(size_t prefix, size_t slen, size_t *first, size_t *last)
+{
+	*first = 8 * prefix / 6;
+	*last = (8 * (prefix + slen) + 5) / 6;
+}
+
+static char *encode(const char *raw, size_t n, bool url, bool pad)
+{
+	size_t el;
+	char *e = base64_encode((const unsigned char *)raw, n, &el);
+	for (size_t i = 0; url && i < el; i++)
+		e[i] = e[i] == '+' ? '-' : e[i] == '/' ? '_' : e[i];
+	while (!pad && el && e[el - 1] == '=')
+		e[--el] = 0;
+	return e;
+}
+
+static char *feed_bytes(const char *const *secrets, size_t n, const char *text, size_t len, size_t piece)
+{
+	isol8_masker m;
+	isol8_buf out = {0};
+	masker_init(&m, secrets, n);
+	for (size_t i = 0; i < len; i += piece)
+		masker_feed(&m, (const unsigned char *)text + i, len - i < piece ? len - i : piece, &out);
+	masker_flush(&m, &out);
+	masker_free(&m);
+	buf_append(&out, "", 0);
+	return (char *)out.data;
+}
+
+/* Every alignment (prefix length), both alphabets, with and without padding, several neighbours
+ * after, several chunk sizes: exactly the characters carrying the secret's bits become "***". */
+static void base64_every_alignment(void)
+{
+	/* ">>>" and "???" encode to '+' and '/', so the url alphabet differs from the standard one */
+	const char *secrets[] = {"hunter2secret", "s3cr3t>>>???", "pass5", "k>?~~>?~"};
+	const char *before = "user:Basic ", *after = ":more@host";
+	const size_t pieces[] = {1, 2, 3, 5, 7, 4096};
+	int bad = 0, cases = 0;
+	for (size_t si = 0; si < ARRAY_SIZE(secrets); si++) {
+		const char *sec = secrets[si];
+		size_t sl = strlen(sec);
+		for (size_t pre = 0; pre <= 5; pre++)
+			for (size_t post = 0; post <= 4; post++)
+				for (int url = 0; url < 2; url++)
+					for (int pad = 0; pad < 2; pad++) {
+						char raw[64];
+						snprintf(raw, sizeof raw, "%.*s%s%.*s", (int)pre, before, sec, (int)post, after);
+						char *enc = encode(raw, strlen(raw), url, pad);
+						size_t first, last;
+						secret_chars(pre, sl, &first, &last);
+						char want[128];
+						snprintf(want, sizeof want, "<%.*s***%s>", (int)first, enc, enc + last);
+						char text[128];
+						snprintf(text, sizeof text, "<%s>", enc);
+						for (size_t pi = 0; pi < ARRAY_SIZE(pieces); pi++) {
+							char *got = feed_bytes(&sec, 1, text, strlen(text), pieces[pi]);
+							cases++;
+							if (strcmp(got, want) && bad++ < 5)
+								printf("#   %s at +%zu url=%d pad=%d piece=%zu: got '%s' want '%s'\n",
+								       sec, pre, url, pad, pieces[pi], got, want);
+							free(got);
+						}
+						free(enc);
+					}
+	}
+	ok(!bad, "base64/base64url, padded or not, every alignment and chunking: only the secret's characters are masked (%d/%d wrong)", bad, cases);
+}
+
+/* A run of base64 with no secret in it (and plain text) passes through unchanged. */
+static void base64_no_false_positive(void)
+{
+	const char *sec[] = {"hunter2secret"};
+	unsigned char raw[3000];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof raw; i++) {
+		x = x * 1103515245u + 12345u;
+		raw[i] = (unsigned char)(x >> 16);
+	}
+	char *enc = encode((const char *)raw, sizeof raw, false, true);
+	char *got = feed_bytes(sec, 1, enc, strlen(enc), 17);
+	ok(!strcmp(got, enc), "4000 characters of unrelated base64 are left alone");
+	free(got);
+	free(enc);
+	const char *prose = "The hunter went out; the secret was kept. aHVudGVy is base64 of 'hunter'.";
+	got = feed_bytes(sec, 1, prose, strlen(prose), 3);
+	is_str(got, prose, "text near the secret's words and partial encodings is left alone");
+	free(got);
 }
 
 int main(void)
@@ -51,6 +146,30 @@ int main(void)
 	r = mask_string(tiny, 1, "ab 6162", 7, NULL);
 	is_str(r, "*** 6162", "encodings are not masked for secrets under 4 bytes");
 	free(r);
+
+	const char *auth[] = {"hunter2secret"};
+	const char *hdr = "Authorization: Basic dXNlcjpodW50ZXIyc2VjcmV0\n";
+	r = mask_string(auth, 1, hdr, strlen(hdr), NULL);
+	is_str(r, "Authorization: Basic dXNlcj***\n", "Basic auth: the secret 5 bytes into the base64 is masked");
+	free(r);
+	base64_every_alignment();
+	base64_no_false_positive();
+
+	/* 4 bytes: hex has 8 fixed characters (32 bits); base64 at some alignment only 4 (24 bits),
+	 * too few to tell a secret from chance, so base64 starts at 5 bytes (6+ characters). */
+	const char *four[] = {"abcd"};
+	r = mask_string(four, 1, "61626364 YWJjZA== eGFiY2Q=", 26, NULL);
+	is_str(r, "*** YWJjZA== eGFiY2Q=", "a 4-byte secret: hex masked, base64 not (too short to be safe)");
+	free(r);
+
+	const char *url[] = {"p@ss/w:rd!x y"};
+	const char *forms = "a=p%40ss%2Fw%3Ard%21x%20y b=p%40ss/w%3Ard%21x%20y c=p%40ss%2Fw%3Ard!x%20y d=p%40ss%2Fw%3Ard%21x+y";
+	r = mask_string(url, 1, forms, strlen(forms), NULL);
+	is_str(r, "a=*** b=*** c=*** d=***", "URL-encoded forms (all, '/' kept, encodeURIComponent, form '+') are masked");
+	free(r);
+	char *p2 = feed_in_pieces(url, 1, "q=p%40ss%2Fw%3Ard%21x%20y&z", 1);
+	is_str(p2, "q=***&z", "a URL-encoded secret split byte by byte is masked");
+	free(p2);
 
 	const char *none[] = {""};
 	r = mask_string(none, 1, "nothing", 7, NULL);
