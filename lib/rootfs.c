@@ -19,7 +19,15 @@
  *      root-owned init), crun's masked paths covered and /proc/sys & co read-only.
  *   7. pivot_root(".", ".") + umount2(".", MNT_DETACH): the host root is gone from the mount
  *      table (never chroot, which can be escaped by a privileged process).
- *   8. The root tmpfs itself is made read-only unless --writable. */
+ *   8. The root tmpfs itself is made read-only unless --writable.
+ *
+ * Host paths stay out of the sandbox's /proc/self/mountinfo (threat: the program learns where
+ * the run dir and the image live on the host, e.g. a user's home or a tenant's directory name).
+ * mountinfo shows, per mount, the bound directory's path inside its filesystem ("root") and an
+ * overlay's options as given. So: every path handed to overlayfs is /proc/self/fd/N/..., and an
+ * --image is first mounted as a read-only overlay (its root is "/"), and its entries are bound
+ * from that view, so a bind's root is "/bin", never /home/alice/images/x/bin. Host runtime
+ * directories are bound at their own path, so their root names nothing the program cannot see. */
 #include "rootfs.h"
 
 #include <dirent.h>
@@ -106,13 +114,43 @@ static int copy_symlink(const char *src, const char *dst, isol8_err *err)
 }
 
 struct writable_ctx {
-	bool on;
-	char stage[PATH_MAX]; /* tmpfs holding overlay upper/work dirs */
+	bool on;              /* --writable: directories get a throw-away overlay */
+	char stage[PATH_MAX]; /* tmpfs holding overlay upper/work dirs and the image's view; "" if none */
+	int stage_fd;         /* O_PATH fd of the stage, or -1 */
+	int image_fd;         /* O_PATH fd of the --image directory, or -1 */
 	int n;
 };
 
-/* A read-only bind, or with --writable a throw-away overlay over the directory. */
-static int add_entry(const char *src, const char *dst, struct writable_ctx *w, isol8_err *err)
+/* "/proc/self/fd/N/rest": how a staged path is named to the kernel, so that what mountinfo
+ * echoes back says nothing about the host. */
+static void fd_path(char *out, size_t size, int fd, const char *rest)
+{
+	snprintf(out, size, "/proc/self/fd/%d%s%s", fd, rest[0] ? "/" : "", rest);
+}
+
+/* A throw-away overlay on dst: lower is the directory as the kernel should name it. */
+static int writable_overlay(const char *lower, const char *dst, struct writable_ctx *w, isol8_err *err)
+{
+	if (strpbrk(lower, ",:\\"))
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "--writable cannot overlay %s (',' ':' or '\\' in the name)", lower);
+	char name[32], up[PATH_MAX + 40], wk[PATH_MAX + 40], upfd[80], wkfd[80], opts[PATH_MAX + 192];
+	snprintf(name, sizeof name, "u%d", w->n);
+	snprintf(up, sizeof up, "%s/%s", w->stage, name);
+	fd_path(upfd, sizeof upfd, w->stage_fd, name);
+	snprintf(name, sizeof name, "w%d", w->n++);
+	snprintf(wk, sizeof wk, "%s/%s", w->stage, name);
+	fd_path(wkfd, sizeof wkfd, w->stage_fd, name);
+	if (mkdir(up, 0755) < 0 || mkdir(wk, 0755) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "mkdir overlay dirs");
+	snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upfd, wkfd);
+	if (mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "overlay on %s", dst);
+	return 0;
+}
+
+/* A read-only bind of src, or with --writable a throw-away overlay over the directory whose
+ * lower layer is named `lower` (src itself for host dirs, an fd path for image entries). */
+static int add_entry(const char *src, const char *lower, const char *dst, struct writable_ctx *w, isol8_err *err)
 {
 	struct stat st;
 	if (lstat(src, &st) < 0)
@@ -123,19 +161,8 @@ static int add_entry(const char *src, const char *dst, struct writable_ctx *w, i
 		return 0; /* sockets, fifos, devices of an image are not carried over */
 	if (make_mountpoint(dst, S_ISDIR(st.st_mode), err) < 0)
 		return -1;
-	if (w->on && S_ISDIR(st.st_mode)) {
-		if (strpbrk(src, ",:\\"))
-			return isol8_fail(err, ISOL8_E_SANDBOX, 0, "--writable cannot overlay %s (',' ':' or '\\' in the name)", src);
-		char up[PATH_MAX + 16], wk[PATH_MAX + 16], opts[3 * PATH_MAX + 64];
-		snprintf(up, sizeof up, "%s/u%d", w->stage, w->n);
-		snprintf(wk, sizeof wk, "%s/w%d", w->stage, w->n++);
-		if (mkdir(up, 0755) < 0 || mkdir(wk, 0755) < 0)
-			return isol8_fail(err, ISOL8_E_SANDBOX, errno, "mkdir overlay dirs");
-		snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", src, up, wk);
-		if (mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
-			return isol8_fail(err, ISOL8_E_SANDBOX, errno, "overlay on %s", dst);
-		return 0;
-	}
+	if (w->on && S_ISDIR(st.st_mode))
+		return writable_overlay(lower, dst, w, err);
 	return bind_tree(src, dst, RO_ATTRS, err);
 }
 
@@ -154,33 +181,58 @@ static int host_entries(const char *root, const isol8_rootfs_opts *o, struct wri
 	for (size_t i = 0; i < ARRAY_SIZE(top); i++) {
 		snprintf(src, sizeof src, "/%s", top[i]);
 		snprintf(dst, sizeof dst, "%s/%s", root, top[i]);
-		if (add_entry(src, dst, w, err) < 0)
+		if (add_entry(src, src, dst, w, err) < 0)
 			return -1;
 	}
 	if (o->runtimes_dir && o->runtimes_dir[0] == '/' && access(o->runtimes_dir, F_OK) == 0) {
 		snprintf(dst, sizeof dst, "%s%s", root, o->runtimes_dir);
-		if (add_entry(o->runtimes_dir, dst, w, err) < 0)
+		if (add_entry(o->runtimes_dir, o->runtimes_dir, dst, w, err) < 0)
 			return -1;
 	}
 	snprintf(dst, sizeof dst, "%s/etc", root);
 	if (mkdir(dst, 0755) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "mkdir %s", dst);
-	struct writable_ctx ro = {0}; /* /etc entries are never overlaid: they stay the host's, read-only */
+	/* /etc entries are never overlaid: they stay the host's, read-only */
+	struct writable_ctx ro = {.stage_fd = -1, .image_fd = -1};
 	for (size_t i = 0; i < ARRAY_SIZE(etc_entries); i++) {
 		snprintf(src, sizeof src, "/etc/%s", etc_entries[i]);
 		snprintf(dst, sizeof dst, "%s/etc/%s", root, etc_entries[i]);
-		if (add_entry(src, dst, &ro, err) < 0)
+		if (add_entry(src, src, dst, &ro, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int image_entries(const char *root, const isol8_rootfs_opts *o, struct writable_ctx *w, isol8_err *err)
+/* The image as a read-only overlay at <stage>/img: its root is "/" (a bind straight from the
+ * image would show the image's host path). Overlayfs needs two lower layers when it has no
+ * upper one; the second is an empty directory. */
+static int stage_image(const isol8_rootfs_opts *o, struct writable_ctx *w, isol8_err *err)
+{
+	w->image_fd = open(o->image, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w->image_fd < 0)
+		return isol8_fail(err, ISOL8_E_INPUT, errno, "--image %s", o->image);
+	char view[PATH_MAX + 8], empty[PATH_MAX + 8], top[64], bottom[64], opts[224];
+	snprintf(view, sizeof view, "%s/img", w->stage);
+	snprintf(empty, sizeof empty, "%s/empty", w->stage);
+	if (mkdir(view, 0755) < 0 || mkdir(empty, 0555) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "mkdir image stage");
+	fd_path(top, sizeof top, w->image_fd, "");
+	fd_path(bottom, sizeof bottom, w->stage_fd, "empty");
+	/* An image's own overlay xattrs (redirects, metacopy) are not honoured: files are what they are. */
+	snprintf(opts, sizeof opts, "lowerdir=%s:%s,redirect_dir=nofollow,metacopy=off", top, bottom);
+	if (mount("overlay", view, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "--image %s: read-only overlay", o->image);
+	return 0;
+}
+
+static int image_entries(const char *root, struct writable_ctx *w, isol8_err *err)
 {
 	static const char *const skip[] = {".", "..", "dev", "proc", "sys", "sandbox", "tmp", "run"};
-	DIR *d = opendir(o->image);
+	char view[PATH_MAX + 8];
+	snprintf(view, sizeof view, "%s/img", w->stage);
+	DIR *d = opendir(view);
 	if (!d)
-		return isol8_fail(err, ISOL8_E_INPUT, errno, "--image %s", o->image);
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "open image view");
 	struct dirent *e;
 	int rc = 0;
 	while (rc == 0 && (e = readdir(d))) {
@@ -189,10 +241,11 @@ static int image_entries(const char *root, const isol8_rootfs_opts *o, struct wr
 			skipped |= !strcmp(e->d_name, skip[i]);
 		if (skipped || !strcmp(e->d_name, ".isol8-rw"))
 			continue;
-		char src[PATH_MAX * 2], dst[PATH_MAX * 2];
-		snprintf(src, sizeof src, "%s/%s", o->image, e->d_name);
+		char src[PATH_MAX * 2], lower[PATH_MAX], dst[PATH_MAX * 2];
+		snprintf(src, sizeof src, "%s/%s", view, e->d_name);
+		fd_path(lower, sizeof lower, w->image_fd, e->d_name);
 		snprintf(dst, sizeof dst, "%s/%s", root, e->d_name);
-		rc = add_entry(src, dst, w, err);
+		rc = add_entry(src, lower, dst, w, err);
 	}
 	closedir(d);
 	return rc;
@@ -293,6 +346,41 @@ static int setup_proc(const char *root, isol8_err *err)
 	return 0;
 }
 
+/* A tmpfs at <root>/.isol8-rw for overlay upper/work dirs (--writable) and the image's view. */
+static int open_stage(const char *root, const isol8_rootfs_opts *o, struct writable_ctx *w, isol8_err *err)
+{
+	char opts[96];
+	snprintf(w->stage, sizeof w->stage, "%s/.isol8-rw", root);
+	snprintf(opts, sizeof opts, "mode=0755,size=%llu", (unsigned long long)(o->writable ? o->sandbox_size : 64u << 10));
+	if (make_mountpoint(w->stage, true, err) < 0 || tmpfs(w->stage, MS_NOSUID | MS_NODEV, opts, err) < 0)
+		return -1;
+	w->stage_fd = open(w->stage, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w->stage_fd < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "open %s", w->stage);
+	return 0;
+}
+
+/* Step 3: the image's entries or the host's runtime dirs. The stage goes afterwards: overlays
+ * and binds hold their own references to what they use. */
+static int runtime_dirs(const char *root, const isol8_rootfs_opts *o, isol8_err *err)
+{
+	struct writable_ctx w = {.on = o->writable, .stage_fd = -1, .image_fd = -1};
+	int rc = 0;
+	if (o->writable || o->image)
+		rc = open_stage(root, o, &w, err);
+	if (rc == 0 && o->image)
+		rc = stage_image(o, &w, err);
+	if (rc == 0)
+		rc = o->image ? image_entries(root, &w, err) : host_entries(root, o, &w, err);
+	if (w.stage_fd >= 0)
+		close(w.stage_fd);
+	if (w.image_fd >= 0)
+		close(w.image_fd);
+	if (rc == 0 && w.stage[0] && (umount2(w.stage, MNT_DETACH) < 0 || rmdir(w.stage) < 0))
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "remove staging dir");
+	return rc;
+}
+
 int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err)
 {
 	const char *root = o->staging;
@@ -306,21 +394,9 @@ int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err)
 		 (unsigned long long)(o->writable ? o->sandbox_size : 4u << 20));
 	if (tmpfs(root, MS_NOSUID | MS_NODEV, opts, err) < 0)
 		return -1;
-	struct writable_ctx w = {.on = o->writable};
-	if (o->writable) {
-		snprintf(w.stage, sizeof w.stage, "%s/.isol8-rw", root);
-		snprintf(opts, sizeof opts, "mode=0755,size=%llu", (unsigned long long)o->sandbox_size);
-		if (make_mountpoint(w.stage, true, err) < 0 || tmpfs(w.stage, MS_NOSUID | MS_NODEV, opts, err) < 0)
-			return -1;
-	}
 	/* 3. runtime directories */
-	if ((o->image ? image_entries(root, o, &w, err) : host_entries(root, o, &w, err)) < 0)
+	if (runtime_dirs(root, o, err) < 0)
 		return -1;
-	if (o->writable) {
-		/* overlays hold private clones of their layers; the stage can go */
-		if (umount2(w.stage, MNT_DETACH) < 0 || rmdir(w.stage) < 0)
-			return isol8_fail(err, ISOL8_E_SANDBOX, errno, "remove overlay stage");
-	}
 	/* An image brings its own /etc (read-only); the host's gets a passwd naming the sandbox
 	 * user, loopback-only hosts, and an empty resolv.conf. */
 	if (!o->image && generated_etc(root, o, err) < 0)

@@ -27,6 +27,17 @@ capture "$RUN" --image "$IMG" --writable --cmd 'echo changed > /newfile && echo 
 is "$OUT" $'changed\netc-is-roots' "--image --writable: writes land in a throw-away layer"
 is "$(ls "$IMG/etc")" marker "…and the image is untouched"
 
+# mountinfo must not tell the program where the run dir or the image live on the host
+# (root field, mount source, overlay options): none of this test's /tmp paths may appear.
+HOSTPATHS="$ISOL8_RUN_DIR|$WORK|$IMG|/tmp/"
+for mode in "" --writable "--image $IMG" "--image $IMG --writable"; do
+	capture "$RUN" $mode --cmd 'echo "$(</proc/self/mountinfo)"'
+	like "$OUT" ' / / ' "mountinfo readable (${mode:-default})"
+	unlike "$OUT" "$HOSTPATHS" "mountinfo shows no host path (${mode:-default})"
+done
+capture "$RUN" --image "$IMG" --cmd 'echo "$(</etc/marker)"; echo /*'
+is "$OUT" $'image-marker\n/bin /dev /etc /lib /lib64 /proc /sandbox /sbin /tmp' "--image still shows the image's entries"
+
 capture "$RUN" --persist --cmd 'echo kept > /sandbox/state; echo ran'
 is "$OUT" ran "--persist runs the program"
 like "$ERR" 'kept running \(init pid [0-9]+\)' "--persist says the sandbox is kept"
