@@ -12,6 +12,13 @@ static int fail(http_request *r, int code)
 	return -1;
 }
 
+/* A refusal with a message for the client (what to send instead). */
+static int fail_why(http_request *r, int code, const char *why)
+{
+	r->reason = why;
+	return fail(r, code);
+}
+
 static bool is_tchar(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c);
@@ -22,30 +29,31 @@ static int hexval(unsigned char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* Percent-decodes n bytes of s into out; plus_space for query strings. -1 on a malformed escape,
- * a decoded NUL, or no room. */
+/* Percent-decodes n bytes of s into out; plus_space for query strings. HTTP_PCT_BAD on a
+ * malformed escape, HTTP_PCT_NUL on a decoded NUL (a C string would end there: an id "a%00b"
+ * would silently become "a"), HTTP_PCT_LONG when out has no room (never truncated). */
 static int pct_decode(const char *s, size_t n, bool plus_space, char *out, size_t outlen)
 {
 	size_t o = 0;
 	if (!outlen)
-		return -1;
+		return HTTP_PCT_LONG;
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 		if (c == '%') {
 			if (i + 2 >= n)
-				return -1;
+				return HTTP_PCT_BAD;
 			int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0)
-				return -1;
+				return HTTP_PCT_BAD;
 			c = h * 16 + l;
 			i += 2;
 			if (c == 0)
-				return -1;
+				return HTTP_PCT_NUL;
 		} else if (c == '+' && plus_space) {
 			c = ' ';
 		}
 		if (o + 1 >= outlen)
-			return -1;
+			return HTTP_PCT_LONG;
 		out[o++] = (char)c;
 	}
 	out[o] = 0;
@@ -93,8 +101,11 @@ static int parse_request_line(const char *l, size_t n, http_request *r)
 			return fail(r, 400);
 	const char *q = memchr(t, '?', tlen);
 	size_t plen = q ? (size_t)(q - t) : tlen;
-	if (pct_decode(t, plen, false, r->path, sizeof r->path) < 0)
-		return fail(r, 400);
+	int d = pct_decode(t, plen, false, r->path, sizeof r->path);
+	if (d == HTTP_PCT_NUL)
+		return fail_why(r, 400, "the request path contains %00: a NUL byte is never part of a path or an id");
+	if (d < 0)
+		return fail_why(r, 400, "the request path has a malformed %-escape");
 	if (q) {
 		memcpy(r->query, q + 1, tlen - plen - 1);
 		r->query[tlen - plen - 1] = 0;
@@ -159,11 +170,14 @@ int http_parse_request(const char *buf, size_t len, http_request *r)
 {
 	memset(r, 0, sizeof *r);
 	size_t scan = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
-	/* bare LF, NUL: refuse now rather than wait for a CRLFCRLF that never comes */
-	for (size_t i = 0; i < scan; i++)
-		if ((buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')) || buf[i] == 0)
-			return fail(r, 400);
 	const char *end = memmem(buf, scan, "\r\n\r\n", 4);
+	/* Bare LF, NUL: refuse now rather than wait for a CRLFCRLF that never comes. Only in the
+	 * head: the body that arrived with it is the route's (a JSON body may end in "\n"). */
+	size_t head_scan = end ? (size_t)(end - buf) + 4 : scan;
+	for (size_t i = 0; i < head_scan; i++)
+		if ((buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')) || buf[i] == 0)
+			return fail_why(r, 400, buf[i] ? "bare LF in the request head: lines end with CRLF"
+						     : "NUL byte in the request head");
 	if (!end)
 		return len >= HTTP_MAX_HEAD ? fail(r, 431) : 0;
 	r->head_len = (size_t)(end - buf) + 4;
@@ -190,8 +204,10 @@ int http_query_param(const char *query, const char *name, char *out, size_t outl
 	while (p && *p) {
 		const char *amp = strchr(p, '&');
 		size_t seg = amp ? (size_t)(amp - p) : strlen(p);
-		if (seg > nl && !strncmp(p, name, nl) && p[nl] == '=')
-			return pct_decode(p + nl + 1, seg - nl - 1, true, out, outlen) < 0 ? -1 : 1;
+		if (seg > nl && !strncmp(p, name, nl) && p[nl] == '=') {
+			int d = pct_decode(p + nl + 1, seg - nl - 1, true, out, outlen);
+			return d < 0 ? d : 1;
+		}
 		if (seg == nl && !strncmp(p, name, nl)) {
 			if (outlen)
 				out[0] = 0;

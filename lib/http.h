@@ -29,13 +29,17 @@ typedef struct http_request {
 	bool close;                   /* Connection: close, or HTTP/1.0 */
 	size_t head_len;              /* bytes of the head, final CRLFCRLF included */
 	int error;                    /* when the parse fails: the status to answer with */
+	const char *reason;           /* …and, when set, what to tell the client (a static string) */
 } http_request;
 
 /* 1 when buf holds a complete, valid head (r filled), 0 when more bytes are needed, -1 when
  * invalid (r->error is the status: 400, 414, 431, 501 or 505). */
 int http_parse_request(const char *buf, size_t len, http_request *r);
+#define HTTP_PCT_BAD (-1)  /* a malformed %-escape */
+#define HTTP_PCT_NUL (-2)  /* %00: refused, a C string would silently end there */
+#define HTTP_PCT_LONG (-3) /* longer than the caller's buffer: refused, never truncated */
 /* The value of name in a query string, percent-decoded ('+' is a space). 1 found, 0 absent,
- * -1 malformed or too long for out. */
+ * else HTTP_PCT_BAD, HTTP_PCT_NUL or HTTP_PCT_LONG (out is then unusable). */
 int http_query_param(const char *query, const char *name, char *out, size_t outlen);
 /* "OK", "Not Found", … for the codes the server uses. */
 const char *http_status_text(int code);

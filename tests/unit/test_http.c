@@ -1,5 +1,6 @@
 /* isol8-serve's HTTP request parser: what it accepts, and each refusal with its status. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "http.h"
 #include "tap.h"
@@ -32,14 +33,30 @@ int main(void)
 	is_str(v, "a/b", "query values are percent-decoded");
 	ok(http_query_param(r.query, "path", v, sizeof v) == 1 && !strcmp(v, "/sandbox/x y"), "'+' is a space");
 	ok(http_query_param(r.query, "nope", v, sizeof v) == 0, "absent parameter");
-	ok(http_query_param("path=%zz", "path", v, sizeof v) == -1, "malformed escape refused");
-	ok(http_query_param("path=%00", "path", v, sizeof v) == -1, "decoded NUL refused");
-	ok(http_query_param("path=abcdef", "path", v, 4) == -1, "too long for the buffer is an error, not a truncation");
+	static const char bad_q[] = "path=%zz", nul_q[] = "sessionId=abc%00def";
+	ok(http_query_param(bad_q, "path", v, sizeof v) == HTTP_PCT_BAD, "malformed escape refused");
+	ok(http_query_param(nul_q, "sessionId", v, sizeof v) == HTTP_PCT_NUL,
+	   "decoded NUL refused as such (never cut to \"abc\")");
+	ok(http_query_param("path=abcdef", "path", v, 4) == HTTP_PCT_LONG, "too long for the buffer is an error, not a truncation");
 	ok(parse("GET /health HTTP/1.1\r\nHost: x\r\n", &r) == 0, "incomplete head: need more");
 	ok(parse("GET /health HTTP/1.0\r\n\r\n", &r) == 1 && r.close, "HTTP/1.0 closes");
 	ok(parse("GET /a%2e%2e HTTP/1.1\r\n\r\n", &r) == 1 && !strcmp(r.path, "/a.."), "path decoded (routes compare exactly)");
 
 	ok(status_of("GET /x HTTP/1.1\nHost: y\r\n\r\n") == 400, "bare LF: 400");
+	ok(status_of("GET /x HTTP/1.1\r\nHost: y\n") == 400, "bare LF in an unfinished head: 400 at once");
+	{
+		/* a body read together with its head is the route's: a JSON body may end in "\n" */
+		static const char h[] = "POST /execute HTTP/1.1\r\nContent-Length: 9\r\n\r\n";
+		static const char m[] = "POST /execute HTTP/1.1\r\nContent-Length: 9\r\n\r\n{\"a\":\n1}\n";
+		ok(parse(m, &r) == 1 && r.head_len == sizeof h - 1, "LF in the body after the head: parsed, head ends at CRLFCRLF");
+		char nul[sizeof m];
+		memcpy(nul, m, sizeof m);
+		nul[sizeof h] = 0;
+		ok(http_parse_request(nul, sizeof m - 1, &r) == 1, "…and a NUL in the body is the route's to refuse");
+	}
+	static const char nul_path[] = "DELETE /session/abc%00def HTTP/1.1\r\n\r\n", pct00[] = "%00";
+	ok(parse(nul_path, &r) == -1 && r.error == 400 && r.reason && strstr(r.reason, pct00),
+	   "a NUL escape in the path: 400 that says so (never cut to /session/abc)");
 	ok(status_of("GET x HTTP/1.1\r\n\r\n") == 400, "target not starting with /: 400");
 	ok(status_of("GET http://h/x HTTP/1.1\r\n\r\n") == 400, "absolute-form (a proxy request): 400");
 	ok(status_of("get /x HTTP/1.1\r\n\r\n") == 400, "lower-case method: 400");
