@@ -1,27 +1,82 @@
 /* conn.c — one HTTP connection: read a bounded head and body, authenticate, route, answer.
  *
- * Threats: a client that trickles bytes (every read has a deadline: 10 s for the head and
- * body), one that announces a huge body (413 before a byte of it is read), guessing keys by
- * timing (keys are compared as SHA-256 digests with a constant-time compare over every
- * configured key), and errors that echo secrets (error bodies carry our messages, never the
- * request's values). One request per connection (Connection: close). */
+ * Threats: a client that trickles bytes or sends half a head and waits (slowloris: the head
+ * has serve.headTimeoutMs, the body serve.bodyTimeoutMs, then 408; and the accept loop may
+ * evict an unauthenticated connection early with SIGUSR1, see guard.c), one that announces a
+ * huge body (413 before a byte of it is read), guessing keys by timing (keys are compared as
+ * SHA-256 digests with a constant-time compare over every configured key), errors that echo
+ * secrets (error bodies carry our messages, never the request's values), and an execution or
+ * file operation that never ends (the watchdog ends this process at its bound, so the slot it
+ * holds comes back). One request per connection (Connection: close). */
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "json.h"
 #include "serve.h"
 #include "util.h"
 
-#define IO_DEADLINE_MS 10000
+/* Set by SIGUSR1: the accept loop closes this unauthenticated connection to make room. */
+static volatile sig_atomic_t evicted;
+
+static void on_evict(int sig)
+{
+	(void)sig;
+	evicted = 1;
+}
+
+/* The watchdog's view of the connection (a signal handler can use only these). */
+#define WD_MSG "the request did not finish within its timeout plus serve.graceMs; it was ended"
+static volatile int wd_fd = -1;
+static volatile sig_atomic_t wd_answered, wd_sse;
+static char wd_reply[512];
+static size_t wd_reply_len;
+
+static void on_watchdog(int sig)
+{
+	(void)sig;
+	static const char sse[] = "data: {\"type\":\"error\",\"data\":\"" WD_MSG "\",\"phase\":\"code\"}\n\n"
+				  "data: {\"type\":\"exit\",\"data\":\"1\",\"phase\":\"code\"}\n\n";
+	if (wd_fd >= 0 && !wd_answered)
+		(void)!write(wd_fd, wd_reply, wd_reply_len);
+	else if (wd_fd >= 0 && wd_sse)
+		(void)!write(wd_fd, sse, sizeof sse - 1);
+	/* our sandboxes die with us (PDEATHSIG); the slot comes back through SEM_UNDO, the key's
+	 * share through the holder table's pid check */
+	_exit(3);
+}
+
+void watchdog_arm(serve_conn *k, long long ms)
+{
+	static const char body[] = "{\"error\":\"" WD_MSG "\"}\n";
+	int n = snprintf(wd_reply, sizeof wd_reply,
+			 "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n%s", sizeof body - 1, body);
+	wd_reply_len = n > 0 && (size_t)n < sizeof wd_reply ? (size_t)n : 0;
+	wd_fd = k->fd;
+	struct sigaction sa = {.sa_handler = on_watchdog};
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = {{0, 0}, {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000}};
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+void mark_streaming(serve_conn *k)
+{
+	k->status = 200;
+	k->answered = true;
+	wd_answered = true;
+	wd_sse = true;
+}
 
 int reply_json(serve_conn *k, int code, jv body)
 {
@@ -30,6 +85,8 @@ int reply_json(serve_conn *k, int code, jv body)
 	size_t n = strlen(t);
 	t[n] = '\n';
 	k->status = code;
+	k->answered = true;
+	wd_answered = true;
 	int rc = http_respond(k->fd, code, "application/json", code == 503 || code == 429 ? "Retry-After: 1\r\n" : NULL, t,
 			      n + 1);
 	free(t);
@@ -46,10 +103,13 @@ int reply_error(serve_conn *k, int code, const char *fmt, ...)
 	return reply_json(k, code, jv_object_set(jv_object(), jv_string("error"), jv_string(msg)));
 }
 
-/* One read of at most n bytes by the deadline: the count, 0 at EOF, -1 on error, -2 on timeout. */
+/* One read of at most n bytes by the deadline: the count, 0 at EOF, -1 on error, -2 on timeout,
+ * -3 when the accept loop evicted this connection. */
 static ssize_t read_some(int fd, void *p, size_t n, uint64_t deadline_ns)
 {
 	for (;;) {
+		if (evicted)
+			return -3;
 		uint64_t now = now_mono_ns();
 		if (now >= deadline_ns)
 			return -2;
@@ -66,17 +126,32 @@ static ssize_t read_some(int fd, void *p, size_t n, uint64_t deadline_ns)
 	}
 }
 
-/* 1 head parsed, 0 the peer left quietly, -1 answered with an error already. */
-static int read_head(serve_conn *k, isol8_buf *in)
+/* 408 for a client too slow for its deadline, or evicted to make room (the accept loop
+ * counted that one). */
+static void reply_slow(serve_ctx *c, serve_conn *k, ssize_t why, const char *what, int deadline_ms)
 {
-	uint64_t deadline = now_mono_ns() + (uint64_t)IO_DEADLINE_MS * 1000000;
+	if (why == -3) {
+		reply_error(k, 408, "closed to make room: this address has too many connections without a complete "
+			    "request (config serve.maxUnauthenticatedPerAddress), or the server is full");
+		return;
+	}
+	metrics_reject(c, REJ_SLOW);
+	reply_error(k, 408, "request %s not received within %d ms (config serve.%sTimeoutMs): send it at once", what,
+		    deadline_ms, what);
+}
+
+/* 1 head parsed, 0 the peer left quietly, -1 answered with an error already. */
+static int read_head(serve_ctx *c, serve_conn *k, isol8_buf *in)
+{
+	uint64_t deadline = now_mono_ns() + (uint64_t)c->head_timeout_ms * 1000000;
 	char tmp[8192];
 	for (;;) {
 		int r = http_parse_request(in->data ? (const char *)in->data : "", in->len, &k->req);
 		if (r == 1)
 			return 1;
 		if (r < 0) {
-			reply_error(k, k->req.error, "%s", k->req.error == 431 ? "request head too large"
+			reply_error(k, k->req.error, "%s", k->req.reason ? k->req.reason
+					 : k->req.error == 431 ? "request head too large"
 					 : k->req.error == 414 ? "request target too long"
 					 : k->req.error == 501 ? "Transfer-Encoding is not supported: send a Content-Length"
 					 : k->req.error == 505 ? "only HTTP/1.0 and HTTP/1.1"
@@ -85,10 +160,10 @@ static int read_head(serve_conn *k, isol8_buf *in)
 			return -1;
 		}
 		ssize_t n = read_some(k->fd, tmp, sizeof tmp, deadline);
-		if (n == -2) {
-			if (in->len)
-				reply_error(k, 408, "request head not received in time");
-			return in->len ? -1 : 0;
+		if (n == -2 || n == -3) {
+			/* a connection that sent nothing is answered too: it held a slot just the same */
+			reply_slow(c, k, n, "head", c->head_timeout_ms);
+			return -1;
 		}
 		if (n <= 0)
 			return 0;
@@ -109,15 +184,15 @@ static int read_body(serve_ctx *c, serve_conn *k, isol8_buf *in)
 	if (k->req.expect_continue && in->len == k->req.head_len)
 		(void)write_all(k->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	size_t want = k->req.head_len + (size_t)k->req.content_length;
-	uint64_t deadline = now_mono_ns() + (uint64_t)IO_DEADLINE_MS * 1000000 +
-			    k->req.content_length / 1024 * 1000000; /* ≥ 1 MB/s is fine */
+	uint64_t deadline = now_mono_ns() + (uint64_t)c->body_timeout_ms * 1000000 +
+			    k->req.content_length / 1024 * 1000000; /* and 1 ms per KiB: ≥ 1 MB/s is fine */
 	char tmp[65536];
 	while (in->len < want) {
 		size_t room = want - in->len < sizeof tmp ? want - in->len : sizeof tmp;
 		ssize_t n = read_some(k->fd, tmp, room, deadline);
 		if (n <= 0) {
 			if (n == -2)
-				reply_error(k, 408, "request body not received in time");
+				reply_slow(c, k, n, "body", c->body_timeout_ms);
 			return -1;
 		}
 		buf_append(in, tmp, (size_t)n);
@@ -165,15 +240,22 @@ static int authenticate(serve_ctx *c, serve_conn *k)
 		k->owner[2 * i + 1] = hex[c->keys[match][i] & 15];
 	}
 	k->owner[12] = 0;
+	/* From here the connection is a key's: the accept loop no longer evicts it. */
+	signal(SIGUSR1, SIG_IGN);
+	if (c->auth_fd >= 0) {
+		int pid = getpid();
+		(void)!write(c->auth_fd, &pid, sizeof pid); /* < PIPE_BUF: atomic */
+	}
 	return 0;
 }
 
 /* Closing with unread request bytes makes the kernel send a reset, which can destroy the
- * response (a 401 or 413) before the client reads it: stop writing, then drain briefly. */
-static void linger_close(int fd)
+ * response (a 401 or 413) before the client reads it: stop writing, then drain briefly
+ * (very briefly for a slow client: it must not keep its process for a second more). */
+static void linger_close(int fd, bool slow)
 {
 	shutdown(fd, SHUT_WR);
-	uint64_t deadline = now_mono_ns() + 1000000000ull;
+	uint64_t deadline = now_mono_ns() + (slow ? 100000000ull : 1000000000ull);
 	char tmp[65536];
 	size_t total = 0;
 	ssize_t n;
@@ -199,8 +281,8 @@ static void route(serve_ctx *c, serve_conn *k)
 		route_file_get(c, k);
 	else if (is(k, "GET", "/sessions"))
 		route_sessions(c, k);
-	else if (!strcmp(k->req.method, "DELETE") && !strncmp(p, "/session/", 9) && p[9] && !strchr(p + 9, '/'))
-		route_session_delete(c, k, p + 9);
+	else if (!strcmp(k->req.method, "DELETE") && !strncmp(p, "/session/", 9))
+		route_session_delete(c, k, p + 9); /* an id with a slash (%2F) is refused there, with 400 */
 	else if (is(k, "POST", "/cleanup"))
 		route_cleanup(c, k);
 	else if (is(k, "GET", "/metrics")) {
@@ -218,7 +300,14 @@ void serve_connection(serve_ctx *c, int fd)
 {
 	serve_conn k = {.fd = fd, .start_ns = now_mono_ns()};
 	isol8_buf in = {0};
-	if (read_head(&k, &in) == 1) {
+	struct sigaction sa = {.sa_handler = on_evict}; /* no SA_RESTART: the poll must wake up */
+	sigaction(SIGUSR1, &sa, NULL);
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_UNBLOCK, &usr1, NULL); /* the accept loop forks us with it blocked */
+	wd_fd = fd;
+	if (read_head(c, &k, &in) == 1) {
 		__atomic_add_fetch(&c->sh->requests, 1, __ATOMIC_RELAXED);
 		if (!strcmp(k.req.path, "/health")) {
 			if (strcmp(k.req.method, "GET") && strcmp(k.req.method, "HEAD"))
@@ -234,5 +323,5 @@ void serve_connection(serve_ctx *c, int fd)
 	if (c->debug && k.req.method[0])
 		fprintf(stderr, "[DEBUG] %s %s %d %.1fms\n", k.req.method, k.req.path, k.status,
 			(double)(now_mono_ns() - k.start_ns) / 1e6);
-	linger_close(fd);
+	linger_close(fd, k.status == 408);
 }

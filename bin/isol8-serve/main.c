@@ -185,7 +185,7 @@ static void refuse_busy(serve_ctx *c, int fd)
 	close(fd);
 }
 
-/* true when a reaper child was started (it counts against the connection limit until reaped) */
+/* true when a reaper child was started */
 static bool reap_in_background(int lfd)
 {
 	pid_t p = fork();
@@ -201,33 +201,67 @@ static bool reap_in_background(int lfd)
 	return p > 0;
 }
 
+/* Connection processes that authenticated say so with their pid on this pipe (guard.c). */
+static void read_authenticated(guard *g, int rfd)
+{
+	int pids[64];
+	ssize_t n;
+	while ((n = read(rfd, pids, sizeof pids)) > 0)
+		for (ssize_t i = 0; i < n / (ssize_t)sizeof pids[0]; i++)
+			guard_authenticated(g, pids[i]);
+}
+
+static void reap_children(guard *g)
+{
+	pid_t pid;
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		guard_gone(g, pid);
+}
+
 static int accept_loop(serve_ctx *c, int lfd, int max_conns)
 {
 	int sfd = signalfd_for(SIGTERM, SIGINT, SIGCHLD, SIGHUP, 0);
-	int live = 0;
+	int ap[2];
+	if (pipe2(ap, O_CLOEXEC | O_NONBLOCK) < 0) {
+		fprintf(stderr, "[ERR] cannot create a pipe: %s\n", strerror(errno));
+		return 1;
+	}
+	c->auth_fd = ap[1];
+	guard *g = guard_new(max_conns, c->max_unauth_per_addr);
+	/* An eviction can come before a new child has set its handler (the default would kill it
+	 * without its 408): children start with SIGUSR1 blocked and unblock it once it is set. */
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
 	bool prune = config_bool(&c->cfg, "cleanup.autoPrune", 1);
 	uint64_t next_prune = now_mono_ns() + 60000000000ull;
 	for (;;) {
-		struct pollfd p[2] = {{lfd, POLLIN, 0}, {sfd, POLLIN, 0}};
-		if (poll(p, 2, 1000) < 0 && errno != EINTR)
+		struct pollfd p[3] = {{lfd, POLLIN, 0}, {sfd, POLLIN, 0}, {ap[0], POLLIN, 0}};
+		if (poll(p, 3, 1000) < 0 && errno != EINTR)
 			break;
 		if (p[1].revents) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof si) == sizeof si && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
 				break;
 		}
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			live--;
+		read_authenticated(g, ap[0]); /* before reaping: a report names a pid not yet reaped */
+		reap_children(g);
 		if (prune && now_mono_ns() >= next_prune) {
-			live += reap_in_background(lfd);
+			reap_in_background(lfd); /* not in the table: it neither counts nor is evicted */
 			next_prune = now_mono_ns() + 60000000000ull;
 		}
 		if (!(p[0].revents & POLLIN))
 			continue;
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof peer;
+		memset(&peer, 0, sizeof peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (live >= max_conns) {
+		unsigned char addr[16];
+		guard_addr_key(&peer, addr);
+		if (!guard_admit(c, g, addr)) {
 			refuse_busy(c, fd);
 			continue;
 		}
@@ -235,27 +269,26 @@ static int accept_loop(serve_ctx *c, int lfd, int max_conns)
 		if (pid == 0) {
 			close(lfd);
 			close(sfd);
-			sigset_t none;
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
+			close(ap[0]);
+			sigprocmask(SIG_SETMASK, &usr1, NULL);
 			child_connection(c, fd);
 			_exit(0);
 		}
 		close(fd);
 		if (pid > 0)
-			live++;
+			guard_add(g, pid, addr);
 	}
 	close(lfd);
 	printf("[INFO] Shutting down isol8 server...\n");
 	fflush(stdout);
 	/* in-flight requests finish (bounded); sessions live on in the run dir */
-	for (int i = 0; i < 3000 && live > 0; i++) {
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			live--;
-		if (live > 0)
+	for (int i = 0; i < 3000 && guard_live(g) > 0; i++) {
+		read_authenticated(g, ap[0]);
+		reap_children(g);
+		if (guard_live(g) > 0)
 			usleep(10000);
 	}
-	if (live == 0) /* else the stragglers still use the shared state; the last one out removes it */
+	if (guard_live(g) == 0) /* else the stragglers still use the shared state; the last one out removes it */
 		shared_close(c);
 	printf("[INFO] Server cleanup complete\n");
 	return 0;
@@ -273,6 +306,41 @@ static int take_stdio_connection(void)
 		dup2(null, 2);
 	close(null);
 	return fd;
+}
+
+/* A whole number in [min, max] from config path (fallback when absent), or -1 with err. */
+static int config_int(const isol8_config *cfg, const char *path, long long fallback, long long min, long long max,
+		      long long *out, isol8_err *err)
+{
+	double v = config_num(cfg, path, (double)fallback);
+	if (!(v >= (double)min && v <= (double)max) || v != (double)(long long)v)
+		return isol8_input_error(err, "config %s must be a whole number from %lld to %lld, not %g", path, min, max, v);
+	*out = (long long)v;
+	return 0;
+}
+
+/* The connection guards and bounds (see guard.c, conn.c, routes.c), checked at start-up so a
+ * typo cannot leave the server without them. */
+static int read_guards(serve_ctx *c, int max_conc, isol8_err *err)
+{
+	long long head, body, grace, per_addr, share, maxt;
+	/* with one key there is nobody to share with; with more, no key gets over half */
+	long long share_default = c->nkeys > 1 ? (max_conc + 1) / 2 : max_conc;
+	if (config_int(&c->cfg, "serve.headTimeoutMs", 5000, 100, 600000, &head, err) < 0 ||
+	    config_int(&c->cfg, "serve.bodyTimeoutMs", 10000, 100, 3600000, &body, err) < 0 ||
+	    config_int(&c->cfg, "serve.graceMs", 30000, 100, 3600000, &grace, err) < 0 ||
+	    config_int(&c->cfg, "serve.maxUnauthenticatedPerAddress", 8, 1, 100000, &per_addr, err) < 0 ||
+	    config_int(&c->cfg, "serve.maxConcurrentPerKey", share_default, 1, max_conc, &share, err) < 0 ||
+	    config_int(&c->cfg, "serve.maxTimeoutMs", 300000, 1, 1ll << 40, &maxt, err) < 0)
+		return -1;
+	c->head_timeout_ms = (int)head;
+	c->body_timeout_ms = (int)body;
+	c->grace_ms = (int)grace;
+	c->max_unauth_per_addr = (int)per_addr;
+	c->key_share = (int)share;
+	c->max_timeout_ms = maxt;
+	c->auth_fd = -1;
+	return 0;
 }
 
 static void ctx_free(serve_ctx *c)
@@ -344,6 +412,10 @@ int main(int argc, char **argv)
 	c.queue_timeout_ms = (int)config_num(&c.cfg, "serve.queueTimeoutMs", 10000);
 	c.max_body = (uint64_t)config_num(&c.cfg, "serve.maxBodyBytes", 16 << 20);
 	c.max_sessions = (int)config_num(&c.cfg, "serve.maxSessionsPerKey", 16);
+	if (read_guards(&c, max_conc, &err) < 0) {
+		fprintf(stderr, "[ERR] %s\n", err.msg);
+		return (ctx_free(&c), 1);
+	}
 	c.idle_ms = config_bool(&c.cfg, "cleanup.autoPrune", 1) ? (long long)config_num(&c.cfg, "cleanup.maxContainerAgeMs", 3600000) : 0;
 	find_session_tool(&c);
 	if (shared_open(&c, max_conc, &err) < 0) {

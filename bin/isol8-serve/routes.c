@@ -6,7 +6,16 @@
  * lines become SSE frames as they are. They live in the run dir, not in this process, so they
  * survive a restart of the server. A session belongs to the key that created it: its name on
  * disk is "k<12 hex of SHA-256(key)>-<sessionId>", so another key's request for the same
- * sessionId names a different (absent) session and gets 404. */
+ * sessionId names a different (absent) session and gets 404.
+ *
+ * Ids: a client's session id is checked in full before use — a NUL inside ("abc\u0000def" in
+ * JSON, %00 in a URL) would otherwise cut the C string and land in session "abc" — and one
+ * with a slash or over MAX_CLIENT_SESSION_ID bytes is refused with 400, never shortened.
+ *
+ * Bounds: no wait here is open-ended, so no request can hold its execution slot (or its
+ * key's share, see shared.c) for good: a session's answer is awaited for the execution's
+ * timeout plus serve.graceMs (a file operation: serve.graceMs), then 504; and a watchdog ends
+ * the connection's process if an execution overruns that (see conn.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +36,73 @@
 #include "util.h"
 
 #define MAX_CLIENT_SESSION_ID 48
+
+/* true when id (len bytes, NULs included) is a usable client session id; else answers 400
+ * naming what (sessionId, session id) and returns false. */
+static bool client_sid_ok(serve_conn *k, const char *what, const char *id, size_t len)
+{
+	if (strlen(id) != len) {
+		reply_error(k, 400, "%s must not contain a NUL byte", what);
+		return false;
+	}
+	if (!session_id_valid(id, MAX_CLIENT_SESSION_ID)) {
+		reply_error(k, 400, "%s must be 1-%d letters, digits, '-', '_' or '.' (not starting with '.')", what,
+			    MAX_CLIENT_SESSION_ID);
+		return false;
+	}
+	return true;
+}
+
+/* ---- reading a session's answers by a deadline --------------------------------------------- */
+
+typedef struct reply_reader {
+	int fd;
+	isol8_buf b;
+	size_t off;
+	bool eof;
+} reply_reader;
+
+/* The next JSON line from the session, or invalid at its end; *late when the deadline passed
+ * first (the session may be stuck, e.g. on a FIFO: the caller gives up and says so). */
+static jv read_reply(reply_reader *r, uint64_t deadline_ns, bool *late)
+{
+	*late = false;
+	for (;;) {
+		const char *base = r->b.data ? (const char *)r->b.data + r->off : "";
+		size_t have = r->b.len - r->off;
+		const char *nl = memchr(base, '\n', have);
+		if (nl || (r->eof && have)) {
+			size_t n = nl ? (size_t)(nl - base) + 1 : have;
+			jv v = jv_parse_sized(base, (int)n);
+			r->off += n;
+			return v;
+		}
+		if (r->eof)
+			return jv_invalid();
+		if (r->off) {
+			memmove(r->b.data, r->b.data + r->off, have);
+			r->b.len = have;
+			r->off = 0;
+		}
+		uint64_t now = now_mono_ns();
+		struct pollfd p = {r->fd, POLLIN, 0};
+		int pr = now >= deadline_ns ? 0 : poll(&p, 1, (int)((deadline_ns - now) / 1000000) + 1);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr == 0 && now_mono_ns() >= deadline_ns) {
+			*late = true;
+			return jv_invalid();
+		}
+		char tmp[65536];
+		ssize_t got = pr > 0 ? read(r->fd, tmp, sizeof tmp) : 0;
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			r->eof = true;
+		else
+			buf_append(&r->b, tmp, (size_t)got);
+	}
+}
 
 /* ---- sessions on disk ------------------------------------------------------------------- */
 
@@ -151,7 +227,19 @@ struct exec_in {
 	isol8_options opt;
 	jv doc;          /* the body without sessionId (for a session: forwarded as is) */
 	char sid[64];    /* the client's sessionId, "" for ephemeral */
+	bool options_timeout; /* the body's options name a timeoutMs */
 };
+
+/* The longest this execution may run by its own timeout. A session uses its creation options'
+ * timeout unless the request names one: the most it can be is serve.maxTimeoutMs. */
+static long long exec_bound_ms(const serve_ctx *c, const struct exec_in *x)
+{
+	if (x->req.timeout_ms > 0)
+		return x->req.timeout_ms;
+	if (!x->sid[0] || x->options_timeout)
+		return x->opt.timeout_ms;
+	return c->max_timeout_ms;
+}
 
 /* Parses and checks the body. 0, or the status already answered. */
 static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
@@ -169,11 +257,10 @@ static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
 	}
 	jv sid = json_get(doc, "sessionId");
 	if (jv_get_kind(sid) == JV_KIND_STRING) {
-		if (!session_id_valid(jv_string_value(sid), MAX_CLIENT_SESSION_ID)) {
+		if (!client_sid_ok(k, "sessionId", jv_string_value(sid), (size_t)jv_string_length_bytes(jv_copy(sid)))) {
 			jv_free(sid);
 			jv_free(doc);
-			return reply_error(k, 400, "sessionId must be 1-%d letters, digits, '-', '_' or '.'", MAX_CLIENT_SESSION_ID),
-			       400;
+			return 400;
 		}
 		snprintf(x->sid, sizeof x->sid, "%s", jv_string_value(sid));
 	} else if (jv_is_valid(sid) && jv_get_kind(sid) != JV_KIND_NULL) {
@@ -197,8 +284,10 @@ static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
 		return reply_error(k, 400, "the body needs a \"request\" object"), 400;
 	}
 	x->doc = jv_copy(doc);
-	jv oj = json_get(doc, "options"), net = json_get(oj, "network");
+	jv oj = json_get(doc, "options"), net = json_get(oj, "network"), tmo = json_get(oj, "timeoutMs");
 	bool net_given = jv_get_kind(net) == JV_KIND_STRING;
+	x->options_timeout = jv_get_kind(tmo) == JV_KIND_NUMBER;
+	jv_free(tmo);
 	jv_free(net);
 	jv_free(oj);
 	if (request_from_json(doc, &x->req, &x->opt, &c->cfg, &err) < 0 ||
@@ -242,8 +331,8 @@ static void run_ephemeral(serve_ctx *c, serve_conn *k, struct exec_in *x, bool s
 	isol8_err err = {0};
 	isol8_evwriter w = {.fd = k->fd, .sse = true};
 	if (stream) {
+		mark_streaming(k);
 		(void)write_all(k->fd, sse_head, sizeof sse_head - 1);
-		k->status = 200;
 	}
 	int rc = isol8_execute(&x->req, &x->opt, stream ? evw_event : NULL, &w, k->fd, &res, &err);
 	metrics_count(c, x->req.runtime, rc == 0 ? res.status : "failed", rc == 0 && res.warm, k->start_ns);
@@ -302,10 +391,11 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 		reply_error(k, 404, "Session not found");
 		return;
 	}
-	FILE *f = fdopen(fd, "r");
-	bool headers = false, done = false;
+	reply_reader rr = {.fd = fd};
+	uint64_t deadline = now_mono_ns() + (uint64_t)(exec_bound_ms(c, x) + c->grace_ms) * 1000000ull;
+	bool headers = false, done = false, late = false;
 	while (!done) {
-		jv v = json_read_line(f);
+		jv v = read_reply(&rr, deadline, &late);
 		if (!jv_is_valid(v)) {
 			jv_free(v);
 			break;
@@ -328,10 +418,11 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 			v = jv_object_set(v, jv_string("data"), jv_copy(data));
 			count_session_result(c, k, x->req.runtime, data);
 			if (stream) {
-				if (!headers)
+				if (!headers) {
+					mark_streaming(k);
 					(void)write_all(k->fd, sse_head, sizeof sse_head - 1);
+				}
 				headers = true;
-				k->status = 200;
 				sse_frame(k->fd, jv_copy(v));
 			} else {
 				reply_json(k, 200, jv_copy(data));
@@ -339,24 +430,34 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 			jv_free(data);
 			done = true;
 		} else if (stream) {
-			if (!headers)
+			if (!headers) {
+				mark_streaming(k);
 				(void)write_all(k->fd, sse_head, sizeof sse_head - 1);
+			}
 			headers = true;
-			k->status = 200;
 			sse_frame(k->fd, jv_copy(v));
 		}
 		jv_free(e);
 		jv_free(type);
 		jv_free(v);
 	}
-	fclose(f);
+	close(fd);
+	buf_free(&rr.b);
 	if (!done) {
+		char msg[300];
+		if (late) {
+			metrics_reject(c, REJ_GAVE_UP);
+			snprintf(msg, sizeof msg, "session %s did not answer within the execution's timeout plus %d ms "
+				 "(config serve.graceMs): it may be stuck; DELETE /session/%s ends it", x->sid, c->grace_ms, x->sid);
+		} else {
+			snprintf(msg, sizeof msg, "the session ended during the execution");
+		}
 		metrics_count(c, x->req.runtime, "failed", false, k->start_ns);
 		if (headers) {
-			sse_frame(k->fd, event("error", "the session ended during the execution"));
+			sse_frame(k->fd, event("error", msg));
 			sse_frame(k->fd, event("exit", "1"));
 		} else {
-			reply_error(k, 500, "the session ended during the execution");
+			reply_error(k, late ? 504 : 500, "%s", msg);
 		}
 	}
 }
@@ -365,19 +466,31 @@ void route_execute(serve_ctx *c, serve_conn *k, bool stream)
 {
 	struct exec_in x;
 	memset(&x, 0, sizeof x);
-	if (parse_exec(c, k, &x) == 0) {
-		enum serve_reject why;
-		if (slot_acquire(c, &why) < 0) {
-			metrics_reject(c, why);
-			reply_error(k, 503, "%s", why == REJ_QUEUE_FULL ? "server busy: all execution slots and the queue are full"
-								       : "server busy: no execution slot freed in time");
-		} else {
-			if (x.sid[0])
-				run_in_session(c, k, &x, stream);
-			else
-				run_ephemeral(c, k, &x, stream);
-			slot_release(c);
-		}
+	if (parse_exec(c, k, &x) != 0) {
+		exec_free(&x);
+		return;
+	}
+	enum serve_reject why;
+	if (key_share_take(c, k->owner) < 0) {
+		/* one key must not take every slot and the queue from the others */
+		metrics_reject(c, REJ_KEY_SHARE);
+		reply_error(k, 429, "this key already has %d executions running or queued (config serve.maxConcurrentPerKey): "
+			    "retry when one ends", c->key_share);
+	} else if (slot_acquire(c, &why) < 0) {
+		metrics_reject(c, why);
+		reply_error(k, 503, "%s", why == REJ_QUEUE_FULL ? "server busy: all execution slots and the queue are full"
+							       : "server busy: no execution slot freed in time");
+		key_share_release(c);
+	} else {
+		/* the last bound: a session's answer is awaited bound + grace, so this is a backstop */
+		watchdog_arm(k, exec_bound_ms(c, &x) + (x.sid[0] ? 2ll : 1ll) * c->grace_ms);
+		if (x.sid[0])
+			run_in_session(c, k, &x, stream);
+		else
+			run_ephemeral(c, k, &x, stream);
+		watchdog_arm(k, 0);
+		slot_release(c);
+		key_share_release(c);
 	}
 	exec_free(&x);
 }
@@ -386,7 +499,7 @@ void route_execute(serve_ctx *c, serve_conn *k, bool stream)
 
 /* Sends one op to the caller's session and answers with its reply (404 when it is not theirs
  * or not alive). */
-static void session_op(serve_conn *k, const char *sid, jv req, bool content_only)
+static void session_op(serve_ctx *c, serve_conn *k, const char *sid, jv req, bool content_only)
 {
 	char iid[80];
 	internal_id(k, sid, iid);
@@ -398,11 +511,19 @@ static void session_op(serve_conn *k, const char *sid, jv req, bool content_only
 		reply_error(k, 404, "Session not found");
 		return;
 	}
-	FILE *f = fdopen(fd, "r");
-	jv v = json_read_line(f);
-	fclose(f);
+	reply_reader rr = {.fd = fd};
+	bool late;
+	watchdog_arm(k, 2ll * c->grace_ms);
+	jv v = read_reply(&rr, now_mono_ns() + (uint64_t)c->grace_ms * 1000000ull, &late);
+	watchdog_arm(k, 0);
+	close(fd);
+	buf_free(&rr.b);
 	jv e = json_get(v, "error");
-	if (jv_get_kind(e) == JV_KIND_STRING)
+	if (late) {
+		metrics_reject(c, REJ_GAVE_UP);
+		reply_error(k, 504, "session %s did not answer within %d ms (config serve.graceMs): it may be stuck on this "
+			    "file; DELETE /session/%s ends it", sid, c->grace_ms, sid);
+	} else if (jv_get_kind(e) == JV_KIND_STRING)
 		reply_error(k, 400, "%s", jv_string_value(e));
 	else if (!jv_is_valid(v))
 		reply_error(k, 500, "the session closed the connection");
@@ -415,7 +536,6 @@ static void session_op(serve_conn *k, const char *sid, jv req, bool content_only
 
 void route_file_put(serve_ctx *c, serve_conn *k)
 {
-	(void)c;
 	jv doc;
 	isol8_err err = {0};
 	if (json_parse(k->body ? k->body : "", k->body_len, "Invalid JSON body", &doc, &err) < 0) {
@@ -425,10 +545,12 @@ void route_file_put(serve_ctx *c, serve_conn *k)
 	jv sid = json_get(doc, "sessionId"), path = json_get(doc, "path"), content = json_get(doc, "content");
 	if (jv_get_kind(sid) != JV_KIND_STRING || jv_get_kind(path) != JV_KIND_STRING || jv_get_kind(content) != JV_KIND_STRING)
 		reply_error(k, 400, "POST /file needs {\"sessionId\", \"path\", \"content\" (base64)}");
-	else if (!session_id_valid(jv_string_value(sid), MAX_CLIENT_SESSION_ID))
-		reply_error(k, 404, "Session not found");
+	else if (!client_sid_ok(k, "sessionId", jv_string_value(sid), (size_t)jv_string_length_bytes(jv_copy(sid))))
+		;
+	else if (strlen(jv_string_value(path)) != (size_t)jv_string_length_bytes(jv_copy(path)))
+		reply_error(k, 400, "path must not contain a NUL byte");
 	else
-		session_op(k, jv_string_value(sid),
+		session_op(c, k, jv_string_value(sid),
 			   jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string("put")),
 						       jv_string("path"), jv_copy(path)),
 					 jv_string("content"), jv_copy(content)),
@@ -439,20 +561,31 @@ void route_file_put(serve_ctx *c, serve_conn *k)
 	jv_free(doc);
 }
 
+/* A query parameter's refusal, in words (NULL: found and usable, or absent). */
+static const char *param_problem(int r)
+{
+	return r == HTTP_PCT_NUL ? "must not contain a NUL byte" : r == HTTP_PCT_BAD ? "has a malformed %-escape"
+								 : r == HTTP_PCT_LONG ? "is too long" : NULL;
+}
+
 void route_file_get(serve_ctx *c, serve_conn *k)
 {
-	(void)c;
-	char sid[256], path[HTTP_MAX_TARGET];
-	if (http_query_param(k->req.query, "sessionId", sid, sizeof sid) != 1 ||
-	    http_query_param(k->req.query, "path", path, sizeof path) != 1 || !sid[0] || !path[0]) {
+	char sid[MAX_CLIENT_SESSION_ID + 2], path[HTTP_MAX_TARGET];
+	int rs = http_query_param(k->req.query, "sessionId", sid, sizeof sid);
+	int rp = http_query_param(k->req.query, "path", path, sizeof path);
+	if (rs == HTTP_PCT_LONG) /* longer than any valid id: the id rule is the clearer message */
+		rs = 1, snprintf(sid, sizeof sid, "/");
+	if (param_problem(rs) || param_problem(rp)) {
+		reply_error(k, 400, "%s %s", param_problem(rs) ? "sessionId" : "path", param_problem(rs) ? param_problem(rs) : param_problem(rp));
+		return;
+	}
+	if (rs != 1 || rp != 1 || !sid[0] || !path[0]) {
 		reply_error(k, 400, "Missing sessionId or path");
 		return;
 	}
-	if (!session_id_valid(sid, MAX_CLIENT_SESSION_ID)) {
-		reply_error(k, 404, "Session not found");
+	if (!client_sid_ok(k, "sessionId", sid, strlen(sid)))
 		return;
-	}
-	session_op(k, sid, jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string("get")), jv_string("path"),
+	session_op(c, k, sid, jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string("get")), jv_string("path"),
 					 jv_string(path)),
 		   true);
 }
@@ -522,16 +655,17 @@ static int session_stop(const char *iid)
 void route_session_delete(serve_ctx *c, serve_conn *k, const char *id)
 {
 	(void)c;
-	/* idempotent, as the reference: 200 whether or not there was such a session */
-	if (session_id_valid(id, MAX_CLIENT_SESSION_ID)) {
+	/* idempotent, as the reference: 200 whether or not there was such a session; but an id
+	 * that cannot be one is refused, so a client learns that it named none */
+	if (client_sid_ok(k, "session id", id, strlen(id))) {
 		char iid[80];
 		internal_id(k, id, iid);
 		if (session_stop(iid) < 0) {
 			reply_error(k, 500, "session %s did not stop in time", id);
 			return;
 		}
+		reply_json(k, 200, jv_parse("{\"ok\":true}"));
 	}
-	reply_json(k, 200, jv_parse("{\"ok\":true}"));
 }
 
 static jv summary(int removed, int failed, jv errors)

@@ -15,7 +15,23 @@
 #define SERVE_NST 7   /* ok error timeout oom signal output_limit failed */
 #define SERVE_NBUCKETS 12
 
-enum serve_reject { REJ_QUEUE_FULL, REJ_QUEUE_TIMEOUT, REJ_TOO_LARGE, REJ_AUTH, REJ_SESSIONS, REJ_N };
+enum serve_reject {
+	REJ_QUEUE_FULL, REJ_QUEUE_TIMEOUT, REJ_TOO_LARGE, REJ_AUTH, REJ_SESSIONS,
+	REJ_KEY_SHARE,  /* the key already has serve.maxConcurrentPerKey executions */
+	REJ_SLOW,       /* 408: head or body not received by its deadline */
+	REJ_EVICTED,    /* an unauthenticated connection closed to make room for a newer one */
+	REJ_GAVE_UP,    /* 504: an execution or file operation overran its bound */
+	REJ_N
+};
+
+/* Who holds an execution share: the key's owner tag and the holding process (a dead or reused
+ * pid is noticed through its start time, so a killed request cannot keep its key's share). */
+struct serve_holder {
+	char owner[13];
+	int pid;
+	unsigned long long start;
+};
+#define SERVE_MAX_HOLDERS 1024
 
 /* Lives in a MAP_SHARED file ($RUN_DIR/serve/state) so every server process of a run dir —
  * the listening daemon's per-connection children, inetd instances — counts into one place. */
@@ -30,6 +46,7 @@ struct serve_shared {
 	uint64_t lat_count, lat_sum_us;
 	uint64_t rejects[REJ_N];
 	uint64_t requests;
+	struct serve_holder holders[SERVE_MAX_HOLDERS];
 };
 
 typedef struct serve_ctx {
@@ -38,6 +55,12 @@ typedef struct serve_ctx {
 	size_t nkeys;
 	uint64_t max_body;
 	int max_queue, queue_timeout_ms, max_sessions;
+	int head_timeout_ms, body_timeout_ms; /* deadlines for a request's head and body */
+	int grace_ms;                /* how long past its own bound an execution or file op is waited for */
+	long long max_timeout_ms;    /* serve.maxTimeoutMs: no execution asks for more */
+	int key_share;               /* executions one key may have running or queued */
+	int max_unauth_per_addr;     /* unauthenticated connections one client address may hold */
+	int auth_fd;                 /* the accept loop's pipe: "this pid authenticated"; -1 if none */
 	bool debug;                  /* one access-log line per request on stderr */
 	long long idle_ms;           /* sessions expire after this idle time (0: never) */
 	char session_bin[4096];      /* isol8-session next to us */
@@ -53,12 +76,32 @@ typedef struct serve_conn {
 	char owner[13];              /* 12 hex of SHA-256(key): whose sessions these are */
 	uint64_t start_ns;
 	int status;                  /* the status answered (for the access log) */
+	bool answered;               /* a status line has gone out (the watchdog must not send one) */
 } serve_conn;
 
 /* conn.c */
 void serve_connection(serve_ctx *c, int fd);
 int reply_json(serve_conn *k, int code, jv body);            /* consumes body */
 int reply_error(serve_conn *k, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The connection's process ends itself (a 504, or an SSE error frame) if it is still running
+ * ms from now: the last bound on anything that holds an execution slot. 0 disarms it. */
+void watchdog_arm(serve_conn *k, long long ms);
+/* The SSE head has gone out: later errors are frames, not a status. */
+void mark_streaming(serve_conn *k);
+
+/* guard.c: the accept loop's table of live connections (per-address cap on unauthenticated
+ * ones, eviction of the oldest unauthenticated one when a newer connection needs room). */
+typedef struct guard guard;
+guard *guard_new(int max_conns, int per_addr);
+/* Whether a new connection from addr may be served; evicts to make room. */
+bool guard_admit(serve_ctx *c, guard *g, const unsigned char addr[16]);
+void guard_add(guard *g, int pid, const unsigned char addr[16]);
+void guard_authenticated(guard *g, int pid);
+void guard_gone(guard *g, int pid);
+int guard_live(const guard *g);
+/* The 16-byte key a client address is counted under (IPv6 by /64, IPv4 as itself). */
+void guard_addr_key(const void *sockaddr, unsigned char out[16]);
 
 /* routes.c */
 void route_execute(serve_ctx *c, serve_conn *k, bool stream);
@@ -81,6 +124,11 @@ void shared_close(serve_ctx *c);
  * REJ_QUEUE_FULL or REJ_QUEUE_TIMEOUT. */
 int slot_acquire(serve_ctx *c, enum serve_reject *why);
 void slot_release(serve_ctx *c);
+/* 0 with one of owner's c->key_share execution shares held by this process, -1 when the key
+ * has them all in use (or the table is full). Given back by key_share_release, or noticed
+ * gone when the process dies. */
+int key_share_take(serve_ctx *c, const char *owner);
+void key_share_release(serve_ctx *c);
 void metrics_count(serve_ctx *c, const char *runtime, const char *status, bool warm, uint64_t start_ns);
 void metrics_reject(serve_ctx *c, enum serve_reject why);
 char *metrics_render(serve_ctx *c);

@@ -7,7 +7,12 @@
  * semaphore's id and the counters; it is re-initialised after a reboot (boot id) or when its
  * semaphore is gone. Every server process holds a shared lock on the state file while it
  * lives; set-up and clean-up are serialised by a separate lock file, and the last server
- * process to leave (the one that can turn its shared lock exclusive) removes both. */
+ * process to leave (the one that can turn its shared lock exclusive) removes both.
+ *
+ * Per-key shares: one key could otherwise fill every slot and the queue (ten requests stuck
+ * on a FIFO took them all), so a key may have at most serve.maxConcurrentPerKey executions
+ * running or queued. The holders are a table in the state file, changed under the lock file;
+ * an entry whose process is gone (pid and start time) is free, so a crash cannot leak one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -29,12 +34,13 @@
 #include "util.h"
 
 #define STATE_MAGIC 0x6c38737fu
-#define STATE_VERSION 1
+#define STATE_VERSION 2
 
 static const char *const runtimes[SERVE_NRT] = {"python", "node", "bun", "deno", "bash", "other"};
 static const char *const statuses[SERVE_NST] = {"ok", "error", "timeout", "oom", "signal", "output_limit", "failed"};
 static const char *const reject_names[REJ_N] = {"queue_full", "queue_timeout", "body_too_large", "unauthorized",
-						 "session_limit"};
+						 "session_limit", "key_share", "slow_client", "unauthenticated_evicted",
+						 "gave_up"};
 static const double bucket_ms[SERVE_NBUCKETS] = {2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000, 1e300};
 
 union semun_arg {
@@ -177,6 +183,45 @@ void slot_release(serve_ctx *c)
 {
 	struct sembuf op = {0, 1, SEM_UNDO};
 	semop(c->sh->semid, &op, 1);
+}
+
+static bool holder_alive(const struct serve_holder *h)
+{
+	return h->pid > 0 && proc_start_time(h->pid) == h->start;
+}
+
+int key_share_take(serve_ctx *c, const char *owner)
+{
+	struct serve_holder *hs = c->sh->holders, *free_slot = NULL;
+	int mine = 0, lk = lock_setup();
+	for (int i = 0; i < SERVE_MAX_HOLDERS; i++) {
+		if (hs[i].pid && !holder_alive(&hs[i]))
+			memset(&hs[i], 0, sizeof hs[i]);
+		if (!hs[i].pid)
+			free_slot = free_slot ? free_slot : &hs[i];
+		else if (!strcmp(hs[i].owner, owner))
+			mine++;
+	}
+	int rc = -1;
+	if (mine < c->key_share && free_slot) {
+		snprintf(free_slot->owner, sizeof free_slot->owner, "%s", owner);
+		free_slot->start = proc_start_time(getpid());
+		free_slot->pid = getpid();
+		rc = 0;
+	}
+	unlock_setup(lk);
+	return rc;
+}
+
+void key_share_release(serve_ctx *c)
+{
+	int lk = lock_setup();
+	for (int i = 0; i < SERVE_MAX_HOLDERS; i++)
+		if (c->sh->holders[i].pid == getpid()) {
+			memset(&c->sh->holders[i], 0, sizeof c->sh->holders[i]);
+			break;
+		}
+	unlock_setup(lk);
 }
 
 static int index_of(const char *const *names, int n, const char *s)
