@@ -113,6 +113,40 @@ static void base64_no_false_positive(void)
 	free(got);
 }
 
+/* Whatever the chunking, the result equals the one-shot result: random base64-ish text with
+ * the secret dropped in raw, hex and base64 at random offsets. */
+static void chunking_never_changes_the_result(void)
+{
+	const char *sec[] = {"hunter2secret", "tok>>?"};
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n";
+	char text[6000];
+	size_t n = 0;
+	uint32_t x = 99;
+	while (n < sizeof text - 64) {
+		x = x * 1103515245u + 12345u;
+		if ((x >> 16) % 50 == 0) {
+			char raw[40];
+			int pre = (int)((x >> 8) % 4);
+			snprintf(raw, sizeof raw, "%.*s%s", pre, "u:x", sec[(x >> 4) & 1]);
+			char *e = encode(raw, strlen(raw), (x >> 3) & 1, (x >> 2) & 1);
+			n += (size_t)snprintf(text + n, sizeof text - n, "%s", e);
+			free(e);
+		} else {
+			text[n++] = alpha[(x >> 16) % (sizeof alpha - 1)];
+		}
+	}
+	text[n] = 0;
+	char *whole = feed_bytes(sec, 2, text, n, n);
+	int bad = 0;
+	for (size_t piece = 1; piece <= 9; piece++) {
+		char *p = feed_bytes(sec, 2, text, n, piece);
+		bad += strcmp(p, whole) != 0;
+		free(p);
+	}
+	ok(!bad && strstr(whole, "***"), "chunks of 1..9 bytes give the one-shot result (%d differ)", bad);
+	free(whole);
+}
+
 int main(void)
 {
 	const char *s1[] = {"sk-1234567"};
@@ -154,6 +188,7 @@ int main(void)
 	free(r);
 	base64_every_alignment();
 	base64_no_false_positive();
+	chunking_never_changes_the_result();
 
 	/* 4 bytes: hex has 8 fixed characters (32 bits); base64 at some alignment only 4 (24 bits),
 	 * too few to tell a secret from chance, so base64 starts at 5 bytes (6+ characters). */
