@@ -46,7 +46,8 @@ static const char usage[] =
 	"  -V, --version        print the version\n"
 	"  -h, --help           this text\n"
 	"\n"
-	"Socket activation (LISTEN_FDS) is used when present. Limits: config maxConcurrent and serve.*\n";
+	"Socket activation (LISTEN_FDS) is used when present. Limits: config maxConcurrent and serve.*\n"
+	"(deadlines and per-address and per-key caps: see CONNECTION GUARDS in isol8-serve(1)).\n";
 
 static void die_usage(const char *fmt, const char *arg)
 {
@@ -218,9 +219,8 @@ static void reap_children(guard *g)
 		guard_gone(g, pid);
 }
 
-static int accept_loop(serve_ctx *c, int lfd, int max_conns)
+static int accept_loop(serve_ctx *c, int lfd, int sfd, int max_conns)
 {
-	int sfd = signalfd_for(SIGTERM, SIGINT, SIGCHLD, SIGHUP, 0);
 	int ap[2];
 	if (pipe2(ap, O_CLOEXEC | O_NONBLOCK) < 0) {
 		fprintf(stderr, "[ERR] cannot create a pipe: %s\n", strerror(errno));
@@ -480,6 +480,9 @@ int main(int argc, char **argv)
 			return (shared_close(&c), ctx_free(&c), 1);
 		}
 	}
+	/* from here a SIGTERM waits for the loop: whoever reads the ready line may send one at once,
+	 * and it must still end with the shared state removed */
+	int sfd = signalfd_for(SIGTERM, SIGINT, SIGCHLD, SIGHUP, 0);
 	if (afd >= 0) {
 		printf("[INFO] isol8 server v%s listening on the socket systemd passed\n", ISOL8_VERSION);
 	} else {
@@ -490,7 +493,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	notify_ready();
 	/* connections beyond running + queued executions get a 503 without a process */
-	int rc = accept_loop(&c, lfd, max_conc + c.max_queue + 16);
+	int rc = accept_loop(&c, lfd, sfd, max_conc + c.max_queue + 16);
 	ctx_free(&c);
 	return rc;
 }
