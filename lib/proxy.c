@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pcre2.h>
@@ -87,77 +88,298 @@ bool proxy_port_allowed(const isol8_proxy_rules *r, int port)
 	return false;
 }
 
-static bool v4_private(uint32_t a)
+/* ---- the address policy ------------------------------------------------------------------- */
+
+/* Threat: a public-looking name (or a literal) that leads to this host, its neighbours or the
+ * cloud metadata service. The special-purpose ranges of RFC 6890 and the registry that
+ * succeeded it; the few of them marked globally reachable (AS112, AMT, 192.0.0.9/10) are
+ * refused too: no sandbox needs them. */
+static const struct {
+	uint32_t net;
+	int bits;
+} v4_special_ranges[] = {
+	{0x00000000, 8},  /* 0/8 "this network" */
+	{0x0a000000, 8},  /* 10/8 private */
+	{0x64400000, 10}, /* 100.64/10 CGNAT shared address space */
+	{0x7f000000, 8},  /* 127/8 loopback */
+	{0xa9fe0000, 16}, /* 169.254/16 link-local (cloud metadata) */
+	{0xac100000, 12}, /* 172.16/12 private */
+	{0xc0000000, 24}, /* 192.0.0/24 IETF protocol assignments */
+	{0xc0000200, 24}, /* 192.0.2/24 documentation */
+	{0xc0586300, 24}, /* 192.88.99/24 6to4 relay anycast (deprecated) */
+	{0xc0a80000, 16}, /* 192.168/16 private */
+	{0xc6120000, 15}, /* 198.18/15 benchmarking */
+	{0xc6336400, 24}, /* 198.51.100/24 documentation */
+	{0xcb007100, 24}, /* 203.0.113/24 documentation */
+	{0xe0000000, 4},  /* 224/4 multicast */
+	{0xf0000000, 4},  /* 240/4 reserved, 255.255.255.255 broadcast */
+};
+
+static bool v4_special(uint32_t a)
 {
-	return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xa9fe /* 169.254/16 */ ||
-	       (a >> 20) == 0xac1 /* 172.16/12 */ || (a >> 16) == 0xc0a8 /* 192.168/16 */ ||
-	       (a >> 22) == 0x191 /* 100.64/10 CGNAT */ || (a >> 24) >= 224 /* multicast, reserved */ ||
-	       (a >> 8) == 0xc00000 /* 192.0.0/24 */ || (a >> 17) == 0x6309 /* 198.18/15 */;
+	for (size_t i = 0; i < ARRAY_SIZE(v4_special_ranges); i++)
+		if ((a ^ v4_special_ranges[i].net) >> (32 - v4_special_ranges[i].bits) == 0)
+			return true;
+	return false;
 }
 
-bool proxy_addr_private(const struct sockaddr *sa)
+static uint32_t be32(const unsigned char *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static bool v6_prefix(const unsigned char *b, const unsigned char *pfx, int bits)
+{
+	for (int i = 0; i < bits / 8; i++)
+		if (b[i] != pfx[i])
+			return false;
+	return bits % 8 == 0 || (b[bits / 8] ^ pfx[bits / 8]) >> (8 - bits % 8) == 0;
+}
+
+static const unsigned char nat64_wkp[12] = {0, 0x64, 0xff, 0x9b}; /* 64:ff9b::/96 */
+static const unsigned char sixto4[2] = {0x20, 0x02};              /* 2002::/16 */
+
+/* The IPv4 address an IPv6 address carries by a translation that reaches it from here: the
+ * NAT64 well-known prefix (a DNS64 network's answers for IPv4-only names) and 6to4. */
+static bool v6_embedded_v4(const unsigned char *b, uint32_t *v4)
+{
+	if (v6_prefix(b, nat64_wkp, 96)) {
+		*v4 = be32(b + 12);
+		return true;
+	}
+	if (v6_prefix(b, sixto4, 16)) {
+		*v4 = be32(b + 2);
+		return true;
+	}
+	return false;
+}
+
+/* IPv6: only global unicast (2000::/3) passes, which leaves out ::/8 (unspecified, loopback,
+ * v4-mapped, v4-compatible), 64:ff9b:1::/48 (local-use NAT64, where the IPv4 address may sit
+ * anywhere), 100::/64, 5f00::/16, fc00::/7, fe80::/10, fec0::/10 and multicast; inside it,
+ * 2001::/23 (IETF assignments: Teredo, benchmarking, ORCHID — refused outright, Teredo hides
+ * an IPv4 address behind an XOR), 2001:db8::/32 and 3fff::/20 (documentation). NAT64
+ * 64:ff9b::/96 and 6to4 2002::/16 pass when the IPv4 address they carry does. */
+static bool v6_special(const unsigned char *b)
+{
+	static const unsigned char ietf[] = {0x20, 0x01, 0x00}, doc[] = {0x20, 0x01, 0x0d, 0xb8}, doc2[] = {0x3f, 0xff, 0x00};
+	uint32_t v4;
+	if (v6_prefix(b, nat64_wkp, 96))
+		return v4_special(be32(b + 12));
+	if ((b[0] & 0xe0) != 0x20)
+		return true;
+	if (v6_prefix(b, ietf, 23) || v6_prefix(b, doc, 32) || v6_prefix(b, doc2, 20))
+		return true;
+	return v6_embedded_v4(b, &v4) && v4_special(v4);
+}
+
+bool proxy_addr_special(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
-		return v4_private(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
-	if (sa->sa_family != AF_INET6)
+		return v4_special(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
+	if (sa->sa_family == AF_INET6)
+		return v6_special(((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr);
+	return true;
+}
+
+/* Threat: a service bound to 0.0.0.0 or [::] on this host answers on every address the host
+ * has, public ones too, which no fixed range can know. The interfaces are read at each call,
+ * so an address added while the proxy runs is refused as well. */
+bool proxy_addr_this_host(const struct sockaddr *sa)
+{
+	uint32_t v4 = 0;
+	bool has_v4 = sa->sa_family == AF_INET;
+	const unsigned char *v6 = NULL;
+	if (has_v4)
+		v4 = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+	else if (sa->sa_family == AF_INET6)
+		has_v4 = v6_embedded_v4(v6 = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr, &v4);
+	else
 		return true;
-	const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-	static const unsigned char zero[10];
-	/* ::, ::1, v4-mapped and v4-compatible: a v4 address hides in there; refuse them all
-	 * (names resolve to plain AF_INET addresses for v4) */
-	if (!memcmp(b, zero, 10))
-		return true;
-	if ((b[0] & 0xfe) == 0xfc) /* fc00::/7 unique local */
-		return true;
-	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) /* fe80::/10 link-local */
-		return true;
-	if (b[0] == 0xff) /* multicast */
-		return true;
-	if (b[0] == 0x20 && b[1] == 0x02) /* 6to4 may wrap a private v4 */
-		return v4_private((uint32_t)b[2] << 24 | (uint32_t)b[3] << 16 | (uint32_t)b[4] << 8 | b[5]);
-	if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) /* 64:ff9b::/96 NAT64 */
-		return v4_private((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]);
-	return false;
+	struct ifaddrs *ifs;
+	if (getifaddrs(&ifs) < 0)
+		return true; /* cannot tell: fail closed */
+	bool mine = false;
+	for (struct ifaddrs *i = ifs; i && !mine; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			mine = has_v4 && ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr) == v4;
+		else if (i->ifa_addr->sa_family == AF_INET6 && v6)
+			mine = !memcmp(((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr.s6_addr, v6, 16);
+	}
+	freeifaddrs(ifs);
+	return mine;
+}
+
+/* ---- host names and IP literals in one canonical form ------------------------------------ */
+
+/* Threat: a rule written for "evil.example" or "127.0.0.1" dodged by another spelling of the
+ * same host: "EVIL.example.", "127.1", "0177.0.0.1", "0x7f.1", "2130706433",
+ * "[::ffff:127.0.0.1]". Every host the proxy meets (request line, Host header, CONNECT, SNI)
+ * goes through here before the rules, the address policy, the connection and the log. */
+
+/* One part of an inet_aton spelling: decimal, 0-octal or 0x-hex. */
+static int ipv4_part(const char *s, size_t n, uint64_t *v)
+{
+	unsigned base = 10;
+	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		n -= 2;
+	} else if (n >= 2 && s[0] == '0') {
+		base = 8;
+		s++;
+		n--;
+	}
+	if (n == 0 || n > 11)
+		return -1;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		unsigned d = isdigit(c) ? (unsigned)(c - '0') : isxdigit(c) ? (unsigned)(tolower(c) - 'a' + 10) : 99;
+		if (d >= base)
+			return -1;
+		x = x * base + d;
+	}
+	*v = x;
+	return 0;
+}
+
+/* a, a.b, a.b.c or a.b.c.d, the last part filling the bytes left (inet_aton's forms). */
+static int parse_ipv4_any(const char *s, size_t n, uint32_t *out)
+{
+	uint64_t part[4], v = 0;
+	size_t np = 0;
+	const char *p = s, *end = s + n;
+	for (;;) {
+		const char *dot = memchr(p, '.', (size_t)(end - p)), *pe = dot ? dot : end;
+		if (np == 4 || ipv4_part(p, (size_t)(pe - p), &part[np++]) < 0)
+			return -1;
+		if (!dot)
+			break;
+		p = dot + 1;
+	}
+	for (size_t i = 0; i + 1 < np; i++) {
+		if (part[i] > 255)
+			return -1;
+		v = v << 8 | part[i];
+	}
+	unsigned rest = 8 * (unsigned)(5 - np);
+	if (part[np - 1] >> rest)
+		return -1;
+	*out = (uint32_t)(v << rest | part[np - 1]);
+	return 0;
+}
+
+/* The last label decides: all digits or 0x-hex means an IPv4 literal (as browsers decide). */
+static bool numeric_label(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		for (i = 2; i < n && isxdigit((unsigned char)s[i]); i++)
+			;
+	else
+		for (; i < n && isdigit((unsigned char)s[i]); i++)
+			;
+	return n && i == n;
+}
+
+static int canon_v6(const char *in, size_t n, char *out, size_t outlen, const char **why)
+{
+	char tmp[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+	*why = "invalid IPv6 address";
+	if (n >= sizeof tmp)
+		return -1;
+	memcpy(tmp, in, n);
+	tmp[n] = 0;
+	if (inet_pton(AF_INET6, tmp, &a) != 1)
+		return -1;
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (!memcmp(a.s6_addr, mapped, 12)) /* ::ffff:a.b.c.d is a.b.c.d */
+		return inet_ntop(AF_INET, a.s6_addr + 12, out, (socklen_t)outlen) ? 0 : -1;
+	return inet_ntop(AF_INET6, &a, out, (socklen_t)outlen) ? 0 : -1;
+}
+
+int proxy_canon_host(const char *in, size_t n, bool bracketed, char *out, size_t outlen, const char **why)
+{
+	const char *w;
+	why = why ? why : &w;
+	if (bracketed)
+		return canon_v6(in, n, out, outlen, why);
+	if (n && in[n - 1] == '.')
+		n--; /* "example.com." is "example.com" (one dot only: ".." is an empty label) */
+	if (n == 0 || n > 253 || n >= outlen) {
+		*why = n ? "host name over 253 characters" : "empty host name";
+		return -1;
+	}
+	size_t label = 0, last = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '.') {
+			if (!label) {
+				*why = "empty label in host name";
+				return -1;
+			}
+			label = 0;
+			last = i + 1;
+			out[i] = '.';
+			continue;
+		}
+		if (c >= 0x80) {
+			*why = "non-ASCII host name (send it punycoded, xn--)";
+			return -1;
+		}
+		if (!isalnum(c) && c != '-' && c != '_') {
+			*why = "invalid character in host name";
+			return -1;
+		}
+		if (++label > 63) {
+			*why = "label over 63 characters in host name";
+			return -1;
+		}
+		out[i] = (char)tolower(c);
+	}
+	if (!label) {
+		*why = "empty label in host name";
+		return -1;
+	}
+	out[n] = 0;
+	if (!numeric_label(out + last, n - last))
+		return 0;
+	uint32_t v4;
+	if (parse_ipv4_any(out, n, &v4) < 0) {
+		*why = "invalid IPv4 address";
+		return -1;
+	}
+	snprintf(out, outlen, "%u.%u.%u.%u", v4 >> 24, (v4 >> 16) & 255, (v4 >> 8) & 255, v4 & 255);
+	return 0;
 }
 
 /* ---- parsers ----------------------------------------------------------------------------- */
 
-static bool valid_host(const char *h)
+/* host[:port] or [v6][:port] into a canonical host and a port. */
+static int split_hostport(const char *s, size_t n, int def_port, char *host, size_t hostlen, int *port, const char **why)
 {
-	if (!*h)
-		return false;
-	for (; *h; h++)
-		if (!(isalnum((unsigned char)*h) || *h == '.' || *h == '-' || *h == '_' || *h == ':'))
-			return false;
-	return true;
-}
-
-/* host[:port] or [v6]:port into req->host / req->port */
-static int split_hostport(const char *s, size_t n, int def_port, proxy_request *req)
-{
-	const char *end = s + n, *colon = NULL;
-	char host[256];
+	const char *end = s + n, *colon, *h = s;
 	size_t hl;
-	if (n && s[0] == '[') {
+	bool bracketed = n && s[0] == '[';
+	*why = "invalid host:port";
+	if (bracketed) {
 		const char *rb = memchr(s, ']', n);
 		if (!rb)
 			return -1;
-		hl = (size_t)(rb - s - 1);
-		if (hl >= sizeof host)
-			return -1;
-		memcpy(host, s + 1, hl);
+		h = s + 1;
+		hl = (size_t)(rb - h);
 		colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
 		if (rb + 1 < end && !colon)
 			return -1;
 	} else {
 		colon = memchr(s, ':', n);
 		hl = colon ? (size_t)(colon - s) : n;
-		if (hl >= sizeof host)
-			return -1;
-		memcpy(host, s, hl);
 	}
-	host[hl] = 0;
-	req->port = def_port;
+	*port = def_port;
 	if (colon) {
 		long long p;
 		char num[8];
@@ -168,12 +390,15 @@ static int split_hostport(const char *s, size_t n, int def_port, proxy_request *
 		num[pl] = 0;
 		if (parse_ll(num, 1, 65535, &p) < 0)
 			return -1;
-		req->port = (int)p;
+		*port = (int)p;
 	}
-	if (!valid_host(host))
-		return -1;
-	snprintf(req->host, sizeof req->host, "%s", host);
-	return 0;
+	return proxy_canon_host(h, hl, bracketed, host, hostlen, why);
+}
+
+static int head_error(proxy_request *req, const char *why)
+{
+	req->error = why;
+	return -1;
 }
 
 int proxy_parse_head(const char *buf, size_t len, proxy_request *req)
@@ -186,37 +411,39 @@ int proxy_parse_head(const char *buf, size_t len, proxy_request *req)
 			break;
 		}
 	if (!end)
-		return len > PROXY_MAX_HEAD ? -1 : 0;
+		return len > PROXY_MAX_HEAD ? head_error(req, "request head over 16 KiB") : 0;
 	req->head_len = (size_t)(end - buf);
 	const char *eol = memchr(buf, '\r', req->head_len);
 	const char *sp1 = memchr(buf, ' ', (size_t)(eol - buf));
 	if (!sp1 || sp1 == buf || (size_t)(sp1 - buf) >= sizeof req->method)
-		return -1;
+		return head_error(req, "invalid request line");
 	const char *sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
 	if (!sp2 || (size_t)(eol - sp2 - 1) != 8 || strncmp(sp2 + 1, "HTTP/1.", 7))
-		return -1;
+		return head_error(req, "invalid request line");
 	memcpy(req->method, buf, (size_t)(sp1 - buf));
 	for (char *m = req->method; *m; m++)
 		if (!isupper((unsigned char)*m))
-			return -1;
-	const char *t = sp1 + 1;
+			return head_error(req, "invalid request line");
+	const char *t = sp1 + 1, *why;
 	size_t tl = (size_t)(sp2 - t);
 	if (!strcmp(req->method, "CONNECT")) {
 		req->connect = true;
-		return split_hostport(t, tl, 443, req) < 0 || !memchr(t, ':', tl) ? -1 : 1;
+		if (!memchr(t, ':', tl))
+			return head_error(req, "CONNECT needs host:port");
+		return split_hostport(t, tl, 443, req->host, sizeof req->host, &req->port, &why) < 0 ? head_error(req, why) : 1;
 	}
 	if (tl < 8 || strncasecmp(t, "http://", 7))
-		return -1; /* only absolute-form http:// (https goes through CONNECT) */
+		return head_error(req, "not a proxy request (send an absolute http:// URI, or CONNECT for https)");
 	const char *hs = t + 7, *te = t + tl;
 	const char *slash = memchr(hs, '/', (size_t)(te - hs));
 	const char *he = slash ? slash : te;
 	if (memchr(hs, '@', (size_t)(he - hs)))
-		return -1; /* no userinfo: it only serves to confuse host checks */
-	if (split_hostport(hs, (size_t)(he - hs), 80, req) < 0)
-		return -1;
+		return head_error(req, "userinfo in the URI"); /* it only serves to confuse host checks */
+	if (split_hostport(hs, (size_t)(he - hs), 80, req->host, sizeof req->host, &req->port, &why) < 0)
+		return head_error(req, why);
 	size_t pl = slash ? (size_t)(te - slash) : 1;
 	if (pl >= sizeof req->path)
-		return -1;
+		return head_error(req, "request URI too long");
 	if (slash)
 		memcpy(req->path, slash, pl);
 	else
@@ -225,69 +452,162 @@ int proxy_parse_head(const char *buf, size_t len, proxy_request *req)
 	return 1;
 }
 
-int proxy_parse_sni(const unsigned char *b, size_t len, char *out, size_t outlen)
+static int each_header(const char *head, size_t len, int (*fn)(const char *name, size_t nl, const char *val, size_t vl, void *ctx),
+		       void *ctx);
+
+struct host_scan {
+	const proxy_request *req;
+	int count;
+	bool differs, bad;
+	char seen[300];
+};
+
+static int scan_host(const char *name, size_t nl, const char *v, size_t vl, void *ctx)
 {
-	/* TLS record: type 22 (handshake), version, length; handshake type 1 (ClientHello) */
-	if (len < 5 || b[0] != 22)
+	struct host_scan *h = ctx;
+	if (nl != 4 || strncasecmp(name, "Host", 4))
+		return 0;
+	char host[256];
+	int port;
+	const char *why;
+	if (++h->count > 1 || split_hostport(v, vl, 80, host, sizeof host, &port, &why) < 0) {
+		h->bad = true;
+		return 1;
+	}
+	h->differs = strcmp(host, h->req->host) || port != h->req->port;
+	snprintf(h->seen, sizeof h->seen, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	return 0;
+}
+
+/* Threat: an absolute URI naming an allowed host, forwarded with a Host header naming a denied
+ * one: the rules see the URI, a virtual-hosting origin or a CDN serves the Host. */
+int proxy_check_host_header(const char *head, size_t len, const proxy_request *req, char *seen, size_t seenlen)
+{
+	struct host_scan h = {.req = req};
+	if (each_header(head, len, scan_host, &h) < 0 || h.bad)
+		return -2;
+	if (!h.count)
+		return 0;
+	if (h.differs) {
+		snprintf(seen, seenlen, "%s", h.seen);
 		return -1;
-	size_t rec = (size_t)b[3] << 8 | b[4];
-	if (len < 5 + rec || rec < 4 || b[5] != 1)
-		return -1;
-	const unsigned char *p = b + 9, *end = b + 5 + rec;
-	size_t hl = (size_t)b[6] << 16 | (size_t)b[7] << 8 | b[8];
-	if (b + 9 + hl < end)
-		end = b + 9 + hl;
-	/* p may have been advanced past end by a length field: compare signed distances (a
-	 * cast of a negative difference to size_t would pass any check; found by the fuzzer) */
-#define NEED(n)                                                                                            \
+	}
+	return 1;
+}
+
+/* ---- the TLS ClientHello ------------------------------------------------------------------ */
+
+static int hello_refuse(const char **why, const char *reason)
+{
+	*why = reason;
+	return -2;
+}
+
+/* The server_name extension: exactly one host_name entry, filling the extension. */
+static int hello_sni(const unsigned char *p, size_t l, char *out, size_t outlen, const char **why)
+{
+	if (l < 5 || ((size_t)p[0] << 8 | p[1]) != l - 2 || p[2] != 0 || ((size_t)p[3] << 8 | p[4]) != l - 5)
+		return hello_refuse(why, "malformed server_name in the ClientHello");
+	const char *name = (const char *)p + 5;
+	size_t nl = l - 5;
+	for (size_t i = 0; i < nl; i++)
+		if ((unsigned char)name[i] < 0x21 || (unsigned char)name[i] > 0x7e)
+			return hello_refuse(why, "invalid SNI host name");
+	if (proxy_canon_host(name, nl, false, out, outlen, why) < 0)
+		return hello_refuse(why, "invalid SNI host name");
+	return 1;
+}
+
+/* A complete ClientHello body: version, random, session id, cipher suites, compression,
+ * extensions (which must fill the rest exactly; the server_name one at most once). */
+static int hello_body(const unsigned char *p, size_t n, char *out, size_t outlen, const char **why)
+{
+	const unsigned char *end = p + n;
+#define NEED(k)                                                                                            \
 	do {                                                                                               \
-		if (p > end || end - p < (ptrdiff_t)(n))                                                   \
-			return -1;                                                                         \
+		if ((size_t)(end - p) < (size_t)(k))                                                       \
+			return hello_refuse(why, "malformed ClientHello");                                 \
 	} while (0)
-	NEED(34);
-	p += 34; /* version, random */
-	NEED(1);
+	NEED(35);
+	p += 34;
+	NEED(1 + (size_t)p[0]);
 	p += 1 + p[0]; /* session id */
 	NEED(2);
-	p += 2 + ((size_t)p[0] << 8 | p[1]); /* cipher suites */
+	size_t cs = (size_t)p[0] << 8 | p[1];
+	NEED(2 + cs);
+	p += 2 + cs;
 	NEED(1);
+	NEED(1 + (size_t)p[0]);
 	p += 1 + p[0]; /* compression methods */
-	if (p >= end)
-		return p == end ? 0 : -1;
+	if (p == end)
+		return 0; /* no extensions, no SNI */
 	NEED(2);
 	size_t el = (size_t)p[0] << 8 | p[1];
 	p += 2;
-	NEED(el);
-	const unsigned char *ee = p + el;
-	while (p <= ee && ee - p >= 4) {
+	if ((size_t)(end - p) != el)
+		return hello_refuse(why, "malformed ClientHello extensions");
+	int found = 0;
+	while (p < end) {
+		NEED(4);
 		size_t type = (size_t)p[0] << 8 | p[1], l = (size_t)p[2] << 8 | p[3];
 		p += 4;
-		if (ee - p < (ptrdiff_t)l)
-			return -1;
-		if (type == 0) { /* server_name: list length, then entries (type 0 = host_name) */
-			const unsigned char *q = p + 2, *qe = p + l;
-			while (q <= qe && qe - q >= 3) {
-				size_t nl = (size_t)q[1] << 8 | q[2];
-				if (qe - q - 3 < (ptrdiff_t)nl)
-					return -1;
-				if (q[0] == 0) {
-					if (nl == 0 || nl >= outlen)
-						return -1;
-					memcpy(out, q + 3, nl);
-					out[nl] = 0;
-					for (size_t i = 0; i < nl; i++)
-						if (!out[i] || (unsigned char)out[i] < 0x21 || (unsigned char)out[i] > 0x7e)
-							return -1;
-					return 1;
-				}
-				q += 3 + nl;
-			}
-			return -1;
+		NEED(l);
+		if (type == 0) {
+			if (found)
+				return hello_refuse(why, "two server_name extensions in the ClientHello");
+			found = hello_sni(p, l, out, outlen, why);
+			if (found < 0)
+				return found;
 		}
 		p += l;
 	}
 #undef NEED
-	return 0;
+	return found;
+}
+
+/* Threat: a ClientHello split over several TLS records (legal, and what DPI-evasion tools do)
+ * whose SNI the proxy would not see: the handshake is reassembled from the records, up to
+ * PROXY_MAX_HELLO bytes, and anything that is not a well-formed ClientHello is refused. */
+int proxy_hello_feed(proxy_hello *h, const unsigned char *raw, size_t len, char *out, size_t outlen, const char **why)
+{
+	const char *w;
+	why = why ? why : &w;
+	for (;;) {
+		if (h->hs_len >= 4) {
+			if (h->hs[0] != 1)
+				return hello_refuse(why, "not a TLS ClientHello");
+			size_t body = (size_t)h->hs[1] << 16 | (size_t)h->hs[2] << 8 | h->hs[3];
+			if (body > PROXY_MAX_HELLO - 4)
+				return hello_refuse(why, "ClientHello over 16 KiB");
+			if (h->hs_len >= 4 + body)
+				return hello_body(h->hs + 4, body, out, outlen, why);
+		}
+		const unsigned char *r = raw + h->raw_used;
+		size_t left = len - h->raw_used;
+		if (left && r[0] != 22)
+			return hello_refuse(why, "not a TLS ClientHello");
+		if (left >= 2 && r[1] != 3)
+			return hello_refuse(why, "not a TLS ClientHello");
+		if (left < 5)
+			return -1;
+		size_t rl = (size_t)r[3] << 8 | r[4];
+		if (rl == 0 || rl > 16384)
+			return hello_refuse(why, "malformed TLS record");
+		if (left < 5 + rl)
+			return -1;
+		size_t take = rl < PROXY_MAX_HELLO - h->hs_len ? rl : PROXY_MAX_HELLO - h->hs_len;
+		memcpy(h->hs + h->hs_len, r + 5, take);
+		h->hs_len += take;
+		h->raw_used += 5 + rl;
+	}
+}
+
+int proxy_parse_sni(const unsigned char *buf, size_t len, char *out, size_t outlen, const char **why)
+{
+	proxy_hello *h = xcalloc(1, sizeof *h);
+	int r = proxy_hello_feed(h, buf, len, out, outlen, why);
+	free(h);
+	return r;
 }
 
 /* ---- HTTP/1.1 framing ---------------------------------------------------------------------- */
@@ -457,7 +777,10 @@ int proxy_parse_chunk_size(const char *line, size_t len, unsigned long long *siz
 
 /* ---- one connection ---------------------------------------------------------------------- */
 
-static void log_line(const isol8_proxy_opts *o, const proxy_request *r, const char *action, uint64_t start_ns)
+/* One JSON line per request (network.jsonl shape), with the canonical host; a BLOCK line also
+ * says why (reason). */
+static void log_line(const isol8_proxy_opts *o, const proxy_request *r, const char *action, const char *reason,
+		     uint64_t start_ns)
 {
 	if (o->log_fd < 0)
 		return;
@@ -480,8 +803,8 @@ static void log_line(const isol8_proxy_opts *o, const proxy_request *r, const ch
 		}
 		buf_puts(&b, "\"");
 	}
-	snprintf(head, sizeof head, ",\"action\":\"%s\",\"durationMs\":%llu}\n", action,
-		 (unsigned long long)((now_mono_ns() - start_ns) / 1000000));
+	snprintf(head, sizeof head, ",\"action\":\"%s\"%s%s%s,\"durationMs\":%llu}\n", action, reason ? ",\"reason\":\"" : "",
+		 reason ? reason : "", reason ? "\"" : "", (unsigned long long)((now_mono_ns() - start_ns) / 1000000));
 	buf_puts(&b, head);
 	(void)write_all(o->log_fd, b.data, b.len); /* O_APPEND + one write: lines never interleave */
 	buf_free(&b);
@@ -489,26 +812,55 @@ static void log_line(const isol8_proxy_opts *o, const proxy_request *r, const ch
 
 static void reply(int fd, const char *status, const char *body)
 {
-	char m[1024];
+	char m[1536];
 	int n = snprintf(m, sizeof m,
 			 "HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s", status,
 			 strlen(body), body);
-	(void)write_all(fd, m, (size_t)n);
+	(void)write_all(fd, m, (size_t)n < sizeof m ? (size_t)n : sizeof m - 1);
 }
 
-/* Resolves host and connects to the first address that passes the address policy. */
-static int dial(const char *host, int port, bool allow_private, bool *refused_private)
+static void bad_request(int fd, const char *why)
+{
+	char body[512];
+	snprintf(body, sizeof body, "isol8: malformed proxy request: %s", why ? why : "invalid request");
+	reply(fd, "400 Bad Request", body);
+}
+
+/* host:port as a URI writes it (IPv6 in brackets); the port left out when it is def_port. */
+static void authority(const proxy_request *r, int def_port, char *out, size_t outlen)
+{
+	bool v6 = strchr(r->host, ':') != NULL;
+	if (r->port == def_port)
+		snprintf(out, outlen, v6 ? "[%s]" : "%s", r->host);
+	else
+		snprintf(out, outlen, v6 ? "[%s]:%d" : "%s:%d", r->host, r->port);
+}
+
+/* Why an address may not be dialled, or NULL. */
+static const char *address_refusal(const struct sockaddr *sa)
+{
+	if (proxy_addr_special(sa))
+		return "special-purpose address";
+	if (proxy_addr_this_host(sa))
+		return "address of this host";
+	return NULL;
+}
+
+/* Resolves host and connects to the first address that passes the address policy. On failure
+ * *refusal says why an address was refused (NULL: none was, connecting failed). */
+static int dial(const char *host, int port, bool allow_private, const char **refusal)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG}, *res = NULL;
 	char ps[8];
 	snprintf(ps, sizeof ps, "%d", port);
-	*refused_private = false;
+	*refusal = NULL;
 	if (getaddrinfo(host, ps, &hints, &res) != 0)
 		return -1;
 	int fd = -1;
 	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-		if (!allow_private && proxy_addr_private(a->ai_addr)) {
-			*refused_private = true;
+		const char *why = allow_private ? NULL : address_refusal(a->ai_addr);
+		if (why) {
+			*refusal = why;
 			continue;
 		}
 		/* connect to exactly the address checked: no second resolution, no rebinding gap */
@@ -520,8 +872,71 @@ static int dial(const char *host, int port, bool allow_private, bool *refused_pr
 	}
 	freeaddrinfo(res);
 	if (fd >= 0)
-		*refused_private = false;
+		*refusal = NULL;
 	return fd;
+}
+
+/* Connects upstream, or answers the client and logs: 403 for a refused address, 502 for an
+ * upstream that cannot be reached (a policy refusal is a BLOCK; the other was still allowed). */
+static int dial_or_refuse(int c, const isol8_proxy_opts *o, const proxy_request *r, uint64_t t0)
+{
+	const char *refusal;
+	char body[512];
+	int u = dial(r->host, r->port, o->rules.allow_private, &refusal);
+	if (u >= 0)
+		return u;
+	log_line(o, r, refusal ? "BLOCK" : "ALLOW", refusal, t0);
+	if (refusal) {
+		snprintf(body, sizeof body, "isol8: request to %s blocked: private or local address", r->host);
+		reply(c, "403 Forbidden", body);
+	} else {
+		snprintf(body, sizeof body, "isol8: proxy error: connection to %s:%d failed", r->host, r->port);
+		reply(c, "502 Bad Gateway", body);
+	}
+	return -1;
+}
+
+/* The rules on the canonical host, then the ports (CONNECT and plain HTTP alike); answers and
+ * logs a refusal. */
+static bool request_allowed(int c, const isol8_proxy_opts *o, const proxy_request *r, uint64_t t0)
+{
+	char body[512], auth[300];
+	if (!proxy_host_allowed(&o->rules, r->host)) {
+		log_line(o, r, "BLOCK", "denied by rules", t0);
+		snprintf(body, sizeof body, r->connect ? "isol8: CONNECT to %s blocked by network filter"
+						       : "isol8: request to %s blocked by network filter",
+			 r->host);
+		reply(c, "403 Forbidden", body);
+		return false;
+	}
+	if (!proxy_port_allowed(&o->rules, r->port)) {
+		log_line(o, r, "BLOCK", "port not allowed", t0);
+		authority(r, 0, auth, sizeof auth);
+		snprintf(body, sizeof body, "isol8: request to %s blocked: port %d is not allowed", auth, r->port);
+		reply(c, "403 Forbidden", body);
+		return false;
+	}
+	return true;
+}
+
+/* The Host header against the absolute URI (400 when they disagree). */
+static bool host_header_agrees(int c, const isol8_proxy_opts *o, const proxy_request *r, const char *head, bool *has_host,
+			       uint64_t t0)
+{
+	char seen[300], auth[300], body[1024];
+	int h = proxy_check_host_header(head, r->head_len, r, seen, sizeof seen);
+	*has_host = h == 1;
+	if (h >= 0)
+		return true;
+	log_line(o, r, "BLOCK", h == -1 ? "Host header disagrees with the URI" : "malformed Host header", t0);
+	authority(r, 0, auth, sizeof auth);
+	if (h == -1)
+		snprintf(body, sizeof body, "isol8: bad request: the Host header names %s but the URI names %s; send one host", seen,
+			 auth);
+	else
+		snprintf(body, sizeof body, "isol8: bad request: send exactly one valid Host header");
+	reply(c, "400 Bad Request", body);
+	return false;
 }
 
 /* Reads with a deadline; returns bytes read, 0 at EOF or timeout. */
@@ -560,12 +975,18 @@ static void relay(int a, int b, int idle_ms)
 }
 
 /* Rewrites an absolute-form request head for the origin: origin-form request line, no
- * Proxy-* or hop-by-hop connection headers; Connection: close only when the client asked. */
-static void rewrite_head(const char *head, size_t len, const proxy_request *r, bool close, isol8_buf *out)
+ * Proxy-* or hop-by-hop connection headers; Connection: close only when the client asked; a
+ * Host header (the URI's) when there was none. */
+static void rewrite_head(const char *head, size_t len, const proxy_request *r, bool close, bool has_host, isol8_buf *out)
 {
-	char line[4200];
+	char line[4200], auth[300];
 	snprintf(line, sizeof line, "%s %s HTTP/1.1\r\n", r->method, r->path);
 	buf_puts(out, line);
+	if (!has_host) { /* HTTP/1.0 without one: the origin gets the URI's */
+		authority(r, 80, auth, sizeof auth);
+		snprintf(line, sizeof line, "Host: %s\r\n", auth);
+		buf_puts(out, line);
+	}
 	const char *p = memchr(head, '\n', len) + 1, *end = head + len - 2;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -711,41 +1132,29 @@ static void serve_http(int c, const isol8_proxy_opts *o, struct rbuf *cb, proxy_
 	struct rbuf ub = {{0}, 0};
 	int u = -1, uport = 0;
 	char uhost[256] = "", body[512];
-	bool sent_any = false;
+	bool sent_any = false, has_host;
 	for (;;) {
 		proxy_framing rq, rs;
 		if (r->connect || proxy_request_framing(rb_data(cb), r->head_len, &rq) < 0) {
-			reply(c, "400 Bad Request", "isol8: malformed proxy request");
+			reply(c, "400 Bad Request", r->connect ? "isol8: malformed proxy request: CONNECT on a plain-HTTP connection"
+							       : "isol8: malformed proxy request: ambiguous or invalid message framing");
 			break;
 		}
-		if (!proxy_host_allowed(&o->rules, r->host)) {
-			log_line(o, r, "BLOCK", t0);
-			snprintf(body, sizeof body, "isol8: request to %s blocked by network filter", r->host);
-			reply(c, "403 Forbidden", body);
+		if (!host_header_agrees(c, o, r, rb_data(cb), &has_host, t0) || !request_allowed(c, o, r, t0))
 			break;
-		}
 		if (u >= 0 && (strcmp(uhost, r->host) || uport != r->port)) {
 			close(u);
 			u = -1;
 			ub.b.len = ub.off = 0;
 		}
 		if (u < 0) {
-			bool private_refused;
-			u = dial(r->host, r->port, o->rules.allow_private, &private_refused);
-			if (u < 0) {
-				log_line(o, r, private_refused ? "BLOCK" : "ALLOW", t0);
-				if (private_refused)
-					snprintf(body, sizeof body, "isol8: request to %s blocked: private or local address", r->host);
-				else
-					snprintf(body, sizeof body, "isol8: proxy error: connection to %s:%d failed", r->host, r->port);
-				reply(c, private_refused ? "403 Forbidden" : "502 Bad Gateway", body);
+			if ((u = dial_or_refuse(c, o, r, t0)) < 0)
 				break;
-			}
 			snprintf(uhost, sizeof uhost, "%s", r->host);
 			uport = r->port;
 		}
 		isol8_buf h = {0};
-		rewrite_head(rb_data(cb), r->head_len, r, rq.close, &h);
+		rewrite_head(rb_data(cb), r->head_len, r, rq.close, has_host, &h);
 		int w = write_all(u, h.data, h.len);
 		buf_free(&h);
 		rb_consume(cb, r->head_len);
@@ -776,7 +1185,7 @@ static void serve_http(int c, const isol8_proxy_opts *o, struct rbuf *cb, proxy_
 		}
 		sent_any = true;
 		if (rs.status == 101) { /* upgraded: a plain tunnel from here */
-			log_line(o, r, "ALLOW", t0);
+			log_line(o, r, "ALLOW", NULL, t0);
 			if ((rb_len(&ub) && write_all(c, rb_data(&ub), rb_len(&ub)) < 0) ||
 			    (rb_len(cb) && write_all(u, rb_data(cb), rb_len(cb)) < 0))
 				break;
@@ -784,7 +1193,7 @@ static void serve_http(int c, const isol8_proxy_opts *o, struct rbuf *cb, proxy_
 			break;
 		}
 		int cbr = copy_body(u, &ub, c, &rs, o->idle_ms);
-		log_line(o, r, "ALLOW", t0);
+		log_line(o, r, "ALLOW", NULL, t0);
 		if (cbr < 0 || rq.close || rs.close)
 			break;
 		/* the next request on this connection */
@@ -793,13 +1202,56 @@ static void serve_http(int c, const isol8_proxy_opts *o, struct rbuf *cb, proxy_
 		if (nh == 0)
 			break;
 		if (nh < 0 || proxy_parse_head(rb_data(cb), (size_t)nh, r) != 1) {
-			reply(c, "400 Bad Request", "isol8: malformed proxy request");
+			bad_request(c, nh < 0 ? "request head over 16 KiB" : r->error);
 			break;
 		}
 	}
 	if (u >= 0)
 		close(u);
 	buf_free(&ub.b);
+}
+
+/* Threat: fronting a denied host behind an allowed CONNECT. The first bytes through the tunnel
+ * must be a TLS ClientHello (reassembled across records, bounded) whose SNI, if any, passes the
+ * rules; anything else is refused, plain HTTP included (its Host header would go unchecked).
+ * The client already speaks TLS by then: closing is the only answer. */
+static void tunnel(int c, int u, const isol8_proxy_opts *o, proxy_request *r, const char *early, size_t nearly,
+		   uint64_t t0)
+{
+	unsigned char *raw = xmalloc(PROXY_MAX_HELLO_RAW);
+	proxy_hello *h = xcalloc(1, sizeof *h);
+	char sni[256];
+	const char *why = NULL;
+	size_t n = nearly;
+	int s = -1;
+	memcpy(raw, early, n);
+	for (;;) {
+		if (n)
+			s = proxy_hello_feed(h, raw, n, sni, sizeof sni, &why);
+		if (s != -1)
+			break;
+		ssize_t k = n < PROXY_MAX_HELLO_RAW ? read_timed(c, raw + n, PROXY_MAX_HELLO_RAW - n, o->idle_ms) : 0;
+		if (k <= 0) {
+			s = -2;
+			why = n == PROXY_MAX_HELLO_RAW ? "ClientHello spread over too many records"
+			      : n                      ? "incomplete ClientHello"
+						       : "no TLS ClientHello";
+			break;
+		}
+		n += (size_t)k;
+	}
+	if (s == 1 && !proxy_host_allowed(&o->rules, sni)) {
+		snprintf(r->host, sizeof r->host, "%s", sni);
+		log_line(o, r, "BLOCK", "SNI denied by rules", t0);
+	} else if (s < 0) {
+		log_line(o, r, "BLOCK", why, t0);
+	} else {
+		log_line(o, r, "ALLOW", NULL, t0);
+		if (write_all(u, raw, n) == 0)
+			relay(c, u, o->idle_ms);
+	}
+	free(h);
+	free(raw);
 }
 
 void proxy_handle(int c, const isol8_proxy_opts *o)
@@ -812,6 +1264,7 @@ void proxy_handle(int c, const isol8_proxy_opts *o)
 	while (st == 0) {
 		if (len >= PROXY_MAX_HEAD) {
 			st = -1;
+			r.error = "request head over 16 KiB";
 			break;
 		}
 		ssize_t n = read_timed(c, head + len, PROXY_MAX_HEAD - len, o->idle_ms);
@@ -821,7 +1274,7 @@ void proxy_handle(int c, const isol8_proxy_opts *o)
 		st = proxy_parse_head(head, len, &r);
 	}
 	if (st < 0) {
-		reply(c, "400 Bad Request", "isol8: malformed proxy request");
+		bad_request(c, r.error);
 		return;
 	}
 	if (!r.connect) {
@@ -831,65 +1284,15 @@ void proxy_handle(int c, const isol8_proxy_opts *o)
 		buf_free(&cb.b);
 		return;
 	}
-	char body[512];
-	if (!proxy_host_allowed(&o->rules, r.host) || (r.connect && !proxy_port_allowed(&o->rules, r.port))) {
-		log_line(o, &r, "BLOCK", t0);
-		snprintf(body, sizeof body, r.connect ? "isol8: CONNECT to %s blocked by network filter"
-						      : "isol8: request to %s blocked by network filter",
-			 r.host);
-		reply(c, "403 Forbidden", body);
+	if (!request_allowed(c, o, &r, t0))
 		return;
-	}
-	bool private_refused;
-	int u = dial(r.host, r.port, o->rules.allow_private, &private_refused);
-	if (u < 0) {
-		/* a policy refusal is a BLOCK; an upstream that cannot be reached was still allowed */
-		log_line(o, &r, private_refused ? "BLOCK" : "ALLOW", t0);
-		if (private_refused) {
-			snprintf(body, sizeof body, "isol8: request to %s blocked: private or local address", r.host);
-			reply(c, "403 Forbidden", body);
-		} else {
-			snprintf(body, sizeof body, "isol8: proxy error: connection to %s:%d failed", r.host, r.port);
-			reply(c, "502 Bad Gateway", body);
-		}
+	int u = dial_or_refuse(c, o, &r, t0);
+	if (u < 0)
 		return;
-	}
-	if (r.connect) {
-		static const char ok[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
-		(void)write_all(c, ok, sizeof ok - 1);
-		/* the first bytes through the tunnel: if they are a ClientHello, its SNI must pass
-		 * the rules too (no fronting a blocked host behind an allowed CONNECT) */
-		unsigned char hello[16384 + 5];
-		size_t hl = len - r.head_len;
-		memcpy(hello, head + r.head_len, hl);
-		if (hl == 0) {
-			ssize_t n = read_timed(c, hello, sizeof hello, o->idle_ms);
-			hl = n > 0 ? (size_t)n : 0;
-		}
-		char sni[256];
-		int s = hl ? proxy_parse_sni(hello, hl, sni, sizeof sni) : 0;
-		while (s < 0 && hello[0] == 22 && hl < sizeof hello) { /* a ClientHello split over reads */
-			ssize_t n = read_timed(c, hello + hl, sizeof hello - hl, o->idle_ms);
-			if (n <= 0)
-				break;
-			hl += (size_t)n;
-			s = proxy_parse_sni(hello, hl, sni, sizeof sni);
-		}
-		if (s == 1 && strcasecmp(sni, r.host) && !proxy_host_allowed(&o->rules, sni)) {
-			snprintf(r.host, sizeof r.host, "%s", sni);
-			log_line(o, &r, "BLOCK", t0);
-			close(u);
-			return; /* the client is speaking TLS now: closing is the only answer */
-		}
-		log_line(o, &r, "ALLOW", t0);
-		if (hl && write_all(u, hello, hl) < 0) {
-			close(u);
-			return;
-		}
-		relay(c, u, o->idle_ms);
-		close(u);
-		return;
-	}
+	static const char ok[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
+	(void)write_all(c, ok, sizeof ok - 1);
+	tunnel(c, u, o, &r, head + r.head_len, len - r.head_len, t0);
+	close(u);
 }
 
 int proxy_serve(int lfd, const isol8_proxy_opts *o, int stop_fd, isol8_err *err)

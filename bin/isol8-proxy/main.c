@@ -29,8 +29,11 @@ static const char usage[] =
 	"  --inetd              serve one connection on stdin/stdout\n"
 	"  --allow REGEX        allowed hosts (pcre2, case-insensitive, repeatable; default config network.whitelist)\n"
 	"  --deny REGEX         blocked hosts, checked first (repeatable; default config network.blacklist)\n"
-	"  --allow-private      permit loopback, private, link-local and metadata addresses\n"
-	"  --ports LIST         CONNECT ports allowed (default 443,80)\n"
+	"  --allow-private      permit special-purpose addresses (loopback, private, link-local,\n"
+	"                       metadata, …) and this host's own: for labs against local servers\n"
+	"  --allow-port N       a port allowed for CONNECT and plain HTTP (repeatable; default 80 and\n"
+	"                       443, or ISOL8_PROXY_PORTS=N,N… from the environment)\n"
+	"  --ports LIST         the same, comma-separated\n"
 	"  --log FILE|-         one JSON line per request (network.jsonl shape)\n"
 	"  --max-conns N        concurrent connections (default 64)\n"
 	"  --idle-timeout MS    close a connection idle this long (default 60000)\n"
@@ -55,6 +58,17 @@ static int listen_on(const char *spec)
 	return fd;
 }
 
+/* "N" or "N,N,…" into the allowed ports; what = where the list came from, for the error. */
+static void add_ports(isol8_proxy_rules *r, char *list, const char *what)
+{
+	long long v;
+	for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (parse_ll(t, 1, 65535, &v) < 0 || r->nports >= ARRAY_SIZE(r->ports))
+			isol8_die("%s takes up to 16 port numbers (1-65535), got \"%s\"", what, t);
+		r->ports[r->nports++] = (int)v;
+	}
+}
+
 static void drop_root(void)
 {
 	if (geteuid() != 0)
@@ -70,6 +84,7 @@ int main(int argc, char **argv)
 		{"listen", required_argument, 0, 'l'}, {"fd", required_argument, 0, 'f'}, {"inetd", no_argument, 0, 'i'},
 		{"allow", required_argument, 0, 'a'}, {"deny", required_argument, 0, 'd'},
 		{"allow-private", no_argument, 0, 'p'}, {"ports", required_argument, 0, 'P'},
+		{"allow-port", required_argument, 0, 'o'},
 		{"log", required_argument, 0, 'L'}, {"max-conns", required_argument, 0, 'm'},
 		{"idle-timeout", required_argument, 0, 't'}, {"no-config", no_argument, 0, 'n'},
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
@@ -98,12 +113,11 @@ int main(int argc, char **argv)
 			break;
 		case 'p': o.rules.allow_private = true; break;
 		case 'n': rules_given = true; break;
-		case 'P':
-			for (char *save = NULL, *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-				if (parse_ll(t, 1, 65535, &v) < 0 || o.rules.nports >= ARRAY_SIZE(o.rules.ports))
-					isol8_die("--ports takes up to 16 comma-separated port numbers");
-				o.rules.ports[o.rules.nports++] = (int)v;
-			}
+		case 'P': add_ports(&o.rules, optarg, "--ports"); break;
+		case 'o':
+			if (strchr(optarg, ','))
+				isol8_die("--allow-port takes one port; repeat it (or use --ports N,N)");
+			add_ports(&o.rules, optarg, "--allow-port");
 			break;
 		case 'L': log = optarg; break;
 		case 'm':
@@ -136,6 +150,14 @@ int main(int argc, char **argv)
 			jv_free(list);
 		}
 		config_free(&cfg);
+	}
+	/* the operator's environment (isol8 passes it on to the proxy of --net filtered runs; a
+	 * request cannot set it) */
+	const char *env_ports = getenv("ISOL8_PROXY_PORTS");
+	if (!o.rules.nports && env_ports && *env_ports) {
+		char *copy = xstrdup(env_ports);
+		add_ports(&o.rules, copy, "ISOL8_PROXY_PORTS");
+		free(copy);
 	}
 	if (log) {
 		o.log_fd = !strcmp(log, "-") ? 1 : open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
