@@ -92,8 +92,8 @@ bool proxy_port_allowed(const isol8_proxy_rules *r, int port)
 
 /* Threat: a public-looking name (or a literal) that leads to this host, its neighbours or the
  * cloud metadata service. The special-purpose ranges of RFC 6890 and the registry that
- * succeeded it; the few of them marked globally reachable (AS112, AMT, 192.0.0.9/10) are
- * refused too: no sandbox needs them. */
+ * succeeded it. 192.0.0.9 and .10, globally reachable anycast inside 192.0.0/24, are refused
+ * with it: no sandbox needs them. */
 static const struct {
 	uint32_t net;
 	int bits;

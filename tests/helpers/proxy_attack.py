@@ -4,8 +4,9 @@
   proxy_attack.py origin PORT [CERT KEY]
       an origin on [::]:PORT (v4 and v6, every address of the namespace) answering
       'origin-ok host=<Host header>' (over TLS when CERT and KEY are given)
-  proxy_attack.py raw PROXYPORT 'REQUEST'
-      sends REQUEST (\\r\\n written as the two characters) to the proxy, prints the status line
+  proxy_attack.py raw PROXYPORT 'REQUEST'...
+      sends each REQUEST (\\r\\n written as the two characters) to the proxy on a connection of
+      its own, prints the status line of each answer
   proxy_attack.py hello PROXYPORT HOST:PORT SNI RECORDS
       CONNECT HOST:PORT, then a real ClientHello naming SNI re-framed into RECORDS TLS records
       and, if the proxy lets it through, the
@@ -139,7 +140,8 @@ if __name__ == "__main__":
     if cmd == "origin":
         origin(int(args[0]), *args[1:3])
     elif cmd == "raw":
-        raw(int(args[0]), args[1])
+        for request in args[1:]:
+            raw(int(args[0]), request)
     elif cmd == "hello":
         hello(int(args[0]), args[1], args[2], int(args[3]))
     elif cmd == "tunnel":

@@ -107,13 +107,19 @@ is "$($A raw 3129 'GET http://EVIL.Example./ HTTP/1.1\r\nHost: EVIL.Example.\r\n
 is "$($A raw 3129 'CONNECT evil.example.:443 HTTP/1.1\r\n\r\n')" "HTTP/1.1 403 Forbidden" "…nor through CONNECT"
 is "$($A raw 3129 'GET http://evil.example../ HTTP/1.1\r\nHost: evil.example..\r\n\r\n')" "HTTP/1.1 400 Bad Request" "an empty label is refused"
 is "$($A raw 3129 'GET http://good.example/ HTTP/1.1\r\nHost: good.example\r\n\r\n')" "HTTP/1.1 200 OK" "setup: an allowed loopback name passes the lab proxy"
-for h in 127.1 0177.0.0.1 0x7f.1 0x7f000001 2130706433 127.0.1 '[::ffff:127.0.0.1]' '[::ffff:7f00:1]' '[0:0:0:0:0:ffff:7f00:1]'; do
-	is "$($A raw 3129 "GET http://$h/ HTTP/1.1\r\nHost: $h\r\n\r\n")" "HTTP/1.1 403 Forbidden" "IP literal $h is matched as 127.0.0.1"
+# raw_each PORT HOST...: the status line of "GET http://HOST/" with a matching Host, one per HOST
+raw_each() { local p=$1 h reqs=(); shift; for h; do reqs+=("GET http://$h/ HTTP/1.1\r\nHost: $h\r\n\r\n"); done; $A raw "$p" "${reqs[@]}"; }
+literals=(127.1 0177.0.0.1 0x7f.1 0x7f000001 2130706433 127.0.1 '[::ffff:127.0.0.1]' '[::ffff:7f00:1]' '[0:0:0:0:0:ffff:7f00:1]')
+mapfile -t got < <(raw_each 3129 "${literals[@]}")
+for i in "${!literals[@]}"; do
+	is "${got[$i]:-}" "HTTP/1.1 403 Forbidden" "IP literal ${literals[$i]} is matched as 127.0.0.1"
 done
 is "$(lastlog lab .host)" '"127.0.0.1"' "…and logged as 127.0.0.1"
 is "$($A raw 3129 'GET http://[0::1]/ HTTP/1.1\r\nHost: [0::1]\r\n\r\n')" "HTTP/1.1 403 Forbidden" "an IPv6 literal is matched in its canonical form"
-for h in 256.0.0.1 1.2.3.4.5 08.1 0x.1 example.123; do
-	is "$($A raw 3129 "GET http://$h/ HTTP/1.1\r\nHost: $h\r\n\r\n")" "HTTP/1.1 400 Bad Request" "a name that looks numeric but is no IPv4 address is refused: $h"
+numeric=(256.0.0.1 1.2.3.4.5 08.1 0x.1 example.123)
+mapfile -t got < <(raw_each 3129 "${numeric[@]}")
+for i in "${!numeric[@]}"; do
+	is "${got[$i]:-}" "HTTP/1.1 400 Bad Request" "a name that looks numeric but is no IPv4 address is refused: ${numeric[$i]}"
 done
 is "$($A raw 3129 "$(printf 'GET http://ex\xc3\xa4mple.com/ HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')")" "HTTP/1.1 400 Bad Request" "a non-ASCII name is refused (punycode it)"
 
