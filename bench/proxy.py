@@ -22,7 +22,8 @@ threading.Thread(target=origin.serve_forever, daemon=True).start()
 op = origin.server_address[1]
 pp = free_port()
 proxy = subprocess.Popen([f"{b}/isol8-proxy", "--listen", f"127.0.0.1:{pp}", "--allow-private",
-                          "--allow", "^127\\.0\\.0\\.1$", "--no-config"], stderr=subprocess.DEVNULL)
+                          "--allow", "^127\\.0\\.0\\.1$", "--allow-port", str(op), "--no-config"],
+                         stderr=subprocess.DEVNULL)
 time.sleep(0.5)
 
 def direct():
