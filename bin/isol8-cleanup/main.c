@@ -18,7 +18,8 @@ static const char usage[] =
 	"records from a previous boot, and empty cgroups a crash left behind. Live runs are never touched.\n"
 	"\n"
 	"  -n, --dry-run        report what would be removed, remove nothing\n"
-	"      --persisted      also stop sandboxes left running by --persist\n"
+	"      --persisted      also stop sandboxes left running by --persist, and never-idle sessions\n"
+	"                       (isol8 run --persistent --persist)\n"
 	"      --confirm        list what was found and ask before removing (what `isol8 cleanup` does)\n"
 	"      --orphan-age S   remove record-less empty cgroups older than S seconds (default 60)\n"
 	"  -h, --help           this text\n";
