@@ -465,18 +465,37 @@ static void write_stdin(struct run *r, const isol8_request *req, size_t *off)
 	r->sb.stdin_w = -1;
 }
 
-void isol8_collect_files(isol8_sandbox *sb, const isol8_request *req, bool debug, isol8_result *res)
+/* Output files are program output like stdout: a secret the program writes into one must come
+ * back masked, or outputPaths would be a way around the masking (the result does not say which
+ * bytes were masked; a file holding a secret comes back changed). */
+void isol8_mask_file(const isol8_options *o, isol8_buf *data)
+{
+	if (!o->nsecrets || !data->len)
+		return;
+	const char **secrets = xcalloc(o->nsecrets + 1, sizeof *secrets);
+	for (size_t i = 0; i < o->nsecrets; i++)
+		secrets[i] = o->secrets[i].value;
+	size_t n = 0;
+	char *masked = mask_string(secrets, o->nsecrets, (const char *)data->data, data->len, &n);
+	free(secrets);
+	buf_free(data);
+	buf_append(data, masked, n);
+	free(masked);
+}
+
+void isol8_collect_files(isol8_sandbox *sb, const isol8_request *req, const isol8_options *o, isol8_result *res)
 {
 	for (size_t i = 0; i < req->noutput; i++) {
 		isol8_buf data = {0};
 		isol8_err e = {0};
 		if (sandbox_get_file(sb, req->output_paths[i], MAX_OUTPUT_FILE, &data, &e) == 1) {
+			isol8_mask_file(o, &data);
 			res->files = xrealloc(res->files, (res->nfiles + 1) * sizeof *res->files);
 			res->files[res->nfiles].path = xstrdup(req->output_paths[i]);
 			res->files[res->nfiles].data = data;
 			res->nfiles++;
 		} else {
-			if (debug)
+			if (o->debug)
 				fprintf(stderr, "[DEBUG] output path not returned: %s\n", e.msg);
 			buf_free(&data); /* unreadable or missing paths are omitted, as the reference */
 		}
@@ -503,7 +522,7 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 			break;
 		if (r->have_status && !files_done) {
 			files_done = true;
-			isol8_collect_files(&r->sb, req, o->debug, res);
+			isol8_collect_files(&r->sb, req, o, res);
 			if (o->persist)
 				break; /* the sandbox lives on; what was printed so far is read below */
 			kill_run(r); /* background processes of the program end with it */
@@ -578,7 +597,7 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 		r->sig = SIGKILL;
 	}
 	if (r->have_status && !files_done && !r->killed && !r->fault)
-		isol8_collect_files(&r->sb, req, o->debug, res); /* the pipes closed before the loop came round to it */
+		isol8_collect_files(&r->sb, req, o, res); /* the pipes closed before the loop came round to it */
 	if (o->persist) {
 		/* leave the sandbox running; take what is already buffered */
 		ostream_pump(&r->out, fn, ctx);

@@ -58,9 +58,12 @@ int isol8_execute(const isol8_request *req, const isol8_options *opts, isol8_eve
  * right-trimmed as the reference does. */
 jv isol8_result_json(const isol8_result *res);
 void isol8_result_free(isol8_result *res);
-/* Reads req's outputPaths from the sandbox into res->files (missing ones are left out). */
+/* Reads req's outputPaths from the sandbox into res->files (missing ones, and anything but a
+ * regular file, are left out), each masked with o's secrets like stdout. */
 struct isol8_sandbox;
-void isol8_collect_files(struct isol8_sandbox *sb, const isol8_request *req, bool debug, isol8_result *res);
+void isol8_collect_files(struct isol8_sandbox *sb, const isol8_request *req, const isol8_options *o, isol8_result *res);
+/* Masks o's secrets in a file's content, in place (as stdout and stderr are). */
+void isol8_mask_file(const isol8_options *o, isol8_buf *data);
 /* The payload environment: PATH and the runtimes' variables, then secrets, then extra. */
 char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nextra);
 void isol8_free_strv(char **v);

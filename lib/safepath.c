@@ -7,6 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static bool is_symlink(int dfd, const char *name)
+{
+	struct stat st;
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
+
 /* Opens each directory component of rel (all but the last when want_last_dir is false). */
 static int walk(int basefd, char *path, bool create_dirs, bool want_last_dir, char **last)
 {
@@ -38,9 +44,11 @@ static int walk(int basefd, char *path, bool create_dirs, bool want_last_dir, ch
 			next = openat(dfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		int e = errno;
+		if (next < 0 && e == ENOTDIR)
+			e = is_symlink(dfd, p) ? ELOOP : ENOTDIR; /* O_NOFOLLOW|O_DIRECTORY says ENOTDIR for both */
 		close(dfd);
 		if (next < 0) {
-			errno = e == ENOTDIR ? ELOOP : e; /* a symlink where a directory should be */
+			errno = e;
 			return -1;
 		}
 		dfd = next;
@@ -69,18 +77,27 @@ int open_beneath(int basefd, const char *rel, bool create, int mode)
 		errno = EINVAL;
 		return -1;
 	}
-	int flags = O_NOFOLLOW | O_CLOEXEC | (create ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY);
+	/* O_NONBLOCK: a FIFO opens at once (or fails with ENXIO) instead of waiting for a peer;
+	 * no O_TRUNC before we know it is a regular file (truncation is done below). */
+	int flags = O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (create ? O_WRONLY | O_CREAT : O_RDONLY);
 	int fd = openat(dfd, last, flags, mode);
 	int e = errno;
 	close(dfd);
 	if (fd < 0) {
-		errno = e;
+		/* ENXIO: a socket, or a FIFO with no reader; EISDIR: a directory opened for writing */
+		errno = e == ENXIO || e == EISDIR ? SAFEPATH_NOT_REGULAR : e;
 		return -1;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		errno = EINVAL; /* only regular files are read or written (no fifos, devices) */
+		errno = SAFEPATH_NOT_REGULAR; /* only regular files are read or written */
+		return -1;
+	}
+	if ((create && ftruncate(fd, 0) < 0) || fcntl(fd, F_SETFL, 0) < 0 /* blocking again: a regular file never waits */) {
+		e = errno;
+		close(fd);
+		errno = e;
 		return -1;
 	}
 	return fd;

@@ -6,11 +6,17 @@
 #ifndef ISOL8_SAFEPATH_H
 #define ISOL8_SAFEPATH_H
 
+#include <errno.h>
 #include <stdbool.h>
 
 /* rel: relative path without "." / ".." components (already normalized). With create,
  * missing parent directories are made (mode 0755) and the file is created/truncated with mode.
- * Returns an fd or -1 with errno set (ELOOP for a symlink anywhere on the way). */
+ * Only a regular file is ever opened: a FIFO, socket, device or directory is refused without
+ * blocking (a FIFO opened the ordinary way waits for its other end forever).
+ * Returns an fd or -1 with errno set: ELOOP for a symlink anywhere on the way, ENOTDIR for a
+ * non-directory where a directory should be, SAFEPATH_NOT_REGULAR for the last component not
+ * being a regular file. */
+#define SAFEPATH_NOT_REGULAR ENXIO
 int open_beneath(int basefd, const char *rel, bool create, int mode);
 /* mkdir -p beneath basefd, no symlinks followed. Returns 0 or -1 with errno. */
 int mkdir_beneath(int basefd, const char *rel);

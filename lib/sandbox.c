@@ -324,66 +324,198 @@ static __attribute__((noreturn)) void payload_main(int feed, int in, int out, in
 
 /* ---- init (PID 1) ------------------------------------------------------------------------ */
 
-/* Opens path in a child that has become the sandbox user, beneath /sandbox or /tmp, with no
- * symlink followed: a link planted by the program cannot make isol8 read or write anything the
- * program could not reach itself. Returns in the child only (with the fd), -1 in the init
- * after the child is done (or could not start). */
-static int as_sandbox_user(int ctl, const isol8_sandbox_cfg *cfg, const char *path, bool create, unsigned mode)
+/* How long the init waits for one file operation. Reading or writing a regular file on the
+ * sandbox's tmpfs takes milliseconds; the bound is for a helper that the program stopped or
+ * killed (it runs as the sandbox user, so the program may signal it): the init must never wait
+ * on it for good, or every later request of the sandbox (exec, put, get, stop) waits too. */
+#define FILE_OP_DEADLINE_MS 5000
+
+/* One line for a file operation that failed: what happened, and the path. */
+static void file_error(isol8_buf *msg, int e, const char *path, size_t max)
 {
-	pid_t pid = fork();
-	if (pid < 0) {
-		send_line(ctl, "error", "fork", 0);
-		return -1;
+	char why[160];
+	if (e == ELOOP)
+		snprintf(why, sizeof why, "a symbolic link is on the way (links are not followed)");
+	else if (e == SAFEPATH_NOT_REGULAR)
+		snprintf(why, sizeof why, "not a regular file (only regular files are read or written)");
+	else if (e == ENOENT)
+		snprintf(why, sizeof why, "no such file");
+	else if (e == ENOTDIR)
+		snprintf(why, sizeof why, "a component of the path is not a directory");
+	else if (e == EFBIG)
+		snprintf(why, sizeof why, "larger than the %zu MiB limit", max >> 20);
+	else if (e == ENOSPC || e == EDQUOT)
+		snprintf(why, sizeof why, "no space left in the sandbox (raise --sandbox-size or --tmp-size)");
+	else if (e == EACCES || e == EPERM)
+		snprintf(why, sizeof why, "permission denied to the sandbox user");
+	else
+		snprintf(why, sizeof why, "%s", strerror(e));
+	buf_free(msg);
+	buf_puts(msg, why);
+	buf_puts(msg, ": ");
+	buf_puts(msg, path);
+}
+
+/* Appends fd's content to b: 0, EFBIG past max bytes, or the read's errno. */
+static int read_capped(int fd, size_t max, isol8_buf *b)
+{
+	size_t start = b->len;
+	char tmp[65536];
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : 0;
+		if (b->len - start + (size_t)n > max)
+			return EFBIG;
+		buf_append(b, tmp, (size_t)n);
 	}
-	if (pid > 0) {
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		return -1;
-	}
+}
+
+/* The child's side of a file operation: as the sandbox user, beneath /sandbox or /tmp, with no
+ * symlink followed and only a regular file opened, so that a link or a FIFO planted by the
+ * program can make isol8 neither read nor write anything the program could not reach itself,
+ * nor block. Reports to the init on rep: 'D' + the file's bytes (get), 'K' (put), or 'E' +
+ * a message. Never returns. */
+static __attribute__((noreturn)) void file_op_child(int rep, const isol8_sandbox_cfg *cfg, const char *path, size_t max,
+						    bool put, unsigned mode, const unsigned char *data, size_t len)
+{
 	isol8_err err = {0};
+	isol8_buf b = {0};
 	if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0) {
-		send_line(ctl, "error", err.msg, 0);
+		buf_puts(&b, "E");
+		buf_puts(&b, err.msg);
+		(void)write_all(rep, b.data, b.len);
 		_exit(1);
 	}
+	prctl(PR_SET_DUMPABLE, 0); /* the program (same uid) may not read or write our fds or memory */
 	const char *rel;
 	int base = split_area(path, &rel);
-	int fd = base < 0 ? -1 : open_beneath(base, rel, create, (int)(mode & 0755));
-	if (fd < 0) {
-		send_line(ctl, "error", strerror(errno), 0);
-		_exit(1);
+	int fd = base < 0 ? -1 : open_beneath(base, rel, put, (int)(mode & 0755));
+	struct stat st;
+	int e = errno;
+	if (fd >= 0 && !put && fstat(fd, &st) == 0 && (size_t)st.st_size > max) {
+		e = EFBIG; /* a huge (e.g. sparse) file is refused before any byte is read */
+	} else if (fd >= 0 && !put) {
+		buf_puts(&b, "D");
+		e = read_capped(fd, max, &b); /* the file may grow while it is read */
+	} else if (fd >= 0) {
+		e = write_all(fd, data, len) < 0 || close(fd) < 0 ? errno : 0;
+		buf_puts(&b, "K");
 	}
-	return fd;
+	if (fd < 0 || e) {
+		isol8_buf m = {0};
+		file_error(&m, e ? e : EIO, path, max);
+		buf_free(&b);
+		buf_puts(&b, "E");
+		buf_append(&b, m.data, m.len);
+	}
+	_exit(write_all(rep, b.data, b.len) < 0 ? 1 : b.data[0] == 'E');
+}
+
+/* Runs one file operation in a child and collects its report, within FILE_OP_DEADLINE_MS.
+ * Returns true with the report in *out, or false with an error message in *out. */
+static bool run_file_op(const isol8_sandbox_cfg *cfg, const char *path, size_t max, bool put, unsigned mode,
+			const unsigned char *data, size_t len, isol8_buf *out)
+{
+	int rep[2];
+	if (pipe2(rep, O_CLOEXEC) < 0) {
+		buf_puts(out, "pipe for a file operation failed");
+		return false;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(rep[0]);
+		file_op_child(rep[1], cfg, path, max, put, mode, data, len);
+	}
+	close(rep[1]);
+	int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	uint64_t deadline = now_mono_ns() + FILE_OP_DEADLINE_MS * 1000000ull;
+	bool eof = false, exited = false, over = false;
+	int status = 0;
+	while (pid > 0 && pidfd >= 0 && !(eof && exited)) {
+		uint64_t now = now_mono_ns();
+		if (now >= deadline)
+			break;
+		struct pollfd p[2] = {{eof ? -1 : rep[0], POLLIN, 0}, {exited ? -1 : pidfd, POLLIN, 0}};
+		if (poll(p, 2, (int)((deadline - now) / 1000000ull) + 1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents) {
+			char tmp[65536];
+			ssize_t n = read(rep[0], tmp, sizeof tmp);
+			if (n > 0 && out->len + (size_t)n <= max + 8192)
+				buf_append(out, tmp, (size_t)n);
+			else if (n > 0)
+				over = true;
+			else if (n == 0 || errno != EINTR)
+				eof = true;
+		}
+		if (p[1].revents && waitpid(pid, &status, WNOHANG) == pid)
+			exited = true;
+	}
+	close(rep[0]);
+	if (pid > 0 && !exited) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	bool done = eof && exited && !over && out->len > 0;
+	/* a killed child may have written part of its report: only a clean exit counts */
+	bool clean = done && WIFEXITED(status) && WEXITSTATUS(status) == (((char *)out->data)[0] == 'E');
+	if (clean)
+		return true;
+	buf_free(out);
+	if (pid < 0 || pidfd < 0)
+		buf_puts(out, "could not start a file operation: ");
+	else if (!exited)
+		buf_puts(out, "the file operation did not finish in time (a process of the sandbox may have stopped it): ");
+	else
+		buf_puts(out, "the file operation was interrupted (a process of the sandbox may have killed it): ");
+	buf_puts(out, path);
+	return false;
+}
+
+static void reply_file_error(int ctl, isol8_buf *msg)
+{
+	buf_append(msg, "", 1);
+	send_line(ctl, "error", (const char *)msg->data, 0);
 }
 
 static void serve_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max)
 {
-	int fd = as_sandbox_user(ctl, cfg, path, false, 0);
-	if (fd < 0)
-		return;
-	struct stat st;
-	isol8_buf b = {0};
-	isol8_err err = {0};
-	if (fstat(fd, &st) < 0 || (size_t)st.st_size > max || read_fd_all(fd, max, &b, &err) < 0) {
-		send_line(ctl, "error", "unreadable or too large", 0);
-		_exit(1);
+	isol8_buf r = {0};
+	if (!run_file_op(cfg, path, max, false, 0, NULL, 0, &r)) {
+		reply_file_error(ctl, &r);
+	} else if (((char *)r.data)[0] == 'E') {
+		isol8_buf m = {0};
+		buf_append(&m, r.data + 1, r.len - 1);
+		reply_file_error(ctl, &m);
+		buf_free(&m);
+	} else {
+		send_line(ctl, "size", NULL, (long long)(r.len - 1));
+		(void)write_all(ctl, r.data + 1, r.len - 1);
 	}
-	send_line(ctl, "size", NULL, (long long)b.len);
-	(void)write_all(ctl, b.data, b.len);
-	_exit(0);
+	buf_free(&r);
 }
 
 static void serve_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, unsigned mode, const unsigned char *data,
 		      size_t len)
 {
-	int fd = as_sandbox_user(ctl, cfg, path, true, mode);
-	if (fd < 0)
-		return;
-	if (write_all(fd, data, len) < 0 || close(fd) < 0) {
-		send_line(ctl, "error", strerror(errno), 0);
-		_exit(1);
+	isol8_buf r = {0};
+	if (!run_file_op(cfg, path, 0, true, mode, data, len, &r)) {
+		reply_file_error(ctl, &r);
+	} else if (((char *)r.data)[0] == 'E') {
+		isol8_buf m = {0};
+		buf_append(&m, r.data + 1, r.len - 1);
+		reply_file_error(ctl, &m);
+		buf_free(&m);
+	} else {
+		send_line(ctl, "ok", NULL, 1);
 	}
-	send_line(ctl, "ok", NULL, 1);
-	_exit(0);
+	buf_free(&r);
 }
 
 /* fds that arrived with SCM_RIGHTS, consumed in order by "spawn" requests */
@@ -1116,12 +1248,7 @@ int sandbox_put_file(isol8_sandbox *sb, const char *path, const void *data, size
 		return -1;
 	if (write_all(sb->ctl, data, len) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "sending %s", path);
-	if (reply_ok(sb, "ok", NULL, err) < 0) {
-		char m[sizeof err->msg];
-		snprintf(m, sizeof m, "%s", err->msg);
-		return isol8_input_error(err, "cannot write %s: %s", path, m);
-	}
-	return 0;
+	return reply_ok(sb, "ok", NULL, err); /* the init's refusal names the path and the reason */
 }
 
 int sandbox_killall(isol8_sandbox *sb, isol8_err *err)
@@ -1183,7 +1310,7 @@ int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err)
 int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err)
 {
 	if (sb->ctl < 0 || strchr(path, '\n'))
-		return 0;
+		return isol8_input_error(err, "bad path: %s", path), 0;
 	jv req = jv_object_set(jv_object_set(jv_object(), jv_string("get"), jv_string(path)), jv_string("max"),
 			       jv_number((double)max));
 	jv v;
@@ -1193,8 +1320,9 @@ int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf 
 	fcntl(sb->ctl, F_SETFL, fl & ~O_NONBLOCK);
 	jv size = json_get(v, "size"), why = json_get(v, "error");
 	if (jv_get_kind(size) != JV_KIND_NUMBER) {
-		/* missing, unreadable, a symlink, or too large */
-		isol8_fail(err, ISOL8_E_INPUT, 0, "%s: %s", path, jv_get_kind(why) == JV_KIND_STRING ? jv_string_value(why) : "unreadable");
+		/* missing, not a regular file, a symlink on the way, or too large: the init's line
+		 * names the path and the reason */
+		isol8_fail(err, ISOL8_E_INPUT, 0, "%s", jv_get_kind(why) == JV_KIND_STRING ? jv_string_value(why) : "unreadable");
 		jv_free(size);
 		jv_free(why);
 		jv_free(v);

@@ -42,6 +42,7 @@ static void copy_options(isol8_options *dst, const isol8_options *src)
 int session_open(isol8_session *s, const char *runtime, const isol8_options *opt, isol8_err *err)
 {
 	memset(s, 0, sizeof *s);
+	s->cancel_fd = -1;
 	s->drv.feed = s->drv.stdin_w = s->drv.stdout_r = s->drv.stderr_r = s->drv.chan = s->drv.reply = -1;
 	if (!driver_for(runtime))
 		return isol8_input_error(err, "Unknown runtime: \"%s\". Available: %s", runtime, runtime_names());
@@ -144,7 +145,7 @@ static int send_block(isol8_session *s, const isol8_request *req, isol8_err *err
 
 struct exec_state {
 	isol8_ostream out, err;
-	bool done, timed_out, over, gone;
+	bool done, timed_out, over, gone, cancelled;
 	int exit_code, sig;
 	isol8_buf reply;
 };
@@ -182,13 +183,17 @@ static void run_until_done(isol8_session *s, isol8_proc *p, bool driver, uint64_
 			st->timed_out = true;
 			return;
 		}
-		struct pollfd f[4] = {
+		struct pollfd f[5] = {
 			{p->stdout_r, POLLIN, 0}, {p->stderr_r, POLLIN, 0}, {s->sb.ctl, POLLIN, 0},
-			{driver ? p->reply : -1, POLLIN, 0},
+			{driver ? p->reply : -1, POLLIN, 0}, {s->cancel_fd, POLLIN, 0},
 		};
 		bool status_buffered = sandbox_status_buffered(&s->sb);
-		if (poll(f, 4, status_buffered ? 0 : (int)((deadline - now) / 1000000) + 1) < 0 && errno != EINTR)
+		if (poll(f, 5, status_buffered ? 0 : (int)((deadline - now) / 1000000) + 1) < 0 && errno != EINTR)
 			return;
+		if (f[4].revents) {
+			st->cancelled = true; /* stop/delete must not wait for a long exec */
+			return;
+		}
 		if (status_buffered)
 			f[2].revents |= POLLIN;
 		if (f[0].revents)
@@ -305,12 +310,14 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 	uint64_t t0 = now_mono_ns();
 	run_until_done(s, p, driver, t0 + (uint64_t)timeout * 1000000ull, &st, fn, ctx);
 	res->duration_ms = (now_mono_ns() - t0) / 1000000ull;
-	if (st.timed_out || st.over) {
+	if (st.timed_out || st.over || st.cancelled) {
 		/* stop everything this exec started; the files stay */
 		isol8_err e2 = {0};
 		sandbox_killall(&s->sb, &e2);
 		if (s->drv.pid)
-			driver_gone(s, st.timed_out ? "the previous exec timed out" : "the previous exec hit the output limit");
+			driver_gone(s, st.timed_out ? "the previous exec timed out"
+					 : st.cancelled ? "the session was stopped during the previous exec"
+							: "the previous exec hit the output limit");
 		st.exit_code = 137;
 		st.sig = SIGKILL;
 	} else if (driver && st.gone) {
@@ -326,7 +333,7 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 	if (!driver)
 		sandbox_proc_close(&cmdp);
 
-	isol8_collect_files(&s->sb, req, false, res);
+	isol8_collect_files(&s->sb, req, &s->opt, res);
 	isol8_cg_stats after;
 	cgroup_read_stats(&s->sb.cg, &after);
 	res->stats = after;
@@ -345,6 +352,9 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 			driver_gone(s, "the previous exec ran out of memory");
 	} else if (st.over) {
 		res->status = "output_limit";
+	} else if (st.cancelled) {
+		res->status = "signal";
+		marker = "SESSION STOPPED";
 	} else if (st.sig) {
 		res->status = "signal";
 	} else {
@@ -386,12 +396,9 @@ int session_get(isol8_session *s, const char *path, isol8_buf *out, isol8_err *e
 		return -1;
 	int r = sandbox_get_file(&s->sb, p, MAX_FILE, out, err);
 	free(p);
-	if (r == 0) {
-		char m[sizeof err->msg];
-		snprintf(m, sizeof m, "%s", err->msg);
-		return isol8_input_error(err, "cannot read %s", m);
-	}
-	return r < 0 ? -1 : 0;
+	if (r == 1)
+		isol8_mask_file(&s->opt, out); /* a file is program output too: no way around masking */
+	return r == 1 ? 0 : -1; /* 0: refused, err names the path and the reason */
 }
 
 bool session_id_valid(const char *id, size_t max)

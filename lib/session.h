@@ -19,6 +19,8 @@ typedef struct isol8_session {
 	isol8_proc drv;         /* the interpreter driver, when drv.pid != 0 */
 	char *drv_gone;         /* why the previous driver is gone (told to the next exec) */
 	int execs;
+	int cancel_fd;          /* readable: the session is being stopped, a running exec ends now
+				 * (-1: none). Polled, never read: its owner sees it too. */
 } isol8_session;
 
 /* Builds the sandbox (the driver starts with the first exec). opt is copied. */
