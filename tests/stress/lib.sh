@@ -228,7 +228,7 @@ _cleanup() {
 	[ "$_cleaned" = 1 ] && return; _cleaned=1
 	local p c
 	_spin_stop
-	for p in "${SERVICES[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for p in "${SERVICES[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	# whatever is still here after a failure or an interrupt (parallel workers, runs, sandboxes'
 	# processes: all carry this run dir or cgroup parent), then its sandboxes' records and cgroups
 	for p in $(_procs | cut -d' ' -f1); do kill -KILL "$p" 2>/dev/null; done
@@ -280,23 +280,44 @@ _cli_quick() { # MODE N WORKER: the three quick programs in turn
 		esac
 	done
 }
+# With POOL set (an isol8-pool serves the run dir), each group must have had sandboxes from it
+# (and python's and node's, pre-started interpreters): a run the pool cannot serve at once runs
+# cold, so under load not every run is a hit, but a group with none did not test the warm path.
+_pool_mark() { [ -z "${POOL:-}" ] || POOL_MARK=$("$POOL" status | jq -r '"\(.hits) \(.warmHits)"'); }
+_pool_report() { # DESCRIPTION WANT-WARM
+	[ -z "${POOL:-}" ] && return
+	local h0 w0 h1 w1
+	read -r h0 w0 <<<"$POOL_MARK"; _pool_mark; read -r h1 w1 <<<"$POOL_MARK"
+	if [ "${2:-}" = 1 ]; then
+		ok $([ $((w1 - w0)) -gt 0 ]; echo $?) "$1: $((h1 - h0)) of them from the pool, $((w1 - w0)) with the interpreter running"
+	else
+		ok $([ $((h1 - h0)) -gt 0 ]; echo $?) "$1: $((h1 - h0)) of them from the pool"
+	fi
+}
 # cli_workload MODE: every runtime, then each quick program $QUICK times, then the three mixed
 # in two parallel workers
 cli_workload() {
 	local m=$1 rt i n
 	for rt in $RUNTIMES; do
 		n=$(times "${ITER[$rt]}")
+		_pool_mark
 		_cli_runtime "$m" "$rt" "$n"
 		report "$m-$rt" "$n" "$m $rt (isol8 run, -e and file, exit 0 and 3)"
+		_pool_report "$m $rt" $([[ " ${WARM_RUNTIMES:-} " == *" $rt "* ]] && echo 1)
 	done
 	n=$(times $QUICK)
+	_pool_mark
 	for i in $(seq "$n"); do check "$m-true" 0 "" "" "$ISOL8" run --timeout "$RUN_MS" --cmd true; done
 	report "$m-true" "$n" "$m: isol8 run --cmd true"
+	_pool_report "$m: --cmd true"
 	for i in $(seq "$n"); do check "$m-echo" 0 $'\n' "" "$ISOL8" run --timeout "$RUN_MS" -r bash -e echo; done
 	report "$m-echo" "$n" "$m: isol8 run -r bash -e echo"
+	_pool_report "$m: -r bash -e echo"
 	for i in $(seq "$n"); do check "$m-file" 0 $'quick\n' "" "$ISOL8" run --timeout "$RUN_MS" "$WORK/quick.sh"; done
 	report "$m-file" "$n" "$m: isol8 run quick.sh (file-based bash)"
+	_pool_report "$m: quick.sh"
 	n=$(times $((QUICK / 2)))
 	par 2 _cli_quick "$m" "$n"
 	report "$m-par" $((2 * n)) "$m: the quick programs in two parallel streams"
+	_pool_report "$m: two parallel streams"
 }
