@@ -236,6 +236,20 @@ int request_add_file(isol8_request *r, const char *path, const void *data, size_
 
 /* ---- JSON ----------------------------------------------------------------------------- */
 
+/* Threat: a JSON string may hold "\u0000"; as a C string it ends there, so "/sandbox/a\u0000b"
+ * would silently name /sandbox/a (and an id "abc\u0000def" the session "abc"). Names that
+ * become paths or ids are refused instead of cut. */
+bool json_string_has_nul(jv s)
+{
+	return jv_get_kind(s) == JV_KIND_STRING &&
+	       strlen(jv_string_value(s)) != (size_t)jv_string_length_bytes(jv_copy(s));
+}
+
+static int nul_path_error(const char *field, jv s, isol8_err *err)
+{
+	return isol8_input_error(err, "%s: the path \"%s…\" contains a NUL byte; remove it", field, jv_string_value(s));
+}
+
 static int want(jv v, jv_kind k, const char *field, isol8_err *err)
 {
 	if (jv_get_kind(v) == k || (k == JV_KIND_TRUE && jv_get_kind(v) == JV_KIND_FALSE))
@@ -317,6 +331,8 @@ static int parse_request_fields(jv req, isol8_request *r, isol8_err *err)
 		} else if (!strcmp(k, "files")) {
 			if ((rc = want(val, JV_KIND_OBJECT, "request.files", err)) == 0) {
 				jv_object_foreach(val, fk, fv) {
+					if (rc == 0 && json_string_has_nul(fk))
+						rc = nul_path_error("request.files", fk, err);
 					if (rc == 0) {
 						if (jv_get_kind(fv) == JV_KIND_STRING) {
 							rc = request_add_file(r, jv_string_value(fk), jv_string_value(fv),
@@ -351,6 +367,8 @@ static int parse_request_fields(jv req, isol8_request *r, isol8_err *err)
 							rc = isol8_input_error(err, "request.outputPaths entries must be strings");
 						else if (r->noutput >= ISOL8_MAX_FILES)
 							rc = isol8_input_error(err, "too many outputPaths (limit %d)", ISOL8_MAX_FILES);
+						else if (json_string_has_nul(e))
+							rc = nul_path_error("request.outputPaths", e, err);
 						else if (!(p = resolve_sandbox_path(jv_string_value(e), err)))
 							rc = -1;
 						if (p) {

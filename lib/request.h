@@ -96,6 +96,9 @@ int options_validate(const isol8_options *o, isol8_err *err);
 char *resolve_workdir(const char *w, isol8_err *err);
 /* For files/outputPaths: absolute, normalized, strictly inside /sandbox or /tmp. */
 char *resolve_sandbox_path(const char *p, isol8_err *err);
+/* True for a JSON string holding a NUL byte, which as a C string would be silently cut there:
+ * paths and ids with one are refused, never cut. */
+bool json_string_has_nul(jv s);
 
 /* "Invalid package name: …" unless it matches ^[@a-zA-Z0-9_./\-=]+$ (reference §G.3). */
 int validate_package_name(const char *name, isol8_err *err);

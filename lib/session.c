@@ -403,7 +403,13 @@ int session_get(isol8_session *s, const char *path, isol8_buf *out, isol8_err *e
 
 bool session_id_valid(const char *id, size_t max)
 {
-	size_t n = strlen(id);
+	return session_id_valid_n(id, strlen(id), max);
+}
+
+bool session_id_valid_n(const char *id, size_t n, size_t max)
+{
+	/* n counts every byte: a NUL inside (from JSON "\u0000") is outside the set, so
+	 * "abc\u0000def" is refused rather than read as "abc" */
 	if (!n || n > max || id[0] == '.')
 		return false;
 	for (size_t i = 0; i < n; i++)

@@ -39,6 +39,9 @@ void session_close(isol8_session *s);
 /* 1..max letters, digits, '-', '_' or '.', not starting with '.': the id is a path component
  * under the run dir, so nothing else may reach the file system. */
 bool session_id_valid(const char *id, size_t max);
+/* The same for an id of n bytes that may hold a NUL (a JSON string: pass
+ * jv_string_length_bytes): any NUL makes it invalid. */
+bool session_id_valid_n(const char *id, size_t n, size_t max);
 /* $RUN_DIR/sessions/<id>, or a file in it (malloc'd). */
 char *session_path(const char *id, const char *file);
 /* Connects to the session's ctl.sock, writes one request line (req consumed) and shuts down

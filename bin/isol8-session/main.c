@@ -133,6 +133,9 @@ static void write_meta(struct daemon *d)
 	free(t);
 }
 
+/* a path cut at a NUL byte would name another file: refused (json_string_has_nul) */
+#define NUL_PATH "the path contains a NUL byte; remove it"
+
 static void reply_error(int fd, const char *msg)
 {
 	jv v = jv_object_set(jv_object(), jv_string("error"), jv_string(msg));
@@ -218,6 +221,8 @@ static bool serve(struct daemon *d, int fd)
 		if (jv_get_kind(path) != JV_KIND_STRING || jv_get_kind(content) != JV_KIND_STRING ||
 		    base64_decode(jv_string_value(content), (size_t)jv_string_length_bytes(jv_copy(content)), &data) < 0)
 			reply_error(fd, "put needs \"path\" and base64 \"content\"");
+		else if (json_string_has_nul(path))
+			reply_error(fd, NUL_PATH);
 		else if (session_put(&d->s, jv_string_value(path), data.data ? data.data : (unsigned char *)"", data.len, &err) < 0)
 			reply_error(fd, err.msg);
 		else
@@ -230,6 +235,8 @@ static bool serve(struct daemon *d, int fd)
 		isol8_buf data = {0};
 		if (jv_get_kind(path) != JV_KIND_STRING)
 			reply_error(fd, "get needs \"path\"");
+		else if (json_string_has_nul(path))
+			reply_error(fd, NUL_PATH);
 		else if (session_get(&d->s, jv_string_value(path), &data, &err) < 0)
 			reply_error(fd, err.msg);
 		else {
@@ -328,6 +335,16 @@ static void options_from_file(struct limits *l, const char *path)
 	config_free(&cfg);
 }
 
+/* Threat: /proc/PID/cmdline is readable by every local user, and the supervisor forked by
+ * create keeps this process's argv for the session's life. A secret's value is blanked in
+ * place as soon as it is copied, before the fork, so neither process shows it afterwards
+ * (the short window between exec and here is why --options - is the way to keep a secret off
+ * argv entirely). v points into argv. */
+static void hide_from_cmdline(char *v)
+{
+	memset(v, 0, strlen(v));
+}
+
 static void parse_limit(struct limits *l, const char *flag, const char *v)
 {
 	long long ll;
@@ -372,6 +389,7 @@ static void parse_limit(struct limits *l, const char *flag, const char *v)
 		char *k = xstrndup(v, (size_t)(eq - v));
 		kv_add(&l->opt.secrets, &l->opt.nsecrets, k, eq + 1);
 		free(k);
+		hide_from_cmdline((char *)eq + 1);
 	} else if (!strcmp(flag, "image")) {
 		struct stat st;
 		char real[PATH_MAX];
