@@ -92,13 +92,15 @@ int sandbox_feed(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err)
  * a pass over the cgroup, left to the pool for an adopted sandbox). */
 void sandbox_kill(isol8_sandbox *sb);
 /* Reads a file of the sandbox through its init (as the sandbox user, beneath /sandbox or
- * /tmp, no symlinks). Call after the payload's exit status. 1 = got it, 0 = unreadable. */
+ * /tmp, no symlinks, regular files only, within a deadline). Call after the payload's exit
+ * status. 1 = got it, 0 = refused (err says why and names the path), -1 = sandbox gone. */
 int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
 /* Starts a process that waits for its feed (sandbox_feed_to); status lines name its pid. */
 int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err);
 int sandbox_feed_to(int feed_fd, const isol8_exec_spec *spec, isol8_err *err);
 void sandbox_proc_close(isol8_proc *p);
-/* Writes a file (as the sandbox user, beneath /sandbox or /tmp, no symlinks followed). */
+/* Writes a file (as the sandbox user, beneath /sandbox or /tmp, no symlinks followed, only
+ * over a regular file, within a deadline). */
 int sandbox_put_file(isol8_sandbox *sb, const char *path, const void *data, size_t len, unsigned mode, isol8_err *err);
 /* SIGKILL to every process of the sandbox except its init (files stay). */
 int sandbox_killall(isol8_sandbox *sb, isol8_err *err);
