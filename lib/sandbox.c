@@ -330,8 +330,8 @@ static __attribute__((noreturn)) void payload_main(int feed, int in, int out, in
  * on it for good, or every later request of the sandbox (exec, put, get, stop) waits too. */
 #define FILE_OP_DEADLINE_MS 5000
 
-/* One line for a file operation that failed: what happened, and the path. */
-static void file_error(isol8_buf *msg, int e, const char *path, size_t max)
+/* Why a file operation failed, in words (the supervisor adds "cannot read/write PATH: "). */
+static void file_error(isol8_buf *msg, int e, size_t max)
 {
 	char why[160];
 	if (e == ELOOP)
@@ -352,8 +352,6 @@ static void file_error(isol8_buf *msg, int e, const char *path, size_t max)
 		snprintf(why, sizeof why, "%s", strerror(e));
 	buf_free(msg);
 	buf_puts(msg, why);
-	buf_puts(msg, ": ");
-	buf_puts(msg, path);
 }
 
 /* Appends fd's content to b: 0, EFBIG past max bytes, or the read's errno. */
@@ -406,7 +404,7 @@ static __attribute__((noreturn)) void file_op_child(int rep, const isol8_sandbox
 	}
 	if (fd < 0 || e) {
 		isol8_buf m = {0};
-		file_error(&m, e ? e : EIO, path, max);
+		file_error(&m, e ? e : EIO, max);
 		buf_free(&b);
 		buf_puts(&b, "E");
 		buf_append(&b, m.data, m.len);
@@ -469,12 +467,11 @@ static bool run_file_op(const isol8_sandbox_cfg *cfg, const char *path, size_t m
 		return true;
 	buf_free(out);
 	if (pid < 0 || pidfd < 0)
-		buf_puts(out, "could not start a file operation: ");
+		buf_puts(out, "could not start the file operation (the sandbox may be out of processes)");
 	else if (!exited)
-		buf_puts(out, "the file operation did not finish in time (a process of the sandbox may have stopped it): ");
+		buf_puts(out, "it did not finish in time (a process of the sandbox may have stopped it); try again");
 	else
-		buf_puts(out, "the file operation was interrupted (a process of the sandbox may have killed it): ");
-	buf_puts(out, path);
+		buf_puts(out, "it was interrupted (a process of the sandbox may have killed it); try again");
 	return false;
 }
 
@@ -1248,7 +1245,12 @@ int sandbox_put_file(isol8_sandbox *sb, const char *path, const void *data, size
 		return -1;
 	if (write_all(sb->ctl, data, len) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "sending %s", path);
-	return reply_ok(sb, "ok", NULL, err); /* the init's refusal names the path and the reason */
+	if (reply_ok(sb, "ok", NULL, err) < 0) {
+		char m[sizeof err->msg];
+		snprintf(m, sizeof m, "%s", err->msg);
+		return isol8_input_error(err, "cannot write %s: %s", path, m);
+	}
+	return 0;
 }
 
 int sandbox_killall(isol8_sandbox *sb, isol8_err *err)
@@ -1310,7 +1312,7 @@ int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err)
 int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err)
 {
 	if (sb->ctl < 0 || strchr(path, '\n'))
-		return isol8_input_error(err, "bad path: %s", path), 0;
+		return isol8_input_error(err, "cannot read %s: bad path", path), 0;
 	jv req = jv_object_set(jv_object_set(jv_object(), jv_string("get"), jv_string(path)), jv_string("max"),
 			       jv_number((double)max));
 	jv v;
@@ -1320,9 +1322,9 @@ int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf 
 	fcntl(sb->ctl, F_SETFL, fl & ~O_NONBLOCK);
 	jv size = json_get(v, "size"), why = json_get(v, "error");
 	if (jv_get_kind(size) != JV_KIND_NUMBER) {
-		/* missing, not a regular file, a symlink on the way, or too large: the init's line
-		 * names the path and the reason */
-		isol8_fail(err, ISOL8_E_INPUT, 0, "%s", jv_get_kind(why) == JV_KIND_STRING ? jv_string_value(why) : "unreadable");
+		/* missing, not a regular file, a symlink on the way, or too large */
+		isol8_fail(err, ISOL8_E_INPUT, 0, "cannot read %s: %s", path,
+			   jv_get_kind(why) == JV_KIND_STRING ? jv_string_value(why) : "unreadable");
 		jv_free(size);
 		jv_free(why);
 		jv_free(v);

@@ -398,7 +398,7 @@ int session_get(isol8_session *s, const char *path, isol8_buf *out, isol8_err *e
 	free(p);
 	if (r == 1)
 		isol8_mask_file(&s->opt, out); /* a file is program output too: no way around masking */
-	return r == 1 ? 0 : -1; /* 0: refused, err names the path and the reason */
+	return r == 1 ? 0 : -1; /* 0: refused, err says "cannot read PATH: why" */
 }
 
 bool session_id_valid(const char *id, size_t max)

@@ -57,9 +57,9 @@ capture "$S" put main /sandbox/../etc/passwd "$WORK/all.bin"
 like "$ERR" 'File path must be inside /sandbox or /tmp' "put with .. is refused"
 "$S" exec main --cmd 'ln -s /etc/hostname /sandbox/link; ln -s /etc /sandbox/etcdir' >/dev/null
 capture "$S" get main /sandbox/link
-is "$ERR" '[ERR] a symbolic link is on the way (links are not followed): /sandbox/link' "get through a planted symlink is refused, and says why"
+is "$ERR" '[ERR] cannot read /sandbox/link: a symbolic link is on the way (links are not followed)' "get through a planted symlink is refused, and says why"
 capture "$S" put main /sandbox/etcdir/evil "$WORK/all.bin"
-is "$ERR" '[ERR] a symbolic link is on the way (links are not followed): /sandbox/etcdir/evil' "put through a planted directory symlink is refused"
+is "$ERR" '[ERR] cannot write /sandbox/etcdir/evil: a symbolic link is on the way (links are not followed)' "put through a planted directory symlink is refused"
 ok $([ ! -e /etc/evil ]; echo $?) "…and nothing reached the host"
 
 capture "$S" exec main --timeout 500 -e 'while True: pass'
