@@ -446,3 +446,56 @@ int session_send(const char *id, jv req)
 		shutdown(fd, SHUT_WR);
 	return fd;
 }
+
+/* The supervisor's pid from meta.json, if that process is still the one that wrote it (pid
+ * and start time), else 0: a recycled pid must never be signalled. */
+static pid_t supervisor_pid(const char *id)
+{
+	char *meta = session_path(id, "meta.json");
+	isol8_buf b = {0};
+	isol8_err err = {0};
+	pid_t pid = 0;
+	if (read_file(meta, 1 << 16, &b, &err) == 0) {
+		jv v = jv_parse_sized((const char *)b.data, (int)b.len);
+		jv p = json_get(v, "daemon"), t = json_get(v, "daemonStartTime");
+		if (jv_get_kind(p) == JV_KIND_NUMBER && jv_get_kind(t) == JV_KIND_NUMBER && jv_number_value(p) > 1 &&
+		    proc_start_time((pid_t)jv_number_value(p)) == (unsigned long long)jv_number_value(t))
+			pid = (pid_t)jv_number_value(p);
+		jv_free(p);
+		jv_free(t);
+		jv_free(v);
+	}
+	buf_free(&b);
+	free(meta);
+	return pid;
+}
+
+int session_stop_supervisor(const char *id)
+{
+	if (!session_id_valid(id, 64))
+		return 0;
+	char *dir = session_path(id, NULL);
+	int fd = session_send(id, jv_parse("{\"op\":\"delete\"}"));
+	int rc = 1;
+	if (fd < 0 && access(dir, F_OK) != 0) {
+		rc = 0; /* no such session */
+	} else {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (fd < 0 || poll(&p, 1, 1000) <= 0) {
+			/* busy with an exec (it answers only when done) or not listening */
+			pid_t pid = supervisor_pid(id);
+			if (pid > 0)
+				kill(pid, SIGTERM); /* ends the exec at once (cancel_fd), then the session */
+			else if (fd < 0)
+				rc = -2;
+		}
+		for (int i = 0; rc == 1 && i < 1000 && access(dir, F_OK) == 0; i++)
+			usleep(10000);
+		if (rc == 1 && access(dir, F_OK) == 0)
+			rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}

@@ -48,5 +48,11 @@ char *session_path(const char *id, const char *file);
  * the write side: the socket to read the reply from, or -1 with errno (EINVAL for a bad id,
  * ENAMETOOLONG for a run dir too long for a socket path). */
 int session_send(const char *id, jv req);
+/* Deletes the session and waits (up to 10 s) until its supervisor has removed it. A supervisor
+ * that does not answer within 1 s (busy with an exec) is sent SIGTERM — identified by the pid
+ * and start time in meta.json, never a recycled pid — which ends the exec at once.
+ * 1 removed, 0 no such session, -1 still there after 10 s, -2 its supervisor is gone (left
+ * for isol8-cleanup). */
+int session_stop_supervisor(const char *id);
 
 #endif

@@ -664,55 +664,16 @@ static int cmd_exec(int argc, char **argv, isol8_config *cfg)
 	return rc;
 }
 
-/* The supervisor's pid from meta.json, if that process is still the one that wrote it (pid
- * and start time), else 0: a recycled pid must never be signalled. */
-static pid_t supervisor_pid(const char *id)
-{
-	char *meta = sess_path(id, "meta.json");
-	isol8_buf b = {0};
-	isol8_err err = {0};
-	pid_t pid = 0;
-	if (read_file(meta, 1 << 16, &b, &err) == 0) {
-		jv v = jv_parse_sized((const char *)b.data, (int)b.len);
-		jv p = json_get(v, "daemon"), t = json_get(v, "daemonStartTime");
-		if (jv_get_kind(p) == JV_KIND_NUMBER && jv_get_kind(t) == JV_KIND_NUMBER && jv_number_value(p) > 1 &&
-		    proc_start_time((pid_t)jv_number_value(p)) == (unsigned long long)jv_number_value(t))
-			pid = (pid_t)jv_number_value(p);
-		jv_free(p);
-		jv_free(t);
-		jv_free(v);
-	}
-	buf_free(&b);
-	free(meta);
-	return pid;
-}
-
-/* Asks the supervisor to delete the session. A supervisor busy with an exec answers only when
- * it is done, so after a short wait it is sent SIGTERM, which ends the exec at once; either
- * way we wait (bounded) until it has torn its sandbox down. */
+/* Stops the session (see session_stop_supervisor); an id that names no session is not an
+ * error (deleting is idempotent). */
 static void stop_session(const char *id)
 {
-	char *dir = sess_path(id, NULL);
-	FILE *f = request(id, jv_object_set(jv_object(), jv_string("op"), jv_string("delete")));
-	if (!f && access(dir, F_OK) != 0) {
-		free(dir);
-		return; /* nothing to stop: deleting is idempotent */
-	}
-	struct pollfd p = {f ? fileno(f) : -1, POLLIN, 0};
-	if (!f || poll(&p, 1, 1000) <= 0) {
-		pid_t pid = supervisor_pid(id);
-		if (pid <= 0 && !f)
-			isol8_die("session \"%s\" has no running supervisor; run isol8-cleanup to remove it", id);
-		if (pid > 0)
-			kill(pid, SIGTERM);
-	}
-	if (f)
-		fclose(f);
-	for (int i = 0; i < 1000 && access(dir, F_OK) == 0; i++)
-		usleep(10000);
-	if (access(dir, F_OK) == 0)
+	check_id(id);
+	int r = session_stop_supervisor(id);
+	if (r == -2)
+		isol8_die("session \"%s\" has no running supervisor; run isol8-cleanup to remove it", id);
+	if (r < 0)
 		isol8_die("session \"%s\" did not stop within 10 s; run isol8-cleanup", id);
-	free(dir);
 }
 
 /* The reference's session list (consumes all): --json as is, else "[INFO] No active sessions."
