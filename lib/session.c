@@ -269,11 +269,12 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 		if (!s->drv.pid) {
 			if (start_driver(s, err) < 0)
 				return -1;
-			if (s->execs > 0) {
+			/* a restart only when an interpreter ran before: --cmd execs start none */
+			if (s->drv_gone) {
 				*restarted = true;
 				char m[512];
 				snprintf(m, sizeof m, "[isol8] %s: started a new %s interpreter (variables are gone, files remain)\n",
-					 s->drv_gone ? s->drv_gone : "the interpreter had stopped", s->runtime);
+					 s->drv_gone, s->runtime);
 				buf_puts(&res->err, m);
 				if (fn) {
 					isol8_event ev = {ISOL8_EV_STDERR, (unsigned char *)m, strlen(m)};

@@ -118,6 +118,15 @@ gen=$(printf '%s' "$OUT" | jq -r .id)
 like "$gen" '^s-[0-9a-f]{12}$' "create without --id prints the id it generated"
 "$S" delete "$gen" > /dev/null
 
+# a --cmd exec starts no interpreter: the first code exec after it is no restart
+for rt in python bash; do
+	"$S" create -r $rt --id cmd-first-$rt > /dev/null
+	"$S" exec cmd-first-$rt --cmd true > /dev/null
+	capture "$S" exec cmd-first-$rt --json -e "$([ $rt = python ] && echo 'print(1)' || echo 'echo 1')"
+	is "$(printf '%s' "$OUT" | jq -c '[.stdout, .stderr, .interpreterRestarted]')" '["1","",false]' "$rt: a code exec after a --cmd exec is not reported as a restart"
+	"$S" delete cmd-first-$rt > /dev/null
+done
+
 # the seeds' example, literally
 cd "$WORK"
 capture "$ISOL8" run --persistent -e "import json; json.dump({'count': 42}, open('/sandbox/data.json', 'w'))" --runtime python
