@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -251,6 +252,21 @@ static void check_persist_session(const char *id)
 		id, id, id);
 }
 
+/* {"secrets":{K:V,…}} in a memfd left open across exec (its fd is the caller's to name). */
+static int secrets_memfd(const isol8_kv *secrets, size_t nsecrets)
+{
+	jv sec = jv_object();
+	for (size_t i = 0; i < nsecrets; i++)
+		sec = jv_object_set(sec, jv_string(secrets[i].key), jv_string(secrets[i].value));
+	jv doc = jv_dump_string(jv_object_set(jv_object(), jv_string("secrets"), sec), 0);
+	int fd = memfd_create("isol8-secrets", 0);
+	if (fd < 0 || write_all(fd, jv_string_value(doc), (size_t)jv_string_length_bytes(jv_copy(doc))) < 0 ||
+	    lseek(fd, 0, SEEK_SET) < 0)
+		isol8_die("--persistent: cannot pass the secrets to isol8-session: %s", strerror(errno));
+	jv_free(doc);
+	return fd;
+}
+
 static __attribute__((noreturn)) void run_persistent(const char *session_id, bool persist, const isol8_request *req,
 						     enum mode mode, const isol8_kv *ov, size_t nov,
 						     const isol8_kv *secrets, size_t nsecrets)
@@ -268,6 +284,16 @@ static __attribute__((noreturn)) void run_persistent(const char *session_id, boo
 	av[n++] = "--create";
 	av[n++] = "-r";
 	av[n++] = req->runtime;
+	char secrets_path[64];
+	if (nsecrets) {
+		/* Threat: every local user can read /proc/PID/cmdline. The secrets go to isol8-session
+		 * as an Isol8Options object in a memfd, never in its argv. First, so that the flags
+		 * after it (limits) apply on top of it. */
+		int fd = secrets_memfd(secrets, nsecrets);
+		snprintf(secrets_path, sizeof secrets_path, "/proc/self/fd/%d", fd);
+		av[n++] = "--options";
+		av[n++] = secrets_path;
+	}
 	if (persist) {
 		snprintf(never, sizeof never, "%llu", (unsigned long long)ISOL8_SESSION_IDLE_NEVER_MS);
 		av[n++] = "--idle-timeout";
@@ -280,10 +306,6 @@ static __attribute__((noreturn)) void run_persistent(const char *session_id, boo
 				if (session_flags[k].code != O_WRITABLE)
 					av[n++] = ov[i].value;
 			}
-	for (size_t i = 0; i < nsecrets; i++) {
-		av[n++] = "--secret";
-		av[n++] = xasprintf("%s=%s", secrets[i].key, secrets[i].value);
-	}
 	if (mode == M_JSON)
 		av[n++] = "--json";
 	else if (mode == M_EVENTS)
@@ -521,6 +543,9 @@ int isol8_run_main(int argc, char **argv)
 			char *k = xstrndup(optarg, (size_t)(eq - optarg));
 			kv_add(&secrets, &nsecrets, k, eq + 1);
 			free(k);
+			/* Threat: /proc/PID/cmdline is readable by every local user for the whole run;
+			 * the value is blanked in place once copied (optarg points into argv). */
+			memset((char *)eq + 1, 0, strlen(eq + 1));
 			break;
 		}
 		case 'h':

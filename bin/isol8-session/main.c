@@ -578,7 +578,8 @@ static int cmd_exec(int argc, char **argv, isol8_config *cfg)
 		{"cpu", required_argument, 0, 1}, {"pids-limit", required_argument, 0, 1},
 		{"sandbox-size", required_argument, 0, 1}, {"tmp-size", required_argument, 0, 1},
 		{"net", required_argument, 0, 1}, {"secret", required_argument, 0, 1}, {"image", required_argument, 0, 1},
-		{"writable", no_argument, 0, 1}, {"idle-timeout", required_argument, 0, 1}, {0, 0, 0, 0},
+		{"writable", no_argument, 0, 1}, {"idle-timeout", required_argument, 0, 1},
+		{"options", required_argument, 0, 1}, {0, 0, 0, 0},
 	};
 	const char *code = NULL, *cmd = NULL, *runtime = NULL, *stdin_data = NULL;
 	long long timeout = 0, maxout = 0;

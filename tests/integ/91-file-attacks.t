@@ -110,6 +110,15 @@ is "$OUT" "***" "isol8 run --persistent --secret: masked"
 is "$(hits hunter2pqr)" 0 "…and the session it left holds the value in no command line"
 is "$(grep -rla hunter2pqr "$ISOL8_RUN_DIR" | wc -l)" 0 "…and in no file under the run dir"
 $T "$S" delete psec > /dev/null
+# while the run is under way too: isol8 run blanks its own argv, and --persistent hands the
+# secrets to isol8-session in a memfd, never in its argv
+for how in "" "--persistent --session-id plive"; do
+	"$ISOL8" run $how -r bash --secret TOKEN=hunter2live -e 'sleep 1.5' > /dev/null 2>&1 &
+	sleep 0.8
+	is "$(hits hunter2live)" 0 "isol8 run ${how:+$how }--secret: no command line holds the value during the run"
+	wait
+done
+$T "$S" delete plive > /dev/null
 
 # ---- ids ----------------------------------------------------------------------------------
 $T "$S" create -r bash --id abc > /dev/null
