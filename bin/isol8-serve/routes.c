@@ -627,8 +627,10 @@ void route_sessions(serve_ctx *c, serve_conn *k)
 	reply_json(k, 200, jv_object_set(jv_object(), jv_string("sessions"), owned_sessions(k)));
 }
 
-/* Stops the session (if it is the caller's and alive) and waits, bounded, until its supervisor
- * has removed it. 1 removed, 0 there was none, -1 it did not go away in time. */
+/* Stops the session if it is alive: session_stop_supervisor asks it, and ends an exec that
+ * keeps it busy (a program stuck on a FIFO, a long loop) with SIGTERM, so a session can always
+ * be stopped. 1 removed, 0 there was none (or its supervisor was already gone, which leaves
+ * nothing running: isol8-cleanup takes its directory), -1 it did not go away in time. */
 static int session_stop(const char *iid)
 {
 	jv meta = session_meta(iid);
@@ -636,20 +638,8 @@ static int session_stop(const char *iid)
 	jv_free(meta);
 	if (!alive)
 		return 0;
-	int fd = session_send(iid, jv_parse("{\"op\":\"delete\"}"));
-	if (fd < 0)
-		return 0;
-	char tmp[256];
-	struct pollfd p = {fd, POLLIN, 0};
-	if (poll(&p, 1, 5000) > 0)
-		(void)!read(fd, tmp, sizeof tmp);
-	close(fd);
-	char *dir = xasprintf("%s/sessions/%s", isol8_run_dir(), iid);
-	int i;
-	for (i = 0; i < 500 && access(dir, F_OK) == 0; i++)
-		usleep(10000);
-	free(dir);
-	return i < 500 ? 1 : -1;
+	int r = session_stop_supervisor(iid);
+	return r == -2 ? 0 : r;
 }
 
 void route_session_delete(serve_ctx *c, serve_conn *k, const char *id)
