@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -220,9 +221,15 @@ static pid_t start_proxy(int listen_fd, const isol8_options *o, const char *log_
 		free(av);
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipe");
 	}
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
 		setpgid(0, 0); /* its per-connection children go with it */
+		/* A run that dies without stop_proxy (SIGKILL, isol8-serve's watchdog) must not leave
+		 * a proxy behind, holding the sandbox's network namespace through its socket. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
 		dup2(listen_fd, 3);
 		if (*path && access(path, X_OK) == 0)
 			execv(path, av);

@@ -193,6 +193,9 @@ static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_re
 			add_error(r, rec.id, strerror(errno));
 			continue;
 		}
+		/* the proxy's log of a --net filtered run killed before it could remove it */
+		snprintf(path, sizeof path, "%s/%s.network.jsonl", dir, rec.id);
+		unlink(path);
 		r->removed++;
 	}
 	closedir(d);

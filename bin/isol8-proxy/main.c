@@ -73,9 +73,20 @@ static void drop_root(void)
 {
 	if (geteuid() != 0)
 		return;
+	/* The kernel clears the parent-death signal when credentials change. A run that started
+	 * us set one so that its death (SIGKILL, a watchdog) takes us too, instead of leaving a
+	 * proxy that holds the sandbox's network namespace: set it again after the drop. */
+	int pdeath = 0;
+	pid_t parent = getppid();
+	prctl(PR_GET_PDEATHSIG, &pdeath);
 	if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
 		isol8_die("cannot drop privileges: %s", strerror(errno));
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (pdeath) {
+		prctl(PR_SET_PDEATHSIG, pdeath);
+		if (getppid() != parent)
+			raise(pdeath); /* the parent died during the drop */
+	}
 }
 
 int main(int argc, char **argv)

@@ -87,4 +87,17 @@ for sig in TERM INT; do
 	ok $((ms < 2000 ? 0 : 1)) "…at once (${ms} ms)"
 done
 
+# A filtered run killed with SIGKILL (no chance to stop its proxy) leaves no isol8-proxy behind
+# holding the sandbox's network namespace; isol8-cleanup takes the rest.
+"$ISOL8" run --net filtered --timeout 30000 -e 'import time; time.sleep(60)' >/dev/null 2>&1 &
+P=$!
+for i in $(seq 50); do pgrep -f "isol8-proxy --fd 3 .*$ISOL8_RUN_DIR" >/dev/null && break; sleep 0.1; done
+ok $(pgrep -f "isol8-proxy --fd 3 .*$ISOL8_RUN_DIR" >/dev/null; echo $?) "a filtered run has its proxy"
+kill -KILL $P
+wait $P 2>/dev/null
+for i in $(seq 30); do pgrep -f "isol8-proxy --fd 3 .*$ISOL8_RUN_DIR" >/dev/null || break; sleep 0.1; done
+ok $(! pgrep -f "isol8-proxy --fd 3 .*$ISOL8_RUN_DIR" >/dev/null; echo $?) "…and SIGKILL to the run ends the proxy too"
+for i in $(seq 20); do "$BIN/isol8-cleanup" >/dev/null 2>&1; [ "$(count_leftovers)" = 0 ] && break; sleep 0.1; done
+is "$(count_leftovers)" 0 "…and isol8-cleanup takes what the killed run left"
+
 finish
