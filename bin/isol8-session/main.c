@@ -319,6 +319,13 @@ static void options_from_file(struct limits *l, const char *path)
 	int rc = !strcmp(path, "-") ? read_fd_all(0, 1 << 20, &b, &err) : read_file(path, 1 << 20, &b, &err);
 	if (rc < 0)
 		isol8_die("--options: %s", err.msg);
+	/* An inherited descriptor (isol8 run --persistent passes its secrets in a memfd) is closed
+	 * once read: the supervisor forked next, and every process it starts, would keep it open
+	 * for the session's life — a readable copy of the secrets. */
+	int fd, end = 0;
+	if ((sscanf(path, "/proc/self/fd/%d%n", &fd, &end) == 1 || sscanf(path, "/dev/fd/%d%n", &fd, &end) == 1) &&
+	    path[end] == 0 && fd > 2)
+		close(fd);
 	jv o;
 	if (json_parse(b.data ? (const char *)b.data : "", b.len, "--options", &o, &err) < 0)
 		isol8_die("%s", err.msg);

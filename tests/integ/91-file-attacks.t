@@ -118,6 +118,8 @@ for how in "" "--persistent --session-id plive"; do
 	is "$(hits hunter2live)" 0 "isol8 run ${how:+$how }--secret: no command line holds the value during the run"
 	wait
 done
+D=$(jq -r .daemon "$ISOL8_RUN_DIR/sessions/plive/meta.json")
+is "$(ls -l /proc/$D/fd 2>/dev/null | grep -c memfd)" 0 "…and the session's supervisor keeps no descriptor of the secrets' memfd"
 $T "$S" delete plive > /dev/null
 
 # ---- ids ----------------------------------------------------------------------------------
