@@ -479,9 +479,7 @@ void isol8_mask_file(const isol8_options *o, isol8_buf *data)
 {
 	if (!o->nsecrets || !data->len)
 		return;
-	const char **secrets = xcalloc(o->nsecrets + 1, sizeof *secrets);
-	for (size_t i = 0; i < o->nsecrets; i++)
-		secrets[i] = o->secrets[i].value;
+	const char **secrets = options_secret_values(o);
 	size_t n = 0;
 	char *masked = mask_string(secrets, o->nsecrets, (const char *)data->data, data->len, &n);
 	free(secrets);
@@ -720,9 +718,7 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 	snprintf(res->sandbox_id, sizeof res->sandbox_id, "%s", r.sb.id);
 	res->sandbox_pid = r.sb.pid;
 
-	const char **secrets = xcalloc(o->nsecrets + 1, sizeof *secrets);
-	for (size_t i = 0; i < o->nsecrets; i++)
-		secrets[i] = o->secrets[i].value;
+	const char **secrets = options_secret_values(o);
 	ostream_init(&r.out, ISOL8_EV_STDOUT, r.sb.stdout_r, &res->out, o->max_output, secrets, o->nsecrets);
 	ostream_init(&r.err, ISOL8_EV_STDERR, r.sb.stderr_r, &res->err, o->max_output, secrets, o->nsecrets);
 	free(secrets);

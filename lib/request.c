@@ -80,6 +80,14 @@ void request_free(isol8_request *r)
 	request_init(r);
 }
 
+const char **options_secret_values(const isol8_options *o)
+{
+	const char **v = xcalloc(o->nsecrets + 1, sizeof *v);
+	for (size_t i = 0; i < o->nsecrets; i++)
+		v[i] = o->secrets[i].value;
+	return v;
+}
+
 void options_free(isol8_options *o)
 {
 	kv_free(o->secrets, o->nsecrets);

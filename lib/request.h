@@ -80,6 +80,9 @@ void request_free(isol8_request *r);
 /* Options from the merged config's defaults (timeout, memory, cpu, sizes, network, rootfs, seccomp). */
 int options_from_config(isol8_options *o, const isol8_config *c, isol8_err *err);
 void options_free(isol8_options *o);
+/* The secrets' values, as the maskers take them (a NULL-terminated array to free(); the
+ * strings stay o's). */
+const char **options_secret_values(const isol8_options *o);
 
 /* Parses {"request":{…},"options":{…}} or a bare ExecutionRequest object (consumes doc).
  * Options are applied over *o; the operator's config bounds what options may loosen

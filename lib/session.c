@@ -299,9 +299,7 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 	}
 	s->execs++;
 
-	const char **secrets = xcalloc(s->opt.nsecrets + 1, sizeof *secrets);
-	for (size_t i = 0; i < s->opt.nsecrets; i++)
-		secrets[i] = s->opt.secrets[i].value;
+	const char **secrets = options_secret_values(&s->opt);
 	struct exec_state st = {0};
 	uint64_t max = ox->max_output ? ox->max_output : s->opt.max_output;
 	ostream_init(&st.out, ISOL8_EV_STDOUT, p->stdout_r, &res->out, max, secrets, s->opt.nsecrets);
