@@ -446,26 +446,39 @@ int session_send(const char *id, jv req)
 	return fd;
 }
 
-/* The supervisor's pid from meta.json, if that process is still the one that wrote it (pid
- * and start time), else 0: a recycled pid must never be signalled. */
-static pid_t supervisor_pid(const char *id)
+jv session_meta_live(const char *id)
 {
-	char *meta = session_path(id, "meta.json");
+	char *path = session_path(id, "meta.json");
 	isol8_buf b = {0};
 	isol8_err err = {0};
-	pid_t pid = 0;
-	if (read_file(meta, 1 << 16, &b, &err) == 0) {
-		jv v = jv_parse_sized((const char *)b.data, (int)b.len);
-		jv p = json_get(v, "daemon"), t = json_get(v, "daemonStartTime");
-		if (jv_get_kind(p) == JV_KIND_NUMBER && jv_get_kind(t) == JV_KIND_NUMBER && jv_number_value(p) > 1 &&
-		    proc_start_time((pid_t)jv_number_value(p)) == (unsigned long long)jv_number_value(t))
-			pid = (pid_t)jv_number_value(p);
-		jv_free(p);
-		jv_free(t);
-		jv_free(v);
+	jv v = jv_invalid();
+	if (read_file(path, 1 << 16, &b, &err) == 0) {
+		v = jv_parse_sized((const char *)b.data, (int)b.len);
+		jv pid = json_get(v, "daemon"), st = json_get(v, "daemonStartTime");
+		bool alive = jv_get_kind(pid) == JV_KIND_NUMBER && jv_get_kind(st) == JV_KIND_NUMBER &&
+			     jv_number_value(pid) > 1 &&
+			     proc_start_time((pid_t)jv_number_value(pid)) == (unsigned long long)jv_number_value(st);
+		jv_free(pid);
+		jv_free(st);
+		if (!alive) {
+			jv_free(v);
+			v = jv_invalid();
+		}
 	}
 	buf_free(&b);
-	free(meta);
+	free(path);
+	return v;
+}
+
+/* The supervisor's pid, if that process is still the one that wrote meta.json, else 0: a
+ * recycled pid must never be signalled. */
+static pid_t supervisor_pid(const char *id)
+{
+	jv meta = session_meta_live(id);
+	jv p = json_get(meta, "daemon");
+	pid_t pid = jv_get_kind(p) == JV_KIND_NUMBER ? (pid_t)jv_number_value(p) : 0;
+	jv_free(p);
+	jv_free(meta);
 	return pid;
 }
 

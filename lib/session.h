@@ -54,5 +54,9 @@ int session_send(const char *id, jv req);
  * 1 removed, 0 no such session, -1 still there after 10 s, -2 its supervisor is gone (left
  * for isol8-cleanup). */
 int session_stop_supervisor(const char *id);
+/* The session's meta.json if its supervisor is alive (its pid and start time match), else
+ * jv_invalid(). No socket traffic: a supervisor serves one connection at a time, so asking it
+ * would wait for a running exec. */
+jv session_meta_live(const char *id);
 
 #endif

@@ -221,16 +221,13 @@ static void persistent_id(const char *session_id, const char *runtime, char id[7
 }
 
 /* The idle timeout of the live session id (ms), or 0 when none is running. */
+/* The idle timeout of the session's live supervisor, 0 when none runs (read from its
+ * meta.json: asking the supervisor would wait for an exec it is running). */
 static double running_session_idle_ms(const char *id)
 {
-	int fd = session_send(id, jv_object_set(jv_object(), jv_string("op"), jv_string("show")));
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
-	if (!f)
-		return 0;
-	jv meta = json_read_line(f);
-	fclose(f);
+	jv meta = session_meta_live(id);
 	jv idle = json_get(meta, "idleTimeoutMs");
-	double ms = jv_get_kind(idle) == JV_KIND_NUMBER ? jv_number_value(idle) : 1;
+	double ms = !jv_is_valid(meta) ? 0 : jv_get_kind(idle) == JV_KIND_NUMBER ? jv_number_value(idle) : 1;
 	jv_free(idle);
 	jv_free(meta);
 	return ms;
