@@ -144,11 +144,14 @@ static void add_dir(isol8_request *r, int dfd, const char *rel, uint64_t *total,
 			if (sfd >= 0)
 				add_dir(r, sfd, sub, total, limit);
 		} else if (S_ISREG(st.st_mode)) {
-			int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			/* O_NONBLOCK and a second look at what was opened: a FIFO put in the file's place
+			 * after fstatat must not block the run */
+			int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			struct stat ost;
 			isol8_buf b = {0};
 			isol8_err err = {0};
-			if (fd < 0 || read_fd_all(fd, limit, &b, &err) < 0)
-				isol8_die("--files: cannot read %s", sub);
+			if (fd < 0 || fstat(fd, &ost) < 0 || !S_ISREG(ost.st_mode) || read_fd_all(fd, limit, &b, &err) < 0)
+				isol8_die("--files: cannot read %s (only regular files are copied)", sub);
 			close(fd);
 			*total += b.len;
 			if (*total > limit)
@@ -159,6 +162,9 @@ static void add_dir(isol8_request *r, int dfd, const char *rel, uint64_t *total,
 			r->files[r->nfiles - 1].mode = st.st_mode & 0755; /* keeps scripts executable */
 			free(path);
 			buf_free(&b);
+		} else if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "[WARN] --files: %s not copied: only regular files and directories are (not links, "
+					"FIFOs, sockets or devices)\n", sub);
 		}
 		free(sub);
 	}

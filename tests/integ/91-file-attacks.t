@@ -82,6 +82,16 @@ is "$RC" 0 "outputPaths naming a FIFO, a socket, a /dev/zero link and a sparse f
 is "$(printf '%s' "$OUT" | jq -r '.files | keys | join(" ")')" "/sandbox/plain" "…and only the regular file comes back"
 is "$(printf '%s' "$OUT" | jq -r '.files["/sandbox/plain"]' | base64 -d)" "ok" "…with its content"
 
+# ---- --files on the host side: a FIFO or a link in the directory is named, never read ------
+mkdir -p "$WORK/proj"
+echo data > "$WORK/proj/a.txt"
+mkfifo "$WORK/proj/pipe"
+ln -s /etc/passwd "$WORK/proj/link"
+capture $T "$ISOL8" run --files "$WORK/proj" -e 'import os; print(sorted(os.listdir("/sandbox")))'
+is "$RC/$OUT" "0/['a.txt']" "--files with a FIFO and a link in the directory: only the regular file, no hang"
+like "$ERR" 'WARN\] --files: pipe not copied' "…and the FIFO is named on stderr, not skipped silently"
+like "$ERR" 'WARN\] --files: link not copied' "…and so is the link"
+
 # ---- secrets are masked in output files --------------------------------------------------
 cat > "$WORK/sec.json" <<'EOF'
 {"request":{"runtime":"bash","code":"printf 'key=%s\\n' \"$TOKEN\" > /sandbox/out.txt","outputPaths":["/sandbox/out.txt"]}}
