@@ -1,5 +1,5 @@
 /* cli.h — for main() only: library functions return errors; a command-line front end ends
- * with one "[ERR] …" line on stderr and exit status 1 (reference §A.1). */
+ * with one "[ERR] …" line on stderr and exit status 1. */
 #ifndef ISOL8_CLI_H
 #define ISOL8_CLI_H
 

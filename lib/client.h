@@ -1,5 +1,5 @@
 /* client.h — the engine as the seeds describe it: local and remote engines behind one
- * interface (reference §C.2, §C.6).
+ * interface.
  *
  *   isol8_engine *e = isol8_engine_local(&opts, ISOL8_MODE_EPHEMERAL);         // this machine
  *   isol8_engine *e = isol8_engine_remote("http://127.0.0.1:3000", key, NULL, jv_null());

@@ -1,4 +1,4 @@
-/* config.h — isol8.config.json (reference §B): ./isol8.config.json, else ~/.isol8/config.json,
+/* config.h — isol8.config.json: ./isol8.config.json, else ~/.isol8/config.json,
  * else defaults. Each section is shallow-merged over the defaults; arrays replace wholesale.
  * Unlike the reference, unknown keys and wrong types are errors (a typo must not silently
  * weaken a limit). */
@@ -26,7 +26,7 @@ const char *config_str(const isol8_config *c, const char *path, const char *fall
 int config_bool(const isol8_config *c, const char *path, int fallback);
 jv config_get(const isol8_config *c, const char *path); /* copy; jv_invalid() when absent */
 
-/* The human-readable view printed by `isol8 config` (reference §A.6). malloc'd. */
+/* The human-readable view printed by `isol8 config`. malloc'd. */
 char *config_describe(const isol8_config *c);
 
 #endif

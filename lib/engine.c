@@ -289,7 +289,7 @@ static jv read_network_log(const char *path)
 
 /* ---- --install ------------------------------------------------------------------------------ */
 
-/* The reference's per-runtime commands (§E.12), writing only under /sandbox. */
+/* The reference's per-runtime commands, writing only under /sandbox. */
 static char **install_argv(const isol8_request *req)
 {
 	char **v = NULL;

@@ -1,4 +1,4 @@
-/* events.h — the JSON-lines event stream (DESIGN §2): {"type":"stdout"|"stderr","data":…,
+/* events.h — the JSON-lines event stream: {"type":"stdout"|"stderr","data":…,
  * "phase":"code"} as output arrives (a UTF-8 character is never split between two events;
  * bytes that are not UTF-8 travel as base64 with "encoding":"base64"), {"type":"error"},
  * {"type":"exit"}, and last {"type":"result","data":<ExecutionResult>}. */

@@ -1,4 +1,4 @@
-/* pool.h — warm, single-use sandboxes prepared ahead by isol8-pool (DESIGN §6).
+/* pool.h — warm, single-use sandboxes prepared ahead by isol8-pool.
  * A prepared sandbox is only fds: the pool hands one over through SCM_RIGHTS on
  * $RUN_DIR/pool.sock and forgets it; it is never handed out twice, and whoever holds its ctl
  * socket owns its life (the init exits when that socket closes). */

@@ -1,4 +1,4 @@
-/* remote.h — the remote engine behind client.h: the reference's RemoteIsol8 (§C.6) over
+/* remote.h — the remote engine behind client.h: the reference's RemoteIsol8 over
  * libcurl, which is loaded with dlopen on first use (linking it would add ~10 ms to the start
  * of every isol8 process, remote or not). Streaming is SSE (POST /execute/stream); this
  * server has no WebSocket route. */

@@ -1,4 +1,4 @@
-/* request.h — ExecutionRequest + engine options (reference §C.1, §C.3), their JSON form,
+/* request.h — ExecutionRequest + engine options, their JSON form,
  * and validation. Everything a caller can say about one execution is checked here, before
  * any sandbox exists, so bad input changes nothing. */
 #ifndef ISOL8_REQUEST_H
@@ -94,7 +94,7 @@ int request_validate(isol8_request *r, const isol8_options *o, isol8_err *err);
  * request_validate ends with; for tools that build a sandbox without a request. */
 int options_validate(const isol8_options *o, isol8_err *err);
 
-/* Workdir resolution (reference §C.3): relative to /sandbox, POSIX-normalized, must stay under
+/* Workdir resolution: relative to /sandbox, POSIX-normalized, must stay under
  * /sandbox. Returns malloc'd path or NULL with err set. */
 char *resolve_workdir(const char *w, isol8_err *err);
 /* For files/outputPaths: absolute, normalized, strictly inside /sandbox or /tmp. */
@@ -103,7 +103,7 @@ char *resolve_sandbox_path(const char *p, isol8_err *err);
  * paths and ids with one are refused, never cut. */
 bool json_string_has_nul(jv s);
 
-/* "Invalid package name: …" unless it matches ^[@a-zA-Z0-9_./\-=]+$ (reference §G.3). */
+/* "Invalid package name: …" unless it matches ^[@a-zA-Z0-9_./\-=]+$. */
 int validate_package_name(const char *name, isol8_err *err);
 /* Applies --install's network rules: filtered unless the network was chosen explicitly, and
  * the runtime's registry hosts (from the host's npm/pip configuration) added to the whitelist. */

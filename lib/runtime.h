@@ -1,4 +1,4 @@
-/* runtime.h — the five runtimes: names, extensions, and how code is started (reference §G.1). */
+/* runtime.h — the five runtimes: names, extensions, and how code is started. */
 #ifndef ISOL8_RUNTIME_H
 #define ISOL8_RUNTIME_H
 

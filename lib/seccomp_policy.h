@@ -14,7 +14,7 @@
  *     cannot read): ENOSYS, so runtimes fall back to epoll and clone         → ENOSYS
  *   - TIOCSTI / TIOCLINUX terminal injection                                   → EPERM
  * Argument rules compare with SCMP_A*_64(SCMP_CMP_MASKED_EQ, 0xffffffff, v): a plain
- * SCMP_A0(EQ) rule is bypassed by setting bit 32 of an int argument (sandboxing-notes §5.3).
+ * SCMP_A0(EQ) rule is bypassed by setting bit 32 of an int argument (a known seccomp pitfall).
  * Only the native architecture is allowed; x32 and i386 entry points are killed. */
 #ifndef ISOL8_SECCOMP_POLICY_H
 #define ISOL8_SECCOMP_POLICY_H

@@ -1,5 +1,5 @@
 /* warm.h — interpreters started ahead in pooled sandboxes (isol8-pool's "fast" strategy,
- * DESIGN §6). A warm driver is the sandbox's first payload, exec'd as the cold path would exec
+ * isol8-pool(1)). A warm driver is the sandbox's first payload, exec'd as the cold path would exec
  * the interpreter (same user, seccomp filter, limits, environment) but with a tiny driver
  * program instead of the user's code: it says ready on fd 4, then blocks on fd 3 until the
  * holder sends one run, which it executes as `python3 -c CODE` / `python3 FILE` /

@@ -526,7 +526,7 @@ int isol8_run_main(int argc, char **argv)
 		case O_KEY: api_key = optarg; break;
 		case O_ALLOW:
 		case O_DENY: {
-			/* given on the command line, a list replaces the config's (reference §A.1) */
+			/* given on the command line, a list replaces the config's */
 			bool *given = c == O_ALLOW ? &allow_given : &deny_given;
 			char ***v = c == O_ALLOW ? &opt.net_allow : &opt.net_deny;
 			size_t *n = c == O_ALLOW ? &opt.nallow : &opt.ndeny;
@@ -575,7 +575,7 @@ int isol8_run_main(int argc, char **argv)
 	if (stream_asked && (mode == M_BUFFERED || mode == M_JSON))
 		isol8_die("--stream cannot be combined with --no-stream or --json");
 
-	/* input resolution (reference §A.1) */
+	/* input resolution */
 	if (request_file) {
 		if (eval || cmd || file)
 			isol8_die("--request cannot be combined with file input, --eval or --cmd.");

@@ -1,7 +1,7 @@
 /* try-syscall — makes dangerous system calls with harmless arguments, raw (no libc wrapper
  * logic), and prints "<name> <result>" per call: OK, or the errno's name. Variants ending
  * in "_hi" set bit 32 of an int argument: a filter written with a plain SCMP_A0(EQ) rule lets
- * those through (sandboxing-notes §5.3), ours must not. bubblewrap's test pattern. */
+ * those through (a known seccomp pitfall), ours must not. bubblewrap's test pattern. */
 #include <sys/mount.h>
 #include <errno.h>
 #include <fcntl.h>

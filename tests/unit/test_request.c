@@ -1,4 +1,4 @@
-/* Request parsing and validation: workdir and path rules (reference §C.3), JSON errors. */
+/* Request parsing and validation: workdir and path rules, JSON errors. */
 #include <stdlib.h>
 
 #include "isol8.h"

@@ -1,4 +1,4 @@
-/* Size parsing (reference §E.2 examples), numbers, base64, UTF-8 boundaries. */
+/* Size parsing (the reference's examples), numbers, base64, UTF-8 boundaries. */
 #include <signal.h>
 #include <stdlib.h>
 #include <errno.h>
