@@ -108,6 +108,7 @@ static const struct key {
 	{"serve.bodyTimeoutMs", K_NUM, NULL},
 	{"serve.maxUnauthenticatedPerAddress", K_NUM, NULL},
 	{"serve.maxConcurrentPerKey", K_NUM, NULL},
+	{"serve.maxConnectionsPerKey", K_NUM, NULL},
 	{"serve.graceMs", K_NUM, NULL},
 };
 
