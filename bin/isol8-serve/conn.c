@@ -37,6 +37,7 @@ static void on_evict(int sig)
 
 /* The watchdog's view of the connection (a signal handler can use only these). */
 #define WD_MSG "the request did not finish within its timeout plus serve.graceMs; it was ended"
+#define WD_WRITE_S 2
 static volatile int wd_fd = -1;
 static volatile sig_atomic_t wd_answered, wd_sse;
 static char wd_reply[512];
@@ -45,8 +46,17 @@ static size_t wd_reply_len;
 static void on_watchdog(int sig)
 {
 	(void)sig;
-	static const char sse[] = "data: {\"type\":\"error\",\"data\":\"" WD_MSG "\",\"phase\":\"code\"}\n\n"
+	/* "\n\n" first: the write this signal interrupted may have left half a frame, which the
+	 * blank line ends, so the error below still parses as a frame of its own */
+	static const char sse[] = "\n\ndata: {\"type\":\"error\",\"data\":\"" WD_MSG "\",\"phase\":\"code\"}\n\n"
 				  "data: {\"type\":\"exit\",\"data\":\"1\",\"phase\":\"code\"}\n\n";
+	/* Threat: a client that stops reading (often the reason we are here: a write to it
+	 * blocked) would block this write too, and this process, its sandbox and its slot would
+	 * live on forever. The last words get WD_WRITE_S seconds, then the process ends anyway. */
+	if (wd_fd >= 0) {
+		struct timeval tv = {WD_WRITE_S, 0};
+		(void)setsockopt(wd_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
 	if (wd_fd >= 0 && !wd_answered)
 		(void)!write(wd_fd, wd_reply, wd_reply_len);
 	else if (wd_fd >= 0 && wd_sse)
@@ -191,7 +201,9 @@ static int read_body(serve_ctx *c, serve_conn *k, isol8_buf *in)
 		size_t room = want - in->len < sizeof tmp ? want - in->len : sizeof tmp;
 		ssize_t n = read_some(k->fd, tmp, room, deadline);
 		if (n <= 0) {
-			if (n == -2)
+			/* a client we give up on is told why (-3 cannot happen once authenticated, see
+			 * authenticate, but must never become a silent close) */
+			if (n == -2 || n == -3)
 				reply_slow(c, k, n, "body", c->body_timeout_ms);
 			return -1;
 		}
@@ -202,7 +214,7 @@ static int read_body(serve_ctx *c, serve_conn *k, isol8_buf *in)
 	return 0;
 }
 
-/* "Bearer <token>" (any case, any spacing) or a bare token, as the reference accepts. */
+/* "Bearer <token>" (any case, any spacing) or a bare token: clients send either. */
 static const char *token_of(const char *auth)
 {
 	if (!strncasecmp(auth, "bearer", 6) && (auth[6] == ' ' || auth[6] == '\t')) {
@@ -240,8 +252,23 @@ static int authenticate(serve_ctx *c, serve_conn *k)
 		k->owner[2 * i + 1] = hex[c->keys[match][i] & 15];
 	}
 	k->owner[12] = 0;
-	/* From here the connection is a key's: the accept loop no longer evicts it. */
+	/* Threat: one key holding every connection the server takes (authenticated connections
+	 * are never evicted), e.g. with dozens of GET /file waiting on a busy session: /health and
+	 * other keys would get 503. A key may hold serve.maxConnectionsPerKey connections at once.
+	 * One over it is answered 429 and is not reported as authenticated: it stays evictable
+	 * while it lingers, so it never takes a place the others need. */
+	if (conn_share_take(c, k->owner) < 0) {
+		metrics_reject(c, REJ_KEY_CONNS);
+		reply_error(k, 429, "this key already has %d requests open (config serve.maxConnectionsPerKey): retry when "
+			    "one ends", c->key_conns);
+		return 429;
+	}
+	k->conn_share = true;
+	/* From here the connection is a key's: the accept loop no longer evicts it. It may have
+	 * sent SIGUSR1 already (it learns of the key only from the pipe below), after the head was
+	 * read: that eviction is void, else read_body would give up on a keyed request. */
 	signal(SIGUSR1, SIG_IGN);
+	evicted = 0;
 	if (c->auth_fd >= 0) {
 		int pid = getpid();
 		(void)!write(c->auth_fd, &pid, sizeof pid); /* < PIPE_BUF: atomic */
@@ -320,8 +347,10 @@ void serve_connection(serve_ctx *c, int fd)
 		}
 	}
 	buf_free(&in);
+	if (k.conn_share)
+		conn_share_release(c);
 	if (c->debug && k.req.method[0])
 		fprintf(stderr, "[DEBUG] %s %s %d %.1fms\n", k.req.method, k.req.path, k.status,
 			(double)(now_mono_ns() - k.start_ns) / 1e6);
-	linger_close(fd, k.status == 408);
+	linger_close(fd, k.status == 408 || k.status == 429);
 }

@@ -1,4 +1,4 @@
-/* isol8-serve — the HTTP API (reference §D) over the toolkit (see isol8-serve(1)).
+/* isol8-serve — the HTTP API over the toolkit (see isol8-serve(1)).
  *
  * Three ways to run: --inetd (one connection on stdin/stdout), systemd socket activation
  * (LISTEN_FDS/LISTEN_PID: a listening socket, or with Accept=yes one connection), and
@@ -323,14 +323,18 @@ static int config_int(const isol8_config *cfg, const char *path, long long fallb
  * typo cannot leave the server without them. */
 static int read_guards(serve_ctx *c, int max_conc, isol8_err *err)
 {
-	long long head, body, grace, per_addr, share, maxt;
+	long long head, body, grace, per_addr, share, conns, maxt;
 	/* with one key there is nobody to share with; with more, no key gets over half */
 	long long share_default = c->nkeys > 1 ? (max_conc + 1) / 2 : max_conc;
+	long long conn_cap = max_conc + (c->max_queue > 0 ? c->max_queue : 0);
 	if (config_int(&c->cfg, "serve.headTimeoutMs", 5000, 100, 600000, &head, err) < 0 ||
 	    config_int(&c->cfg, "serve.bodyTimeoutMs", 10000, 100, 3600000, &body, err) < 0 ||
 	    config_int(&c->cfg, "serve.graceMs", 30000, 100, 3600000, &grace, err) < 0 ||
 	    config_int(&c->cfg, "serve.maxUnauthenticatedPerAddress", 8, 1, 100000, &per_addr, err) < 0 ||
 	    config_int(&c->cfg, "serve.maxConcurrentPerKey", share_default, 1, max_conc, &share, err) < 0 ||
+	    /* the accept loop takes maxConcurrent + maxQueue + 16 connections: one key can never
+	     * hold the last 16, which stay for /health and the other keys */
+	    config_int(&c->cfg, "serve.maxConnectionsPerKey", conn_cap, 1, conn_cap, &conns, err) < 0 ||
 	    config_int(&c->cfg, "serve.maxTimeoutMs", 300000, 1, 1ll << 40, &maxt, err) < 0)
 		return -1;
 	c->head_timeout_ms = (int)head;
@@ -338,6 +342,7 @@ static int read_guards(serve_ctx *c, int max_conc, isol8_err *err)
 	c->grace_ms = (int)grace;
 	c->max_unauth_per_addr = (int)per_addr;
 	c->key_share = (int)share;
+	c->key_conns = (int)conns;
 	c->max_timeout_ms = maxt;
 	c->auth_fd = -1;
 	return 0;

@@ -1,6 +1,6 @@
-/* policy.c — what a client may ask of this server. The reference spreads the client's options
- * over its own (network "host", unconfined seccomp, unlimited memory, persist, an image path on
- * the server's disk: reference §D.4, §K). Here each option is bounded by the operator's config
+/* policy.c — what a client may ask of this server. A client's options could otherwise ask for
+ * anything the toolkit can do (network "host", unconfined seccomp, unlimited memory, persist, an
+ * image path on the server's disk). Here each option is bounded by the operator's config
  * (serve.*) and a request that asks for more is refused with a 400 naming the bound, so a client
  * learns the limit instead of silently getting less than it asked for. */
 #include <limits.h>

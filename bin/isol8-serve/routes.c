@@ -1,4 +1,4 @@
-/* routes.c — the reference's execution, file, session and cleanup routes (§D.3).
+/* routes.c — the execution, file, session and cleanup routes.
  *
  * Ephemeral executions run in this (per-connection) process through the library, so they take
  * a warm sandbox from isol8-pool when one fits. Sessions are isol8-session supervisors: created
@@ -270,7 +270,7 @@ static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
 	}
 	jv_free(sid);
 	doc = jv_object_delete(doc, jv_string("sessionId"));
-	/* the server decides the mode (a sessionId means persistent), as the reference does */
+	/* the server decides the mode (a sessionId means persistent): a client's "mode" is dropped */
 	jv opts = json_get(doc, "options");
 	if (jv_get_kind(opts) == JV_KIND_OBJECT)
 		doc = jv_object_set(doc, jv_string("options"), jv_object_delete(opts, jv_string("mode")));
@@ -482,8 +482,13 @@ void route_execute(serve_ctx *c, serve_conn *k, bool stream)
 							       : "server busy: no execution slot freed in time");
 		key_share_release(c);
 	} else {
-		/* the last bound: a session's answer is awaited bound + grace, so this is a backstop */
-		watchdog_arm(k, exec_bound_ms(c, &x) + (x.sid[0] ? 2ll : 1ll) * c->grace_ms);
+		/* the last bound: a session's answer is awaited bound + grace, so this is a backstop.
+		 * An ephemeral run's installs have a budget of their own, as long as the timeout
+		 * (lib/engine.c): such a run may take twice it, and is not ended before. */
+		long long bound = exec_bound_ms(c, &x);
+		if (!x.sid[0] && x.req.ninstall)
+			bound *= 2;
+		watchdog_arm(k, bound + (x.sid[0] ? 2ll : 1ll) * c->grace_ms);
 		if (x.sid[0])
 			run_in_session(c, k, &x, stream);
 		else
@@ -618,7 +623,7 @@ static jv owned_sessions(const serve_conn *k)
 		free(names[i]);
 	}
 	free(names);
-	return jv_sort(all, keys); /* insertion (creation) order, as the reference lists them */
+	return jv_sort(all, keys); /* oldest first, by creation time */
 }
 
 void route_sessions(serve_ctx *c, serve_conn *k)
@@ -645,8 +650,8 @@ static int session_stop(const char *iid)
 void route_session_delete(serve_ctx *c, serve_conn *k, const char *id)
 {
 	(void)c;
-	/* idempotent, as the reference: 200 whether or not there was such a session; but an id
-	 * that cannot be one is refused, so a client learns that it named none */
+	/* idempotent: 200 whether or not there was such a session, so a retried DELETE succeeds;
+	 * but an id that cannot be one is refused, so a client learns that it named none */
 	if (client_sid_ok(k, "session id", id, strlen(id))) {
 		char iid[80];
 		internal_id(k, id, iid);

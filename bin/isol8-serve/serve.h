@@ -21,6 +21,7 @@ enum serve_reject {
 	REJ_SLOW,       /* 408: head or body not received by its deadline */
 	REJ_EVICTED,    /* an unauthenticated connection closed to make room for a newer one */
 	REJ_GAVE_UP,    /* 504: an execution or file operation overran its bound */
+	REJ_KEY_CONNS,  /* the key already has serve.maxConnectionsPerKey connections open */
 	REJ_N
 };
 
@@ -46,7 +47,8 @@ struct serve_shared {
 	uint64_t lat_count, lat_sum_us;
 	uint64_t rejects[REJ_N];
 	uint64_t requests;
-	struct serve_holder holders[SERVE_MAX_HOLDERS];
+	struct serve_holder holders[SERVE_MAX_HOLDERS];      /* execution shares */
+	struct serve_holder conn_holders[SERVE_MAX_HOLDERS]; /* authenticated connections */
 };
 
 typedef struct serve_ctx {
@@ -59,6 +61,7 @@ typedef struct serve_ctx {
 	int grace_ms;                /* how long past its own bound an execution or file op is waited for */
 	long long max_timeout_ms;    /* serve.maxTimeoutMs: no execution asks for more */
 	int key_share;               /* executions one key may have running or queued */
+	int key_conns;               /* authenticated connections one key may hold at once */
 	int max_unauth_per_addr;     /* unauthenticated connections one client address may hold */
 	int auth_fd;                 /* the accept loop's pipe: "this pid authenticated"; -1 if none */
 	bool debug;                  /* one access-log line per request on stderr */
@@ -77,6 +80,7 @@ typedef struct serve_conn {
 	uint64_t start_ns;
 	int status;                  /* the status answered (for the access log) */
 	bool answered;               /* a status line has gone out (the watchdog must not send one) */
+	bool conn_share;             /* holds one of its key's serve.maxConnectionsPerKey */
 } serve_conn;
 
 /* conn.c */
@@ -112,7 +116,7 @@ void route_session_delete(serve_ctx *c, serve_conn *k, const char *id);
 void route_cleanup(serve_ctx *c, serve_conn *k);
 int sessions_count(const char *owner);   /* owner NULL: all */
 
-/* policy.c: the operator's bounds on what a client may ask for (reference §D.4 trusts it all) */
+/* policy.c: the operator's bounds on what a client may ask for */
 int policy_check(const isol8_config *cfg, const isol8_request *r, const isol8_options *o, isol8_err *err);
 /* Start-up check: the config's own defaults must fit its bounds. */
 int policy_check_defaults(const isol8_config *cfg, isol8_err *err);
@@ -129,6 +133,9 @@ void slot_release(serve_ctx *c);
  * gone when the process dies. */
 int key_share_take(serve_ctx *c, const char *owner);
 void key_share_release(serve_ctx *c);
+/* The same for the key's open connections (any route), c->key_conns of them. */
+int conn_share_take(serve_ctx *c, const char *owner);
+void conn_share_release(serve_ctx *c);
 void metrics_count(serve_ctx *c, const char *runtime, const char *status, bool warm, uint64_t start_ns);
 void metrics_reject(serve_ctx *c, enum serve_reject why);
 char *metrics_render(serve_ctx *c);

@@ -12,7 +12,9 @@
  * Per-key shares: one key could otherwise fill every slot and the queue (ten requests stuck
  * on a FIFO took them all), so a key may have at most serve.maxConcurrentPerKey executions
  * running or queued. The holders are a table in the state file, changed under the lock file;
- * an entry whose process is gone (pid and start time) is free, so a crash cannot leak one. */
+ * an entry whose process is gone (pid and start time) is free, so a crash cannot leak one.
+ * A second table counts each key's authenticated connections (serve.maxConnectionsPerKey) the
+ * same way: file operations, deletes and the rest hold a connection too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -34,13 +36,13 @@
 #include "util.h"
 
 #define STATE_MAGIC 0x6c38737fu
-#define STATE_VERSION 2
+#define STATE_VERSION 3
 
 static const char *const runtimes[SERVE_NRT] = {"python", "node", "bun", "deno", "bash", "other"};
 static const char *const statuses[SERVE_NST] = {"ok", "error", "timeout", "oom", "signal", "output_limit", "failed"};
 static const char *const reject_names[REJ_N] = {"queue_full", "queue_timeout", "body_too_large", "unauthorized",
 						 "session_limit", "key_share", "slow_client", "unauthenticated_evicted",
-						 "gave_up"};
+						 "gave_up", "key_connections"};
 static const double bucket_ms[SERVE_NBUCKETS] = {2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000, 1e300};
 
 union semun_arg {
@@ -190,9 +192,11 @@ static bool holder_alive(const struct serve_holder *h)
 	return h->pid > 0 && proc_start_time(h->pid) == h->start;
 }
 
-int key_share_take(serve_ctx *c, const char *owner)
+/* Takes one of owner's cap entries in the table hs for this process: 0, or -1 when owner has
+ * cap of them (or the table is full). */
+static int share_take(struct serve_holder *hs, const char *owner, int cap)
 {
-	struct serve_holder *hs = c->sh->holders, *free_slot = NULL;
+	struct serve_holder *free_slot = NULL;
 	int mine = 0, lk = lock_setup();
 	for (int i = 0; i < SERVE_MAX_HOLDERS; i++) {
 		if (hs[i].pid && !holder_alive(&hs[i]))
@@ -203,7 +207,7 @@ int key_share_take(serve_ctx *c, const char *owner)
 			mine++;
 	}
 	int rc = -1;
-	if (mine < c->key_share && free_slot) {
+	if (mine < cap && free_slot) {
 		snprintf(free_slot->owner, sizeof free_slot->owner, "%s", owner);
 		free_slot->start = proc_start_time(getpid());
 		free_slot->pid = getpid();
@@ -213,15 +217,36 @@ int key_share_take(serve_ctx *c, const char *owner)
 	return rc;
 }
 
-void key_share_release(serve_ctx *c)
+static void share_release(struct serve_holder *hs)
 {
 	int lk = lock_setup();
 	for (int i = 0; i < SERVE_MAX_HOLDERS; i++)
-		if (c->sh->holders[i].pid == getpid()) {
-			memset(&c->sh->holders[i], 0, sizeof c->sh->holders[i]);
+		if (hs[i].pid == getpid()) {
+			memset(&hs[i], 0, sizeof hs[i]);
 			break;
 		}
 	unlock_setup(lk);
+}
+
+int key_share_take(serve_ctx *c, const char *owner)
+{
+	return share_take(c->sh->holders, owner, c->key_share);
+}
+
+void key_share_release(serve_ctx *c)
+{
+	share_release(c->sh->holders);
+}
+
+int conn_share_take(serve_ctx *c, const char *owner)
+{
+	return share_take(c->sh->conn_holders, owner, c->key_conns);
+}
+
+void conn_share_release(serve_ctx *c)
+{
+	if (c->sh)
+		share_release(c->sh->conn_holders);
 }
 
 static int index_of(const char *const *names, int n, const char *s)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # isol8-serve under attack: slowloris connections without a key (per-address cap, head and
 # body deadlines, /health and keyed requests still served), one key holding every execution
-# slot on a FIFO (per-key share, bounded waits), JSON bodies with a trailing newline, and
-# session ids with a NUL, a slash or too long.
+# slot on a FIFO (per-key share, bounded waits), JSON bodies with a trailing newline, session
+# ids with a NUL, a slash or too long, an eviction crossing a key check, one key's connections
+# on a busy session (per-key connection cap), a run with installs, and the watchdog firing.
 . "$(dirname "$0")/lib.sh"
 SERVE="$BIN/isol8-serve"
 ATTACK="/usr/bin/python3 $(cd "$(dirname "$0")/../helpers" && pwd)/serve_attack.py"
@@ -165,7 +166,90 @@ echo '{"serve": {"maxUnauthenticatedPerAddress": 0}}' > "$WORK/bad.json"
 capture timeout 10 env ISOL8_CONFIG="$WORK/bad.json" "$SERVE" --key "$KA" --listen 127.0.0.1:0
 like "$RC/$ERR" "^1/\[ERR\] config serve.maxUnauthenticatedPerAddress must be " "a cap of 0 refuses to start"
 
-# a connection process killed by the watchdog leaves its sandbox to the reaper (see docs/serve.md)
+# ---- 5. an eviction that crosses authentication ----------------------------------------------------
+# The accept loop learns that a connection authenticated only from its report; until then it may
+# evict it. With a million keys checking one takes a while, so an eviction from a connection opened
+# right after the keyed head often lands after the head was read and before the key matched: the
+# keyed request must still be answered, never closed in silence.
+awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "key-%020d\n", i }' > "$WORK/keys"
+echo "$KA" >> "$WORK/keys"
+echo '{"serve": {"maxUnauthenticatedPerAddress": 1}}' > "$WORK/race.json"
+ISOL8_CONFIG="$WORK/race.json" start_server "$WORK/s3.log" --key-file "$WORK/keys"
+capture $ATTACK race "$URL" "$KA" 40
+is "$OUT" "silent 0 answered 40" "a keyed request evicted while its key is checked is still answered"
+kill -TERM $SPID; wait $SPID
+
+# ---- 6. one key's connections: file operations on a busy session ------------------------------
+# GET /file waits on a session that is busy with another execution (up to serve.graceMs).
+# Authenticated connections are never evicted: one key's dozens of them must not take every
+# connection the server takes (maxConcurrent + maxQueue + 16 = 19 here).
+echo '{"maxConcurrent": 2, "serve": {"maxQueue": 1, "graceMs": 5000}}' > "$WORK/flood.json"
+ISOL8_CONFIG="$WORK/flood.json" start_server "$WORK/s4.log" --key "$KA" --key "$KB"
+req POST /execute "$KA" '{"request":{"runtime":"python","code":"x = 1"},"sessionId":"busy"}'
+is "$CODE" 200 "a session for the flood"
+curl -s -o /dev/null --max-time 30 -H "Authorization: Bearer $KA" \
+	--data-binary '{"request":{"runtime":"python","code":"import time; time.sleep(5)","timeoutMs":8000},"sessionId":"busy"}' \
+	"$URL/execute" & busy=$!
+sleep 0.5
+capture $ATTACK flood "$URL" "$KA" "$KB" busy 34
+is "$(echo "$OUT" | sed -n 1p)" "health 200" "one key's 34 GET /file on a busy session: /health is still served"
+is "$(echo "$OUT" | sed -n 2p)" "exec 200 7" "…and so is another key's execution"
+like "$(echo "$OUT" | sed -n 3p)" "429=(3[0-4]|2[0-9])" "…the key's connections past serve.maxConnectionsPerKey get 429 ($(echo "$OUT" | sed -n 3p))"
+unlike "$(echo "$OUT" | sed -n 3p)" "503" "…and nobody gets 503"
+wait $busy
+req GET /metrics "$KA"
+like "$(grep reason=.key_connections <<<"$OUT")" 'isol8_rejected_total\{reason="key_connections"\} [1-9]' "/metrics counts them"
+req DELETE /session/busy "$KA"
+kill -TERM $SPID; wait $SPID
+echo '{"maxConcurrent": 2, "serve": {"maxQueue": 1, "maxConnectionsPerKey": 4}}' > "$WORK/bad.json"
+capture timeout 10 env ISOL8_CONFIG="$WORK/bad.json" "$SERVE" --key "$KA" --listen 127.0.0.1:0
+like "$RC/$ERR" "^1/\[ERR\] config serve.maxConnectionsPerKey must be a whole number from 1 to 3" "serve.maxConnectionsPerKey above maxConcurrent + maxQueue refuses to start"
+
+# ---- 7. the bounds and the watchdog, with serve.graceMs 300 ------------------------------------------
+echo '{"maxConcurrent": 2, "serve": {"maxQueue": 1, "graceMs": 300, "maxConcurrentPerKey": 2}}' > "$WORK/wd.json"
+ISOL8_CONFIG="$WORK/wd.json" start_server "$WORK/s5.log" --key "$KA" --key "$KB"
+# installs have a budget of their own (as long as the timeout): a run with installs may take
+# about twice its timeout, and must not be ended at timeout + serve.graceMs
+req POST /execute "$KA" '{"request":{"runtime":"python","code":"import time; time.sleep(2); print(8)","timeoutMs":3000,"installPackages":["pip"]}}'
+is "$CODE $(jqr .stdout)" "200 8" "a run with installs gets its install budget too, not ended at timeout + serve.graceMs"
+# a session that does not answer: 504 at the execution's timeout + serve.graceMs
+req POST /execute "$KA" '{"request":{"runtime":"python","code":"x = 1"},"sessionId":"slow"}'
+curl -s -o /dev/null --max-time 30 -H "Authorization: Bearer $KA" \
+	--data-binary '{"request":{"runtime":"python","code":"import time; time.sleep(3)","timeoutMs":5000},"sessionId":"slow"}' \
+	"$URL/execute" & busy=$!
+sleep 0.3
+elapsed req POST /execute "$KA" '{"request":{"runtime":"python","code":"print(1)","timeoutMs":500},"sessionId":"slow"}'
+like "$CODE $(jqr .error)" "^504 session slow did not answer within the execution's timeout plus 300 ms" "a session that does not answer: 504 naming serve.graceMs"
+ok $(lt "$SECS" 2) "…after timeout + serve.graceMs (${SECS}s)"
+wait $busy
+# The watchdog: a streaming client that stops reading blocks the server's writes, so neither the
+# execution's timeout nor the session's deadline can act; the watchdog ends the connection at
+# timeout + serve.graceMs (in a session: + 2 × serve.graceMs), with an SSE error frame.
+spew='import sys\nwhile True: sys.stdout.write(\"\\x01\" * 65536)'
+capture $ATTACK stall "$URL" "$KA" "{\"request\":{\"runtime\":\"python\",\"code\":\"$spew\",\"timeoutMs\":1000},\"options\":{\"maxOutputSize\":8388608}}" 2.5
+is "$OUT" "status 200 frames many watchdog 1 last exit" "a stream whose client stops reading: ended by the watchdog, with an error frame"
+req GET /metrics "$KA"
+is "$(grep '^isol8_in_flight' <<<"$OUT")" 'isol8_in_flight 0' "…its slot is given back"
+# a client that never reads again must not keep the process (and its slot) alive
+$ATTACK stall "$URL" "$KB" "{\"request\":{\"runtime\":\"python\",\"code\":\"$spew\",\"timeoutMs\":1000},\"options\":{\"maxOutputSize\":8388608}}" 8 never >/dev/null & st=$!
+sleep 5
+req GET /metrics "$KA"
+is "$(grep '^isol8_in_flight' <<<"$OUT")" 'isol8_in_flight 0' "a stream whose client never reads again: the watchdog still ends it, the slot is back"
+req POST /execute "$KB" '{"request":{"runtime":"python","code":"print(9)"}}'
+is "$CODE $(jqr .stdout)" "200 9" "…and the key's share: it runs again"
+wait $st
+capture $ATTACK stall "$URL" "$KA" "{\"request\":{\"runtime\":\"python\",\"code\":\"$spew\",\"timeoutMs\":1000},\"sessionId\":\"slow\"}" 2.5
+is "$OUT" "status 200 frames many watchdog 1 last exit" "the same in a session: ended by the watchdog, with an error frame"
+sleep 1.5
+req POST /execute "$KA" '{"request":{"runtime":"python","code":"print(x + 1)"},"sessionId":"slow"}'
+like "$CODE $(jqr .stdout)" "^200 " "…the session itself lives on and answers"
+req DELETE /session/slow "$KA"
+is "$CODE" 200 "…and is deleted"
+kill -TERM $SPID; wait $SPID
+# what a watchdog leaves: the dead sandboxes' cgroups and records, for the reaper
+left=$(count_leftovers)
+ok $([ "$left" -gt 0 ] && echo 0 || echo 1) "the watchdog left its sandboxes' records for the reaper ($left)"
 "$BIN/isol8-cleanup" >/dev/null 2>&1
+is "$(count_leftovers)" 0 "isol8-cleanup removes them"
 is "$(ls "$ISOL8_RUN_DIR/sessions" 2>/dev/null | wc -l)" 0 "no session left behind"
 finish
