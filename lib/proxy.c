@@ -66,6 +66,20 @@ static bool any_match(void **res, size_t n, const char *s)
 	return false;
 }
 
+static bool rules_pass(const isol8_proxy_rules *r, const char *host)
+{
+	if (any_match(r->deny, r->ndeny, host))
+		return false;
+	return r->nallow == 0 || any_match(r->allow, r->nallow, host);
+}
+
+static bool v6_embedded_v4(const unsigned char *b, uint32_t *v4);
+
+/* Threat: a rule on "1.2.3.4" dodged by naming that IPv4 host through the NAT64 prefix or
+ * 6to4 ("[64:ff9b::102:304]", "[2002:102:304::1]"). Such a literal stays IPv6 — it is what is
+ * dialled (through the translator, into the 6to4 site) and logged — but it is judged in both
+ * forms and passes only if each does: a deny rule on either refuses it, an allow-list must
+ * admit both. */
 bool proxy_host_allowed(const isol8_proxy_rules *r, const char *host)
 {
 	char low[256];
@@ -73,9 +87,15 @@ bool proxy_host_allowed(const isol8_proxy_rules *r, const char *host)
 	for (; host[i] && i < sizeof low - 1; i++)
 		low[i] = (char)tolower((unsigned char)host[i]);
 	low[i] = 0;
-	if (any_match(r->deny, r->ndeny, low))
+	if (!rules_pass(r, low))
 		return false;
-	return r->nallow == 0 || any_match(r->allow, r->nallow, low);
+	struct in6_addr a;
+	uint32_t v4;
+	char quad[INET_ADDRSTRLEN];
+	if (!strchr(low, ':') || inet_pton(AF_INET6, low, &a) != 1 || !v6_embedded_v4(a.s6_addr, &v4))
+		return true;
+	snprintf(quad, sizeof quad, "%u.%u.%u.%u", v4 >> 24, (v4 >> 16) & 255, (v4 >> 8) & 255, v4 & 255);
+	return rules_pass(r, quad);
 }
 
 bool proxy_port_allowed(const isol8_proxy_rules *r, int port)
@@ -183,9 +203,10 @@ bool proxy_addr_special(const struct sockaddr *sa)
 }
 
 /* Threat: a service bound to 0.0.0.0 or [::] on this host answers on every address the host
- * has, public ones too, which no fixed range can know. The interfaces are read at each call,
- * so an address added while the proxy runs is refused as well. */
-bool proxy_addr_this_host(const struct sockaddr *sa)
+ * has, public ones too, which no fixed range can know. The interfaces are read at each
+ * connection (once for all the addresses of a name: proxy_dial_addrs), so an address added
+ * while the proxy runs is refused as well. ifs NULL: they could not be read, fail closed. */
+static bool addr_in_ifs(const struct sockaddr *sa, const struct ifaddrs *ifs)
 {
 	uint32_t v4 = 0;
 	bool has_v4 = sa->sa_family == AF_INET;
@@ -196,11 +217,10 @@ bool proxy_addr_this_host(const struct sockaddr *sa)
 		has_v4 = v6_embedded_v4(v6 = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr, &v4);
 	else
 		return true;
-	struct ifaddrs *ifs;
-	if (getifaddrs(&ifs) < 0)
+	if (!ifs)
 		return true; /* cannot tell: fail closed */
 	bool mine = false;
-	for (struct ifaddrs *i = ifs; i && !mine; i = i->ifa_next) {
+	for (const struct ifaddrs *i = ifs; i && !mine; i = i->ifa_next) {
 		if (!i->ifa_addr)
 			continue;
 		if (i->ifa_addr->sa_family == AF_INET)
@@ -208,6 +228,15 @@ bool proxy_addr_this_host(const struct sockaddr *sa)
 		else if (i->ifa_addr->sa_family == AF_INET6 && v6)
 			mine = !memcmp(((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr.s6_addr, v6, 16);
 	}
+	return mine;
+}
+
+bool proxy_addr_this_host(const struct sockaddr *sa)
+{
+	struct ifaddrs *ifs;
+	if (getifaddrs(&ifs) < 0)
+		return true;
+	bool mine = addr_in_ifs(sa, ifs);
 	freeifaddrs(ifs);
 	return mine;
 }
@@ -552,6 +581,13 @@ static int hello_body(const unsigned char *p, size_t n, char *out, size_t outlen
 		size_t type = (size_t)p[0] << 8 | p[1], l = (size_t)p[2] << 8 | p[3];
 		p += 4;
 		NEED(l);
+		/* Threat: ECH (and the older encrypted SNI) carries the real server name encrypted
+		 * for the server; the clear one is a front. The proxy cannot see the name the
+		 * server will serve: fail closed. */
+		if (type == 0xfe0d)
+			return hello_refuse(why, "encrypted ClientHello (ECH)");
+		if (type == 0xffce)
+			return hello_refuse(why, "encrypted SNI (ESNI)");
 		if (type == 0) {
 			if (found)
 				return hello_refuse(why, "two server_name extensions in the ClientHello");
@@ -836,29 +872,31 @@ static void authority(const proxy_request *r, int def_port, char *out, size_t ou
 		snprintf(out, outlen, v6 ? "[%s]:%d" : "%s:%d", r->host, r->port);
 }
 
-/* Why an address may not be dialled, or NULL. */
-static const char *address_refusal(const struct sockaddr *sa)
+/* Why an address may not be dialled, or NULL. The interfaces (*ifs) are read the first time
+ * an address gets past the ranges, once per dial however many addresses the name has (a
+ * netlink dump each time otherwise); *ifs_read tells that NULL means unreadable. */
+static const char *address_refusal(const struct sockaddr *sa, struct ifaddrs **ifs, bool *ifs_read)
 {
 	if (proxy_addr_special(sa))
 		return "special-purpose address";
-	if (proxy_addr_this_host(sa))
+	if (!*ifs_read) {
+		*ifs_read = true;
+		if (getifaddrs(ifs) < 0)
+			*ifs = NULL;
+	}
+	if (addr_in_ifs(sa, *ifs))
 		return "address of this host";
 	return NULL;
 }
 
-/* Resolves host and connects to the first address that passes the address policy. On failure
- * *refusal says why an address was refused (NULL: none was, connecting failed). */
-static int dial(const char *host, int port, bool allow_private, const char **refusal)
+int proxy_dial_addrs(const struct addrinfo *res, bool allow_private, const char **refusal)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG}, *res = NULL;
-	char ps[8];
-	snprintf(ps, sizeof ps, "%d", port);
-	*refusal = NULL;
-	if (getaddrinfo(host, ps, &hints, &res) != 0)
-		return -1;
 	int fd = -1;
-	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-		const char *why = allow_private ? NULL : address_refusal(a->ai_addr);
+	struct ifaddrs *ifs = NULL;
+	bool ifs_read = false;
+	*refusal = NULL;
+	for (const struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+		const char *why = allow_private ? NULL : address_refusal(a->ai_addr, &ifs, &ifs_read);
 		if (why) {
 			*refusal = why;
 			continue;
@@ -870,9 +908,24 @@ static int dial(const char *host, int port, bool allow_private, const char **ref
 			fd = -1;
 		}
 	}
-	freeaddrinfo(res);
+	if (ifs)
+		freeifaddrs(ifs);
 	if (fd >= 0)
 		*refusal = NULL;
+	return fd;
+}
+
+/* Resolves host and connects to the first address that passes the address policy. */
+static int dial(const char *host, int port, bool allow_private, const char **refusal)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG}, *res = NULL;
+	char ps[8];
+	snprintf(ps, sizeof ps, "%d", port);
+	*refusal = NULL;
+	if (getaddrinfo(host, ps, &hints, &res) != 0)
+		return -1;
+	int fd = proxy_dial_addrs(res, allow_private, refusal);
+	freeaddrinfo(res);
 	return fd;
 }
 
@@ -947,6 +1000,21 @@ static ssize_t read_timed(int fd, void *buf, size_t n, int ms)
 		return 0;
 	ssize_t r = read(fd, buf, n);
 	return r < 0 ? 0 : r;
+}
+
+/* Threat: a client that trickles a head or a ClientHello a byte at a time, each byte inside
+ * the idle timeout, holds its connection (one of --max-conns) for days if every read gets the
+ * whole timeout. A head or a hello gets one deadline: idle_ms in all. */
+static uint64_t deadline_after(int ms)
+{
+	return now_mono_ns() + (uint64_t)ms * 1000000u;
+}
+
+/* Milliseconds left before a deadline (rounded up), 0 once it has passed. */
+static int ms_left(uint64_t deadline)
+{
+	uint64_t now = now_mono_ns();
+	return now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
 }
 
 static void relay(int a, int b, int idle_ms)
@@ -1035,6 +1103,7 @@ static ssize_t rb_fill(int fd, struct rbuf *r, int ms)
  * it grows past max. */
 static ssize_t rb_head(int fd, struct rbuf *r, size_t max, int ms)
 {
+	uint64_t deadline = deadline_after(ms); /* for the whole head */
 	for (;;) {
 		char *d = rb_data(r);
 		size_t n = rb_len(r);
@@ -1043,7 +1112,8 @@ static ssize_t rb_head(int fd, struct rbuf *r, size_t max, int ms)
 				return (ssize_t)(i + 4);
 		if (n > max)
 			return -1;
-		if (rb_fill(fd, r, ms) <= 0)
+		int left = ms_left(deadline);
+		if (!left || rb_fill(fd, r, left) <= 0)
 			return 0;
 	}
 }
@@ -1224,18 +1294,21 @@ static void tunnel(int c, int u, const isol8_proxy_opts *o, proxy_request *r, co
 	const char *why = NULL;
 	size_t n = nearly;
 	int s = -1;
+	uint64_t deadline = deadline_after(o->idle_ms); /* for the whole hello, not per read */
 	memcpy(raw, early, n);
 	for (;;) {
 		if (n)
 			s = proxy_hello_feed(h, raw, n, sni, sizeof sni, &why);
 		if (s != -1)
 			break;
-		ssize_t k = n < PROXY_MAX_HELLO_RAW ? read_timed(c, raw + n, PROXY_MAX_HELLO_RAW - n, o->idle_ms) : 0;
+		int left = ms_left(deadline);
+		ssize_t k = n < PROXY_MAX_HELLO_RAW && left ? read_timed(c, raw + n, PROXY_MAX_HELLO_RAW - n, left) : 0;
 		if (k <= 0) {
 			s = -2;
 			why = n == PROXY_MAX_HELLO_RAW ? "ClientHello spread over too many records"
-			      : n                      ? "incomplete ClientHello"
-						       : "no TLS ClientHello";
+			      : !n                     ? "no TLS ClientHello"
+			      : !ms_left(deadline)     ? "ClientHello not complete in time"
+						       : "incomplete ClientHello";
 			break;
 		}
 		n += (size_t)k;
@@ -1260,14 +1333,15 @@ void proxy_handle(int c, const isol8_proxy_opts *o)
 	size_t len = 0;
 	proxy_request r;
 	int st = 0;
-	uint64_t t0 = now_mono_ns();
+	uint64_t t0 = now_mono_ns(), deadline = deadline_after(o->idle_ms); /* for the whole head */
 	while (st == 0) {
 		if (len >= PROXY_MAX_HEAD) {
 			st = -1;
 			r.error = "request head over 16 KiB";
 			break;
 		}
-		ssize_t n = read_timed(c, head + len, PROXY_MAX_HEAD - len, o->idle_ms);
+		int left = ms_left(deadline);
+		ssize_t n = left ? read_timed(c, head + len, PROXY_MAX_HEAD - len, left) : 0;
 		if (n <= 0)
 			return;
 		len += (size_t)n;

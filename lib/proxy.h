@@ -13,9 +13,10 @@
  * - ports other than the allowed ones (80 and 443 unless the operator says otherwise), for
  *   CONNECT and plain HTTP alike;
  * - domain fronting: the TLS ClientHello's SNI must pass the rules too (reassembled across
- *   records, refused when it cannot be parsed), a plain-HTTP Host header must name what the
- *   absolute URI names, and a CONNECT tunnel carries TLS only;
- * - resource exhaustion: bounded header size, ClientHello size, connection count, idle time. */
+ *   records, refused when it cannot be parsed or hides the real name with ECH), a plain-HTTP
+ *   Host header must name what the absolute URI names, and a CONNECT tunnel carries TLS only;
+ * - resource exhaustion: bounded header size, ClientHello size, connection count, idle time,
+ *   and one deadline for a whole request head or ClientHello (no trickling a byte at a time). */
 #ifndef ISOL8_PROXY_H
 #define ISOL8_PROXY_H
 
@@ -39,7 +40,9 @@ typedef struct isol8_proxy_rules {
 
 int proxy_rules_add(isol8_proxy_rules *r, bool deny, const char *pattern, isol8_err *err);
 void proxy_rules_free(isol8_proxy_rules *r);
-/* Blacklist first, then whitelist (empty whitelist: every host that passes the blacklist). */
+/* Blacklist first, then whitelist (empty whitelist: every host that passes the blacklist). An
+ * IPv6 literal carrying an IPv4 address (NAT64 64:ff9b::/96, 6to4 2002::/16) is judged in both
+ * forms and passes only if each does. */
 bool proxy_host_allowed(const isol8_proxy_rules *r, const char *host);
 /* CONNECT and plain HTTP alike: r->ports, or 80 and 443 when none were given. */
 bool proxy_port_allowed(const isol8_proxy_rules *r, int port);
@@ -50,6 +53,12 @@ bool proxy_addr_special(const struct sockaddr *sa);
 /* An address of one of this host's interfaces (read now), or an IPv6 address carrying one.
  * Fails closed: true when the interfaces cannot be read. */
 bool proxy_addr_this_host(const struct sockaddr *sa);
+struct addrinfo;
+/* Connects to the first address of a resolved list that passes the address policy (every one
+ * when allow_private), reading this host's interfaces once for the whole list: returns the
+ * socket, or -1 and *refusal (why an address was refused; NULL when none was and connecting
+ * failed). */
+int proxy_dial_addrs(const struct addrinfo *res, bool allow_private, const char **refusal);
 
 /* Puts a host (n bytes; bracketed: it came as [v6]) in its one canonical form: a name lower
  * case without its trailing dot; an IPv4 literal in any inet_aton spelling ("127.1",
@@ -85,8 +94,9 @@ typedef struct proxy_hello {
 	size_t raw_used;                   /* stream bytes consumed (whole records) */
 } proxy_hello;
 /* 1 complete with an SNI (out: canonical), 0 complete without one, -1 more bytes needed,
- * -2 refused (*why): not TLS, not a ClientHello, over PROXY_MAX_HELLO, malformed, or an SNI
- * that is no valid host name. Start with a zeroed proxy_hello. */
+ * -2 refused (*why): not TLS, not a ClientHello, over PROXY_MAX_HELLO, malformed, an SNI that
+ * is no valid host name, or an encrypted ClientHello (ECH, ESNI: the real name hidden). Start
+ * with a zeroed proxy_hello. */
 int proxy_hello_feed(proxy_hello *h, const unsigned char *raw, size_t len, char *out, size_t outlen, const char **why);
 /* One-shot proxy_hello_feed over a whole buffer. */
 int proxy_parse_sni(const unsigned char *buf, size_t len, char *out, size_t outlen, const char **why);

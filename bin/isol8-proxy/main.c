@@ -36,7 +36,8 @@ static const char usage[] =
 	"  --ports LIST         the same, comma-separated\n"
 	"  --log FILE|-         one JSON line per request (network.jsonl shape)\n"
 	"  --max-conns N        concurrent connections (default 64)\n"
-	"  --idle-timeout MS    close a connection idle this long (default 60000)\n"
+	"  --idle-timeout MS    close a connection idle this long (default 60000); also the time a\n"
+	"                       whole request head or ClientHello has to arrive in\n"
 	"  --no-config          do not take rules from the config when none are given\n";
 
 static int listen_on(const char *spec)

@@ -13,8 +13,17 @@
       rest of the handshake and a GET. Prints the body, or 'closed' when the tunnel is cut.
   proxy_attack.py tunnel PROXYPORT HOST:PORT HEX
       CONNECT HOST:PORT, then sends the bytes HEX; prints 'closed' or 'answered'
+  proxy_attack.py ech PROXYPORT HOST:PORT SNI
+      CONNECT HOST:PORT, then a real ClientHello naming SNI with an encrypted_client_hello
+      extension added (the outer SNI a front, the inner one hidden); prints 'closed' or
+      'answered' (the origin's ServerHello came back)
+  proxy_attack.py trickle PROXYPORT HOST:PORT|- SECONDS
+      CONNECT HOST:PORT and a real ClientHello (or, for -, a plain request head), one byte
+      every 0.25 s; prints 'cut' when the proxy closes the connection within SECONDS, else 'open'
+  proxy_attack.py body PROXYPORT 'REQUEST'
+      as raw, but prints the answer's body
 """
-import http.server, socket, ssl, struct, sys
+import http.server, os, select, socket, ssl, struct, sys, time
 
 
 def origin(port, cert=None, key=None):
@@ -81,7 +90,8 @@ def split_records(data, n):
     return out
 
 
-def hello(pport, target, sni, records):
+def client_hello(sni):
+    """A TLS client's state and the ClientHello records it sends first."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -91,7 +101,11 @@ def hello(pport, target, sni, records):
         tls.do_handshake()
     except ssl.SSLWantReadError:
         pass
-    first = out.read()
+    return tls, inc, out, out.read()
+
+
+def hello(pport, target, sni, records):
+    tls, inc, out, first = client_hello(sni)
     s = connect(pport, target)
     s.sendall(split_records(first, records))
     while True:
@@ -128,6 +142,65 @@ def tunnel(pport, target, hexbytes):
     print("answered" if recv_some(s) else "closed")
 
 
+def with_ech(records):
+    """The ClientHello of records with an encrypted_client_hello extension (outer form:
+    HPKE suite, config id, encapsulated key, encrypted inner hello) appended, as one record."""
+    hs = split_records(records, 1)[5:]
+    body = hs[4:]
+    p = 34
+    p += 1 + body[p]                                   # session id
+    p += 2 + struct.unpack("!H", body[p:p + 2])[0]     # cipher suites
+    p += 1 + body[p]                                   # compression methods
+    ext_len = struct.unpack("!H", body[p:p + 2])[0]
+    payload = (b"\x00" + b"\x00\x01\x00\x01" + b"\x2a" + b"\x00\x20" + os.urandom(32)
+               + b"\x00\xd0" + os.urandom(208))
+    ext = b"\xfe\x0d" + struct.pack("!H", len(payload)) + payload
+    body = body[:p] + struct.pack("!H", ext_len + len(ext)) + body[p + 2:] + ext
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+def ech(pport, target, sni):
+    first = client_hello(sni)[3]
+    s = connect(pport, target)
+    s.sendall(with_ech(first))
+    print("answered" if recv_some(s) else "closed")
+
+
+def trickle(pport, target, seconds):
+    if target == "-":
+        s = socket.create_connection(("127.0.0.1", pport), timeout=5)
+        data = b"GET http://localhost/ HTTP/1.1\r\nHost: localhost\r\nUser-Agent: slow\r\n\r\n"
+    else:
+        s = connect(pport, target)
+        data = split_records(client_hello("localhost")[3], 1)
+    start = time.monotonic()
+    for b in data:
+        if time.monotonic() - start > seconds:
+            break
+        try:
+            s.sendall(bytes([b]))
+            if select.select([s], [], [], 0.25)[0] and not s.recv(65536):
+                print("cut")
+                return
+        except (BrokenPipeError, ConnectionResetError):
+            print("cut")
+            return
+    print("open")
+
+
+def body(pport, request):
+    s = socket.create_connection(("127.0.0.1", pport), timeout=5)
+    s.sendall(request.replace("\\r\\n", "\r\n").encode("utf-8", "surrogateescape"))
+    data = b""
+    while True:
+        d = recv_some(s)
+        if not d:
+            break
+        data += d
+    print(data.split(b"\r\n\r\n", 1)[-1].decode(errors="replace"))
+
+
 def raw(pport, request):
     s = socket.create_connection(("127.0.0.1", pport), timeout=5)
     s.sendall(request.replace("\\r\\n", "\r\n").encode("utf-8", "surrogateescape"))
@@ -146,5 +219,11 @@ if __name__ == "__main__":
         hello(int(args[0]), args[1], args[2], int(args[3]))
     elif cmd == "tunnel":
         tunnel(int(args[0]), args[1], args[2])
+    elif cmd == "ech":
+        ech(int(args[0]), args[1], args[2])
+    elif cmd == "trickle":
+        trickle(int(args[0]), args[1], float(args[2]))
+    elif cmd == "body":
+        body(int(args[0]), args[1])
     else:
         sys.exit(__doc__)

@@ -38,7 +38,7 @@ $A origin 443 "$WORK/cert.pem" "$WORK/key.pem" & o443=$!
 "$P" --listen 127.0.0.1:3128 --no-config --idle-timeout 2000 --log "$WORK/open.jsonl" 2>/dev/null & p1=$!
 # a lab proxy (--allow-private) with deny rules: the rules are all that stands in the way
 "$P" --listen 127.0.0.1:3129 --no-config --allow-private --idle-timeout 2000 --log "$WORK/lab.jsonl" \
-	--deny '^evil\.example$' --deny '^blocked\.example$' --deny '^127\.0\.0\.1$' --deny '^::1$' 2>/dev/null & p2=$!
+	--deny '^evil\.example$' --deny '^blocked\.example$' --deny '^127\.0\.0\.1$' --deny '^::1$' --deny '^1\.2\.3\.4$' 2>/dev/null & p2=$!
 # an allow-list of one host
 "$P" --listen 127.0.0.1:3130 --no-config --allow-private --idle-timeout 2000 --log "$WORK/allow.jsonl" \
 	--allow '^localhost$' 2>/dev/null & p3=$!
@@ -96,6 +96,13 @@ is "$($A tunnel 3129 localhost:443 160301000502000001ff)" closed "a handshake th
 is "$(lastlog lab '[.host, .action, .reason]')" '["localhost","BLOCK","not a TLS ClientHello"]' "…logged"
 big=$(python3 -c 'import sys; h = b"\x01\x00\x4e\x20" + b"\x03\x03" + b"\0" * 19998; sys.stdout.write("".join((b"\x16\x03\x01" + len(h[k:k+16384]).to_bytes(2, "big") + h[k:k+16384]).hex() for k in range(0, len(h), 16384)))')
 is "$($A tunnel 3129 localhost:443 "$big")" closed "a ClientHello over 16 KiB is refused"
+is "$($A ech 3129 localhost:443 localhost)" closed "a ClientHello with ECH (the real SNI encrypted behind the outer one) is cut off"
+is "$(lastlog lab '[.host, .action, .reason]')" '["localhost","BLOCK","encrypted ClientHello (ECH)"]' "…logged with the reason"
+# one deadline (the idle timeout, 2 s here) for the whole ClientHello and the whole request head,
+# not one per read: a client trickling a byte at a time must not hold a connection for days
+is "$($A trickle 3129 localhost:443 6)" cut "a ClientHello trickled a byte at a time is cut off at the idle timeout"
+is "$(lastlog lab '[.host, .action, .reason]')" '["localhost","BLOCK","ClientHello not complete in time"]' "…logged with the reason"
+is "$($A trickle 3129 - 6)" cut "…and so is a request head trickled a byte at a time"
 is "$($A tunnel 3129 localhost:80 "$(printf 'GET / HTTP/1.1\r\nHost: blocked.example\r\n\r\n' | od -An -tx1 | tr -d ' \n')")" closed \
 	"plain HTTP inside a CONNECT tunnel (Host header fronting) is refused"
 
@@ -121,7 +128,20 @@ mapfile -t got < <(raw_each 3129 "${numeric[@]}")
 for i in "${!numeric[@]}"; do
 	is "${got[$i]:-}" "HTTP/1.1 400 Bad Request" "a name that looks numeric but is no IPv4 address is refused: ${numeric[$i]}"
 done
-is "$($A raw 3129 "$(printf 'GET http://ex\xc3\xa4mple.com/ HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')")" "HTTP/1.1 400 Bad Request" "a non-ASCII name is refused (punycode it)"
+# the Host header matches the URI, so only the name itself can earn the 400
+nonascii="$(printf 'GET http://ex\xc3\xa4mple.com/ HTTP/1.1\\r\\nHost: ex\xc3\xa4mple.com\\r\\n\\r\\n')"
+is "$($A raw 3129 "$nonascii")" "HTTP/1.1 400 Bad Request" "a non-ASCII name is refused (punycode it)"
+is "$($A body 3129 "$nonascii")" "isol8: malformed proxy request: non-ASCII host name (send it punycoded, xn--)" "…saying why"
+# an IPv6 literal carrying an IPv4 address (NAT64, 6to4) stays IPv6 (what is dialled), but the
+# rules judge the IPv4 address it carries too
+is "$(code 3129 http://1.2.3.4/)" 403 "setup: a deny rule on a public IPv4 literal"
+v4in6=('[64:ff9b::102:304]' '[64:ff9b::1.2.3.4]' '[0064:ff9b:0::0102:0304]' '[2002:102:304::1]' '[64:ff9b::7f00:1]' '[2002:7f00:1::]')
+mapfile -t got < <(raw_each 3129 "${v4in6[@]}")
+for i in "${!v4in6[@]}"; do
+	is "${got[$i]:-}" "HTTP/1.1 403 Forbidden" "the deny rule on the IPv4 address holds for ${v4in6[$i]}"
+done
+is "$(lastlog lab '[.host, .reason]')" '["2002:7f00:1::","denied by rules"]' "…logged in the IPv6 form"
+is "$($A raw 3129 'CONNECT [64:ff9b::102:304]:443 HTTP/1.1\r\n\r\n')" "HTTP/1.1 403 Forbidden" "…and through CONNECT"
 
 # 5. the Host header must name what the absolute URI names
 is "$($A raw 3130 'GET http://localhost/ HTTP/1.1\r\nHost: localhost\r\n\r\n')" "HTTP/1.1 200 OK" "setup: a matching Host passes"

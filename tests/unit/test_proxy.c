@@ -1,6 +1,9 @@
 /* Proxy: request-head parsing, host canonicalisation, the Host header check, ClientHello
  * reassembly and SNI, the address policy, rule order, ports. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <ifaddrs.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 
@@ -17,17 +20,42 @@ static bool priv(const char *addr)
 	return proxy_addr_special((struct sockaddr *)&s6);
 }
 
-/* A minimal ClientHello carrying one server_name. */
-static size_t hello(unsigned char *b, const char *name)
+/* getifaddrs counted (and, with fake_ifs set, answered from that list): the address policy
+ * must read this host's interfaces once per dial, not once per candidate address. */
+static int ifaddrs_calls;
+static struct ifaddrs *fake_ifs;
+
+int getifaddrs(struct ifaddrs **ifap)
+{
+	ifaddrs_calls++;
+	if (fake_ifs) {
+		*ifap = fake_ifs;
+		return 0;
+	}
+	int (*real)(struct ifaddrs **) = (int (*)(struct ifaddrs **))dlsym(RTLD_NEXT, "getifaddrs");
+	return real(ifap);
+}
+
+void freeifaddrs(struct ifaddrs *ifa)
+{
+	if (ifa == fake_ifs)
+		return;
+	void (*real)(struct ifaddrs *) = (void (*)(struct ifaddrs *))dlsym(RTLD_NEXT, "freeifaddrs");
+	real(ifa);
+}
+
+/* A minimal ClientHello carrying one server_name, then the extensions in extra (whole:
+ * type, length, data). */
+static size_t hello_with(unsigned char *b, const char *name, const unsigned char *extra, size_t extra_len)
 {
 	size_t nl = strlen(name), i = 0;
-	unsigned char body[512];
+	unsigned char body[1024];
 	body[i++] = 3; body[i++] = 3;
 	memset(body + i, 0, 32); i += 32;
 	body[i++] = 0;                 /* session id */
 	body[i++] = 0; body[i++] = 2; body[i++] = 0x13; body[i++] = 1; /* one cipher */
 	body[i++] = 1; body[i++] = 0;  /* compression: null */
-	size_t ext = 9 + nl;
+	size_t ext = 9 + nl + extra_len;
 	body[i++] = (unsigned char)(ext >> 8); body[i++] = (unsigned char)ext;
 	body[i++] = 0; body[i++] = 0;  /* server_name */
 	body[i++] = (unsigned char)((nl + 5) >> 8); body[i++] = (unsigned char)(nl + 5);
@@ -35,11 +63,19 @@ static size_t hello(unsigned char *b, const char *name)
 	body[i++] = 0;
 	body[i++] = (unsigned char)(nl >> 8); body[i++] = (unsigned char)nl;
 	memcpy(body + i, name, nl); i += nl;
+	if (extra_len)
+		memcpy(body + i, extra, extra_len);
+	i += extra_len;
 	size_t hs = i + 4, n = 0;
 	b[n++] = 22; b[n++] = 3; b[n++] = 1; b[n++] = (unsigned char)(hs >> 8); b[n++] = (unsigned char)hs;
 	b[n++] = 1; b[n++] = 0; b[n++] = (unsigned char)(i >> 8); b[n++] = (unsigned char)i;
 	memcpy(b + n, body, i);
 	return n + i;
+}
+
+static size_t hello(unsigned char *b, const char *name)
+{
+	return hello_with(b, name, NULL, 0);
 }
 
 /* The handshake of a one-record ClientHello, framed again as records of at most `size` bytes. */
@@ -212,6 +248,22 @@ int main(void)
 	ok(proxy_parse_sni(dup, n, sni, sizeof sni, NULL) == -2, "a server_name entry of another type is refused");
 	n = hello(b, "evil..example");
 	ok(proxy_parse_sni(b, n, sni, sizeof sni, &why) == -2, "an SNI that is no valid host name is refused");
+	/* ECH: the outer SNI passes the rules, the inner one (encrypted) names the host the server
+	 * serves (domain fronting the proxy cannot see): refused, whole or split; the older
+	 * encrypted_server_name too */
+	static const unsigned char ech[] = {0xfe, 0x0d, 0, 12, 0 /* outer */, 0, 1, 0, 1, 0x2a /* config id */, 0, 1, 0xee, 0, 1, 0xdd};
+	static const unsigned char esni[] = {0xff, 0xce, 0, 4, 0x13, 0x01, 0, 0};
+	unsigned char eb[1200];
+	n = hello_with(eb, "allowed.example", ech, sizeof ech);
+	why = NULL;
+	ok(proxy_parse_sni(eb, n, sni, sizeof sni, &why) == -2 && why && !strcmp(why, "encrypted ClientHello (ECH)"),
+	   "a ClientHello with encrypted_client_hello (a hidden inner SNI) is refused: %s", why ? why : "passed");
+	sn = reframe(eb, n, 9, split);
+	ok(proxy_parse_sni(split, sn, sni, sizeof sni, NULL) == -2, "…also split over records");
+	n = hello_with(eb, "allowed.example", esni, sizeof esni);
+	why = NULL;
+	ok(proxy_parse_sni(eb, n, sni, sizeof sni, &why) == -2 && why && !strcmp(why, "encrypted SNI (ESNI)"),
+	   "a ClientHello with encrypted_server_name is refused: %s", why ? why : "passed");
 
 	const char *private[] = {"127.0.0.1", "10.0.0.8", "172.16.5.4", "172.31.255.255", "192.168.1.1", "169.254.169.254",
 				 "100.64.0.1", "100.127.255.255", "0.0.0.0", "0.1.2.3", "224.0.0.1", "239.255.255.250",
@@ -274,6 +326,51 @@ int main(void)
 	ok(this_host("127.0.0.1") && this_host("64:ff9b::7f00:1"), "this host's loopback address, also in NAT64 form");
 	ok(!this_host("8.8.8.8") || !this_host("9.9.9.9"), "a public address is not this host's");
 	proxy_rules_free(&rules);
+
+	/* IPv4 carried in a NAT64 or 6to4 literal: the rules see that IPv4 address too */
+	isol8_proxy_rules nat = {0};
+	ok(proxy_rules_add(&nat, true, "^1\\.2\\.3\\.4$", &err) == 0 && !proxy_host_allowed(&nat, "1.2.3.4"),
+	   "setup: a deny rule on an IPv4 literal");
+	ok(!proxy_host_allowed(&nat, "64:ff9b::102:304"), "…holds for its NAT64 form");
+	ok(!proxy_host_allowed(&nat, "2002:102:304::1"), "…and for an address of its 6to4 site");
+	ok(proxy_host_allowed(&nat, "64:ff9b::102:305") && proxy_host_allowed(&nat, "2001:4860::102:304") &&
+	       proxy_host_allowed(&nat, "64:ff9b:1::102:304"), "…and for no other address");
+	ok(proxy_rules_add(&nat, false, "^5\\.6\\.7\\.8$", &err) == 0 && proxy_host_allowed(&nat, "5.6.7.8") &&
+	       !proxy_host_allowed(&nat, "64:ff9b::506:708"), "with an allow-list, both forms must pass: the IPv4 one alone does not");
+	ok(proxy_rules_add(&nat, false, "^64:ff9b::506:708$", &err) == 0 && proxy_host_allowed(&nat, "64:ff9b::506:708"),
+	   "…both forms allowed: passes");
+	proxy_rules_free(&nat);
+
+	/* the interfaces of this host are read once per dial, however many addresses a name has */
+	enum { NADDR = 6 };
+	struct sockaddr_in sa[NADDR];
+	struct addrinfo ai[NADDR];
+	struct ifaddrs ifs[NADDR];
+	char ifname[] = "fake0";
+	for (int i = 0; i < NADDR; i++) {
+		sa[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(443), .sin_addr.s_addr = htonl(0x08080401u + (uint32_t)i)};
+		ai[i] = (struct addrinfo){.ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_addr = (struct sockaddr *)&sa[i],
+					  .ai_addrlen = sizeof sa[i], .ai_next = i + 1 < NADDR ? &ai[i + 1] : NULL};
+		ifs[i] = (struct ifaddrs){.ifa_next = i + 1 < NADDR ? &ifs[i + 1] : NULL, .ifa_name = ifname,
+					  .ifa_addr = (struct sockaddr *)&sa[i]};
+	}
+	const char *refusal = NULL;
+	fake_ifs = ifs;
+	ifaddrs_calls = 0;
+	int dfd = proxy_dial_addrs(ai, false, &refusal);
+	ok(dfd == -1 && refusal && !strcmp(refusal, "address of this host") && ifaddrs_calls == 1,
+	   "%d addresses of this host: all refused, the interfaces read once (read %d times)", NADDR, ifaddrs_calls);
+	ifaddrs_calls = 0;
+	dfd = proxy_dial_addrs(ai, false, &refusal);
+	ok(dfd == -1 && ifaddrs_calls == 1, "…and read again at the next dial (an address added meanwhile is seen)");
+	for (int i = 0; i < NADDR; i++)
+		sa[i].sin_addr.s_addr = htonl(0x7f000001u);
+	ifaddrs_calls = 0;
+	dfd = proxy_dial_addrs(ai, false, &refusal);
+	ok(dfd == -1 && refusal && !strcmp(refusal, "special-purpose address") && ifaddrs_calls == 0,
+	   "special-purpose addresses only: refused without reading the interfaces (read %d times)", ifaddrs_calls);
+	fake_ifs = NULL;
+
 	isol8_proxy_rules open_rules = {0};
 	ok(proxy_host_allowed(&open_rules, "anything.example"), "no rules: every host (addresses are still checked)");
 	return done_testing();
