@@ -16,6 +16,7 @@
  * well under a millisecond, so it is authenticated long before it is the oldest.
  * Limits: an attacker with many addresses still gets its connections evicted in turn, not
  * refused; the head deadline (serve.headTimeoutMs) ends those that are not evicted. */
+#include <stdlib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -47,6 +48,14 @@ guard *guard_new(int max_conns, int per_addr)
 	g->cap = 2 * max_conns;
 	g->v = xcalloc((size_t)g->cap, sizeof *g->v);
 	return g;
+}
+
+void guard_free(guard *g)
+{
+	if (g) {
+		free(g->v);
+		free(g);
+	}
 }
 
 void guard_addr_key(const void *sa, unsigned char out[16])

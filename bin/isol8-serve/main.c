@@ -290,6 +290,9 @@ static int accept_loop(serve_ctx *c, int lfd, int sfd, int max_conns)
 	}
 	if (guard_live(g) == 0) /* else the stragglers still use the shared state; the last one out removes it */
 		shared_close(c);
+	guard_free(g);
+	close(ap[0]);
+	close(ap[1]);
 	printf("[INFO] Server cleanup complete\n");
 	return 0;
 }

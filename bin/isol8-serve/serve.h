@@ -98,6 +98,7 @@ void mark_streaming(serve_conn *k);
  * ones, eviction of the oldest unauthenticated one when a newer connection needs room). */
 typedef struct guard guard;
 guard *guard_new(int max_conns, int per_addr);
+void guard_free(guard *g);
 /* Whether a new connection from addr may be served; evicts to make room. */
 bool guard_admit(serve_ctx *c, guard *g, const unsigned char addr[16]);
 void guard_add(guard *g, int pid, const unsigned char addr[16]);
