@@ -143,7 +143,7 @@ is "$(printf '%s' "$OUT" | jq -r '[.networkLogs[] | select(.action == "ALLOW") |
 capture "$RUN" --install definitely-not-reachable-pkg --timeout 60000 -e 'print(1)'
 like "$ERR" '^\[ERR\] Package install failed \(exit code [0-9]+\): ' "--install for python with no reachable index: the reference's message"
 is "$RC" 1 "…exit 1"
-is "$(pgrep -f "isol8-proxy --fd" | wc -l)" 0 "no proxy process outlives its run"
+is "$(pgrep -f "isol8-proxy --fd 3 .*$ISOL8_RUN_DIR/" | wc -l)" 0 "no proxy process outlives its run (of this file's run dir)"
 # a run that fails before its code starts keeps nothing, not even under --persist
 capture "$RUN" --persist --install definitely-not-reachable-pkg --timeout 60000 -e 'print(1)'
 is "$RC:$(ls "$ISOL8_RUN_DIR"/sandboxes/*.json 2>/dev/null | wc -l)" "1:0" "a failed --install under --persist leaves no sandbox behind"
