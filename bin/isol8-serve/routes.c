@@ -111,31 +111,6 @@ static void internal_id(const serve_conn *k, const char *sid, char out[80])
 	snprintf(out, 80, "k%s-%s", k->owner, sid);
 }
 
-/* The session's meta.json, if its supervisor is alive (pid + start time, no socket traffic:
- * a supervisor serves one connection at a time). */
-static jv session_meta(const char *iid)
-{
-	char *path = session_path(iid, "meta.json");
-	isol8_buf b = {0};
-	isol8_err err = {0};
-	jv v = jv_invalid();
-	if (read_file(path, 1 << 16, &b, &err) == 0) {
-		v = jv_parse_sized((const char *)b.data, (int)b.len);
-		jv pid = json_get(v, "daemon"), st = json_get(v, "daemonStartTime");
-		bool alive = jv_get_kind(pid) == JV_KIND_NUMBER && jv_get_kind(st) == JV_KIND_NUMBER &&
-			     proc_start_time((pid_t)jv_number_value(pid)) == (unsigned long long)jv_number_value(st);
-		jv_free(pid);
-		jv_free(st);
-		if (!alive) {
-			jv_free(v);
-			v = jv_invalid();
-		}
-	}
-	buf_free(&b);
-	free(path);
-	return v;
-}
-
 int sessions_count(const char *owner)
 {
 	char *dir = xasprintf("%s/sessions", isol8_run_dir());
@@ -145,7 +120,7 @@ int sessions_count(const char *owner)
 	while (d && (e = readdir(d))) {
 		if (e->d_name[0] == '.' || (owner && (e->d_name[0] != 'k' || strncmp(e->d_name + 1, owner, 12))))
 			continue;
-		jv m = session_meta(e->d_name);
+		jv m = session_meta_live(e->d_name);
 		n += jv_is_valid(m);
 		jv_free(m);
 	}
@@ -365,7 +340,7 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 	char iid[80];
 	internal_id(k, x->sid, iid);
 	isol8_err err = {0};
-	jv meta = session_meta(iid);
+	jv meta = session_meta_live(iid);
 	if (!jv_is_valid(meta)) {
 		if (sessions_count(k->owner) >= c->max_sessions) {
 			metrics_reject(c, REJ_SESSIONS);
@@ -378,7 +353,7 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 			jv_free(opts);
 			opts = jv_object();
 		}
-		if (session_create(c, iid, x->req.runtime, opts, &err) < 0 && !jv_is_valid(meta = session_meta(iid))) {
+		if (session_create(c, iid, x->req.runtime, opts, &err) < 0 && !jv_is_valid(meta = session_meta_live(iid))) {
 			metrics_count(c, x->req.runtime, "failed", false, k->start_ns);
 			reply_error(k, err.kind == ISOL8_E_INPUT ? 400 : 500, "%s", err.msg);
 			return;
@@ -508,7 +483,7 @@ static void session_op(serve_ctx *c, serve_conn *k, const char *sid, jv req, boo
 {
 	char iid[80];
 	internal_id(k, sid, iid);
-	jv meta = session_meta(iid);
+	jv meta = session_meta_live(iid);
 	bool alive = jv_is_valid(meta);
 	jv_free(meta);
 	int fd = alive ? session_send(iid, req) : (jv_free(req), -1);
@@ -606,7 +581,7 @@ static jv owned_sessions(const serve_conn *k)
 	for (int i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
 		if (name[0] == 'k' && !strncmp(name + 1, k->owner, 12) && name[13] == '-') {
-			jv m = session_meta(name);
+			jv m = session_meta_live(name);
 			if (jv_is_valid(m)) {
 				jv busy = json_get(m, "busy");
 				jv s = jv_object_set(jv_object(), jv_string("id"), jv_string(name + 14));
@@ -638,7 +613,7 @@ void route_sessions(serve_ctx *c, serve_conn *k)
  * nothing running: isol8-cleanup takes its directory), -1 it did not go away in time. */
 static int session_stop(const char *iid)
 {
-	jv meta = session_meta(iid);
+	jv meta = session_meta_live(iid);
 	bool alive = jv_is_valid(meta);
 	jv_free(meta);
 	if (!alive)
