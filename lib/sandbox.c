@@ -481,17 +481,27 @@ static void reply_file_error(int ctl, isol8_buf *msg)
 	send_line(ctl, "error", (const char *)msg->data, 0);
 }
 
+/* Answers a file operation that could not run, or that its helper reported as failed ("E…"),
+ * with its error line: true when it did so. */
+static bool reply_failed_op(int ctl, bool ran, isol8_buf *r)
+{
+	if (!ran) {
+		reply_file_error(ctl, r);
+		return true;
+	}
+	if (((char *)r->data)[0] != 'E')
+		return false;
+	isol8_buf m = {0};
+	buf_append(&m, r->data + 1, r->len - 1);
+	reply_file_error(ctl, &m);
+	buf_free(&m);
+	return true;
+}
+
 static void serve_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max)
 {
 	isol8_buf r = {0};
-	if (!run_file_op(cfg, path, max, false, 0, NULL, 0, &r)) {
-		reply_file_error(ctl, &r);
-	} else if (((char *)r.data)[0] == 'E') {
-		isol8_buf m = {0};
-		buf_append(&m, r.data + 1, r.len - 1);
-		reply_file_error(ctl, &m);
-		buf_free(&m);
-	} else {
+	if (!reply_failed_op(ctl, run_file_op(cfg, path, max, false, 0, NULL, 0, &r), &r)) {
 		send_line(ctl, "size", NULL, (long long)(r.len - 1));
 		(void)write_all(ctl, r.data + 1, r.len - 1);
 	}
@@ -502,16 +512,8 @@ static void serve_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, u
 		      size_t len)
 {
 	isol8_buf r = {0};
-	if (!run_file_op(cfg, path, 0, true, mode, data, len, &r)) {
-		reply_file_error(ctl, &r);
-	} else if (((char *)r.data)[0] == 'E') {
-		isol8_buf m = {0};
-		buf_append(&m, r.data + 1, r.len - 1);
-		reply_file_error(ctl, &m);
-		buf_free(&m);
-	} else {
+	if (!reply_failed_op(ctl, run_file_op(cfg, path, 0, true, mode, data, len, &r), &r))
 		send_line(ctl, "ok", NULL, 1);
-	}
 	buf_free(&r);
 }
 

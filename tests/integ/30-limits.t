@@ -2,7 +2,6 @@
 # Limits: wall-clock timeout, memory (OOM from the cgroup), pids (fork bomb), tmpfs sizes
 # (disk fill), output cap (100 MB flood), and that each ends cleanly with nothing left over.
 . "$(dirname "$0")/lib.sh"
-jqr() { printf '%s' "$OUT" | jq -r "$1"; }
 
 start=$(date +%s%N)
 capture "$RUN" --timeout 1000 -e 'while True: pass'

@@ -3,7 +3,6 @@
 # never mistakes a recycled pid, and is safe to run concurrently (cron + a person).
 . "$(dirname "$0")/lib.sh"
 CLEAN="$BIN/isol8-cleanup"
-jqr() { printf '%s' "$OUT" | jq -r "$1"; }
 
 capture "$CLEAN"
 is "$OUT" '{"removed":0,"failed":0,"errors":[]}' "nothing to do: a zero summary"; is "$RC" 0 "…exit 0"

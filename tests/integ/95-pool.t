@@ -3,7 +3,6 @@
 # never makes isol8 run fail; pooled sandboxes that die are replaced; memory stays bounded.
 . "$(dirname "$0")/lib.sh"
 POOL="$BIN/isol8-pool"
-jqr() { printf '%s' "$OUT" | jq -r "$1"; }
 
 capture "$RUN" --json -e 'print(1)'
 is "$(jqr .warm)" false "without a pool: the cold path"

@@ -9,23 +9,6 @@ KB=key-b-0123456789abcdef
 cat > "$ISOL8_CONFIG" <<'EOF'
 {"maxConcurrent": 2, "serve": {"maxBodyBytes": 65536, "maxQueue": 1, "queueTimeoutMs": 20000}}
 EOF
-jqr() { printf '%s' "$OUT" | jq -r "$1"; }
-# start_server LOG ARGS…: a server on a free port; sets PORT_, SPID, URL
-start_server() {
-	local log=$1; shift
-	"$SERVE" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 & SPID=$!
-	for i in $(seq 100); do grep -q 'listening on' "$log" 2>/dev/null && break; sleep 0.05; done
-	PORT_=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
-	URL=http://127.0.0.1:$PORT_
-}
-# req METHOD PATH [KEY] [BODY]: OUT = body, CODE = status
-req() {
-	local m=$1 p=$2 k=${3:-} b=${4:-}
-	local args=(-s -o "$WORK/body" -w '%{http_code}' -X "$m" --max-time 60)
-	[ -n "$k" ] && args+=(-H "Authorization: Bearer $k")
-	[ -n "$b" ] && args+=(--data-binary "$b")
-	CODE=$(curl "${args[@]}" "$URL$p"); OUT=$(cat "$WORK/body")
-}
 
 # ---- start-up --------------------------------------------------------------------------------
 capture env -u ISOL8_API_KEY "$SERVE" --listen 127.0.0.1:0

@@ -13,21 +13,6 @@ cat > "$ISOL8_CONFIG" <<'EOF'
 {"maxConcurrent": 2, "serve": {"maxQueue": 1, "queueTimeoutMs": 3000, "headTimeoutMs": 2000, "bodyTimeoutMs": 2000,
  "graceMs": 2000}}
 EOF
-jqr() { printf '%s' "$OUT" | jq -r "$1"; }
-start_server() {
-	local log=$1; shift
-	"$SERVE" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 & SPID=$!
-	for i in $(seq 100); do grep -q 'listening on' "$log" 2>/dev/null && break; sleep 0.05; done
-	PORT_=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
-	URL=http://127.0.0.1:$PORT_
-}
-req() {
-	local m=$1 p=$2 k=${3:-} b=${4:-}
-	local args=(-s -o "$WORK/body" -w '%{http_code}' -X "$m" --max-time 60)
-	[ -n "$k" ] && args+=(-H "Authorization: Bearer $k")
-	[ -n "$b" ] && args+=(--data-binary "$b")
-	CODE=$(curl "${args[@]}" "$URL$p"); OUT=$(cat "$WORK/body")
-}
 # elapsed CMD…: runs CMD, sets SECS to its wall time (one decimal)
 elapsed() { local t0=$(date +%s.%N); "$@"; SECS=$(echo "$(date +%s.%N) - $t0" | bc | xargs printf '%.1f'); }
 lt() { [ "$(echo "$1 < $2" | bc)" = 1 ] && echo 0 || echo 1; }

@@ -25,6 +25,25 @@ is()   { _n=$((_n+1)); if [ "$1" == "$2" ]; then echo "ok $_n - $3"; else echo "
 # like GOT PATTERN NAME (grep -E)
 like() { _n=$((_n+1)); if printf '%s' "$1" | grep -Eq -- "$2"; then echo "ok $_n - $3"; else echo "not ok $_n - $3"; printf '#   got: %q\n#   want match: %s\n' "$1" "$2"; _fail=$((_fail+1)); fi; }
 unlike() { _n=$((_n+1)); if ! printf '%s' "$1" | grep -Eq -- "$2"; then echo "ok $_n - $3"; else echo "not ok $_n - $3"; printf '#   got: %q\n#   must not match: %s\n' "$1" "$2"; _fail=$((_fail+1)); fi; }
+# jqr FILTER: jq -r on the last captured OUT
+jqr() { printf '%s' "$OUT" | jq -r "$1"; }
+# isol8-serve tests (SERVE names the binary):
+# start_server LOG ARGS…: a server on a free port; sets PORT_, SPID, URL
+start_server() {
+	local log=$1; shift
+	"$SERVE" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 & SPID=$!
+	for i in $(seq 100); do grep -q 'listening on' "$log" 2>/dev/null && break; sleep 0.05; done
+	PORT_=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
+	URL=http://127.0.0.1:$PORT_
+}
+# req METHOD PATH [KEY] [BODY]: OUT = body, CODE = status
+req() {
+	local m=$1 p=$2 k=${3:-} b=${4:-}
+	local args=(-s -o "$WORK/body" -w '%{http_code}' -X "$m" --max-time 60)
+	[ -n "$k" ] && args+=(-H "Authorization: Bearer $k")
+	[ -n "$b" ] && args+=(--data-binary "$b")
+	CODE=$(curl "${args[@]}" "$URL$p"); OUT=$(cat "$WORK/body")
+}
 diag() { printf '# %s\n' "$*"; }
 
 # Runs a command capturing stdout, stderr and exit code into OUT, ERR, RC.
