@@ -61,7 +61,10 @@ static void add_key(serve_ctx *c, const char *key)
 {
 	if (strlen(key) < MIN_KEY_LEN)
 		die_usage("API key too short: use at least 16 characters (e.g. isol8_$(openssl rand -hex 32))%s", "");
-	c->keys = xrealloc(c->keys, (c->nkeys + 1) * sizeof *c->keys);
+	if (c->nkeys == c->keys_cap) {
+		c->keys_cap = c->keys_cap ? 2 * c->keys_cap : 16;
+		c->keys = xrealloc(c->keys, c->keys_cap * sizeof *c->keys);
+	}
 	SHA256((const unsigned char *)key, strlen(key), c->keys[c->nkeys++]);
 }
 

@@ -55,6 +55,7 @@ typedef struct serve_ctx {
 	isol8_config cfg;
 	unsigned char (*keys)[32];  /* SHA-256 of each accepted key (compared in constant time) */
 	size_t nkeys;
+	size_t keys_cap; /* grown by doubling: a key file may hold a million */
 	uint64_t max_body;
 	int max_queue, queue_timeout_ms, max_sessions;
 	int head_timeout_ms, body_timeout_ms; /* deadlines for a request's head and body */

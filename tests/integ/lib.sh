@@ -32,7 +32,8 @@ jqr() { printf '%s' "$OUT" | jq -r "$1"; }
 start_server() {
 	local log=$1; shift
 	"$SERVE" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 & SPID=$!
-	for i in $(seq 100); do grep -q 'listening on' "$log" 2>/dev/null && break; sleep 0.05; done
+	# up to 15 s: a sanitizer build starts slower
+	for i in $(seq 300); do grep -q 'listening on' "$log" 2>/dev/null && break; sleep 0.05; done
 	PORT_=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
 	URL=http://127.0.0.1:$PORT_
 }
