@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1391,8 +1392,15 @@ int proxy_serve(int lfd, const isol8_proxy_opts *o, int stop_fd, isol8_err *err)
 			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 			if (c < 0)
 				continue;
+			pid_t parent = getpid();
 			pid_t pid = fork();
 			if (pid == 0) {
+				/* a connection ends with its proxy: one killed with the run that started it
+				 * must not leave a child resolving or waiting for a ClientHello, holding the
+				 * sandbox's socket (and so its network namespace) */
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				if (getppid() != parent)
+					_exit(1);
 				close(lfd);
 				close(sfd);
 				proxy_handle(c, o);

@@ -226,7 +226,6 @@ static void persistent_id(const char *session_id, const char *runtime, char id[7
 	snprintf(id, 72, "cli-%s-%012llx", runtime, (unsigned long long)(h & 0xffffffffffffull));
 }
 
-/* The idle timeout of the live session id (ms), or 0 when none is running. */
 /* The idle timeout of the session's live supervisor, 0 when none runs (read from its
  * meta.json: asking the supervisor would wait for an exec it is running). */
 static double running_session_idle_ms(const char *id)

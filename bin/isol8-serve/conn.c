@@ -259,8 +259,8 @@ static int authenticate(serve_ctx *c, serve_conn *k)
 	 * while it lingers, so it never takes a place the others need. */
 	if (conn_share_take(c, k->owner) < 0) {
 		metrics_reject(c, REJ_KEY_CONNS);
-		reply_error(k, 429, "this key already has %d requests open (config serve.maxConnectionsPerKey): retry when "
-			    "one ends", c->key_conns);
+		reply_error(k, 429, "too many requests open: %d for this key (serve.maxConnectionsPerKey) or %d for all "
+			    "keys (maxConcurrent + serve.maxQueue): retry when one ends", c->key_conns, c->conns_total);
 		return 429;
 	}
 	k->conn_share = true;

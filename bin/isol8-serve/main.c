@@ -333,6 +333,7 @@ static int read_guards(serve_ctx *c, int max_conc, isol8_err *err)
 	/* with one key there is nobody to share with; with more, no key gets over half */
 	long long share_default = c->nkeys > 1 ? (max_conc + 1) / 2 : max_conc;
 	long long conn_cap = max_conc + (c->max_queue > 0 ? c->max_queue : 0);
+	long long conn_default = c->nkeys > 1 ? (conn_cap + 1) / 2 : conn_cap;
 	if (config_int(&c->cfg, "serve.headTimeoutMs", 5000, 100, 600000, &head, err) < 0 ||
 	    config_int(&c->cfg, "serve.bodyTimeoutMs", 10000, 100, 3600000, &body, err) < 0 ||
 	    config_int(&c->cfg, "serve.graceMs", 30000, 100, 3600000, &grace, err) < 0 ||
@@ -340,15 +341,19 @@ static int read_guards(serve_ctx *c, int max_conc, isol8_err *err)
 	    config_int(&c->cfg, "serve.maxConcurrentPerKey", share_default, 1, max_conc, &share, err) < 0 ||
 	    /* the accept loop takes maxConcurrent + maxQueue + 16 connections: one key can never
 	     * hold the last 16, which stay for /health and the other keys */
-	    config_int(&c->cfg, "serve.maxConnectionsPerKey", conn_cap, 1, conn_cap, &conns, err) < 0 ||
+	    config_int(&c->cfg, "serve.maxConnectionsPerKey", conn_default, 1, conn_cap, &conns, err) < 0 ||
 	    config_int(&c->cfg, "serve.maxTimeoutMs", 300000, 1, 1ll << 40, &maxt, err) < 0)
 		return -1;
+	if (conn_cap > SERVE_MAX_HOLDERS - 16)
+		return isol8_fail(err, ISOL8_E_INPUT, 0, "maxConcurrent + serve.maxQueue must be at most %d (got %lld)",
+				  SERVE_MAX_HOLDERS - 16, conn_cap);
 	c->head_timeout_ms = (int)head;
 	c->body_timeout_ms = (int)body;
 	c->grace_ms = (int)grace;
 	c->max_unauth_per_addr = (int)per_addr;
 	c->key_share = (int)share;
 	c->key_conns = (int)conns;
+	c->conns_total = (int)conn_cap;
 	c->max_timeout_ms = maxt;
 	c->auth_fd = -1;
 	return 0;

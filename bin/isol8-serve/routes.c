@@ -493,9 +493,10 @@ static void session_op(serve_ctx *c, serve_conn *k, const char *sid, jv req, boo
 	}
 	reply_reader rr = {.fd = fd};
 	bool late;
+	/* armed through the answer too: a client that stops reading a large file must not hold
+	 * this process (and its place and share) once the session has answered */
 	watchdog_arm(k, 2ll * c->grace_ms);
 	jv v = read_reply(&rr, now_mono_ns() + (uint64_t)c->grace_ms * 1000000ull, &late);
-	watchdog_arm(k, 0);
 	close(fd);
 	buf_free(&rr.b);
 	jv e = json_get(v, "error");
@@ -510,6 +511,7 @@ static void session_op(serve_ctx *c, serve_conn *k, const char *sid, jv req, boo
 	else
 		reply_json(k, 200, content_only ? jv_object_set(jv_object(), jv_string("content"), json_get(v, "content"))
 						: jv_parse("{\"ok\":true}"));
+	watchdog_arm(k, 0);
 	jv_free(e);
 	jv_free(v);
 }

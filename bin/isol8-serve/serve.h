@@ -63,6 +63,8 @@ typedef struct serve_ctx {
 	long long max_timeout_ms;    /* serve.maxTimeoutMs: no execution asks for more */
 	int key_share;               /* executions one key may have running or queued */
 	int key_conns;               /* authenticated connections one key may hold at once */
+	int conns_total;             /* …and all keys together (maxConcurrent + maxQueue): the accept
+	                              * loop's 16 more are never all keyed work */
 	int max_unauth_per_addr;     /* unauthenticated connections one client address may hold */
 	int auth_fd;                 /* the accept loop's pipe: "this pid authenticated"; -1 if none */
 	bool debug;                  /* one access-log line per request on stderr */

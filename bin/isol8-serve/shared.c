@@ -73,8 +73,15 @@ static int lock_setup(void)
 	char *path = xasprintf("%s/serve/lock", isol8_run_dir());
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	free(path);
-	if (fd >= 0)
-		flock(fd, LOCK_EX);
+	/* an eviction's SIGUSR1 (no SA_RESTART) interrupts the wait: wait again, never go on
+	 * without the lock */
+	int r;
+	while (fd >= 0 && (r = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+		;
+	if (fd >= 0 && r < 0) {
+		close(fd);
+		fd = -1;
+	}
 	return fd;
 }
 
@@ -193,21 +200,27 @@ static bool holder_alive(const struct serve_holder *h)
 }
 
 /* Takes one of owner's cap entries in the table hs for this process: 0, or -1 when owner has
- * cap of them (or the table is full). */
-static int share_take(struct serve_holder *hs, const char *owner, int cap)
+ * cap of them, all owners together hold total (0: no such bound), the table is full, or the
+ * table cannot be locked (fail closed: an unlocked update could lose a count). */
+static int share_take(struct serve_holder *hs, const char *owner, int cap, int total)
 {
 	struct serve_holder *free_slot = NULL;
-	int mine = 0, lk = lock_setup();
+	int mine = 0, all = 0, lk = lock_setup();
+	if (lk < 0)
+		return -1;
 	for (int i = 0; i < SERVE_MAX_HOLDERS; i++) {
 		if (hs[i].pid && !holder_alive(&hs[i]))
 			memset(&hs[i], 0, sizeof hs[i]);
-		if (!hs[i].pid)
+		if (!hs[i].pid) {
 			free_slot = free_slot ? free_slot : &hs[i];
-		else if (!strcmp(hs[i].owner, owner))
+			continue;
+		}
+		all++;
+		if (!strcmp(hs[i].owner, owner))
 			mine++;
 	}
 	int rc = -1;
-	if (mine < cap && free_slot) {
+	if (mine < cap && (!total || all < total) && free_slot) {
 		snprintf(free_slot->owner, sizeof free_slot->owner, "%s", owner);
 		free_slot->start = proc_start_time(getpid());
 		free_slot->pid = getpid();
@@ -230,7 +243,7 @@ static void share_release(struct serve_holder *hs)
 
 int key_share_take(serve_ctx *c, const char *owner)
 {
-	return share_take(c->sh->holders, owner, c->key_share);
+	return share_take(c->sh->holders, owner, c->key_share, 0);
 }
 
 void key_share_release(serve_ctx *c)
@@ -240,7 +253,7 @@ void key_share_release(serve_ctx *c)
 
 int conn_share_take(serve_ctx *c, const char *owner)
 {
-	return share_take(c->sh->conn_holders, owner, c->key_conns);
+	return share_take(c->sh->conn_holders, owner, c->key_conns, c->conns_total);
 }
 
 void conn_share_release(serve_ctx *c)

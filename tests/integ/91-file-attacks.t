@@ -129,6 +129,7 @@ for how in "" "--persistent --session-id plive"; do
 	wait
 done
 D=$(jq -r .daemon "$ISOL8_RUN_DIR/sessions/plive/meta.json")
+ok $([ -d "/proc/$D/fd" ]; echo $?) "the persistent session's supervisor runs"
 is "$(ls -l /proc/$D/fd 2>/dev/null | grep -c memfd)" 0 "…and the session's supervisor keeps no descriptor of the secrets' memfd"
 $T "$S" delete plive > /dev/null
 
