@@ -14,7 +14,7 @@ LIBS      := -ljq -lseccomp -lpcre2-8 -lm
 LIB_SRC   := $(filter-out lib/seccomp_load.c,$(wildcard lib/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/seccomp_load.o $(BUILD)/gen/seccomp_strict.o
 LIBA      := $(BUILD)/libisol8util.a
-TOOLS     := isol8 isol8-run isol8-cleanup isol8-session isol8-proxy isol8-pool isol8-serve
+TOOLS     := isol8 isol8-run isol8-cleanup isol8-session isol8-proxy isol8-pool isol8-serve isol8-mask
 BINS      := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -36,6 +36,7 @@ static const char help[] =
 	"                    --persisted; asks first unless --force)\n"
 	"  session list|stop|…  persistent sessions (isol8-session)\n"
 	"  proxy [options]   the filtering egress proxy (isol8-proxy)\n"
+	"  mask [options]    mask secrets in a stream: stdin to stdout (isol8-mask)\n"
 	"  pool status       the warm sandbox pool (isol8-pool)\n"
 	"  serve [options]   the HTTP API (isol8-serve)\n"
 	"  …                 the other tools of the toolkit (isol8-<name>), when installed\n"
@@ -51,7 +52,7 @@ static const char help[] =
 	"  isol8 run --persistent --persist -e 'x = 42' --runtime python\n"
 	"  isol8 run --json -e 'print(1)' | jq .stdout\n";
 
-static const char *const tools[] = {"run", "serve", "session", "cleanup", "pool", "proxy"};
+static const char *const tools[] = {"run", "serve", "session", "cleanup", "pool", "proxy", "mask"};
 
 static int exec_tool(const char *name, int argc, char **argv, bool debug)
 {
