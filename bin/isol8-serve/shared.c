@@ -75,7 +75,7 @@ static int lock_setup(void)
 	free(path);
 	/* an eviction's SIGUSR1 (no SA_RESTART) interrupts the wait: wait again, never go on
 	 * without the lock */
-	int r;
+	int r = -1;
 	while (fd >= 0 && (r = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
 		;
 	if (fd >= 0 && r < 0) {
