@@ -185,16 +185,12 @@ static void free_command(struct command *c)
  * listening socket the sandbox's init created inside its network namespace. */
 static pid_t start_proxy(int listen_fd, const isol8_options *o, const char *log_path, isol8_err *err)
 {
-	char self[PATH_MAX] = "", path[PATH_MAX + 32] = "";
+	char path[PATH_MAX + 32] = "";
 	const char *env = getenv("ISOL8_PROXY");
-	ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (env && *env) {
+	if (env && *env)
 		snprintf(path, sizeof path, "%s", env);
-	} else if (l > 0) {
-		self[l] = 0;
-		*strrchr(self, '/') = 0;
-		snprintf(path, sizeof path, "%s/isol8-proxy", self);
-	}
+	else if (!sibling_tool("isol8-proxy", path, sizeof path))
+		path[0] = 0;
 	char **av = xcalloc(12 + 2 * (o->nallow + o->ndeny), sizeof *av);
 	int n = 0;
 	av[n++] = "isol8-proxy";

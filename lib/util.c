@@ -502,3 +502,18 @@ int unix_listen(const char *path)
 	}
 	return fd;
 }
+
+bool sibling_tool(const char *tool, char *out, size_t n)
+{
+	char self[PATH_MAX];
+	ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (l <= 0)
+		return false;
+	self[l] = 0;
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return false;
+	*slash = 0;
+	int w = snprintf(out, n, "%s/%s", self, tool);
+	return w > 0 && (size_t)w < n && access(out, X_OK) == 0;
+}

@@ -73,5 +73,9 @@ int unix_listen(const char *path);
 
 /* mkdir -p with mode; existing dirs are fine. */
 int mkdir_p(const char *path, int mode);
+/* "<directory of this executable>/tool" into out when that file is executable: how the tools
+ * find each other (installed side by side, or in the build tree). False otherwise, and the
+ * caller falls back to PATH. */
+bool sibling_tool(const char *tool, char *out, size_t n);
 
 #endif

@@ -320,15 +320,9 @@ static __attribute__((noreturn)) void run_persistent(const char *session_id, boo
 	}
 	av[n++] = req->cmd ? "--cmd" : "-e";
 	av[n++] = req->cmd ? req->cmd : req->code;
-	char self[PATH_MAX], path[PATH_MAX + 32];
-	ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (l > 0) {
-		self[l] = 0;
-		char *slash = strrchr(self, '/');
-		*slash = 0;
-		snprintf(path, sizeof path, "%s/isol8-session", self);
+	char path[PATH_MAX + 32];
+	if (sibling_tool("isol8-session", path, sizeof path))
 		execv(path, av);
-	}
 	execvp("isol8-session", av);
 	isol8_die("--persistent needs isol8-session next to isol8-run or on PATH");
 }

@@ -368,17 +368,8 @@ static void ctx_free(serve_ctx *c)
 
 static void find_session_tool(serve_ctx *c)
 {
-	char self[PATH_MAX - 32];
-	ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (l > 0) {
-		self[l] = 0;
-		char *slash = strrchr(self, '/');
-		*slash = 0;
-		snprintf(c->session_bin, sizeof c->session_bin, "%s/isol8-session", self);
-		if (access(c->session_bin, X_OK) == 0)
-			return;
-	}
-	snprintf(c->session_bin, sizeof c->session_bin, "/usr/local/bin/isol8-session");
+	if (!sibling_tool("isol8-session", c->session_bin, sizeof c->session_bin))
+		snprintf(c->session_bin, sizeof c->session_bin, "/usr/local/bin/isol8-session");
 }
 
 int main(int argc, char **argv)

@@ -56,7 +56,7 @@ static const char *const tools[] = {"run", "serve", "session", "cleanup", "pool"
 
 static int exec_tool(const char *name, int argc, char **argv, bool debug)
 {
-	char self[PATH_MAX], path[PATH_MAX + 128], tool[64];
+	char path[PATH_MAX + 128], tool[64];
 	snprintf(tool, sizeof tool, "isol8-%s", name);
 	char **av = xcalloc((size_t)argc + 3, sizeof *av);
 	int n = 0;
@@ -65,17 +65,8 @@ static int exec_tool(const char *name, int argc, char **argv, bool debug)
 		av[n++] = "--debug";
 	for (int i = 0; i < argc; i++)
 		av[n++] = argv[i];
-	ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (l > 0) {
-		self[l] = 0;
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(path, sizeof path, "%s/%s", self, tool);
-			if (access(path, X_OK) == 0)
-				execv(path, av);
-		}
-	}
+	if (sibling_tool(tool, path, sizeof path))
+		execv(path, av);
 	execvp(tool, av);
 	fprintf(stderr, "[ERR] isol8 %s: %s is not installed next to isol8 or on PATH\n", name, tool);
 	return 1;

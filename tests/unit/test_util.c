@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -75,5 +76,11 @@ int main(void)
 	memset(longp, 'a', sizeof longp - 1);
 	longp[sizeof longp - 1] = 0;
 	ok(unix_listen(longp) < 0 && errno == ENAMETOOLONG, "a path longer than sun_path is refused, not truncated");
+	char found[PATH_MAX + 64];
+	ok(sibling_tool("test_util", found, sizeof found) && access(found, X_OK) == 0 &&
+		   strstr(found, "/test_util") != NULL,
+	   "sibling_tool finds an executable next to this one");
+	ok(!sibling_tool("no-such-isol8-tool", found, sizeof found), "…and not one that is missing");
+	ok(!sibling_tool("test_util", found, 8), "…nor one whose path does not fit");
 	return done_testing();
 }
