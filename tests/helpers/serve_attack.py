@@ -92,6 +92,19 @@ def request(url, method, path, key=None, body=None, timeout=30):
         c.close()
 
 
+def health_and_exec(url, key, code):
+    """What the attacks must leave working: prints "health STATUS" and "exec STATUS STDOUT"."""
+    st, _ = request(url, "GET", "/health", timeout=10)
+    print("health", st)
+    st, body = request(url, "POST", "/execute", key,
+                       json.dumps({"request": {"runtime": "python", "code": code}}), timeout=30)
+    try:
+        out = json.loads(body).get("stdout", "")
+    except ValueError:
+        out = ""
+    print("exec", st, out.strip() or "-")
+
+
 def slowloris(url, key, n, wait, src=None):
     conns = []
     for _ in range(n):
@@ -102,15 +115,7 @@ def slowloris(url, key, n, wait, src=None):
     time.sleep(0.5)
     early = [answered(s, 0) for s in conns]
     print("held", sum(1 for e in early if e == "open"))
-    st, _ = request(url, "GET", "/health", timeout=10)
-    print("health", st)
-    st, body = request(url, "POST", "/execute", key,
-                       json.dumps({"request": {"runtime": "python", "code": "print(6 * 7)"}}), timeout=30)
-    try:
-        out = json.loads(body).get("stdout", "")
-    except ValueError:
-        out = ""
-    print("exec", st, out.strip() or "-")
+    health_and_exec(url, key, "print(6 * 7)")
     end = time.time() + wait
     counts = {"408": 0, "other": 0, "closed": 0, "open": 0}
     for s, e in zip(conns, early):
@@ -184,15 +189,7 @@ def flood(url, key, key2, sid, n):
         except OSError:
             pass
     time.sleep(0.5)
-    st, _ = request(url, "GET", "/health", timeout=10)
-    print("health", st)
-    st, body = request(url, "POST", "/execute", key2,
-                       json.dumps({"request": {"runtime": "python", "code": "print(7)"}}), timeout=30)
-    try:
-        out = json.loads(body).get("stdout", "")
-    except ValueError:
-        out = ""
-    print("exec", st, out.strip() or "-")
+    health_and_exec(url, key2, "print(7)")
     counts = {}
     for s in conns:
         res = answered(s, 20)
