@@ -11,8 +11,9 @@ LDFLAGS   ?=
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now,-z,noexecstack $(SAN) $(LDFLAGS)
 LIBS      := -ljq -lseccomp -lpcre2-8 -lm
 
-LIB_SRC   := $(filter-out lib/seccomp_load.c,$(wildcard lib/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/seccomp_load.o $(BUILD)/gen/seccomp_strict.o
+LIB_SRC   := $(filter-out lib/sandbox/seccomp_load.c,$(wildcard lib/*/*.c))
+LIB_HDR   := $(wildcard lib/*.h lib/*/*.h)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/sandbox/seccomp_load.o $(BUILD)/gen/seccomp_strict.o
 LIBA      := $(BUILD)/libisol8util.a
 TOOLS     := isol8 isol8-run isol8-cleanup isol8-session isol8-proxy isol8-pool isol8-serve isol8-mask
 BINS      := $(TOOLS:%=$(BUILD)/bin/%)
@@ -26,7 +27,7 @@ all: $(BINS) $(UNIT_BINS) $(HELPERS)
 deps:
 	@bash scripts/deps.sh
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h) | $(BUILD)/gen
+$(BUILD)/%.o: %.c $(LIB_HDR) | $(BUILD)/gen
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -34,19 +35,19 @@ $(BUILD)/gen:
 	@mkdir -p $@
 
 # The strict seccomp policy is compiled to BPF at build time (no per-run libseccomp cost).
-$(BUILD)/gen-seccomp: tools/gen-seccomp.c $(BUILD)/lib/seccomp_policy.o $(BUILD)/lib/err.o $(BUILD)/lib/util.o
+$(BUILD)/gen-seccomp: tools/gen-seccomp.c $(BUILD)/lib/sandbox/seccomp_policy.o $(BUILD)/lib/core/err.o $(BUILD)/lib/core/util.o
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
 $(BUILD)/gen/seccomp_strict.c: $(BUILD)/gen-seccomp
 	$< $@
 $(BUILD)/gen/seccomp_strict.o: $(BUILD)/gen/seccomp_strict.c
 	@echo "  CC      $<"; $(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# The warm interpreters' drivers (lib/warm/*) become C string literals for lib/warm.c.
-$(BUILD)/gen/warm_drivers.h: lib/warm/python.py lib/warm/node.js | $(BUILD)/gen
+# The warm interpreters' drivers (lib/run/warm/*) become C string literals for lib/run/warm.c.
+$(BUILD)/gen/warm_drivers.h: lib/run/warm/python.py lib/run/warm/node.js | $(BUILD)/gen
 	@echo "  GEN     $@"; for f in $^; do \
 	  n=$$(basename $$f | sed 's/\..*//'); echo "static const char $${n}_warm[] ="; \
 	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/\t"/; s/$$/\\n"/' $$f; echo ";"; done > $@.tmp && mv $@.tmp $@
-$(BUILD)/lib/warm.o: $(BUILD)/gen/warm_drivers.h
+$(BUILD)/lib/run/warm.o: $(BUILD)/gen/warm_drivers.h
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
@@ -111,14 +112,14 @@ stress: deps
 # libFuzzer on the parsers of untrusted input: the proxy's (request head, TLS SNI) and
 # isol8-serve's HTTP request parser. CI runs each briefly.
 FUZZ_SECONDS ?= 20
-$(BUILD)/fuzz_proxy: tests/fuzz/fuzz_proxy.c lib/proxy.c lib/util.c lib/err.c lib/proxy.h
+$(BUILD)/fuzz_proxy: tests/fuzz/fuzz_proxy.c lib/net/proxy.c lib/core/util.c lib/core/err.c lib/net/proxy.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"; clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
-		tests/fuzz/fuzz_proxy.c lib/proxy.c lib/util.c lib/err.c -o $@ -lpcre2-8 -lm
-$(BUILD)/fuzz_http: tests/fuzz/fuzz_http.c lib/http.c lib/util.c lib/err.c lib/http.h
+		tests/fuzz/fuzz_proxy.c lib/net/proxy.c lib/core/util.c lib/core/err.c -o $@ -lpcre2-8 -lm
+$(BUILD)/fuzz_http: tests/fuzz/fuzz_http.c lib/net/http.c lib/core/util.c lib/core/err.c lib/net/http.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"; clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
-		tests/fuzz/fuzz_http.c lib/http.c lib/util.c lib/err.c -o $@ -lm
+		tests/fuzz/fuzz_http.c lib/net/http.c lib/core/util.c lib/core/err.c -o $@ -lm
 fuzz: deps $(BUILD)/fuzz_proxy $(BUILD)/fuzz_http
 	@mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-http && cp -n tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/ 2>/dev/null; \
 	cp -n tests/fuzz/corpus-http/* $(BUILD)/fuzz-corpus-http/ 2>/dev/null; \
@@ -132,7 +133,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/isol8 $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 lib/*.h $(DESTDIR)$(PREFIX)/include/isol8/
+	for h in $(LIB_HDR:lib/%=%); do install -D -m 0644 lib/$$h $(DESTDIR)$(PREFIX)/include/isol8/$$h; done
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 # bwrap is only a comparison point for the benchmark, not a dependency of isol8.

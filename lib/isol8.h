@@ -12,11 +12,11 @@
 
 #define ISOL8_VERSION "0.1.0"
 
-#include "config.h"
-#include "engine.h"
-#include "err.h"
-#include "request.h"
-#include "runtime.h"
-#include "sandbox.h"
+#include "core/config.h"
+#include "run/engine.h"
+#include "core/err.h"
+#include "wire/request.h"
+#include "run/runtime.h"
+#include "sandbox/sandbox.h"
 
 #endif

@@ -1,0 +1,105 @@
+#include "core/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+int json_parse(const char *text, size_t len, const char *what, jv *out, isol8_err *err)
+{
+	if (len > (size_t)0x7fffffff)
+		return isol8_input_error(err, "%s: document too large", what);
+	jv v = jv_parse_sized(text, (int)len);
+	if (!jv_is_valid(v)) {
+		jv msg = jv_invalid_get_msg(v);
+		if (jv_get_kind(msg) == JV_KIND_STRING) {
+			/* jq appends "(while parsing '<the whole input>')": keep the position only, so an
+			 * error stays one line and never echoes the document (it may hold secrets) */
+			const char *m = jv_string_value(msg);
+			const char *cut = strstr(m, " (while parsing");
+			isol8_input_error(err, "%s: invalid JSON (%.*s)", what, cut ? (int)(cut - m) : (int)strlen(m), m);
+		}
+		else
+			isol8_input_error(err, "%s: invalid JSON", what);
+		jv_free(msg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+jv json_get(jv obj, const char *key)
+{
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
+		return jv_invalid();
+	jv v = jv_object_get(jv_copy(obj), jv_string(key));
+	return v;
+}
+
+bool json_get_bool(jv obj, const char *key)
+{
+	jv v = json_get(obj, key);
+	bool r = jv_get_kind(v) == JV_KIND_TRUE;
+	jv_free(v);
+	return r;
+}
+
+char *json_dump(jv v, int flags)
+{
+	jv s = jv_dump_string(jv_copy(v), flags);
+	char *r = xstrdup(jv_string_value(s));
+	jv_free(s);
+	return r;
+}
+
+int json_write_line(int fd, jv v)
+{
+	jv s = jv_dump_string(jv_copy(v), 0);
+	isol8_buf b = {0};
+	buf_append(&b, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+	buf_append(&b, "\n", 1);
+	jv_free(s);
+	int r = write_all(fd, b.data, b.len);
+	buf_free(&b);
+	return r;
+}
+
+jv json_bytes(const unsigned char *p, size_t n, bool *is_b64)
+{
+	if (utf8_valid(p, n)) {
+		if (is_b64)
+			*is_b64 = false;
+		return jv_string_sized((const char *)p, (int)n);
+	}
+	size_t bl;
+	char *b = base64_encode(p, n, &bl);
+	jv v = jv_string_sized(b, (int)bl);
+	free(b);
+	if (is_b64)
+		*is_b64 = true;
+	return v;
+}
+
+const char *json_kind_name(jv_kind k)
+{
+	switch (k) {
+	case JV_KIND_NULL: return "null";
+	case JV_KIND_FALSE:
+	case JV_KIND_TRUE: return "a boolean";
+	case JV_KIND_NUMBER: return "a number";
+	case JV_KIND_STRING: return "a string";
+	case JV_KIND_ARRAY: return "an array";
+	case JV_KIND_OBJECT: return "an object";
+	default: return "invalid";
+	}
+}
+
+jv json_read_line(FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	jv v = n > 0 ? jv_parse_sized(line, (int)n) : jv_invalid();
+	free(line);
+	return v;
+}

@@ -1,0 +1,30 @@
+/* json.h — thin helpers over libjq's jv values (refcounted; every jv passed in is consumed
+ * unless the helper says "borrows"). */
+#ifndef ISOL8_JSON_H
+#define ISOL8_JSON_H
+
+#include <jv.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+/* Parses a whole document; on error fills err with "<what>: <parser message>". */
+int json_parse(const char *text, size_t len, const char *what, jv *out, isol8_err *err);
+/* Borrows obj; returns a copy of obj[key] (jv_invalid() when absent or obj is not an object). */
+jv json_get(jv obj, const char *key);
+/* Borrows obj: true when obj[key] is JSON true. */
+bool json_get_bool(jv obj, const char *key);
+/* Borrows v; writes compact JSON followed by '\n' to fd. */
+int json_write_line(int fd, jv v);
+/* Reads and parses one line of f (JSON lines); jv_invalid() at EOF or on a malformed line. */
+jv json_read_line(FILE *f);
+/* Borrows v; returns malloc'd text. flags as jv_dump_string. */
+char *json_dump(jv v, int flags);
+/* A jv string for arbitrary bytes: valid UTF-8 is kept as is; anything else is base64 and
+ * *is_b64 is set (so binary output survives JSON). */
+jv json_bytes(const unsigned char *p, size_t n, bool *is_b64);
+const char *json_kind_name(jv_kind k);
+
+#endif

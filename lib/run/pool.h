@@ -1,0 +1,25 @@
+/* pool.h — warm, single-use sandboxes prepared ahead by isol8-pool.
+ * A prepared sandbox is only fds: the pool hands one over through SCM_RIGHTS on
+ * $RUN_DIR/pool.sock and forgets it; it is never handed out twice, and whoever holds its ctl
+ * socket owns its life (the init exits when that socket closes). */
+#ifndef ISOL8_POOL_H
+#define ISOL8_POOL_H
+
+#include "wire/request.h"
+#include "sandbox/sandbox.h"
+
+/* Whether a run's limits and seccomp mode are exactly those the pooled sandboxes were built
+ * with (the pool's side of the match; pool_acquire only asks for runs with no network, the
+ * host root, and neither --writable nor --persist). */
+bool pool_compatible(const isol8_options *want, const isol8_options *pooled);
+/* 1 with *sb adopted from a running pool, 0 when there is none, it is empty, or it cannot
+ * serve these options (the caller takes the cold path). Never an error for the caller.
+ * argv/envp are the run's cold command: when a pre-started interpreter could run it with no
+ * difference to show (warm.h), the pool is asked for one, and when one is handed over sb->chan
+ * is its request pipe and sb->feed is -1; otherwise the sandbox waits for its feed. */
+int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request *run, char *const *argv,
+		 char *const *envp);
+/* The pool's socket path. */
+char *pool_socket_path(void);
+
+#endif

@@ -1,0 +1,55 @@
+#include "run/runtime.h"
+
+#include <string.h>
+
+/* Interpreters are found through PATH inside the sandbox, so an --image root can ship its own. */
+static const isol8_runtime runtimes[] = {
+	{"python", ".py", {"python3", "-c"}, {"python3"}},
+	{"node", ".mjs", {"node", "-e"}, {"node"}},
+	{"bun", ".ts", {"bun", "-e"}, {"bun", "run"}},
+	/* Deno has no inline mode in the reference: code always goes through a file. */
+	{"deno", ".mts", {NULL},
+	 {"deno", "run", "--quiet", "--allow-read=/sandbox,/tmp", "--allow-write=/sandbox,/tmp", "--allow-env",
+	  "--allow-net"}},
+	{"bash", ".sh", {"bash", "-c"}, {"bash"}},
+};
+
+/* Registry order of the reference; later entries win for the same extension. */
+static const struct {
+	const char *ext, *runtime;
+} ext_map[] = {
+	{"py", "python"}, {"mjs", "node"}, {"js", "node"}, {"cjs", "node"},
+	{"ts", "bun"}, {"sh", "bash"}, {"mts", "deno"},
+};
+
+const isol8_runtime *runtime_get(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < sizeof runtimes / sizeof *runtimes; i++)
+		if (!strcmp(runtimes[i].name, name))
+			return &runtimes[i];
+	return NULL;
+}
+
+const isol8_runtime *runtime_detect(const char *filename)
+{
+	const char *dot = strrchr(filename, '.');
+	if (!dot)
+		return NULL;
+	const char *rt = NULL;
+	for (size_t i = 0; i < sizeof ext_map / sizeof *ext_map; i++)
+		if (!strcmp(ext_map[i].ext, dot + 1))
+			rt = ext_map[i].runtime;
+	return runtime_get(rt);
+}
+
+const char *runtime_names(void)
+{
+	return "python, node, bun, deno, bash";
+}
+
+const char *runtime_extensions(void)
+{
+	return ".py, .mjs, .js, .cjs, .ts, .sh, .mts";
+}

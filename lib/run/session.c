@@ -1,0 +1,513 @@
+#include "run/session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jv.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "run/drivers.h"
+#include "core/json.h"
+#include "run/outstream.h"
+#include "run/runtime.h"
+
+#define MAX_FILE (64u << 20)
+
+static isol8_sandbox_cfg sandbox_cfg(const isol8_options *o)
+{
+	return (isol8_sandbox_cfg){
+		.share_net = o->network == ISOL8_NET_HOST,
+		.seccomp = o->seccomp == ISOL8_SECCOMP_STRICT,
+		.limits = {.memory = o->memory_limit, .pids = o->pids_limit, .cpus = o->cpu_limit},
+		.rootfs = {.image = o->image, .writable = o->writable, .sandbox_size = o->sandbox_size,
+			   .tmp_size = o->tmp_size},
+	};
+}
+
+static void copy_options(isol8_options *dst, const isol8_options *src)
+{
+	*dst = *src;
+	dst->image = src->image ? xstrdup(src->image) : NULL;
+	dst->secrets = NULL;
+	dst->nsecrets = 0;
+	for (size_t i = 0; i < src->nsecrets; i++)
+		kv_add(&dst->secrets, &dst->nsecrets, src->secrets[i].key, src->secrets[i].value);
+}
+
+int session_open(isol8_session *s, const char *runtime, const isol8_options *opt, isol8_err *err)
+{
+	memset(s, 0, sizeof *s);
+	s->cancel_fd = -1;
+	s->drv.feed = s->drv.stdin_w = s->drv.stdout_r = s->drv.stderr_r = s->drv.chan = s->drv.reply = -1;
+	if (!driver_for(runtime))
+		return isol8_input_error(err, "Unknown runtime: \"%s\". Available: %s", runtime, runtime_names());
+	snprintf(s->runtime, sizeof s->runtime, "%s", runtime);
+	copy_options(&s->opt, opt);
+	isol8_sandbox_cfg cfg = sandbox_cfg(&s->opt);
+	if (sandbox_prepare(&s->sb, &cfg, err) < 0) {
+		options_free(&s->opt);
+		return -1;
+	}
+	/* The payload prepare forked waits for a feed we never send: the driver is spawned with
+	 * its channel instead. Closing the feed lets that first payload exit quietly. */
+	close(s->sb.feed);
+	s->sb.feed = -1;
+	return 0;
+}
+
+void session_close(isol8_session *s)
+{
+	sandbox_proc_close(&s->drv);
+	sandbox_destroy(&s->sb);
+	options_free(&s->opt);
+	free(s->drv_gone);
+	s->drv_gone = NULL;
+}
+
+static int start_process(isol8_session *s, isol8_proc *p, char **argv, const isol8_file *files, size_t nfiles,
+			 isol8_err *err)
+{
+	if (sandbox_spawn(&s->sb, p, err) < 0)
+		return -1;
+	char **envp = isol8_build_env(&s->opt, NULL, 0);
+	isol8_exec_spec spec = {argv, envp, "/sandbox", files, nfiles};
+	int rc = sandbox_feed_to(p->feed, &spec, err);
+	isol8_free_strv(envp);
+	close(p->feed);
+	p->feed = -1;
+	if (rc < 0) {
+		sandbox_proc_close(p);
+		return -1;
+	}
+	fcntl(p->stdout_r, F_SETFL, O_NONBLOCK);
+	fcntl(p->stderr_r, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static int start_driver(isol8_session *s, isol8_err *err)
+{
+	const isol8_driver *d = driver_for(s->runtime);
+	char *argv[16] = {0};
+	for (int i = 0; d->argv[i]; i++)
+		argv[i] = (char *)d->argv[i];
+	isol8_file f = {(char *)d->file, (unsigned char *)d->file_text, d->file_text ? strlen(d->file_text) : 0, 0644};
+	return start_process(s, &s->drv, argv, &f, d->file ? 1 : 0, err);
+}
+
+static void driver_gone(isol8_session *s, const char *why)
+{
+	sandbox_proc_close(&s->drv);
+	free(s->drv_gone);
+	s->drv_gone = xstrdup(why);
+}
+
+/* The driver request: one JSON line, or for bash "code NUL stdin NUL" with the env exported
+ * at the top of the block. */
+static int send_block(isol8_session *s, const isol8_request *req, isol8_err *err)
+{
+	isol8_buf b = {0};
+	if (driver_for(s->runtime)->nul_framing) {
+		for (size_t i = 0; i < req->nenv; i++) {
+			buf_puts(&b, "export ");
+			buf_puts(&b, req->env[i].key);
+			buf_puts(&b, "='");
+			for (const char *c = req->env[i].value; *c; c++)
+				*c == '\'' ? buf_puts(&b, "'\\''") : buf_append(&b, c, 1);
+			buf_puts(&b, "'\n");
+		}
+		buf_puts(&b, req->code);
+		buf_append(&b, "", 1);
+		if (req->has_stdin)
+			buf_append(&b, req->stdin_data, strnlen((const char *)req->stdin_data, req->stdin_len));
+		buf_append(&b, "", 1);
+	} else {
+		jv env = jv_object();
+		for (size_t i = 0; i < req->nenv; i++)
+			env = jv_object_set(env, jv_string(req->env[i].key), jv_string(req->env[i].value));
+		jv r = jv_object_set(jv_object(), jv_string("code"), jv_string(req->code));
+		r = jv_object_set(r, jv_string("env"), env);
+		if (req->has_stdin)
+			r = jv_object_set(r, jv_string("stdin"), jv_string_sized((const char *)req->stdin_data, (int)req->stdin_len));
+		jv t = jv_dump_string(r, 0);
+		buf_puts(&b, jv_string_value(t));
+		buf_append(&b, "\n", 1);
+		jv_free(t);
+	}
+	int rc = write_all(s->drv.chan, b.data, b.len) < 0 ? isol8_fail(err, ISOL8_E_SANDBOX, errno, "driver") : 0;
+	buf_free(&b);
+	return rc;
+}
+
+struct exec_state {
+	isol8_ostream out, err;
+	bool done, timed_out, over, gone, cancelled;
+	int exit_code, sig;
+	isol8_buf reply;
+};
+
+/* Parses {"exit":N,"pid":P} style status lines for pid; true when it names our process. */
+static bool status_for(const char *line, pid_t pid, struct exec_state *st)
+{
+	jv v = jv_parse(line);
+	jv p = json_get(v, "pid"), e = json_get(v, "exit"), sg = json_get(v, "signal");
+	bool mine = jv_get_kind(p) == JV_KIND_NUMBER && (pid_t)jv_number_value(p) == pid;
+	if (mine) {
+		if (jv_get_kind(e) == JV_KIND_NUMBER)
+			st->exit_code = (int)jv_number_value(e);
+		else if (jv_get_kind(sg) == JV_KIND_NUMBER) {
+			st->sig = (int)jv_number_value(sg);
+			st->exit_code = 128 + st->sig;
+		} else
+			st->exit_code = 127;
+	}
+	jv_free(p);
+	jv_free(e);
+	jv_free(sg);
+	jv_free(v);
+	return mine;
+}
+
+/* Streams p's output until: the driver replies (reply_fd >= 0), or p exits, or the deadline. */
+static void run_until_done(isol8_session *s, isol8_proc *p, bool driver, uint64_t deadline, struct exec_state *st,
+			   isol8_event_fn fn, void *ctx)
+{
+	fcntl(s->sb.ctl, F_SETFL, O_NONBLOCK);
+	while (!st->done) {
+		uint64_t now = now_mono_ns();
+		if (now >= deadline) {
+			st->timed_out = true;
+			return;
+		}
+		struct pollfd f[5] = {
+			{p->stdout_r, POLLIN, 0}, {p->stderr_r, POLLIN, 0}, {s->sb.ctl, POLLIN, 0},
+			{driver ? p->reply : -1, POLLIN, 0}, {s->cancel_fd, POLLIN, 0},
+		};
+		bool status_buffered = sandbox_status_buffered(&s->sb);
+		if (poll(f, 5, status_buffered ? 0 : (int)((deadline - now) / 1000000) + 1) < 0 && errno != EINTR)
+			return;
+		if (f[4].revents) {
+			st->cancelled = true; /* stop/delete must not wait for a long exec */
+			return;
+		}
+		if (status_buffered)
+			f[2].revents |= POLLIN;
+		if (f[0].revents)
+			ostream_pump(&st->out, fn, ctx);
+		if (f[1].revents)
+			ostream_pump(&st->err, fn, ctx);
+		if (st->out.over || st->err.over) {
+			st->over = true;
+			return;
+		}
+		if (f[2].revents) {
+			char *line;
+			int r;
+			while ((r = sandbox_read_status(&s->sb, &line)) == 1) {
+				if (status_for(line, p->pid, st)) {
+					st->done = true; /* a command ended, or the driver died */
+					st->gone = driver;
+				}
+				free(line);
+			}
+			if (r < 0) { /* the whole sandbox is gone (e.g. its init was OOM-killed) */
+				st->done = st->gone = true;
+				st->exit_code = 137;
+				st->sig = SIGKILL;
+			}
+		}
+		if (f[3].revents) {
+			char tmp[256];
+			ssize_t n = read(p->reply, tmp, sizeof tmp);
+			if (n > 0)
+				buf_append(&st->reply, tmp, (size_t)n);
+			char *nl = st->reply.len ? memchr(st->reply.data, '\n', st->reply.len) : NULL;
+			if (nl) {
+				jv v = jv_parse_sized((const char *)st->reply.data, (int)(nl - (char *)st->reply.data));
+				jv e = json_get(v, "exit");
+				st->exit_code = jv_get_kind(e) == JV_KIND_NUMBER ? (int)jv_number_value(e) : 1;
+				jv_free(e);
+				jv_free(v);
+				st->done = true;
+			} else if (n <= 0) {
+				f[3].fd = -1; /* the driver is dying: its status line follows */
+				close(p->reply);
+				p->reply = -1;
+			}
+		}
+	}
+	/* what the block wrote before finishing is already in the pipes */
+	ostream_pump(&st->out, fn, ctx);
+	ostream_pump(&st->err, fn, ctx);
+}
+
+int session_exec(isol8_session *s, const isol8_request *req, const isol8_options *ox, isol8_event_fn fn, void *ctx,
+		 isol8_result *res, bool *restarted, isol8_err *err)
+{
+	memset(res, 0, sizeof *res);
+	*restarted = false;
+	if (strcmp(req->runtime, s->runtime))
+		return isol8_input_error(err, "Cannot switch runtime from \"%s\" to \"%s\". Each persistent container supports a single runtime. Create a new Isol8 instance for a different runtime.",
+					 s->runtime, req->runtime);
+	uuid_v4(res->execution_id);
+	snprintf(res->runtime, sizeof res->runtime, "%s", req->runtime);
+	snprintf(res->sandbox_id, sizeof res->sandbox_id, "%s", s->sb.id);
+	for (size_t i = 0; i < req->nfiles; i++)
+		if (sandbox_put_file(&s->sb, req->files[i].path, req->files[i].data, req->files[i].len, req->files[i].mode, err) < 0)
+			return -1;
+	isol8_cg_stats before;
+	cgroup_read_stats(&s->sb.cg, &before);
+
+	isol8_proc cmdp = {.pid = 0};
+	isol8_proc *p;
+	bool driver = !req->cmd;
+	if (driver) {
+		if (!s->drv.pid) {
+			if (start_driver(s, err) < 0)
+				return -1;
+			/* a restart only when an interpreter ran before: --cmd execs start none */
+			if (s->drv_gone) {
+				*restarted = true;
+				char m[512];
+				snprintf(m, sizeof m, "[isol8] %s: started a new %s interpreter (variables are gone, files remain)\n",
+					 s->drv_gone, s->runtime);
+				buf_puts(&res->err, m);
+				if (fn) {
+					isol8_event ev = {ISOL8_EV_STDERR, (unsigned char *)m, strlen(m)};
+					fn(ctx, &ev);
+				}
+			}
+		}
+		p = &s->drv;
+		if (send_block(s, req, err) < 0) {
+			driver_gone(s, "the interpreter stopped");
+			return -1;
+		}
+	} else {
+		char *argv[] = {"bash", "-c", req->cmd, NULL};
+		if (start_process(s, &cmdp, argv, NULL, 0, err) < 0)
+			return -1;
+		if (req->has_stdin)
+			(void)write_all(cmdp.stdin_w, req->stdin_data, req->stdin_len);
+		close(cmdp.stdin_w);
+		cmdp.stdin_w = -1;
+		p = &cmdp;
+	}
+	s->execs++;
+
+	const char **secrets = options_secret_values(&s->opt);
+	struct exec_state st = {0};
+	uint64_t max = ox->max_output ? ox->max_output : s->opt.max_output;
+	ostream_init(&st.out, ISOL8_EV_STDOUT, p->stdout_r, &res->out, max, secrets, s->opt.nsecrets);
+	ostream_init(&st.err, ISOL8_EV_STDERR, p->stderr_r, &res->err, max, secrets, s->opt.nsecrets);
+	free(secrets);
+	long long timeout = req->timeout_ms > 0 ? req->timeout_ms : ox->timeout_ms > 0 ? ox->timeout_ms : s->opt.timeout_ms;
+	uint64_t t0 = now_mono_ns();
+	run_until_done(s, p, driver, t0 + (uint64_t)timeout * 1000000ull, &st, fn, ctx);
+	res->duration_ms = (now_mono_ns() - t0) / 1000000ull;
+	if (st.timed_out || st.over || st.cancelled) {
+		/* stop everything this exec started; the files stay */
+		isol8_err e2 = {0};
+		sandbox_killall(&s->sb, &e2);
+		if (s->drv.pid)
+			driver_gone(s, st.timed_out ? "the previous exec timed out"
+					 : st.cancelled ? "the session was stopped during the previous exec"
+							: "the previous exec hit the output limit");
+		st.exit_code = 137;
+		st.sig = SIGKILL;
+	} else if (driver && st.gone) {
+		char why[96];
+		snprintf(why, sizeof why, "the interpreter exited (code %d) during the previous exec", st.exit_code);
+		driver_gone(s, why);
+	}
+	ostream_finish(&st.out, fn, ctx);
+	ostream_finish(&st.err, fn, ctx);
+	ostream_free(&st.out);
+	ostream_free(&st.err);
+	buf_free(&st.reply);
+	if (!driver)
+		sandbox_proc_close(&cmdp);
+
+	isol8_collect_files(&s->sb, req, &s->opt, res);
+	isol8_cg_stats after;
+	cgroup_read_stats(&s->sb.cg, &after);
+	res->stats = after;
+	res->stats.cpu_ns = after.cpu_ns - before.cpu_ns;
+	res->exit_code = st.exit_code;
+	res->signal = st.sig;
+	res->truncated = st.out.over || st.err.over;
+	const char *marker = NULL;
+	if (st.timed_out) {
+		res->status = "timeout";
+		marker = "EXECUTION TIMED OUT";
+	} else if (after.oom_kills > before.oom_kills) {
+		res->status = "oom";
+		marker = "OUT OF MEMORY";
+		if (s->drv.pid)
+			driver_gone(s, "the previous exec ran out of memory");
+	} else if (st.over) {
+		res->status = "output_limit";
+	} else if (st.cancelled) {
+		res->status = "signal";
+		marker = "SESSION STOPPED";
+	} else if (st.sig) {
+		res->status = "signal";
+	} else {
+		res->status = st.exit_code ? "error" : "ok";
+	}
+	if (marker) {
+		buf_puts(&res->err, "\n--- ");
+		buf_puts(&res->err, marker);
+		buf_puts(&res->err, " ---");
+		if (fn) {
+			isol8_event ev = {ISOL8_EV_ERROR, (const unsigned char *)marker, strlen(marker)};
+			fn(ctx, &ev);
+		}
+	}
+	if (fn) {
+		char code[16];
+		snprintf(code, sizeof code, "%d", res->exit_code);
+		isol8_event ev = {ISOL8_EV_EXIT, (unsigned char *)code, strlen(code)};
+		fn(ctx, &ev);
+	}
+	iso8601_now(res->timestamp);
+	return 0;
+}
+
+int session_put(isol8_session *s, const char *path, const void *data, size_t len, isol8_err *err)
+{
+	char *p = resolve_sandbox_path(path, err);
+	if (!p)
+		return -1;
+	int rc = sandbox_put_file(&s->sb, p, data, len, 0644, err);
+	free(p);
+	return rc;
+}
+
+int session_get(isol8_session *s, const char *path, isol8_buf *out, isol8_err *err)
+{
+	char *p = resolve_sandbox_path(path, err);
+	if (!p)
+		return -1;
+	int r = sandbox_get_file(&s->sb, p, MAX_FILE, out, err);
+	free(p);
+	if (r == 1)
+		isol8_mask_file(&s->opt, out); /* a file is program output too: no way around masking */
+	return r == 1 ? 0 : -1; /* 0: refused, err says "cannot read PATH: why" */
+}
+
+bool session_id_valid(const char *id, size_t max)
+{
+	return session_id_valid_n(id, strlen(id), max);
+}
+
+bool session_id_valid_n(const char *id, size_t n, size_t max)
+{
+	/* n counts every byte: a NUL inside (from JSON "\u0000") is outside the set, so
+	 * "abc\u0000def" is refused rather than read as "abc" */
+	if (!n || n > max || id[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9') ||
+		      id[i] == '-' || id[i] == '_' || id[i] == '.'))
+			return false;
+	return true;
+}
+
+char *session_path(const char *id, const char *file)
+{
+	return file ? xasprintf("%s/sessions/%s/%s", isol8_run_dir(), id, file)
+		    : xasprintf("%s/sessions/%s", isol8_run_dir(), id);
+}
+
+int session_send(const char *id, jv req)
+{
+	int fd = -1;
+	if (!session_id_valid(id, 64)) {
+		errno = EINVAL;
+	} else {
+		char *sock = session_path(id, "ctl.sock");
+		fd = unix_connect(sock);
+		free(sock);
+	}
+	if (fd >= 0 && json_write_line(fd, req) < 0) {
+		int e = errno;
+		close(fd);
+		fd = -1;
+		errno = e;
+	}
+	jv_free(req);
+	if (fd >= 0)
+		shutdown(fd, SHUT_WR);
+	return fd;
+}
+
+jv session_meta_live(const char *id)
+{
+	char *path = session_path(id, "meta.json");
+	isol8_buf b = {0};
+	isol8_err err = {0};
+	jv v = jv_invalid();
+	if (read_file(path, 1 << 16, &b, &err) == 0) {
+		v = jv_parse_sized((const char *)b.data, (int)b.len);
+		jv pid = json_get(v, "daemon"), st = json_get(v, "daemonStartTime");
+		bool alive = jv_get_kind(pid) == JV_KIND_NUMBER && jv_get_kind(st) == JV_KIND_NUMBER &&
+			     jv_number_value(pid) > 1 &&
+			     proc_start_time((pid_t)jv_number_value(pid)) == (unsigned long long)jv_number_value(st);
+		jv_free(pid);
+		jv_free(st);
+		if (!alive) {
+			jv_free(v);
+			v = jv_invalid();
+		}
+	}
+	buf_free(&b);
+	free(path);
+	return v;
+}
+
+/* The supervisor's pid, if that process is still the one that wrote meta.json, else 0: a
+ * recycled pid must never be signalled. */
+static pid_t supervisor_pid(const char *id)
+{
+	jv meta = session_meta_live(id);
+	jv p = json_get(meta, "daemon");
+	pid_t pid = jv_get_kind(p) == JV_KIND_NUMBER ? (pid_t)jv_number_value(p) : 0;
+	jv_free(p);
+	jv_free(meta);
+	return pid;
+}
+
+int session_stop_supervisor(const char *id)
+{
+	if (!session_id_valid(id, 64))
+		return 0;
+	char *dir = session_path(id, NULL);
+	int fd = session_send(id, jv_parse("{\"op\":\"delete\"}"));
+	int rc = 1;
+	if (fd < 0 && access(dir, F_OK) != 0) {
+		rc = 0; /* no such session */
+	} else {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (fd < 0 || poll(&p, 1, 1000) <= 0) {
+			/* busy with an exec (it answers only when done) or not listening */
+			pid_t pid = supervisor_pid(id);
+			if (pid > 0)
+				kill(pid, SIGTERM); /* ends the exec at once (cancel_fd), then the session */
+			else if (fd < 0)
+				rc = -2;
+		}
+		for (int i = 0; rc == 1 && i < 1000 && access(dir, F_OK) == 0; i++)
+			usleep(10000);
+		if (rc == 1 && access(dir, F_OK) == 0)
+			rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}

@@ -1,0 +1,40 @@
+/* warm.h — interpreters started ahead in pooled sandboxes (isol8-pool's "fast" strategy,
+ * isol8-pool(1)). A warm driver is the sandbox's first payload, exec'd as the cold path would exec
+ * the interpreter (same user, seccomp filter, limits, environment) but with a tiny driver
+ * program instead of the user's code: it says ready on fd 4, then blocks on fd 3 until the
+ * holder sends one run, which it executes as `python3 -c CODE` / `python3 FILE` /
+ * `node -e CODE` / `node FILE` would, in the same process, and exits. Never used twice. */
+#ifndef ISOL8_WARM_H
+#define ISOL8_WARM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "wire/request.h"
+
+/* The runtimes that can be pre-started ("python", "node"). */
+extern const char *const warm_runtimes[];
+/* argv that starts runtime's driver (NULL-terminated), or NULL when it has none. */
+const char *const *warm_argv(const char *runtime);
+/* Whether a run may use a pre-started interpreter instead of a cold exec: only when the
+ * difference cannot show. argv/envp are the cold command (engine's build_command); base is the
+ * environment the pooled interpreter was started with. Refused: a shell command, package
+ * installs, another working directory, python files under /sandbox/.local (site reads those at
+ * start-up), and any variable the interpreter reads while starting (PYTHON*, NODE_*, LANG, LC_*,
+ * TZ, …) or any base variable with another value. */
+bool warm_fits(const isol8_request *r, char *const *argv, char *const *envp, char *const *base);
+/* The environment pooled interpreters start with: the cold path's for no network, no secrets,
+ * no request variables (freed with isol8_free_strv), and a digest of it, by which the pool and
+ * its client check that they agree (they may see different ISOL8_RUNTIMES). */
+char **warm_base_env(void);
+uint64_t warm_env_digest(char *const *env);
+/* Sends the run to the driver on chan (the cold argv decides inline or file) and closes chan. */
+int warm_send(int *chan, char *const *argv, char *const *envp, isol8_err *err);
+/* A driver may say its program's exit code on the reply pipe ("E<0-255>\n") once nothing the
+ * program does can show any more, before the interpreter's own teardown (node: ~6 ms); the run
+ * then ends there. Returns 1 with *code, 0 when nothing has arrived yet, -1 when the pipe closed
+ * or carried anything else (the program can write on it): then the init's status decides. */
+int warm_read_exit(int reply, int *code);
+
+#endif

@@ -1,0 +1,138 @@
+/* sandbox.h — one sandbox: namespaces + root filesystem + cgroup + an init, as a bundle of fds.
+ *
+ * Process model (isolate's): the supervisor (the caller) → the sandbox's init, PID 1 of new
+ * PID/mount/IPC/UTS/cgroup/network namespaces → the payload. The lifecycle is split:
+ *   sandbox_prepare: namespaces, mounts, cgroup, and a payload process already forked, its
+ *                    privileges dropped, blocked reading its feed pipe;
+ *   sandbox_feed:    files, argv, env, cwd go down the feed pipe; the payload writes the files
+ *                    (as the sandbox user), loads the seccomp filter and execs.
+ * Because a prepared sandbox is only fds, it can be prepared ahead (pool) or fed again. */
+#ifndef ISOL8_SANDBOX_H
+#define ISOL8_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "sandbox/cgroup.h"
+#include "core/err.h"
+#include "wire/request.h"
+#include "sandbox/rootfs.h"
+#include "core/util.h"
+
+#define ISOL8_SANDBOX_UID 65534
+#define ISOL8_SANDBOX_GID 65534
+
+typedef struct isol8_sandbox_cfg {
+	bool share_net;          /* --net host */
+	bool seccomp;            /* strict filter on the payload */
+	bool persist;            /* init outlives the supervisor */
+	bool pooled;             /* prepared by isol8-pool for another process: its life hangs on
+	                          * whoever holds the ctl socket (EOF ends it), not on the preparer */
+	bool driver_channel;     /* the first payload gets a request pipe as fd 3 and a reply pipe as
+	                          * fd 4 (a warm interpreter of isol8-pool: sb->chan, sb->reply) */
+	bool proxy_listener;     /* --net filtered: a socket on 127.0.0.1:8118 inside the sandbox's
+	                          * network namespace, handed to the supervisor (sb->proxy_fd) */
+	isol8_cg_limits limits;
+	isol8_rootfs_opts rootfs; /* staging/uid/gid are filled by sandbox_prepare */
+	const char *run_dir;
+} isol8_sandbox_cfg;
+
+typedef struct isol8_sandbox {
+	char id[33];
+	pid_t pid;        /* host pid of the init */
+	int pidfd;
+	int ctl;          /* socket to the init: status lines out, file requests in */
+	int feed;         /* pipe to the waiting payload */
+	int stdin_w, stdout_r, stderr_r;
+	isol8_cgroup cg;
+	char *record;     /* run-dir record of this sandbox (for isol8-cleanup) */
+	bool persist;
+	bool dead;        /* init reaped */
+	isol8_buf ctl_in; /* unparsed bytes read from ctl */
+	isol8_buf status_q; /* exit-status lines that arrived while waiting for a reply */
+	int proxy_fd;       /* the listening socket from inside the sandbox, or -1 */
+	int chan, reply;    /* driver_channel: the first payload's fd 3 (we write) and fd 4 (we read) */
+	bool adopted;       /* handed over by isol8-pool, which still watches its init: once that has
+	                     * exited the pool kills what is left in its cgroup and removes the cgroup
+	                     * and the record, so its holder neither waits for nor sweeps it */
+} isol8_sandbox;
+
+/* A further process in a ready sandbox (sessions): its own stdio pipes, a feed, and a
+ * driver channel: requests written to chan arrive on its fd 3, what it writes to its fd 4
+ * comes out of reply. */
+typedef struct isol8_proc {
+	pid_t pid;       /* as seen by the sandbox's init (PID-namespace pid) */
+	int feed, stdin_w, stdout_r, stderr_r, chan, reply;
+} isol8_proc;
+
+
+
+typedef struct isol8_exec_spec {
+	char **argv;
+	char **envp;
+	const char *cwd;
+	const isol8_file *files;
+	size_t nfiles;
+} isol8_exec_spec;
+
+int sandbox_prepare(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *err);
+/* sandbox_prepare in two halves, so a cold run can write its feed while the sandbox is still
+ * being built (the feed pipe holds up to ISOL8_FEED_BUFFER bytes without blocking). */
+int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *err);
+int sandbox_wait_ready(isol8_sandbox *sb, isol8_err *err);
+/* Non-blocking: 1 when the init said ready, 0 not yet, -1 when setup failed (err says why). */
+int sandbox_poll_ready(isol8_sandbox *sb, isol8_err *err);
+#define ISOL8_FEED_BUFFER (1u << 20)
+/* Bytes the feed for spec will take (to decide whether it fits the pipe before ready). */
+size_t sandbox_feed_size(const isol8_exec_spec *spec);
+/* Writes the whole feed (blocking). */
+int sandbox_feed(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err);
+/* Kills every process of the sandbox (init first: the kernel then kills its namespace; then
+ * a pass over the cgroup, left to the pool for an adopted sandbox). */
+void sandbox_kill(isol8_sandbox *sb);
+/* Reads a file of the sandbox through its init (as the sandbox user, beneath /sandbox or
+ * /tmp, no symlinks, regular files only, within a deadline). Call after the payload's exit
+ * status. 1 = got it, 0 = refused (err says why and names the path), -1 = sandbox gone. */
+int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
+/* Starts a process that waits for its feed (sandbox_feed_to); status lines name its pid. */
+int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err);
+int sandbox_feed_to(int feed_fd, const isol8_exec_spec *spec, isol8_err *err);
+void sandbox_proc_close(isol8_proc *p);
+/* Writes a file (as the sandbox user, beneath /sandbox or /tmp, no symlinks followed, only
+ * over a regular file, within a deadline). */
+int sandbox_put_file(isol8_sandbox *sb, const char *path, const void *data, size_t len, unsigned mode, isol8_err *err);
+/* SIGKILL to every process of the sandbox except its init (files stay). */
+int sandbox_killall(isol8_sandbox *sb, isol8_err *err);
+
+/* The fds and identity of a ready sandbox, to hand it to another process (isol8-pool). */
+#define ISOL8_HANDOVER_FDS 6 /* pidfd, ctl, feed (or chan, once fed), stdin_w, stdout_r, stderr_r */
+#define ISOL8_HANDOVER_MAX 7 /* a warm one's also: reply, where its driver reports the exit (warm.h) */
+void sandbox_handover_fds(const isol8_sandbox *sb, int fds[ISOL8_HANDOVER_FDS]);
+/* Rebuilds a sandbox received from another process; takes ownership of the fds. Its run-dir
+ * record is the sender's to rewrite (sandbox_hand_record_to), off the receiver's critical path. */
+int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[ISOL8_HANDOVER_FDS], isol8_err *err);
+/* Rewrites the run-dir record of a sandbox handed over to process supervisor, so that
+ * isol8-cleanup judges by that process (alive: the sandbox is in use) and not by the sender. */
+void sandbox_hand_record_to(isol8_sandbox *sb, pid_t supervisor);
+/* Waits until the init has exited (at once for an adopted sandbox: its pool waits for it). */
+void sandbox_wait_exit(isol8_sandbox *sb);
+
+/* Tears everything down (unless persist: then only our fds are closed and the record stays).
+ * An adopted sandbox is killed and let go of: its pool sweeps up (isol8-cleanup does, if the
+ * pool is gone), which keeps the teardown off the run. */
+void sandbox_destroy(isol8_sandbox *sb);
+
+/* One status line from the init: returns 1 and fills *line (malloc'd) when a full line is
+ * buffered, 0 when more bytes are needed, -1 at EOF. Reads once from ctl if nothing buffered. */
+int sandbox_read_status(isol8_sandbox *sb, char **line);
+/* True when a whole status line is already buffered. It came in the same read as an earlier
+ * line (the init's "ready", a reply to a request), so poll() on ctl will never report it: a
+ * caller that waits for a status must check this before it polls, or it waits for a line it
+ * already has (a program that exits at once would otherwise run into its timeout). */
+bool sandbox_status_buffered(const isol8_sandbox *sb);
+
+/* Run dir: ISOL8_RUN_DIR, else /run/isol8 as root, else $XDG_RUNTIME_DIR/isol8. */
+const char *isol8_run_dir(void);
+
+#endif

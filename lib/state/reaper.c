@@ -1,0 +1,368 @@
+#include "state/reaper.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jv.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/cgroup.h"
+#include "core/json.h"
+#include "sandbox/sandbox.h"
+#include "core/util.h"
+
+struct record {
+	char id[33];
+	int pid, supervisor;
+	unsigned long long start, sup_start;
+	char boot[64];
+	bool persist;
+};
+
+static bool alive(int pid, unsigned long long start)
+{
+	return pid > 0 && start && proc_start_time(pid) == start;
+}
+
+static void add_error(isol8_reap_report *r, const char *id, const char *msg)
+{
+	r->errors = xrealloc(r->errors, (r->nerrors + 1) * sizeof *r->errors);
+	r->errors[r->nerrors++] = xasprintf("%s: %s", id, msg);
+	r->failed++;
+}
+
+static void add_candidate(isol8_reap_report *r, const char *id, const char *why, int pid)
+{
+	r->cands = xrealloc(r->cands, (r->ncands + 1) * sizeof *r->cands);
+	isol8_reap_candidate *c = &r->cands[r->ncands++];
+	snprintf(c->id, sizeof c->id, "%s", id);
+	c->why = why;
+	c->pid = pid;
+}
+
+static bool valid_id(const char *id)
+{
+	size_t n = strlen(id);
+	if (n != 16)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static int read_record(const char *path, struct record *rec)
+{
+	isol8_buf b = {0};
+	isol8_err e = {0};
+	memset(rec, 0, sizeof *rec);
+	if (read_file(path, 1 << 16, &b, &e) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	jv v = jv_parse_sized(b.data ? (const char *)b.data : "", (int)b.len);
+	buf_free(&b);
+	jv id = json_get(v, "id"), pid = json_get(v, "pid"), st = json_get(v, "startTime"), boot = json_get(v, "bootId"),
+	   sup = json_get(v, "supervisor"), sst = json_get(v, "supervisorStartTime"), per = json_get(v, "persist");
+	int rc = -1;
+	if (jv_get_kind(id) == JV_KIND_STRING && valid_id(jv_string_value(id)) && jv_get_kind(pid) == JV_KIND_NUMBER &&
+	    jv_get_kind(st) == JV_KIND_NUMBER && jv_get_kind(boot) == JV_KIND_STRING) {
+		snprintf(rec->id, sizeof rec->id, "%s", jv_string_value(id));
+		rec->pid = (int)jv_number_value(pid);
+		rec->start = (unsigned long long)jv_number_value(st);
+		snprintf(rec->boot, sizeof rec->boot, "%s", jv_string_value(boot));
+		rec->supervisor = jv_get_kind(sup) == JV_KIND_NUMBER ? (int)jv_number_value(sup) : 0;
+		rec->sup_start = jv_get_kind(sst) == JV_KIND_NUMBER ? (unsigned long long)jv_number_value(sst) : 0;
+		rec->persist = jv_get_kind(per) == JV_KIND_TRUE;
+		rc = 0;
+	}
+	jv_free(id);
+	jv_free(pid);
+	jv_free(st);
+	jv_free(boot);
+	jv_free(sup);
+	jv_free(sst);
+	jv_free(per);
+	jv_free(v);
+	return rc;
+}
+
+/* Sends sig to the process (pid, start time) and waits up to wait_ms for it to exit. Through a
+ * pidfd opened *before* the start time is checked again, so the signal can only reach that very
+ * process even if the pid is recycled meanwhile. 0 when gone (or already gone), -1 otherwise. */
+static int signal_verified(int pid, unsigned long long start, int sig, int wait_ms)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return 0;
+	int rc = 0;
+	if (proc_start_time(pid) == start) {
+		syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+		struct pollfd p = {pfd, POLLIN, 0}; /* readable once the process has exited */
+		rc = poll(&p, 1, wait_ms) == 1 ? 0 : -1;
+	}
+	close(pfd);
+	return rc;
+}
+
+static int kill_init(const struct record *rec, isol8_err *err)
+{
+	if (signal_verified(rec->pid, rec->start, SIGKILL, 5000) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "init %d did not exit", rec->pid);
+	return 0;
+}
+
+static int remove_cgroup(const char *id, isol8_err *err)
+{
+	isol8_cgroup cg;
+	if (cgroup_open(&cg, id) < 0)
+		return 0;
+	cgroup_kill_all(&cg); /* anything that escaped the PID namespace teardown */
+	if (cgroup_destroy(&cg) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "cgroup still busy");
+	return 0;
+}
+
+static bool older_than(const char *path, unsigned secs)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && time(NULL) - st.st_mtime >= (time_t)secs;
+}
+
+static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_reap_report *r)
+{
+	char dir[PATH_MAX], cur_boot[64];
+	boot_id(cur_boot);
+	snprintf(dir, sizeof dir, "%s/sandboxes", run_dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 6 || strcmp(e->d_name + n - 5, ".json"))
+			continue;
+		char path[PATH_MAX + 300];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		struct record rec;
+		if (read_record(path, &rec) < 0) {
+			char id[300];
+			snprintf(id, sizeof id, "%.*s", (int)(n - 5), e->d_name);
+			add_error(r, id, "unreadable record (left in place)");
+			continue;
+		}
+		bool same_boot = !strcmp(rec.boot, cur_boot);
+		bool init_alive = same_boot && alive(rec.pid, rec.start);
+		const char *why;
+		if (!same_boot)
+			why = "previous boot";
+		else if (!rec.persist && alive(rec.supervisor, rec.sup_start) &&
+			 (init_alive || !older_than(path, o->orphan_age_s))) {
+			/* its isol8 run is still running (or tearing down right now): never touched */
+			r->active++;
+			continue;
+		} else if (rec.persist && init_alive && !o->include_persisted) {
+			r->active++;
+			continue;
+		} else if (rec.persist) {
+			why = "persisted";
+		} else {
+			/* a live supervisor with an exited init (past the grace) is stale too: e.g. a
+			 * pooled sandbox whose hand-over failed still names the live pool */
+			why = alive(rec.supervisor, rec.sup_start) ? "sandbox exited" : "supervisor gone";
+		}
+		add_candidate(r, rec.id, why, init_alive ? rec.pid : 0);
+		if (o->dry_run)
+			continue;
+		isol8_err err = {0};
+		if ((init_alive && kill_init(&rec, &err) < 0) || remove_cgroup(rec.id, &err) < 0) {
+			add_error(r, rec.id, err.msg);
+			continue;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			add_error(r, rec.id, strerror(errno));
+			continue;
+		}
+		/* the proxy's log of a --net filtered run killed before it could remove it */
+		snprintf(path, sizeof path, "%s/%s.network.jsonl", dir, rec.id);
+		unlink(path);
+		r->removed++;
+	}
+	closedir(d);
+}
+
+static bool record_exists(const char *run_dir, const char *id)
+{
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof p, "%s/sandboxes/%s.json", run_dir, id);
+	return access(p, F_OK) == 0;
+}
+
+/* Cgroups with no record: left by a crash between cgroup creation and the record. Only empty
+ * ones older than orphan_age_s go: a younger one may belong to a sandbox being created now. */
+static void reap_orphan_cgroups(const isol8_reap_opts *o, const char *run_dir, isol8_reap_report *r)
+{
+	isol8_cgroup probe;
+	if (cgroup_open(&probe, "x") < 0)
+		return;
+	char *path = probe.version == 2 ? probe.path : probe.v1[CG_V1_PIDS];
+	char *slash = strrchr(path, '/');
+	*slash = 0; /* the parent: …/isol8 */
+	DIR *d = opendir(path);
+	if (!d) {
+		cgroup_forget(&probe);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!valid_id(e->d_name) || record_exists(run_dir, e->d_name))
+			continue;
+		char p[PATH_MAX + 64], procs[PATH_MAX + 96];
+		struct stat st;
+		snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+		snprintf(procs, sizeof procs, "%s/cgroup.procs", p);
+		if (stat(p, &st) < 0 || time(NULL) - st.st_mtime < (time_t)o->orphan_age_s)
+			continue;
+		isol8_buf b = {0};
+		isol8_err err = {0};
+		int rr = read_file(procs, 1 << 20, &b, &err);
+		bool empty = rr == 0 && b.len == 0;
+		buf_free(&b);
+		if (!empty)
+			continue; /* processes but no record: not ours to judge */
+		add_candidate(r, e->d_name, "orphan cgroup", 0);
+		if (o->dry_run)
+			continue;
+		if (remove_cgroup(e->d_name, &err) < 0)
+			add_error(r, e->d_name, err.msg);
+		else
+			r->removed++;
+	}
+	closedir(d);
+	cgroup_forget(&probe);
+}
+
+static void rm_session_dir(const char *dir)
+{
+	static const char *const files[] = {"ctl.sock", "meta.json", "meta.json.tmp"};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char p[PATH_MAX + 32];
+		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+/* SIGTERM: the supervisor tears its sandbox down and removes its directory itself. */
+static int stop_daemon(int pid, unsigned long long start)
+{
+	return signal_verified(pid, start, SIGTERM, 10000);
+}
+
+/* Sessions: a supervisor that is gone leaves its directory (its sandbox died with it; the
+ * sandbox record is reaped above); one idle past its timeout is asked to stop. */
+static void reap_sessions(const isol8_reap_opts *o, const char *run_dir, isol8_reap_report *r)
+{
+	char dir[PATH_MAX], cur_boot[64];
+	boot_id(cur_boot);
+	snprintf(dir, sizeof dir, "%s/sessions", run_dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char sdir[PATH_MAX + 300], meta[PATH_MAX + 320];
+		snprintf(sdir, sizeof sdir, "%s/%s", dir, e->d_name);
+		snprintf(meta, sizeof meta, "%s/meta.json", sdir);
+		isol8_buf b = {0};
+		isol8_err ferr = {0};
+		struct stat st;
+		if (read_file(meta, 1 << 16, &b, &ferr) < 0) {
+			buf_free(&b);
+			/* no meta: a create that crashed; only once older than the orphan age */
+			if (stat(sdir, &st) == 0 && time(NULL) - st.st_mtime >= (time_t)o->orphan_age_s) {
+				add_candidate(r, e->d_name, "incomplete session", 0);
+				if (!o->dry_run) {
+					rm_session_dir(sdir);
+					r->removed++;
+				}
+			}
+			continue;
+		}
+		jv v = jv_parse_sized((const char *)b.data, (int)b.len);
+		buf_free(&b);
+		jv pid = json_get(v, "daemon"), start = json_get(v, "daemonStartTime"), boot = json_get(v, "bootId"),
+		   last = json_get(v, "lastUsedMs"), idle = json_get(v, "idleTimeoutMs");
+		int dpid = jv_get_kind(pid) == JV_KIND_NUMBER ? (int)jv_number_value(pid) : 0;
+		unsigned long long dstart = jv_get_kind(start) == JV_KIND_NUMBER ? (unsigned long long)jv_number_value(start) : 0;
+		bool same_boot = jv_get_kind(boot) == JV_KIND_STRING && !strcmp(jv_string_value(boot), cur_boot);
+		double idle_for = jv_get_kind(last) == JV_KIND_NUMBER ? (double)now_real_ms() - jv_number_value(last) : 0;
+		double limit = jv_get_kind(idle) == JV_KIND_NUMBER ? jv_number_value(idle) : 3600000;
+		jv_free(pid);
+		jv_free(start);
+		jv_free(boot);
+		jv_free(last);
+		jv_free(idle);
+		jv_free(v);
+		bool live = same_boot && alive(dpid, dstart);
+		bool persisted = limit >= (double)ISOL8_SESSION_IDLE_NEVER_MS;
+		if (live && (persisted ? !o->include_persisted : idle_for <= limit)) {
+			r->active++; /* a live session: never touched */
+			continue;
+		}
+		const char *why = !live ? "session supervisor gone" : persisted ? "persisted session" : "session idle past its timeout";
+		add_candidate(r, e->d_name, why, live ? dpid : 0);
+		if (o->dry_run)
+			continue;
+		if (live && stop_daemon(dpid, dstart) < 0) {
+			add_error(r, e->d_name, "session supervisor did not stop");
+			continue;
+		}
+		rm_session_dir(sdir);
+		r->removed++;
+	}
+	closedir(d);
+}
+
+int isol8_reap(const isol8_reap_opts *o, isol8_reap_report *r, isol8_err *err)
+{
+	memset(r, 0, sizeof *r);
+	const char *run_dir = o->run_dir ? o->run_dir : isol8_run_dir();
+	char lock[PATH_MAX];
+	snprintf(lock, sizeof lock, "%s/.cleanup.lock", run_dir);
+	if (mkdir_p(run_dir, 0755) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "run dir %s", run_dir);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return isol8_fail(err, ISOL8_E_SANDBOX, e, "lock %s", lock);
+	}
+	reap_sessions(o, run_dir, r); /* first: a stopped session's sandbox is then reaped below */
+	reap_records(o, run_dir, r);
+	reap_orphan_cgroups(o, run_dir, r);
+	close(fd);
+	return 0;
+}
+
+void isol8_reap_report_free(isol8_reap_report *r)
+{
+	for (size_t i = 0; i < r->nerrors; i++)
+		free(r->errors[i]);
+	free(r->errors);
+	free(r->cands);
+	memset(r, 0, sizeof *r);
+}
