@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
+#include "run/client.h"
 #include "isol8.h"
-#include "util.h"
+#include "core/util.h"
 
 /* Output arrives in chunks as the program writes it (a line may come in two): a run of stdout
  * chunks is printed after one label. */

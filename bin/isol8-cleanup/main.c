@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "isol8.h"
-#include "json.h"
-#include "reaper.h"
-#include "util.h"
+#include "core/json.h"
+#include "state/reaper.h"
+#include "core/util.h"
 
 static const char usage[] =
 	"Usage: isol8-cleanup [options]\n"

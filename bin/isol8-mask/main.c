@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "mask.h"
-#include "util.h"
+#include "core/cli.h"
+#include "run/mask.h"
+#include "core/util.h"
 
 static const char usage[] =
 	"Usage: isol8-mask --secret-env NAME | --secret-file FILE ...\n"

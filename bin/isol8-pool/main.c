@@ -22,14 +22,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "engine.h"
-#include "fdpass.h"
+#include "core/cli.h"
+#include "run/engine.h"
+#include "core/fdpass.h"
 #include "isol8.h"
-#include "json.h"
-#include "pool.h"
-#include "util.h"
-#include "warm.h"
+#include "core/json.h"
+#include "run/pool.h"
+#include "core/util.h"
+#include "run/warm.h"
 
 #define MAX_POOL 64   /* per kind */
 #define NKINDS 3      /* plain, then warm_runtimes[] */

@@ -16,10 +16,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "proxy.h"
-#include "cli.h"
-#include "util.h"
+#include "core/config.h"
+#include "net/proxy.h"
+#include "core/cli.h"
+#include "core/util.h"
 
 static const char usage[] =
 	"Usage: isol8-proxy [--listen ADDR:PORT | --fd N | --inetd] [options]\n"

@@ -17,15 +17,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "run/client.h"
 #include "isol8.h"
 #include "run.h"
-#include "events.h"
-#include "json.h"
-#include "cli.h"
-#include "reaper.h"
-#include "session.h"
-#include "util.h"
+#include "wire/events.h"
+#include "core/json.h"
+#include "core/cli.h"
+#include "state/reaper.h"
+#include "run/session.h"
+#include "core/util.h"
 
 static const char usage[] =
 	"Usage: isol8 run [file] [options]\n"

@@ -22,9 +22,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "json.h"
+#include "core/json.h"
 #include "serve.h"
-#include "util.h"
+#include "core/util.h"
 
 /* Set by SIGUSR1: the accept loop closes this unauthenticated connection to make room. */
 static volatile sig_atomic_t evicted;

@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 
 #include "serve.h"
-#include "util.h"
+#include "core/util.h"
 
 enum conn_state { C_FREE, C_UNAUTH, C_AUTH, C_EVICTED };
 

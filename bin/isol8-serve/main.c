@@ -25,9 +25,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "reaper.h"
+#include "state/reaper.h"
 #include "serve.h"
-#include "util.h"
+#include "core/util.h"
 
 #define MIN_KEY_LEN 16
 

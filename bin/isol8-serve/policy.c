@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "serve.h"
-#include "util.h"
+#include "core/util.h"
 
 static uint64_t cfg_size(const isol8_config *cfg, const char *path, const char *fallback)
 {

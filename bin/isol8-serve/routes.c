@@ -28,12 +28,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "events.h"
-#include "json.h"
-#include "reaper.h"
+#include "wire/events.h"
+#include "core/json.h"
+#include "state/reaper.h"
 #include "serve.h"
-#include "session.h"
-#include "util.h"
+#include "run/session.h"
+#include "core/util.h"
 
 #define MAX_CLIENT_SESSION_ID 48
 

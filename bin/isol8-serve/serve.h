@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "http.h"
+#include "net/http.h"
 #include "isol8.h"
 
 #define SERVE_NRT 6   /* python node bun deno bash other */

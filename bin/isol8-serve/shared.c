@@ -30,10 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "json.h"
-#include "pool.h"
+#include "core/json.h"
+#include "run/pool.h"
 #include "serve.h"
-#include "util.h"
+#include "core/util.h"
 
 #define STATE_MAGIC 0x6c38737fu
 #define STATE_VERSION 3

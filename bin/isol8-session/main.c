@@ -21,13 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "events.h"
+#include "wire/events.h"
 #include "isol8.h"
-#include "json.h"
-#include "session.h"
-#include "cli.h"
-#include "client.h"
-#include "util.h"
+#include "core/json.h"
+#include "run/session.h"
+#include "core/cli.h"
+#include "run/client.h"
+#include "core/util.h"
 
 #define MAX_LINE (96u << 20) /* a request with a 64 MiB file, base64-encoded */
 

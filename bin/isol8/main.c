@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 #include "isol8.h"
-#include "json.h"
+#include "core/json.h"
 #include "../isol8-run/run.h"
-#include "seccomp_policy.h"
-#include "util.h"
+#include "sandbox/seccomp_policy.h"
+#include "core/util.h"
 
 static const char help[] =
 	"Usage: isol8 [--debug] <command> [options]\n"

@@ -1,7 +1,7 @@
 /* Config: defaults, shallow per-section merge, strict keys and types. */
 #include <stdlib.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "tap.h"
 
 int main(void)

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "net/http.h"
 #include "tap.h"
 
 static int parse(const char *s, http_request *r)

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "mask.h"
+#include "run/mask.h"
 #include "tap.h"
 
 static char *feed_in_pieces(const char *const *secrets, size_t n, const char *text, size_t piece)

@@ -7,7 +7,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 
-#include "proxy.h"
+#include "net/proxy.h"
 #include "tap.h"
 
 static bool priv(const char *addr)

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "util.h"
+#include "core/util.h"
 
 int main(void)
 {

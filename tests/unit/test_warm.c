@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "run/engine.h"
 #include "tap.h"
-#include "warm.h"
+#include "run/warm.h"
 
 /* base with extra ("K=V") set: replacing K's entry, or appended (strings are borrowed) */
 static char **with(char **base, const char *extra)
