@@ -30,6 +30,7 @@
 #include "run/pool.h"
 #include "core/util.h"
 #include "run/warm.h"
+#include "state/rundir.h"
 
 #define MAX_POOL 64   /* per kind */
 #define NKINDS 3      /* plain, then warm_runtimes[] */
@@ -175,9 +176,10 @@ static void refill(struct pool *p)
 /* Why a warm interpreter ended before saying ready: the init's status line for it. */
 static void report_failed_driver(struct pool *p, struct slot *s)
 {
-	char *line = NULL, *why = NULL;
-	for (int tries = 0; tries < 20 && !why; tries++) {
-		int r = sandbox_read_status(&s->sb, &line);
+	ctl_msg m = {.kind = CTL_BAD};
+	bool got = false;
+	for (int tries = 0; tries < 20 && !got; tries++) {
+		int r = sandbox_read_status(&s->sb, &m);
 		if (r < 0)
 			break;
 		if (r == 0) {
@@ -185,26 +187,18 @@ static void report_failed_driver(struct pool *p, struct slot *s)
 			poll(&f, 1, 10);
 			continue;
 		}
-		why = line;
+		got = true;
 	}
 	const char *rt = kind_name(s->kind);
-	jv st = why ? jv_parse(why) : jv_invalid();
-	jv e = json_get(st, "error"), x = json_get(st, "exit"), sig = json_get(st, "signal");
-	if (jv_get_kind(e) == JV_KIND_STRING)
-		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: %s\n", rt, jv_string_value(e));
-	else if (jv_get_kind(x) == JV_KIND_NUMBER)
-		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: it exited with %d\n", rt,
-			(int)jv_number_value(x));
-	else if (jv_get_kind(sig) == JV_KIND_NUMBER)
-		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: killed by signal %d\n", rt,
-			(int)jv_number_value(sig));
+	if (got && m.kind == CTL_ERROR)
+		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: %s\n", rt, m.error);
+	else if (got && m.kind == CTL_EXIT)
+		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: it exited with %d\n", rt, m.code);
+	else if (got && m.kind == CTL_SIGNAL)
+		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: killed by signal %d\n", rt, m.code);
 	else
 		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start\n", rt);
-	jv_free(e);
-	jv_free(x);
-	jv_free(sig);
-	jv_free(st);
-	free(why);
+	ctl_msg_free(&m);
 	if (++p->warm_failures[s->kind] >= WARM_GIVE_UP) {
 		p->warm_on[s->kind] = false;
 		fprintf(stderr, "[ERR] isol8-pool: not keeping %s warm (%d failures in a row; SIGHUP retries)\n", rt,

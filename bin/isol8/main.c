@@ -22,6 +22,7 @@
 #include "../isol8-run/run.h"
 #include "sandbox/seccomp_policy.h"
 #include "core/util.h"
+#include "state/rundir.h"
 
 static const char help[] =
 	"Usage: isol8 [--debug] <command> [options]\n"

@@ -517,3 +517,16 @@ bool sibling_tool(const char *tool, char *out, size_t n)
 	int w = snprintf(out, n, "%s/%s", self, tool);
 	return w > 0 && (size_t)w < n && access(out, X_OK) == 0;
 }
+
+bool proc_alive(pid_t pid, unsigned long long start)
+{
+	return pid > 0 && start && proc_start_time(pid) == start;
+}
+
+uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 1099511628211ull;
+	return h;
+}

@@ -48,6 +48,11 @@ void iso8601_now(char out[32]);     /* 2026-11-22T14:01:02.123Z */
 void random_hex(char *out, size_t nbytes); /* writes 2*nbytes hex chars + NUL */
 void uuid_v4(char out[37]);
 
+/* FNV-1a, 64 bits, continued from h (start with FNV1A_INIT): a cheap fingerprint, not a
+ * defence against anyone choosing the input. */
+#define FNV1A_INIT 14695981039346656037ull
+uint64_t fnv1a(uint64_t h, const void *p, size_t n);
+
 char *base64_encode(const unsigned char *p, size_t n, size_t *outlen);
 int base64_decode(const char *s, size_t n, isol8_buf *out); /* -1 on invalid input */
 
@@ -58,6 +63,9 @@ size_t utf8_complete_prefix(const unsigned char *p, size_t n);
 /* Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), 0 if there is no such
  * process or it has exited (a zombie). */
 unsigned long long proc_start_time(pid_t pid);
+/* Whether the process (pid, start time) is still the one it was: a recycled pid has another
+ * start time. False for pid 0 or start 0. */
+bool proc_alive(pid_t pid, unsigned long long start);
 /* The kernel's boot id (36 chars), "" if unreadable. */
 void boot_id(char out[64]);
 

@@ -20,6 +20,7 @@
 #include "run/warm.h"
 #include "run/runtime.h"
 #include "sandbox/sandbox.h"
+#include "state/rundir.h"
 
 #define MAX_OUTPUT_FILE (64u << 20)
 #define KILL_GRACE_MS 2000 /* after a kill, how long we keep draining pipes */
@@ -323,7 +324,7 @@ static int run_install(isol8_sandbox *sb, const isol8_request *req, const isol8_
 	}
 	char **argv = install_argv(req), **envp = isol8_build_env(o, extra, nextra);
 	isol8_exec_spec spec = {argv, envp, "/sandbox", NULL, 0};
-	int rc = sandbox_feed_to(p.feed, &spec, err);
+	int rc = sandbox_feed_proc(sb, &p, &spec, err);
 	isol8_free_strv(argv);
 	isol8_free_strv(envp);
 	for (size_t i = 0; i < nextra; i++) {
@@ -331,8 +332,6 @@ static int run_install(isol8_sandbox *sb, const isol8_request *req, const isol8_
 		free(extra[i].value);
 	}
 	free(extra);
-	close(p.feed);
-	p.feed = -1;
 	close(p.stdin_w);
 	p.stdin_w = -1;
 	isol8_buf errout = {0};
@@ -364,19 +363,12 @@ static int run_install(isol8_sandbox *sb, const isol8_request *req, const isol8_
 				buf_append(&errout, tmp, (size_t)n);
 		}
 		if (f[2].revents) {
-			char *line;
+			ctl_msg m;
 			int r;
-			while ((r = sandbox_read_status(sb, &line)) == 1) {
-				jv v = jv_parse(line);
-				jv pid = json_get(v, "pid"), e = json_get(v, "exit"), s = json_get(v, "signal");
-				if (jv_get_kind(pid) == JV_KIND_NUMBER && (pid_t)jv_number_value(pid) == p.pid)
-					code = jv_get_kind(e) == JV_KIND_NUMBER ? (int)jv_number_value(e)
-					     : jv_get_kind(s) == JV_KIND_NUMBER ? 128 + (int)jv_number_value(s) : 127;
-				jv_free(pid);
-				jv_free(e);
-				jv_free(s);
-				jv_free(v);
-				free(line);
+			while ((r = sandbox_read_status(sb, &m)) == 1) {
+				if (m.pid == p.pid)
+					code = ctl_exit_code(&m);
+				ctl_msg_free(&m);
 			}
 			if (r < 0 && code < 0)
 				rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "the sandbox went away during --install");
@@ -416,7 +408,7 @@ struct run {
 static void take_stats(struct run *r)
 {
 	if (!r->have_stats) {
-		cgroup_read_stats(&r->sb.cg, &r->stats);
+		sandbox_stats(&r->sb, &r->stats);
 		r->have_stats = true;
 	}
 }
@@ -432,25 +424,19 @@ static void kill_run(struct run *r)
 	}
 }
 
-static void handle_status(struct run *r, const char *line)
+static void handle_status(struct run *r, const ctl_msg *m)
 {
-	jv v = jv_parse(line);
-	jv e = json_get(v, "exit"), s = json_get(v, "signal"), f = json_get(v, "error");
-	if (jv_get_kind(e) == JV_KIND_NUMBER) {
-		r->exit_code = (int)jv_number_value(e);
+	if (m->kind == CTL_EXIT) {
+		r->exit_code = m->code;
 		r->have_status = true;
-	} else if (jv_get_kind(s) == JV_KIND_NUMBER) {
-		r->sig = (int)jv_number_value(s);
+	} else if (m->kind == CTL_SIGNAL) {
+		r->sig = m->code;
 		r->exit_code = 128 + r->sig;
 		r->have_status = true;
-	} else if (jv_get_kind(f) == JV_KIND_STRING) {
-		r->fault = xstrdup(jv_string_value(f));
+	} else if (m->kind == CTL_ERROR) {
+		r->fault = xstrdup(m->error);
 		r->have_status = true;
 	}
-	jv_free(e);
-	jv_free(s);
-	jv_free(f);
-	jv_free(v);
 }
 
 static void write_stdin(struct run *r, const isol8_request *req, size_t *off)
@@ -562,11 +548,11 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 			kill_run(r);
 		}
 		if (p[2].revents) {
-			char *line = NULL;
+			ctl_msg m;
 			int s;
-			while ((s = sandbox_read_status(&r->sb, &line)) == 1) {
-				handle_status(r, line);
-				free(line);
+			while ((s = sandbox_read_status(&r->sb, &m)) == 1) {
+				handle_status(r, &m);
+				ctl_msg_free(&m);
 			}
 			if (s < 0 && !r->have_status) {
 				r->have_status = true; /* init died: killed by us (timeout, cancel) or the OOM killer */
@@ -682,8 +668,7 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 			return -1;
 		}
 		/* A feed that fits the pipe is written while the sandbox is still being built. */
-		early = !req->ninstall && sandbox_feed_size(&spec) < ISOL8_FEED_BUFFER / 2 &&
-			fcntl(r.sb.feed, F_GETPIPE_SZ) >= (int)ISOL8_FEED_BUFFER;
+		early = !req->ninstall && sandbox_feed_early(&r.sb, &spec);
 		rc = early ? sandbox_feed(&r.sb, &spec, err) : 0;
 		if (sandbox_wait_ready(&r.sb, err) < 0) {
 			free_command(&c);
@@ -693,7 +678,7 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 	pid_t proxy = 0;
 	char *netlog = NULL;
 	if (o->network == ISOL8_NET_FILTERED) {
-		netlog = xasprintf("%s/sandboxes/%s.network.jsonl", isol8_run_dir(), r.sb.id);
+		netlog = rundir_sandbox_netlog(NULL, r.sb.id);
 		if (r.sb.proxy_fd < 0 || (proxy = start_proxy(r.sb.proxy_fd, o, netlog, err)) < 0) {
 			if (r.sb.proxy_fd < 0)
 				isol8_fail(err, ISOL8_E_SANDBOX, 0, "the sandbox did not hand over its proxy socket");

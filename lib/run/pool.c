@@ -14,10 +14,11 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "run/warm.h"
+#include "state/rundir.h"
 
 char *pool_socket_path(void)
 {
-	return xasprintf("%s/pool.sock", isol8_run_dir());
+	return rundir_pool_socket(NULL);
 }
 
 bool pool_compatible(const isol8_options *w, const isol8_options *p)

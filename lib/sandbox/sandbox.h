@@ -19,6 +19,10 @@
 #include "wire/request.h"
 #include "sandbox/rootfs.h"
 #include "core/util.h"
+#include "wire/ctl.h"
+
+/* The operations of whatever builds the sandbox (backend.h); the native one by default. */
+typedef struct isol8_backend isol8_backend;
 
 #define ISOL8_SANDBOX_UID 65534
 #define ISOL8_SANDBOX_GID 65534
@@ -36,9 +40,11 @@ typedef struct isol8_sandbox_cfg {
 	isol8_cg_limits limits;
 	isol8_rootfs_opts rootfs; /* staging/uid/gid are filled by sandbox_prepare */
 	const char *run_dir;
+	const isol8_backend *backend; /* NULL: the native backend */
 } isol8_sandbox_cfg;
 
 typedef struct isol8_sandbox {
+	const isol8_backend *be; /* the backend that made it: every sandbox_* call goes there */
 	char id[33];
 	pid_t pid;        /* host pid of the init */
 	int pidfd;
@@ -84,8 +90,8 @@ int sandbox_wait_ready(isol8_sandbox *sb, isol8_err *err);
 /* Non-blocking: 1 when the init said ready, 0 not yet, -1 when setup failed (err says why). */
 int sandbox_poll_ready(isol8_sandbox *sb, isol8_err *err);
 #define ISOL8_FEED_BUFFER (1u << 20)
-/* Bytes the feed for spec will take (to decide whether it fits the pipe before ready). */
-size_t sandbox_feed_size(const isol8_exec_spec *spec);
+/* Whether spec's feed can be written now, before the sandbox is ready, without blocking. */
+bool sandbox_feed_early(isol8_sandbox *sb, const isol8_exec_spec *spec);
 /* Writes the whole feed (blocking). */
 int sandbox_feed(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err);
 /* Kills every process of the sandbox (init first: the kernel then kills its namespace; then
@@ -95,9 +101,9 @@ void sandbox_kill(isol8_sandbox *sb);
  * /tmp, no symlinks, regular files only, within a deadline). Call after the payload's exit
  * status. 1 = got it, 0 = refused (err says why and names the path), -1 = sandbox gone. */
 int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
-/* Starts a process that waits for its feed (sandbox_feed_to); status lines name its pid. */
+/* Starts a process that waits for its feed (sandbox_feed_proc); statuses name its pid. */
 int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err);
-int sandbox_feed_to(int feed_fd, const isol8_exec_spec *spec, isol8_err *err);
+int sandbox_feed_proc(isol8_sandbox *sb, isol8_proc *p, const isol8_exec_spec *spec, isol8_err *err);
 void sandbox_proc_close(isol8_proc *p);
 /* Writes a file (as the sandbox user, beneath /sandbox or /tmp, no symlinks followed, only
  * over a regular file, within a deadline). */
@@ -105,6 +111,10 @@ int sandbox_put_file(isol8_sandbox *sb, const char *path, const void *data, size
 /* SIGKILL to every process of the sandbox except its init (files stay). */
 int sandbox_killall(isol8_sandbox *sb, isol8_err *err);
 
+/* The cgroup's numbers for the whole sandbox (CPU, memory peak, OOM kills). */
+void sandbox_stats(isol8_sandbox *sb, isol8_cg_stats *st);
+
+/* ---- hand-over: native sandboxes only (they are fds, so isol8-pool can pass them) ---- */
 /* The fds and identity of a ready sandbox, to hand it to another process (isol8-pool). */
 #define ISOL8_HANDOVER_FDS 6 /* pidfd, ctl, feed (or chan, once fed), stdin_w, stdout_r, stderr_r */
 #define ISOL8_HANDOVER_MAX 7 /* a warm one's also: reply, where its driver reports the exit (warm.h) */
@@ -123,16 +133,13 @@ void sandbox_wait_exit(isol8_sandbox *sb);
  * pool is gone), which keeps the teardown off the run. */
 void sandbox_destroy(isol8_sandbox *sb);
 
-/* One status line from the init: returns 1 and fills *line (malloc'd) when a full line is
- * buffered, 0 when more bytes are needed, -1 at EOF. Reads once from ctl if nothing buffered. */
-int sandbox_read_status(isol8_sandbox *sb, char **line);
-/* True when a whole status line is already buffered. It came in the same read as an earlier
- * line (the init's "ready", a reply to a request), so poll() on ctl will never report it: a
- * caller that waits for a status must check this before it polls, or it waits for a line it
+/* One status from the sandbox (a payload's exit, or an error): 1 with *m filled (free it with
+ * ctl_msg_free), 0 when none is there yet, -1 when the sandbox is gone. Reads at most once. */
+int sandbox_read_status(isol8_sandbox *sb, ctl_msg *m);
+/* True when a whole status is already buffered. It came in the same read as an earlier
+ * message (the init's "ready", a reply to a request), so poll() on ctl will never report it: a
+ * caller that waits for a status must check this before it polls, or it waits for a status it
  * already has (a program that exits at once would otherwise run into its timeout). */
 bool sandbox_status_buffered(const isol8_sandbox *sb);
-
-/* Run dir: ISOL8_RUN_DIR, else /run/isol8 as root, else $XDG_RUNTIME_DIR/isol8. */
-const char *isol8_run_dir(void);
 
 #endif

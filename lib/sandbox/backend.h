@@ -1,0 +1,47 @@
+/* backend.h — the seam between isol8 and what isolates a run. The engine, sessions and the pool
+ * reach a sandbox only through the sandbox_* functions of sandbox.h, which call the operations
+ * of the backend that made it (sb->be). The native backend (namespaces, cgroup, seccomp: the
+ * files of lib/sandbox/) is the first; a second one (a container runtime, a VM) implements this
+ * table and is chosen in isol8_sandbox_cfg.backend, with no change to its callers.
+ *
+ * What every backend provides, in terms a caller can rely on:
+ *   start        begin building a sandbox (may return before it is ready); sb's stdio fds set
+ *   poll_ready / wait_ready   1/0/-1 without blocking / 0 or -1 when ready or failed
+ *   feed_early   whether the feed can be written before ready without blocking
+ *   feed         the first payload's argv, env, cwd and files; it then runs
+ *   spawn + feed_proc         a further payload in a ready sandbox (sessions)
+ *   read_status  one status (wire/ctl.h's ctl_msg): 1, 0 (none yet), -1 (sandbox gone);
+ *                status_buffered says one is waiting that poll() on sb->ctl will not report
+ *   put_file / get_file       beneath /sandbox or /tmp, as the sandbox user, bounded
+ *   killall      every process but the sandbox's own supervisor-side anchor (files stay)
+ *   kill / wait_exit / destroy   end it, wait for it, free everything
+ *   stats        CPU, memory peak, OOM kills of the whole sandbox */
+#ifndef ISOL8_SANDBOX_BACKEND_H
+#define ISOL8_SANDBOX_BACKEND_H
+
+#include "sandbox/sandbox.h"
+#include "wire/ctl.h"
+
+struct isol8_backend {
+	const char *name;
+	int (*start)(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *err);
+	int (*poll_ready)(isol8_sandbox *sb, isol8_err *err);
+	int (*wait_ready)(isol8_sandbox *sb, isol8_err *err);
+	bool (*feed_early)(isol8_sandbox *sb, const isol8_exec_spec *spec);
+	int (*feed)(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err);
+	int (*spawn)(isol8_sandbox *sb, isol8_proc *p, isol8_err *err);
+	int (*feed_proc)(isol8_sandbox *sb, isol8_proc *p, const isol8_exec_spec *spec, isol8_err *err);
+	int (*read_status)(isol8_sandbox *sb, ctl_msg *m);
+	bool (*status_buffered)(const isol8_sandbox *sb);
+	int (*put_file)(isol8_sandbox *sb, const char *path, const void *data, size_t len, unsigned mode, isol8_err *err);
+	int (*get_file)(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
+	int (*killall)(isol8_sandbox *sb, isol8_err *err);
+	void (*kill)(isol8_sandbox *sb);
+	void (*wait_exit)(isol8_sandbox *sb);
+	void (*stats)(isol8_sandbox *sb, isol8_cg_stats *st);
+	void (*destroy)(isol8_sandbox *sb);
+};
+
+extern const isol8_backend isol8_native_backend;
+
+#endif

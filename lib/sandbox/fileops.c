@@ -1,0 +1,214 @@
+/* fileops.c — the init's file operations (get and put requests on ctl). Each runs in a child
+ * as the sandbox user, beneath /sandbox or /tmp, with no symlink followed and only a regular
+ * file opened, bounded in time and size: a link, FIFO, device or sparse file planted by the
+ * program can make isol8 neither read nor write anything the program could not reach itself,
+ * nor block the init (docs/files.md). Only the init writes replies. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/safepath.h"
+#include "core/util.h"
+#include "sandbox/internal.h"
+#include "wire/ctl.h"
+
+/* How long the init waits for one file operation. Reading or writing a regular file on the
+ * sandbox's tmpfs takes milliseconds; the bound is for a helper that the program stopped or
+ * killed (it runs as the sandbox user, so the program may signal it): the init must never wait
+ * on it for good, or every later request of the sandbox (exec, put, get, stop) waits too. */
+#define FILE_OP_DEADLINE_MS 5000
+
+/* Why a file operation failed, in words (the supervisor adds "cannot read/write PATH: "). */
+static void file_error(isol8_buf *msg, int e, size_t max)
+{
+	char why[160];
+	if (e == ELOOP)
+		snprintf(why, sizeof why, "a symbolic link is on the way (links are not followed)");
+	else if (e == SAFEPATH_NOT_REGULAR)
+		snprintf(why, sizeof why, "not a regular file (only regular files are read or written)");
+	else if (e == ENOENT)
+		snprintf(why, sizeof why, "no such file");
+	else if (e == ENOTDIR)
+		snprintf(why, sizeof why, "a component of the path is not a directory");
+	else if (e == EFBIG)
+		snprintf(why, sizeof why, "larger than the %zu MiB limit", max >> 20);
+	else if (e == ENOSPC || e == EDQUOT)
+		snprintf(why, sizeof why, "no space left in the sandbox (raise --sandbox-size or --tmp-size)");
+	else if (e == EACCES || e == EPERM)
+		snprintf(why, sizeof why, "permission denied to the sandbox user");
+	else
+		snprintf(why, sizeof why, "%s", strerror(e));
+	buf_free(msg);
+	buf_puts(msg, why);
+}
+
+/* Appends fd's content to b: 0, EFBIG past max bytes, or the read's errno. */
+static int read_capped(int fd, size_t max, isol8_buf *b)
+{
+	size_t start = b->len;
+	char tmp[65536];
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : 0;
+		if (b->len - start + (size_t)n > max)
+			return EFBIG;
+		buf_append(b, tmp, (size_t)n);
+	}
+}
+
+/* The child's side of a file operation: as the sandbox user, beneath /sandbox or /tmp, with no
+ * symlink followed and only a regular file opened, so that a link or a FIFO planted by the
+ * program can make isol8 neither read nor write anything the program could not reach itself,
+ * nor block. Reports to the init on rep: 'D' + the file's bytes (get), 'K' (put), or 'E' +
+ * a message. Never returns. */
+static __attribute__((noreturn)) void file_op_child(int rep, const isol8_sandbox_cfg *cfg, const char *path, size_t max,
+						    bool put, unsigned mode, const unsigned char *data, size_t len)
+{
+	isol8_err err = {0};
+	isol8_buf b = {0};
+	if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0) {
+		buf_puts(&b, "E");
+		buf_puts(&b, err.msg);
+		(void)write_all(rep, b.data, b.len);
+		_exit(1);
+	}
+	prctl(PR_SET_DUMPABLE, 0); /* the program (same uid) may not read or write our fds or memory */
+	const char *rel;
+	int base = split_area(path, &rel);
+	int fd = base < 0 ? -1 : open_beneath(base, rel, put, (int)(mode & 0755));
+	struct stat st;
+	int e = errno;
+	if (fd >= 0 && !put && fstat(fd, &st) == 0 && (size_t)st.st_size > max) {
+		e = EFBIG; /* a huge (e.g. sparse) file is refused before any byte is read */
+	} else if (fd >= 0 && !put) {
+		buf_puts(&b, "D");
+		e = read_capped(fd, max, &b); /* the file may grow while it is read */
+	} else if (fd >= 0) {
+		e = write_all(fd, data, len) < 0 || close(fd) < 0 ? errno : 0;
+		buf_puts(&b, "K");
+	}
+	if (fd < 0 || e) {
+		isol8_buf m = {0};
+		file_error(&m, e ? e : EIO, max);
+		buf_free(&b);
+		buf_puts(&b, "E");
+		buf_append(&b, m.data, m.len);
+	}
+	_exit(write_all(rep, b.data, b.len) < 0 ? 1 : b.data[0] == 'E');
+}
+
+/* Runs one file operation in a child and collects its report, within FILE_OP_DEADLINE_MS.
+ * Returns true with the report in *out, or false with an error message in *out. */
+static bool run_file_op(const isol8_sandbox_cfg *cfg, const char *path, size_t max, bool put, unsigned mode,
+			const unsigned char *data, size_t len, isol8_buf *out)
+{
+	int rep[2];
+	if (pipe2(rep, O_CLOEXEC) < 0) {
+		buf_puts(out, "pipe for a file operation failed");
+		return false;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(rep[0]);
+		file_op_child(rep[1], cfg, path, max, put, mode, data, len);
+	}
+	close(rep[1]);
+	int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	uint64_t deadline = now_mono_ns() + FILE_OP_DEADLINE_MS * 1000000ull;
+	bool eof = false, exited = false, over = false;
+	int status = 0;
+	while (pid > 0 && pidfd >= 0 && !(eof && exited)) {
+		uint64_t now = now_mono_ns();
+		if (now >= deadline)
+			break;
+		struct pollfd p[2] = {{eof ? -1 : rep[0], POLLIN, 0}, {exited ? -1 : pidfd, POLLIN, 0}};
+		if (poll(p, 2, (int)((deadline - now) / 1000000ull) + 1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents) {
+			char tmp[65536];
+			ssize_t n = read(rep[0], tmp, sizeof tmp);
+			if (n > 0 && out->len + (size_t)n <= max + 8192)
+				buf_append(out, tmp, (size_t)n);
+			else if (n > 0)
+				over = true;
+			else if (n == 0 || errno != EINTR)
+				eof = true;
+		}
+		if (p[1].revents && waitpid(pid, &status, WNOHANG) == pid)
+			exited = true;
+	}
+	close(rep[0]);
+	if (pid > 0 && !exited) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	bool done = eof && exited && !over && out->len > 0;
+	/* a killed child may have written part of its report: only a clean exit counts */
+	bool clean = done && WIFEXITED(status) && WEXITSTATUS(status) == (((char *)out->data)[0] == 'E');
+	if (clean)
+		return true;
+	buf_free(out);
+	if (pid < 0 || pidfd < 0)
+		buf_puts(out, "could not start the file operation (the sandbox may be out of processes)");
+	else if (!exited)
+		buf_puts(out, "it did not finish in time (a process of the sandbox may have stopped it); try again");
+	else
+		buf_puts(out, "it was interrupted (a process of the sandbox may have killed it); try again");
+	return false;
+}
+
+static void reply_file_error(int ctl, isol8_buf *msg)
+{
+	buf_append(msg, "", 1);
+	ctl_send_error(ctl, (const char *)msg->data);
+}
+
+/* Answers a file operation that could not run, or that its helper reported as failed ("E…"),
+ * with its error line: true when it did so. */
+static bool reply_failed_op(int ctl, bool ran, isol8_buf *r)
+{
+	if (!ran) {
+		reply_file_error(ctl, r);
+		return true;
+	}
+	if (((char *)r->data)[0] != 'E')
+		return false;
+	isol8_buf m = {0};
+	buf_append(&m, r->data + 1, r->len - 1);
+	reply_file_error(ctl, &m);
+	buf_free(&m);
+	return true;
+}
+
+void fileop_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max)
+{
+	isol8_buf r = {0};
+	if (!reply_failed_op(ctl, run_file_op(cfg, path, max, false, 0, NULL, 0, &r), &r)) {
+		ctl_send_reply(ctl, "size", (long long)(r.len - 1));
+		(void)write_all(ctl, r.data + 1, r.len - 1);
+	}
+	buf_free(&r);
+}
+
+void fileop_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, unsigned mode, const unsigned char *data,
+		size_t len)
+{
+	isol8_buf r = {0};
+	if (!reply_failed_op(ctl, run_file_op(cfg, path, 0, true, mode, data, len, &r), &r))
+		ctl_send_reply(ctl, "ok", 1);
+	buf_free(&r);
+}

@@ -1,0 +1,319 @@
+/* init.c — PID 1 of a sandbox's namespaces. It brings up lo, makes the filtering proxy's socket
+ * inside the sandbox's network namespace (--net filtered), builds the root filesystem
+ * (rootfs.c), waits until its supervisor has placed it in the sandbox's cgroup, forks the
+ * payload (payload.c), then serves the control socket (wire/ctl.h): exit statuses out, file
+ * operations (fileops.c), spawns and kills in. It runs no untrusted code and cannot be
+ * ptraced or read by what runs beside it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jv.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/fdpass.h"
+#include "core/util.h"
+#include "sandbox/internal.h"
+#include "sandbox/rootfs.h"
+#include "wire/ctl.h"
+
+/* The init must never block on a read of its own pipes: only for the supervisor's sync bytes. */
+static int read_byte(int fd, char *c)
+{
+	for (;;) {
+		ssize_t r = read(fd, c, 1);
+		if (r == 1)
+			return 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		return -1;
+	}
+}
+
+static int lo_up(isol8_err *err)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+	if (s < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "socket for lo");
+	strcpy(ifr.ifr_name, "lo");
+	ifr.ifr_flags = IFF_UP | IFF_RUNNING;
+	int r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	int e = errno;
+	close(s);
+	return r < 0 ? isol8_fail(err, ISOL8_E_SANDBOX, e, "bring up lo") : 0;
+}
+
+/* fds that arrived with SCM_RIGHTS, consumed in order by "spawn" requests */
+struct fdq {
+	int fds[32];
+	int n;
+};
+
+static ssize_t recv_with_fds(int sock, void *buf, size_t len, struct fdq *q)
+{
+	int got[FDPASS_MAX], n = 0;
+	ssize_t r = fd_recv(sock, buf, len, got, FDPASS_MAX, &n);
+	for (int i = 0; i < n; i++) {
+		if (q->n < (int)ARRAY_SIZE(q->fds))
+			q->fds[q->n++] = got[i];
+		else
+			close(got[i]);
+	}
+	return r;
+}
+
+static int fdq_take(struct fdq *q)
+{
+	if (!q->n)
+		return -1;
+	int fd = q->fds[0];
+	memmove(q->fds, q->fds + 1, (size_t)--q->n * sizeof(int));
+	return fd;
+}
+
+/* A new payload in this sandbox (a session's interpreter, or a command), on the fds the
+ * supervisor passed: feed, stdin, stdout, stderr, and a driver channel: a request pipe that
+ * becomes its fd 3 and a reply pipe that becomes its fd 4. */
+static pid_t spawn_payload(struct fdq *q, int ctl, int sigfd, int *errp_out, const isol8_sandbox_cfg *cfg)
+{
+	int fd[6];
+	for (int i = 0; i < 6; i++)
+		fd[i] = fdq_take(q);
+	int errp[2];
+	pid_t pid = -1;
+	if (fd[5] >= 0 && pipe2(errp, O_CLOEXEC) == 0) {
+		pid = fork();
+		if (pid == 0) {
+			close(ctl);
+			close(sigfd);
+			close(errp[0]);
+			payload_main(fd[0], fd[1], fd[2], fd[3], errp[1], fd[4] | fd[5] << 16, cfg);
+		}
+		close(errp[1]);
+		if (pid > 0) {
+			fcntl(errp[0], F_SETFL, O_NONBLOCK);
+			*errp_out = errp[0];
+		} else {
+			close(errp[0]);
+		}
+	}
+	for (int i = 0; i < 6; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	return pid;
+}
+
+struct child {
+	pid_t pid;
+	int errp;
+};
+
+static __attribute__((noreturn)) void init_loop(int ctl, int sigfd, pid_t payload, int errp,
+						const isol8_sandbox_cfg *cfg)
+{
+	bool ctl_open = true;
+	isol8_buf in = {0};
+	struct fdq q = {.n = 0};
+	/* every payload this init started and has not reaped: the first one, then spawned ones */
+	struct child kids[16] = {{payload, errp}};
+	int nkids = 1;
+	for (;;) {
+		struct pollfd p[2] = {{sigfd, POLLIN, 0}, {ctl_open ? ctl : -1, POLLIN, 0}};
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			_exit(1);
+		if (p[0].revents) {
+			struct signalfd_siginfo si;
+			(void)!read(sigfd, &si, sizeof si);
+			int status;
+			pid_t w;
+			while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+				int k = 0;
+				while (k < nkids && kids[k].pid != w)
+					k++;
+				if (k == nkids)
+					continue; /* reaping orphans is PID 1's duty */
+				char msg[1024];
+				ssize_t n = read(kids[k].errp, msg, sizeof msg - 1);
+				close(kids[k].errp);
+				kids[k] = kids[--nkids];
+				if (n > 0)
+					msg[n] = 0;
+				/* the pid tells spawned payloads apart (sessions) */
+				ctl_send_exit(ctl, w, status, n > 0 ? msg : NULL);
+			}
+		}
+		if (ctl_open && p[1].revents) {
+			char tmp[65536];
+			ssize_t n = recv_with_fds(ctl, tmp, sizeof tmp, &q);
+			if (n <= 0) {
+				if (!cfg->persist)
+					_exit(0); /* supervisor done: the kernel tears the namespace down */
+				close(ctl);
+				ctl_open = false;
+				continue;
+			}
+			buf_append(&in, tmp, (size_t)n);
+			char *nl;
+			while (in.len && (nl = memchr(in.data, '\n', in.len))) {
+				size_t ll = (size_t)(nl - (char *)in.data);
+				ctl_req req;
+				ctl_parse_request((const char *)in.data, ll, &req);
+				memmove(in.data, nl + 1, in.len - ll - 1);
+				in.len -= ll + 1;
+				if (req.kind == CTL_REQ_GET) {
+					fileop_get(ctl, cfg, req.path, req.max);
+				} else if (req.kind == CTL_REQ_PUT) {
+					/* the content follows the line: take it from the buffer, then the socket */
+					size_t need = req.size;
+					bool ok = need <= cfg->rootfs.sandbox_size + cfg->rootfs.tmp_size;
+					while (ok && in.len < need) {
+						ssize_t r = read(ctl, tmp, sizeof tmp);
+						if (r <= 0)
+							_exit(0); /* supervisor gone mid-transfer */
+						buf_append(&in, tmp, (size_t)r);
+					}
+					if (!ok) {
+						ctl_send_error(ctl, "file larger than the sandbox");
+						_exit(1); /* the stream cannot be resynchronised */
+					}
+					fileop_put(ctl, cfg, req.path, req.mode, in.data, need);
+					memmove(in.data, in.data + need, in.len - need);
+					in.len -= need;
+				} else if (req.kind == CTL_REQ_SPAWN) {
+					int ep = -1;
+					pid_t pid = nkids < (int)ARRAY_SIZE(kids) ? spawn_payload(&q, ctl, sigfd, &ep, cfg) : -1;
+					if (pid > 0) {
+						kids[nkids++] = (struct child){pid, ep};
+						ctl_send_reply(ctl, "spawned", pid);
+					} else {
+						ctl_send_error(ctl, "spawn failed");
+					}
+				} else if (req.kind == CTL_REQ_KILLALL) {
+					/* every process of the sandbox but this init: a runaway exec, its children */
+					kill(-1, SIGKILL);
+					ctl_send_reply(ctl, "ok", 1);
+				} else {
+					ctl_send_error(ctl, "bad request");
+				}
+				ctl_req_free(&req);
+			}
+		}
+	}
+}
+
+
+/* Closes every descriptor from 3 up except those in keep (negative entries are ignored). */
+static void close_all_but(const int *keep, int n)
+{
+	for (unsigned lo = 3;;) {
+		unsigned next = ~0U; /* the lowest kept fd at or above lo */
+		for (int i = 0; i < n; i++)
+			if (keep[i] >= 0 && (unsigned)keep[i] >= lo && (unsigned)keep[i] < next)
+				next = (unsigned)keep[i];
+		if (next > lo)
+			syscall(SYS_close_range, lo, next == ~0U ? ~0U : next - 1, 0);
+		if (next == ~0U)
+			return;
+		lo = next + 1;
+	}
+}
+
+__attribute__((noreturn)) void init_main(const struct child_fds *f, const isol8_sandbox_cfg *cfg)
+{
+	isol8_err err = {0};
+	char go;
+	/* The init is a clone of its supervisor and never execs, so close-on-exec does not help:
+	 * without this it would hold every descriptor the supervisor had — in isol8-pool, the
+	 * pipes of the other pooled sandboxes, so one of them would never see EOF on its stdin
+	 * (found by the warm suites under load). Keep only our own. */
+	int keep[] = {f->sync_r, f->ctl, f->feed_r, f->in_r, f->out_w, f->err_w, f->chan_r, f->reply_w};
+	close_all_but(keep, (int)ARRAY_SIZE(keep));
+	if (!cfg->persist && !cfg->pooled)
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* supervisor killed → sandbox dies with it */
+	/* In a user namespace nothing works until the supervisor has written our id maps. */
+	if (geteuid() != 0 && read_byte(f->sync_r, &go) < 0)
+		_exit(1);
+	/* The payload, not its init, is what the OOM killer should pick. */
+	write_file("/proc/self/oom_score_adj", "-1000", 0);
+	if (sethostname("sandbox", 7) < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "sethostname");
+		goto fail;
+	}
+	if (!cfg->share_net && lo_up(&err) < 0)
+		goto fail;
+	/* --net filtered: the proxy's socket is created here, in the sandbox's network namespace,
+	 * and passed out; a proxy outside accepts on it. The kernel then makes it the only way out:
+	 * no route, no DNS, no root inside. */
+	int listener = -1;
+	if (cfg->proxy_listener) {
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(8118), .sin_addr = {htonl(INADDR_LOOPBACK)}};
+		int one = 1;
+		listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (listener < 0 || setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+		    bind(listener, (struct sockaddr *)&a, sizeof a) < 0 || listen(listener, 128) < 0) {
+			isol8_fail(&err, ISOL8_E_SANDBOX, errno, "proxy socket on 127.0.0.1:8118");
+			goto fail;
+		}
+	}
+	if (rootfs_build(&cfg->rootfs, &err) < 0)
+		goto fail;
+	prctl(PR_SET_DUMPABLE, 0); /* nothing inside may ptrace or read the init's memory */
+	/* No untrusted code before we are inside the sandbox's cgroup: wait for "go". */
+	if (read_byte(f->sync_r, &go) < 0)
+		_exit(1); /* supervisor died before placing us in the cgroup */
+	close(f->sync_r);
+	/* The cgroup namespace is rooted at the sandbox's own cgroup (joined just now). */
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "cgroup namespace");
+		goto fail;
+	}
+
+	int sigfd = signalfd_for(SIGCHLD, 0);
+	int errp[2];
+	if (sigfd < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "init fds");
+		goto fail;
+	}
+	pid_t payload = fork();
+	if (payload < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "fork payload");
+		goto fail;
+	}
+	if (payload == 0) {
+		close(f->ctl);
+		close(sigfd);
+		close(errp[0]);
+		payload_main(f->feed_r, f->in_r, f->out_w, f->err_w, errp[1],
+			     f->chan_r >= 0 ? f->chan_r | f->reply_w << 16 : -1, cfg);
+	}
+	close(errp[1]);
+	if (f->chan_r >= 0) {
+		close(f->chan_r);
+		close(f->reply_w);
+	}
+	close(f->feed_r);
+	close(f->in_r);
+	close(f->out_w);
+	close(f->err_w);
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	ctl_send_ready(f->ctl, listener);
+	if (listener >= 0)
+		close(listener);
+	init_loop(f->ctl, sigfd, payload, errp[0], cfg);
+fail:
+	ctl_send_error(f->ctl, err.msg);
+	_exit(1);
+}

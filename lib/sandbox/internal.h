@@ -1,0 +1,37 @@
+/* internal.h — what the native sandbox's three processes share, for lib/sandbox/ only:
+ * supervisor.c (the caller's side) → init.c (PID 1 of the sandbox) → payload.c (becomes the
+ * program), with fileops.c serving file requests inside. Not installed. */
+#ifndef ISOL8_SANDBOX_INTERNAL_H
+#define ISOL8_SANDBOX_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "core/util.h"
+#include "sandbox/sandbox.h"
+
+/* The child's ends of the fds the supervisor made before clone; chan/reply -1 without. */
+struct child_fds {
+	int sync_r, ctl, feed_r, in_r, out_w, err_w, chan_r, reply_w;
+};
+
+/* init.c: PID 1 of the new namespaces. Never returns. */
+__attribute__((noreturn)) void init_main(const struct child_fds *f, const isol8_sandbox_cfg *cfg);
+
+/* payload.c: becomes the sandbox user, reads its feed, execs. chan packs a driver channel's two
+ * pipe ends (requests in: low 16 bits, replies out: high 16 bits), or -1. errfd carries an
+ * exec failure to the init. Never returns. */
+__attribute__((noreturn)) void payload_main(int feed, int in, int out, int errout, int errfd, int chan,
+					    const isol8_sandbox_cfg *cfg);
+/* Sandbox user, no capabilities (bounding and ambient sets too), no new privileges. */
+int drop_privileges(uid_t uid, gid_t gid, isol8_err *err);
+/* "/sandbox/a/b" → an fd of /sandbox and "a/b" in *rel; only the two writable areas are
+ * reachable (-1, EPERM otherwise). */
+int split_area(const char *path, const char **rel);
+
+/* fileops.c: a get or put request, answered on ctl (see wire/ctl.h). */
+void fileop_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max);
+void fileop_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, unsigned mode, const unsigned char *data,
+		size_t len);
+
+#endif

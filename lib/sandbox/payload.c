@@ -1,0 +1,198 @@
+/* payload.c — the payload's last steps before it becomes the program: it drops every privilege
+ * (sandbox user, no capabilities, no new privileges, no controlling terminal), reads its feed
+ * (wire/feed.h), writes the files it carries, loads the seccomp filter and execs. It was forked
+ * by the init during prepare and waits on its feed with every privilege already dropped: a
+ * pooled sandbox holds it there until a run is handed over. It never sees the control socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/safepath.h"
+#include "core/util.h"
+#include "sandbox/internal.h"
+#include "sandbox/seccomp_policy.h"
+#include "wire/feed.h"
+
+/* Sandbox user, no capabilities (bounding and ambient sets too), no new privileges. */
+int drop_privileges(uid_t uid, gid_t gid, isol8_err *err)
+{
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return isol8_fail(err, ISOL8_E_SANDBOX, errno, "drop capability bounding set");
+	if (setgroups(0, NULL) < 0 && errno != EPERM)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "setgroups");
+	if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "switch to the sandbox user");
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {{0}};
+	if (syscall(SYS_capset, &h, d) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "capset");
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "no_new_privs");
+	return 0;
+}
+
+/* "/sandbox/a/b" -> fd of /sandbox and "a/b"; only the two writable areas are reachable. */
+int split_area(const char *path, const char **rel)
+{
+	const char *area = !strncmp(path, "/sandbox/", 9) ? "/sandbox" : !strncmp(path, "/tmp/", 5) ? "/tmp" : NULL;
+	if (!area) {
+		errno = EPERM;
+		return -1;
+	}
+	*rel = path + strlen(area) + 1;
+	return open(area, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+
+/* An F frame: a file written before the program starts, as the sandbox user, beneath /sandbox or
+ * /tmp with no symlink followed. */
+static int write_injected(const char *data, uint64_t len, isol8_err *err)
+{
+	const char *path, *content, *rel;
+	uint32_t mode;
+	size_t clen;
+	if (feed_file(data, len, &path, &mode, &content, &clen) < 0)
+		return isol8_fail(err, ISOL8_E_INTERNAL, 0, "bad file frame");
+	int base = split_area(path, &rel);
+	if (base < 0)
+		return isol8_fail(err, ISOL8_E_INPUT, errno, "file %s", path);
+	int fd = open_beneath(base, rel, true, (int)(mode & 0755));
+	int e = errno;
+	close(base);
+	if (fd < 0)
+		return isol8_fail(err, ISOL8_E_INPUT, e, "cannot write %s", path);
+	int r = write_all(fd, content, clen);
+	e = errno;
+	close(fd);
+	if (r < 0)
+		return isol8_fail(err, ISOL8_E_INPUT, e, "cannot write %s", path);
+	return 0;
+}
+
+static char *find_exec(const char *name, char **envp)
+{
+	if (strchr(name, '/'))
+		return xstrdup(name);
+	const char *path = "/usr/local/bin:/usr/bin:/bin";
+	for (char **e = envp; *e; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			path = *e + 5;
+	char *copy = xstrdup(path);
+	for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char *cand = xasprintf("%s/%s", dir, name);
+		if (access(cand, X_OK) == 0) {
+			free(copy);
+			return cand;
+		}
+		free(cand);
+	}
+	free(copy);
+	return NULL;
+}
+
+static void payload_fail(int errfd, isol8_err *err)
+{
+	(void)write_all(errfd, err->msg, strlen(err->msg));
+	_exit(127);
+}
+
+__attribute__((noreturn)) void payload_main(int feed, int in, int out, int errout, int errfd, int chan,
+						   const isol8_sandbox_cfg *cfg)
+{
+	isol8_err err = {0};
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setsid(); /* no controlling terminal: TIOCSTI has nothing to inject into */
+	if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0)
+		payload_fail(errfd, &err);
+	struct rlimit core = {0, 0}, nofile = {4096, 4096};
+	setrlimit(RLIMIT_CORE, &core);
+	setrlimit(RLIMIT_NOFILE, &nofile);
+
+	char **argv = NULL, **envp = NULL, *cwd = NULL;
+	for (;;) {
+		char type, *data;
+		uint64_t len;
+		int r = feed_next(feed, &type, &data, &len);
+		if (r == 0)
+			_exit(0); /* discarded before it was fed */
+		if (r < 0) {
+			isol8_fail(&err, ISOL8_E_INTERNAL, 0, "truncated feed");
+			payload_fail(errfd, &err);
+		}
+		if (type == 'X')
+			break;
+		if (type == 'F') {
+			if (write_injected(data, len, &err) < 0)
+				payload_fail(errfd, &err);
+		} else if (type == 'A') {
+			argv = feed_list(data, len);
+		} else if (type == 'E') {
+			envp = feed_list(data, len);
+		} else if (type == 'C') {
+			cwd = xstrdup(data);
+		}
+		free(data);
+	}
+	close(feed);
+	if (!argv || !argv[0] || !envp || !cwd) {
+		isol8_fail(&err, ISOL8_E_INTERNAL, 0, "incomplete feed");
+		payload_fail(errfd, &err);
+	}
+	if (!strncmp(cwd, "/sandbox/", 9)) {
+		int base = open("/sandbox", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (base < 0 || mkdir_beneath(base, cwd + 9) < 0) {
+			isol8_fail(&err, ISOL8_E_INPUT, errno, "cannot create working directory %s", cwd);
+			payload_fail(errfd, &err);
+		}
+		close(base);
+	}
+	if (chdir(cwd) < 0) {
+		isol8_fail(&err, ISOL8_E_INPUT, errno, "working directory %s", cwd);
+		payload_fail(errfd, &err);
+	}
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errout, 2) < 0) {
+		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "dup2");
+		payload_fail(errfd, &err);
+	}
+	/* Nothing else crosses execve: every other fd is close-on-exec from here, except a
+	 * driver's channel, which becomes fd 3 (sessions). */
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (chan >= 0) {
+		/* chan packs the driver's two pipe ends: requests in (fd 3), replies out (fd 4) */
+		int req = chan & 0xffff, rep = chan >> 16;
+		int rep_copy = rep == 3 ? fcntl(rep, F_DUPFD_CLOEXEC, 5) : rep;
+		/* dup2 onto itself keeps close-on-exec set: clear it explicitly on both */
+		if (rep_copy < 0 || dup2(req, 3) < 0 || dup2(rep_copy, 4) < 0 || fcntl(3, F_SETFD, 0) < 0 ||
+		    fcntl(4, F_SETFD, 0) < 0) {
+			isol8_fail(&err, ISOL8_E_INTERNAL, errno, "driver channel");
+			payload_fail(errfd, &err);
+		}
+	}
+	char *exe = find_exec(argv[0], envp);
+	if (!exe) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, 0, "runtime command \"%s\" not found in the sandbox (run 'make deps' on the host, or check --image)",
+			   argv[0]);
+		payload_fail(errfd, &err);
+	}
+	if (cfg->seccomp && seccomp_load_strict() < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "loading the seccomp filter");
+		payload_fail(errfd, &err);
+	}
+	execve(exe, argv, envp);
+	isol8_fail(&err, ISOL8_E_SANDBOX, errno, "execve %s", exe);
+	payload_fail(errfd, &err);
+	_exit(127);
+}
+

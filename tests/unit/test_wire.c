@@ -1,0 +1,228 @@
+/* test_wire.c — round trips of the messages between the native sandbox's processes and of the
+ * run-dir record: what one side writes, the other reads back unchanged; anything malformed is
+ * refused (CTL_BAD, CTL_REQ_BAD, -1), never guessed at. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "sandbox/sandbox.h"
+#include "state/record.h"
+#include "tap.h"
+#include "wire/ctl.h"
+#include "wire/feed.h"
+
+/* What one ctl writer put on a socket, read back as one line and parsed. */
+static void read_msg(int fd, ctl_msg *m)
+{
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof buf);
+	size_t len = n > 0 ? (size_t)n : 0;
+	ok(len > 0 && buf[len - 1] == '\n', "one whole line");
+	ctl_parse(buf, len ? len - 1 : 0, m);
+}
+
+static void test_ctl_status(void)
+{
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	ctl_msg m;
+	ctl_send_exit(sv[0], 42, 3 << 8, NULL);
+	read_msg(sv[1], &m);
+	ok(m.kind == CTL_EXIT && m.code == 3 && m.pid == 42 && ctl_exit_code(&m) == 3, "exit status round trip");
+	ctl_msg_free(&m);
+	ctl_send_exit(sv[0], 7, 9, NULL); /* killed by SIGKILL */
+	read_msg(sv[1], &m);
+	ok(m.kind == CTL_SIGNAL && m.code == 9 && m.pid == 7 && ctl_exit_code(&m) == 137, "signal round trip");
+	ctl_msg_free(&m);
+	ctl_send_exit(sv[0], 8, 0, "execve /x: \"quoted\"\nnewline");
+	read_msg(sv[1], &m);
+	ok(m.kind == CTL_ERROR && m.pid == 8 && !strcmp(m.error, "execve /x: \"quoted\"\nnewline") &&
+		   ctl_exit_code(&m) == 127,
+	   "exec failure round trip (quotes and newline escaped)");
+	ctl_msg_free(&m);
+	ctl_send_error(sv[0], "setup failed");
+	read_msg(sv[1], &m);
+	ok(m.kind == CTL_ERROR && m.pid == 0 && !strcmp(m.error, "setup failed"), "error reply has no pid");
+	ctl_msg_free(&m);
+	ctl_send_reply(sv[0], "size", 123456789012LL);
+	read_msg(sv[1], &m);
+	ok(m.kind == CTL_REPLY && !strcmp(m.reply, "size") && m.value == 123456789012LL && m.pid == 0, "reply round trip");
+	ctl_msg_free(&m);
+	ctl_send_ready(sv[0], -1);
+	read_msg(sv[1], &m);
+	ok(m.kind == CTL_READY && !m.listener, "ready round trip");
+	ctl_msg_free(&m);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void test_ctl_refused(void)
+{
+	static const char *const bad[] = {
+		"", "null", "[1]", "{\"exit\":1}", "{\"exit\":256,\"pid\":3}", "{\"exit\":-1,\"pid\":3}",
+		"{\"exit\":1.5,\"pid\":3}", "{\"exit\":\"1\",\"pid\":3}", "{\"signal\":0,\"pid\":3}",
+		"{\"exit\":0,\"pid\":0}", "{\"exit\":0,\"pid\":-4}", "{\"ok\":\"yes\"}", "{\"size\":-1}",
+		"{\"whatever\":1}", "{\"exit\":0,\"pid\":3", "{\"error\":5}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		ctl_msg m;
+		ctl_parse(bad[i], strlen(bad[i]), &m);
+		ok(m.kind == CTL_BAD, "refused: %s", bad[i]);
+		ctl_msg_free(&m);
+	}
+}
+
+static void test_ctl_requests(void)
+{
+	ctl_req in[] = {
+		{.kind = CTL_REQ_GET, .path = "/sandbox/a \"b\"\n", .max = 1 << 20},
+		{.kind = CTL_REQ_PUT, .path = "/tmp/x", .size = 99, .mode = 0700},
+		{.kind = CTL_REQ_SPAWN},
+		{.kind = CTL_REQ_KILLALL},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
+		char *line = ctl_request_line(&in[i]);
+		size_t n = strlen(line);
+		ctl_req out;
+		ctl_parse_request(line, n - 1, &out);
+		ok(line[n - 1] == '\n' && !memchr(line, '\n', n - 1) && out.kind == in[i].kind &&
+			   (!in[i].path || !strcmp(out.path, in[i].path)) && out.max == in[i].max && out.size == in[i].size &&
+			   out.mode == in[i].mode,
+		   "request %zu round trip (one line)", i);
+		ctl_req_free(&out);
+		free(line);
+	}
+	static const char *const bad[] = {"{\"get\":\"/x\"}", "{\"put\":\"/x\"}", "{\"get\":1,\"max\":2}",
+					  "{\"put\":\"/x\",\"size\":-5}", "{\"spawn\":1}", "x"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		ctl_req r;
+		ctl_parse_request(bad[i], strlen(bad[i]), &r);
+		ok(r.kind == CTL_REQ_BAD, "request refused: %s", bad[i]);
+		ctl_req_free(&r);
+	}
+}
+
+static void test_feed(void)
+{
+	char *argv[] = {"python3", "-c", "print(1)", NULL}, *envp[] = {"PATH=/usr/bin", "A=", NULL};
+	unsigned char bin[] = {0, 1, 2, 0xff, 0};
+	isol8_file files[] = {{"/sandbox/a.py", (unsigned char *)"x = 1\n", 6, 0}, {"/tmp/b", bin, sizeof bin, 0755}};
+	isol8_exec_spec spec = {argv, envp, "/sandbox/w", files, 2};
+	int p[2];
+	ok(pipe(p) == 0, "pipe");
+	isol8_err err = {0};
+	ok(feed_write(p[1], &spec, &err) == 0, "feed written");
+	close(p[1]);
+	char type, *data;
+	uint64_t len;
+	const char *path, *content;
+	uint32_t mode;
+	size_t clen, total = 0;
+	int nfiles = 0;
+	bool argv_ok = false, env_ok = false, cwd_ok = false, go = false;
+	while (feed_next(p[0], &type, &data, &len) == 1) {
+		total += 9 + len;
+		if (type == 'F' && feed_file(data, len, &path, &mode, &content, &clen) == 0) {
+			const isol8_file *f = &files[nfiles++];
+			ok(!strcmp(path, f->path) && clen == f->len && !memcmp(content, f->data, clen) &&
+				   mode == (f->mode ? f->mode : 0644u),
+			   "file %s round trip", f->path);
+		} else if (type == 'A') {
+			char **v = feed_list(data, len);
+			argv_ok = v[0] && !strcmp(v[2], "print(1)") && !v[3];
+			for (char **s = v; *s; s++)
+				free(*s);
+			free(v);
+		} else if (type == 'E') {
+			char **v = feed_list(data, len);
+			env_ok = v[0] && !strcmp(v[1], "A=") && !v[2];
+			for (char **s = v; *s; s++)
+				free(*s);
+			free(v);
+		} else if (type == 'C') {
+			cwd_ok = !strcmp(data, "/sandbox/w");
+		} else if (type == 'X') {
+			go = true;
+		}
+		free(data);
+		if (go)
+			break;
+	}
+	ok(nfiles == 2 && argv_ok && env_ok && cwd_ok && go, "argv, env, cwd and go round trip");
+	ok(total == feed_size(&spec), "feed_size is exact (%zu)", total);
+	close(p[0]);
+
+	/* a frame that claims more than it carries, or more than FEED_FRAME_MAX */
+	ok(pipe(p) == 0, "pipe");
+	uint64_t huge = FEED_FRAME_MAX + 1;
+	(void)!write(p[1], "A", 1);
+	(void)!write(p[1], &huge, 8);
+	close(p[1]);
+	ok(feed_next(p[0], &type, &data, &len) == -1 && !data, "oversized frame refused");
+	close(p[0]);
+	ok(pipe(p) == 0, "pipe");
+	uint64_t ten = 10;
+	(void)!write(p[1], "F", 1);
+	(void)!write(p[1], &ten, 8);
+	(void)!write(p[1], "abc", 3);
+	close(p[1]);
+	ok(feed_next(p[0], &type, &data, &len) == -1, "short frame refused");
+	close(p[0]);
+	ok(pipe(p) == 0, "pipe");
+	close(p[1]);
+	ok(feed_next(p[0], &type, &data, &len) == 0, "EOF before any frame: discarded unfed");
+	close(p[0]);
+	ok(feed_file("nonul", 5, &path, &mode, &content, &clen) < 0, "file frame without NUL and mode refused");
+}
+
+static void test_record(void)
+{
+	char dir[] = "/tmp/isol8-test-record-XXXXXX";
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	char *path = xasprintf("%s/0123456789abcdef.json", dir);
+	isol8_record w, r;
+	record_fill(&w, "0123456789abcdef", getpid(), getppid(), 1, true);
+	ok(record_write(path, &w) == 0, "record written");
+	ok(record_read(path, &r) == 0, "record read");
+	ok(!strcmp(r.id, w.id) && r.pid == w.pid && r.start == w.start && r.start && !strcmp(r.boot, w.boot) &&
+		   r.supervisor == w.supervisor && r.sup_start == w.sup_start && r.cgroup_version == 1 && r.persist &&
+		   !strcmp(r.created, w.created),
+	   "every field round trips");
+	ok(proc_alive(r.pid, r.start) && !proc_alive(r.pid, r.start + 1), "its identity names this process only");
+	char *tmp = xasprintf("%s.tmp", path);
+	ok(access(tmp, F_OK) != 0, "no .tmp left behind");
+	static const char *const bad[] = {
+		"", "{}", "[]", "{\"id\":\"../../etc\",\"pid\":1,\"startTime\":1,\"bootId\":\"b\"}",
+		"{\"id\":\"0123456789ABCDEF\",\"pid\":1,\"startTime\":1,\"bootId\":\"b\"}",
+		"{\"id\":\"0123456789abcdef\",\"pid\":\"1\",\"startTime\":1,\"bootId\":\"b\"}",
+		"{\"id\":\"0123456789abcdef\",\"pid\":1,\"bootId\":\"b\"}",
+		"{\"id\":\"0123456789abcdef\",\"pid\":-1,\"startTime\":1,\"bootId\":\"b\"}",
+		"{\"id\":\"0123456789abcdef\",\"pid\":1,\"startTime\":1,\"bootId\":\"b\"",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		write_file(path, bad[i], 0600);
+		ok(record_read(path, &r) < 0, "malformed record refused: %s", bad[i]);
+	}
+	unlink(path);
+	ok(record_read(path, &r) < 0, "missing record refused");
+	ok(record_id_valid("0123456789abcdef") && !record_id_valid("0123456789abcde") &&
+		   !record_id_valid("0123456789abcdeg") && !record_id_valid("../0123456789abc"),
+	   "ids: 16 lowercase hex digits only");
+	rmdir(dir);
+	free(tmp);
+	free(path);
+}
+
+int main(void)
+{
+	test_ctl_status();
+	test_ctl_refused();
+	test_ctl_requests();
+	test_feed();
+	test_record();
+	return done_testing();
+}
