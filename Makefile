@@ -109,13 +109,15 @@ stress: deps
 	@$(MAKE) --no-print-directory all
 	ISOL8_BIN=$(CURDIR)/$(BUILD)/bin prove -v --timer --exec "" tests/stress/*.t
 
-# libFuzzer on the parsers of untrusted input: the proxy's (request head, TLS SNI) and
-# isol8-serve's HTTP request parser. CI runs each briefly.
+# libFuzzer on the parsers of untrusted input: the proxy's (host names, request head and
+# framing, TLS SNI: only those parts are linked) and isol8-serve's HTTP request parser. CI runs
+# each briefly.
 FUZZ_SECONDS ?= 20
-$(BUILD)/fuzz_proxy: tests/fuzz/fuzz_proxy.c lib/net/proxy.c lib/core/util.c lib/core/err.c lib/net/proxy.h
+FUZZ_PROXY_SRC := lib/net/proxy_host.c lib/net/proxy_head.c lib/net/proxy_hello.c lib/core/util.c lib/core/err.c
+$(BUILD)/fuzz_proxy: tests/fuzz/fuzz_proxy.c $(FUZZ_PROXY_SRC) $(wildcard lib/net/proxy*.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"; clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
-		tests/fuzz/fuzz_proxy.c lib/net/proxy.c lib/core/util.c lib/core/err.c -o $@ -lpcre2-8 -lm
+		tests/fuzz/fuzz_proxy.c $(FUZZ_PROXY_SRC) -o $@ -lm
 $(BUILD)/fuzz_http: tests/fuzz/fuzz_http.c lib/net/http.c lib/core/util.c lib/core/err.c lib/net/http.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"; clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
