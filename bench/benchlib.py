@@ -9,7 +9,10 @@ def setup(default_runs):
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=default_runs)
     ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
+    ap.add_argument("--vs", metavar="BIN", help="another build's bin dir, measured side by side (before/after a change)")
     args = ap.parse_args()
+    if args.vs:
+        args.vs = os.path.abspath(args.vs)
     run_dir = tempfile.mkdtemp(prefix="isol8-bench.")
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "ISOL8_RUN_DIR": run_dir}
     return args, os.path.abspath(args.bin), run_dir, env

@@ -4,7 +4,7 @@ isolation, and `docker run` when a daemon answers. Rounds are interleaved (every
 per round, in rotating order) so machine noise hits all of them alike; we report medians, p90,
 the time isol8 adds over the bare interpreter, and ratios. Not a timed test: run it, read it.
 
-usage: bench/cold.py [--runs N] [--bin build/bin]"""
+usage: bench/cold.py [--runs N] [--bin build/bin] [--vs OTHER/bin]"""
 import os, shutil, statistics, subprocess, sys, time
 from benchlib import pct, setup
 
@@ -31,6 +31,8 @@ commands = []
 for rt, (iargs, bare) in CASES.items():
     commands.append((rt, "bare", bare))
     commands.append((rt, "isol8", [isol8, "run"] + iargs))
+    if args.vs:
+        commands.append((rt, "isol8 --vs", [f"{args.vs}/isol8", "run"] + iargs))
     if shutil.which("bwrap"):
         commands.append((rt, "bwrap", BWRAP + bare))
     if docker_ok():
@@ -59,12 +61,16 @@ print("| runtime | command | median ms | p90 ms | added vs bare (median) | ratio
 print("|---|---|---:|---:|---:|---:|")
 for rt in CASES:
     bare = statistics.median(times[(rt, "bare")])
-    for kind in ("bare", "isol8", "bwrap", "docker"):
+    for kind in ("bare", "isol8", "isol8 --vs", "bwrap", "docker"):
         v = times.get((rt, kind))
         if not v:
             continue
         m = statistics.median(v)
         print(f"| {rt} | {kind} | {m:.1f} | {pct(v, 0.9):.1f} | {m - bare:+.1f} | {m / bare:.2f}x |")
+if args.vs:
+    print(f"\n(isol8: {b}; isol8 --vs: {args.vs}; "
+          + ", ".join(f"{rt} {statistics.median(times[(rt, 'isol8')]) / statistics.median(times[(rt, 'isol8 --vs')]):.2f}x"
+                      for rt in CASES) + " of --vs)")
 if not docker_ok():
     print("\n(docker: no daemon answered on this machine, so no docker row)")
 shutil.rmtree(run_dir, ignore_errors=True)

@@ -5,15 +5,22 @@ in-process through the library (bench/lib_bench.c, one long-lived process), and 
 interpreter — interleaved, median and p99 over N runs each. A `/bin/true` row gives this harness's own cost of spawning a process (every other
 row includes it). docker only when a daemon answers; the isol8-serve rows are bench/serve.py.
 Not a timed test.
-usage: bench/warm.py [--runs N] [--bin build/bin]"""
+With --vs OTHER/bin, that build's `isol8 run` rows (its own pool, in its own run dir) are
+interleaved with these: before/after a change, side by side.
+usage: bench/warm.py [--runs N] [--bin build/bin] [--vs OTHER/bin]"""
 import os, shutil, statistics, subprocess, time
 from benchlib import interleave, pct, setup, start_pool
 
 args, b, run_dir, env = setup(default_runs=100)
 pool = start_pool(b, run_dir, env, 2)
+if args.vs:
+    import tempfile
+    vs_dir = tempfile.mkdtemp(prefix="isol8-bench-vs.")
+    vs_env = dict(env, ISOL8_RUN_DIR=vs_dir)
+    vs_pool = start_pool(args.vs, vs_dir, vs_env, 2)
 
-def timed(argv, expect=b"1", extra=None):
-    e = dict(env, **(extra or {}))
+def timed(argv, expect=b"1", extra=None, base=None):
+    e = dict(base or env, **(extra or {}))
     t = time.perf_counter()
     p = subprocess.run(argv, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     dt = (time.perf_counter() - t) * 1000
@@ -31,6 +38,15 @@ cases = {
                                             extra={"ISOL8_NO_POOL": "1"}),
     "node: bare node -e": lambda: timed(["node", "-e", "console.log(1)"]),
 }
+if args.vs:
+    vs = f"{args.vs}/isol8"
+    cases["python: --vs isol8 run (warm pool)"] = lambda: timed([vs, "run", "-e", "print(1)"], base=vs_env)
+    cases["python: --vs isol8 run (cold)"] = lambda: timed([vs, "run", "-e", "print(1)"], extra={"ISOL8_NO_POOL": "1"},
+                                                          base=vs_env)
+    cases["node: --vs isol8 run (warm pool)"] = lambda: timed([vs, "run", "-r", "node", "-e", "console.log(1)"],
+                                                             base=vs_env)
+    cases["node: --vs isol8 run (cold)"] = lambda: timed([vs, "run", "-r", "node", "-e", "console.log(1)"],
+                                                        extra={"ISOL8_NO_POOL": "1"}, base=vs_env)
 docker = shutil.which("docker") and subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL,
                                                    stderr=subprocess.DEVNULL).returncode == 0
 if docker:
@@ -56,6 +72,9 @@ lib_proc.wait()
 status = subprocess.run([f"{b}/isol8-pool", "status"], env=env, stdout=subprocess.PIPE).stdout.decode().strip()
 pool.terminate(); pool.wait()
 shutil.rmtree(run_dir, ignore_errors=True)
+if args.vs:
+    vs_pool.terminate(); vs_pool.wait()
+    shutil.rmtree(vs_dir, ignore_errors=True)
 
 bare = {"python": statistics.median(times["python: bare python3 -c"]),
         "node": statistics.median(times["node: bare node -e"])}
@@ -73,4 +92,8 @@ for k, v in times.items():
     inproc = "library" in k  # no process spawned: no floor to take off
     ratio = f"{m / bare[rt]:.2f}x" if rt in bare else ""
     print(f"| {k} | {m:.1f} | {pct(v, 0.99):.1f} | {m if inproc else m - floor:.1f} | {ratio} |")
+if args.vs:
+    print(f"\n--vs is {args.vs}; this build ÷ --vs (median): " + ", ".join(
+        f"{k.replace('--vs ', '')} {statistics.median(times[k.replace('--vs ', '')]) / statistics.median(v):.2f}x"
+        for k, v in times.items() if "--vs" in k))
 print("\n(the isol8-serve rows: bench/serve.py." + ("" if docker else " docker: no daemon answers here.") + ")")

@@ -16,7 +16,7 @@
 #include "run/engine.h"
 #include "core/err.h"
 #include "wire/request.h"
-#include "run/runtime.h"
+#include "core/runtime.h"
 #include "sandbox/sandbox.h"
 
 #endif

@@ -8,7 +8,7 @@
 
 #include "isol8.h"
 #include "core/json.h"
-#include "state/reaper.h"
+#include "run/reaper.h"
 #include "core/util.h"
 
 static const char usage[] =

@@ -30,6 +30,7 @@
 #include "run/pool.h"
 #include "core/util.h"
 #include "run/warm.h"
+#include "wire/poolmsg.h"
 #include "state/rundir.h"
 
 #define MAX_POOL 64   /* per kind */
@@ -345,19 +346,12 @@ static void reply_line(int fd, jv v)
 
 /* The ready slot to hand out: a running interpreter of the runtime asked for when the client's
  * base environment is ours, else a plain one; -1 when there is none. */
-static int pick(const struct pool *p, jv req)
+static int pick(const struct pool *p, const pool_request *req)
 {
-	jv rt = json_get(req, "runtime"), env = json_get(req, "env");
 	int want = -1;
-	if (jv_get_kind(rt) == JV_KIND_STRING && jv_get_kind(env) == JV_KIND_STRING) {
-		char d[17];
-		snprintf(d, sizeof d, "%016llx", (unsigned long long)p->base_digest);
-		for (int k = 1; k < NKINDS; k++)
-			if (!strcmp(jv_string_value(rt), kind_name(k)) && !strcmp(jv_string_value(env), d))
-				want = k;
-	}
-	jv_free(rt);
-	jv_free(env);
+	for (int k = 1; k < NKINDS && req->runtime[0]; k++)
+		if (!strcmp(req->runtime, kind_name(k)) && req->env_digest == p->base_digest)
+			want = k;
 	for (int pass = want > 0 ? 0 : 1; pass < 2; pass++)
 		for (int i = p->n - 1; i >= 0; i--)
 			if (p->s[i].state == READY && p->s[i].kind == (pass == 0 ? want : 0))
@@ -376,11 +370,11 @@ static void hand_over(struct pool *p, int c, int k)
 		fds[2] = sb->chan;        /* fed long ago; the interpreter now waits on this pipe */
 		fds[nfds++] = sb->reply; /* said "R" on it; says its exit code on it at the end */
 	}
-	char msg[160];
-	int ml = taken.kind ? snprintf(msg, sizeof msg, "{\"id\":\"%s\",\"pid\":%d,\"driver\":\"%s\"}\n", sb->id, sb->pid,
-				       kind_name(taken.kind))
-			    : snprintf(msg, sizeof msg, "{\"id\":\"%s\",\"pid\":%d}\n", sb->id, sb->pid);
-	if (fd_send(c, msg, (size_t)ml, fds, nfds) == ml) {
+	char *msg = poolmsg_handover_line(sb->id, sb->pid, taken.kind ? kind_name(taken.kind) : NULL);
+	ssize_t ml = (ssize_t)strlen(msg);
+	bool sent = fd_send(c, msg, (size_t)ml, fds, nfds) == ml;
+	free(msg);
+	if (sent) {
 		/* handed over: forget it (its new holder owns it; its record names them from now on —
 		 * written here, after the send, so that the holder does not wait for it) */
 		struct ucred peer = {0};
@@ -418,61 +412,36 @@ static void serve(struct pool *p, int c)
 	if (n <= 0)
 		return;
 	line[n] = 0;
-	jv req = jv_parse(line);
-	jv op = json_get(req, "op");
-	const char *o = jv_get_kind(op) == JV_KIND_STRING ? jv_string_value(op) : "";
-	if (!strcmp(o, "status")) {
+	pool_request req;
+	poolmsg_parse_request(line, (size_t)n, &req);
+	if (req.op == POOL_OP_STATUS) {
 		reply_line(c, status_json(p));
-	} else if (!strcmp(o, "acquire")) {
+	} else if (req.op == POOL_OP_ACQUIRE) {
 		/* the run's options must be exactly what the pooled sandboxes were built with */
-		isol8_options want = p->opt;
-		jv m = json_get(req, "memory"), cpu = json_get(req, "cpu"), pids = json_get(req, "pids"),
-		   sb = json_get(req, "sandboxSize"), tmp = json_get(req, "tmpSize"), sc = json_get(req, "seccomp");
-		want.memory_limit = jv_get_kind(m) == JV_KIND_NUMBER ? (uint64_t)jv_number_value(m) : 0;
-		want.cpu_limit = jv_get_kind(cpu) == JV_KIND_NUMBER ? jv_number_value(cpu) : 0;
-		want.pids_limit = jv_get_kind(pids) == JV_KIND_NUMBER ? (long long)jv_number_value(pids) : 0;
-		want.sandbox_size = jv_get_kind(sb) == JV_KIND_NUMBER ? (uint64_t)jv_number_value(sb) : 0;
-		want.tmp_size = jv_get_kind(tmp) == JV_KIND_NUMBER ? (uint64_t)jv_number_value(tmp) : 0;
-		want.seccomp = jv_get_kind(sc) == JV_KIND_STRING && !strcmp(jv_string_value(sc), "strict")
-				       ? ISOL8_SECCOMP_STRICT : ISOL8_SECCOMP_UNCONFINED;
-		int k = pool_compatible(&want, &p->opt) ? pick(p, req) : -1;
+		bool same = pool_compatible(&req.limits, &p->opt);
+		int k = same ? pick(p, &req) : -1;
 		if (k < 0) {
 			p->misses++;
-			reply_line(c, jv_object_set(jv_object(), jv_string("miss"),
-						    jv_string(pool_compatible(&want, &p->opt) ? "empty" : "different limits")));
+			char *miss = poolmsg_miss_line(same ? "empty" : "different limits");
+			(void)write_all(c, miss, strlen(miss));
+			free(miss);
 		} else {
 			hand_over(p, c, k);
 		}
-		jv_free(m);
-		jv_free(cpu);
-		jv_free(pids);
-		jv_free(sb);
-		jv_free(tmp);
-		jv_free(sc);
 	} else {
 		reply_line(c, jv_object_set(jv_object(), jv_string("error"), jv_string("unknown op (acquire, status)")));
 	}
-	jv_free(op);
-	jv_free(req);
 }
 
 static int status_cmd(void)
 {
-	char *path = pool_socket_path();
-	int fd = unix_connect(path);
-	free(path);
-	if (fd < 0) {
-		puts("{\"running\":false}");
+	jv v;
+	if (pool_status(&v) < 0) {
+		jv off = jv_object_set(jv_object(), jv_string("running"), jv_false());
+		json_write_line(1, off);
+		jv_free(off);
 		return 1;
 	}
-	(void)write_all(fd, "{\"op\":\"status\"}\n", 16);
-	char buf[2048];
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = 0;
-	jv v = jv_parse(buf);
 	v = jv_object_set(v, jv_string("running"), jv_true());
 	json_write_line(1, v);
 	jv_free(v);

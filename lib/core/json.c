@@ -103,3 +103,33 @@ jv json_read_line(FILE *f)
 	free(line);
 	return v;
 }
+
+int json_expect(jv v, jv_kind k, const char *field, isol8_err *err)
+{
+	if (jv_get_kind(v) == k || (k == JV_KIND_TRUE && jv_get_kind(v) == JV_KIND_FALSE))
+		return 0;
+	const char *name = k == JV_KIND_TRUE ? "a boolean" : json_kind_name(k);
+	return isol8_input_error(err, "%s must be %s, not %s", field, name, json_kind_name(jv_get_kind(v)));
+}
+
+
+int json_string_map(jv v, const char *field, isol8_kv **out, size_t *n, size_t max, isol8_err *err)
+{
+	if (json_expect(v, JV_KIND_OBJECT, field, err) < 0) {
+		jv_free(v);
+		return -1;
+	}
+	int rc = 0;
+	jv_object_foreach(v, key, val) {
+		if (rc == 0 && jv_get_kind(val) != JV_KIND_STRING)
+			rc = isol8_input_error(err, "%s.%s must be a string", field, jv_string_value(key));
+		else if (rc == 0 && *n >= max)
+			rc = isol8_input_error(err, "%s has too many entries (limit %zu)", field, max);
+		else if (rc == 0)
+			kv_add(out, n, jv_string_value(key), jv_string_value(val));
+		jv_free(key);
+		jv_free(val);
+	}
+	jv_free(v); /* jv_object_foreach borrows */
+	return rc;
+}

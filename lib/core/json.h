@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/util.h"
 
 /* Parses a whole document; on error fills err with "<what>: <parser message>". */
 int json_parse(const char *text, size_t len, const char *what, jv *out, isol8_err *err);
@@ -26,5 +27,10 @@ char *json_dump(jv v, int flags);
  * *is_b64 is set (so binary output survives JSON). */
 jv json_bytes(const unsigned char *p, size_t n, bool *is_b64);
 const char *json_kind_name(jv_kind k);
+/* 0 when v is of kind k (JV_KIND_TRUE: either boolean); otherwise -1 with "<field> must be a
+ * <kind>, not a <kind>" in err. */
+int json_expect(jv v, jv_kind k, const char *field, isol8_err *err);
+/* An object of strings into a key/value list (consumes v), at most max entries in all. */
+int json_string_map(jv v, const char *field, isol8_kv **out, size_t *n, size_t max, isol8_err *err);
 
 #endif

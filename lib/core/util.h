@@ -86,4 +86,17 @@ int mkdir_p(const char *path, int mode);
  * caller falls back to PATH. */
 bool sibling_tool(const char *tool, char *out, size_t n);
 
+/* True for NULL, "" and ASCII whitespace only. */
+bool str_blank(const char *s);
+
+/* Key/value lists and NULL-terminated string vectors, grown one entry at a time. */
+typedef struct isol8_kv {
+	char *key, *value;
+} isol8_kv;
+
+void kv_add(isol8_kv **v, size_t *n, const char *key, const char *value);
+void strv_add(char ***v, size_t *n, const char *s);
+void strv_clear(char ***v, size_t *n);
+void kv_free(isol8_kv *v, size_t n);
+
 #endif

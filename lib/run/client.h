@@ -42,12 +42,5 @@ int isol8_engine_get_file(isol8_engine *e, const char *path, isol8_buf *out, iso
 int isol8_engine_stop(isol8_engine *e, isol8_err *err);
 void isol8_engine_free(isol8_engine *e);
 
-/* The JSON an ExecutionRequest travels as, and a result read back from the server's JSON. */
-jv isol8_request_json(const isol8_request *r);
-int isol8_result_from_json(jv j, isol8_result *res, isol8_err *err); /* consumes j */
-
-/* The remote routes the CLI uses directly. */
-int isol8_remote_sessions(const char *host, const char *api_key, jv *out, isol8_err *err);
-int isol8_remote_delete_session(const char *host, const char *api_key, const char *id, isol8_err *err);
 
 #endif

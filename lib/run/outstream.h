@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "run/engine.h"
+#include "wire/result.h"
 #include "run/mask.h"
 
 typedef struct isol8_ostream {

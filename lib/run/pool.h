@@ -5,6 +5,8 @@
 #ifndef ISOL8_POOL_H
 #define ISOL8_POOL_H
 
+#include <jv.h>
+
 #include "wire/request.h"
 #include "sandbox/sandbox.h"
 
@@ -19,6 +21,8 @@ bool pool_compatible(const isol8_options *want, const isol8_options *pooled);
  * is its request pipe and sb->feed is -1; otherwise the sandbox waits for its feed. */
 int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request *run, char *const *argv,
 		 char *const *envp);
+/* The running pool's status object (wire/poolmsg.h); -1 when no pool answers. */
+int pool_status(jv *out);
 /* The pool's socket path. */
 char *pool_socket_path(void);
 

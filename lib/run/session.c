@@ -14,7 +14,9 @@
 #include "run/drivers.h"
 #include "core/json.h"
 #include "run/outstream.h"
-#include "run/runtime.h"
+#include "core/runtime.h"
+#include "state/meta.h"
+#include "state/rundir.h"
 
 #define MAX_FILE (64u << 20)
 
@@ -76,10 +78,8 @@ static int start_process(isol8_session *s, isol8_proc *p, char **argv, const iso
 		return -1;
 	char **envp = isol8_build_env(&s->opt, NULL, 0);
 	isol8_exec_spec spec = {argv, envp, "/sandbox", files, nfiles};
-	int rc = sandbox_feed_to(p->feed, &spec, err);
+	int rc = sandbox_feed_proc(&s->sb, p, &spec, err);
 	isol8_free_strv(envp);
-	close(p->feed);
-	p->feed = -1;
 	if (rc < 0) {
 		sandbox_proc_close(p);
 		return -1;
@@ -150,26 +150,15 @@ struct exec_state {
 	isol8_buf reply;
 };
 
-/* Parses {"exit":N,"pid":P} style status lines for pid; true when it names our process. */
-static bool status_for(const char *line, pid_t pid, struct exec_state *st)
+/* Whether a status is about process pid; if so, its exit code goes to st. */
+static bool status_for(const ctl_msg *m, pid_t pid, struct exec_state *st)
 {
-	jv v = jv_parse(line);
-	jv p = json_get(v, "pid"), e = json_get(v, "exit"), sg = json_get(v, "signal");
-	bool mine = jv_get_kind(p) == JV_KIND_NUMBER && (pid_t)jv_number_value(p) == pid;
-	if (mine) {
-		if (jv_get_kind(e) == JV_KIND_NUMBER)
-			st->exit_code = (int)jv_number_value(e);
-		else if (jv_get_kind(sg) == JV_KIND_NUMBER) {
-			st->sig = (int)jv_number_value(sg);
-			st->exit_code = 128 + st->sig;
-		} else
-			st->exit_code = 127;
-	}
-	jv_free(p);
-	jv_free(e);
-	jv_free(sg);
-	jv_free(v);
-	return mine;
+	if (m->pid != pid)
+		return false;
+	st->exit_code = ctl_exit_code(m);
+	if (m->kind == CTL_SIGNAL)
+		st->sig = m->code;
+	return true;
 }
 
 /* Streams p's output until: the driver replies (reply_fd >= 0), or p exits, or the deadline. */
@@ -205,14 +194,14 @@ static void run_until_done(isol8_session *s, isol8_proc *p, bool driver, uint64_
 			return;
 		}
 		if (f[2].revents) {
-			char *line;
+			ctl_msg m;
 			int r;
-			while ((r = sandbox_read_status(&s->sb, &line)) == 1) {
-				if (status_for(line, p->pid, st)) {
+			while ((r = sandbox_read_status(&s->sb, &m)) == 1) {
+				if (status_for(&m, p->pid, st)) {
 					st->done = true; /* a command ended, or the driver died */
 					st->gone = driver;
 				}
-				free(line);
+				ctl_msg_free(&m);
 			}
 			if (r < 0) { /* the whole sandbox is gone (e.g. its init was OOM-killed) */
 				st->done = st->gone = true;
@@ -260,7 +249,7 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 		if (sandbox_put_file(&s->sb, req->files[i].path, req->files[i].data, req->files[i].len, req->files[i].mode, err) < 0)
 			return -1;
 	isol8_cg_stats before;
-	cgroup_read_stats(&s->sb.cg, &before);
+	sandbox_stats(&s->sb, &before);
 
 	isol8_proc cmdp = {.pid = 0};
 	isol8_proc *p;
@@ -334,7 +323,7 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 
 	isol8_collect_files(&s->sb, req, &s->opt, res);
 	isol8_cg_stats after;
-	cgroup_read_stats(&s->sb.cg, &after);
+	sandbox_stats(&s->sb, &after);
 	res->stats = after;
 	res->stats.cpu_ns = after.cpu_ns - before.cpu_ns;
 	res->exit_code = st.exit_code;
@@ -420,8 +409,7 @@ bool session_id_valid_n(const char *id, size_t n, size_t max)
 
 char *session_path(const char *id, const char *file)
 {
-	return file ? xasprintf("%s/sessions/%s/%s", isol8_run_dir(), id, file)
-		    : xasprintf("%s/sessions/%s", isol8_run_dir(), id);
+	return rundir_session(NULL, id, file);
 }
 
 int session_send(const char *id, jv req)
@@ -448,26 +436,12 @@ int session_send(const char *id, jv req)
 
 jv session_meta_live(const char *id)
 {
-	char *path = session_path(id, "meta.json");
-	isol8_buf b = {0};
-	isol8_err err = {0};
-	jv v = jv_invalid();
-	if (read_file(path, 1 << 16, &b, &err) == 0) {
-		v = jv_parse_sized((const char *)b.data, (int)b.len);
-		jv pid = json_get(v, "daemon"), st = json_get(v, "daemonStartTime");
-		bool alive = jv_get_kind(pid) == JV_KIND_NUMBER && jv_get_kind(st) == JV_KIND_NUMBER &&
-			     jv_number_value(pid) > 1 &&
-			     proc_start_time((pid_t)jv_number_value(pid)) == (unsigned long long)jv_number_value(st);
-		jv_free(pid);
-		jv_free(st);
-		if (!alive) {
-			jv_free(v);
-			v = jv_invalid();
-		}
-	}
-	buf_free(&b);
+	char *path = session_path(id, ISOL8_SESSION_META);
+	isol8_session_meta m;
+	bool alive = session_meta_read(path, &m, NULL) == 0 && m.daemon > 1 &&
+		     proc_start_time(m.daemon) == m.daemon_start;
 	free(path);
-	return v;
+	return alive ? session_meta_json(&m) : jv_invalid();
 }
 
 /* The supervisor's pid, if that process is still the one that wrote meta.json, else 0: a

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "run/engine.h"
+#include "run/command.h"
 #include "core/util.h"
 
 /* The drivers, from lib/warm/python.py and lib/warm/node.js (see there for what each does to

@@ -19,29 +19,39 @@
 #ifndef ISOL8_SANDBOX_BACKEND_H
 #define ISOL8_SANDBOX_BACKEND_H
 
-#include "sandbox/sandbox.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+#include "core/util.h"
 #include "wire/ctl.h"
+#include "wire/feed.h"
+#include "wire/result.h"
+
+struct isol8_sandbox;
+struct isol8_sandbox_cfg;
+struct isol8_proc;
 
 struct isol8_backend {
 	const char *name;
-	int (*start)(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *err);
-	int (*poll_ready)(isol8_sandbox *sb, isol8_err *err);
-	int (*wait_ready)(isol8_sandbox *sb, isol8_err *err);
-	bool (*feed_early)(isol8_sandbox *sb, const isol8_exec_spec *spec);
-	int (*feed)(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err);
-	int (*spawn)(isol8_sandbox *sb, isol8_proc *p, isol8_err *err);
-	int (*feed_proc)(isol8_sandbox *sb, isol8_proc *p, const isol8_exec_spec *spec, isol8_err *err);
-	int (*read_status)(isol8_sandbox *sb, ctl_msg *m);
-	bool (*status_buffered)(const isol8_sandbox *sb);
-	int (*put_file)(isol8_sandbox *sb, const char *path, const void *data, size_t len, unsigned mode, isol8_err *err);
-	int (*get_file)(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
-	int (*killall)(isol8_sandbox *sb, isol8_err *err);
-	void (*kill)(isol8_sandbox *sb);
-	void (*wait_exit)(isol8_sandbox *sb);
-	void (*stats)(isol8_sandbox *sb, isol8_cg_stats *st);
-	void (*destroy)(isol8_sandbox *sb);
+	int (*start)(struct isol8_sandbox *sb, const struct isol8_sandbox_cfg *cfg, isol8_err *err);
+	int (*poll_ready)(struct isol8_sandbox *sb, isol8_err *err);
+	int (*wait_ready)(struct isol8_sandbox *sb, isol8_err *err);
+	bool (*feed_early)(struct isol8_sandbox *sb, const isol8_exec_spec *spec);
+	int (*feed)(struct isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err);
+	int (*spawn)(struct isol8_sandbox *sb, struct isol8_proc *p, isol8_err *err);
+	int (*feed_proc)(struct isol8_sandbox *sb, struct isol8_proc *p, const isol8_exec_spec *spec, isol8_err *err);
+	int (*read_status)(struct isol8_sandbox *sb, ctl_msg *m);
+	bool (*status_buffered)(const struct isol8_sandbox *sb);
+	int (*put_file)(struct isol8_sandbox *sb, const char *path, const void *data, size_t len, unsigned mode, isol8_err *err);
+	int (*get_file)(struct isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
+	int (*killall)(struct isol8_sandbox *sb, isol8_err *err);
+	void (*kill)(struct isol8_sandbox *sb);
+	void (*wait_exit)(struct isol8_sandbox *sb);
+	void (*stats)(struct isol8_sandbox *sb, isol8_cg_stats *st);
+	void (*destroy)(struct isol8_sandbox *sb);
 };
 
-extern const isol8_backend isol8_native_backend;
+extern const struct isol8_backend isol8_native_backend;
 
 #endif

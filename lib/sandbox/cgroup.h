@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "core/err.h"
+#include "wire/result.h"
 
 enum { CG_V1_MEMORY, CG_V1_PIDS, CG_V1_CPU, CG_V1_CPUACCT, CG_V1_N };
 
@@ -23,13 +24,6 @@ typedef struct isol8_cg_limits {
 	long long pids;
 	double cpus;               /* cores */
 } isol8_cg_limits;
-
-typedef struct isol8_cg_stats {
-	uint64_t cpu_ns;
-	uint64_t peak_memory;
-	uint64_t oom_kills;
-	uint64_t pids_max_hits;
-} isol8_cg_stats;
 
 /* 2, 1, or 0; *why gets a short reason when 0. */
 int cgroup_detect(const char **why);

@@ -20,6 +20,7 @@
 #include "sandbox/rootfs.h"
 #include "core/util.h"
 #include "wire/ctl.h"
+#include "wire/feed.h"
 
 /* The operations of whatever builds the sandbox (backend.h); the native one by default. */
 typedef struct isol8_backend isol8_backend;
@@ -74,13 +75,6 @@ typedef struct isol8_proc {
 
 
 
-typedef struct isol8_exec_spec {
-	char **argv;
-	char **envp;
-	const char *cwd;
-	const isol8_file *files;
-	size_t nfiles;
-} isol8_exec_spec;
 
 int sandbox_prepare(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *err);
 /* sandbox_prepare in two halves, so a cold run can write its feed while the sandbox is still

@@ -8,7 +8,7 @@
 #include <jv.h>
 #include <stdbool.h>
 
-#include "run/engine.h"
+#include "wire/result.h"
 #include "core/util.h"
 
 typedef struct isol8_evwriter {

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "core/util.h"
-#include "sandbox/sandbox.h"
 
 static int frame(int fd, char type, const void *a, size_t alen, const void *b, size_t blen)
 {

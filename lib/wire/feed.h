@@ -15,15 +15,24 @@
 
 #include "core/err.h"
 
-struct isol8_exec_spec;
+#include "wire/request.h"
+
+/* One payload's start: what it runs, with what environment, where, after writing which files. */
+typedef struct isol8_exec_spec {
+	char **argv;
+	char **envp;
+	const char *cwd;
+	const isol8_file *files;
+	size_t nfiles;
+} isol8_exec_spec;
 
 #define FEED_FRAME_MAX (1ull << 34)
 
 /* Bytes the feed for spec will take (to decide whether it fits the pipe before it is read). */
-size_t feed_size(const struct isol8_exec_spec *spec);
+size_t feed_size(const isol8_exec_spec *spec);
 /* Writes the whole feed. A payload that died while reading (EPIPE) is not an error here: its
  * own error comes on the control socket. */
-int feed_write(int fd, const struct isol8_exec_spec *spec, isol8_err *err);
+int feed_write(int fd, const isol8_exec_spec *spec, isol8_err *err);
 
 /* The payload's side: one frame. Returns 1 with type and data (malloc'd, NUL-terminated, len
  * bytes; NULL for X), 0 at EOF before any frame byte (discarded unfed), -1 on a short or

@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "wire/ctl.h"
 #include "wire/feed.h"
+#include "wire/poolmsg.h"
 
 /* What one ctl writer put on a socket, read back as one line and parsed. */
 static void read_msg(int fd, ctl_msg *m)
@@ -217,8 +218,69 @@ static void test_record(void)
 	free(path);
 }
 
+static void test_poolmsg(void)
+{
+	pool_request in = {.op = POOL_OP_ACQUIRE, .env_digest = 0xfedcba9876543210ull}, out;
+	in.limits.memory_limit = 512ull << 20;
+	in.limits.cpu_limit = 1.5;
+	in.limits.pids_limit = 64;
+	in.limits.sandbox_size = 64ull << 20;
+	in.limits.tmp_size = 256ull << 20;
+	in.limits.seccomp = ISOL8_SECCOMP_STRICT;
+	snprintf(in.runtime, sizeof in.runtime, "python");
+	char *line = poolmsg_request_line(&in);
+	poolmsg_parse_request(line, strlen(line) - 1, &out);
+	ok(out.op == POOL_OP_ACQUIRE && !strcmp(out.runtime, "python") && out.env_digest == in.env_digest &&
+		   out.limits.memory_limit == in.limits.memory_limit && out.limits.cpu_limit == 1.5 &&
+		   out.limits.pids_limit == 64 && out.limits.sandbox_size == in.limits.sandbox_size &&
+		   out.limits.tmp_size == in.limits.tmp_size && out.limits.seccomp == ISOL8_SECCOMP_STRICT,
+	   "acquire round trip");
+	free(line);
+	in.runtime[0] = 0;
+	in.limits.seccomp = ISOL8_SECCOMP_UNCONFINED;
+	line = poolmsg_request_line(&in);
+	poolmsg_parse_request(line, strlen(line) - 1, &out);
+	ok(out.op == POOL_OP_ACQUIRE && !out.runtime[0] && out.limits.seccomp == ISOL8_SECCOMP_UNCONFINED,
+	   "plain acquire round trip");
+	free(line);
+	pool_request st = {.op = POOL_OP_STATUS};
+	line = poolmsg_request_line(&st);
+	poolmsg_parse_request(line, strlen(line) - 1, &out);
+	ok(out.op == POOL_OP_STATUS, "status round trip");
+	free(line);
+	static const char *const bad[] = {"", "{}", "{\"op\":\"steal\"}", "{\"op\":1}", "[\"acquire\"]"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		poolmsg_parse_request(bad[i], strlen(bad[i]), &out);
+		ok(out.op == POOL_OP_BAD, "pool request refused: %s", bad[i]);
+	}
+	const char *no_digest = "{\"op\":\"acquire\",\"runtime\":\"python\",\"env\":\"xyz\",\"seccomp\":\"strict\"}";
+	poolmsg_parse_request(no_digest, strlen(no_digest), &out);
+	ok(out.op == POOL_OP_ACQUIRE && !out.runtime[0], "no interpreter without a valid digest");
+	const char *sc = "{\"op\":\"acquire\",\"seccomp\":\"STRICT\"}";
+	poolmsg_parse_request(sc, strlen(sc), &out);
+	ok(out.limits.seccomp == ISOL8_SECCOMP_UNCONFINED, "an unknown seccomp mode never matches a strict pool");
+
+	pool_reply r;
+	line = poolmsg_handover_line("0123456789abcdef", 4242, "node");
+	ok(poolmsg_parse_reply(line, strlen(line) - 1, &r) == 0 && r.handed && !strcmp(r.id, "0123456789abcdef") &&
+		   r.pid == 4242 && !strcmp(r.driver, "node"),
+	   "hand-over round trip");
+	free(line);
+	line = poolmsg_handover_line("0123456789abcdef", 7, NULL);
+	ok(poolmsg_parse_reply(line, strlen(line) - 1, &r) == 0 && r.handed && !r.driver[0], "plain hand-over round trip");
+	free(line);
+	line = poolmsg_miss_line("empty");
+	ok(poolmsg_parse_reply(line, strlen(line) - 1, &r) == 0 && !r.handed && !strcmp(r.miss, "empty"), "miss round trip");
+	free(line);
+	static const char *const badr[] = {"{\"id\":\"x\"}", "{\"id\":\"x\",\"pid\":0}", "{\"id\":5,\"pid\":3}",
+					   "{\"id\":\"x\",\"pid\":3,\"driver\":4}", "nope"};
+	for (size_t i = 0; i < ARRAY_SIZE(badr); i++)
+		ok(poolmsg_parse_reply(badr[i], strlen(badr[i]), &r) < 0 || !r.handed, "pool reply refused: %s", badr[i]);
+}
+
 int main(void)
 {
+	test_poolmsg();
 	test_ctl_status();
 	test_ctl_refused();
 	test_ctl_requests();

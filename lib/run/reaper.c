@@ -1,4 +1,4 @@
-#include "state/reaper.h"
+#include "run/reaper.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,21 +18,10 @@
 
 #include "sandbox/cgroup.h"
 #include "core/json.h"
-#include "sandbox/sandbox.h"
+#include "state/meta.h"
+#include "state/record.h"
+#include "state/rundir.h"
 #include "core/util.h"
-
-struct record {
-	char id[33];
-	int pid, supervisor;
-	unsigned long long start, sup_start;
-	char boot[64];
-	bool persist;
-};
-
-static bool alive(int pid, unsigned long long start)
-{
-	return pid > 0 && start && proc_start_time(pid) == start;
-}
 
 static void add_error(isol8_reap_report *r, const char *id, const char *msg)
 {
@@ -48,53 +37,6 @@ static void add_candidate(isol8_reap_report *r, const char *id, const char *why,
 	snprintf(c->id, sizeof c->id, "%s", id);
 	c->why = why;
 	c->pid = pid;
-}
-
-static bool valid_id(const char *id)
-{
-	size_t n = strlen(id);
-	if (n != 16)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static int read_record(const char *path, struct record *rec)
-{
-	isol8_buf b = {0};
-	isol8_err e = {0};
-	memset(rec, 0, sizeof *rec);
-	if (read_file(path, 1 << 16, &b, &e) < 0) {
-		buf_free(&b);
-		return -1;
-	}
-	jv v = jv_parse_sized(b.data ? (const char *)b.data : "", (int)b.len);
-	buf_free(&b);
-	jv id = json_get(v, "id"), pid = json_get(v, "pid"), st = json_get(v, "startTime"), boot = json_get(v, "bootId"),
-	   sup = json_get(v, "supervisor"), sst = json_get(v, "supervisorStartTime"), per = json_get(v, "persist");
-	int rc = -1;
-	if (jv_get_kind(id) == JV_KIND_STRING && valid_id(jv_string_value(id)) && jv_get_kind(pid) == JV_KIND_NUMBER &&
-	    jv_get_kind(st) == JV_KIND_NUMBER && jv_get_kind(boot) == JV_KIND_STRING) {
-		snprintf(rec->id, sizeof rec->id, "%s", jv_string_value(id));
-		rec->pid = (int)jv_number_value(pid);
-		rec->start = (unsigned long long)jv_number_value(st);
-		snprintf(rec->boot, sizeof rec->boot, "%s", jv_string_value(boot));
-		rec->supervisor = jv_get_kind(sup) == JV_KIND_NUMBER ? (int)jv_number_value(sup) : 0;
-		rec->sup_start = jv_get_kind(sst) == JV_KIND_NUMBER ? (unsigned long long)jv_number_value(sst) : 0;
-		rec->persist = jv_get_kind(per) == JV_KIND_TRUE;
-		rc = 0;
-	}
-	jv_free(id);
-	jv_free(pid);
-	jv_free(st);
-	jv_free(boot);
-	jv_free(sup);
-	jv_free(sst);
-	jv_free(per);
-	jv_free(v);
-	return rc;
 }
 
 /* Sends sig to the process (pid, start time) and waits up to wait_ms for it to exit. Through a
@@ -115,7 +57,7 @@ static int signal_verified(int pid, unsigned long long start, int sig, int wait_
 	return rc;
 }
 
-static int kill_init(const struct record *rec, isol8_err *err)
+static int kill_init(const isol8_record *rec, isol8_err *err)
 {
 	if (signal_verified(rec->pid, rec->start, SIGKILL, 5000) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "init %d did not exit", rec->pid);
@@ -143,7 +85,9 @@ static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_re
 {
 	char dir[PATH_MAX], cur_boot[64];
 	boot_id(cur_boot);
-	snprintf(dir, sizeof dir, "%s/sandboxes", run_dir);
+	char *sdir = rundir_sandboxes(run_dir);
+	snprintf(dir, sizeof dir, "%s", sdir);
+	free(sdir);
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
@@ -154,19 +98,19 @@ static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_re
 			continue;
 		char path[PATH_MAX + 300];
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		struct record rec;
-		if (read_record(path, &rec) < 0) {
+		isol8_record rec;
+		if (record_read(path, &rec) < 0) {
 			char id[300];
 			snprintf(id, sizeof id, "%.*s", (int)(n - 5), e->d_name);
 			add_error(r, id, "unreadable record (left in place)");
 			continue;
 		}
 		bool same_boot = !strcmp(rec.boot, cur_boot);
-		bool init_alive = same_boot && alive(rec.pid, rec.start);
+		bool init_alive = same_boot && proc_alive(rec.pid, rec.start);
 		const char *why;
 		if (!same_boot)
 			why = "previous boot";
-		else if (!rec.persist && alive(rec.supervisor, rec.sup_start) &&
+		else if (!rec.persist && proc_alive(rec.supervisor, rec.sup_start) &&
 			 (init_alive || !older_than(path, o->orphan_age_s))) {
 			/* its isol8 run is still running (or tearing down right now): never touched */
 			r->active++;
@@ -179,7 +123,7 @@ static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_re
 		} else {
 			/* a live supervisor with an exited init (past the grace) is stale too: e.g. a
 			 * pooled sandbox whose hand-over failed still names the live pool */
-			why = alive(rec.supervisor, rec.sup_start) ? "sandbox exited" : "supervisor gone";
+			why = proc_alive(rec.supervisor, rec.sup_start) ? "sandbox exited" : "supervisor gone";
 		}
 		add_candidate(r, rec.id, why, init_alive ? rec.pid : 0);
 		if (o->dry_run)
@@ -194,8 +138,9 @@ static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_re
 			continue;
 		}
 		/* the proxy's log of a --net filtered run killed before it could remove it */
-		snprintf(path, sizeof path, "%s/%s.network.jsonl", dir, rec.id);
-		unlink(path);
+		char *netlog = rundir_sandbox_netlog(run_dir, rec.id);
+		unlink(netlog);
+		free(netlog);
 		r->removed++;
 	}
 	closedir(d);
@@ -203,9 +148,10 @@ static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_re
 
 static bool record_exists(const char *run_dir, const char *id)
 {
-	char p[PATH_MAX + 64];
-	snprintf(p, sizeof p, "%s/sandboxes/%s.json", run_dir, id);
-	return access(p, F_OK) == 0;
+	char *p = rundir_sandbox_record(run_dir, id);
+	bool r = access(p, F_OK) == 0;
+	free(p);
+	return r;
 }
 
 /* Cgroups with no record: left by a crash between cgroup creation and the record. Only empty
@@ -225,7 +171,7 @@ static void reap_orphan_cgroups(const isol8_reap_opts *o, const char *run_dir, i
 	}
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		if (!valid_id(e->d_name) || record_exists(run_dir, e->d_name))
+		if (!record_id_valid(e->d_name) || record_exists(run_dir, e->d_name))
 			continue;
 		char p[PATH_MAX + 64], procs[PATH_MAX + 96];
 		struct stat st;
@@ -286,11 +232,10 @@ static void reap_sessions(const isol8_reap_opts *o, const char *run_dir, isol8_r
 		char sdir[PATH_MAX + 300], meta[PATH_MAX + 320];
 		snprintf(sdir, sizeof sdir, "%s/%s", dir, e->d_name);
 		snprintf(meta, sizeof meta, "%s/meta.json", sdir);
-		isol8_buf b = {0};
-		isol8_err ferr = {0};
+		isol8_session_meta m;
 		struct stat st;
-		if (read_file(meta, 1 << 16, &b, &ferr) < 0) {
-			buf_free(&b);
+		int mr = session_meta_read(meta, &m, NULL);
+		if (mr == -1) {
 			/* no meta: a create that crashed; only once older than the orphan age */
 			if (stat(sdir, &st) == 0 && time(NULL) - st.st_mtime >= (time_t)o->orphan_age_s) {
 				add_candidate(r, e->d_name, "incomplete session", 0);
@@ -301,32 +246,21 @@ static void reap_sessions(const isol8_reap_opts *o, const char *run_dir, isol8_r
 			}
 			continue;
 		}
-		jv v = jv_parse_sized((const char *)b.data, (int)b.len);
-		buf_free(&b);
-		jv pid = json_get(v, "daemon"), start = json_get(v, "daemonStartTime"), boot = json_get(v, "bootId"),
-		   last = json_get(v, "lastUsedMs"), idle = json_get(v, "idleTimeoutMs");
-		int dpid = jv_get_kind(pid) == JV_KIND_NUMBER ? (int)jv_number_value(pid) : 0;
-		unsigned long long dstart = jv_get_kind(start) == JV_KIND_NUMBER ? (unsigned long long)jv_number_value(start) : 0;
-		bool same_boot = jv_get_kind(boot) == JV_KIND_STRING && !strcmp(jv_string_value(boot), cur_boot);
-		double idle_for = jv_get_kind(last) == JV_KIND_NUMBER ? (double)now_real_ms() - jv_number_value(last) : 0;
-		double limit = jv_get_kind(idle) == JV_KIND_NUMBER ? jv_number_value(idle) : 3600000;
-		jv_free(pid);
-		jv_free(start);
-		jv_free(boot);
-		jv_free(last);
-		jv_free(idle);
-		jv_free(v);
-		bool live = same_boot && alive(dpid, dstart);
-		bool persisted = limit >= (double)ISOL8_SESSION_IDLE_NEVER_MS;
-		if (live && (persisted ? !o->include_persisted : idle_for <= limit)) {
+		/* a refused meta.json (mr == -2) names no process that could be verified: its session
+		 * is judged as one whose supervisor is gone (m is zeroed) */
+		bool live = mr == 0 && !strcmp(m.boot_id, cur_boot) && proc_alive(m.daemon, m.daemon_start);
+		bool persisted = m.idle_timeout_ms >= ISOL8_SESSION_IDLE_NEVER_MS;
+		uint64_t now = now_real_ms();
+		bool idle_past = now > m.last_used_ms && now - m.last_used_ms > m.idle_timeout_ms;
+		if (live && (persisted ? !o->include_persisted : !idle_past)) {
 			r->active++; /* a live session: never touched */
 			continue;
 		}
 		const char *why = !live ? "session supervisor gone" : persisted ? "persisted session" : "session idle past its timeout";
-		add_candidate(r, e->d_name, why, live ? dpid : 0);
+		add_candidate(r, e->d_name, why, live ? m.daemon : 0);
 		if (o->dry_run)
 			continue;
-		if (live && stop_daemon(dpid, dstart) < 0) {
+		if (live && stop_daemon(m.daemon, m.daemon_start) < 0) {
 			add_error(r, e->d_name, "session supervisor did not stop");
 			continue;
 		}
@@ -341,7 +275,9 @@ int isol8_reap(const isol8_reap_opts *o, isol8_reap_report *r, isol8_err *err)
 	memset(r, 0, sizeof *r);
 	const char *run_dir = o->run_dir ? o->run_dir : isol8_run_dir();
 	char lock[PATH_MAX];
-	snprintf(lock, sizeof lock, "%s/.cleanup.lock", run_dir);
+	char *lp = rundir_cleanup_lock(run_dir);
+	snprintf(lock, sizeof lock, "%s", lp);
+	free(lp);
 	if (mkdir_p(run_dir, 0755) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "run dir %s", run_dir);
 	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -1,4 +1,4 @@
-#include "run/runtime.h"
+#include "core/runtime.h"
 
 #include <string.h>
 

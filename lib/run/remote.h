@@ -7,7 +7,7 @@
 
 #include <jv.h>
 
-#include "run/engine.h"
+#include "wire/result.h"
 #include "wire/request.h"
 
 typedef struct isol8_remote {
@@ -23,5 +23,9 @@ int remote_execute(isol8_remote *r, const isol8_request *req, isol8_event_fn fn,
 		   isol8_err *err);
 int remote_put_file(isol8_remote *r, const char *path, const void *data, size_t len, isol8_err *err);
 int remote_get_file(isol8_remote *r, const char *path, isol8_buf *out, isol8_err *err);
+
+/* The remote routes the CLI uses directly. */
+int isol8_remote_sessions(const char *host, const char *api_key, jv *out, isol8_err *err);
+int isol8_remote_delete_session(const char *host, const char *api_key, const char *id, isol8_err *err);
 
 #endif

@@ -1,11 +1,11 @@
-#include "net/remote.h"
+#include "run/remote.h"
 
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "run/client.h"
+#include "run/remote.h"
 #include "core/json.h"
 #include "core/util.h"
 

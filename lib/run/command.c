@@ -1,0 +1,118 @@
+/* command.c — see command.h. */
+#include "run/command.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "core/runtime.h"
+
+void strv_push(char ***v, size_t *n, char *s)
+{
+	*v = xrealloc(*v, (*n + 2) * sizeof **v);
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
+static void env_set(char ***v, size_t *n, const char *k, const char *val)
+{
+	size_t kl = strlen(k);
+	for (size_t i = 0; i < *n; i++)
+		if (!strncmp((*v)[i], k, kl) && (*v)[i][kl] == '=') {
+			free((*v)[i]);
+			(*v)[i] = xasprintf("%s=%s", k, val);
+			return;
+		}
+	strv_push(v, n, xasprintf("%s=%s", k, val));
+}
+
+char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nextra)
+{
+	char **v = NULL;
+	size_t n = 0;
+	const char *rtdir = getenv("ISOL8_RUNTIMES");
+	char *path = xasprintf("/sandbox/.local/bin:/sandbox/.npm-global/bin:/sandbox/.bun-global/bin:%s/bin:"
+			       "/usr/local/bin:/usr/bin:/bin",
+			       rtdir && *rtdir ? rtdir : "/opt/isol8/runtimes");
+	env_set(&v, &n, "PATH", path);
+	free(path);
+	env_set(&v, &n, "HOME", "/sandbox");
+	env_set(&v, &n, "USER", "sandbox");
+	env_set(&v, &n, "LOGNAME", "sandbox");
+	env_set(&v, &n, "LANG", "C.UTF-8");
+	env_set(&v, &n, "TMPDIR", "/tmp");
+	env_set(&v, &n, "PYTHONUNBUFFERED", "1");
+	env_set(&v, &n, "PYTHONUSERBASE", "/sandbox/.local");
+	env_set(&v, &n, "NPM_CONFIG_PREFIX", "/sandbox/.npm-global");
+	env_set(&v, &n, "NODE_PATH", "/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules");
+	env_set(&v, &n, "DENO_DIR", "/sandbox/.deno");
+	env_set(&v, &n, "DENO_NO_UPDATE_CHECK", "1");
+	if (o->network != ISOL8_NET_NONE && !o->image && access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0) {
+		/* with a network, trust what the host's system store trusts (a mirror or a TLS-inspecting
+		 * gateway's CA lives there); node, bun and deno otherwise use their built-in stores.
+		 * Not for --net none: loading the bundle costs node ~40 ms at start-up. */
+		env_set(&v, &n, "NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt");
+		env_set(&v, &n, "DENO_TLS_CA_STORE", "system");
+	}
+	if (o->network == ISOL8_NET_FILTERED) {
+		/* the proxy listens inside the sandbox's own network namespace */
+		static const char *const vars[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"};
+		for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
+			env_set(&v, &n, vars[i], "http://127.0.0.1:8118");
+	}
+	for (size_t i = 0; i < o->nsecrets; i++)
+		env_set(&v, &n, o->secrets[i].key, o->secrets[i].value);
+	for (size_t i = 0; i < nextra; i++)
+		env_set(&v, &n, extra[i].key, extra[i].value);
+	return v;
+}
+
+void isol8_free_strv(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+void command_build(const isol8_request *r, const isol8_options *o, isol8_command *c)
+{
+	const isol8_runtime *rt = runtime_get(r->runtime);
+	size_t na = 0;
+	memset(c, 0, sizeof *c);
+	if (r->cmd) {
+		strv_push(&c->argv, &na, xstrdup("bash"));
+		strv_push(&c->argv, &na, xstrdup("-c"));
+		strv_push(&c->argv, &na, xstrdup(r->cmd));
+	} else if (rt->inline_argv[0] && !r->force_file && strlen(r->code) < 64 * 1024) {
+		for (int i = 0; rt->inline_argv[i]; i++)
+			strv_push(&c->argv, &na, xstrdup(rt->inline_argv[i]));
+		strv_push(&c->argv, &na, xstrdup(r->code));
+	} else {
+		/* Large code (argv strings are capped at 128 KiB), files, and runtimes without an
+		 * inline mode run from /sandbox/main<ext>, as `python3 /sandbox/main.py` would. */
+		c->code_path = xasprintf("/sandbox/main%s", r->file_ext ? r->file_ext : rt->default_ext);
+		for (int i = 0; rt->file_argv[i]; i++)
+			strv_push(&c->argv, &na, xstrdup(rt->file_argv[i]));
+		strv_push(&c->argv, &na, xstrdup(c->code_path));
+	}
+	c->envp = isol8_build_env(o, r->env, r->nenv);
+	c->nfiles = r->nfiles + (c->code_path ? 1 : 0);
+	c->files = xcalloc(c->nfiles, sizeof *c->files);
+	for (size_t i = 0; i < r->nfiles; i++)
+		c->files[i] = r->files[i]; /* borrowed */
+	if (c->code_path) {
+		c->files[r->nfiles].path = c->code_path;
+		c->files[r->nfiles].data = (unsigned char *)r->code;
+		c->files[r->nfiles].len = strlen(r->code);
+	}
+}
+
+void command_free(isol8_command *c)
+{
+	isol8_free_strv(c->argv);
+	isol8_free_strv(c->envp);
+	free(c->files);
+	free(c->code_path);
+}
+

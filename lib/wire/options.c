@@ -1,0 +1,238 @@
+/* options.c — isol8_options: the limits and policy of a run (Isol8Options), from the config's
+ * defaults, from JSON (a request's "options", checked against what the operator's config
+ * allows), and their own checks. */
+#include "wire/options.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/util.h"
+#include "net/proxy.h"
+
+const char **options_secret_values(const isol8_options *o)
+{
+	const char **v = xcalloc(o->nsecrets + 1, sizeof *v);
+	for (size_t i = 0; i < o->nsecrets; i++)
+		v[i] = o->secrets[i].value;
+	return v;
+}
+
+void options_free(isol8_options *o)
+{
+	kv_free(o->secrets, o->nsecrets);
+	strv_clear(&o->net_allow, &o->nallow);
+	strv_clear(&o->net_deny, &o->ndeny);
+	free(o->image);
+	memset(o, 0, sizeof *o);
+}
+
+static int size_opt(const char *s, const char *what, uint64_t *out, isol8_err *err)
+{
+	if (parse_size(s, out) < 0 || *out == 0)
+		return isol8_input_error(err, "Invalid %s format: \"%s\". Use e.g. \"512m\", \"1g\".", what, s);
+	return 0;
+}
+
+/* The network modes' names, both ways (flags, Isol8Options, config, policy messages). */
+static const char *const net_names[] = {[ISOL8_NET_NONE] = "none", [ISOL8_NET_HOST] = "host",
+					[ISOL8_NET_FILTERED] = "filtered"};
+
+int net_from_name(const char *name)
+{
+	for (int i = 0; i < (int)ARRAY_SIZE(net_names); i++)
+		if (!strcmp(name, net_names[i]))
+			return i;
+	return -1;
+}
+
+const char *net_to_name(enum isol8_net net)
+{
+	return (unsigned)net < ARRAY_SIZE(net_names) ? net_names[net] : "none";
+}
+
+int options_from_config(isol8_options *o, const isol8_config *c, isol8_err *err)
+{
+	memset(o, 0, sizeof *o);
+	int net = net_from_name(config_str(c, "defaults.network", "none"));
+	o->network = net < 0 ? ISOL8_NET_NONE : (enum isol8_net)net; /* config_load refused other names */
+	o->cpu_limit = config_num(c, "defaults.cpuLimit", 1.0);
+	o->pids_limit = 64;
+	o->max_output = 1048576;
+	o->timeout_ms = (long long)config_num(c, "defaults.timeoutMs", 30000);
+	o->writable = !config_bool(c, "defaults.readonlyRootFs", 1);
+	o->debug = config_bool(c, "debug", 0);
+	const char *sc = config_str(c, "security.seccomp", "strict");
+	if (!strcmp(sc, "custom"))
+		return isol8_input_error(err, "security.seccomp \"custom\" is not supported by the native sandbox; use \"strict\"");
+	o->seccomp = !strcmp(sc, "unconfined") ? ISOL8_SECCOMP_UNCONFINED : ISOL8_SECCOMP_STRICT;
+	static const char *const lists[2] = {"network.whitelist", "network.blacklist"};
+	for (int k = 0; k < 2; k++) {
+		jv l = config_get(c, lists[k]);
+		jv_array_foreach(l, i, e) {
+			(void)i;
+			strv_add(k ? &o->net_deny : &o->net_allow, k ? &o->ndeny : &o->nallow, jv_string_value(e));
+			jv_free(e);
+		}
+		jv_free(l);
+	}
+	if (size_opt(config_str(c, "defaults.memoryLimit", "512m"), "memory limit", &o->memory_limit, err) < 0 ||
+	    size_opt(config_str(c, "defaults.sandboxSize", "64m"), "sandbox size", &o->sandbox_size, err) < 0 ||
+	    size_opt(config_str(c, "defaults.tmpSize", "256m"), "tmp size", &o->tmp_size, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int num_field(jv v, const char *field, double min, double max, double *out, isol8_err *err)
+{
+	if (json_expect(v, JV_KIND_NUMBER, field, err) < 0)
+		return -1;
+	double d = jv_number_value(v);
+	if (!(d >= min && d <= max))
+		return isol8_input_error(err, "%s must be between %g and %g", field, min, max);
+	*out = d;
+	return 0;
+}
+
+int options_from_json(jv opts, isol8_options *o, const isol8_config *c, isol8_err *err)
+{
+	int rc = 0;
+	double d;
+	jv_object_foreach(opts, key, val) {
+		const char *k = jv_string_value(key);
+		jv_kind kind = jv_get_kind(val);
+		if (rc < 0 || kind == JV_KIND_NULL) {
+		} else if (!strcmp(k, "network")) {
+			if ((rc = json_expect(val, JV_KIND_STRING, "options.network", err)) == 0) {
+				const char *n = jv_string_value(val);
+				int net = net_from_name(n);
+				if (net >= 0)
+					o->network = (enum isol8_net)net;
+				else
+					rc = isol8_input_error(err, "options.network must be none, host or filtered, not \"%s\"", n);
+			}
+		} else if (!strcmp(k, "memoryLimit") || !strcmp(k, "sandboxSize") || !strcmp(k, "tmpSize")) {
+			char f[64];
+			snprintf(f, sizeof f, "options.%s", k);
+			if ((rc = json_expect(val, JV_KIND_STRING, f, err)) == 0)
+				rc = size_opt(jv_string_value(val), !strcmp(k, "memoryLimit") ? "memory limit" : k,
+					      !strcmp(k, "memoryLimit") ? &o->memory_limit
+					      : !strcmp(k, "sandboxSize") ? &o->sandbox_size : &o->tmp_size, err);
+		} else if (!strcmp(k, "cpuLimit")) {
+			if ((rc = num_field(val, "options.cpuLimit", 0.01, 1024, &d, err)) == 0)
+				o->cpu_limit = d;
+		} else if (!strcmp(k, "pidsLimit")) {
+			if ((rc = num_field(val, "options.pidsLimit", 1, 1 << 22, &d, err)) == 0)
+				o->pids_limit = (long long)d;
+		} else if (!strcmp(k, "maxOutputSize")) {
+			if ((rc = num_field(val, "options.maxOutputSize", 1, 1ull << 34, &d, err)) == 0)
+				o->max_output = (uint64_t)d;
+		} else if (!strcmp(k, "timeoutMs")) {
+			if ((rc = num_field(val, "options.timeoutMs", 1, 86400000, &d, err)) == 0)
+				o->timeout_ms = (long long)d;
+		} else if (!strcmp(k, "secrets")) {
+			rc = json_string_map(jv_copy(val), "options.secrets", &o->secrets, &o->nsecrets, ISOL8_MAX_ENV, err);
+		} else if (!strcmp(k, "image")) {
+			if ((rc = json_expect(val, JV_KIND_STRING, "options.image", err)) == 0) {
+				free(o->image);
+				o->image = xstrdup(jv_string_value(val));
+			}
+		} else if (!strcmp(k, "readonlyRootFs") || !strcmp(k, "persist") || !strcmp(k, "debug") ||
+			   !strcmp(k, "logNetwork")) {
+			char f[64];
+			snprintf(f, sizeof f, "options.%s", k);
+			if ((rc = json_expect(val, JV_KIND_TRUE, f, err)) == 0) {
+				bool b = kind == JV_KIND_TRUE;
+				if (!strcmp(k, "readonlyRootFs"))
+					o->writable = !b;
+				else if (!strcmp(k, "persist"))
+					o->persist = b;
+				else if (!strcmp(k, "debug"))
+					o->debug = b;
+				else if (!strcmp(k, "logNetwork"))
+					o->log_network = b;
+			}
+		} else if (!strcmp(k, "mode")) {
+			if ((rc = json_expect(val, JV_KIND_STRING, "options.mode", err)) == 0 && strcmp(jv_string_value(val), "ephemeral"))
+				rc = isol8_input_error(err, "options.mode \"%s\" is not supported here: isol8-run runs ephemeral executions",
+						       jv_string_value(val));
+		} else if (!strcmp(k, "security")) {
+			if ((rc = json_expect(val, JV_KIND_OBJECT, "options.security", err)) == 0) {
+				jv s = json_get(val, "seccomp");
+				const char *allowed = config_str(c, "security.seccomp", "strict");
+				if (jv_get_kind(s) == JV_KIND_STRING) {
+					const char *m = jv_string_value(s);
+					if (!strcmp(m, "strict"))
+						o->seccomp = ISOL8_SECCOMP_STRICT;
+					else if (!strcmp(m, "unconfined") && !strcmp(allowed, "unconfined"))
+						o->seccomp = ISOL8_SECCOMP_UNCONFINED;
+					else
+						rc = isol8_input_error(err, "options.security.seccomp \"%s\" is not allowed: the operator's config sets security.seccomp to \"%s\"",
+								       m, allowed);
+				} else if (jv_is_valid(s) && jv_get_kind(s) != JV_KIND_NULL) {
+					rc = isol8_input_error(err, "options.security.seccomp must be a string");
+				}
+				jv_free(s);
+			}
+		} else if (!strcmp(k, "networkFilter")) {
+			/* {whitelist, blacklist}: each list given replaces the config's */
+			if ((rc = json_expect(val, JV_KIND_OBJECT, "options.networkFilter", err)) == 0) {
+				static const char *const names[2] = {"whitelist", "blacklist"};
+				for (int n = 0; n < 2 && rc == 0; n++) {
+					jv l = json_get(val, names[n]);
+					if (jv_get_kind(l) == JV_KIND_ARRAY) {
+						strv_clear(n ? &o->net_deny : &o->net_allow, n ? &o->ndeny : &o->nallow);
+						jv_array_foreach(l, i, e) {
+							(void)i;
+							if (jv_get_kind(e) != JV_KIND_STRING)
+								rc = isol8_input_error(err, "options.networkFilter.%s must be an array of strings", names[n]);
+							else
+								strv_add(n ? &o->net_deny : &o->net_allow, n ? &o->ndeny : &o->nallow,
+									 jv_string_value(e));
+							jv_free(e);
+						}
+					} else if (jv_is_valid(l) && jv_get_kind(l) != JV_KIND_NULL) {
+						rc = isol8_input_error(err, "options.networkFilter.%s must be an array of strings", names[n]);
+					}
+					jv_free(l);
+				}
+			}
+		} else if (!strcmp(k, "poolStrategy") || !strcmp(k, "poolSize") || !strcmp(k, "audit") ||
+			   !strcmp(k, "remoteCode")) {
+			/* operator-side settings: a client cannot change them, and they do not change this run */
+		} else {
+			rc = isol8_input_error(err, "unknown field options.%s", k);
+		}
+		jv_free(key);
+		jv_free(val);
+	}
+	jv_free(opts);
+	return rc;
+}
+
+
+int options_validate(const isol8_options *o, isol8_err *err)
+{
+	for (size_t i = 0; i < o->nsecrets; i++)
+		if (!*o->secrets[i].key || strchr(o->secrets[i].key, '='))
+			return isol8_input_error(err, "secret names must be non-empty and contain no '='");
+	if (o->network == ISOL8_NET_FILTERED) {
+		/* compile the patterns now: a bad one must stop the run, never leave it unfiltered */
+		isol8_proxy_rules rules = {0};
+		int bad = 0;
+		for (size_t i = 0; i < o->nallow && !bad; i++)
+			bad = proxy_rules_add(&rules, false, o->net_allow[i], err) < 0;
+		for (size_t i = 0; i < o->ndeny && !bad; i++)
+			bad = proxy_rules_add(&rules, true, o->net_deny[i], err) < 0;
+		proxy_rules_free(&rules);
+		if (bad)
+			return -1;
+	}
+	if (o->sandbox_size < 1 << 20 || o->tmp_size < 1 << 20)
+		return isol8_input_error(err, "--sandbox-size and --tmp-size must be at least 1m");
+	if (o->memory_limit < 8 << 20)
+		return isol8_input_error(err, "--memory must be at least 8m");
+	return 0;
+}
+

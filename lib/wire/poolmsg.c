@@ -1,0 +1,129 @@
+/* poolmsg.c — see poolmsg.h. */
+#include "wire/poolmsg.h"
+
+#include <jv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/util.h"
+
+static char *line_of(jv o)
+{
+	char *text = json_dump(o, 0);
+	jv_free(o);
+	char *line = xasprintf("%s\n", text);
+	free(text);
+	return line;
+}
+
+static jv set(jv o, const char *k, jv v)
+{
+	return jv_object_set(o, jv_string(k), v);
+}
+
+char *poolmsg_request_line(const pool_request *r)
+{
+	if (r->op == POOL_OP_STATUS)
+		return line_of(set(jv_object(), "op", jv_string("status")));
+	const isol8_options *o = &r->limits;
+	jv j = set(jv_object(), "op", jv_string("acquire"));
+	if (r->runtime[0]) {
+		char d[17];
+		snprintf(d, sizeof d, "%016llx", (unsigned long long)r->env_digest);
+		j = set(j, "runtime", jv_string(r->runtime));
+		j = set(j, "env", jv_string(d));
+	}
+	j = set(j, "memory", jv_number((double)o->memory_limit));
+	j = set(j, "cpu", jv_number(o->cpu_limit));
+	j = set(j, "pids", jv_number((double)o->pids_limit));
+	j = set(j, "sandboxSize", jv_number((double)o->sandbox_size));
+	j = set(j, "tmpSize", jv_number((double)o->tmp_size));
+	j = set(j, "seccomp", jv_string(o->seccomp == ISOL8_SECCOMP_STRICT ? "strict" : "unconfined"));
+	return line_of(j);
+}
+
+static double num(jv o, const char *k)
+{
+	jv v = json_get(o, k);
+	double d = jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) >= 0 ? jv_number_value(v) : 0;
+	jv_free(v);
+	return d;
+}
+
+/* obj[k] into out when it is a string that fits; false otherwise. */
+static bool str(jv o, const char *k, char *out, size_t n)
+{
+	jv v = json_get(o, k);
+	bool ok = jv_get_kind(v) == JV_KIND_STRING && (size_t)jv_string_length_bytes(jv_copy(v)) < n;
+	if (ok)
+		snprintf(out, n, "%s", jv_string_value(v));
+	jv_free(v);
+	return ok;
+}
+
+void poolmsg_parse_request(const char *line, size_t len, pool_request *r)
+{
+	memset(r, 0, sizeof *r);
+	jv v = jv_parse_sized(line, (int)len);
+	char op[16] = "", env[17] = "", sc[16] = "";
+	if (jv_get_kind(v) == JV_KIND_OBJECT && str(v, "op", op, sizeof op)) {
+		if (!strcmp(op, "status")) {
+			r->op = POOL_OP_STATUS;
+		} else if (!strcmp(op, "acquire")) {
+			r->op = POOL_OP_ACQUIRE;
+			isol8_options *o = &r->limits;
+			o->memory_limit = (uint64_t)num(v, "memory");
+			o->cpu_limit = num(v, "cpu");
+			o->pids_limit = (long long)num(v, "pids");
+			o->sandbox_size = (uint64_t)num(v, "sandboxSize");
+			o->tmp_size = (uint64_t)num(v, "tmpSize");
+			/* anything but "strict" can never match a strict pool: fail closed */
+			o->seccomp = str(v, "seccomp", sc, sizeof sc) && !strcmp(sc, "strict") ? ISOL8_SECCOMP_STRICT
+											     : ISOL8_SECCOMP_UNCONFINED;
+			char *end = NULL;
+			if (str(v, "runtime", r->runtime, sizeof r->runtime) && str(v, "env", env, sizeof env) &&
+			    strlen(env) == 16)
+				r->env_digest = strtoull(env, &end, 16);
+			if (!end || *end)
+				r->runtime[0] = 0; /* no interpreter without a digest to check it by */
+		}
+	}
+	jv_free(v);
+}
+
+char *poolmsg_handover_line(const char *id, pid_t pid, const char *driver)
+{
+	jv j = set(set(jv_object(), "id", jv_string(id)), "pid", jv_number(pid));
+	if (driver && *driver)
+		j = set(j, "driver", jv_string(driver));
+	return line_of(j);
+}
+
+char *poolmsg_miss_line(const char *why)
+{
+	return line_of(set(jv_object(), "miss", jv_string(why)));
+}
+
+int poolmsg_parse_reply(const char *line, size_t len, pool_reply *r)
+{
+	memset(r, 0, sizeof *r);
+	jv v = jv_parse_sized(line, (int)len);
+	int rc = -1;
+	if (jv_get_kind(v) == JV_KIND_OBJECT) {
+		jv pid = json_get(v, "pid"), drv = json_get(v, "driver");
+		if (str(v, "id", r->id, sizeof r->id) && jv_get_kind(pid) == JV_KIND_NUMBER && jv_number_value(pid) > 0 &&
+		    (jv_get_kind(drv) == JV_KIND_INVALID || str(v, "driver", r->driver, sizeof r->driver))) {
+			r->handed = true;
+			r->pid = (pid_t)jv_number_value(pid);
+			rc = 0;
+		} else if (str(v, "miss", r->miss, sizeof r->miss)) {
+			rc = 0;
+		}
+		jv_free(pid);
+		jv_free(drv);
+	}
+	jv_free(v);
+	return rc;
+}

@@ -1,0 +1,47 @@
+/* poolmsg.h — the messages on isol8-pool's socket ($RUN_DIR/pool.sock), one JSON line each way.
+ *
+ *   client → pool  {"op":"acquire","memory":B,"cpu":C,"pids":N,"sandboxSize":B,"tmpSize":B,
+ *                   "seccomp":"strict"|"unconfined"[,"runtime":"python","env":"<16 hex>"]}
+ *                  {"op":"status"}
+ *   pool → client  {"id":"<16 hex>","pid":P[,"driver":"python"]} with the sandbox's fds
+ *                  (SCM_RIGHTS), or {"miss":"empty"|"different limits"}, or a status object
+ *                  ({"pid","strategy","size","ready","kinds","hits","warmHits","misses",
+ *                  "discarded","memoryLimit"}), or {"error":"…"}
+ * The pool trusts no client (anyone who can connect may ask): a request it cannot read is
+ * answered with an error, never with a sandbox. */
+#ifndef ISOL8_WIRE_POOLMSG_H
+#define ISOL8_WIRE_POOLMSG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "wire/request.h"
+
+typedef enum { POOL_OP_BAD, POOL_OP_ACQUIRE, POOL_OP_STATUS } pool_op;
+
+typedef struct pool_request {
+	pool_op op;
+	isol8_options limits;  /* acquire: memory, cpu, pids, sizes and seccomp mode (no other field) */
+	char runtime[16];      /* acquire: a pre-started interpreter of this runtime, "" for none */
+	uint64_t env_digest;   /* and the digest of the base environment it must have started with */
+} pool_request;
+
+/* One line with its '\n' (malloc'd). */
+char *poolmsg_request_line(const pool_request *r);
+void poolmsg_parse_request(const char *line, size_t len, pool_request *r);
+
+typedef struct pool_reply {
+	bool handed;           /* a sandbox came with this reply */
+	char id[33];
+	pid_t pid;
+	char driver[16];       /* "" for a plain sandbox */
+	char miss[32];         /* why not, when not handed */
+} pool_reply;
+
+char *poolmsg_handover_line(const char *id, pid_t pid, const char *driver);
+char *poolmsg_miss_line(const char *why);
+/* -1 when the line is not one of the replies above. */
+int poolmsg_parse_reply(const char *line, size_t len, pool_reply *r);
+
+#endif
