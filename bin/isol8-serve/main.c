@@ -6,12 +6,10 @@
  * connection: a crash or a leak in one request cannot touch another, and the library runs
  * each execution in that process. Limits shared by all of them live in the run dir
  * (shared.c). Refuses to start without an API key. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <openssl/sha.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,14 +18,14 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "state/reaper.h"
-#include "serve.h"
 #include "core/util.h"
+#include "net/listen.h"
+#include "serve.h"
+#include "run/reaper.h"
 
 #define MIN_KEY_LEN 16
 
@@ -88,60 +86,40 @@ static void add_key_file(serve_ctx *c, const char *path)
 
 /* ---- listening --------------------------------------------------------------------------- */
 
-static int port_from(const char *src, const char *raw, int min)
+/* The port without --listen: --port, $ISOL8_PORT, $PORT, else 3000. */
+static int default_port(const char *port_arg, int *port, isol8_err *err)
 {
-	long long p;
-	if (parse_ll(raw, min, 65535, &p) < 0) {
-		fprintf(stderr, "[ERR] Invalid port from %s: %s. Expected 1-65535.\n", src, raw);
-		exit(1);
-	}
-	return (int)p;
+	const char *src = port_arg ? "--port" : getenv("ISOL8_PORT") ? "ISOL8_PORT" : getenv("PORT") ? "PORT" : NULL;
+	*port = 3000;
+	return src ? listen_parse_port(src, port_arg ? port_arg : getenv(src), 1, port, err) : 0;
 }
 
-static int tcp_listen(const char *addr, int port, int *bound_port)
+/* A socket listening on --listen (exactly there: a busy port is an error; port 0 picks a free
+ * one), else on 127.0.0.1 at the default port (a busy one falls back to a free one). -1 after
+ * one [ERR] line. */
+static int open_listener(const char *listen_arg, const char *port_arg, listen_addr *a)
 {
-	struct sockaddr_storage ss = {0};
-	socklen_t len;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		len = sizeof *a4;
-	} else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		len = sizeof *a6;
-	} else {
-		errno = EINVAL;
-		return -1;
+	isol8_err err = {0};
+	int want, port = 0, fd;
+	if (listen_arg) {
+		if (listen_parse("--listen", listen_arg, 0, a, &err) < 0)
+			return fprintf(stderr, "[ERR] %s\n", err.msg), -1;
+		if ((fd = listen_tcp(a, &a->port)) < 0)
+			fprintf(stderr, "[ERR] cannot listen on %s: %s\n", listen_arg, strerror(errno));
+		return fd;
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
-		int e = errno;
+	if (default_port(port_arg, &want, &err) < 0 || listen_addr_set(a, "127.0.0.1", want, "--port", &err) < 0)
+		return fprintf(stderr, "[ERR] %s\n", err.msg), -1;
+	fd = listen_tcp(a, &port);
+	if (fd < 0 && errno == EADDRINUSE && listen_addr_set(a, "127.0.0.1", 0, "--port", &err) == 0) {
+		fd = listen_tcp(a, &port);
 		if (fd >= 0)
-			close(fd);
-		errno = e;
-		return -1;
+			fprintf(stderr, "[WARN] Port %d is in use. Falling back to available port %d.\n", want, port);
 	}
-	getsockname(fd, (struct sockaddr *)&ss, &len);
-	*bound_port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+	if (fd < 0)
+		fprintf(stderr, "[ERR] cannot listen on 127.0.0.1:%d: %s\n", want, strerror(errno));
+	a->port = port;
 	return fd;
-}
-
-/* LISTEN_FDS for us: the fd (3), else -1. */
-static int activated_fd(void)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) < 1)
-		return -1;
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_FDNAMES");
-	fcntl(3, F_SETFD, FD_CLOEXEC);
-	return 3;
 }
 
 /* sd_notify("READY=1") without libsystemd: one datagram to $NOTIFY_SOCKET. */
@@ -300,20 +278,6 @@ static int accept_loop(serve_ctx *c, int lfd, int sfd, int max_conns)
 	return 0;
 }
 
-/* In inetd mode stdout (and often stderr) is the client: keep our own lines off it. */
-static int take_stdio_connection(void)
-{
-	int fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	struct stat st;
-	dup2(null, 0);
-	dup2(null, 1);
-	if (fstat(2, &st) == 0 && S_ISSOCK(st.st_mode))
-		dup2(null, 2);
-	close(null);
-	return fd;
-}
-
 /* A whole number in [min, max] from config path (fallback when absent), or -1 with err. */
 static int config_int(const isol8_config *cfg, const char *path, long long fallback, long long min, long long max,
 		      long long *out, isol8_err *err)
@@ -372,7 +336,13 @@ static void find_session_tool(serve_ctx *c)
 		snprintf(c->session_bin, sizeof c->session_bin, "/usr/local/bin/isol8-session");
 }
 
-int main(int argc, char **argv)
+/* The command line: keys go straight into c. */
+struct serve_cli {
+	const char *port_arg, *listen_arg;
+	bool inetd;
+};
+
+static void parse_options(int argc, char **argv, serve_ctx *c, struct serve_cli *cli)
 {
 	static const struct option lo[] = {
 		{"key", required_argument, 0, 'k'}, {"key-file", required_argument, 0, 'K'},
@@ -380,26 +350,72 @@ int main(int argc, char **argv)
 		{"inetd", no_argument, 0, 'I'}, {"debug", no_argument, 0, 'd'},
 		{"version", no_argument, 0, 'V'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
-	serve_ctx c = {0};
-	const char *port_arg = NULL, *listen_arg = NULL;
-	bool inetd = false;
 	int o;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "k:p:Vh", lo, NULL)) != -1) {
 		switch (o) {
-		case 'k': add_key(&c, optarg); break;
-		case 'K': add_key_file(&c, optarg); break;
-		case 'p': port_arg = optarg; break;
-		case 'L': listen_arg = optarg; break;
-		case 'I': inetd = true; break;
-		case 'd': c.debug = true; break;
-		case 'V': puts(ISOL8_VERSION); return 0;
-		case 'h': fputs(usage, stdout); return 0;
+		case 'k': add_key(c, optarg); break;
+		case 'K': add_key_file(c, optarg); break;
+		case 'p': cli->port_arg = optarg; break;
+		case 'L': cli->listen_arg = optarg; break;
+		case 'I': cli->inetd = true; break;
+		case 'd': c->debug = true; break;
+		case 'V': puts(ISOL8_VERSION); exit(0);
+		case 'h': fputs(usage, stdout); exit(0);
 		default: die_usage("Unknown argument: %s (see isol8-serve --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		die_usage("Unknown argument: %s (see isol8-serve --help)", argv[optind]);
+}
+
+/* The config, its bounds and the shared state, for a server with at least one key; *max_conc
+ * the executions that may run at once. 0, or -1 after one [ERR] line. */
+static int set_up(serve_ctx *c, int *max_conc)
+{
+	isol8_err err = {0};
+	if (config_load(&c->cfg, &err) < 0 || policy_check_defaults(&c->cfg, &err) < 0) {
+		fprintf(stderr, "[ERR] %s\n", err.msg);
+		return -1;
+	}
+	*max_conc = (int)config_num(&c->cfg, "maxConcurrent", 10);
+	if (*max_conc < 1)
+		*max_conc = 1;
+	c->max_queue = (int)config_num(&c->cfg, "serve.maxQueue", 16);
+	c->queue_timeout_ms = (int)config_num(&c->cfg, "serve.queueTimeoutMs", 10000);
+	c->max_body = (uint64_t)config_num(&c->cfg, "serve.maxBodyBytes", 16 << 20);
+	c->max_sessions = (int)config_num(&c->cfg, "serve.maxSessionsPerKey", 16);
+	if (read_guards(c, *max_conc, &err) < 0) {
+		fprintf(stderr, "[ERR] %s\n", err.msg);
+		return (ctx_free(c), -1);
+	}
+	c->idle_ms = config_bool(&c->cfg, "cleanup.autoPrune", 1) ? (long long)config_num(&c->cfg, "cleanup.maxContainerAgeMs", 3600000) : 0;
+	find_session_tool(c);
+	if (shared_open(c, *max_conc, &err) < 0) {
+		fprintf(stderr, "[ERR] %s\n", err.msg);
+		return (ctx_free(c), -1);
+	}
+	return 0;
+}
+
+/* The one connection of --inetd or of systemd Accept=yes, else -1 (*failed after an [ERR]
+ * line). */
+static int single_connection(bool inetd, int afd, bool accepted, bool *failed)
+{
+	isol8_err err = {0};
+	int fd = inetd ? listen_take_stdio(&err) : accepted ? afd : -1;
+	*failed = inetd && fd < 0;
+	if (*failed)
+		fprintf(stderr, "[ERR] %s\n", err.msg);
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	serve_ctx c = {0};
+	struct serve_cli cli = {0};
+	int max_conc;
+	parse_options(argc, argv, &c, &cli);
 	if (!c.nkeys && getenv("ISOL8_API_KEY") && *getenv("ISOL8_API_KEY"))
 		add_key(&c, getenv("ISOL8_API_KEY"));
 	if (!c.nkeys) {
@@ -407,94 +423,33 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	unsetenv("ISOL8_API_KEY"); /* sandboxes and sessions never see it */
-	isol8_err err = {0};
-	if (config_load(&c.cfg, &err) < 0 || policy_check_defaults(&c.cfg, &err) < 0) {
-		fprintf(stderr, "[ERR] %s\n", err.msg);
+	if (set_up(&c, &max_conc) < 0)
 		return 1;
-	}
-	int max_conc = (int)config_num(&c.cfg, "maxConcurrent", 10);
-	if (max_conc < 1)
-		max_conc = 1;
-	c.max_queue = (int)config_num(&c.cfg, "serve.maxQueue", 16);
-	c.queue_timeout_ms = (int)config_num(&c.cfg, "serve.queueTimeoutMs", 10000);
-	c.max_body = (uint64_t)config_num(&c.cfg, "serve.maxBodyBytes", 16 << 20);
-	c.max_sessions = (int)config_num(&c.cfg, "serve.maxSessionsPerKey", 16);
-	if (read_guards(&c, max_conc, &err) < 0) {
-		fprintf(stderr, "[ERR] %s\n", err.msg);
-		return (ctx_free(&c), 1);
-	}
-	c.idle_ms = config_bool(&c.cfg, "cleanup.autoPrune", 1) ? (long long)config_num(&c.cfg, "cleanup.maxContainerAgeMs", 3600000) : 0;
-	find_session_tool(&c);
-	if (shared_open(&c, max_conc, &err) < 0) {
-		fprintf(stderr, "[ERR] %s\n", err.msg);
-		return (ctx_free(&c), 1);
-	}
 	signal(SIGPIPE, SIG_IGN);
 
-	int afd = activated_fd();
-	int one_conn = -1;
-	if (inetd) {
-		struct stat st;
-		if (fstat(0, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-			fprintf(stderr, "[ERR] --inetd needs the client's socket on stdin (inetd, systemd Accept=yes, socat)\n");
-			shared_close(&c);
-			return (ctx_free(&c), 1);
-		}
-		one_conn = take_stdio_connection();
-	} else if (afd >= 0) {
-		int acc = 0;
-		socklen_t l = sizeof acc;
-		if (getsockopt(afd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) == 0 && !acc)
-			one_conn = afd; /* Accept=yes: systemd accepted for us */
-	}
-	if (one_conn >= 0) {
+	bool accepted, failed;
+	int afd = listen_activated(&accepted);
+	int one_conn = single_connection(cli.inetd, afd, accepted, &failed);
+	if (one_conn >= 0)
 		child_connection(&c, one_conn);
+	if (one_conn >= 0 || failed) {
 		shared_close(&c);
 		ctx_free(&c);
-		return 0;
+		return failed;
 	}
-	int lfd = afd, port = 0;
-	const char *addr = "127.0.0.1";
-	char addrbuf[128];
-	if (lfd < 0 && listen_arg) {
-		const char *colon = strrchr(listen_arg, ':');
-		if (!colon || colon == listen_arg || (size_t)(colon - listen_arg) >= sizeof addrbuf)
-			die_usage("--listen must be ADDR:PORT (e.g. 127.0.0.1:3000), got \"%s\"", listen_arg);
-		memcpy(addrbuf, listen_arg, (size_t)(colon - listen_arg));
-		addrbuf[colon - listen_arg] = 0;
-		if (addrbuf[0] == '[' && addrbuf[strlen(addrbuf) - 1] == ']') {
-			memmove(addrbuf, addrbuf + 1, strlen(addrbuf));
-			addrbuf[strlen(addrbuf) - 1] = 0;
-		}
-		addr = addrbuf;
-		int want = port_from("--listen", colon + 1, 0) /* 0: any free port */;
-		if ((lfd = tcp_listen(addr, want, &port)) < 0) {
-			fprintf(stderr, "[ERR] cannot listen on %s: %s\n", listen_arg, strerror(errno));
-			return (shared_close(&c), ctx_free(&c), 1);
-		}
-	} else if (lfd < 0) {
-		int want = port_arg ? port_from("--port", port_arg, 1)
-			   : getenv("ISOL8_PORT") ? port_from("ISOL8_PORT", getenv("ISOL8_PORT"), 1)
-			   : getenv("PORT") ? port_from("PORT", getenv("PORT"), 1) : 3000;
-		lfd = tcp_listen(addr, want, &port);
-		if (lfd < 0 && errno == EADDRINUSE) {
-			lfd = tcp_listen(addr, 0, &port);
-			if (lfd >= 0)
-				fprintf(stderr, "[WARN] Port %d is in use. Falling back to available port %d.\n", want, port);
-		}
-		if (lfd < 0) {
-			fprintf(stderr, "[ERR] cannot listen on %s:%d: %s\n", addr, want, strerror(errno));
-			return (shared_close(&c), ctx_free(&c), 1);
-		}
-	}
+	listen_addr a = {0};
+	int lfd = afd >= 0 ? afd : open_listener(cli.listen_arg, cli.port_arg, &a);
+	if (lfd < 0)
+		return (shared_close(&c), ctx_free(&c), 1);
 	/* from here a SIGTERM waits for the loop: whoever reads the ready line may send one at once,
 	 * and it must still end with the shared state removed */
 	int sfd = signalfd_for(SIGTERM, SIGINT, SIGCHLD, SIGHUP, 0);
 	if (afd >= 0) {
 		printf("[INFO] isol8 server v%s listening on the socket systemd passed\n", ISOL8_VERSION);
 	} else {
-		printf("[INFO] isol8 server v%s listening on http://%s%s%s:%d\n", ISOL8_VERSION, strchr(addr, ':') ? "[" : "",
-		       addr, strchr(addr, ':') ? "]" : "", port);
+		bool v6 = strchr(a.host, ':') != NULL;
+		printf("[INFO] isol8 server v%s listening on http://%s%s%s:%d\n", ISOL8_VERSION, v6 ? "[" : "", a.host,
+		       v6 ? "]" : "", a.port);
 	}
 	printf("       Auth: Bearer token required\n");
 	fflush(stdout);
