@@ -58,19 +58,11 @@ struct slot {
 	enum state state;
 };
 
-/* A sandbox handed over and still running: the pool keeps its init's pidfd and, once the init
- * has exited, kills what is left in its cgroup and removes the cgroup and the run-dir record —
- * the teardown its holder leaves behind so as not to wait for it (an adopted sandbox). */
-struct handed {
-	int pidfd;
-	isol8_cgroup cg;
-	char *record;
-};
 #define MAX_HANDED 256
 
 struct pool {
 	struct slot s[MAX_SLOTS];
-	struct handed h[MAX_HANDED];
+	isol8_handed h[MAX_HANDED]; /* handed over, still running: swept once their init exits */
 	int n, nh, size;
 	bool fast, warm_on[NKINDS];
 	int warm_failures[NKINDS];
@@ -246,15 +238,6 @@ static int watch_fd(const struct slot *s)
 	return s->sb.pidfd;
 }
 
-static void sweep(struct handed *h)
-{
-	cgroup_kill_all(&h->cg);
-	cgroup_destroy(&h->cg);
-	unlink(h->record);
-	free(h->record);
-	close(h->pidfd);
-}
-
 /* Waits up to timeout_ms for the slots and handed-over sandboxes, advances the slots, drops the
  * bad and the old, sweeps the handed-over ones that ended. The poll entries of the listening
  * socket and signalfd (the first nfixed) come back through f. */
@@ -272,7 +255,7 @@ static void step(struct pool *p, struct pollfd *f, int nfixed, int timeout_ms)
 	}
 	for (int j = p->nh - 1; j >= 0; j--)
 		if (fh[j].revents) {
-			sweep(&p->h[j]);
+			sandbox_handed_sweep(&p->h[j]);
 			p->h[j] = p->h[--p->nh];
 		}
 	for (int i = p->n - 1; i >= 0; i--) {
@@ -384,19 +367,12 @@ static void hand_over(struct pool *p, int c, int k)
 		p->hits++;
 		p->warm_hits += taken.kind > 0;
 		p->last_handover_ms = now_real_ms();
-		bool watch = p->nh < MAX_HANDED;
-		for (int i = watch ? 1 : 0; i < ISOL8_HANDOVER_FDS; i++)
-			close(fds[i]);
-		if (sb->reply >= 0)
-			close(sb->reply);
-		buf_free(&sb->ctl_in);
-		buf_free(&sb->status_q);
-		if (watch) { /* its holder lets go without waiting; we sweep up after the init */
-			p->h[p->nh++] = (struct handed){sb->pidfd, sb->cg, sb->record};
-		} else { /* too many at once: isol8-cleanup removes what is left */
-			free(sb->record);
-			cgroup_forget(&sb->cg);
-		}
+		isol8_handed h;
+		sandbox_release(sb, &h);
+		if (p->nh < MAX_HANDED) /* its holder lets go without waiting; we sweep up after the init */
+			p->h[p->nh++] = h;
+		else /* too many at once: isol8-cleanup removes what is left */
+			sandbox_handed_forget(&h);
 	} else {
 		p->misses++;
 		sandbox_destroy(sb); /* never hand a sandbox out twice: drop it */
@@ -565,13 +541,11 @@ int main(int argc, char **argv)
 	for (int j = 0; j < p.nh; j++) {
 		struct pollfd ended = {p.h[j].pidfd, POLLIN, 0};
 		if (poll(&ended, 1, 0) == 1) {
-			sweep(&p.h[j]);
+			sandbox_handed_sweep(&p.h[j]);
 			continue;
 		}
 		/* still running: its holder's record stays, for isol8-cleanup */
-		close(p.h[j].pidfd);
-		free(p.h[j].record);
-		cgroup_forget(&p.h[j].cg);
+		sandbox_handed_forget(&p.h[j]);
 	}
 	close(lfd);
 	unlink(path);

@@ -133,12 +133,8 @@ char **warm_base_env(void)
 
 uint64_t warm_env_digest(char *const *env)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a over every "K=V\0" */
+	uint64_t h = FNV1A_INIT; /* over every "K=V\0" */
 	for (; env && *env; env++)
-		for (const unsigned char *s = (const unsigned char *)*env;; s++) {
-			h = (h ^ *s) * 1099511628211ull;
-			if (!*s)
-				break;
-		}
+		h = fnv1a(h, *env, strlen(*env) + 1);
 	return h;
 }

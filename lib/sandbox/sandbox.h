@@ -119,6 +119,20 @@ int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[IS
 /* Rewrites the run-dir record of a sandbox handed over to process supervisor, so that
  * isol8-cleanup judges by that process (alive: the sandbox is in use) and not by the sender. */
 void sandbox_hand_record_to(isol8_sandbox *sb, pid_t supervisor);
+/* What isol8-pool keeps of a sandbox it handed over: enough to sweep up once its init exits
+ * (the teardown its holder leaves behind so as not to wait for it). */
+typedef struct isol8_handed {
+	int pidfd;
+	isol8_cgroup cg;
+	char *record;
+} isol8_handed;
+/* After the hand-over was sent: closes our copies of everything that went, keeps the init's
+ * pidfd, cgroup and record in *h. */
+void sandbox_release(isol8_sandbox *sb, isol8_handed *h);
+/* Once its init has exited: kills what is left in its cgroup, removes the cgroup and record. */
+void sandbox_handed_sweep(isol8_handed *h);
+/* Lets go of it without a sweep (isol8-cleanup removes what is left). */
+void sandbox_handed_forget(isol8_handed *h);
 /* Waits until the init has exited (at once for an adopted sandbox: its pool waits for it). */
 void sandbox_wait_exit(isol8_sandbox *sb);
 

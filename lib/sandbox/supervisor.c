@@ -550,6 +550,36 @@ void sandbox_hand_record_to(isol8_sandbox *sb, pid_t supervisor)
 	write_record(sb, isol8_run_dir(), supervisor);
 }
 
+void sandbox_release(isol8_sandbox *sb, isol8_handed *h)
+{
+	int *fds[] = {&sb->ctl, &sb->feed, &sb->chan, &sb->reply, &sb->stdin_w, &sb->stdout_r, &sb->stderr_r, &sb->proxy_fd};
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		close_fd(fds[i]);
+	buf_free(&sb->ctl_in);
+	buf_free(&sb->status_q);
+	*h = (isol8_handed){sb->pidfd, sb->cg, sb->record};
+	sb->pidfd = -1;
+	sb->record = NULL;
+	memset(&sb->cg, 0, sizeof sb->cg);
+}
+
+void sandbox_handed_sweep(isol8_handed *h)
+{
+	cgroup_kill_all(&h->cg);
+	cgroup_destroy(&h->cg);
+	if (h->record)
+		unlink(h->record);
+	sandbox_handed_forget(h);
+}
+
+void sandbox_handed_forget(isol8_handed *h)
+{
+	cgroup_forget(&h->cg);
+	free(h->record);
+	h->record = NULL;
+	close_fd(&h->pidfd);
+}
+
 static void native_destroy(isol8_sandbox *sb)
 {
 	/* --persist: left alive on purpose; its cgroup and run-dir record stay for isol8-cleanup.
