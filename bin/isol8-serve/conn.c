@@ -1,4 +1,5 @@
-/* conn.c — one HTTP connection: read a bounded head and body, authenticate, route, answer.
+/* conn.c — one HTTP connection: read a bounded head and body, authenticate, answer (the reply
+ * helpers and the watchdog every route uses). It knows nothing of routes: router.c calls it.
  *
  * Threats: a client that trickles bytes or sends half a head and waits (slowloris: the head
  * has serve.headTimeoutMs, the body serve.bodyTimeoutMs, then 408; and the accept loop may
@@ -150,8 +151,7 @@ static void reply_slow(serve_ctx *c, serve_conn *k, ssize_t why, const char *wha
 		    deadline_ms, what);
 }
 
-/* 1 head parsed, 0 the peer left quietly, -1 answered with an error already. */
-static int read_head(serve_ctx *c, serve_conn *k, isol8_buf *in)
+int conn_read_head(serve_ctx *c, serve_conn *k, isol8_buf *in)
 {
 	uint64_t deadline = now_mono_ns() + (uint64_t)c->head_timeout_ms * 1000000;
 	char tmp[8192];
@@ -181,7 +181,7 @@ static int read_head(serve_ctx *c, serve_conn *k, isol8_buf *in)
 	}
 }
 
-static int read_body(serve_ctx *c, serve_conn *k, isol8_buf *in)
+int conn_read_body(serve_ctx *c, serve_conn *k, isol8_buf *in)
 {
 	if (!k->req.has_length)
 		return 0;
@@ -202,7 +202,7 @@ static int read_body(serve_ctx *c, serve_conn *k, isol8_buf *in)
 		ssize_t n = read_some(k->fd, tmp, room, deadline);
 		if (n <= 0) {
 			/* a client we give up on is told why (-3 cannot happen once authenticated, see
-			 * authenticate, but must never become a silent close) */
+			 * conn_authenticate, but must never become a silent close) */
 			if (n == -2 || n == -3)
 				reply_slow(c, k, n, "body", c->body_timeout_ms);
 			return -1;
@@ -225,8 +225,7 @@ static const char *token_of(const char *auth)
 	return auth;
 }
 
-/* 0 ok (k->owner set), else the status already answered. */
-static int authenticate(serve_ctx *c, serve_conn *k)
+int conn_authenticate(serve_ctx *c, serve_conn *k)
 {
 	if (!k->req.auth[0]) {
 		metrics_reject(c, REJ_AUTH);
@@ -266,7 +265,7 @@ static int authenticate(serve_ctx *c, serve_conn *k)
 	k->conn_share = true;
 	/* From here the connection is a key's: the accept loop no longer evicts it. It may have
 	 * sent SIGUSR1 already (it learns of the key only from the pipe below), after the head was
-	 * read: that eviction is void, else read_body would give up on a keyed request. */
+	 * read: that eviction is void, else conn_read_body would give up on a keyed request. */
 	signal(SIGUSR1, SIG_IGN);
 	evicted = 0;
 	if (c->auth_fd >= 0) {
@@ -290,43 +289,9 @@ static void linger_close(int fd, bool slow)
 		total += (size_t)n;
 }
 
-static bool is(const serve_conn *k, const char *method, const char *path)
+void conn_open(serve_conn *k, int fd)
 {
-	return !strcmp(k->req.method, method) && !strcmp(k->req.path, path);
-}
-
-static void route(serve_ctx *c, serve_conn *k)
-{
-	const char *p = k->req.path;
-	if (is(k, "POST", "/execute"))
-		route_execute(c, k, false);
-	else if (is(k, "POST", "/execute/stream"))
-		route_execute(c, k, true);
-	else if (is(k, "POST", "/file"))
-		route_file_put(c, k);
-	else if (is(k, "GET", "/file"))
-		route_file_get(c, k);
-	else if (is(k, "GET", "/sessions"))
-		route_sessions(c, k);
-	else if (!strcmp(k->req.method, "DELETE") && !strncmp(p, "/session/", 9))
-		route_session_delete(c, k, p + 9); /* an id with a slash (%2F) is refused there, with 400 */
-	else if (is(k, "POST", "/cleanup"))
-		route_cleanup(c, k);
-	else if (is(k, "GET", "/metrics")) {
-		char *m = metrics_render(c);
-		k->status = 200;
-		http_respond(k->fd, 200, "text/plain; version=0.0.4", NULL, m, strlen(m));
-		free(m);
-	} else if (!strcmp(p, "/execute/ws"))
-		reply_error(k, 501, "WebSocket streaming is not supported: use POST /execute/stream (SSE)");
-	else
-		reply_error(k, 404, "Not found: %s %s", k->req.method, p);
-}
-
-void serve_connection(serve_ctx *c, int fd)
-{
-	serve_conn k = {.fd = fd, .start_ns = now_mono_ns()};
-	isol8_buf in = {0};
+	*k = (serve_conn){.fd = fd, .start_ns = now_mono_ns()};
 	struct sigaction sa = {.sa_handler = on_evict}; /* no SA_RESTART: the poll must wake up */
 	sigaction(SIGUSR1, &sa, NULL);
 	sigset_t usr1;
@@ -334,23 +299,14 @@ void serve_connection(serve_ctx *c, int fd)
 	sigaddset(&usr1, SIGUSR1);
 	sigprocmask(SIG_UNBLOCK, &usr1, NULL); /* the accept loop forks us with it blocked */
 	wd_fd = fd;
-	if (read_head(c, &k, &in) == 1) {
-		__atomic_add_fetch(&c->sh->requests, 1, __ATOMIC_RELAXED);
-		if (!strcmp(k.req.path, "/health")) {
-			if (strcmp(k.req.method, "GET") && strcmp(k.req.method, "HEAD"))
-				reply_error(&k, 405, "use GET /health");
-			else
-				reply_json(&k, 200, jv_parse("{\"status\":\"ok\",\"version\":\"" ISOL8_VERSION "\"}"));
-		} else if (authenticate(c, &k) == 0 && read_body(c, &k, &in) == 0) {
-			/* authenticated before a byte of the body is read */
-			route(c, &k);
-		}
-	}
-	buf_free(&in);
-	if (k.conn_share)
+}
+
+void conn_close(serve_ctx *c, serve_conn *k)
+{
+	if (k->conn_share)
 		conn_share_release(c);
-	if (c->debug && k.req.method[0])
-		fprintf(stderr, "[DEBUG] %s %s %d %.1fms\n", k.req.method, k.req.path, k.status,
-			(double)(now_mono_ns() - k.start_ns) / 1e6);
-	linger_close(fd, k.status == 408 || k.status == 429);
+	if (c->debug && k->req.method[0])
+		fprintf(stderr, "[DEBUG] %s %s %d %.1fms\n", k->req.method, k->req.path, k->status,
+			(double)(now_mono_ns() - k->start_ns) / 1e6);
+	linger_close(k->fd, k->status == 408 || k->status == 429);
 }

@@ -1,6 +1,19 @@
-/* serve.h — isol8-serve's parts: the accept loop and modes (main.c), one connection (conn.c),
- * the execution and session routes (routes.c), the client-options policy (policy.c), and the
- * state every server process of a run dir shares: execution slots and metrics (shared.c). */
+/* serve.h — isol8-serve's parts, from the bottom up. Each part calls only parts listed above
+ * it, never one below, so the calls go one way:
+ *
+ *   sessions.c        a key's sessions in the run dir: names, client ids, counting, creating,
+ *                     reading their answers (answers no client itself)
+ *   policy.c          the operator's bounds on what a client may ask for
+ *   shared.c          state every server process of a run dir shares: execution slots,
+ *                     per-key shares, metrics
+ *   conn.c            one connection: a bounded head and body, authentication, the replies,
+ *                     the watchdog; knows nothing of routes
+ *   routes_exec.c     POST /execute, POST /execute/stream
+ *   routes_session.c  POST|GET /file, GET /sessions, DELETE /session/ID, POST /cleanup
+ *   router.c          method and path to handler; serve_connection, one connection's life
+ *   guard.c           the accept loop's table of live connections
+ *   main.c            modes, listening (lib/net/listen.c), the accept loop
+ */
 #ifndef ISOL8_SERVE_H
 #define ISOL8_SERVE_H
 
@@ -8,8 +21,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "net/http.h"
+#include "core/util.h"
 #include "isol8.h"
+#include "net/http.h"
 
 #define SERVE_NRT 6   /* python node bun deno bash other */
 #define SERVE_NST 7   /* ok error timeout oom signal output_limit failed */
@@ -86,46 +100,39 @@ typedef struct serve_conn {
 	bool conn_share;             /* holds one of its key's serve.maxConnectionsPerKey */
 } serve_conn;
 
-/* conn.c */
-void serve_connection(serve_ctx *c, int fd);
-int reply_json(serve_conn *k, int code, jv body);            /* consumes body */
-int reply_error(serve_conn *k, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* ---- sessions.c ---------------------------------------------------------------------------- */
 
-/* The connection's process ends itself (a 504, or an SSE error frame) if it is still running
- * ms from now: the last bound on anything that holds an execution slot. 0 disarms it. */
-void watchdog_arm(serve_conn *k, long long ms);
-/* The SSE head has gone out: later errors are frames, not a status. */
-void mark_streaming(serve_conn *k);
+#define MAX_CLIENT_SESSION_ID 48
 
-/* guard.c: the accept loop's table of live connections (per-address cap on unauthenticated
- * ones, eviction of the oldest unauthenticated one when a newer connection needs room). */
-typedef struct guard guard;
-guard *guard_new(int max_conns, int per_addr);
-void guard_free(guard *g);
-/* Whether a new connection from addr may be served; evicts to make room. */
-bool guard_admit(serve_ctx *c, guard *g, const unsigned char addr[16]);
-void guard_add(guard *g, int pid, const unsigned char addr[16]);
-void guard_authenticated(guard *g, int pid);
-void guard_gone(guard *g, int pid);
-int guard_live(const guard *g);
-/* The 16-byte key a client address is counted under (IPv6 by /64, IPv4 as itself). */
-void guard_addr_key(const void *sockaddr, unsigned char out[16]);
-
-/* routes.c */
-void route_execute(serve_ctx *c, serve_conn *k, bool stream);
-void route_file_put(serve_ctx *c, serve_conn *k);
-void route_file_get(serve_ctx *c, serve_conn *k);
-void route_sessions(serve_ctx *c, serve_conn *k);
-void route_session_delete(serve_ctx *c, serve_conn *k, const char *id);
-void route_cleanup(serve_ctx *c, serve_conn *k);
+/* NULL when id (len bytes, NULs included) is a usable client session id, else what is wrong
+ * with it, to follow the id's name in a 400 ("sessionId must not contain a NUL byte"). */
+const char *session_id_problem(const char *id, size_t len);
+/* The name on disk of owner's session sid: "k<owner>-<sid>". */
+void session_internal_id(const char *owner, const char *sid, char out[80]);
 int sessions_count(const char *owner);   /* owner NULL: all */
+/* Runs `isol8-session create` with the client's options on stdin (secrets stay out of argv).
+ * 0 created, -1 with err (the tool's one-line message). Consumes options. */
+int session_create(serve_ctx *c, const char *iid, const char *runtime, jv options, isol8_err *err);
 
-/* policy.c: the operator's bounds on what a client may ask for */
+/* A session's answer, read line by line. */
+typedef struct session_reader {
+	int fd;
+	isol8_buf b;
+	size_t off;
+	bool eof;
+} session_reader;
+/* The next JSON line from the session, or invalid at its end; *late when the deadline passed
+ * first (the session may be stuck, e.g. on a FIFO: the caller gives up and says so). */
+jv session_next_line(session_reader *r, uint64_t deadline_ns, bool *late);
+
+/* ---- policy.c: the operator's bounds on what a client may ask for --------------------------- */
+
 int policy_check(const isol8_config *cfg, const isol8_request *r, const isol8_options *o, isol8_err *err);
 /* Start-up check: the config's own defaults must fit its bounds. */
 int policy_check_defaults(const isol8_config *cfg, isol8_err *err);
 
-/* shared.c */
+/* ---- shared.c ------------------------------------------------------------------------------ */
+
 int shared_open(serve_ctx *c, int max_concurrent, isol8_err *err);
 void shared_close(serve_ctx *c);
 /* 0 with a slot held (released by slot_release, or by the kernel if we die), or -1 with *why
@@ -143,5 +150,54 @@ void conn_share_release(serve_ctx *c);
 void metrics_count(serve_ctx *c, const char *runtime, const char *status, bool warm, uint64_t start_ns);
 void metrics_reject(serve_ctx *c, enum serve_reject why);
 char *metrics_render(serve_ctx *c);
+
+/* ---- conn.c -------------------------------------------------------------------------------- */
+
+/* Starts serving fd: SIGUSR1 (the accept loop's eviction) is caught from here, and the
+ * watchdog knows where to answer. */
+void conn_open(serve_conn *k, int fd);
+/* 1 head parsed, 0 the peer left quietly, -1 answered with an error already. */
+int conn_read_head(serve_ctx *c, serve_conn *k, isol8_buf *in);
+/* 0 ok (k->owner set, one of the key's connections held), else the status already answered. */
+int conn_authenticate(serve_ctx *c, serve_conn *k);
+/* The body (Content-Length) by its deadline into k->body: 0, or -1 answered (413, 408) or gone. */
+int conn_read_body(serve_ctx *c, serve_conn *k, isol8_buf *in);
+/* Gives the key's connection back, logs the request (--debug), and closes without a reset. */
+void conn_close(serve_ctx *c, serve_conn *k);
+int reply_json(serve_conn *k, int code, jv body);            /* consumes body */
+int reply_error(serve_conn *k, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The connection's process ends itself (a 504, or an SSE error frame) if it is still running
+ * ms from now: the last bound on anything that holds an execution slot. 0 disarms it. */
+void watchdog_arm(serve_conn *k, long long ms);
+/* The SSE head has gone out: later errors are frames, not a status. */
+void mark_streaming(serve_conn *k);
+
+/* ---- routes_exec.c, routes_session.c ------------------------------------------------------- */
+
+/* A route's handler; rest is the path past the route's prefix ("" for a whole-path route). */
+typedef void route_fn(serve_ctx *c, serve_conn *k, const char *rest);
+route_fn route_execute, route_execute_stream;
+route_fn route_file_put, route_file_get, route_sessions, route_session_delete, route_cleanup;
+
+/* ---- router.c ------------------------------------------------------------------------------ */
+
+/* One connection, from its first byte to its close (the connection's own process). */
+void serve_connection(serve_ctx *c, int fd);
+
+/* ---- guard.c: the accept loop's table of live connections ----------------------------------- */
+
+/* A per-address cap on unauthenticated connections, and eviction of the oldest unauthenticated
+ * one when a newer connection needs room. */
+typedef struct guard guard;
+guard *guard_new(int max_conns, int per_addr);
+void guard_free(guard *g);
+/* Whether a new connection from addr may be served; evicts to make room. */
+bool guard_admit(serve_ctx *c, guard *g, const unsigned char addr[16]);
+void guard_add(guard *g, int pid, const unsigned char addr[16]);
+void guard_authenticated(guard *g, int pid);
+void guard_gone(guard *g, int pid);
+int guard_live(const guard *g);
+/* The 16-byte key a client address is counted under (IPv6 by /64, IPv4 as itself). */
+void guard_addr_key(const void *sockaddr, unsigned char out[16]);
 
 #endif

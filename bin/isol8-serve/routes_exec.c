@@ -1,0 +1,342 @@
+/* routes_exec.c — POST /execute and POST /execute/stream (SSE).
+ *
+ * Ephemeral executions run in this (per-connection) process through the library, so they take
+ * a warm sandbox from isol8-pool when one fits. With a sessionId the execution goes to the
+ * key's session (sessions.c), created on first use, and its JSON lines become SSE frames as
+ * they are.
+ *
+ * Threats: one key taking every execution slot and the queue (serve.maxConcurrentPerKey, then
+ * the shared slots: shared.c), a client asking for more than the operator allows (policy.c) or
+ * for the server's debug output, and an execution that never ends: a session's answer is
+ * awaited for the execution's timeout plus serve.graceMs, then 504, and the watchdog (conn.c)
+ * ends this process if even that is overrun, so no request holds its slot for good. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run/install.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "run/install.h"
+#include "run/session.h"
+#include "serve.h"
+#include "wire/events.h"
+
+struct exec_in {
+	isol8_request req;
+	isol8_options opt;
+	jv doc;          /* the body without sessionId (for a session: forwarded as is) */
+	char sid[64];    /* the client's sessionId, "" for ephemeral */
+	bool options_timeout; /* the body's options name a timeoutMs */
+};
+
+/* The longest this execution may run by its own timeout. A session uses its creation options'
+ * timeout unless the request names one: the most it can be is serve.maxTimeoutMs. */
+static long long exec_bound_ms(const serve_ctx *c, const struct exec_in *x)
+{
+	if (x->req.timeout_ms > 0)
+		return x->req.timeout_ms;
+	if (!x->sid[0] || x->options_timeout)
+		return x->opt.timeout_ms;
+	return c->max_timeout_ms;
+}
+
+/* Parses and checks the body. 0, or the status already answered. */
+static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
+{
+	isol8_err err = {0};
+	request_init(&x->req);
+	options_from_config(&x->opt, &c->cfg, &err);
+	x->doc = jv_invalid();
+	jv doc;
+	if (json_parse(k->body ? k->body : "", k->body_len, "Invalid JSON body", &doc, &err) < 0)
+		return reply_error(k, 400, "%s", err.msg), 400;
+	if (jv_get_kind(doc) != JV_KIND_OBJECT) {
+		jv_free(doc);
+		return reply_error(k, 400, "the body must be a JSON object {request, options?, sessionId?}"), 400;
+	}
+	jv sid = json_get(doc, "sessionId");
+	const char *bad_sid;
+	if (jv_get_kind(sid) == JV_KIND_STRING) {
+		if ((bad_sid = session_id_problem(jv_string_value(sid), (size_t)jv_string_length_bytes(jv_copy(sid))))) {
+			reply_error(k, 400, "sessionId %s", bad_sid);
+			jv_free(sid);
+			jv_free(doc);
+			return 400;
+		}
+		snprintf(x->sid, sizeof x->sid, "%s", jv_string_value(sid));
+	} else if (jv_is_valid(sid) && jv_get_kind(sid) != JV_KIND_NULL) {
+		jv_free(sid);
+		jv_free(doc);
+		return reply_error(k, 400, "sessionId must be a string"), 400;
+	}
+	jv_free(sid);
+	doc = jv_object_delete(doc, jv_string("sessionId"));
+	/* the server decides the mode (a sessionId means persistent): a client's "mode" is dropped */
+	jv opts = json_get(doc, "options");
+	if (jv_get_kind(opts) == JV_KIND_OBJECT)
+		doc = jv_object_set(doc, jv_string("options"), jv_object_delete(opts, jv_string("mode")));
+	else
+		jv_free(opts);
+	jv rq = json_get(doc, "request");
+	bool has_request = jv_is_valid(rq);
+	jv_free(rq);
+	if (!has_request) {
+		jv_free(doc);
+		return reply_error(k, 400, "the body needs a \"request\" object"), 400;
+	}
+	x->doc = jv_copy(doc);
+	jv oj = json_get(doc, "options"), net = json_get(oj, "network"), tmo = json_get(oj, "timeoutMs");
+	bool net_given = jv_get_kind(net) == JV_KIND_STRING;
+	x->options_timeout = jv_get_kind(tmo) == JV_KIND_NUMBER;
+	jv_free(tmo);
+	jv_free(net);
+	jv_free(oj);
+	if (request_from_json(doc, &x->req, &x->opt, &c->cfg, &err) < 0 ||
+	    request_prepare_install(&x->req, &x->opt, net_given, &err) < 0 || request_validate(&x->req, &x->opt, &err) < 0 ||
+	    policy_check(&c->cfg, &x->req, &x->opt, &err) < 0)
+		return reply_error(k, 400, "%s", err.msg), 400;
+	x->opt.debug = false; /* a client must not turn on the server's debug output */
+	return 0;
+}
+
+static void exec_free(struct exec_in *x)
+{
+	request_free(&x->req);
+	options_free(&x->opt);
+	jv_free(x->doc);
+}
+
+static const char sse_head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+			       "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n";
+
+static void sse_frame(int fd, jv ev)
+{
+	char *t = json_dump(ev, 0);
+	jv_free(ev);
+	char *f = xasprintf("data: %s\n\n", t);
+	(void)write_all(fd, f, strlen(f));
+	free(f);
+	free(t);
+}
+
+static jv event(const char *type, const char *data)
+{
+	return jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("type"), jv_string(type)), jv_string("data"),
+					   jv_string(data)),
+			     jv_string("phase"), jv_string("code"));
+}
+
+static void run_ephemeral(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stream)
+{
+	isol8_result res;
+	isol8_err err = {0};
+	isol8_evwriter w = {.fd = k->fd, .sse = true};
+	if (stream) {
+		mark_streaming(k);
+		(void)write_all(k->fd, sse_head, sizeof sse_head - 1);
+	}
+	int rc = isol8_execute(&x->req, &x->opt, stream ? evw_event : NULL, &w, k->fd, &res, &err);
+	metrics_count(c, x->req.runtime, rc == 0 ? res.status : "failed", rc == 0 && res.warm, k->start_ns);
+	if (rc < 0) {
+		if (stream) {
+			sse_frame(k->fd, event("error", err.msg));
+			sse_frame(k->fd, event("exit", "1"));
+		} else {
+			reply_error(k, err.kind == ISOL8_E_INPUT ? 400 : 500, "%s", err.msg);
+		}
+	} else if (stream) {
+		evw_result(&w, isol8_result_json(&res));
+	} else {
+		reply_json(k, 200, isol8_result_json(&res));
+	}
+	if (rc == 0)
+		isol8_result_free(&res);
+	evw_free(&w);
+}
+
+static void count_session_result(serve_ctx *c, serve_conn *k, const char *runtime, jv result)
+{
+	jv st = json_get(result, "status");
+	metrics_count(c, runtime, jv_get_kind(st) == JV_KIND_STRING ? jv_string_value(st) : "failed", false, k->start_ns);
+	jv_free(st);
+}
+
+/* The caller's session iid, created with the body's options when there is none yet. 0, or -1
+ * answered already (429: the key has its serve.maxSessionsPerKey; 400 or 500: not created). */
+static int ensure_session(serve_ctx *c, serve_conn *k, struct exec_in *x, const char *iid)
+{
+	isol8_err err = {0};
+	jv meta = session_meta_live(iid);
+	if (!jv_is_valid(meta)) {
+		if (sessions_count(k->owner) >= c->max_sessions) {
+			metrics_reject(c, REJ_SESSIONS);
+			reply_error(k, 429, "this key already has %d sessions (config serve.maxSessionsPerKey): delete one first",
+				    c->max_sessions);
+			return -1;
+		}
+		jv opts = json_get(x->doc, "options");
+		if (jv_get_kind(opts) != JV_KIND_OBJECT) {
+			jv_free(opts);
+			opts = jv_object();
+		}
+		if (session_create(c, iid, x->req.runtime, opts, &err) < 0 && !jv_is_valid(meta = session_meta_live(iid))) {
+			metrics_count(c, x->req.runtime, "failed", false, k->start_ns);
+			reply_error(k, err.kind == ISOL8_E_INPUT ? 400 : 500, "%s", err.msg);
+			return -1;
+		}
+	}
+	jv_free(meta);
+	return 0;
+}
+
+/* Where relaying a session's answer stands. */
+struct session_relay {
+	bool headers; /* the SSE head has gone out: errors are frames now */
+	bool done;    /* a result, or the session's refusal, has been answered */
+	bool late;    /* the session did not answer by the deadline */
+};
+
+static void start_stream(serve_conn *k, struct session_relay *st)
+{
+	if (!st->headers) {
+		mark_streaming(k);
+		(void)write_all(k->fd, sse_head, sizeof sse_head - 1);
+	}
+	st->headers = true;
+}
+
+/* One line of the session's answer (consumed): an event is a frame when streaming, the result
+ * ends the answer (with the client's sessionId, not the name on disk), an error too. */
+static void relay_line(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stream, jv v, struct session_relay *st)
+{
+	jv e = json_get(v, "error"), type = json_get(v, "type");
+	const char *t = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "";
+	if (jv_get_kind(e) == JV_KIND_STRING) {
+		/* the session refused the exec (e.g. another runtime): a client mistake */
+		metrics_count(c, x->req.runtime, "failed", false, k->start_ns);
+		if (st->headers) {
+			sse_frame(k->fd, event("error", jv_string_value(e)));
+			sse_frame(k->fd, event("exit", "1"));
+		} else {
+			reply_error(k, 400, "%s", jv_string_value(e));
+		}
+		st->done = true;
+	} else if (!strcmp(t, "result")) {
+		jv data = jv_object_set(json_get(v, "data"), jv_string("sessionId"), jv_string(x->sid));
+		v = jv_object_set(v, jv_string("data"), jv_copy(data));
+		count_session_result(c, k, x->req.runtime, data);
+		if (stream) {
+			start_stream(k, st);
+			sse_frame(k->fd, jv_copy(v));
+		} else {
+			reply_json(k, 200, jv_copy(data));
+		}
+		jv_free(data);
+		st->done = true;
+	} else if (stream) {
+		start_stream(k, st);
+		sse_frame(k->fd, jv_copy(v));
+	}
+	jv_free(e);
+	jv_free(type);
+	jv_free(v);
+}
+
+/* The session ended, or went quiet past its deadline, before its result. */
+static void session_unfinished(serve_ctx *c, serve_conn *k, struct exec_in *x, const struct session_relay *st)
+{
+	char msg[300];
+	if (st->late) {
+		metrics_reject(c, REJ_GAVE_UP);
+		snprintf(msg, sizeof msg, "session %s did not answer within the execution's timeout plus %d ms "
+			 "(config serve.graceMs): it may be stuck; DELETE /session/%s ends it", x->sid, c->grace_ms, x->sid);
+	} else {
+		snprintf(msg, sizeof msg, "the session ended during the execution");
+	}
+	metrics_count(c, x->req.runtime, "failed", false, k->start_ns);
+	if (st->headers) {
+		sse_frame(k->fd, event("error", msg));
+		sse_frame(k->fd, event("exit", "1"));
+	} else {
+		reply_error(k, st->late ? 504 : 500, "%s", msg);
+	}
+}
+
+static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stream)
+{
+	char iid[80];
+	session_internal_id(k->owner, x->sid, iid);
+	if (ensure_session(c, k, x, iid) < 0)
+		return;
+	jv req = jv_object_set(jv_copy(x->doc), jv_string("op"), jv_string("exec"));
+	int fd = session_send(iid, req);
+	if (fd < 0) {
+		reply_error(k, 404, "Session not found");
+		return;
+	}
+	session_reader rr = {.fd = fd};
+	uint64_t deadline = now_mono_ns() + (uint64_t)(exec_bound_ms(c, x) + c->grace_ms) * 1000000ull;
+	struct session_relay st = {0};
+	while (!st.done) {
+		jv v = session_next_line(&rr, deadline, &st.late);
+		if (!jv_is_valid(v)) {
+			jv_free(v);
+			break;
+		}
+		relay_line(c, k, x, stream, v, &st);
+	}
+	close(fd);
+	buf_free(&rr.b);
+	if (!st.done)
+		session_unfinished(c, k, x, &st);
+}
+
+static void execute(serve_ctx *c, serve_conn *k, bool stream)
+{
+	struct exec_in x;
+	memset(&x, 0, sizeof x);
+	if (parse_exec(c, k, &x) != 0) {
+		exec_free(&x);
+		return;
+	}
+	enum serve_reject why;
+	if (key_share_take(c, k->owner) < 0) {
+		/* one key must not take every slot and the queue from the others */
+		metrics_reject(c, REJ_KEY_SHARE);
+		reply_error(k, 429, "this key already has %d executions running or queued (config serve.maxConcurrentPerKey): "
+			    "retry when one ends", c->key_share);
+	} else if (slot_acquire(c, &why) < 0) {
+		metrics_reject(c, why);
+		reply_error(k, 503, "%s", why == REJ_QUEUE_FULL ? "server busy: all execution slots and the queue are full"
+							       : "server busy: no execution slot freed in time");
+		key_share_release(c);
+	} else {
+		/* the last bound: a session's answer is awaited bound + grace, so this is a backstop.
+		 * An ephemeral run's installs have a budget of their own, as long as the timeout
+		 * (lib/run/engine.c): such a run may take twice it, and is not ended before. */
+		long long bound = exec_bound_ms(c, &x);
+		if (!x.sid[0] && x.req.ninstall)
+			bound *= 2;
+		watchdog_arm(k, bound + (x.sid[0] ? 2ll : 1ll) * c->grace_ms);
+		if (x.sid[0])
+			run_in_session(c, k, &x, stream);
+		else
+			run_ephemeral(c, k, &x, stream);
+		watchdog_arm(k, 0);
+		slot_release(c);
+		key_share_release(c);
+	}
+	exec_free(&x);
+}
+
+void route_execute(serve_ctx *c, serve_conn *k, const char *rest)
+{
+	execute(c, k, false);
+}
+
+void route_execute_stream(serve_ctx *c, serve_conn *k, const char *rest)
+{
+	execute(c, k, true);
+}
