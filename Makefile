@@ -42,12 +42,12 @@ $(BUILD)/gen/seccomp_strict.c: $(BUILD)/gen-seccomp
 $(BUILD)/gen/seccomp_strict.o: $(BUILD)/gen/seccomp_strict.c
 	@echo "  CC      $<"; $(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# The warm interpreters' drivers (lib/run/warm/*) become C string literals for lib/run/warm.c.
-$(BUILD)/gen/warm_drivers.h: lib/run/warm/python.py lib/run/warm/node.js | $(BUILD)/gen
-	@echo "  GEN     $@"; for f in $^; do \
-	  n=$$(basename $$f | sed 's/\..*//'); echo "static const char $${n}_warm[] ="; \
-	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/\t"/; s/$$/\\n"/' $$f; echo ";"; done > $@.tmp && mv $@.tmp $@
+# The drivers that run inside sandboxes (lib/run/drivers/: pre-started interpreters warm_*,
+# session kernels session_*) become C string constants for lib/run/warm.c and lib/run/drivers.c.
+$(BUILD)/gen/%_drivers.h: tools/embed.sh $(wildcard lib/run/drivers/*) | $(BUILD)/gen
+	@echo "  GEN     $@"; sh tools/embed.sh $@ $(wildcard lib/run/drivers/$*_*)
 $(BUILD)/lib/run/warm.o: $(BUILD)/gen/warm_drivers.h
+$(BUILD)/lib/run/drivers.o: $(BUILD)/gen/session_drivers.h
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@

@@ -11,16 +11,16 @@
 #include "run/command.h"
 #include "core/util.h"
 
-/* The drivers, from lib/warm/python.py and lib/warm/node.js (see there for what each does to
- * look like python3 -c / python3 FILE and node -e / node FILE): python_warm, node_warm. */
+/* The drivers, from lib/run/drivers/warm_python.py and warm_node.js (see there for what each does to
+ * look like python3 -c / python3 FILE and node -e / node FILE): warm_python, warm_node. */
 #include "warm_drivers.h"
 
 const char *const warm_runtimes[] = {"python", "node", NULL};
 
 const char *const *warm_argv(const char *runtime)
 {
-	static const char *const python[] = {"python3", "-c", python_warm, NULL};
-	static const char *const node[] = {"node", "-e", node_warm, NULL};
+	static const char *const python[] = {"python3", "-c", warm_python, NULL};
+	static const char *const node[] = {"node", "-e", warm_node, NULL};
 	if (!strcmp(runtime, "python"))
 		return python;
 	if (!strcmp(runtime, "node"))
