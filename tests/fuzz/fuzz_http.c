@@ -1,5 +1,5 @@
-/* libFuzzer target for isol8-serve's request parser (lib/http.c): every byte an unauthenticated
- * client sends goes through it. Built and run briefly by `make fuzz`. */
+/* libFuzzer target for isol8-serve's request parser (lib/net/http.c): every byte an
+ * unauthenticated client sends goes through it. Built and run briefly by `make fuzz`. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
