@@ -34,6 +34,7 @@
 #include "run/pool.h"
 #include "serve.h"
 #include "core/util.h"
+#include "state/rundir.h"
 
 #define STATE_MAGIC 0x6c38737fu
 #define STATE_VERSION 3
