@@ -1,0 +1,272 @@
+/* cliopts.c — see cliopts.h. */
+#include "run/cliopts.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/json.h"
+#include "core/util.h"
+
+/* ---- one function per flag: parse, check the range, say what is wrong ------------------- */
+
+static int apply_timeout(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
+{
+	long long ms;
+	if (parse_ll(v, 1, 86400000, &ms) < 0)
+		return isol8_input_error(err, "--timeout must be a number of milliseconds between 1 and 86400000, got \"%s\"",
+					 v);
+	o->timeout_ms = ms;
+	return 0;
+}
+
+static int apply_memory(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
+{
+	if (parse_size(v, &o->memory_limit) < 0)
+		return isol8_input_error(err, "Invalid memory limit format: \"%s\". Use e.g. \"512m\", \"1g\".", v);
+	return 0;
+}
+
+static int apply_cpu(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
+{
+	double cores;
+	if (parse_double(v, 0.01, 1024, &cores) < 0)
+		return isol8_input_error(err, "--cpu must be a number of cores between 0.01 and 1024, got \"%s\"", v);
+	o->cpu_limit = cores;
+	return 0;
+}
+
+static int apply_pids(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
+{
+	long long n;
+	if (parse_ll(v, 1, 1 << 22, &n) < 0)
+		return isol8_input_error(err, "--pids-limit must be a whole number from 1, got \"%s\"", v);
+	o->pids_limit = n;
+	return 0;
+}
+
+static int apply_sandbox_size(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
+{
+	if (parse_size(v, &o->sandbox_size) < 0)
+		return isol8_input_error(err, "Invalid --sandbox-size \"%s\". Use e.g. \"64m\", \"1g\".", v);
+	return 0;
+}
+
+static int apply_tmp_size(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
+{
+	if (parse_size(v, &o->tmp_size) < 0)
+		return isol8_input_error(err, "Invalid --tmp-size \"%s\". Use e.g. \"256m\".", v);
+	return 0;
+}
+
+static int apply_max_output(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
+{
+	long long n;
+	if (parse_ll(v, 1, 1ll << 34, &n) < 0)
+		return isol8_input_error(err, "--max-output must be a number of bytes from 1, got \"%s\"", v);
+	o->max_output = (uint64_t)n;
+	return 0;
+}
+
+static int apply_net(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
+{
+	int net = net_from_name(v);
+	if (scope == CLIOPT_SESSION && (net < 0 || net == ISOL8_NET_FILTERED))
+		return isol8_input_error(err, "--net must be none or host for sessions, got \"%s\"", v);
+	if (net < 0)
+		return isol8_input_error(err, "--net must be none, host or filtered, got \"%s\"", v);
+	o->network = (enum isol8_net)net;
+	return 0;
+}
+
+static int apply_image(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
+{
+	struct stat st;
+	char real[PATH_MAX];
+	if (stat(v, &st) < 0 || !S_ISDIR(st.st_mode))
+		return isol8_input_error(err, "--image must name a root filesystem directory: %s", v);
+	free(o->image);
+	o->image = xstrdup(realpath(v, real) ? real : v);
+	return 0;
+}
+
+static int apply_writable(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
+{
+	o->writable = true;
+	return 0;
+}
+
+static int apply_secret(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
+{
+	return cliopt_secret(v, &o->secrets, &o->nsecrets, err);
+}
+
+/* ---- what each stands for in Isol8Options ------------------------------------------------ */
+
+static jv as_written(const isol8_options *o, const char *v)
+{
+	return jv_string(v);
+}
+
+static jv timeout_json(const isol8_options *o, const char *v)
+{
+	return jv_number((double)o->timeout_ms);
+}
+
+static jv cpu_json(const isol8_options *o, const char *v)
+{
+	return jv_number(o->cpu_limit);
+}
+
+static jv pids_json(const isol8_options *o, const char *v)
+{
+	return jv_number((double)o->pids_limit);
+}
+
+static jv max_output_json(const isol8_options *o, const char *v)
+{
+	return jv_number((double)o->max_output);
+}
+
+static jv net_json(const isol8_options *o, const char *v)
+{
+	return jv_string(net_to_name(o->network));
+}
+
+static jv image_json(const isol8_options *o, const char *v)
+{
+	return jv_string(o->image);
+}
+
+static jv writable_json(const isol8_options *o, const char *v)
+{
+	return jv_false(); /* readonlyRootFs */
+}
+
+static const struct limit_flag {
+	const char *name;
+	bool takes_value;
+	int (*apply)(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err);
+	const char *json_key; /* NULL: the caller sends it (secrets, as one object) */
+	jv (*json)(const isol8_options *o, const char *v);
+} flags[] = {
+	{"timeout", true, apply_timeout, "timeoutMs", timeout_json},
+	{"memory", true, apply_memory, "memoryLimit", as_written},
+	{"cpu", true, apply_cpu, "cpuLimit", cpu_json},
+	{"pids-limit", true, apply_pids, "pidsLimit", pids_json},
+	{"sandbox-size", true, apply_sandbox_size, "sandboxSize", as_written},
+	{"tmp-size", true, apply_tmp_size, "tmpSize", as_written},
+	{"max-output", true, apply_max_output, "maxOutputSize", max_output_json},
+	{"net", true, apply_net, "network", net_json},
+	{"image", true, apply_image, "image", image_json},
+	{"writable", false, apply_writable, "readonlyRootFs", writable_json},
+	{"secret", true, apply_secret, NULL, NULL},
+};
+
+static const struct limit_flag *find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+		if (!strcmp(flags[i].name, name))
+			return &flags[i];
+	return NULL;
+}
+
+/* ---- the interface ------------------------------------------------------------------------ */
+
+struct option *cliopt_longopts(const struct option *own)
+{
+	size_t n = 0;
+	while (own[n].name)
+		n++;
+	struct option *all = xcalloc(n + ARRAY_SIZE(flags) + 1, sizeof *all);
+	memcpy(all, own, n * sizeof *own);
+	for (size_t k = 0; k < ARRAY_SIZE(flags); k++)
+		all[n + k] = (struct option){flags[k].name, flags[k].takes_value ? required_argument : no_argument, NULL,
+					     CLIOPT_FIRST + (int)k};
+	return all;
+}
+
+bool cliopt_is(int c)
+{
+	return c >= CLIOPT_FIRST && c < CLIOPT_FIRST + (int)ARRAY_SIZE(flags);
+}
+
+bool cliopt_known(const char *name)
+{
+	return find(name) != NULL;
+}
+
+bool cliopt_takes_value(const char *name)
+{
+	const struct limit_flag *f = find(name);
+	return f && f->takes_value;
+}
+
+int cliopt_apply(isol8_options *opt, const char *name, char *value, enum cliopt_scope scope, isol8_err *err)
+{
+	const struct limit_flag *f = find(name);
+	if (!f)
+		return isol8_fail(err, ISOL8_E_INTERNAL, 0, "--%s is not a limit flag", name);
+	return f->apply(opt, value ? value : "", scope, err);
+}
+
+int cliopt_secret(char *arg, isol8_kv **kv, size_t *n, isol8_err *err)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		return isol8_input_error(err, "--secret must be KEY=VALUE, got \"%s\"", arg);
+	char *key = xstrndup(arg, (size_t)(eq - arg));
+	kv_add(kv, n, key, eq + 1);
+	free(key);
+	memset(eq + 1, 0, strlen(eq + 1));
+	return 0;
+}
+
+jv cliopt_json(jv o, const isol8_options *opt, const char *name, const char *value)
+{
+	const struct limit_flag *f = find(name);
+	if (!f || !f->json_key)
+		return o;
+	return jv_object_set(o, jv_string(f->json_key), f->json(opt, value ? value : ""));
+}
+
+/* The inherited descriptor a path such as /proc/self/fd/7 names, or -1. */
+static int inherited_fd(const char *path)
+{
+	int fd, end = 0;
+	if ((sscanf(path, "/proc/self/fd/%d%n", &fd, &end) == 1 || sscanf(path, "/dev/fd/%d%n", &fd, &end) == 1) &&
+	    path[end] == 0 && fd > 2)
+		return fd;
+	return -1;
+}
+
+int cliopt_options_file(isol8_options *opt, const char *path, const isol8_config *cfg, isol8_err *err)
+{
+	isol8_buf b = {0};
+	isol8_err rerr = {0};
+	int rc = !strcmp(path, "-") ? read_fd_all(0, 1 << 20, &b, &rerr) : read_file(path, 1 << 20, &b, &rerr);
+	if (rc < 0) {
+		buf_free(&b);
+		return isol8_fail(err, rerr.kind, 0, "--options: %s", rerr.msg);
+	}
+	/* An inherited descriptor (isol8 run --persistent passes its secrets in a memfd) is closed
+	 * once read: a session supervisor forked next, and every process it starts, would keep it
+	 * open for the session's life — a readable copy of the secrets. */
+	int fd = inherited_fd(path);
+	if (fd >= 0)
+		close(fd);
+	jv o;
+	rc = json_parse(b.data ? (const char *)b.data : "", b.len, "--options", &o, err);
+	buf_free(&b);
+	if (rc < 0)
+		return -1;
+	isol8_request scratch;
+	request_init(&scratch);
+	jv doc = jv_object_set(jv_object_set(jv_object(), jv_string("request"), jv_object()), jv_string("options"), o);
+	rc = request_from_json(doc, &scratch, opt, cfg, err);
+	request_free(&scratch);
+	return rc;
+}
