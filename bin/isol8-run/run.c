@@ -17,15 +17,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "run/install.h"
 #include "run/client.h"
 #include "isol8.h"
 #include "run.h"
 #include "wire/events.h"
 #include "core/json.h"
 #include "core/cli.h"
-#include "state/reaper.h"
+#include "run/reaper.h"
 #include "run/session.h"
 #include "core/util.h"
+#include "state/rundir.h"
+#include "run/cliopts.h"
 
 static const char usage[] =
 	"Usage: isol8 run [file] [options]\n"
@@ -76,21 +79,16 @@ static const char usage[] =
 enum mode { M_STREAM, M_BUFFERED, M_JSON, M_EVENTS };
 
 enum {
-	O_CMD = 256, O_STDIN, O_REQUEST, O_FILES, O_WORKDIR, O_SECRET, O_TIMEOUT, O_MEMORY, O_CPU, O_PIDS,
-	O_SBSIZE, O_TMPSIZE, O_MAXOUT, O_NET, O_IMAGE, O_WRITABLE, O_PERSIST, O_NOSTREAM, O_JSON, O_EVENTS,
+	O_CMD = 256, O_STDIN, O_REQUEST, O_FILES, O_WORKDIR, O_PERSIST, O_NOSTREAM, O_JSON, O_EVENTS,
 	O_OUT, O_DEBUG, O_LATER, O_HOST, O_KEY, O_PERSISTENT, O_SESSION_ID, O_ALLOW, O_DENY, O_LOGNET, O_INSTALL, O_STREAM,
 };
 
-static const struct option longopts[] = {
+/* isol8 run's own flags; the limit flags (run/cliopts.h) are appended to them */
+static const struct option own_opts[] = {
 	{"eval", required_argument, 0, 'e'}, {"runtime", required_argument, 0, 'r'},
 	{"cmd", required_argument, 0, O_CMD}, {"stdin", required_argument, 0, O_STDIN},
 	{"request", required_argument, 0, O_REQUEST}, {"files", required_argument, 0, O_FILES},
-	{"workdir", required_argument, 0, O_WORKDIR}, {"secret", required_argument, 0, O_SECRET},
-	{"timeout", required_argument, 0, O_TIMEOUT}, {"memory", required_argument, 0, O_MEMORY},
-	{"cpu", required_argument, 0, O_CPU}, {"pids-limit", required_argument, 0, O_PIDS},
-	{"sandbox-size", required_argument, 0, O_SBSIZE}, {"tmp-size", required_argument, 0, O_TMPSIZE},
-	{"max-output", required_argument, 0, O_MAXOUT}, {"net", required_argument, 0, O_NET},
-	{"image", required_argument, 0, O_IMAGE}, {"writable", no_argument, 0, O_WRITABLE},
+	{"workdir", required_argument, 0, O_WORKDIR},
 	{"persist", no_argument, 0, O_PERSIST}, {"no-stream", no_argument, 0, O_NOSTREAM},
 	{"stream", no_argument, 0, O_STREAM},
 	{"json", no_argument, 0, O_JSON}, {"events", no_argument, 0, O_EVENTS},
@@ -196,16 +194,6 @@ static void on_event(void *ctx, const isol8_event *ev)
 
 /* ---- --persistent: hand over to isol8-session ---------------------------------------------- */
 
-/* The flags a session takes at creation (limits) or per exec, by option code. */
-static const struct {
-	int code;
-	const char *flag;
-} session_flags[] = {
-	{O_TIMEOUT, "--timeout"}, {O_MEMORY, "--memory"}, {O_CPU, "--cpu"}, {O_PIDS, "--pids-limit"},
-	{O_SBSIZE, "--sandbox-size"}, {O_TMPSIZE, "--tmp-size"}, {O_MAXOUT, "--max-output"}, {O_NET, "--net"},
-	{O_IMAGE, "--image"}, {O_WRITABLE, "--writable"}, {O_DEBUG, NULL},
-};
-
 /* The session --persistent uses: the named one, or one per runtime and directory, so that
  * consecutive runs in a project share state. */
 static void persistent_id(const char *session_id, const char *runtime, char id[72])
@@ -301,13 +289,13 @@ static __attribute__((noreturn)) void run_persistent(const char *session_id, boo
 		av[n++] = "--idle-timeout";
 		av[n++] = never;
 	}
+	/* the limit flags as given: isol8-session takes the same ones (run/cliopts.h) and checks them */
 	for (size_t i = 0; i < nov; i++)
-		for (size_t k = 0; k < ARRAY_SIZE(session_flags); k++)
-			if (atoi(ov[i].key) == session_flags[k].code && session_flags[k].flag) {
-				av[n++] = (char *)session_flags[k].flag;
-				if (session_flags[k].code != O_WRITABLE)
-					av[n++] = ov[i].value;
-			}
+		if (cliopt_known(ov[i].key)) {
+			av[n++] = xasprintf("--%s", ov[i].key);
+			if (cliopt_takes_value(ov[i].key))
+				av[n++] = ov[i].value;
+		}
 	if (mode == M_JSON)
 		av[n++] = "--json";
 	else if (mode == M_EVENTS)
@@ -334,20 +322,10 @@ static jv remote_options(const isol8_options *op, const isol8_kv *overrides, siz
 {
 	jv o = jv_object();
 	for (size_t i = 0; i < noverrides; i++) {
-		const char *v = overrides[i].value;
-		switch (atoi(overrides[i].key)) {
-		case O_TIMEOUT: o = jv_object_set(o, jv_string("timeoutMs"), jv_number((double)op->timeout_ms)); break;
-		case O_MEMORY: o = jv_object_set(o, jv_string("memoryLimit"), jv_string(v)); break;
-		case O_SBSIZE: o = jv_object_set(o, jv_string("sandboxSize"), jv_string(v)); break;
-		case O_TMPSIZE: o = jv_object_set(o, jv_string("tmpSize"), jv_string(v)); break;
-		case O_CPU: o = jv_object_set(o, jv_string("cpuLimit"), jv_number(op->cpu_limit)); break;
-		case O_PIDS: o = jv_object_set(o, jv_string("pidsLimit"), jv_number((double)op->pids_limit)); break;
-		case O_MAXOUT: o = jv_object_set(o, jv_string("maxOutputSize"), jv_number((double)op->max_output)); break;
-		case O_NET: o = jv_object_set(o, jv_string("network"), jv_string(v)); break;
-		case O_IMAGE: o = jv_object_set(o, jv_string("image"), jv_string(op->image)); break;
-		case O_WRITABLE: o = jv_object_set(o, jv_string("readonlyRootFs"), jv_false()); break;
-		case O_PERSIST: o = jv_object_set(o, jv_string("persist"), jv_true()); break;
-		}
+		if (!strcmp(overrides[i].key, "persist"))
+			o = jv_object_set(o, jv_string("persist"), jv_true());
+		else /* a limit flag's member; nothing for --workdir and --debug */
+			o = cliopt_json(o, op, overrides[i].key, overrides[i].value);
 	}
 	if (op->nsecrets) {
 		jv sec = jv_object();
@@ -377,65 +355,22 @@ static void apply_overrides(isol8_request *rq, isol8_options *op, const isol8_kv
 			    bool *net_given)
 {
 	for (size_t i = 0; i < noverrides; i++) {
-		int o = atoi(overrides[i].key);
-		const char *v = overrides[i].value;
-		long long ll;
-		double d;
-		switch (o) {
-		case O_WORKDIR: free(rq->workdir); rq->workdir = xstrdup(v); break;
-		case O_TIMEOUT:
-			if (parse_ll(v, 1, 86400000, &ll) < 0)
-				isol8_die("--timeout must be a number of milliseconds between 1 and 86400000, got \"%s\"", v);
-			rq->timeout_ms = ll;
-			op->timeout_ms = ll;
-			break;
-		case O_MEMORY:
-			if (parse_size(v, &op->memory_limit) < 0)
-				isol8_die("Invalid memory limit format: \"%s\". Use e.g. \"512m\", \"1g\".", v);
-			break;
-		case O_SBSIZE:
-			if (parse_size(v, &op->sandbox_size) < 0)
-				isol8_die("Invalid --sandbox-size \"%s\". Use e.g. \"64m\", \"1g\".", v);
-			break;
-		case O_TMPSIZE:
-			if (parse_size(v, &op->tmp_size) < 0)
-				isol8_die("Invalid --tmp-size \"%s\". Use e.g. \"256m\".", v);
-			break;
-		case O_CPU:
-			if (parse_double(v, 0.01, 1024, &d) < 0)
-				isol8_die("--cpu must be a number of cores between 0.01 and 1024, got \"%s\"", v);
-			op->cpu_limit = d;
-			break;
-		case O_PIDS:
-			if (parse_ll(v, 1, 1 << 22, &ll) < 0)
-				isol8_die("--pids-limit must be a whole number from 1, got \"%s\"", v);
-			op->pids_limit = ll;
-			break;
-		case O_MAXOUT:
-			if (parse_ll(v, 1, 1ll << 34, &ll) < 0)
-				isol8_die("--max-output must be a number of bytes from 1, got \"%s\"", v);
-			op->max_output = (uint64_t)ll;
-			break;
-		case O_NET: {
-			int net = net_from_name(v);
-			*net_given = true;
-			if (net < 0)
-				isol8_die("--net must be none, host or filtered, got \"%s\"", v);
-			op->network = (enum isol8_net)net;
-			break;
-		}
-		case O_IMAGE: {
-			struct stat st;
-			if (stat(v, &st) < 0 || !S_ISDIR(st.st_mode))
-				isol8_die("--image must name a root filesystem directory: %s", v);
-			char real[PATH_MAX];
-			free(op->image);
-			op->image = xstrdup(realpath(v, real) ? real : v);
-			break;
-		}
-		case O_WRITABLE: op->writable = true; break;
-		case O_PERSIST: op->persist = true; break;
-		case O_DEBUG: op->debug = true; break;
+		const char *name = overrides[i].key;
+		char *v = overrides[i].value;
+		isol8_err err = {0};
+		if (!strcmp(name, "workdir")) {
+			free(rq->workdir);
+			rq->workdir = xstrdup(v);
+		} else if (!strcmp(name, "persist")) {
+			op->persist = true;
+		} else if (!strcmp(name, "debug")) {
+			op->debug = true;
+		} else {
+			*net_given |= !strcmp(name, "net");
+			if (cliopt_apply(op, name, v, CLIOPT_RUN, &err) < 0)
+				isol8_die("%s", err.msg);
+			if (!strcmp(name, "timeout"))
+				rq->timeout_ms = op->timeout_ms; /* over a --request's own too */
 		}
 	}
 }
@@ -474,6 +409,305 @@ static char *slurp(const char *path, const char *what)
 	return (char *)b.data;
 }
 
+/* What the command line says (the strings are argv's). */
+struct run_args {
+	enum mode mode;
+	const char *eval, *runtime, *cmd, *request_file, *files_dir, *out_path, *stdin_data, *session_id, *host,
+		*api_key, *file;
+	bool persistent, allow_given, deny_given, stream_asked;
+	char **installs;
+	size_t ninstalls;
+	isol8_kv *secrets;   /* kept apart: a session gets them in a memfd, never in argv */
+	size_t nsecrets;
+	isol8_kv *overrides; /* --workdir, --persist, --debug and the limit flags, by name: applied
+			      * after --request, so that flags override the JSON */
+	size_t noverrides;
+};
+
+/* --allow / --deny: given on the command line, a list replaces the config's */
+static void add_filter(struct run_args *a, isol8_options *opt, int c, const char *pattern)
+{
+	bool *given = c == O_ALLOW ? &a->allow_given : &a->deny_given;
+	char ***v = c == O_ALLOW ? &opt->net_allow : &opt->net_deny;
+	size_t *n = c == O_ALLOW ? &opt->nallow : &opt->ndeny;
+	if (!*given)
+		strv_clear(v, n);
+	*given = true;
+	strv_add(v, n, pattern);
+}
+
+static void keep_flag(struct run_args *a, int c, const char *name, char *value)
+{
+	isol8_err err = {0};
+	if (cliopt_is(c) && !strcmp(name, "secret")) {
+		if (cliopt_secret(value, &a->secrets, &a->nsecrets, &err) < 0)
+			isol8_die("%s", err.msg);
+	} else {
+		kv_add(&a->overrides, &a->noverrides, name, value ? value : "");
+	}
+}
+
+/* The one flag c (long name longopts[li].name); false for --help. */
+static bool take_flag(struct run_args *a, isol8_options *opt, int c, const struct option *lo, int li, char **argv)
+{
+	switch (c) {
+	case 1: take_file(&a->file, optarg); break;
+	case 'e': a->eval = optarg; break;
+	case 'r': a->runtime = optarg; break;
+	case O_CMD: a->cmd = optarg; break;
+	case O_STDIN: a->stdin_data = optarg; break;
+	case O_REQUEST: a->request_file = optarg; break;
+	case O_FILES: a->files_dir = optarg; break;
+	case O_OUT: a->out_path = optarg; break;
+	case O_NOSTREAM: a->mode = M_BUFFERED; break;
+	case O_STREAM: a->stream_asked = true; break;
+	case O_JSON: a->mode = M_JSON; break;
+	case O_EVENTS: a->mode = M_EVENTS; break;
+	case O_PERSISTENT: a->persistent = true; break;
+	case O_HOST: a->host = optarg; break;
+	case O_KEY: a->api_key = optarg; break;
+	case O_ALLOW:
+	case O_DENY: add_filter(a, opt, c, optarg); break;
+	case O_LOGNET: opt->log_network = true; break;
+	case O_INSTALL: strv_add(&a->installs, &a->ninstalls, optarg); break;
+	case O_SESSION_ID: a->session_id = optarg; a->persistent = true; break;
+	case 'h': return false;
+	case O_LATER: isol8_die("--%s %s", lo[li].name, later_flag(lo[li].name));
+	case '?':
+	case ':': bad_option(c, argv);
+	default: keep_flag(a, c, lo[li].name, optarg);
+	}
+	return true;
+}
+
+/* false for --help */
+static bool parse_args(int argc, char **argv, struct run_args *a, isol8_options *opt)
+{
+	struct option *longopts = cliopt_longopts(own_opts);
+	int c, li = 0;
+	bool go_on = true;
+	/* "-": words that are not options come back in order as 1, whatever POSIXLY_CORRECT says;
+	 * ":": a missing value is told apart from an unknown option */
+	opterr = 0;
+	while (go_on && (c = getopt_long(argc, argv, "-:e:r:h", longopts, &li)) != -1)
+		go_on = take_flag(a, opt, c, longopts, li, argv);
+	free(longopts);
+	if (!go_on)
+		return false;
+	for (; optind < argc; optind++) /* the words after "--" */
+		take_file(&a->file, argv[optind]);
+	/* --stream asks for the default, so it can only clash with a buffered mode */
+	if (a->stream_asked && (a->mode == M_BUFFERED || a->mode == M_JSON))
+		isol8_die("--stream cannot be combined with --no-stream or --json");
+	return true;
+}
+
+static void code_from_file(const struct run_args *a, isol8_request *req)
+{
+	struct stat st;
+	if (stat(a->file, &st) < 0 || !S_ISREG(st.st_mode))
+		isol8_die("File not found: %s", a->file);
+	const isol8_runtime *rt = a->runtime ? runtime_get(a->runtime) : runtime_detect(a->file);
+	if (!rt && !a->runtime)
+		isol8_die("Cannot detect runtime for %s. Use --runtime to specify.", a->file);
+	req->code = slurp(a->file, a->file);
+	req->runtime = xstrdup(a->runtime ? a->runtime : rt->name);
+	const char *dot = strrchr(a->file, '.');
+	const char *slash = strrchr(a->file, '/');
+	if (dot && (!slash || dot > slash))
+		req->file_ext = xstrdup(dot);
+	req->force_file = true; /* a script runs as a file: __file__, tracebacks, import.meta */
+}
+
+/* The request from the input, first match wins: --request, --cmd, -e, a file, stdin. */
+static void resolve_input(const struct run_args *a, isol8_request *req, isol8_options *opt, const isol8_config *cfg)
+{
+	isol8_err err = {0};
+	if (a->request_file) {
+		if (a->eval || a->cmd || a->file)
+			isol8_die("--request cannot be combined with file input, --eval or --cmd.");
+		char *text = slurp(a->request_file, "--request");
+		jv doc;
+		if (json_parse(text, strlen(text), "--request", &doc, &err) < 0 ||
+		    request_from_json(doc, req, opt, cfg, &err) < 0)
+			isol8_die("%s", err.msg);
+		free(text);
+		if (a->runtime) {
+			free(req->runtime);
+			req->runtime = xstrdup(a->runtime);
+		}
+	} else if (a->cmd) {
+		if (a->file || a->eval)
+			isol8_die("--cmd cannot be combined with file input, --eval, --url, --github, or --gist.");
+		req->cmd = xstrdup(a->cmd);
+		req->runtime = xstrdup(a->runtime ? a->runtime : "bash");
+	} else if (a->eval) {
+		req->code = xstrdup(a->eval);
+		req->runtime = xstrdup(a->runtime ? a->runtime : "python");
+	} else if (a->file) {
+		code_from_file(a, req);
+	} else {
+		if (isatty(0))
+			isol8_die("no code given: pass a file, -e CODE, --cmd LINE, or pipe code on stdin (see isol8 run --help)");
+		req->code = slurp("-", "stdin");
+		req->runtime = xstrdup(a->runtime ? a->runtime : "python");
+	}
+}
+
+static void set_stdin(isol8_request *req, const char *data)
+{
+	free(req->stdin_data);
+	req->stdin_data = (unsigned char *)xstrdup(data);
+	req->stdin_len = strlen(data);
+	req->has_stdin = true;
+}
+
+/* --persistent (without --host): the run becomes an exec in a session, by isol8-session. */
+static void hand_over_if_persistent(const struct run_args *a, const isol8_request *req)
+{
+	if (!a->persistent || a->host)
+		return;
+	if (a->request_file || a->files_dir || a->out_path)
+		isol8_die("--persistent cannot be combined with --request, --files or --out (use isol8-session put)");
+	bool persist = false;
+	for (size_t i = 0; i < a->noverrides; i++) {
+		if (!strcmp(a->overrides[i].key, "workdir"))
+			isol8_die("--persistent cannot be combined with --workdir (a session works in /sandbox)");
+		persist |= !strcmp(a->overrides[i].key, "persist");
+	}
+	if (!runtime_get(req->runtime))
+		isol8_die("Unknown runtime: \"%s\". Available: %s", req->runtime, runtime_names());
+	if (a->session_id && !*a->session_id)
+		isol8_die("--session-id needs a name");
+	fflush(NULL);
+	run_persistent(a->session_id, persist, req, a->mode, a->overrides, a->noverrides, a->secrets, a->nsecrets);
+}
+
+/* The flags over the request, --files and --install added, and (locally) every check made. */
+static void finish_request(struct run_args *a, isol8_request *req, isol8_options *opt)
+{
+	isol8_err err = {0};
+	bool net_given = false;
+	apply_overrides(req, opt, a->overrides, a->noverrides, &net_given);
+	if (a->files_dir) {
+		int dfd = open(a->files_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			isol8_die("--files path is not a directory: %s", a->files_dir);
+		uint64_t total = 0;
+		add_dir(req, dfd, "", &total, opt->sandbox_size);
+	}
+	for (size_t i = 0; i < a->ninstalls; i++)
+		strv_add(&req->install, &req->ninstall, a->installs[i]);
+	strv_clear(&a->installs, &a->ninstalls);
+	/* remote: the server resolves installs and validates against its own policy */
+	if (!a->host && request_prepare_install(req, opt, net_given || a->request_file, &err) < 0)
+		isol8_die("%s", err.msg);
+	if (!a->host && request_validate(req, opt, &err) < 0)
+		isol8_die("%s", err.msg);
+}
+
+/* --host: the run on an isol8-serve; dies on failure. */
+static void run_remote(struct run_args *a, const isol8_request *req, const isol8_options *opt, struct sink *sink,
+		       bool want_events, isol8_result *res)
+{
+	isol8_err err = {0};
+	char auto_id[32] = "";
+	jv ropts = remote_options(opt, a->overrides, a->noverrides, a->allow_given, a->deny_given);
+	const char *key = a->api_key ? a->api_key : getenv("ISOL8_API_KEY");
+	if (!key || !*key)
+		isol8_die("API key required. Use --key or ISOL8_API_KEY env var.");
+	if (a->persistent && !a->session_id) {
+		/* the reference's throw-away remote session, deleted at exit */
+		snprintf(auto_id, sizeof auto_id, "cli-%llu", (unsigned long long)now_real_ms());
+		a->session_id = auto_id;
+	}
+	if (a->persistent)
+		fprintf(stderr, "[Run] Session ID: %s\n", a->session_id);
+	isol8_engine *remote = isol8_engine_remote(a->host, key, a->persistent ? a->session_id : NULL, ropts);
+	/* the stream is the default remotely too; --no-stream and --json use POST /execute */
+	int rc = want_events ? isol8_engine_execute_stream(remote, req, on_event, sink, res, &err)
+			     : isol8_engine_execute(remote, req, res, &err);
+	if (auto_id[0]) {
+		isol8_err derr = {0};
+		(void)isol8_engine_stop(remote, &derr);
+	}
+	isol8_engine_free(remote);
+	if (a->session_id == auto_id)
+		a->session_id = NULL; /* auto_id ends here */
+	if (rc < 0)
+		isol8_die("%s", err.msg);
+}
+
+/* The program's code, or 128 + the signal that told us to stop, as a shell would say. */
+static int exit_code(int sfd, const isol8_result *res)
+{
+	struct signalfd_siginfo si;
+	if (sfd >= 0) {
+		fcntl(sfd, F_SETFL, O_NONBLOCK);
+		if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+			return 128 + (int)si.ssi_signo;
+	}
+	return res->exit_code;
+}
+
+/* What the mode shows once the run is over (the stream modes showed the output already). */
+static void print_result(enum mode mode, isol8_result *res, struct sink *sink)
+{
+	if (mode == M_BUFFERED) {
+		isol8_buf o = res->out, e = res->err;
+		rtrim_buf(&o);
+		rtrim_buf(&e);
+		if (o.len) {
+			(void)write_all(1, o.data, o.len);
+			(void)write_all(1, "\n", 1);
+		}
+		if (e.len) {
+			(void)write_all(2, e.data, e.len);
+			(void)write_all(2, "\n", 1);
+		}
+		if (res->truncated)
+			fputs("[WARN] Output was truncated\n", stderr);
+	} else if (mode == M_JSON || mode == M_EVENTS) {
+		jv r = isol8_result_json(res);
+		if (mode == M_EVENTS) {
+			evw_result(&sink->ev, r);
+		} else {
+			json_write_line(1, r);
+			jv_free(r);
+		}
+	}
+}
+
+static void close_out_file(const struct run_args *a, struct sink *sink)
+{
+	if (!sink->out_file)
+		return;
+	if (fclose(sink->out_file) != 0)
+		isol8_die("--out %s: %s", a->out_path, strerror(errno));
+	if (a->mode == M_BUFFERED)
+		printf("[Run] Output written to %s\n", a->out_path);
+}
+
+static void tell_persisted(const isol8_result *res)
+{
+	if (!res->persisted)
+		return;
+	fprintf(stderr,
+		"[INFO] Sandbox %s kept running (init pid %d). Enter it with:\n"
+		"  nsenter -t %d -m -u -i -n -p -r -w setpriv --reuid=65534 --regid=65534 --clear-groups /bin/bash\n"
+		"  Stop it with: isol8-cleanup --persisted (record: %s/sandboxes/%s.json)\n",
+		res->sandbox_id, res->sandbox_pid, res->sandbox_pid, isol8_run_dir(), res->sandbox_id);
+}
+
+static void kv_free_all(isol8_kv *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+}
+
 int isol8_run_main(int argc, char **argv)
 {
 	isol8_config cfg;
@@ -485,271 +719,47 @@ int isol8_run_main(int argc, char **argv)
 		isol8_die("%s", err.msg);
 	if (options_from_config(&opt, &cfg, &err) < 0)
 		isol8_die("%s", err.msg);
-
-	enum mode mode = M_STREAM;
-	const char *eval = NULL, *runtime = NULL, *cmd = NULL, *request_file = NULL, *files_dir = NULL,
-		   *out_path = NULL;
-	const char *stdin_data = NULL, *session_id = NULL, *host = NULL, *api_key = NULL;
-	const char *file = NULL;
-	bool persistent = false, allow_given = false, deny_given = false, net_given = false, stream_asked = false;
-	char **installs = NULL;
-	size_t ninstalls = 0;
-	isol8_kv *secrets = NULL, *overrides = NULL;
-	size_t nsecrets = 0, noverrides = 0;
-	int c, li = 0;
-	/* "-": words that are not options come back in order as 1, whatever POSIXLY_CORRECT says;
-	 * ":": a missing value is told apart from an unknown option */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "-:e:r:h", longopts, &li)) != -1) {
-		switch (c) {
-		case 1: take_file(&file, optarg); break;
-		case 'e': eval = optarg; break;
-		case 'r': runtime = optarg; break;
-		case O_CMD: cmd = optarg; break;
-		case O_STDIN: stdin_data = optarg; break;
-		case O_REQUEST: request_file = optarg; break;
-		case O_FILES: files_dir = optarg; break;
-		case O_OUT: out_path = optarg; break;
-		case O_NOSTREAM: mode = M_BUFFERED; break;
-		case O_STREAM: stream_asked = true; break;
-		case O_JSON: mode = M_JSON; break;
-		case O_EVENTS: mode = M_EVENTS; break;
-		case O_PERSISTENT: persistent = true; break;
-		case O_HOST: host = optarg; break;
-		case O_KEY: api_key = optarg; break;
-		case O_ALLOW:
-		case O_DENY: {
-			/* given on the command line, a list replaces the config's */
-			bool *given = c == O_ALLOW ? &allow_given : &deny_given;
-			char ***v = c == O_ALLOW ? &opt.net_allow : &opt.net_deny;
-			size_t *n = c == O_ALLOW ? &opt.nallow : &opt.ndeny;
-			if (!*given)
-				strv_clear(v, n);
-			*given = true;
-			strv_add(v, n, optarg);
-			break;
-		}
-		case O_LOGNET: opt.log_network = true; break;
-		case O_INSTALL: strv_add(&installs, &ninstalls, optarg); break;
-		case O_SESSION_ID: session_id = optarg; persistent = true; break;
-		case O_SECRET: {
-			const char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg)
-				isol8_die("--secret must be KEY=VALUE, got \"%s\"", optarg);
-			char *k = xstrndup(optarg, (size_t)(eq - optarg));
-			kv_add(&secrets, &nsecrets, k, eq + 1);
-			free(k);
-			/* Threat: /proc/PID/cmdline is readable by every local user for the whole run;
-			 * the value is blanked in place once copied (optarg points into argv). */
-			memset((char *)eq + 1, 0, strlen(eq + 1));
-			break;
-		}
-		case 'h':
-			fputs(usage, stdout);
-			options_free(&opt);
-			config_free(&cfg);
-			return 0;
-		case O_LATER:
-			isol8_die("--%s %s", longopts[li].name, later_flag(longopts[li].name));
-		case '?':
-		case ':':
-			bad_option(c, argv);
-		default: {
-			/* options applied after --request, so flags override the JSON */
-			char key[8];
-			snprintf(key, sizeof key, "%d", c);
-			kv_add(&overrides, &noverrides, key, optarg ? optarg : "");
-		}
-		}
+	struct run_args a = {.mode = M_STREAM};
+	if (!parse_args(argc, argv, &a, &opt)) {
+		fputs(usage, stdout);
+		options_free(&opt);
+		config_free(&cfg);
+		return 0;
 	}
-	for (; optind < argc; optind++) /* the words after "--" */
-		take_file(&file, argv[optind]);
-	/* --stream asks for the default, so it can only clash with a buffered mode */
-	if (stream_asked && (mode == M_BUFFERED || mode == M_JSON))
-		isol8_die("--stream cannot be combined with --no-stream or --json");
-
-	/* input resolution */
-	if (request_file) {
-		if (eval || cmd || file)
-			isol8_die("--request cannot be combined with file input, --eval or --cmd.");
-		char *text = slurp(request_file, "--request");
-		jv doc;
-		if (json_parse(text, strlen(text), "--request", &doc, &err) < 0 ||
-		    request_from_json(doc, &req, &opt, &cfg, &err) < 0)
-			isol8_die("%s", err.msg);
-		free(text);
-	} else if (cmd) {
-		if (file || eval)
-			isol8_die("--cmd cannot be combined with file input, --eval, --url, --github, or --gist.");
-		req.cmd = xstrdup(cmd);
-		req.runtime = xstrdup(runtime ? runtime : "bash");
-	} else if (eval) {
-		req.code = xstrdup(eval);
-		req.runtime = xstrdup(runtime ? runtime : "python");
-	} else if (file) {
-		struct stat st;
-		if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
-			isol8_die("File not found: %s", file);
-		const isol8_runtime *rt = runtime ? runtime_get(runtime) : runtime_detect(file);
-		if (!rt && !runtime)
-			isol8_die("Cannot detect runtime for %s. Use --runtime to specify.", file);
-		req.code = slurp(file, file);
-		req.runtime = xstrdup(runtime ? runtime : rt->name);
-		const char *dot = strrchr(file, '.');
-		const char *slash = strrchr(file, '/');
-		if (dot && (!slash || dot > slash))
-			req.file_ext = xstrdup(dot);
-		req.force_file = true; /* a script runs as a file: __file__, tracebacks, import.meta */
-	} else {
-		if (isatty(0))
-			isol8_die("no code given: pass a file, -e CODE, --cmd LINE, or pipe code on stdin (see isol8 run --help)");
-		req.code = slurp("-", "stdin");
-		req.runtime = xstrdup(runtime ? runtime : "python");
-	}
-	if (request_file && runtime) {
-		free(req.runtime);
-		req.runtime = xstrdup(runtime);
-	}
-	for (size_t i = 0; i < nsecrets; i++)
-		kv_add(&opt.secrets, &opt.nsecrets, secrets[i].key, secrets[i].value);
-	if (stdin_data) {
-		free(req.stdin_data);
-		req.stdin_data = (unsigned char *)xstrdup(stdin_data);
-		req.stdin_len = strlen(stdin_data);
-		req.has_stdin = true;
-	}
-
-	if (api_key && !host)
+	resolve_input(&a, &req, &opt, &cfg);
+	for (size_t i = 0; i < a.nsecrets; i++)
+		kv_add(&opt.secrets, &opt.nsecrets, a.secrets[i].key, a.secrets[i].value);
+	if (a.stdin_data)
+		set_stdin(&req, a.stdin_data);
+	if (a.api_key && !a.host)
 		isol8_die("--key needs --host (the remote server's URL)");
-	if (persistent && !host) {
-		if (request_file || files_dir || out_path)
-			isol8_die("--persistent cannot be combined with --request, --files or --out (use isol8-session put)");
-		bool persist = false;
-		for (size_t i = 0; i < noverrides; i++) {
-			if (atoi(overrides[i].key) == O_WORKDIR)
-				isol8_die("--persistent cannot be combined with --workdir (a session works in /sandbox)");
-			persist |= atoi(overrides[i].key) == O_PERSIST;
-		}
-		if (!runtime_get(req.runtime))
-			isol8_die("Unknown runtime: \"%s\". Available: %s", req.runtime, runtime_names());
-		if (session_id && !*session_id)
-			isol8_die("--session-id needs a name");
-		fflush(NULL);
-		run_persistent(session_id, persist, &req, mode, overrides, noverrides, secrets, nsecrets);
-	}
-	apply_overrides(&req, &opt, overrides, noverrides, &net_given);
-	if (files_dir) {
-		int dfd = open(files_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			isol8_die("--files path is not a directory: %s", files_dir);
-		uint64_t total = 0;
-		add_dir(&req, dfd, "", &total, opt.sandbox_size);
-	}
-	for (size_t i = 0; i < ninstalls; i++)
-		strv_add(&req.install, &req.ninstall, installs[i]);
-	strv_clear(&installs, &ninstalls);
-	/* remote: the server resolves installs and validates against its own policy */
-	if (!host && request_prepare_install(&req, &opt, net_given || request_file, &err) < 0)
-		isol8_die("%s", err.msg);
-	if (!host && request_validate(&req, &opt, &err) < 0)
-		isol8_die("%s", err.msg);
+	hand_over_if_persistent(&a, &req);
+	finish_request(&a, &req, &opt);
 
-	struct sink sink = {.mode = mode, .ev = {.fd = 1}};
-	if (out_path && !(sink.out_file = fopen(out_path, "we")))
-		isol8_die("--out %s: %s", out_path, strerror(errno));
-
+	struct sink sink = {.mode = a.mode, .ev = {.fd = 1}};
+	if (a.out_path && !(sink.out_file = fopen(a.out_path, "we")))
+		isol8_die("--out %s: %s", a.out_path, strerror(errno));
 	/* SIGINT/SIGTERM/SIGHUP end the run cleanly (sandbox killed, cgroup removed). */
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd_for(SIGINT, SIGTERM, SIGHUP, 0);
-
 	isol8_result res;
-	bool want_events = mode == M_STREAM || mode == M_EVENTS || sink.out_file;
-	char auto_id[32] = "";
-	isol8_engine *remote = NULL;
-	if (host) {
-		jv ropts = remote_options(&opt, overrides, noverrides, allow_given, deny_given);
-		const char *key = api_key ? api_key : getenv("ISOL8_API_KEY");
-		if (!key || !*key)
-			isol8_die("API key required. Use --key or ISOL8_API_KEY env var.");
-		if (persistent && !session_id) {
-			/* the reference's throw-away remote session, deleted at exit */
-			snprintf(auto_id, sizeof auto_id, "cli-%llu", (unsigned long long)now_real_ms());
-			session_id = auto_id;
-		}
-		if (persistent)
-			fprintf(stderr, "[Run] Session ID: %s\n", session_id);
-		remote = isol8_engine_remote(host, key, persistent ? session_id : NULL, ropts);
-		/* the stream is the default remotely too; --no-stream and --json use POST /execute */
-		int rc = want_events ? isol8_engine_execute_stream(remote, &req, on_event, &sink, &res, &err)
-				     : isol8_engine_execute(remote, &req, &res, &err);
-		if (auto_id[0]) {
-			isol8_err derr = {0};
-			(void)isol8_engine_stop(remote, &derr);
-		}
-		isol8_engine_free(remote);
-		if (rc < 0)
-			isol8_die("%s", err.msg);
-	} else if (isol8_execute(&req, &opt, want_events ? on_event : NULL, &sink, sfd, &res, &err) < 0) {
+	bool want_events = a.mode == M_STREAM || a.mode == M_EVENTS || sink.out_file;
+	if (a.host)
+		run_remote(&a, &req, &opt, &sink, want_events, &res);
+	else if (isol8_execute(&req, &opt, want_events ? on_event : NULL, &sink, sfd, &res, &err) < 0)
 		isol8_die("%s", err.msg);
-	}
 
-	int code = res.exit_code;
-	struct signalfd_siginfo si;
-	if (sfd >= 0) {
-		fcntl(sfd, F_SETFL, O_NONBLOCK);
-		if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
-			code = 128 + (int)si.ssi_signo; /* we were told to stop: say so, as a shell would */
-	}
-	if (mode == M_BUFFERED) {
-		isol8_buf o = res.out, e = res.err;
-		rtrim_buf(&o);
-		rtrim_buf(&e);
-		if (o.len) {
-			(void)write_all(1, o.data, o.len);
-			(void)write_all(1, "\n", 1);
-		}
-		if (e.len) {
-			(void)write_all(2, e.data, e.len);
-			(void)write_all(2, "\n", 1);
-		}
-		if (res.truncated)
-			fputs("[WARN] Output was truncated\n", stderr);
-	} else if (mode == M_JSON || mode == M_EVENTS) {
-		jv r = isol8_result_json(&res);
-		if (mode == M_EVENTS) {
-			evw_result(&sink.ev, r);
-		} else {
-			json_write_line(1, r);
-			jv_free(r);
-		}
-	}
-	if (sink.out_file) {
-		if (fclose(sink.out_file) != 0)
-			isol8_die("--out %s: %s", out_path, strerror(errno));
-		if (mode == M_BUFFERED)
-			printf("[Run] Output written to %s\n", out_path);
-	}
-	if (res.persisted)
-		fprintf(stderr,
-			"[INFO] Sandbox %s kept running (init pid %d). Enter it with:\n"
-			"  nsenter -t %d -m -u -i -n -p -r -w setpriv --reuid=65534 --regid=65534 --clear-groups /bin/bash\n"
-			"  Stop it with: isol8-cleanup --persisted (record: %s/sandboxes/%s.json)\n",
-			res.sandbox_id, res.sandbox_pid, res.sandbox_pid, isol8_run_dir(), res.sandbox_id);
+	int code = exit_code(sfd, &res);
+	print_result(a.mode, &res, &sink);
+	close_out_file(&a, &sink);
+	tell_persisted(&res);
 	isol8_result_free(&res);
 	evw_free(&sink.ev);
 	request_free(&req);
 	options_free(&opt);
 	config_free(&cfg);
-	for (size_t i = 0; i < nsecrets; i++) {
-		free(secrets[i].key);
-		free(secrets[i].value);
-	}
-	free(secrets);
-	for (size_t i = 0; i < noverrides; i++) {
-		free(overrides[i].key);
-		free(overrides[i].value);
-	}
-	free(overrides);
+	kv_free_all(a.secrets, a.nsecrets);
+	kv_free_all(a.overrides, a.noverrides);
 	fflush(stdout);
 	return code;
 }
