@@ -23,9 +23,10 @@
 
 #include "core/util.h"
 #include "isol8.h"
+#include "core/runtime.h"
 #include "net/http.h"
 
-#define SERVE_NRT 6   /* python node bun deno bash other */
+#define SERVE_NRT (ISOL8_NRUNTIMES + 1) /* the runtimes of core/runtime.h, then "other" */
 #define SERVE_NST 7   /* ok error timeout oom signal output_limit failed */
 #define SERVE_NBUCKETS 12
 

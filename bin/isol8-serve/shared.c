@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/json.h"
+#include "core/runtime.h"
 #include "run/pool.h"
 #include "serve.h"
 #include "core/util.h"
@@ -39,7 +40,6 @@
 #define STATE_MAGIC 0x6c38737fu
 #define STATE_VERSION 3
 
-static const char *const runtimes[SERVE_NRT] = {"python", "node", "bun", "deno", "bash", "other"};
 static const char *const statuses[SERVE_NST] = {"ok", "error", "timeout", "oom", "signal", "output_limit", "failed"};
 static const char *const reject_names[REJ_N] = {"queue_full", "queue_timeout", "body_too_large", "unauthorized",
 						 "session_limit", "key_share", "slow_client", "unauthenticated_evicted",
@@ -197,7 +197,7 @@ void slot_release(serve_ctx *c)
 
 static bool holder_alive(const struct serve_holder *h)
 {
-	return h->pid > 0 && proc_start_time(h->pid) == h->start;
+	return proc_alive(h->pid, h->start);
 }
 
 /* Takes one of owner's cap entries in the table hs for this process: 0, or -1 when owner has
@@ -274,7 +274,9 @@ static int index_of(const char *const *names, int n, const char *s)
 void metrics_count(serve_ctx *c, const char *runtime, const char *status, bool warm, uint64_t start_ns)
 {
 	struct serve_shared *sh = c->sh;
-	int r = index_of(runtimes, SERVE_NRT, runtime), s = index_of(statuses, SERVE_NST, status);
+	int r = runtime_index(runtime), s = index_of(statuses, SERVE_NST, status);
+	if (r < 0)
+		r = SERVE_NRT - 1; /* "other" */
 	__atomic_add_fetch(&sh->execs[r][s], 1, __ATOMIC_RELAXED);
 	if (warm)
 		__atomic_add_fetch(&sh->warm, 1, __ATOMIC_RELAXED);
@@ -302,22 +304,9 @@ static uint64_t ld(const uint64_t *p)
 /* Pool gauges from isol8-pool's status reply, when a pool runs for this run dir. */
 static void pool_gauges(isol8_buf *b)
 {
-	char *path = pool_socket_path();
-	int fd = unix_connect(path);
-	free(path);
-	if (fd < 0)
+	jv v;
+	if (pool_status(&v) < 0)
 		return;
-	struct timeval tv = {1, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	char buf[1024];
-	ssize_t n = -1;
-	if (write_all(fd, "{\"op\":\"status\"}\n", 16) == 0)
-		n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
-	jv v = jv_parse(buf);
 	static const char *const f[] = {"size", "ready", "hits", "misses", "discarded"};
 	static const char *const help[] = {"configured pool size", "prepared sandboxes waiting",
 					   "sandboxes handed over", "requests the pool could not serve",
@@ -356,7 +345,8 @@ char *metrics_render(serve_ctx *c)
 		 "# TYPE isol8_executions_total counter\n");
 	for (int r = 0; r < SERVE_NRT; r++)
 		for (int s = 0; s < SERVE_NST; s++)
-			line(&b, "isol8_executions_total{runtime=\"%s\",status=\"%s\"} %llu\n", runtimes[r], statuses[s],
+			line(&b, "isol8_executions_total{runtime=\"%s\",status=\"%s\"} %llu\n",
+			     r < ISOL8_NRUNTIMES ? runtime_name_at(r) : "other", statuses[s],
 			     (unsigned long long)ld(&sh->execs[r][s]));
 	line(&b, "# HELP isol8_executions_warm_total Executions that ran in a sandbox from isol8-pool.\n"
 		 "# TYPE isol8_executions_warm_total counter\nisol8_executions_warm_total %llu\n",

@@ -22,6 +22,21 @@ static const struct {
 	{"ts", "bun"}, {"sh", "bash"}, {"mts", "deno"},
 };
 
+_Static_assert(sizeof runtimes / sizeof *runtimes == ISOL8_NRUNTIMES, "ISOL8_NRUNTIMES");
+
+int runtime_index(const char *name)
+{
+	for (int i = 0; name && i < ISOL8_NRUNTIMES; i++)
+		if (!strcmp(runtimes[i].name, name))
+			return i;
+	return -1;
+}
+
+const char *runtime_name_at(int i)
+{
+	return i >= 0 && i < ISOL8_NRUNTIMES ? runtimes[i].name : NULL;
+}
+
 const isol8_runtime *runtime_get(const char *name)
 {
 	if (!name)

@@ -12,7 +12,11 @@ typedef struct isol8_runtime {
 	const char *file_argv[8];    /* file path appended as the last argument */
 } isol8_runtime;
 
+#define ISOL8_NRUNTIMES 5
 const isol8_runtime *runtime_get(const char *name);
+/* The runtime's place in the table (0 .. ISOL8_NRUNTIMES-1), -1 for an unknown name; and back. */
+int runtime_index(const char *name);
+const char *runtime_name_at(int i);
 /* Detects by the text after the last '.' of name; NULL if unknown or no dot. */
 const isol8_runtime *runtime_detect(const char *filename);
 /* "python, node, bun, deno, bash" */

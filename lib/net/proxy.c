@@ -23,6 +23,7 @@
 
 #include "core/util.h"
 #include "net/proxy_stream.h"
+#include "state/netlog.h"
 
 /* ---- answers and the network log ------------------------------------------------------------ */
 
@@ -33,30 +34,9 @@ static void log_line(const isol8_proxy_opts *o, const proxy_request *r, const ch
 {
 	if (o->log_fd < 0)
 		return;
-	char ts[32];
-	iso8601_now(ts);
-	isol8_buf b = {0};
-	char head[512];
-	snprintf(head, sizeof head, "{\"timestamp\":\"%s\",\"method\":\"%s\",\"host\":\"%s\",\"path\":", ts, r->method,
-		 r->host);
-	buf_puts(&b, head);
-	if (r->connect) {
-		buf_puts(&b, "null");
-	} else {
-		buf_puts(&b, "\"");
-		for (const char *c = r->path; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				buf_append(&b, "\\", 1);
-			if ((unsigned char)*c >= 0x20)
-				buf_append(&b, c, 1);
-		}
-		buf_puts(&b, "\"");
-	}
-	snprintf(head, sizeof head, ",\"action\":\"%s\"%s%s%s,\"durationMs\":%llu}\n", action, reason ? ",\"reason\":\"" : "",
-		 reason ? reason : "", reason ? "\"" : "", (unsigned long long)((now_mono_ns() - start_ns) / 1000000));
-	buf_puts(&b, head);
-	(void)write_all(o->log_fd, b.data, b.len); /* O_APPEND + one write: lines never interleave */
-	buf_free(&b);
+	netlog_entry e = {r->method, r->host, r->connect ? NULL : r->path, action, reason,
+			  (now_mono_ns() - start_ns) / 1000000};
+	(void)netlog_append(o->log_fd, &e);
 }
 
 static void reply(int fd, const char *status, const char *body)

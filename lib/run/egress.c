@@ -95,25 +95,3 @@ void egress_stop(pid_t pid)
 		;
 }
 
-jv egress_read_log(const char *path)
-{
-	isol8_buf b = {0};
-	isol8_err e = {0};
-	jv arr = jv_array();
-	if (read_file(path, 16u << 20, &b, &e) == 0) {
-		char *p = (char *)b.data, *end = p + b.len;
-		while (p && p < end) {
-			char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-			jv v = jv_parse_sized(p, (int)l);
-			if (jv_get_kind(v) == JV_KIND_OBJECT)
-				arr = jv_array_append(arr, v);
-			else
-				jv_free(v);
-			p = nl ? nl + 1 : NULL;
-		}
-	}
-	buf_free(&b);
-	return arr;
-}
-

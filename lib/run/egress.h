@@ -12,7 +12,5 @@
 pid_t egress_start(int listen_fd, const isol8_options *o, const char *log_path, isol8_err *err);
 /* Kills it and its connection children, and reaps it. pid <= 0: nothing to do. */
 void egress_stop(pid_t pid);
-/* The log's entries (an array; malformed lines are skipped). */
-jv egress_read_log(const char *path);
 
 #endif

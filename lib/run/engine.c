@@ -22,6 +22,7 @@
 #include "run/warm.h"
 #include "core/runtime.h"
 #include "sandbox/sandbox.h"
+#include "state/netlog.h"
 #include "state/rundir.h"
 
 #define MAX_OUTPUT_FILE (64u << 20)
@@ -411,7 +412,7 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 		if (o->log_network && rc == 0)
 		{
 			res->network_logs = xmalloc(sizeof(jv));
-			*res->network_logs = egress_read_log(netlog);
+			*res->network_logs = netlog_read(netlog);
 		}
 		unlink(netlog);
 		free(netlog);

@@ -10,6 +10,7 @@
 
 #include "core/util.h"
 #include "sandbox/sandbox.h"
+#include "state/netlog.h"
 #include "state/record.h"
 #include "tap.h"
 #include "wire/ctl.h"
@@ -278,8 +279,38 @@ static void test_poolmsg(void)
 		ok(poolmsg_parse_reply(badr[i], strlen(badr[i]), &r) < 0 || !r.handed, "pool reply refused: %s", badr[i]);
 }
 
+static void test_netlog(void)
+{
+	char path[] = "/tmp/isol8-test-netlog-XXXXXX";
+	int fd = mkstemp(path);
+	netlog_entry a = {"GET", "example.com", "/a?\"q\"\x01", "ALLOW", NULL, 12};
+	netlog_entry b = {"CONNECT", "evil.test", NULL, "BLOCK", "denied by rules", 0};
+	ok(fd >= 0 && netlog_append(fd, &a) == 0 && netlog_append(fd, &b) == 0, "two entries appended");
+	(void)!write(fd, "{\"cut", 5); /* a line cut short by a kill */
+	close(fd);
+	jv arr = netlog_read(path);
+	ok(jv_array_length(jv_copy(arr)) == 2, "both read back, the cut line skipped");
+	jv x = jv_array_get(jv_copy(arr), 0), y = jv_array_get(jv_copy(arr), 1);
+	jv xp = jv_object_get(jv_copy(x), jv_string("path")), yp = jv_object_get(jv_copy(y), jv_string("path"));
+	jv yr = jv_object_get(jv_copy(y), jv_string("reason")), xd = jv_object_get(jv_copy(x), jv_string("durationMs"));
+	ok(jv_get_kind(xp) == JV_KIND_STRING && !strcmp(jv_string_value(xp), "/a?\"q\"\x01"), "path round trips (quotes, control byte)");
+	ok(jv_get_kind(yp) == JV_KIND_NULL && !strcmp(jv_string_value(yr), "denied by rules") && jv_number_value(xd) == 12,
+	   "CONNECT has a null path; reason and duration round trip");
+	jv_free(xp);
+	jv_free(yp);
+	jv_free(yr);
+	jv_free(xd);
+	jv_free(x);
+	jv_free(y);
+	jv_free(arr);
+	unlink(path);
+	arr = netlog_read(path);
+	ok(jv_array_length(arr) == 0, "a missing log is no entries");
+}
+
 int main(void)
 {
+	test_netlog();
 	test_poolmsg();
 	test_ctl_status();
 	test_ctl_refused();
