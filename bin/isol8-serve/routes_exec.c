@@ -21,6 +21,7 @@
 #include "run/install.h"
 #include "run/session.h"
 #include "serve.h"
+#include "wire/sessionmsg.h"
 #include "wire/events.h"
 
 struct exec_in {
@@ -270,7 +271,7 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 	session_internal_id(k->owner, x->sid, iid);
 	if (ensure_session(c, k, x, iid) < 0)
 		return;
-	jv req = jv_object_set(jv_copy(x->doc), jv_string("op"), jv_string("exec"));
+	jv req = sessionmsg_exec(jv_copy(x->doc));
 	int fd = session_send(iid, req);
 	if (fd < 0) {
 		reply_error(k, 404, "Session not found");

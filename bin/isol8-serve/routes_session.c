@@ -18,6 +18,7 @@
 #include "run/reaper.h"
 #include "run/session.h"
 #include "serve.h"
+#include "wire/sessionmsg.h"
 #include "state/rundir.h"
 
 /* Sends one op to the caller's session and answers with its reply (404 when it is not theirs
@@ -76,11 +77,7 @@ void route_file_put(serve_ctx *c, serve_conn *k, const char *rest)
 	else if (strlen(jv_string_value(path)) != (size_t)jv_string_length_bytes(jv_copy(path)))
 		reply_error(k, 400, "path must not contain a NUL byte");
 	else
-		session_op(c, k, jv_string_value(sid),
-			   jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string("put")),
-						       jv_string("path"), jv_copy(path)),
-					 jv_string("content"), jv_copy(content)),
-			   false);
+		session_op(c, k, jv_string_value(sid), sessionmsg_put(jv_string_value(path), jv_string_value(content)), false);
 	jv_free(sid);
 	jv_free(path);
 	jv_free(content);
@@ -114,9 +111,7 @@ void route_file_get(serve_ctx *c, serve_conn *k, const char *rest)
 		reply_error(k, 400, "sessionId %s", bad);
 		return;
 	}
-	session_op(c, k, sid, jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string("get")), jv_string("path"),
-					 jv_string(path)),
-		   true);
+	session_op(c, k, sid, sessionmsg_get(path), true);
 }
 
 /* The caller's live sessions, oldest first: [{id, runtime, isActive, lastAccessedAt, created}]. */

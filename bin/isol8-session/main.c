@@ -23,6 +23,7 @@
 #include "state/rundir.h"
 #include "run/cliopts.h"
 #include "run/session_client.h"
+#include "wire/sessionmsg.h"
 #include "run/session_daemon.h"
 
 static const char usage[] =
@@ -89,11 +90,6 @@ static jv call(const char *id, jv req)
 	if (!jv_is_valid(v))
 		isol8_die("session %s closed the connection", id);
 	return v;
-}
-
-static jv op(const char *name)
-{
-	return jv_object_set(jv_object(), jv_string("op"), jv_string(name));
 }
 
 /* ---- create ------------------------------------------------------------------------------ */
@@ -283,7 +279,7 @@ static jv exec_request(const struct exec_args *a)
 		opts = cliopt_json(opts, &a->each, "timeout", NULL);
 	if (a->each.max_output)
 		opts = cliopt_json(opts, &a->each, "max-output", NULL);
-	return jv_object_set(jv_object_set(op("exec"), jv_string("request"), req), jv_string("options"), opts);
+	return sessionmsg_exec(jv_object_set(jv_object_set(jv_object(), jv_string("request"), req), jv_string("options"), opts));
 }
 
 static int cmd_exec(int argc, char **argv, const isol8_config *cfg)
@@ -434,8 +430,7 @@ static void cmd_put(const char *id, const char *path, const char *src)
 	if (read_fd_all(fd, 64u << 20, &b, &err) < 0)
 		isol8_die("%s", err.msg);
 	char *b64 = base64_encode(b.data ? b.data : (unsigned char *)"", b.len, NULL);
-	jv r = call(id, jv_object_set(jv_object_set(op("put"), jv_string("path"), jv_string(path)), jv_string("content"),
-				      jv_string(b64)));
+	jv r = call(id, sessionmsg_put(path, b64));
 	jv_free(r);
 	free(b64);
 	buf_free(&b);
@@ -443,7 +438,7 @@ static void cmd_put(const char *id, const char *path, const char *src)
 
 static void cmd_get(const char *id, const char *path)
 {
-	jv r = call(id, jv_object_set(op("get"), jv_string("path"), jv_string(path)));
+	jv r = call(id, sessionmsg_get(path));
 	jv content = json_get(r, "content");
 	isol8_buf b = {0};
 	if (jv_get_kind(content) != JV_KIND_STRING ||
@@ -457,7 +452,7 @@ static void cmd_get(const char *id, const char *path)
 
 static void cmd_show(const char *id)
 {
-	jv r = call(id, op("show"));
+	jv r = call(id, sessionmsg_op(SESSION_OP_SHOW));
 	json_write_line(1, r);
 	jv_free(r);
 }

@@ -17,6 +17,7 @@
 #include "core/runtime.h"
 #include "state/meta.h"
 #include "state/rundir.h"
+#include "wire/sessionmsg.h"
 
 #define MAX_FILE (64u << 20)
 
@@ -461,7 +462,7 @@ int session_stop_supervisor(const char *id)
 	if (!session_id_valid(id, 64))
 		return 0;
 	char *dir = session_path(id, NULL);
-	int fd = session_send(id, jv_parse("{\"op\":\"delete\"}"));
+	int fd = session_send(id, sessionmsg_op(SESSION_OP_DELETE));
 	int rc = 1;
 	if (fd < 0 && access(dir, F_OK) != 0) {
 		rc = 0; /* no such session */

@@ -16,6 +16,7 @@
 #include "core/util.h"
 #include "run/session.h"
 #include "state/meta.h"
+#include "wire/sessionmsg.h"
 #include "state/rundir.h"
 #include "wire/events.h"
 
@@ -53,16 +54,20 @@ static void write_meta(const struct daemon *d)
 	(void)session_meta_write(d->meta, &m, NULL);
 }
 
-static void reply_error(int fd, const char *msg)
+static void reply(int fd, jv v)
 {
-	jv v = jv_object_set(jv_object(), jv_string("error"), jv_string(msg));
 	json_write_line(fd, v);
 	jv_free(v);
 }
 
+static void reply_error(int fd, const char *msg)
+{
+	reply(fd, sessionmsg_error(msg));
+}
+
 static void reply_ok(int fd)
 {
-	(void)write_all(fd, "{\"ok\":true}\n", 12);
+	reply(fd, sessionmsg_ok());
 }
 
 /* ---- the ops: each borrows the request doc; false when the session should end ------------ */
@@ -151,9 +156,7 @@ static bool op_get(struct daemon *d, int fd, jv doc)
 		reply_error(fd, err.msg);
 	} else {
 		char *b = base64_encode(data.data ? data.data : (unsigned char *)"", data.len, NULL);
-		jv v = jv_object_set(jv_object(), jv_string("content"), jv_string(b));
-		json_write_line(fd, v);
-		jv_free(v);
+		reply(fd, sessionmsg_content(b));
 		free(b);
 	}
 	buf_free(&data);
@@ -178,11 +181,10 @@ static bool op_delete(struct daemon *d, int fd, jv doc)
 	return false;
 }
 
-static const struct {
-	const char *name;
-	bool (*run)(struct daemon *d, int fd, jv doc);
-} ops[] = {
-	{"exec", op_exec}, {"put", op_put}, {"get", op_get}, {"show", op_show}, {"delete", op_delete},
+/* indexed by session_opcode (wire/sessionmsg.h) */
+static bool (*const ops[])(struct daemon *d, int fd, jv doc) = {
+	[SESSION_OP_EXEC] = op_exec, [SESSION_OP_PUT] = op_put, [SESSION_OP_GET] = op_get,
+	[SESSION_OP_SHOW] = op_show, [SESSION_OP_DELETE] = op_delete,
 };
 
 /* ---- one connection ---------------------------------------------------------------------- */
@@ -217,22 +219,15 @@ static bool serve(struct daemon *d, int fd)
 	}
 	jv doc = jv_parse_sized(line.data ? (const char *)line.data : "", (int)line.len);
 	buf_free(&line);
-	jv op = json_get(doc, "op");
-	const char *name = jv_get_kind(op) == JV_KIND_STRING ? jv_string_value(op) : "";
+	session_opcode op = sessionmsg_op_of(doc);
 	d->last_ms = now_real_ms();
-	bool keep = true, known = false;
-	if (!jv_is_valid(doc)) {
+	bool keep = true;
+	if (!jv_is_valid(doc))
 		reply_error(fd, "malformed request (one JSON object per line)");
-		known = true;
-	}
-	for (size_t i = 0; !known && i < ARRAY_SIZE(ops); i++)
-		if (!strcmp(name, ops[i].name)) {
-			keep = ops[i].run(d, fd, doc);
-			known = true;
-		}
-	if (!known)
-		reply_error(fd, "unknown op (exec, put, get, show, delete)");
-	jv_free(op);
+	else if (op == SESSION_OP_BAD)
+		reply_error(fd, "unknown op (" SESSIONMSG_OPS ")");
+	else
+		keep = ops[op](d, fd, doc);
 	jv_free(doc);
 	write_meta(d);
 	return keep;

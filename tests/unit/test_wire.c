@@ -16,6 +16,7 @@
 #include "wire/ctl.h"
 #include "wire/feed.h"
 #include "wire/poolmsg.h"
+#include "wire/sessionmsg.h"
 
 /* What one ctl writer put on a socket, read back as one line and parsed. */
 static void read_msg(int fd, ctl_msg *m)
@@ -308,8 +309,40 @@ static void test_netlog(void)
 	ok(jv_array_length(arr) == 0, "a missing log is no entries");
 }
 
+static void test_sessionmsg(void)
+{
+	jv m = sessionmsg_put("/sandbox/a", "aGk=");
+	jv p = jv_object_get(jv_copy(m), jv_string("path")), c = jv_object_get(jv_copy(m), jv_string("content"));
+	ok(sessionmsg_op_of(m) == SESSION_OP_PUT && !strcmp(jv_string_value(p), "/sandbox/a") &&
+		   !strcmp(jv_string_value(c), "aGk="),
+	   "put round trip");
+	jv_free(p);
+	jv_free(c);
+	jv_free(m);
+	m = sessionmsg_get("/tmp/x");
+	ok(sessionmsg_op_of(m) == SESSION_OP_GET, "get round trip");
+	jv_free(m);
+	m = sessionmsg_exec(jv_parse("{\"request\":{\"code\":\"1\"},\"options\":{}}"));
+	jv r = jv_object_get(jv_copy(m), jv_string("request"));
+	ok(sessionmsg_op_of(m) == SESSION_OP_EXEC && jv_get_kind(r) == JV_KIND_OBJECT, "exec keeps its request");
+	jv_free(r);
+	jv_free(m);
+	for (int op = SESSION_OP_SHOW; op <= SESSION_OP_DELETE; op++) {
+		m = sessionmsg_op((session_opcode)op);
+		ok((int)sessionmsg_op_of(m) == op, "op %d round trip", op);
+		jv_free(m);
+	}
+	static const char *const bad[] = {"{}", "{\"op\":\"rm\"}", "{\"op\":5}", "[\"exec\"]", "\"exec\""};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		m = jv_parse(bad[i]);
+		ok(sessionmsg_op_of(m) == SESSION_OP_BAD, "session request refused: %s", bad[i]);
+		jv_free(m);
+	}
+}
+
 int main(void)
 {
+	test_sessionmsg();
 	test_netlog();
 	test_poolmsg();
 	test_ctl_status();

@@ -1,0 +1,60 @@
+/* sessionmsg.c — see sessionmsg.h. */
+#include "wire/sessionmsg.h"
+
+#include <string.h>
+
+static const char *const names[] = {[SESSION_OP_EXEC] = "exec", [SESSION_OP_PUT] = "put", [SESSION_OP_GET] = "get",
+				    [SESSION_OP_SHOW] = "show", [SESSION_OP_DELETE] = "delete"};
+
+static jv with(jv o, const char *k, jv v)
+{
+	return jv_object_set(o, jv_string(k), v);
+}
+
+jv sessionmsg_op(session_opcode op)
+{
+	return with(jv_object(), "op", jv_string(op > SESSION_OP_BAD && op <= SESSION_OP_DELETE ? names[op] : "?"));
+}
+
+jv sessionmsg_exec(jv doc)
+{
+	return with(jv_get_kind(doc) == JV_KIND_OBJECT ? doc : (jv_free(doc), jv_object()), "op", jv_string("exec"));
+}
+
+jv sessionmsg_put(const char *path, const char *content_b64)
+{
+	return with(with(sessionmsg_op(SESSION_OP_PUT), "path", jv_string(path)), "content", jv_string(content_b64));
+}
+
+jv sessionmsg_get(const char *path)
+{
+	return with(sessionmsg_op(SESSION_OP_GET), "path", jv_string(path));
+}
+
+session_opcode sessionmsg_op_of(jv doc)
+{
+	if (jv_get_kind(doc) != JV_KIND_OBJECT)
+		return SESSION_OP_BAD;
+	jv op = jv_object_get(jv_copy(doc), jv_string("op"));
+	session_opcode r = SESSION_OP_BAD;
+	for (int i = SESSION_OP_EXEC; i <= SESSION_OP_DELETE && jv_get_kind(op) == JV_KIND_STRING; i++)
+		if (!strcmp(jv_string_value(op), names[i]))
+			r = (session_opcode)i;
+	jv_free(op);
+	return r;
+}
+
+jv sessionmsg_ok(void)
+{
+	return with(jv_object(), "ok", jv_true());
+}
+
+jv sessionmsg_error(const char *msg)
+{
+	return with(jv_object(), "error", jv_string(msg));
+}
+
+jv sessionmsg_content(const char *content_b64)
+{
+	return with(jv_object(), "content", jv_string(content_b64));
+}

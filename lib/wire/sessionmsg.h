@@ -1,0 +1,33 @@
+/* sessionmsg.h — the messages on a session's socket ($RUN_DIR/sessions/<id>/ctl.sock): one
+ * request line per connection, from isol8-session, isol8-serve and the library, read by the
+ * session's supervisor (run/session_daemon.c).
+ *
+ *   {"op":"exec","request":{…},"options":{…}}  → event lines (wire/events.h), then the result
+ *   {"op":"put","path":P,"content":<base64>}   → {"ok":true}
+ *   {"op":"get","path":P}                      → {"content":<base64>}
+ *   {"op":"show"}                              → the session's meta.json (state/meta.h)
+ *   {"op":"delete"}                            → {"ok":true}, then the session ends
+ *   any refusal                                → {"error":"…"} */
+#ifndef ISOL8_WIRE_SESSIONMSG_H
+#define ISOL8_WIRE_SESSIONMSG_H
+
+#include <jv.h>
+
+typedef enum { SESSION_OP_BAD, SESSION_OP_EXEC, SESSION_OP_PUT, SESSION_OP_GET, SESSION_OP_SHOW, SESSION_OP_DELETE } session_opcode;
+
+/* Requests (each a new object). exec takes {"request","options"} (consumed); put's content is
+ * base64 text. */
+jv sessionmsg_exec(jv doc);
+jv sessionmsg_put(const char *path, const char *content_b64);
+jv sessionmsg_get(const char *path);
+jv sessionmsg_op(session_opcode op); /* show, delete: nothing but the op */
+/* The op of a request (borrows doc): SESSION_OP_BAD for anything else. */
+session_opcode sessionmsg_op_of(jv doc);
+#define SESSIONMSG_OPS "exec, put, get, show, delete"
+
+/* Replies. */
+jv sessionmsg_ok(void);
+jv sessionmsg_error(const char *msg);
+jv sessionmsg_content(const char *content_b64);
+
+#endif
