@@ -54,12 +54,13 @@ $(LIBA): $(LIB_OBJ)
 	@echo "  AR      $@"; ar rcs $@ $^
 
 # isol8 links isol8-run's code (run.c) so `isol8 run` needs no second exec.
-$(BUILD)/bin/isol8: bin/isol8/main.c bin/isol8-run/run.c bin/isol8-run/run.h $(LIBA)
+RUN_SRC := bin/isol8-run/run.c bin/isol8-run/files.c bin/isol8-run/persistent.c
+$(BUILD)/bin/isol8: bin/isol8/main.c $(RUN_SRC) bin/isol8-run/run.h $(LIBA)
 	@mkdir -p $(dir $@)
-	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8/main.c bin/isol8-run/run.c -o $@ $(LIBA) $(LIBS)
-$(BUILD)/bin/isol8-run: bin/isol8-run/main.c bin/isol8-run/run.c bin/isol8-run/run.h $(LIBA)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8/main.c $(RUN_SRC) -o $@ $(LIBA) $(LIBS)
+$(BUILD)/bin/isol8-run: bin/isol8-run/main.c $(RUN_SRC) bin/isol8-run/run.h $(LIBA)
 	@mkdir -p $(dir $@)
-	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8-run/main.c bin/isol8-run/run.c -o $@ $(LIBA) $(LIBS)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8-run/main.c $(RUN_SRC) -o $@ $(LIBA) $(LIBS)
 # isol8-serve alone links libcrypto (key digests); nothing on the run path pays for loading it.
 SERVE_SRC := $(wildcard bin/isol8-serve/*.c)
 $(BUILD)/bin/isol8-serve: $(SERVE_SRC) bin/isol8-serve/serve.h $(LIBA)

@@ -27,6 +27,7 @@
 #include "run/reaper.h"
 #include "run/session.h"
 #include "core/util.h"
+#include "sandbox/sandbox.h"
 #include "state/rundir.h"
 #include "run/cliopts.h"
 
@@ -76,7 +77,6 @@ static const char usage[] =
 	"      --debug             isol8's own debug lines on stderr\n"
 	"  -h, --help              this text\n";
 
-enum mode { M_STREAM, M_BUFFERED, M_JSON, M_EVENTS };
 
 enum {
 	O_CMD = 256, O_STDIN, O_REQUEST, O_FILES, O_WORKDIR, O_PERSIST, O_NOSTREAM, O_JSON, O_EVENTS,
@@ -114,61 +114,6 @@ static const char *later_flag(const char *name)
 
 /* ---- --files DIR ------------------------------------------------------------------------- */
 
-static bool skip_dir(const char *n)
-{
-	static const char *const skip[] = {".git", "node_modules", "__pycache__", ".venv", "venv", ".tox"};
-	for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
-		if (!strcmp(n, skip[i]))
-			return true;
-	return false;
-}
-
-/* Walks with openat + O_NOFOLLOW: symlinks in DIR are skipped, never followed. */
-static void add_dir(isol8_request *r, int dfd, const char *rel, uint64_t *total, uint64_t limit)
-{
-	DIR *d = fdopendir(dfd);
-	if (!d)
-		isol8_die("--files: %s", strerror(errno));
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		char *sub = *rel ? xasprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
-		if (S_ISDIR(st.st_mode) && !skip_dir(e->d_name)) {
-			int sfd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sfd >= 0)
-				add_dir(r, sfd, sub, total, limit);
-		} else if (S_ISREG(st.st_mode)) {
-			/* O_NONBLOCK and a second look at what was opened: a FIFO put in the file's place
-			 * after fstatat must not block the run */
-			int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-			struct stat ost;
-			isol8_buf b = {0};
-			isol8_err err = {0};
-			if (fd < 0 || fstat(fd, &ost) < 0 || !S_ISREG(ost.st_mode) || read_fd_all(fd, limit, &b, &err) < 0)
-				isol8_die("--files: cannot read %s (only regular files are copied)", sub);
-			close(fd);
-			*total += b.len;
-			if (*total > limit)
-				isol8_die("--files: the directory holds more than --sandbox-size (%llu bytes)", (unsigned long long)limit);
-			char *path = xasprintf("/sandbox/%s", sub);
-			if (request_add_file(r, path, b.data ? b.data : (unsigned char *)"", b.len, &err) < 0)
-				isol8_die("%s", err.msg);
-			r->files[r->nfiles - 1].mode = st.st_mode & 0755; /* keeps scripts executable */
-			free(path);
-			buf_free(&b);
-		} else if (!S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "[WARN] --files: %s not copied: only regular files and directories are (not links, "
-					"FIFOs, sockets or devices)\n", sub);
-		}
-		free(sub);
-	}
-	closedir(d);
-}
-
 /* ---- event sinks ------------------------------------------------------------------------- */
 
 struct sink {
@@ -192,128 +137,6 @@ static void on_event(void *ctx, const isol8_event *ev)
 	}
 }
 
-/* ---- --persistent: hand over to isol8-session ---------------------------------------------- */
-
-/* The session --persistent uses: the named one, or one per runtime and directory, so that
- * consecutive runs in a project share state. */
-static void persistent_id(const char *session_id, const char *runtime, char id[72])
-{
-	if (session_id) {
-		snprintf(id, 72, "%s", session_id);
-		return;
-	}
-	char cwd[PATH_MAX] = "";
-	if (!getcwd(cwd, sizeof cwd))
-		strcpy(cwd, "/");
-	uint64_t h = 1469598103934665603ull;
-	for (const char *p = runtime; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	h = (h ^ 0) * 1099511628211ull;
-	for (const char *p = cwd; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	snprintf(id, 72, "cli-%s-%012llx", runtime, (unsigned long long)(h & 0xffffffffffffull));
-}
-
-/* The idle timeout of the session's live supervisor, 0 when none runs (read from its
- * meta.json: asking the supervisor would wait for an exec it is running). */
-static double running_session_idle_ms(const char *id)
-{
-	jv meta = session_meta_live(id);
-	jv idle = json_get(meta, "idleTimeoutMs");
-	double ms = !jv_is_valid(meta) ? 0 : jv_get_kind(idle) == JV_KIND_NUMBER ? jv_number_value(idle) : 1;
-	jv_free(idle);
-	jv_free(meta);
-	return ms;
-}
-
-/* --persistent --persist: the session must never idle out. One already running with an idle
- * timeout would expire anyway, so say so rather than quietly reuse it. */
-static void check_persist_session(const char *id)
-{
-	double idle = running_session_idle_ms(id);
-	if (idle > 0 && idle < (double)ISOL8_SESSION_IDLE_NEVER_MS)
-		isol8_die("session %s already runs with an idle timeout: stop it with `isol8 session stop %s`, then run "
-			  "again with --persist",
-			  id, id);
-	fprintf(stderr,
-		"[INFO] Session %s stays running after this run (never idle-reaped). Run more code in it with isol8 run "
-		"--persistent (same runtime and directory) or isol8-session exec %s; remove it with isol8 cleanup "
-		"or isol8 session stop %s\n",
-		id, id, id);
-}
-
-/* {"secrets":{K:V,…}} in a memfd left open across exec (its fd is the caller's to name). */
-static int secrets_memfd(const isol8_kv *secrets, size_t nsecrets)
-{
-	jv sec = jv_object();
-	for (size_t i = 0; i < nsecrets; i++)
-		sec = jv_object_set(sec, jv_string(secrets[i].key), jv_string(secrets[i].value));
-	jv doc = jv_dump_string(jv_object_set(jv_object(), jv_string("secrets"), sec), 0);
-	int fd = memfd_create("isol8-secrets", 0);
-	if (fd < 0 || write_all(fd, jv_string_value(doc), (size_t)jv_string_length_bytes(jv_copy(doc))) < 0 ||
-	    lseek(fd, 0, SEEK_SET) < 0)
-		isol8_die("--persistent: cannot pass the secrets to isol8-session: %s", strerror(errno));
-	jv_free(doc);
-	return fd;
-}
-
-static __attribute__((noreturn)) void run_persistent(const char *session_id, bool persist, const isol8_request *req,
-						     enum mode mode, const isol8_kv *ov, size_t nov,
-						     const isol8_kv *secrets, size_t nsecrets)
-{
-	char id[72], never[32];
-	persistent_id(session_id, req->runtime, id);
-	fprintf(stderr, "[Run] Session ID: %s\n", id);
-	if (persist)
-		check_persist_session(id);
-	char **av = xcalloc(64 + 2 * nov + 2 * nsecrets, sizeof *av);
-	int n = 0;
-	av[n++] = "isol8-session";
-	av[n++] = "exec";
-	av[n++] = id;
-	av[n++] = "--create";
-	av[n++] = "-r";
-	av[n++] = req->runtime;
-	char secrets_path[64];
-	if (nsecrets) {
-		/* Threat: every local user can read /proc/PID/cmdline. The secrets go to isol8-session
-		 * as an Isol8Options object in a memfd, never in its argv. First, so that the flags
-		 * after it (limits) apply on top of it. */
-		int fd = secrets_memfd(secrets, nsecrets);
-		snprintf(secrets_path, sizeof secrets_path, "/proc/self/fd/%d", fd);
-		av[n++] = "--options";
-		av[n++] = secrets_path;
-	}
-	if (persist) {
-		snprintf(never, sizeof never, "%llu", (unsigned long long)ISOL8_SESSION_IDLE_NEVER_MS);
-		av[n++] = "--idle-timeout";
-		av[n++] = never;
-	}
-	/* the limit flags as given: isol8-session takes the same ones (run/cliopts.h) and checks them */
-	for (size_t i = 0; i < nov; i++)
-		if (cliopt_known(ov[i].key)) {
-			av[n++] = xasprintf("--%s", ov[i].key);
-			if (cliopt_takes_value(ov[i].key))
-				av[n++] = ov[i].value;
-		}
-	if (mode == M_JSON)
-		av[n++] = "--json";
-	else if (mode == M_EVENTS)
-		av[n++] = "--events";
-	else if (mode == M_BUFFERED)
-		av[n++] = "--no-stream";
-	if (req->has_stdin) {
-		av[n++] = "--stdin";
-		av[n++] = (char *)req->stdin_data;
-	}
-	av[n++] = req->cmd ? "--cmd" : "-e";
-	av[n++] = req->cmd ? req->cmd : req->code;
-	char path[PATH_MAX + 32];
-	if (sibling_tool("isol8-session", path, sizeof path))
-		execv(path, av);
-	execvp("isol8-session", av);
-	isol8_die("--persistent needs isol8-session next to isol8-run or on PATH");
-}
 
 /* A remote run's Isol8Options: only what the flags set explicitly (the server's own defaults
  * and bounds apply to the rest). */
@@ -594,7 +417,7 @@ static void finish_request(struct run_args *a, isol8_request *req, isol8_options
 		if (dfd < 0)
 			isol8_die("--files path is not a directory: %s", a->files_dir);
 		uint64_t total = 0;
-		add_dir(req, dfd, "", &total, opt->sandbox_size);
+		files_add_dir(req, dfd, "", &total, opt->sandbox_size);
 	}
 	for (size_t i = 0; i < a->ninstalls; i++)
 		strv_add(&req->install, &req->ninstall, a->installs[i]);
@@ -692,20 +515,13 @@ static void tell_persisted(const isol8_result *res)
 {
 	if (!res->persisted)
 		return;
+	char *record = rundir_sandbox_record(NULL, res->sandbox_id);
 	fprintf(stderr,
 		"[INFO] Sandbox %s kept running (init pid %d). Enter it with:\n"
-		"  nsenter -t %d -m -u -i -n -p -r -w setpriv --reuid=65534 --regid=65534 --clear-groups /bin/bash\n"
-		"  Stop it with: isol8-cleanup --persisted (record: %s/sandboxes/%s.json)\n",
-		res->sandbox_id, res->sandbox_pid, res->sandbox_pid, isol8_run_dir(), res->sandbox_id);
-}
-
-static void kv_free_all(isol8_kv *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].key);
-		free(v[i].value);
-	}
-	free(v);
+		"  nsenter -t %d -m -u -i -n -p -r -w setpriv --reuid=%d --regid=%d --clear-groups /bin/bash\n"
+		"  Stop it with: isol8-cleanup --persisted (record: %s)\n",
+		res->sandbox_id, res->sandbox_pid, res->sandbox_pid, ISOL8_SANDBOX_UID, ISOL8_SANDBOX_GID, record);
+	free(record);
 }
 
 int isol8_run_main(int argc, char **argv)
@@ -758,8 +574,8 @@ int isol8_run_main(int argc, char **argv)
 	request_free(&req);
 	options_free(&opt);
 	config_free(&cfg);
-	kv_free_all(a.secrets, a.nsecrets);
-	kv_free_all(a.overrides, a.noverrides);
+	kv_free(a.secrets, a.nsecrets);
+	kv_free(a.overrides, a.noverrides);
 	fflush(stdout);
 	return code;
 }

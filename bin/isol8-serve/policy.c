@@ -19,11 +19,6 @@ static uint64_t cfg_size(const isol8_config *cfg, const char *path, const char *
 	return v;
 }
 
-static const char *net_name(enum isol8_net n)
-{
-	return n == ISOL8_NET_HOST ? "host" : n == ISOL8_NET_FILTERED ? "filtered" : "none";
-}
-
 static bool network_allowed(const isol8_config *cfg, enum isol8_net n)
 {
 	jv l = config_get(cfg, "serve.networks");
@@ -33,7 +28,7 @@ static bool network_allowed(const isol8_config *cfg, enum isol8_net n)
 	} else {
 		jv_array_foreach(l, i, e) {
 			(void)i;
-			if (jv_get_kind(e) == JV_KIND_STRING && !strcmp(jv_string_value(e), net_name(n)))
+			if (jv_get_kind(e) == JV_KIND_STRING && !strcmp(jv_string_value(e), net_to_name(n)))
 				ok = true;
 			jv_free(e);
 		}
@@ -95,7 +90,7 @@ static int check_bounds(const isol8_config *cfg, const isol8_options *o, long lo
 		return over(err, "maxOutputSize", max);
 	if (!network_allowed(cfg, o->network))
 		return isol8_input_error(err, "network \"%s\" is not allowed by this server (config serve.networks)",
-					 net_name(o->network));
+					 net_to_name(o->network));
 	return 0;
 }
 
