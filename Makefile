@@ -15,6 +15,7 @@ LIB_SRC   := $(filter-out lib/sandbox/seccomp_load.c,$(wildcard lib/*/*.c))
 LIB_HDR   := $(wildcard lib/*.h lib/*/*.h)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/sandbox/seccomp_load.o $(BUILD)/gen/seccomp_strict.o
 LIBA      := $(BUILD)/libisol8util.a
+PUBLIC_LIBA := $(BUILD)/dist/libisol8util.a
 TOOLS     := isol8 isol8-run isol8-cleanup isol8-session isol8-proxy isol8-pool isol8-serve isol8-mask
 BINS      := $(TOOLS:%=$(BUILD)/bin/%)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
@@ -22,7 +23,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPERS   := $(BUILD)/tests/try-syscall $(BUILD)/examples/engine $(BUILD)/tests/lib-run
 
 .PHONY: all deps demo check check-asan install clean unit bench fuzz stress
-all: $(BINS) $(UNIT_BINS) $(HELPERS)
+all: $(BINS) $(UNIT_BINS) $(HELPERS) $(PUBLIC_LIBA)
 
 deps:
 	@bash scripts/deps.sh
@@ -52,6 +53,15 @@ $(BUILD)/lib/run/drivers.o: $(BUILD)/gen/session_drivers.h
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	@echo "  AR      $@"; ar rcs $@ $^
+
+# The installed archive: the same objects linked into one, in which only the isol8_* names of
+# lib/isol8.h stay global. The library's helpers (write_all, buf_append, json_get, ...) are then
+# local, and cannot collide with an embedding program's own. The tools link $(LIBA).
+$(PUBLIC_LIBA): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  AR      $@"; ld -r -o $(BUILD)/dist/isol8.o $^ && \
+		objcopy --wildcard --keep-global-symbol='isol8_*' $(BUILD)/dist/isol8.o && \
+		rm -f $@ && ar rcs $@ $(BUILD)/dist/isol8.o
 
 # isol8 links isol8-run's code (run.c) so `isol8 run` needs no second exec.
 RUN_SRC := bin/isol8-run/run.c bin/isol8-run/files.c bin/isol8-run/persistent.c
@@ -96,7 +106,8 @@ demo: deps
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	ISOL8_BIN=$(CURDIR)/$(BUILD)/bin ISOL8_TESTS=$(CURDIR)/$(BUILD)/tests prove -v --timer --exec "" $(UNIT_BINS) tests/integ/*.t \
+	ISOL8_BIN=$(CURDIR)/$(BUILD)/bin ISOL8_TESTS=$(CURDIR)/$(BUILD)/tests ISOL8_SAN="$(SAN)" \
+		prove -v --timer --exec "" $(UNIT_BINS) tests/integ/*.t \
 		tests/warm/*.t
 
 # The whole suite once more with AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -133,10 +144,10 @@ fuzz: deps $(BUILD)/fuzz_proxy $(BUILD)/fuzz_http
 	done
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/isol8 $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
-	for h in $(LIB_HDR:lib/%=%); do install -D -m 0644 lib/$$h $(DESTDIR)$(PREFIX)/include/isol8/$$h; done
+	install -m 0644 $(PUBLIC_LIBA) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 lib/isol8.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 # bwrap is only a comparison point for the benchmark, not a dependency of isol8.

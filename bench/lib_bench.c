@@ -6,8 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "isol8.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Runs one line's request; returns its latency in ms, or -1. */
 static double run_one(const isol8_options *opt, char *line, bool *warm)
@@ -18,21 +26,21 @@ static double run_one(const isol8_options *opt, char *line, bool *warm)
 	isol8_request req;
 	isol8_result res;
 	isol8_err err = {0};
-	request_init(&req);
+	isol8_request_init(&req);
 	req.runtime = strdup(runtime);
 	req.code = strdup(code);
-	uint64_t t = now_mono_ns();
-	if (request_validate(&req, opt, &err) < 0 || isol8_execute(&req, opt, NULL, NULL, -1, &res, &err) < 0) {
+	uint64_t t = now_ns();
+	if (isol8_request_validate(&req, opt, &err) < 0 || isol8_execute(&req, opt, NULL, NULL, -1, &res, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
-		request_free(&req);
+		isol8_request_free(&req);
 		return -1;
 	}
-	double ms = (double)(now_mono_ns() - t) / 1e6;
+	double ms = (double)(now_ns() - t) / 1e6;
 	bool right = res.exit_code == 0 && res.out.len >= strlen(expected) &&
 		     !memcmp(res.out.data, expected, strlen(expected));
 	*warm = res.warm;
 	isol8_result_free(&res);
-	request_free(&req);
+	isol8_request_free(&req);
 	return right ? ms : -1;
 }
 
@@ -41,7 +49,7 @@ int main(void)
 	isol8_config cfg;
 	isol8_options opt;
 	isol8_err err = {0};
-	if (config_load(&cfg, &err) < 0 || options_from_config(&opt, &cfg, &err) < 0) {
+	if (isol8_config_load(&cfg, &err) < 0 || isol8_options_from_config(&opt, &cfg, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
@@ -57,7 +65,7 @@ int main(void)
 		printf("%.3f %d\n", ms, warm);
 		fflush(stdout);
 	}
-	options_free(&opt);
-	config_free(&cfg);
+	isol8_options_free(&opt);
+	isol8_config_free(&cfg);
 	return rc;
 }

@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run/client.h"
 #include "isol8.h"
-#include "core/util.h"
 
 /* Output arrives in chunks as the program writes it (a line may come in two): a run of stdout
  * chunks is printed after one label. */
@@ -39,9 +37,9 @@ static int fail(const char *what, const isol8_err *err)
 
 static void request(isol8_request *r, const char *code)
 {
-	request_init(r);
-	r->runtime = xstrdup("python");
-	r->code = xstrdup(code);
+	isol8_request_init(r);
+	r->runtime = strdup("python");
+	r->code = strdup(code);
 }
 
 /* One engine through every call of the interface. */
@@ -56,20 +54,20 @@ static int tour(isol8_engine *e, const char *tag)
 	if (isol8_engine_execute(e, &r, &res, &err) < 0)
 		return fail("execute", &err);
 	isol8_result_free(&res);
-	request_free(&r);
+	isol8_request_free(&r);
 	request(&r, "print(x + 1)");
 	if (isol8_engine_execute_stream(e, &r, on_event, (void *)tag, &res, &err) < 0)
 		return fail("execute_stream", &err);
 	printf("%s result exitCode=%d status=%s\n", tag, res.exit_code, res.status);
 	isol8_result_free(&res);
-	request_free(&r);
+	isol8_request_free(&r);
 	if (isol8_engine_put_file(e, "/sandbox/hello.txt", "from C", 6, &err) < 0)
 		return fail("put_file", &err);
 	isol8_buf b = {0};
 	if (isol8_engine_get_file(e, "/sandbox/hello.txt", &b, &err) < 0)
 		return fail("get_file", &err);
 	printf("%s get_file: %.*s\n", tag, (int)b.len, (const char *)b.data);
-	buf_free(&b);
+	isol8_buf_free(&b);
 	if (isol8_engine_stop(e, &err) < 0)
 		return fail("stop", &err);
 	return 0;
@@ -80,7 +78,7 @@ int main(int argc, char **argv)
 	isol8_config cfg;
 	isol8_options opt;
 	isol8_err err = {0};
-	if (config_load(&cfg, &err) < 0 || options_from_config(&opt, &cfg, &err) < 0)
+	if (isol8_config_load(&cfg, &err) < 0 || isol8_options_from_config(&opt, &cfg, &err) < 0)
 		return fail("config", &err);
 
 	/* an ephemeral local engine: each execute is a fresh sandbox */
@@ -92,7 +90,7 @@ int main(int argc, char **argv)
 		return fail("local execute", &err);
 	printf("local ephemeral stdout: %.*s", (int)res.out.len, (const char *)res.out.data);
 	isol8_result_free(&res);
-	request_free(&r);
+	isol8_request_free(&r);
 	isol8_engine_free(e);
 
 	e = isol8_engine_local(&opt, ISOL8_MODE_PERSISTENT);
@@ -105,7 +103,7 @@ int main(int argc, char **argv)
 		rc = tour(e, "remote");
 		isol8_engine_free(e);
 	}
-	options_free(&opt);
-	config_free(&cfg);
+	isol8_options_free(&opt);
+	isol8_config_free(&cfg);
 	return rc;
 }

@@ -79,7 +79,7 @@ static void secrets_from_file(struct secrets *s, const char *path)
 		if (len)
 			add_secret(s, line, len);
 	}
-	buf_free(&b);
+	isol8_buf_free(&b);
 	if (s->n == before)
 		isol8_die("--secret-file %s: holds no secret (one a line)", path);
 }
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	masker_flush(&m, &out);
 	write_out(&out);
 	masker_free(&m);
-	buf_free(&out);
+	isol8_buf_free(&out);
 	for (size_t i = 0; i < s.n; i++) {
 		explicit_bzero(s.v[i], strlen(s.v[i]));
 		free(s.v[i]);

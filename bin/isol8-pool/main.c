@@ -271,8 +271,8 @@ static void step(struct pool *p, struct pollfd *f, int nfixed, int timeout_ms)
 
 static void free_setup(struct pool *p)
 {
-	config_free(&p->cfg);
-	options_free(&p->opt);
+	isol8_config_free(&p->cfg);
+	isol8_options_free(&p->opt);
 	isol8_free_strv(p->base_env);
 	p->base_env = NULL;
 }
@@ -281,7 +281,7 @@ static int load(struct pool *p, int size_flag, const char *strategy_flag, const 
 {
 	isol8_err err = {0};
 	free_setup(p);
-	if (config_load(&p->cfg, &err) < 0 || options_from_config(&p->opt, &p->cfg, &err) < 0) {
+	if (isol8_config_load(&p->cfg, &err) < 0 || isol8_options_from_config(&p->opt, &p->cfg, &err) < 0) {
 		fprintf(stderr, "[ERR] isol8-pool: %s (no sandboxes kept until it is fixed and SIGHUP)\n", err.msg);
 		p->size = 0;
 		return -1;

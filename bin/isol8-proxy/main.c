@@ -153,7 +153,7 @@ static void rules_from_config(isol8_proxy_rules *r)
 {
 	isol8_config cfg;
 	isol8_err err = {0};
-	if (config_load(&cfg, &err) < 0)
+	if (isol8_config_load(&cfg, &err) < 0)
 		isol8_die("%s", err.msg);
 	static const char *const keys[2] = {"network.whitelist", "network.blacklist"};
 	for (int k = 0; k < 2; k++) {
@@ -166,7 +166,7 @@ static void rules_from_config(isol8_proxy_rules *r)
 		}
 		jv_free(list);
 	}
-	config_free(&cfg);
+	isol8_config_free(&cfg);
 }
 
 /* One connection someone else accepted (inetd, systemd Accept=yes), as the unprivileged user. */

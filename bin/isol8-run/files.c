@@ -55,11 +55,11 @@ void files_add_dir(isol8_request *r, int dfd, const char *rel, uint64_t *total, 
 			if (*total > limit)
 				isol8_die("--files: the directory holds more than --sandbox-size (%llu bytes)", (unsigned long long)limit);
 			char *path = xasprintf("/sandbox/%s", sub);
-			if (request_add_file(r, path, b.data ? b.data : (unsigned char *)"", b.len, &err) < 0)
+			if (isol8_request_add_file(r, path, b.data ? b.data : (unsigned char *)"", b.len, &err) < 0)
 				isol8_die("%s", err.msg);
 			r->files[r->nfiles - 1].mode = st.st_mode & 0755; /* keeps scripts executable */
 			free(path);
-			buf_free(&b);
+			isol8_buf_free(&b);
 		} else if (!S_ISDIR(st.st_mode)) {
 			fprintf(stderr, "[WARN] --files: %s not copied: only regular files and directories are (not links, "
 					"FIFOs, sockets or devices)\n", sub);

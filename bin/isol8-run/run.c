@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/runtime.h"
 #include "run/install.h"
 #include "run/client.h"
 #include "isol8.h"
@@ -256,7 +257,7 @@ static void add_filter(struct run_args *a, isol8_options *opt, int c, const char
 	if (!*given)
 		strv_clear(v, n);
 	*given = true;
-	strv_add(v, n, pattern);
+	isol8_strv_add(v, n, pattern);
 }
 
 static void keep_flag(struct run_args *a, int c, const char *name, char *value)
@@ -266,7 +267,7 @@ static void keep_flag(struct run_args *a, int c, const char *name, char *value)
 		if (cliopt_secret(value, &a->secrets, &a->nsecrets, &err) < 0)
 			isol8_die("%s", err.msg);
 	} else {
-		kv_add(&a->overrides, &a->noverrides, name, value ? value : "");
+		isol8_kv_add(&a->overrides, &a->noverrides, name, value ? value : "");
 	}
 }
 
@@ -292,7 +293,7 @@ static bool take_flag(struct run_args *a, isol8_options *opt, int c, const struc
 	case O_ALLOW:
 	case O_DENY: add_filter(a, opt, c, optarg); break;
 	case O_LOGNET: opt->log_network = true; break;
-	case O_INSTALL: strv_add(&a->installs, &a->ninstalls, optarg); break;
+	case O_INSTALL: isol8_strv_add(&a->installs, &a->ninstalls, optarg); break;
 	case O_SESSION_ID: a->session_id = optarg; a->persistent = true; break;
 	case 'h': return false;
 	case O_LATER: isol8_die("--%s %s", lo[li].name, later_flag(lo[li].name));
@@ -352,7 +353,7 @@ static void resolve_input(const struct run_args *a, isol8_request *req, isol8_op
 		char *text = slurp(a->request_file, "--request");
 		jv doc;
 		if (json_parse(text, strlen(text), "--request", &doc, &err) < 0 ||
-		    request_from_json(doc, req, opt, cfg, &err) < 0)
+		    isol8_request_from_json(doc, req, opt, cfg, &err) < 0)
 			isol8_die("%s", err.msg);
 		free(text);
 		if (a->runtime) {
@@ -420,12 +421,12 @@ static void finish_request(struct run_args *a, isol8_request *req, isol8_options
 		files_add_dir(req, dfd, "", &total, opt->sandbox_size);
 	}
 	for (size_t i = 0; i < a->ninstalls; i++)
-		strv_add(&req->install, &req->ninstall, a->installs[i]);
+		isol8_strv_add(&req->install, &req->ninstall, a->installs[i]);
 	strv_clear(&a->installs, &a->ninstalls);
 	/* remote: the server resolves installs and validates against its own policy */
 	if (!a->host && request_prepare_install(req, opt, net_given || a->request_file, &err) < 0)
 		isol8_die("%s", err.msg);
-	if (!a->host && request_validate(req, opt, &err) < 0)
+	if (!a->host && isol8_request_validate(req, opt, &err) < 0)
 		isol8_die("%s", err.msg);
 }
 
@@ -530,21 +531,21 @@ int isol8_run_main(int argc, char **argv)
 	isol8_options opt;
 	isol8_request req;
 	isol8_err err = {0};
-	request_init(&req);
-	if (config_load(&cfg, &err) < 0)
+	isol8_request_init(&req);
+	if (isol8_config_load(&cfg, &err) < 0)
 		isol8_die("%s", err.msg);
-	if (options_from_config(&opt, &cfg, &err) < 0)
+	if (isol8_options_from_config(&opt, &cfg, &err) < 0)
 		isol8_die("%s", err.msg);
 	struct run_args a = {.mode = M_STREAM};
 	if (!parse_args(argc, argv, &a, &opt)) {
 		fputs(usage, stdout);
-		options_free(&opt);
-		config_free(&cfg);
+		isol8_options_free(&opt);
+		isol8_config_free(&cfg);
 		return 0;
 	}
 	resolve_input(&a, &req, &opt, &cfg);
 	for (size_t i = 0; i < a.nsecrets; i++)
-		kv_add(&opt.secrets, &opt.nsecrets, a.secrets[i].key, a.secrets[i].value);
+		isol8_kv_add(&opt.secrets, &opt.nsecrets, a.secrets[i].key, a.secrets[i].value);
 	if (a.stdin_data)
 		set_stdin(&req, a.stdin_data);
 	if (a.api_key && !a.host)
@@ -571,9 +572,9 @@ int isol8_run_main(int argc, char **argv)
 	tell_persisted(&res);
 	isol8_result_free(&res);
 	evw_free(&sink.ev);
-	request_free(&req);
-	options_free(&opt);
-	config_free(&cfg);
+	isol8_request_free(&req);
+	isol8_options_free(&opt);
+	isol8_config_free(&cfg);
 	kv_free(a.secrets, a.nsecrets);
 	kv_free(a.overrides, a.noverrides);
 	fflush(stdout);

@@ -325,7 +325,7 @@ static int read_guards(serve_ctx *c, int max_conc, isol8_err *err)
 
 static void ctx_free(serve_ctx *c)
 {
-	config_free(&c->cfg);
+	isol8_config_free(&c->cfg);
 	explicit_bzero(c->keys, c->nkeys * sizeof *c->keys);
 	free(c->keys);
 }
@@ -374,7 +374,7 @@ static void parse_options(int argc, char **argv, serve_ctx *c, struct serve_cli 
 static int set_up(serve_ctx *c, int *max_conc)
 {
 	isol8_err err = {0};
-	if (config_load(&c->cfg, &err) < 0 || policy_check_defaults(&c->cfg, &err) < 0) {
+	if (isol8_config_load(&c->cfg, &err) < 0 || policy_check_defaults(&c->cfg, &err) < 0) {
 		fprintf(stderr, "[ERR] %s\n", err.msg);
 		return -1;
 	}

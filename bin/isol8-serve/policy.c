@@ -28,7 +28,7 @@ static bool network_allowed(const isol8_config *cfg, enum isol8_net n)
 	} else {
 		jv_array_foreach(l, i, e) {
 			(void)i;
-			if (jv_get_kind(e) == JV_KIND_STRING && !strcmp(jv_string_value(e), net_to_name(n)))
+			if (jv_get_kind(e) == JV_KIND_STRING && !strcmp(jv_string_value(e), isol8_net_to_name(n)))
 				ok = true;
 			jv_free(e);
 		}
@@ -90,7 +90,7 @@ static int check_bounds(const isol8_config *cfg, const isol8_options *o, long lo
 		return over(err, "maxOutputSize", max);
 	if (!network_allowed(cfg, o->network))
 		return isol8_input_error(err, "network \"%s\" is not allowed by this server (config serve.networks)",
-					 net_to_name(o->network));
+					 isol8_net_to_name(o->network));
 	return 0;
 }
 
@@ -106,10 +106,10 @@ int policy_check(const isol8_config *cfg, const isol8_request *r, const isol8_op
 int policy_check_defaults(const isol8_config *cfg, isol8_err *err)
 {
 	isol8_options o;
-	if (options_from_config(&o, cfg, err) < 0)
+	if (isol8_options_from_config(&o, cfg, err) < 0)
 		return -1;
 	int rc = check_bounds(cfg, &o, -1, err);
-	options_free(&o);
+	isol8_options_free(&o);
 	if (rc < 0) {
 		char msg[sizeof err->msg];
 		snprintf(msg, sizeof msg, "%s", err->msg);

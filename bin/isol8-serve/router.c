@@ -78,6 +78,6 @@ void serve_connection(serve_ctx *c, int fd)
 		else if (conn_authenticate(c, &k) == 0 && conn_read_body(c, &k, &in) == 0)
 			route(c, &k); /* authenticated before a byte of the body is read */
 	}
-	buf_free(&in);
+	isol8_buf_free(&in);
 	conn_close(c, &k);
 }

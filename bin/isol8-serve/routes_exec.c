@@ -47,8 +47,8 @@ static long long exec_bound_ms(const serve_ctx *c, const struct exec_in *x)
 static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
 {
 	isol8_err err = {0};
-	request_init(&x->req);
-	options_from_config(&x->opt, &c->cfg, &err);
+	isol8_request_init(&x->req);
+	isol8_options_from_config(&x->opt, &c->cfg, &err);
 	x->doc = jv_invalid();
 	jv doc;
 	if (json_parse(k->body ? k->body : "", k->body_len, "Invalid JSON body", &doc, &err) < 0)
@@ -94,8 +94,8 @@ static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
 	jv_free(tmo);
 	jv_free(net);
 	jv_free(oj);
-	if (request_from_json(doc, &x->req, &x->opt, &c->cfg, &err) < 0 ||
-	    request_prepare_install(&x->req, &x->opt, net_given, &err) < 0 || request_validate(&x->req, &x->opt, &err) < 0 ||
+	if (isol8_request_from_json(doc, &x->req, &x->opt, &c->cfg, &err) < 0 ||
+	    request_prepare_install(&x->req, &x->opt, net_given, &err) < 0 || isol8_request_validate(&x->req, &x->opt, &err) < 0 ||
 	    policy_check(&c->cfg, &x->req, &x->opt, &err) < 0)
 		return reply_error(k, 400, "%s", err.msg), 400;
 	x->opt.debug = false; /* a client must not turn on the server's debug output */
@@ -104,8 +104,8 @@ static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
 
 static void exec_free(struct exec_in *x)
 {
-	request_free(&x->req);
-	options_free(&x->opt);
+	isol8_request_free(&x->req);
+	isol8_options_free(&x->opt);
 	jv_free(x->doc);
 }
 
@@ -289,7 +289,7 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 		relay_line(c, k, x, stream, v, &st);
 	}
 	close(fd);
-	buf_free(&rr.b);
+	isol8_buf_free(&rr.b);
 	if (!st.done)
 		session_unfinished(c, k, x, &st);
 }

@@ -42,7 +42,7 @@ static void session_op(serve_ctx *c, serve_conn *k, const char *sid, jv req, boo
 	watchdog_arm(k, 2ll * c->grace_ms);
 	jv v = session_next_line(&rr, now_mono_ns() + (uint64_t)c->grace_ms * 1000000ull, &late);
 	close(fd);
-	buf_free(&rr.b);
+	isol8_buf_free(&rr.b);
 	jv e = json_get(v, "error");
 	if (late) {
 		metrics_reject(c, REJ_GAVE_UP);

@@ -23,6 +23,9 @@
 
 #include "core/util.h"
 #include "isol8.h"
+#include "core/config.h"
+#include "run/engine.h"
+#include "wire/request.h"
 #include "core/runtime.h"
 #include "net/http.h"
 

@@ -123,7 +123,7 @@ int session_create(serve_ctx *c, const char *iid, const char *runtime, jv option
 		rc = WIFEXITED(st) && WEXITSTATUS(st) == 127 ? isol8_fail(err, ISOL8_E_INTERNAL, 0, "cannot run %s", c->session_bin)
 							     : isol8_input_error(err, "%s", m);
 	}
-	buf_free(&msg);
+	isol8_buf_free(&msg);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
 
 #include "wire/events.h"
 #include "isol8.h"
+#include "core/runtime.h"
 #include "core/json.h"
 #include "run/session.h"
 #include "core/cli.h"
@@ -106,7 +107,7 @@ static void limits_init(struct limits *l, const isol8_config *cfg)
 {
 	*l = (struct limits){.idle_ms = (long long)config_num(cfg, "cleanup.maxContainerAgeMs", 3600000), .cfg = cfg};
 	isol8_err err = {0};
-	options_from_config(&l->opt, cfg, &err);
+	isol8_options_from_config(&l->opt, cfg, &err);
 }
 
 /* The flags only sessions take, then the limit flags isol8 run takes too. */
@@ -136,7 +137,7 @@ static void create_session(struct limits *l)
 	if (!runtime_get(l->runtime))
 		isol8_die("Unknown runtime: \"%s\". Available: %s", l->runtime, runtime_names());
 	isol8_err err = {0};
-	if (options_validate(&l->opt, &err) < 0)
+	if (isol8_options_validate(&l->opt, &err) < 0)
 		isol8_die("%s", err.msg);
 	if (!l->id) {
 		memcpy(l->gen_id, "s-", 2);
@@ -171,7 +172,7 @@ static void cmd_create(int argc, char **argv, const isol8_config *cfg)
 	}
 	create_session(&l);
 	printf("{\"id\":\"%s\",\"runtime\":\"%s\"}\n", l.id, l.runtime);
-	options_free(&l.opt);
+	isol8_options_free(&l.opt);
 	free(lo);
 }
 
@@ -301,7 +302,7 @@ static int cmd_exec(int argc, char **argv, const isol8_config *cfg)
 	int rc = session_show_exec(f, a.mode); /* the same modes as isol8 run */
 	fclose(f);
 	free(text);
-	options_free(&a.l.opt);
+	isol8_options_free(&a.l.opt);
 	return rc;
 }
 
@@ -433,7 +434,7 @@ static void cmd_put(const char *id, const char *path, const char *src)
 	jv r = call(id, sessionmsg_put(path, b64));
 	jv_free(r);
 	free(b64);
-	buf_free(&b);
+	isol8_buf_free(&b);
 }
 
 static void cmd_get(const char *id, const char *path)
@@ -445,7 +446,7 @@ static void cmd_get(const char *id, const char *path)
 	    base64_decode(jv_string_value(content), (size_t)jv_string_length_bytes(jv_copy(content)), &b) < 0)
 		isol8_die("bad reply from session %s", id);
 	(void)write_all(1, b.data, b.len);
-	buf_free(&b);
+	isol8_buf_free(&b);
 	jv_free(content);
 	jv_free(r);
 }
@@ -465,11 +466,11 @@ int main(int argc, char **argv)
 	}
 	isol8_config cfg;
 	isol8_err err = {0};
-	if (config_load(&cfg, &err) < 0)
+	if (isol8_config_load(&cfg, &err) < 0)
 		isol8_die("%s", err.msg);
 	const char *cmd = argv[1];
 	if ((!strcmp(cmd, "list") || !strcmp(cmd, "stop") || !strcmp(cmd, "delete")) && has_host_flag(argc, argv)) {
-		config_free(&cfg);
+		isol8_config_free(&cfg);
 		return remote_cmd(argc, argv);
 	}
 	int rc = 0;
@@ -489,6 +490,6 @@ int main(int argc, char **argv)
 		cmd_stop(argv[2]);
 	else
 		isol8_die("unknown or incomplete command \"%s\" (see isol8-session --help)", cmd);
-	config_free(&cfg);
+	isol8_config_free(&cfg);
 	return rc;
 }

@@ -19,6 +19,7 @@
 
 #include "isol8.h"
 #include "core/json.h"
+#include "sandbox/cgroup.h"
 #include "../isol8-run/run.h"
 #include "sandbox/seccomp_policy.h"
 #include "core/util.h"
@@ -82,14 +83,14 @@ static int cmd_config(int argc, char **argv)
 	}
 	isol8_config c;
 	isol8_err err = {0};
-	if (config_load(&c, &err) < 0) {
+	if (isol8_config_load(&c, &err) < 0) {
 		fprintf(stderr, "[ERR] %s\n", err.msg);
 		return 1;
 	}
 	char *text = as_json ? json_dump(c.root, JV_PRINT_PRETTY | JV_PRINT_INDENT_FLAGS(2)) : config_describe(&c);
 	puts(text);
 	free(text);
-	config_free(&c);
+	isol8_config_free(&c);
 	return 0;
 }
 

@@ -10,7 +10,7 @@
 #include "core/json.h"
 #include "core/util.h"
 
-/* Defaults of the reference v0.20.0, except sandboxSize: 64m as the seeds' CLI page says. */
+/* Defaults as isol8 v0.20.0 has them, except sandboxSize: 64m, as its command line documents. */
 static const char default_config[] =
 	"{\"maxConcurrent\":10,"
 	"\"defaults\":{\"timeoutMs\":30000,\"memoryLimit\":\"512m\",\"cpuLimit\":1.0,\"network\":\"none\","
@@ -245,7 +245,7 @@ static int check_value(const struct key *k, jv v, const char *what, isol8_err *e
 	return 0;
 }
 
-int config_from_text(isol8_config *c, const char *text, size_t len, const char *what, isol8_err *err)
+int isol8_config_from_text(isol8_config *c, const char *text, size_t len, const char *what, isol8_err *err)
 {
 	jv file;
 	if (json_parse(text, len, what, &file, err) < 0)
@@ -279,7 +279,7 @@ int config_from_text(isol8_config *c, const char *text, size_t len, const char *
 	return 0;
 }
 
-int config_load(isol8_config *c, isol8_err *err)
+int isol8_config_load(isol8_config *c, isol8_err *err)
 {
 	c->root = jv_parse(default_config);
 	c->source = NULL;
@@ -305,15 +305,15 @@ int config_load(isol8_config *c, isol8_err *err)
 		}
 		isol8_buf b = {0};
 		if (read_file(cands[i], 4 << 20, &b, err) < 0) {
-			buf_free(&b);
+			isol8_buf_free(&b);
 			return -1;
 		}
 		if (!realpath(cands[i], path))
 			snprintf(path, sizeof path, "%s", cands[i]);
 		char what[PATH_MAX + 16];
 		snprintf(what, sizeof what, "config %s", path);
-		int r = config_from_text(c, (const char *)b.data, b.len, what, err);
-		buf_free(&b);
+		int r = isol8_config_from_text(c, (const char *)b.data, b.len, what, err);
+		isol8_buf_free(&b);
 		if (r < 0)
 			return -1;
 		c->source = xstrdup(path);
@@ -322,7 +322,7 @@ int config_load(isol8_config *c, isol8_err *err)
 	return 0;
 }
 
-void config_free(isol8_config *c)
+void isol8_config_free(isol8_config *c)
 {
 	jv_free(c->root);
 	c->root = jv_invalid();

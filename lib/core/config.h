@@ -8,17 +8,8 @@
 #include <jv.h>
 
 #include "core/err.h"
+#include "isol8.h"
 
-typedef struct isol8_config {
-	jv root;      /* the merged configuration */
-	char *source; /* absolute path of the file loaded, or NULL for defaults */
-} isol8_config;
-
-/* Loads from cwd/HOME as above. ISOL8_CONFIG=path overrides the search (for tests, services). */
-int config_load(isol8_config *c, isol8_err *err);
-/* Validates and merges one JSON text over the defaults (what config_load does with a file). */
-int config_from_text(isol8_config *c, const char *text, size_t len, const char *what, isol8_err *err);
-void config_free(isol8_config *c);
 
 /* Borrowing accessors by dotted path ("defaults.timeoutMs"); fallback when absent. */
 double config_num(const isol8_config *c, const char *path, double fallback);

@@ -4,18 +4,7 @@
 #ifndef ISOL8_ERR_H
 #define ISOL8_ERR_H
 
-enum isol8_err_kind {
-	ISOL8_E_NONE = 0,
-	ISOL8_E_INPUT,    /* the caller's request or flags are wrong: fix the input */
-	ISOL8_E_SANDBOX,  /* isol8 could not build or run the sandbox: a host/setup problem */
-	ISOL8_E_INTERNAL, /* anything else (out of memory, I/O on our own pipes) */
-};
-
-typedef struct isol8_err {
-	enum isol8_err_kind kind;
-	int sys_errno;
-	char msg[1024];
-} isol8_err;
+#include "isol8.h"
 
 /* Fill err (if not NULL) and return -1. A trailing ": strerror" is added when sys_errno != 0. */
 int isol8_fail(isol8_err *err, enum isol8_err_kind kind, int sys_errno, const char *fmt, ...)

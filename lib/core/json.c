@@ -60,7 +60,7 @@ int json_write_line(int fd, jv v)
 	buf_append(&b, "\n", 1);
 	jv_free(s);
 	int r = write_all(fd, b.data, b.len);
-	buf_free(&b);
+	isol8_buf_free(&b);
 	return r;
 }
 
@@ -126,7 +126,7 @@ int json_string_map(jv v, const char *field, isol8_kv **out, size_t *n, size_t m
 		else if (rc == 0 && *n >= max)
 			rc = isol8_input_error(err, "%s has too many entries (limit %zu)", field, max);
 		else if (rc == 0)
-			kv_add(out, n, jv_string_value(key), jv_string_value(val));
+			isol8_kv_add(out, n, jv_string_value(key), jv_string_value(val));
 		jv_free(key);
 		jv_free(val);
 	}

@@ -92,7 +92,7 @@ void buf_puts(isol8_buf *b, const char *s)
 	buf_append(b, s, strlen(s));
 }
 
-void buf_free(isol8_buf *b)
+void isol8_buf_free(isol8_buf *b)
 {
 	free(b->data);
 	b->data = NULL;
@@ -542,7 +542,7 @@ void kv_free(isol8_kv *v, size_t n)
 	free(v);
 }
 
-void kv_add(isol8_kv **v, size_t *n, const char *key, const char *value)
+void isol8_kv_add(isol8_kv **v, size_t *n, const char *key, const char *value)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (!strcmp((*v)[i].key, key)) { /* last one wins, as in a JS object */
@@ -556,7 +556,7 @@ void kv_add(isol8_kv **v, size_t *n, const char *key, const char *value)
 	(*n)++;
 }
 
-void strv_add(char ***v, size_t *n, const char *s)
+void isol8_strv_add(char ***v, size_t *n, const char *s)
 {
 	*v = xrealloc(*v, (*n + 2) * sizeof **v);
 	(*v)[(*n)++] = xstrdup(s);

@@ -19,14 +19,8 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A growable byte buffer; data is always NUL-terminated for convenience (len excludes it). */
-typedef struct isol8_buf {
-	unsigned char *data;
-	size_t len, cap;
-} isol8_buf;
 void buf_append(isol8_buf *b, const void *p, size_t n);
 void buf_puts(isol8_buf *b, const char *s);
-void buf_free(isol8_buf *b);
 
 /* Whole-fd I/O that retries on EINTR and short transfers. write_all returns -1 on error. */
 int write_all(int fd, const void *p, size_t n);
@@ -90,12 +84,7 @@ bool sibling_tool(const char *tool, char *out, size_t n);
 bool str_blank(const char *s);
 
 /* Key/value lists and NULL-terminated string vectors, grown one entry at a time. */
-typedef struct isol8_kv {
-	char *key, *value;
-} isol8_kv;
 
-void kv_add(isol8_kv **v, size_t *n, const char *key, const char *value);
-void strv_add(char ***v, size_t *n, const char *s);
 void strv_clear(char ***v, size_t *n);
 void kv_free(isol8_kv *v, size_t n);
 

@@ -206,7 +206,7 @@ static void serve_http(int c, const isol8_proxy_opts *o, struct proxy_rbuf *cb, 
 		isol8_buf h = {0};
 		rewrite_head(rb_data(cb), r->head_len, r, rq.close, has_host, &h);
 		int w = write_all(u, h.data, h.len);
-		buf_free(&h);
+		isol8_buf_free(&h);
 		rb_consume(cb, r->head_len);
 		if (w < 0 || proxy_copy_body(c, cb, u, &rq, o->idle_ms) < 0)
 			break;
@@ -243,7 +243,7 @@ static void serve_http(int c, const isol8_proxy_opts *o, struct proxy_rbuf *cb, 
 	}
 	if (u >= 0)
 		close(u);
-	buf_free(&ub.b);
+	isol8_buf_free(&ub.b);
 }
 
 /* Threat: fronting a denied host behind an allowed CONNECT. The first bytes through the tunnel
@@ -320,7 +320,7 @@ void proxy_handle(int c, const isol8_proxy_opts *o)
 		struct proxy_rbuf cb = {{0}, 0};
 		buf_append(&cb.b, head, len);
 		serve_http(c, o, &cb, &r, t0);
-		buf_free(&cb.b);
+		isol8_buf_free(&cb.b);
 		return;
 	}
 	if (!request_allowed(c, o, &r, t0))

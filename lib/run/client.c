@@ -30,11 +30,11 @@ static void options_copy(isol8_options *dst, const isol8_options *src)
 	dst->nallow = dst->ndeny = 0;
 	dst->image = src->image ? xstrdup(src->image) : NULL;
 	for (size_t i = 0; i < src->nsecrets; i++)
-		kv_add(&dst->secrets, &dst->nsecrets, src->secrets[i].key, src->secrets[i].value);
+		isol8_kv_add(&dst->secrets, &dst->nsecrets, src->secrets[i].key, src->secrets[i].value);
 	for (size_t i = 0; i < src->nallow; i++)
-		strv_add(&dst->net_allow, &dst->nallow, src->net_allow[i]);
+		isol8_strv_add(&dst->net_allow, &dst->nallow, src->net_allow[i]);
 	for (size_t i = 0; i < src->ndeny; i++)
-		strv_add(&dst->net_deny, &dst->ndeny, src->net_deny[i]);
+		isol8_strv_add(&dst->net_deny, &dst->ndeny, src->net_deny[i]);
 }
 
 isol8_engine *isol8_engine_local(const isol8_options *opts, isol8_mode mode)
@@ -124,7 +124,7 @@ void isol8_engine_free(isol8_engine *e)
 	} else {
 		if (e->sess_open)
 			session_close(&e->sess);
-		options_free(&e->opt);
+		isol8_options_free(&e->opt);
 	}
 	free(e);
 }

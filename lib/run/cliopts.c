@@ -73,7 +73,7 @@ static int apply_max_output(isol8_options *o, char *v, enum cliopt_scope scope, 
 
 static int apply_net(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err)
 {
-	int net = net_from_name(v);
+	int net = isol8_net_from_name(v);
 	if (scope == CLIOPT_SESSION && (net < 0 || net == ISOL8_NET_FILTERED))
 		return isol8_input_error(err, "--net must be none or host for sessions, got \"%s\"", v);
 	if (net < 0)
@@ -133,7 +133,7 @@ static jv max_output_json(const isol8_options *o, const char *v)
 
 static jv net_json(const isol8_options *o, const char *v)
 {
-	return jv_string(net_to_name(o->network));
+	return jv_string(isol8_net_to_name(o->network));
 }
 
 static jv image_json(const isol8_options *o, const char *v)
@@ -219,7 +219,7 @@ int cliopt_secret(char *arg, isol8_kv **kv, size_t *n, isol8_err *err)
 	if (!eq || eq == arg)
 		return isol8_input_error(err, "--secret must be KEY=VALUE, got \"%s\"", arg);
 	char *key = xstrndup(arg, (size_t)(eq - arg));
-	kv_add(kv, n, key, eq + 1);
+	isol8_kv_add(kv, n, key, eq + 1);
 	free(key);
 	memset(eq + 1, 0, strlen(eq + 1));
 	return 0;
@@ -249,7 +249,7 @@ int cliopt_options_file(isol8_options *opt, const char *path, const isol8_config
 	isol8_err rerr = {0};
 	int rc = !strcmp(path, "-") ? read_fd_all(0, 1 << 20, &b, &rerr) : read_file(path, 1 << 20, &b, &rerr);
 	if (rc < 0) {
-		buf_free(&b);
+		isol8_buf_free(&b);
 		return isol8_fail(err, rerr.kind, 0, "--options: %s", rerr.msg);
 	}
 	/* An inherited descriptor (isol8 run --persistent passes its secrets in a memfd) is closed
@@ -260,13 +260,13 @@ int cliopt_options_file(isol8_options *opt, const char *path, const isol8_config
 		close(fd);
 	jv o;
 	rc = json_parse(b.data ? (const char *)b.data : "", b.len, "--options", &o, err);
-	buf_free(&b);
+	isol8_buf_free(&b);
 	if (rc < 0)
 		return -1;
 	isol8_request scratch;
-	request_init(&scratch);
+	isol8_request_init(&scratch);
 	jv doc = jv_object_set(jv_object_set(jv_object(), jv_string("request"), jv_object()), jv_string("options"), o);
-	rc = request_from_json(doc, &scratch, opt, cfg, err);
-	request_free(&scratch);
+	rc = isol8_request_from_json(doc, &scratch, opt, cfg, err);
+	isol8_request_free(&scratch);
 	return rc;
 }

@@ -105,6 +105,36 @@ static void handle_status(struct run *r, const ctl_msg *m)
 	}
 }
 
+/* Every status the sandbox has for us; a sandbox gone before it said anything was killed. */
+static void read_statuses(struct run *r)
+{
+	ctl_msg m;
+	int s;
+	while ((s = sandbox_read_status(&r->sb, &m)) == 1) {
+		handle_status(r, &m);
+		ctl_msg_free(&m);
+	}
+	if (s < 0 && !r->have_status) {
+		r->have_status = true; /* init died: killed by us (timeout, cancel) or the OOM killer */
+		r->exit_code = 137;
+		r->sig = SIGKILL;
+	}
+}
+
+/* A warm driver's early report of the exit code (warm.h). */
+static void read_warm_exit(struct run *r)
+{
+	int code, s = warm_read_exit(r->sb.reply, &code);
+	if (s == 1 && !r->have_status) {
+		r->exit_code = code;
+		r->have_status = r->reported = true;
+	}
+	if (s != 0) {
+		close(r->sb.reply);
+		r->sb.reply = -1;
+	}
+}
+
 static void write_stdin(struct run *r, const isol8_request *req, size_t *off)
 {
 	while (*off < req->stdin_len) {
@@ -131,7 +161,7 @@ void isol8_mask_file(const isol8_options *o, isol8_buf *data)
 	size_t n = 0;
 	char *masked = mask_string(secrets, o->nsecrets, (const char *)data->data, data->len, &n);
 	free(secrets);
-	buf_free(data);
+	isol8_buf_free(data);
 	buf_append(data, masked, n);
 	free(masked);
 }
@@ -150,8 +180,27 @@ void isol8_collect_files(isol8_sandbox *sb, const isol8_request *req, const isol
 		} else {
 			if (o->debug)
 				fprintf(stderr, "[DEBUG] output path not returned: %s\n", e.msg);
-			buf_free(&data); /* unreadable or missing paths are omitted, as the reference */
+			isol8_buf_free(&data); /* unreadable or missing paths are omitted, as the reference */
 		}
+	}
+}
+
+/* After the loop: a status for a run killed before it reported, the output files if the loop
+ * did not get to them, and (--persist) what is already buffered. */
+static void settle(struct run *r, const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx,
+		   bool files_done, isol8_result *res)
+{
+	if (!r->have_status && r->killed) {
+		r->have_status = true; /* killed by isol8 before the init could report */
+		r->exit_code = 137;
+		r->sig = SIGKILL;
+	}
+	if (r->have_status && !files_done && !r->killed && !r->fault)
+		isol8_collect_files(&r->sb, req, o, res); /* the pipes closed before the loop came round to it */
+	if (o->persist) {
+		/* leave the sandbox running; take what is already buffered */
+		ostream_pump(&r->out, fn, ctx);
+		ostream_pump(&r->err, fn, ctx);
 	}
 }
 
@@ -213,30 +262,10 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 			r->killed_for_output = true; /* the cap is reached: more output cannot be delivered */
 			kill_run(r);
 		}
-		if (p[2].revents) {
-			ctl_msg m;
-			int s;
-			while ((s = sandbox_read_status(&r->sb, &m)) == 1) {
-				handle_status(r, &m);
-				ctl_msg_free(&m);
-			}
-			if (s < 0 && !r->have_status) {
-				r->have_status = true; /* init died: killed by us (timeout, cancel) or the OOM killer */
-				r->exit_code = 137;
-				r->sig = SIGKILL;
-			}
-		}
-		if (p[5].revents) {
-			int code, s = warm_read_exit(r->sb.reply, &code);
-			if (s == 1 && !r->have_status) {
-				r->exit_code = code;
-				r->have_status = r->reported = true;
-			}
-			if (s != 0) {
-				close(r->sb.reply);
-				r->sb.reply = -1;
-			}
-		}
+		if (p[2].revents)
+			read_statuses(r);
+		if (p[5].revents)
+			read_warm_exit(r);
 		if (p[3].revents)
 			write_stdin(r, req, &stdin_off);
 		if (p[4].revents) {
@@ -244,18 +273,7 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 			kill_run(r);
 		}
 	}
-	if (!r->have_status && r->killed) {
-		r->have_status = true; /* killed by isol8 before the init could report */
-		r->exit_code = 137;
-		r->sig = SIGKILL;
-	}
-	if (r->have_status && !files_done && !r->killed && !r->fault)
-		isol8_collect_files(&r->sb, req, o, res); /* the pipes closed before the loop came round to it */
-	if (o->persist) {
-		/* leave the sandbox running; take what is already buffered */
-		ostream_pump(&r->out, fn, ctx);
-		ostream_pump(&r->err, fn, ctx);
-	}
+	settle(r, req, o, fn, ctx, files_done, res);
 	res->duration_ms = (now_mono_ns() - start) / 1000000ull;
 }
 
@@ -295,14 +313,10 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	return rc;
 }
 
-static int execute(const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx, int cancel_fd,
-		   isol8_result *res, isol8_err *err)
+/* The sandbox a run's options ask for. */
+static isol8_sandbox_cfg sandbox_cfg_for(const isol8_options *o)
 {
-	memset(res, 0, sizeof *res);
-	uuid_v4(res->execution_id);
-	snprintf(res->runtime, sizeof res->runtime, "%s", req->runtime);
-
-	isol8_sandbox_cfg cfg = {
+	return (isol8_sandbox_cfg){
 		.share_net = o->network == ISOL8_NET_HOST,
 		.seccomp = o->seccomp == ISOL8_SECCOMP_STRICT,
 		.persist = o->persist,
@@ -311,75 +325,178 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 		.rootfs = {.image = o->image, .writable = o->writable, .sandbox_size = o->sandbox_size,
 			   .tmp_size = o->tmp_size},
 	};
-	struct run r = {0};
-	uint64_t t0 = now_mono_ns();
+}
+
+/* What one execution holds besides its sandbox: the command, the proxy and its log. */
+struct job {
 	isol8_command c;
-	command_build(req, o, &c);
-	isol8_exec_spec spec = {c.argv, c.envp, req->workdir ? req->workdir : "/sandbox", c.files, c.nfiles};
-	int rc = 0;
-	bool early = false;
-	/* a warm sandbox from isol8-pool when one fits this run — with its interpreter already
-	 * running when nothing about the run could tell (warm.h) — else build one now */
-	res->warm = pool_acquire(&r.sb, o, req, c.argv, c.envp) == 1;
-	bool driven = res->warm && r.sb.chan >= 0;
-	for (size_t i = 0; driven && i < c.nfiles; i++) {
+	isol8_exec_spec spec;
+	bool driven; /* a pre-started interpreter runs the code (warm.h) */
+	bool fed;    /* the feed went down while the sandbox was being built */
+	int feed_rc; /* …and how that went (a failure ends the run after a normal teardown) */
+	pid_t proxy;
+	char *netlog;
+};
+
+/* A warm sandbox from isol8-pool when one fits this run — with its interpreter already running
+ * when nothing about the run could tell (warm.h) — else one built now. -1 with err (and the
+ * job's command freed, nothing left to tear down) when there is none. */
+static int take_sandbox(struct run *r, struct job *j, const isol8_request *req, const isol8_options *o,
+			isol8_result *res, isol8_err *err)
+{
+	res->warm = pool_acquire(&r->sb, o, req, j->c.argv, j->c.envp) == 1;
+	j->driven = res->warm && r->sb.chan >= 0;
+	for (size_t i = 0; j->driven && i < j->c.nfiles; i++) {
 		/* what the cold payload writes before its exec, the init writes for the running driver */
-		const isol8_file *f = &c.files[i];
-		if (sandbox_put_file(&r.sb, f->path, f->data, f->len, f->mode ? f->mode & 0755 : 0644, err) < 0)
-			return abandon_run(&r.sb, 0, NULL, &c);
+		const isol8_file *f = &j->c.files[i];
+		if (sandbox_put_file(&r->sb, f->path, f->data, f->len, f->mode ? f->mode & 0755 : 0644, err) < 0)
+			return abandon_run(&r->sb, 0, NULL, &j->c);
 	}
-	if (!res->warm) {
-		if (sandbox_start(&r.sb, &cfg, err) < 0) {
-			command_free(&c);
-			return -1;
-		}
-		/* A feed that fits the pipe is written while the sandbox is still being built. */
-		early = !req->ninstall && sandbox_feed_early(&r.sb, &spec);
-		rc = early ? sandbox_feed(&r.sb, &spec, err) : 0;
-		if (sandbox_wait_ready(&r.sb, err) < 0) {
-			command_free(&c);
-			return -1;
-		}
+	if (res->warm)
+		return 0;
+	isol8_sandbox_cfg cfg = sandbox_cfg_for(o);
+	if (sandbox_start(&r->sb, &cfg, err) < 0) {
+		command_free(&j->c);
+		return -1;
 	}
-	pid_t proxy = 0;
-	char *netlog = NULL;
+	/* A feed that fits the pipe is written while the sandbox is still being built. */
+	j->fed = !req->ninstall && sandbox_feed_early(&r->sb, &j->spec);
+	j->feed_rc = j->fed ? sandbox_feed(&r->sb, &j->spec, err) : 0;
+	if (sandbox_wait_ready(&r->sb, err) < 0) {
+		command_free(&j->c);
+		return -1;
+	}
+	return 0;
+}
+
+/* --net filtered: isol8-proxy on the socket the sandbox made; --install: the packages. */
+static int prepare_sandbox(struct run *r, struct job *j, const isol8_request *req, const isol8_options *o,
+			   isol8_err *err)
+{
 	if (o->network == ISOL8_NET_FILTERED) {
-		netlog = rundir_sandbox_netlog(NULL, r.sb.id);
-		if (r.sb.proxy_fd < 0 || (proxy = egress_start(r.sb.proxy_fd, o, netlog, err)) < 0) {
-			if (r.sb.proxy_fd < 0)
+		j->netlog = rundir_sandbox_netlog(NULL, r->sb.id);
+		if (r->sb.proxy_fd < 0 || (j->proxy = egress_start(r->sb.proxy_fd, o, j->netlog, err)) < 0) {
+			if (r->sb.proxy_fd < 0)
 				isol8_fail(err, ISOL8_E_SANDBOX, 0, "the sandbox did not hand over its proxy socket");
-			return abandon_run(&r.sb, 0, netlog, &c);
+			return abandon_run(&r->sb, 0, j->netlog, &j->c);
 		}
-		close(r.sb.proxy_fd);
-		r.sb.proxy_fd = -1;
+		close(r->sb.proxy_fd);
+		r->sb.proxy_fd = -1;
 	}
 	if (req->ninstall) {
 		/* its own budget of the run's timeout, as the reference */
 		long long t = req->timeout_ms > 0 ? req->timeout_ms : o->timeout_ms;
-		if (install_run(&r.sb, req, o, now_mono_ns() + (uint64_t)t * 1000000ull, err) < 0)
-			return abandon_run(&r.sb, proxy, netlog, &c);
+		if (install_run(&r->sb, req, o, now_mono_ns() + (uint64_t)t * 1000000ull, err) < 0)
+			return abandon_run(&r->sb, j->proxy, j->netlog, &j->c);
 	}
+	return 0;
+}
+
+/* The output streams (masked, capped) and non-blocking fds for the loop. */
+static void open_streams(struct run *r, const isol8_options *o, isol8_result *res)
+{
+	const char **secrets = options_secret_values(o);
+	ostream_init(&r->out, ISOL8_EV_STDOUT, r->sb.stdout_r, &res->out, o->max_output, secrets, o->nsecrets);
+	ostream_init(&r->err, ISOL8_EV_STDERR, r->sb.stderr_r, &res->err, o->max_output, secrets, o->nsecrets);
+	free(secrets);
+	fcntl(r->sb.stdout_r, F_SETFL, O_NONBLOCK);
+	fcntl(r->sb.stderr_r, F_SETFL, O_NONBLOCK);
+	fcntl(r->sb.ctl, F_SETFL, O_NONBLOCK);
+	if (r->sb.reply >= 0)
+		fcntl(r->sb.reply, F_SETFL, O_NONBLOCK);
+}
+
+/* Ends the sandbox (unless --persist kept it) and the proxy; takes the numbers and the log. */
+static void end_sandbox(struct run *r, struct job *j, const isol8_options *o, int rc, isol8_result *res)
+{
+	if (!o->persist || rc < 0) {
+		if (r->sb.adopted)
+			take_stats(r);
+		sandbox_kill(&r->sb);
+		/* so the cgroup holds the final numbers; a pooled sandbox is not waited for (its pool
+		 * sweeps it): its program has exited, and what it left running was just killed */
+		sandbox_wait_exit(&r->sb);
+	}
+	egress_stop(j->proxy);
+	if (j->netlog) {
+		if (o->log_network && rc == 0) {
+			res->network_logs = xmalloc(sizeof(jv));
+			*res->network_logs = netlog_read(j->netlog);
+		}
+		unlink(j->netlog);
+		free(j->netlog);
+	}
+	take_stats(r);
+	res->stats = r->stats;
+	res->persisted = o->persist && rc == 0;
+	if (rc < 0)
+		r->sb.persist = false;
+	r->sb.pid = r->sb.dead ? 0 : r->sb.pid;
+	sandbox_destroy(&r->sb);
+}
+
+/* The result's status, its markers on stderr, and the error and exit events. */
+static void conclude(const struct run *r, const isol8_options *o, isol8_result *res, isol8_event_fn fn, void *ctx)
+{
+	res->exit_code = r->exit_code;
+	res->signal = r->sig;
+	res->truncated = r->out.over || r->err.over;
+	if (r->timed_out) {
+		res->status = "timeout";
+		res->exit_code = 137;
+		res->signal = SIGKILL;
+		buf_puts(&res->err, "\n--- EXECUTION TIMED OUT ---");
+		send_event(fn, ctx, ISOL8_EV_ERROR, "EXECUTION TIMED OUT");
+	} else if (res->stats.oom_kills > 0) {
+		res->status = "oom";
+		char m[96];
+		snprintf(m, sizeof m, "OUT OF MEMORY (limit: %llu bytes)", (unsigned long long)o->memory_limit);
+		buf_puts(&res->err, "\n--- ");
+		buf_puts(&res->err, m);
+		buf_puts(&res->err, " ---");
+		send_event(fn, ctx, ISOL8_EV_ERROR, m);
+	} else if (r->killed_for_output) {
+		res->status = "output_limit";
+	} else if (r->cancelled) {
+		res->status = "signal";
+		send_event(fn, ctx, ISOL8_EV_ERROR, "EXECUTION CANCELLED");
+	} else if (r->sig) {
+		res->status = "signal";
+	} else {
+		res->status = r->exit_code == 0 ? "ok" : "error";
+	}
+	char code[16];
+	snprintf(code, sizeof code, "%d", res->exit_code);
+	send_event(fn, ctx, ISOL8_EV_EXIT, code);
+	iso8601_now(res->timestamp);
+}
+
+static int execute(const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx, int cancel_fd,
+		   isol8_result *res, isol8_err *err)
+{
+	memset(res, 0, sizeof *res);
+	uuid_v4(res->execution_id);
+	snprintf(res->runtime, sizeof res->runtime, "%s", req->runtime);
+	struct run r = {0};
+	struct job j = {0};
+	uint64_t t0 = now_mono_ns();
+	command_build(req, o, &j.c);
+	j.spec = (isol8_exec_spec){j.c.argv, j.c.envp, req->workdir ? req->workdir : "/sandbox", j.c.files, j.c.nfiles};
+	if (take_sandbox(&r, &j, req, o, res, err) < 0 || prepare_sandbox(&r, &j, req, o, err) < 0)
+		return -1;
+	int rc = j.feed_rc;
 	debugf(o, "sandbox %s %s in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id,
-	       driven ? "taken from isol8-pool, interpreter running" : res->warm ? "taken from isol8-pool" : "prepared",
-	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, cgroup_describe(), cfg.seccomp ? "strict" : "unconfined");
+	       j.driven ? "taken from isol8-pool, interpreter running" : res->warm ? "taken from isol8-pool" : "prepared",
+	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, cgroup_describe(),
+	       o->seccomp == ISOL8_SECCOMP_STRICT ? "strict" : "unconfined");
 	snprintf(res->sandbox_id, sizeof res->sandbox_id, "%s", r.sb.id);
 	res->sandbox_pid = r.sb.pid;
-
-	const char **secrets = options_secret_values(o);
-	ostream_init(&r.out, ISOL8_EV_STDOUT, r.sb.stdout_r, &res->out, o->max_output, secrets, o->nsecrets);
-	ostream_init(&r.err, ISOL8_EV_STDERR, r.sb.stderr_r, &res->err, o->max_output, secrets, o->nsecrets);
-	free(secrets);
-	fcntl(r.sb.stdout_r, F_SETFL, O_NONBLOCK);
-	fcntl(r.sb.stderr_r, F_SETFL, O_NONBLOCK);
-	fcntl(r.sb.ctl, F_SETFL, O_NONBLOCK);
-	if (r.sb.reply >= 0)
-		fcntl(r.sb.reply, F_SETFL, O_NONBLOCK);
-
-	if (rc == 0 && driven)
-		rc = warm_send(&r.sb.chan, c.argv, c.envp, err);
-	else if (rc == 0 && !early)
-		rc = sandbox_feed(&r.sb, &spec, err);
-	command_free(&c);
+	open_streams(&r, o, res);
+	if (rc == 0 && j.driven)
+		rc = warm_send(&r.sb.chan, j.c.argv, j.c.envp, err);
+	else if (rc == 0 && !j.fed)
+		rc = sandbox_feed(&r.sb, &j.spec, err);
+	command_free(&j.c);
 	if (rc == 0) {
 		if (!req->has_stdin) {
 			close(r.sb.stdin_w);
@@ -399,67 +516,12 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 		rc = isol8_fail(err, ISOL8_E_SANDBOX, 0, "%s", r.fault);
 		free(r.fault);
 	}
-	if (!o->persist || rc < 0) {
-		if (r.sb.adopted)
-			take_stats(&r);
-		sandbox_kill(&r.sb);
-		/* so the cgroup holds the final numbers; a pooled sandbox is not waited for (its pool
-		 * sweeps it): its program has exited, and what it left running was just killed */
-		sandbox_wait_exit(&r.sb);
-	}
-	egress_stop(proxy);
-	if (netlog) {
-		if (o->log_network && rc == 0)
-		{
-			res->network_logs = xmalloc(sizeof(jv));
-			*res->network_logs = netlog_read(netlog);
-		}
-		unlink(netlog);
-		free(netlog);
-	}
-	take_stats(&r);
-	res->stats = r.stats;
-	res->persisted = o->persist && rc == 0;
-	if (rc < 0)
-		r.sb.persist = false;
-	r.sb.pid = r.sb.dead ? 0 : r.sb.pid;
-	sandbox_destroy(&r.sb);
+	end_sandbox(&r, &j, o, rc, res);
 	if (rc < 0) {
 		isol8_result_free(res);
 		return -1;
 	}
-
-	res->exit_code = r.exit_code;
-	res->signal = r.sig;
-	res->truncated = r.out.over || r.err.over;
-	if (r.timed_out) {
-		res->status = "timeout";
-		res->exit_code = 137;
-		res->signal = SIGKILL;
-		buf_puts(&res->err, "\n--- EXECUTION TIMED OUT ---");
-		send_event(fn, ctx, ISOL8_EV_ERROR, "EXECUTION TIMED OUT");
-	} else if (res->stats.oom_kills > 0) {
-		res->status = "oom";
-		char m[96];
-		snprintf(m, sizeof m, "OUT OF MEMORY (limit: %llu bytes)", (unsigned long long)o->memory_limit);
-		buf_puts(&res->err, "\n--- ");
-		buf_puts(&res->err, m);
-		buf_puts(&res->err, " ---");
-		send_event(fn, ctx, ISOL8_EV_ERROR, m);
-	} else if (r.killed_for_output) {
-		res->status = "output_limit";
-	} else if (r.cancelled) {
-		res->status = "signal";
-		send_event(fn, ctx, ISOL8_EV_ERROR, "EXECUTION CANCELLED");
-	} else if (r.sig) {
-		res->status = "signal";
-	} else {
-		res->status = r.exit_code == 0 ? "ok" : "error";
-	}
-	char code[16];
-	snprintf(code, sizeof code, "%d", res->exit_code);
-	send_event(fn, ctx, ISOL8_EV_EXIT, code);
-	iso8601_now(res->timestamp);
+	conclude(&r, o, res, fn, ctx);
 	debugf(o, "sandbox %s: status %s, exit %d, %llu ms, cpu %.1f ms, peak memory %llu bytes", res->sandbox_id,
 	       res->status, res->exit_code, (unsigned long long)res->duration_ms, (double)res->stats.cpu_ns / 1e6,
 	       (unsigned long long)res->stats.peak_memory);

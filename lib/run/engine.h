@@ -11,16 +11,11 @@
 #include "core/err.h"
 #include "wire/request.h"
 #include "core/util.h"
+#include "isol8.h"
 #include "run/command.h"
 #include "wire/result.h"
 
 
-/* Runs req under opts. fn (may be NULL) receives events as they happen; cancel_fd (or -1)
- * becoming readable aborts the run (e.g. a signalfd for SIGINT/SIGTERM).
- * Returns 0 with *res filled whenever the program ran (whatever its outcome), -1 when isol8
- * could not run it (err says why; err->kind tells input from sandbox faults). */
-int isol8_execute(const isol8_request *req, const isol8_options *opts, isol8_event_fn fn, void *ctx,
-		  int cancel_fd, isol8_result *res, isol8_err *err);
 /* Reads req's outputPaths from the sandbox into res->files (missing ones, and anything but a
  * regular file, are left out), each masked with o's secrets like stdout. */
 struct isol8_sandbox;

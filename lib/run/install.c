@@ -96,7 +96,7 @@ static char *first_line_of(char *const argv[])
 		if (n && strncmp((char *)b.data, "undefined", 9) && strncmp((char *)b.data, "null", 4))
 			line = xstrndup((char *)b.data, n);
 	}
-	buf_free(&b);
+	isol8_buf_free(&b);
 	return line;
 }
 
@@ -140,7 +140,7 @@ int request_prepare_install(isol8_request *r, isol8_options *o, bool network_exp
 			char *pat = host_pattern(r->install[i]);
 			if (!pat)
 				return isol8_input_error(err, "--install for deno takes module URLs (https://…), got \"%s\"", r->install[i]);
-			strv_add(&o->net_allow, &o->nallow, pat);
+			isol8_strv_add(&o->net_allow, &o->nallow, pat);
 			free(pat);
 		}
 		return 0;
@@ -151,14 +151,33 @@ int request_prepare_install(isol8_request *r, isol8_options *o, bool network_exp
 	for (size_t i = 0; pat && i < o->nallow; i++)
 		dup |= !strcmp(o->net_allow[i], pat);
 	if (pat && !dup)
-		strv_add(&o->net_allow, &o->nallow, pat);
+		isol8_strv_add(&o->net_allow, &o->nallow, pat);
 	if (!pat && !o->nallow)
 		/* no registry configured on this host and no --allow: open nothing rather than
 		 * everything (an empty whitelist means "all public hosts") */
-		strv_add(&o->net_allow, &o->nallow, "^$");
+		isol8_strv_add(&o->net_allow, &o->nallow, "^$");
 	free(pat);
 	r->registry = url; /* handed to the package manager inside, so a mirror is honoured */
 	return 0;
+}
+
+/* The package managers' environment: caches under /sandbox, no update checks, no retries, and
+ * the host's registry when it has one. */
+static char **install_env(const isol8_request *req, const isol8_options *o)
+{
+	isol8_kv *extra = NULL;
+	size_t nextra = 0;
+	isol8_kv_add(&extra, &nextra, "NPM_CONFIG_CACHE", "/sandbox/.npm-cache");
+	isol8_kv_add(&extra, &nextra, "NPM_CONFIG_UPDATE_NOTIFIER", "false");
+	isol8_kv_add(&extra, &nextra, "NPM_CONFIG_FETCH_RETRIES", "0");
+	isol8_kv_add(&extra, &nextra, "BUN_INSTALL_CACHE_DIR", "/sandbox/.bun-cache");
+	if (req->registry) {
+		isol8_kv_add(&extra, &nextra, "NPM_CONFIG_REGISTRY", req->registry);
+		isol8_kv_add(&extra, &nextra, "PIP_INDEX_URL", req->registry);
+	}
+	char **envp = isol8_build_env(o, extra, nextra);
+	kv_free(extra, nextra);
+	return envp;
 }
 
 int install_run(isol8_sandbox *sb, const isol8_request *req, const isol8_options *o, uint64_t deadline,
@@ -167,26 +186,11 @@ int install_run(isol8_sandbox *sb, const isol8_request *req, const isol8_options
 	isol8_proc p;
 	if (sandbox_spawn(sb, &p, err) < 0)
 		return -1;
-	isol8_kv *extra = NULL;
-	size_t nextra = 0;
-	kv_add(&extra, &nextra, "NPM_CONFIG_CACHE", "/sandbox/.npm-cache");
-	kv_add(&extra, &nextra, "NPM_CONFIG_UPDATE_NOTIFIER", "false");
-	kv_add(&extra, &nextra, "NPM_CONFIG_FETCH_RETRIES", "0");
-	kv_add(&extra, &nextra, "BUN_INSTALL_CACHE_DIR", "/sandbox/.bun-cache");
-	if (req->registry) {
-		kv_add(&extra, &nextra, "NPM_CONFIG_REGISTRY", req->registry);
-		kv_add(&extra, &nextra, "PIP_INDEX_URL", req->registry);
-	}
-	char **argv = install_argv(req), **envp = isol8_build_env(o, extra, nextra);
+	char **argv = install_argv(req), **envp = install_env(req, o);
 	isol8_exec_spec spec = {argv, envp, "/sandbox", NULL, 0};
 	int rc = sandbox_feed_proc(sb, &p, &spec, err);
 	isol8_free_strv(argv);
 	isol8_free_strv(envp);
-	for (size_t i = 0; i < nextra; i++) {
-		free(extra[i].key);
-		free(extra[i].value);
-	}
-	free(extra);
 	close(p.stdin_w);
 	p.stdin_w = -1;
 	isol8_buf errout = {0};
@@ -238,7 +242,7 @@ int install_run(isol8_sandbox *sb, const isol8_request *req, const isol8_options
 		const char *tail = errout.len > 2000 ? (char *)errout.data + errout.len - 2000 : (char *)(errout.data ? errout.data : (unsigned char *)"");
 		rc = isol8_fail(err, ISOL8_E_INPUT, 0, "Package install failed (exit code %d): %s", code, tail);
 	}
-	buf_free(&errout);
+	isol8_buf_free(&errout);
 	sandbox_proc_close(&p);
 	return rc;
 }

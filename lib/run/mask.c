@@ -340,7 +340,7 @@ void masker_free(isol8_masker *m)
 		free(m->pats[i].s);
 	free(m->pats);
 	free(m->order);
-	buf_free(&m->pend);
+	isol8_buf_free(&m->pend);
 	memset(m, 0, sizeof *m);
 }
 

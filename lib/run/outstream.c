@@ -43,7 +43,7 @@ void ostream_feed(isol8_ostream *s, const unsigned char *p, size_t n, isol8_even
 	isol8_buf masked = {0};
 	masker_feed(&s->mask, p, n, &masked);
 	emit(s, masked.data, masked.len, fn, ctx);
-	buf_free(&masked);
+	isol8_buf_free(&masked);
 }
 
 void ostream_finish(isol8_ostream *s, isol8_event_fn fn, void *ctx)
@@ -51,7 +51,7 @@ void ostream_finish(isol8_ostream *s, isol8_event_fn fn, void *ctx)
 	isol8_buf masked = {0};
 	masker_flush(&s->mask, &masked);
 	emit(s, masked.data, masked.len, fn, ctx);
-	buf_free(&masked);
+	isol8_buf_free(&masked);
 	if (s->over) {
 		char m[128];
 		int n = snprintf(m, sizeof m, "\n\n--- OUTPUT TRUNCATED (%llu bytes, limit: %llu) ---",

@@ -183,7 +183,7 @@ static void reap_orphan_cgroups(const isol8_reap_opts *o, const char *run_dir, i
 		isol8_err err = {0};
 		int rr = read_file(procs, 1 << 20, &b, &err);
 		bool empty = rr == 0 && b.len == 0;
-		buf_free(&b);
+		isol8_buf_free(&b);
 		if (!empty)
 			continue; /* processes but no record: not ours to judge */
 		add_candidate(r, e->d_name, "orphan cgroup", 0);

@@ -102,7 +102,7 @@ static void sse_event(struct call *c, const char *json, size_t n)
 			buf_append(&c->err, b.data, b.len);
 			buf_append(&c->err, "\n", 1);
 		}
-		buf_free(&b);
+		isol8_buf_free(&b);
 	}
 	/* malformed frames are ignored, as the reference's client does */
 	jv_free(type);
@@ -217,10 +217,10 @@ static long http(const char *host, const char *key, const char *method, const ch
 
 static void call_free(struct call *c)
 {
-	buf_free(&c->body);
-	buf_free(&c->line);
-	buf_free(&c->out);
-	buf_free(&c->err);
+	isol8_buf_free(&c->body);
+	isol8_buf_free(&c->line);
+	isol8_buf_free(&c->out);
+	isol8_buf_free(&c->err);
 	jv_free(c->result);
 }
 

@@ -39,7 +39,7 @@ static void copy_options(isol8_options *dst, const isol8_options *src)
 	dst->secrets = NULL;
 	dst->nsecrets = 0;
 	for (size_t i = 0; i < src->nsecrets; i++)
-		kv_add(&dst->secrets, &dst->nsecrets, src->secrets[i].key, src->secrets[i].value);
+		isol8_kv_add(&dst->secrets, &dst->nsecrets, src->secrets[i].key, src->secrets[i].value);
 }
 
 int session_open(isol8_session *s, const char *runtime, const isol8_options *opt, isol8_err *err)
@@ -53,7 +53,7 @@ int session_open(isol8_session *s, const char *runtime, const isol8_options *opt
 	copy_options(&s->opt, opt);
 	isol8_sandbox_cfg cfg = sandbox_cfg(&s->opt);
 	if (sandbox_prepare(&s->sb, &cfg, err) < 0) {
-		options_free(&s->opt);
+		isol8_options_free(&s->opt);
 		return -1;
 	}
 	/* The payload prepare forked waits for a feed we never send: the driver is spawned with
@@ -67,7 +67,7 @@ void session_close(isol8_session *s)
 {
 	sandbox_proc_close(&s->drv);
 	sandbox_destroy(&s->sb);
-	options_free(&s->opt);
+	isol8_options_free(&s->opt);
 	free(s->drv_gone);
 	s->drv_gone = NULL;
 }
@@ -140,7 +140,7 @@ static int send_block(isol8_session *s, const isol8_request *req, isol8_err *err
 		jv_free(t);
 	}
 	int rc = write_all(s->drv.chan, b.data, b.len) < 0 ? isol8_fail(err, ISOL8_E_SANDBOX, errno, "driver") : 0;
-	buf_free(&b);
+	isol8_buf_free(&b);
 	return rc;
 }
 
@@ -235,6 +235,112 @@ static void run_until_done(isol8_session *s, isol8_proc *p, bool driver, uint64_
 	ostream_pump(&st->err, fn, ctx);
 }
 
+static void emit(isol8_event_fn fn, void *ctx, isol8_event_type type, const char *text)
+{
+	if (fn) {
+		isol8_event ev = {type, (const unsigned char *)text, strlen(text)};
+		fn(ctx, &ev);
+	}
+}
+
+/* The session's interpreter for a code exec (started anew, with a note, if the last one is
+ * gone), sent the block. */
+static isol8_proc *driver_for_exec(isol8_session *s, const isol8_request *req, isol8_event_fn fn, void *ctx,
+				   isol8_result *res, bool *restarted, isol8_err *err)
+{
+	if (!s->drv.pid) {
+		if (start_driver(s, err) < 0)
+			return NULL;
+		/* a restart only when an interpreter ran before: --cmd execs start none */
+		if (s->drv_gone) {
+			*restarted = true;
+			char m[512];
+			snprintf(m, sizeof m, "[isol8] %s: started a new %s interpreter (variables are gone, files remain)\n",
+				 s->drv_gone, s->runtime);
+			buf_puts(&res->err, m);
+			emit(fn, ctx, ISOL8_EV_STDERR, m);
+		}
+	}
+	if (send_block(s, req, err) < 0) {
+		driver_gone(s, "the interpreter stopped");
+		return NULL;
+	}
+	return &s->drv;
+}
+
+/* A shell command exec: its own process, its stdin given and closed. */
+static isol8_proc *command_for_exec(isol8_session *s, const isol8_request *req, isol8_proc *cmdp, isol8_err *err)
+{
+	char *argv[] = {"bash", "-c", req->cmd, NULL};
+	if (start_process(s, cmdp, argv, NULL, 0, err) < 0)
+		return NULL;
+	if (req->has_stdin)
+		(void)write_all(cmdp->stdin_w, req->stdin_data, req->stdin_len);
+	close(cmdp->stdin_w);
+	cmdp->stdin_w = -1;
+	return cmdp;
+}
+
+/* After an exec that was stopped (timeout, output cap, stop signal) or whose interpreter died:
+ * what it started is killed, and the next exec gets a new interpreter. */
+static void after_exec(isol8_session *s, bool driver, struct exec_state *st)
+{
+	if (st->timed_out || st->over || st->cancelled) {
+		isol8_err e2 = {0};
+		sandbox_killall(&s->sb, &e2); /* the files stay */
+		if (s->drv.pid)
+			driver_gone(s, st->timed_out ? "the previous exec timed out"
+					 : st->cancelled ? "the session was stopped during the previous exec"
+							 : "the previous exec hit the output limit");
+		st->exit_code = 137;
+		st->sig = SIGKILL;
+	} else if (driver && st->gone) {
+		char why[96];
+		snprintf(why, sizeof why, "the interpreter exited (code %d) during the previous exec", st->exit_code);
+		driver_gone(s, why);
+	}
+}
+
+/* The result's status, its marker on stderr, and the error and exit events. */
+static void conclude_exec(isol8_session *s, const struct exec_state *st, const isol8_cg_stats *before,
+			  const isol8_cg_stats *after, isol8_result *res, isol8_event_fn fn, void *ctx)
+{
+	res->stats = *after;
+	res->stats.cpu_ns = after->cpu_ns - before->cpu_ns;
+	res->exit_code = st->exit_code;
+	res->signal = st->sig;
+	res->truncated = st->out.over || st->err.over;
+	const char *marker = NULL;
+	if (st->timed_out) {
+		res->status = "timeout";
+		marker = "EXECUTION TIMED OUT";
+	} else if (after->oom_kills > before->oom_kills) {
+		res->status = "oom";
+		marker = "OUT OF MEMORY";
+		if (s->drv.pid)
+			driver_gone(s, "the previous exec ran out of memory");
+	} else if (st->over) {
+		res->status = "output_limit";
+	} else if (st->cancelled) {
+		res->status = "signal";
+		marker = "SESSION STOPPED";
+	} else if (st->sig) {
+		res->status = "signal";
+	} else {
+		res->status = st->exit_code ? "error" : "ok";
+	}
+	if (marker) {
+		buf_puts(&res->err, "\n--- ");
+		buf_puts(&res->err, marker);
+		buf_puts(&res->err, " ---");
+		emit(fn, ctx, ISOL8_EV_ERROR, marker);
+	}
+	char code[16];
+	snprintf(code, sizeof code, "%d", res->exit_code);
+	emit(fn, ctx, ISOL8_EV_EXIT, code);
+	iso8601_now(res->timestamp);
+}
+
 int session_exec(isol8_session *s, const isol8_request *req, const isol8_options *ox, isol8_event_fn fn, void *ctx,
 		 isol8_result *res, bool *restarted, isol8_err *err)
 {
@@ -249,44 +355,13 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 	for (size_t i = 0; i < req->nfiles; i++)
 		if (sandbox_put_file(&s->sb, req->files[i].path, req->files[i].data, req->files[i].len, req->files[i].mode, err) < 0)
 			return -1;
-	isol8_cg_stats before;
+	isol8_cg_stats before, after;
 	sandbox_stats(&s->sb, &before);
-
 	isol8_proc cmdp = {.pid = 0};
-	isol8_proc *p;
 	bool driver = !req->cmd;
-	if (driver) {
-		if (!s->drv.pid) {
-			if (start_driver(s, err) < 0)
-				return -1;
-			/* a restart only when an interpreter ran before: --cmd execs start none */
-			if (s->drv_gone) {
-				*restarted = true;
-				char m[512];
-				snprintf(m, sizeof m, "[isol8] %s: started a new %s interpreter (variables are gone, files remain)\n",
-					 s->drv_gone, s->runtime);
-				buf_puts(&res->err, m);
-				if (fn) {
-					isol8_event ev = {ISOL8_EV_STDERR, (unsigned char *)m, strlen(m)};
-					fn(ctx, &ev);
-				}
-			}
-		}
-		p = &s->drv;
-		if (send_block(s, req, err) < 0) {
-			driver_gone(s, "the interpreter stopped");
-			return -1;
-		}
-	} else {
-		char *argv[] = {"bash", "-c", req->cmd, NULL};
-		if (start_process(s, &cmdp, argv, NULL, 0, err) < 0)
-			return -1;
-		if (req->has_stdin)
-			(void)write_all(cmdp.stdin_w, req->stdin_data, req->stdin_len);
-		close(cmdp.stdin_w);
-		cmdp.stdin_w = -1;
-		p = &cmdp;
-	}
+	isol8_proc *p = driver ? driver_for_exec(s, req, fn, ctx, res, restarted, err) : command_for_exec(s, req, &cmdp, err);
+	if (!p)
+		return -1;
 	s->execs++;
 
 	const char **secrets = options_secret_values(&s->opt);
@@ -299,72 +374,17 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 	uint64_t t0 = now_mono_ns();
 	run_until_done(s, p, driver, t0 + (uint64_t)timeout * 1000000ull, &st, fn, ctx);
 	res->duration_ms = (now_mono_ns() - t0) / 1000000ull;
-	if (st.timed_out || st.over || st.cancelled) {
-		/* stop everything this exec started; the files stay */
-		isol8_err e2 = {0};
-		sandbox_killall(&s->sb, &e2);
-		if (s->drv.pid)
-			driver_gone(s, st.timed_out ? "the previous exec timed out"
-					 : st.cancelled ? "the session was stopped during the previous exec"
-							: "the previous exec hit the output limit");
-		st.exit_code = 137;
-		st.sig = SIGKILL;
-	} else if (driver && st.gone) {
-		char why[96];
-		snprintf(why, sizeof why, "the interpreter exited (code %d) during the previous exec", st.exit_code);
-		driver_gone(s, why);
-	}
+	after_exec(s, driver, &st);
 	ostream_finish(&st.out, fn, ctx);
 	ostream_finish(&st.err, fn, ctx);
 	ostream_free(&st.out);
 	ostream_free(&st.err);
-	buf_free(&st.reply);
+	isol8_buf_free(&st.reply);
 	if (!driver)
 		sandbox_proc_close(&cmdp);
-
 	isol8_collect_files(&s->sb, req, &s->opt, res);
-	isol8_cg_stats after;
 	sandbox_stats(&s->sb, &after);
-	res->stats = after;
-	res->stats.cpu_ns = after.cpu_ns - before.cpu_ns;
-	res->exit_code = st.exit_code;
-	res->signal = st.sig;
-	res->truncated = st.out.over || st.err.over;
-	const char *marker = NULL;
-	if (st.timed_out) {
-		res->status = "timeout";
-		marker = "EXECUTION TIMED OUT";
-	} else if (after.oom_kills > before.oom_kills) {
-		res->status = "oom";
-		marker = "OUT OF MEMORY";
-		if (s->drv.pid)
-			driver_gone(s, "the previous exec ran out of memory");
-	} else if (st.over) {
-		res->status = "output_limit";
-	} else if (st.cancelled) {
-		res->status = "signal";
-		marker = "SESSION STOPPED";
-	} else if (st.sig) {
-		res->status = "signal";
-	} else {
-		res->status = st.exit_code ? "error" : "ok";
-	}
-	if (marker) {
-		buf_puts(&res->err, "\n--- ");
-		buf_puts(&res->err, marker);
-		buf_puts(&res->err, " ---");
-		if (fn) {
-			isol8_event ev = {ISOL8_EV_ERROR, (const unsigned char *)marker, strlen(marker)};
-			fn(ctx, &ev);
-		}
-	}
-	if (fn) {
-		char code[16];
-		snprintf(code, sizeof code, "%d", res->exit_code);
-		isol8_event ev = {ISOL8_EV_EXIT, (unsigned char *)code, strlen(code)};
-		fn(ctx, &ev);
-	}
-	iso8601_now(res->timestamp);
+	conclude_exec(s, &st, &before, &after, res, fn, ctx);
 	return 0;
 }
 

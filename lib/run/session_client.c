@@ -57,7 +57,7 @@ static void show_output(const char *type, jv data, jv enc)
 	else
 		buf_append(&b, jv_string_value(data), (size_t)jv_string_length_bytes(jv_copy(data)));
 	(void)write_all(!strcmp(type, "stdout") ? 1 : 2, b.data, b.len);
-	buf_free(&b);
+	isol8_buf_free(&b);
 }
 
 /* SESSION_OUT_BUFFERED: the result's output once the exec is over */

@@ -79,8 +79,8 @@ static void run_exec(struct daemon *d, int fd, jv doc)
 	isol8_request r;
 	isol8_options scratch;
 	isol8_err err = {0};
-	request_init(&r);
-	options_from_config(&scratch, &d->cfg, &err);
+	isol8_request_init(&r);
+	isol8_options_from_config(&scratch, &d->cfg, &err);
 	scratch.timeout_ms = d->s.opt.timeout_ms;
 	scratch.max_output = d->s.opt.max_output;
 	jv body = jv_object_set(jv_object(), jv_string("request"), json_get(doc, "request"));
@@ -89,11 +89,11 @@ static void run_exec(struct daemon *d, int fd, jv doc)
 		body = jv_object_set(body, jv_string("options"), opts);
 	else
 		jv_free(opts);
-	int rc = request_from_json(body, &r, &scratch, &d->cfg, &err);
+	int rc = isol8_request_from_json(body, &r, &scratch, &d->cfg, &err);
 	if (rc == 0 && !r.runtime)
 		r.runtime = xstrdup(d->s.runtime);
 	if (rc == 0)
-		rc = request_validate(&r, &scratch, &err);
+		rc = isol8_request_validate(&r, &scratch, &err);
 	isol8_result res;
 	bool restarted = false;
 	isol8_evwriter w = {.fd = fd};
@@ -109,8 +109,8 @@ static void run_exec(struct daemon *d, int fd, jv doc)
 		isol8_result_free(&res);
 	}
 	evw_free(&w);
-	request_free(&r);
-	options_free(&scratch);
+	isol8_request_free(&r);
+	isol8_options_free(&scratch);
 }
 
 /* meta.json says busy while it runs: isol8-serve reports it, and nobody waits on the socket */
@@ -137,7 +137,7 @@ static bool op_put(struct daemon *d, int fd, jv doc)
 		reply_error(fd, err.msg);
 	else
 		reply_ok(fd);
-	buf_free(&data);
+	isol8_buf_free(&data);
 	jv_free(path);
 	jv_free(content);
 	return true;
@@ -159,7 +159,7 @@ static bool op_get(struct daemon *d, int fd, jv doc)
 		reply(fd, sessionmsg_content(b));
 		free(b);
 	}
-	buf_free(&data);
+	isol8_buf_free(&data);
 	jv_free(path);
 	return true;
 }
@@ -171,7 +171,7 @@ static bool op_show(struct daemon *d, int fd, jv doc)
 	isol8_err err = {0};
 	if (read_file(d->meta, 1 << 16, &m, &err) == 0)
 		(void)write_all(fd, m.data, m.len);
-	buf_free(&m);
+	isol8_buf_free(&m);
 	return true;
 }
 
@@ -198,7 +198,7 @@ static bool read_request(int fd, isol8_buf *line)
 		if (n <= 0)
 			break;
 		if (line->len + (size_t)n > MAX_LINE) {
-			buf_free(line);
+			isol8_buf_free(line);
 			return false;
 		}
 		buf_append(line, tmp, (size_t)n);
@@ -218,7 +218,7 @@ static bool serve(struct daemon *d, int fd)
 		return true;
 	}
 	jv doc = jv_parse_sized(line.data ? (const char *)line.data : "", (int)line.len);
-	buf_free(&line);
+	isol8_buf_free(&line);
 	session_opcode op = sessionmsg_op_of(doc);
 	d->last_ms = now_real_ms();
 	bool keep = true;

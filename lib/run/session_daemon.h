@@ -22,7 +22,7 @@
 typedef struct isol8_session_spec {
 	const char *id;           /* a valid session id (session_id_valid) that no live session has */
 	const char *runtime;      /* a known runtime */
-	const isol8_options *opt; /* the session's limits and secrets, already options_validate'd */
+	const isol8_options *opt; /* the session's limits and secrets, already isol8_options_validate'd */
 	uint64_t idle_ms;         /* it expires itself after this long without a request */
 	const isol8_config *cfg;  /* the defaults and bounds of each exec's own options */
 } isol8_session_spec;

@@ -96,7 +96,7 @@ int warm_send(int *chan, char *const *argv, char *const *envp, isol8_err *err)
 	}
 	int rc = write_all(*chan, b.data, b.len);
 	int e = errno;
-	buf_free(&b);
+	isol8_buf_free(&b);
 	close(*chan);
 	*chan = -1; /* EOF ends the message */
 	if (rc < 0)

@@ -46,7 +46,7 @@ static void file_error(isol8_buf *msg, int e, size_t max)
 		snprintf(why, sizeof why, "permission denied to the sandbox user");
 	else
 		snprintf(why, sizeof why, "%s", strerror(e));
-	buf_free(msg);
+	isol8_buf_free(msg);
 	buf_puts(msg, why);
 }
 
@@ -101,7 +101,7 @@ static __attribute__((noreturn)) void file_op_child(int rep, const isol8_sandbox
 	if (fd < 0 || e) {
 		isol8_buf m = {0};
 		file_error(&m, e ? e : EIO, max);
-		buf_free(&b);
+		isol8_buf_free(&b);
 		buf_puts(&b, "E");
 		buf_append(&b, m.data, m.len);
 	}
@@ -161,7 +161,7 @@ static bool run_file_op(const isol8_sandbox_cfg *cfg, const char *path, size_t m
 	bool clean = done && WIFEXITED(status) && WEXITSTATUS(status) == (((char *)out->data)[0] == 'E');
 	if (clean)
 		return true;
-	buf_free(out);
+	isol8_buf_free(out);
 	if (pid < 0 || pidfd < 0)
 		buf_puts(out, "could not start the file operation (the sandbox may be out of processes)");
 	else if (!exited)
@@ -190,7 +190,7 @@ static bool reply_failed_op(int ctl, bool ran, isol8_buf *r)
 	isol8_buf m = {0};
 	buf_append(&m, r->data + 1, r->len - 1);
 	reply_file_error(ctl, &m);
-	buf_free(&m);
+	isol8_buf_free(&m);
 	return true;
 }
 
@@ -201,7 +201,7 @@ void fileop_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t 
 		ctl_send_reply(ctl, "size", (long long)(r.len - 1));
 		(void)write_all(ctl, r.data + 1, r.len - 1);
 	}
-	buf_free(&r);
+	isol8_buf_free(&r);
 }
 
 void fileop_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, unsigned mode, const unsigned char *data,
@@ -210,5 +210,5 @@ void fileop_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, unsigne
 	isol8_buf r = {0};
 	if (!reply_failed_op(ctl, run_file_op(cfg, path, 0, true, mode, data, len, &r), &r))
 		ctl_send_reply(ctl, "ok", 1);
-	buf_free(&r);
+	isol8_buf_free(&r);
 }

@@ -121,95 +121,122 @@ struct child {
 	int errp;
 };
 
+/* What the init keeps between requests. */
+struct init_state {
+	int ctl, sigfd;
+	const isol8_sandbox_cfg *cfg;
+	isol8_buf in;   /* request bytes not yet handled */
+	struct fdq q;   /* fds that came with them */
+	/* every payload this init started and has not reaped: the first one, then spawned ones */
+	struct child kids[16];
+	int nkids;
+};
+
+/* Reaps what exited; a payload of ours is reported on ctl (with its exec error, if any). */
+static void reap(struct init_state *s)
+{
+	struct signalfd_siginfo si;
+	(void)!read(s->sigfd, &si, sizeof si);
+	int status;
+	pid_t w;
+	while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+		int k = 0;
+		while (k < s->nkids && s->kids[k].pid != w)
+			k++;
+		if (k == s->nkids)
+			continue; /* reaping orphans is PID 1's duty */
+		char msg[1024];
+		ssize_t n = read(s->kids[k].errp, msg, sizeof msg - 1);
+		close(s->kids[k].errp);
+		s->kids[k] = s->kids[--s->nkids];
+		if (n > 0)
+			msg[n] = 0;
+		/* the pid tells spawned payloads apart (sessions) */
+		ctl_send_exit(s->ctl, w, status, n > 0 ? msg : NULL);
+	}
+}
+
+/* A put: the content follows the request line, first from the buffer, then the socket. */
+static void handle_put(struct init_state *s, const ctl_req *req)
+{
+	size_t need = req->size;
+	if (need > s->cfg->rootfs.sandbox_size + s->cfg->rootfs.tmp_size) {
+		ctl_send_error(s->ctl, "file larger than the sandbox");
+		_exit(1); /* the stream cannot be resynchronised */
+	}
+	char tmp[65536];
+	while (s->in.len < need) {
+		ssize_t r = read(s->ctl, tmp, sizeof tmp);
+		if (r <= 0)
+			_exit(0); /* supervisor gone mid-transfer */
+		buf_append(&s->in, tmp, (size_t)r);
+	}
+	fileop_put(s->ctl, s->cfg, req->path, req->mode, s->in.data, need);
+	memmove(s->in.data, s->in.data + need, s->in.len - need);
+	s->in.len -= need;
+}
+
+static void handle_request(struct init_state *s, const ctl_req *req)
+{
+	if (req->kind == CTL_REQ_GET) {
+		fileop_get(s->ctl, s->cfg, req->path, req->max);
+	} else if (req->kind == CTL_REQ_PUT) {
+		handle_put(s, req);
+	} else if (req->kind == CTL_REQ_SPAWN) {
+		int ep = -1;
+		pid_t pid = s->nkids < (int)ARRAY_SIZE(s->kids) ? spawn_payload(&s->q, s->ctl, s->sigfd, &ep, s->cfg) : -1;
+		if (pid > 0) {
+			s->kids[s->nkids++] = (struct child){pid, ep};
+			ctl_send_reply(s->ctl, "spawned", pid);
+		} else {
+			ctl_send_error(s->ctl, "spawn failed");
+		}
+	} else if (req->kind == CTL_REQ_KILLALL) {
+		/* every process of the sandbox but this init: a runaway exec, its children */
+		kill(-1, SIGKILL);
+		ctl_send_reply(s->ctl, "ok", 1);
+	} else {
+		ctl_send_error(s->ctl, "bad request");
+	}
+}
+
+/* Reads from ctl and handles every whole request line; false when the supervisor is gone. */
+static bool read_requests(struct init_state *s)
+{
+	char tmp[65536];
+	ssize_t n = recv_with_fds(s->ctl, tmp, sizeof tmp, &s->q);
+	if (n <= 0)
+		return false;
+	buf_append(&s->in, tmp, (size_t)n);
+	char *nl;
+	while (s->in.len && (nl = memchr(s->in.data, '\n', s->in.len))) {
+		size_t ll = (size_t)(nl - (char *)s->in.data);
+		ctl_req req;
+		ctl_parse_request((const char *)s->in.data, ll, &req);
+		memmove(s->in.data, nl + 1, s->in.len - ll - 1);
+		s->in.len -= ll + 1;
+		handle_request(s, &req);
+		ctl_req_free(&req);
+	}
+	return true;
+}
+
 static __attribute__((noreturn)) void init_loop(int ctl, int sigfd, pid_t payload, int errp,
 						const isol8_sandbox_cfg *cfg)
 {
+	struct init_state s = {.ctl = ctl, .sigfd = sigfd, .cfg = cfg, .kids = {{payload, errp}}, .nkids = 1};
 	bool ctl_open = true;
-	isol8_buf in = {0};
-	struct fdq q = {.n = 0};
-	/* every payload this init started and has not reaped: the first one, then spawned ones */
-	struct child kids[16] = {{payload, errp}};
-	int nkids = 1;
 	for (;;) {
 		struct pollfd p[2] = {{sigfd, POLLIN, 0}, {ctl_open ? ctl : -1, POLLIN, 0}};
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			_exit(1);
-		if (p[0].revents) {
-			struct signalfd_siginfo si;
-			(void)!read(sigfd, &si, sizeof si);
-			int status;
-			pid_t w;
-			while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
-				int k = 0;
-				while (k < nkids && kids[k].pid != w)
-					k++;
-				if (k == nkids)
-					continue; /* reaping orphans is PID 1's duty */
-				char msg[1024];
-				ssize_t n = read(kids[k].errp, msg, sizeof msg - 1);
-				close(kids[k].errp);
-				kids[k] = kids[--nkids];
-				if (n > 0)
-					msg[n] = 0;
-				/* the pid tells spawned payloads apart (sessions) */
-				ctl_send_exit(ctl, w, status, n > 0 ? msg : NULL);
-			}
-		}
-		if (ctl_open && p[1].revents) {
-			char tmp[65536];
-			ssize_t n = recv_with_fds(ctl, tmp, sizeof tmp, &q);
-			if (n <= 0) {
-				if (!cfg->persist)
-					_exit(0); /* supervisor done: the kernel tears the namespace down */
-				close(ctl);
-				ctl_open = false;
-				continue;
-			}
-			buf_append(&in, tmp, (size_t)n);
-			char *nl;
-			while (in.len && (nl = memchr(in.data, '\n', in.len))) {
-				size_t ll = (size_t)(nl - (char *)in.data);
-				ctl_req req;
-				ctl_parse_request((const char *)in.data, ll, &req);
-				memmove(in.data, nl + 1, in.len - ll - 1);
-				in.len -= ll + 1;
-				if (req.kind == CTL_REQ_GET) {
-					fileop_get(ctl, cfg, req.path, req.max);
-				} else if (req.kind == CTL_REQ_PUT) {
-					/* the content follows the line: take it from the buffer, then the socket */
-					size_t need = req.size;
-					bool ok = need <= cfg->rootfs.sandbox_size + cfg->rootfs.tmp_size;
-					while (ok && in.len < need) {
-						ssize_t r = read(ctl, tmp, sizeof tmp);
-						if (r <= 0)
-							_exit(0); /* supervisor gone mid-transfer */
-						buf_append(&in, tmp, (size_t)r);
-					}
-					if (!ok) {
-						ctl_send_error(ctl, "file larger than the sandbox");
-						_exit(1); /* the stream cannot be resynchronised */
-					}
-					fileop_put(ctl, cfg, req.path, req.mode, in.data, need);
-					memmove(in.data, in.data + need, in.len - need);
-					in.len -= need;
-				} else if (req.kind == CTL_REQ_SPAWN) {
-					int ep = -1;
-					pid_t pid = nkids < (int)ARRAY_SIZE(kids) ? spawn_payload(&q, ctl, sigfd, &ep, cfg) : -1;
-					if (pid > 0) {
-						kids[nkids++] = (struct child){pid, ep};
-						ctl_send_reply(ctl, "spawned", pid);
-					} else {
-						ctl_send_error(ctl, "spawn failed");
-					}
-				} else if (req.kind == CTL_REQ_KILLALL) {
-					/* every process of the sandbox but this init: a runaway exec, its children */
-					kill(-1, SIGKILL);
-					ctl_send_reply(ctl, "ok", 1);
-				} else {
-					ctl_send_error(ctl, "bad request");
-				}
-				ctl_req_free(&req);
-			}
+		if (p[0].revents)
+			reap(&s);
+		if (ctl_open && p[1].revents && !read_requests(&s)) {
+			if (!cfg->persist)
+				_exit(0); /* supervisor done: the kernel tears the namespace down */
+			close(ctl);
+			ctl_open = false;
 		}
 	}
 }
@@ -229,6 +256,23 @@ static void close_all_but(const int *keep, int n)
 			return;
 		lo = next + 1;
 	}
+}
+
+/* --net filtered: the proxy's socket, made here, in the sandbox's network namespace, and passed
+ * out; a proxy outside accepts on it. The kernel then makes it the only way out: no route, no
+ * DNS, no root inside. */
+static int proxy_listener(isol8_err *err)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(8118), .sin_addr = {htonl(INADDR_LOOPBACK)}};
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0) {
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "proxy socket on 127.0.0.1:8118");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 __attribute__((noreturn)) void init_main(const struct child_fds *f, const isol8_sandbox_cfg *cfg)
@@ -258,16 +302,8 @@ __attribute__((noreturn)) void init_main(const struct child_fds *f, const isol8_
 	 * and passed out; a proxy outside accepts on it. The kernel then makes it the only way out:
 	 * no route, no DNS, no root inside. */
 	int listener = -1;
-	if (cfg->proxy_listener) {
-		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(8118), .sin_addr = {htonl(INADDR_LOOPBACK)}};
-		int one = 1;
-		listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (listener < 0 || setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-		    bind(listener, (struct sockaddr *)&a, sizeof a) < 0 || listen(listener, 128) < 0) {
-			isol8_fail(&err, ISOL8_E_SANDBOX, errno, "proxy socket on 127.0.0.1:8118");
-			goto fail;
-		}
-	}
+	if (cfg->proxy_listener && (listener = proxy_listener(&err)) < 0)
+		goto fail;
 	if (rootfs_build(&cfg->rootfs, &err) < 0)
 		goto fail;
 	prctl(PR_SET_DUMPABLE, 0); /* nothing inside may ptrace or read the init's memory */

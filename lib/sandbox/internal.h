@@ -29,6 +29,11 @@ int drop_privileges(uid_t uid, gid_t gid, isol8_err *err);
  * reachable (-1, EPERM otherwise). */
 int split_area(const char *path, const char **rel);
 
+/* supervisor.c: closes *fd if open and sets it to -1; writes sb's run-dir record naming
+ * supervisor as its holder. */
+void close_fd(int *fd);
+void sandbox_write_record(isol8_sandbox *sb, const char *run_dir, pid_t supervisor);
+
 /* fileops.c: a get or put request, answered on ctl (see wire/ctl.h). */
 void fileop_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max);
 void fileop_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, unsigned mode, const unsigned char *data,

@@ -106,21 +106,11 @@ static void payload_fail(int errfd, isol8_err *err)
 	_exit(127);
 }
 
-__attribute__((noreturn)) void payload_main(int feed, int in, int out, int errout, int errfd, int chan,
-						   const isol8_sandbox_cfg *cfg)
+/* The feed up to its X frame: files written as they come, argv, env and cwd kept. Ends the
+ * process on a feed discarded unread (EOF first: a pooled sandbox never used) or broken. */
+static void read_feed(int feed, int errfd, char ***argv, char ***envp, char **cwd)
 {
 	isol8_err err = {0};
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	setsid(); /* no controlling terminal: TIOCSTI has nothing to inject into */
-	if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0)
-		payload_fail(errfd, &err);
-	struct rlimit core = {0, 0}, nofile = {4096, 4096};
-	setrlimit(RLIMIT_CORE, &core);
-	setrlimit(RLIMIT_NOFILE, &nofile);
-
-	char **argv = NULL, **envp = NULL, *cwd = NULL;
 	for (;;) {
 		char type, *data;
 		uint64_t len;
@@ -137,14 +127,32 @@ __attribute__((noreturn)) void payload_main(int feed, int in, int out, int errou
 			if (write_injected(data, len, &err) < 0)
 				payload_fail(errfd, &err);
 		} else if (type == 'A') {
-			argv = feed_list(data, len);
+			*argv = feed_list(data, len);
 		} else if (type == 'E') {
-			envp = feed_list(data, len);
+			*envp = feed_list(data, len);
 		} else if (type == 'C') {
-			cwd = xstrdup(data);
+			*cwd = xstrdup(data);
 		}
 		free(data);
 	}
+}
+
+__attribute__((noreturn)) void payload_main(int feed, int in, int out, int errout, int errfd, int chan,
+						   const isol8_sandbox_cfg *cfg)
+{
+	isol8_err err = {0};
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setsid(); /* no controlling terminal: TIOCSTI has nothing to inject into */
+	if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0)
+		payload_fail(errfd, &err);
+	struct rlimit core = {0, 0}, nofile = {4096, 4096};
+	setrlimit(RLIMIT_CORE, &core);
+	setrlimit(RLIMIT_NOFILE, &nofile);
+
+	char **argv = NULL, **envp = NULL, *cwd = NULL;
+	read_feed(feed, errfd, &argv, &envp, &cwd);
 	close(feed);
 	if (!argv || !argv[0] || !envp || !cwd) {
 		isol8_fail(&err, ISOL8_E_INTERNAL, 0, "incomplete feed");

@@ -43,14 +43,14 @@ static const char *runtimes_dir(void)
 	return e && *e ? e : "/opt/isol8/runtimes";
 }
 
-static void close_fd(int *fd)
+void close_fd(int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
 }
 
-static void write_record(isol8_sandbox *sb, const char *run_dir, pid_t supervisor)
+void sandbox_write_record(isol8_sandbox *sb, const char *run_dir, pid_t supervisor)
 {
 	isol8_record rec;
 	record_fill(&rec, sb->id, sb->pid, supervisor, sb->cg.version, sb->persist);
@@ -157,6 +157,18 @@ static int payload_pipes_open(struct payload_pipes *pp, bool channel)
 	return 0;
 }
 
+/* The run dir's staging mount point (into staging) and records directory, made if missing. */
+static int run_dir_ready(const char *run_dir, char staging[PATH_MAX], isol8_err *err)
+{
+	char *stage = rundir_staging(run_dir), *recdir = rundir_sandboxes(run_dir);
+	snprintf(staging, PATH_MAX, "%s", stage);
+	int made = mkdir_p(stage, 0755) == 0 && mkdir_p(recdir, 0700) == 0 ? 0 : -1;
+	int e = errno;
+	free(stage);
+	free(recdir);
+	return made < 0 ? isol8_fail(err, ISOL8_E_SANDBOX, e, "cannot create the run dir %s (set ISOL8_RUN_DIR)", run_dir) : 0;
+}
+
 static int native_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err *err)
 {
 	memset(sb, 0, sizeof *sb);
@@ -167,14 +179,9 @@ static int native_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol
 	random_hex(sb->id, 8);
 	isol8_sandbox_cfg cfg = *cfg_in;
 	const char *run_dir = cfg.run_dir ? cfg.run_dir : isol8_run_dir();
-	char *stage = rundir_staging(run_dir), *recdir = rundir_sandboxes(run_dir);
 	char staging[PATH_MAX];
-	snprintf(staging, sizeof staging, "%s", stage);
-	int made = mkdir_p(stage, 0755) == 0 && mkdir_p(recdir, 0700) == 0 ? 0 : -1;
-	free(stage);
-	free(recdir);
-	if (made < 0)
-		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create the run dir %s (set ISOL8_RUN_DIR)", run_dir);
+	if (run_dir_ready(run_dir, staging, err) < 0)
+		return -1;
 	cfg.rootfs.staging = staging;
 	cfg.rootfs.uid = ISOL8_SANDBOX_UID;
 	cfg.rootfs.gid = ISOL8_SANDBOX_GID;
@@ -235,7 +242,7 @@ static int native_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol
 		goto fail;
 	}
 	close_fd(&sync[1]);
-	write_record(sb, run_dir, getpid());
+	sandbox_write_record(sb, run_dir, getpid());
 	return 0;
 fail:
 	for (size_t i = 0; i < ARRAY_SIZE(child_ends); i++)
@@ -514,72 +521,6 @@ static void native_wait_exit(isol8_sandbox *sb)
 	sb->dead = true;
 }
 
-void sandbox_handover_fds(const isol8_sandbox *sb, int fds[ISOL8_HANDOVER_FDS])
-{
-	fds[0] = sb->pidfd;
-	fds[1] = sb->ctl;
-	fds[2] = sb->feed;
-	fds[3] = sb->stdin_w;
-	fds[4] = sb->stdout_r;
-	fds[5] = sb->stderr_r;
-}
-
-int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[ISOL8_HANDOVER_FDS], isol8_err *err)
-{
-	memset(sb, 0, sizeof *sb);
-	sb->be = &isol8_native_backend;
-	sb->proxy_fd = sb->chan = sb->reply = -1;
-	if (!record_id_valid(id))
-		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "bad sandbox id from the pool");
-	memcpy(sb->id, id, 17);
-	sb->pid = pid;
-	sb->pidfd = fds[0];
-	sb->ctl = fds[1];
-	sb->feed = fds[2];
-	sb->stdin_w = fds[3];
-	sb->stdout_r = fds[4];
-	sb->stderr_r = fds[5];
-	sb->adopted = true;
-	if (cgroup_open(&sb->cg, id) < 0)
-		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "no cgroup for sandbox %s", id);
-	return 0;
-}
-
-void sandbox_hand_record_to(isol8_sandbox *sb, pid_t supervisor)
-{
-	write_record(sb, isol8_run_dir(), supervisor);
-}
-
-void sandbox_release(isol8_sandbox *sb, isol8_handed *h)
-{
-	int *fds[] = {&sb->ctl, &sb->feed, &sb->chan, &sb->reply, &sb->stdin_w, &sb->stdout_r, &sb->stderr_r, &sb->proxy_fd};
-	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
-		close_fd(fds[i]);
-	buf_free(&sb->ctl_in);
-	buf_free(&sb->status_q);
-	*h = (isol8_handed){sb->pidfd, sb->cg, sb->record};
-	sb->pidfd = -1;
-	sb->record = NULL;
-	memset(&sb->cg, 0, sizeof sb->cg);
-}
-
-void sandbox_handed_sweep(isol8_handed *h)
-{
-	cgroup_kill_all(&h->cg);
-	cgroup_destroy(&h->cg);
-	if (h->record)
-		unlink(h->record);
-	sandbox_handed_forget(h);
-}
-
-void sandbox_handed_forget(isol8_handed *h)
-{
-	cgroup_forget(&h->cg);
-	free(h->record);
-	h->record = NULL;
-	close_fd(&h->pidfd);
-}
-
 static void native_destroy(isol8_sandbox *sb)
 {
 	/* --persist: left alive on purpose; its cgroup and run-dir record stay for isol8-cleanup.
@@ -588,8 +529,8 @@ static void native_destroy(isol8_sandbox *sb)
 	int *fds[] = {&sb->feed, &sb->stdin_w, &sb->stdout_r, &sb->stderr_r, &sb->ctl, &sb->proxy_fd, &sb->chan, &sb->reply};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		close_fd(fds[i]);
-	buf_free(&sb->ctl_in);
-	buf_free(&sb->status_q);
+	isol8_buf_free(&sb->ctl_in);
+	isol8_buf_free(&sb->status_q);
 	if (!keep && sb->pid > 0) {
 		native_kill(sb);
 		native_wait_exit(sb);

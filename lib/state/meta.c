@@ -187,12 +187,12 @@ int session_meta_read(const char *path, isol8_session_meta *m, isol8_err *err)
 	isol8_buf b = {0};
 	memset(m, 0, sizeof *m);
 	if (read_file(path, MAX_META_BYTES, &b, err) < 0) {
-		buf_free(&b);
+		isol8_buf_free(&b);
 		return -1;
 	}
 	jv v;
 	int rc = json_parse(b.data ? (const char *)b.data : "", b.len, "meta.json", &v, err);
-	buf_free(&b);
+	isol8_buf_free(&b);
 	if (rc == 0)
 		rc = session_meta_parse(v, m, err);
 	return rc < 0 ? -2 : 0;

@@ -43,6 +43,6 @@ jv netlog_read(const char *path)
 			p = nl ? nl + 1 : NULL;
 		}
 	}
-	buf_free(&b);
+	isol8_buf_free(&b);
 	return arr;
 }

@@ -82,11 +82,11 @@ int record_read(const char *path, isol8_record *r)
 	isol8_err e = {0};
 	memset(r, 0, sizeof *r);
 	if (read_file(path, 1 << 16, &b, &e) < 0) {
-		buf_free(&b);
+		isol8_buf_free(&b);
 		return -1;
 	}
 	jv v = jv_parse_sized(b.data ? (const char *)b.data : "", (int)b.len);
-	buf_free(&b);
+	isol8_buf_free(&b);
 	double pid, start, sup = 0, sst = 0, cgv = 0;
 	bool ok = jv_get_kind(v) == JV_KIND_OBJECT && str(v, "id", r->id, sizeof r->id) && record_id_valid(r->id) &&
 		  num(v, "pid", &pid) && num(v, "startTime", &start) && str(v, "bootId", r->boot, sizeof r->boot);

@@ -38,7 +38,7 @@ void ctl_send_ready(int fd, int listener)
 	buf_append(&b, "\n", 1);
 	/* one sendmsg: the socket travels with its line, never apart from it */
 	(void)fd_send(fd, b.data, b.len, &listener, 1);
-	buf_free(&b);
+	isol8_buf_free(&b);
 	free(text);
 }
 

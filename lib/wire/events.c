@@ -68,6 +68,6 @@ void evw_result(isol8_evwriter *w, jv result)
 
 void evw_free(isol8_evwriter *w)
 {
-	buf_free(&w->pend[0]);
-	buf_free(&w->pend[1]);
+	isol8_buf_free(&w->pend[0]);
+	isol8_buf_free(&w->pend[1]);
 }

@@ -23,7 +23,7 @@ static int list_frame(int fd, char type, char **v)
 	for (; *v; v++)
 		buf_append(&b, *v, strlen(*v) + 1);
 	int r = frame(fd, type, b.data, b.len, NULL, 0);
-	buf_free(&b);
+	isol8_buf_free(&b);
 	return r;
 }
 
@@ -47,7 +47,7 @@ int feed_write(int fd, const isol8_exec_spec *spec, isol8_err *err)
 		buf_append(&hdr, spec->files[i].path, strlen(spec->files[i].path) + 1);
 		buf_append(&hdr, &mode, 4);
 		int r = frame(fd, 'F', hdr.data, hdr.len, spec->files[i].data, spec->files[i].len);
-		buf_free(&hdr);
+		isol8_buf_free(&hdr);
 		if (r < 0)
 			goto broken;
 	}

@@ -19,7 +19,7 @@ const char **options_secret_values(const isol8_options *o)
 	return v;
 }
 
-void options_free(isol8_options *o)
+void isol8_options_free(isol8_options *o)
 {
 	kv_free(o->secrets, o->nsecrets);
 	strv_clear(&o->net_allow, &o->nallow);
@@ -39,7 +39,7 @@ static int size_opt(const char *s, const char *what, uint64_t *out, isol8_err *e
 static const char *const net_names[] = {[ISOL8_NET_NONE] = "none", [ISOL8_NET_HOST] = "host",
 					[ISOL8_NET_FILTERED] = "filtered"};
 
-int net_from_name(const char *name)
+int isol8_net_from_name(const char *name)
 {
 	for (int i = 0; i < (int)ARRAY_SIZE(net_names); i++)
 		if (!strcmp(name, net_names[i]))
@@ -47,16 +47,16 @@ int net_from_name(const char *name)
 	return -1;
 }
 
-const char *net_to_name(enum isol8_net net)
+const char *isol8_net_to_name(enum isol8_net net)
 {
 	return (unsigned)net < ARRAY_SIZE(net_names) ? net_names[net] : "none";
 }
 
-int options_from_config(isol8_options *o, const isol8_config *c, isol8_err *err)
+int isol8_options_from_config(isol8_options *o, const isol8_config *c, isol8_err *err)
 {
 	memset(o, 0, sizeof *o);
-	int net = net_from_name(config_str(c, "defaults.network", "none"));
-	o->network = net < 0 ? ISOL8_NET_NONE : (enum isol8_net)net; /* config_load refused other names */
+	int net = isol8_net_from_name(config_str(c, "defaults.network", "none"));
+	o->network = net < 0 ? ISOL8_NET_NONE : (enum isol8_net)net; /* isol8_config_load refused other names */
 	o->cpu_limit = config_num(c, "defaults.cpuLimit", 1.0);
 	o->pids_limit = 64;
 	o->max_output = 1048576;
@@ -72,7 +72,7 @@ int options_from_config(isol8_options *o, const isol8_config *c, isol8_err *err)
 		jv l = config_get(c, lists[k]);
 		jv_array_foreach(l, i, e) {
 			(void)i;
-			strv_add(k ? &o->net_deny : &o->net_allow, k ? &o->ndeny : &o->nallow, jv_string_value(e));
+			isol8_strv_add(k ? &o->net_deny : &o->net_allow, k ? &o->ndeny : &o->nallow, jv_string_value(e));
 			jv_free(e);
 		}
 		jv_free(l);
@@ -95,115 +95,174 @@ static int num_field(jv v, const char *field, double min, double max, double *ou
 	return 0;
 }
 
+static int opt_network(jv val, isol8_options *o, isol8_err *err)
+{
+	if (json_expect(val, JV_KIND_STRING, "options.network", err) < 0)
+		return -1;
+	int net = isol8_net_from_name(jv_string_value(val));
+	if (net < 0)
+		return isol8_input_error(err, "options.network must be none, host or filtered, not \"%s\"", jv_string_value(val));
+	o->network = (enum isol8_net)net;
+	return 0;
+}
+
+static int opt_size(const char *k, jv val, isol8_options *o, isol8_err *err)
+{
+	char f[64];
+	snprintf(f, sizeof f, "options.%s", k);
+	if (json_expect(val, JV_KIND_STRING, f, err) < 0)
+		return -1;
+	bool mem = !strcmp(k, "memoryLimit");
+	return size_opt(jv_string_value(val), mem ? "memory limit" : k,
+			mem ? &o->memory_limit : !strcmp(k, "sandboxSize") ? &o->sandbox_size : &o->tmp_size, err);
+}
+
+/* cpuLimit, pidsLimit, maxOutputSize, timeoutMs: numbers in range. */
+static int opt_number(const char *k, jv val, isol8_options *o, isol8_err *err)
+{
+	char f[64];
+	double d;
+	snprintf(f, sizeof f, "options.%s", k);
+	if (!strcmp(k, "cpuLimit") && num_field(val, f, 0.01, 1024, &d, err) == 0)
+		o->cpu_limit = d;
+	else if (!strcmp(k, "pidsLimit") && num_field(val, f, 1, 1 << 22, &d, err) == 0)
+		o->pids_limit = (long long)d;
+	else if (!strcmp(k, "maxOutputSize") && num_field(val, f, 1, 1ull << 34, &d, err) == 0)
+		o->max_output = (uint64_t)d;
+	else if (!strcmp(k, "timeoutMs") && num_field(val, f, 1, 86400000, &d, err) == 0)
+		o->timeout_ms = (long long)d;
+	else
+		return -1;
+	return 0;
+}
+
+static int opt_bool(const char *k, jv val, isol8_options *o, isol8_err *err)
+{
+	char f[64];
+	snprintf(f, sizeof f, "options.%s", k);
+	if (json_expect(val, JV_KIND_TRUE, f, err) < 0)
+		return -1;
+	bool b = jv_get_kind(val) == JV_KIND_TRUE;
+	if (!strcmp(k, "readonlyRootFs"))
+		o->writable = !b;
+	else if (!strcmp(k, "persist"))
+		o->persist = b;
+	else if (!strcmp(k, "debug"))
+		o->debug = b;
+	else
+		o->log_network = b;
+	return 0;
+}
+
+/* security.seccomp: "unconfined" only where the operator's config allows it. */
+static int opt_security(jv val, isol8_options *o, const isol8_config *c, isol8_err *err)
+{
+	if (json_expect(val, JV_KIND_OBJECT, "options.security", err) < 0)
+		return -1;
+	jv s = json_get(val, "seccomp");
+	const char *allowed = config_str(c, "security.seccomp", "strict");
+	int rc = 0;
+	if (jv_get_kind(s) == JV_KIND_STRING) {
+		const char *m = jv_string_value(s);
+		if (!strcmp(m, "strict"))
+			o->seccomp = ISOL8_SECCOMP_STRICT;
+		else if (!strcmp(m, "unconfined") && !strcmp(allowed, "unconfined"))
+			o->seccomp = ISOL8_SECCOMP_UNCONFINED;
+		else
+			rc = isol8_input_error(err, "options.security.seccomp \"%s\" is not allowed: the operator's config sets security.seccomp to \"%s\"",
+					       m, allowed);
+	} else if (jv_is_valid(s) && jv_get_kind(s) != JV_KIND_NULL) {
+		rc = isol8_input_error(err, "options.security.seccomp must be a string");
+	}
+	jv_free(s);
+	return rc;
+}
+
+/* networkFilter {whitelist, blacklist}: each list given replaces the config's. */
+static int opt_filter_list(jv val, int n, isol8_options *o, isol8_err *err)
+{
+	static const char *const names[2] = {"whitelist", "blacklist"};
+	jv l = json_get(val, names[n]);
+	int rc = 0;
+	if (jv_get_kind(l) == JV_KIND_ARRAY) {
+		strv_clear(n ? &o->net_deny : &o->net_allow, n ? &o->ndeny : &o->nallow);
+		jv_array_foreach(l, i, e) {
+			(void)i;
+			if (jv_get_kind(e) != JV_KIND_STRING)
+				rc = isol8_input_error(err, "options.networkFilter.%s must be an array of strings", names[n]);
+			else
+				isol8_strv_add(n ? &o->net_deny : &o->net_allow, n ? &o->ndeny : &o->nallow, jv_string_value(e));
+			jv_free(e);
+		}
+	} else if (jv_is_valid(l) && jv_get_kind(l) != JV_KIND_NULL) {
+		rc = isol8_input_error(err, "options.networkFilter.%s must be an array of strings", names[n]);
+	}
+	jv_free(l);
+	return rc;
+}
+
+static int opt_filter(jv val, isol8_options *o, isol8_err *err)
+{
+	if (json_expect(val, JV_KIND_OBJECT, "options.networkFilter", err) < 0)
+		return -1;
+	return opt_filter_list(val, 0, o, err) < 0 ? -1 : opt_filter_list(val, 1, o, err);
+}
+
+static bool one_of(const char *k, const char *const *names)
+{
+	for (; *names; names++)
+		if (!strcmp(k, *names))
+			return true;
+	return false;
+}
+
+static int options_field(const char *k, jv val, isol8_options *o, const isol8_config *c, isol8_err *err)
+{
+	static const char *const sizes[] = {"memoryLimit", "sandboxSize", "tmpSize", NULL};
+	static const char *const numbers[] = {"cpuLimit", "pidsLimit", "maxOutputSize", "timeoutMs", NULL};
+	static const char *const bools[] = {"readonlyRootFs", "persist", "debug", "logNetwork", NULL};
+	/* operator-side settings: a client cannot change them, and they do not change this run */
+	static const char *const operator_side[] = {"poolStrategy", "poolSize", "audit", "remoteCode", NULL};
+	if (jv_get_kind(val) == JV_KIND_NULL || one_of(k, operator_side))
+		return 0;
+	if (!strcmp(k, "network"))
+		return opt_network(val, o, err);
+	if (one_of(k, sizes))
+		return opt_size(k, val, o, err);
+	if (one_of(k, numbers))
+		return opt_number(k, val, o, err);
+	if (one_of(k, bools))
+		return opt_bool(k, val, o, err);
+	if (!strcmp(k, "secrets"))
+		return json_string_map(jv_copy(val), "options.secrets", &o->secrets, &o->nsecrets, ISOL8_MAX_ENV, err);
+	if (!strcmp(k, "image")) {
+		if (json_expect(val, JV_KIND_STRING, "options.image", err) < 0)
+			return -1;
+		free(o->image);
+		o->image = xstrdup(jv_string_value(val));
+		return 0;
+	}
+	if (!strcmp(k, "mode")) {
+		if (json_expect(val, JV_KIND_STRING, "options.mode", err) < 0)
+			return -1;
+		if (strcmp(jv_string_value(val), "ephemeral"))
+			return isol8_input_error(err, "options.mode \"%s\" is not supported here: isol8-run runs ephemeral executions",
+						 jv_string_value(val));
+		return 0;
+	}
+	if (!strcmp(k, "security"))
+		return opt_security(val, o, c, err);
+	if (!strcmp(k, "networkFilter"))
+		return opt_filter(val, o, err);
+	return isol8_input_error(err, "unknown field options.%s", k);
+}
+
 int options_from_json(jv opts, isol8_options *o, const isol8_config *c, isol8_err *err)
 {
 	int rc = 0;
-	double d;
 	jv_object_foreach(opts, key, val) {
-		const char *k = jv_string_value(key);
-		jv_kind kind = jv_get_kind(val);
-		if (rc < 0 || kind == JV_KIND_NULL) {
-		} else if (!strcmp(k, "network")) {
-			if ((rc = json_expect(val, JV_KIND_STRING, "options.network", err)) == 0) {
-				const char *n = jv_string_value(val);
-				int net = net_from_name(n);
-				if (net >= 0)
-					o->network = (enum isol8_net)net;
-				else
-					rc = isol8_input_error(err, "options.network must be none, host or filtered, not \"%s\"", n);
-			}
-		} else if (!strcmp(k, "memoryLimit") || !strcmp(k, "sandboxSize") || !strcmp(k, "tmpSize")) {
-			char f[64];
-			snprintf(f, sizeof f, "options.%s", k);
-			if ((rc = json_expect(val, JV_KIND_STRING, f, err)) == 0)
-				rc = size_opt(jv_string_value(val), !strcmp(k, "memoryLimit") ? "memory limit" : k,
-					      !strcmp(k, "memoryLimit") ? &o->memory_limit
-					      : !strcmp(k, "sandboxSize") ? &o->sandbox_size : &o->tmp_size, err);
-		} else if (!strcmp(k, "cpuLimit")) {
-			if ((rc = num_field(val, "options.cpuLimit", 0.01, 1024, &d, err)) == 0)
-				o->cpu_limit = d;
-		} else if (!strcmp(k, "pidsLimit")) {
-			if ((rc = num_field(val, "options.pidsLimit", 1, 1 << 22, &d, err)) == 0)
-				o->pids_limit = (long long)d;
-		} else if (!strcmp(k, "maxOutputSize")) {
-			if ((rc = num_field(val, "options.maxOutputSize", 1, 1ull << 34, &d, err)) == 0)
-				o->max_output = (uint64_t)d;
-		} else if (!strcmp(k, "timeoutMs")) {
-			if ((rc = num_field(val, "options.timeoutMs", 1, 86400000, &d, err)) == 0)
-				o->timeout_ms = (long long)d;
-		} else if (!strcmp(k, "secrets")) {
-			rc = json_string_map(jv_copy(val), "options.secrets", &o->secrets, &o->nsecrets, ISOL8_MAX_ENV, err);
-		} else if (!strcmp(k, "image")) {
-			if ((rc = json_expect(val, JV_KIND_STRING, "options.image", err)) == 0) {
-				free(o->image);
-				o->image = xstrdup(jv_string_value(val));
-			}
-		} else if (!strcmp(k, "readonlyRootFs") || !strcmp(k, "persist") || !strcmp(k, "debug") ||
-			   !strcmp(k, "logNetwork")) {
-			char f[64];
-			snprintf(f, sizeof f, "options.%s", k);
-			if ((rc = json_expect(val, JV_KIND_TRUE, f, err)) == 0) {
-				bool b = kind == JV_KIND_TRUE;
-				if (!strcmp(k, "readonlyRootFs"))
-					o->writable = !b;
-				else if (!strcmp(k, "persist"))
-					o->persist = b;
-				else if (!strcmp(k, "debug"))
-					o->debug = b;
-				else if (!strcmp(k, "logNetwork"))
-					o->log_network = b;
-			}
-		} else if (!strcmp(k, "mode")) {
-			if ((rc = json_expect(val, JV_KIND_STRING, "options.mode", err)) == 0 && strcmp(jv_string_value(val), "ephemeral"))
-				rc = isol8_input_error(err, "options.mode \"%s\" is not supported here: isol8-run runs ephemeral executions",
-						       jv_string_value(val));
-		} else if (!strcmp(k, "security")) {
-			if ((rc = json_expect(val, JV_KIND_OBJECT, "options.security", err)) == 0) {
-				jv s = json_get(val, "seccomp");
-				const char *allowed = config_str(c, "security.seccomp", "strict");
-				if (jv_get_kind(s) == JV_KIND_STRING) {
-					const char *m = jv_string_value(s);
-					if (!strcmp(m, "strict"))
-						o->seccomp = ISOL8_SECCOMP_STRICT;
-					else if (!strcmp(m, "unconfined") && !strcmp(allowed, "unconfined"))
-						o->seccomp = ISOL8_SECCOMP_UNCONFINED;
-					else
-						rc = isol8_input_error(err, "options.security.seccomp \"%s\" is not allowed: the operator's config sets security.seccomp to \"%s\"",
-								       m, allowed);
-				} else if (jv_is_valid(s) && jv_get_kind(s) != JV_KIND_NULL) {
-					rc = isol8_input_error(err, "options.security.seccomp must be a string");
-				}
-				jv_free(s);
-			}
-		} else if (!strcmp(k, "networkFilter")) {
-			/* {whitelist, blacklist}: each list given replaces the config's */
-			if ((rc = json_expect(val, JV_KIND_OBJECT, "options.networkFilter", err)) == 0) {
-				static const char *const names[2] = {"whitelist", "blacklist"};
-				for (int n = 0; n < 2 && rc == 0; n++) {
-					jv l = json_get(val, names[n]);
-					if (jv_get_kind(l) == JV_KIND_ARRAY) {
-						strv_clear(n ? &o->net_deny : &o->net_allow, n ? &o->ndeny : &o->nallow);
-						jv_array_foreach(l, i, e) {
-							(void)i;
-							if (jv_get_kind(e) != JV_KIND_STRING)
-								rc = isol8_input_error(err, "options.networkFilter.%s must be an array of strings", names[n]);
-							else
-								strv_add(n ? &o->net_deny : &o->net_allow, n ? &o->ndeny : &o->nallow,
-									 jv_string_value(e));
-							jv_free(e);
-						}
-					} else if (jv_is_valid(l) && jv_get_kind(l) != JV_KIND_NULL) {
-						rc = isol8_input_error(err, "options.networkFilter.%s must be an array of strings", names[n]);
-					}
-					jv_free(l);
-				}
-			}
-		} else if (!strcmp(k, "poolStrategy") || !strcmp(k, "poolSize") || !strcmp(k, "audit") ||
-			   !strcmp(k, "remoteCode")) {
-			/* operator-side settings: a client cannot change them, and they do not change this run */
-		} else {
-			rc = isol8_input_error(err, "unknown field options.%s", k);
-		}
+		if (rc == 0)
+			rc = options_field(jv_string_value(key), val, o, c, err);
 		jv_free(key);
 		jv_free(val);
 	}
@@ -212,7 +271,7 @@ int options_from_json(jv opts, isol8_options *o, const isol8_config *c, isol8_er
 }
 
 
-int options_validate(const isol8_options *o, isol8_err *err)
+int isol8_options_validate(const isol8_options *o, isol8_err *err)
 {
 	for (size_t i = 0; i < o->nsecrets; i++)
 		if (!*o->secrets[i].key || strchr(o->secrets[i].key, '='))

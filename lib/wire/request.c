@@ -13,13 +13,13 @@
 #include "core/sbpath.h"
 #include "core/util.h"
 
-void request_init(isol8_request *r)
+void isol8_request_init(isol8_request *r)
 {
 	memset(r, 0, sizeof *r);
 	r->timeout_ms = -1;
 }
 
-void request_free(isol8_request *r)
+void isol8_request_free(isol8_request *r)
 {
 	free(r->runtime);
 	free(r->code);
@@ -38,10 +38,10 @@ void request_free(isol8_request *r)
 	free(r->output_paths);
 	strv_clear(&r->install, &r->ninstall);
 	free(r->registry);
-	request_init(r);
+	isol8_request_init(r);
 }
 
-int request_add_file(isol8_request *r, const char *path, const void *data, size_t len, isol8_err *err)
+int isol8_request_add_file(isol8_request *r, const char *path, const void *data, size_t len, isol8_err *err)
 {
 	if (r->nfiles >= ISOL8_MAX_FILES)
 		return isol8_input_error(err, "too many files (limit %d)", ISOL8_MAX_FILES);
@@ -75,124 +75,165 @@ static int nul_path_error(const char *field, jv s, isol8_err *err)
 }
 
 
+static int parse_string_field(const char *k, jv val, isol8_request *r, isol8_err *err)
+{
+	char f[64];
+	snprintf(f, sizeof f, "request.%s", k);
+	if (json_expect(val, JV_KIND_STRING, f, err) < 0)
+		return -1;
+	char **dst = !strcmp(k, "runtime") ? &r->runtime : !strcmp(k, "code") ? &r->code : !strcmp(k, "cmd") ? &r->cmd
+		   : !strcmp(k, "fileExtension") ? &r->file_ext : &r->workdir;
+	free(*dst);
+	*dst = !strcmp(k, "runtime") ? xstrdup(jv_string_value(val))
+				     : xstrndup(jv_string_value(val), (size_t)jv_string_length_bytes(jv_copy(val)));
+	return 0;
+}
+
+static int parse_stdin(jv val, isol8_request *r, isol8_err *err)
+{
+	if (json_expect(val, JV_KIND_STRING, "request.stdin", err) < 0)
+		return -1;
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(val));
+	r->stdin_data = xmalloc(n + 1);
+	memcpy(r->stdin_data, jv_string_value(val), n);
+	r->stdin_len = n;
+	r->has_stdin = true;
+	return 0;
+}
+
+static int parse_timeout(jv val, isol8_request *r, isol8_err *err)
+{
+	if (json_expect(val, JV_KIND_NUMBER, "request.timeoutMs", err) < 0)
+		return -1;
+	double d = jv_number_value(val);
+	if (!(d >= 1 && d <= 86400000))
+		return isol8_input_error(err, "request.timeoutMs must be between 1 and 86400000");
+	r->timeout_ms = (long long)d;
+	return 0;
+}
+
+/* metadata: checked (an object of strings) and not kept. */
+static int parse_metadata(jv val, isol8_err *err)
+{
+	isol8_kv *m = NULL;
+	size_t n = 0;
+	int rc = json_string_map(jv_copy(val), "request.metadata", &m, &n, 256, err);
+	kv_free(m, n);
+	return rc;
+}
+
+/* One entry of request.files: text, or {"base64": "..."} for binary content. */
+static int parse_file(jv fk, jv fv, isol8_request *r, isol8_err *err)
+{
+	if (json_string_has_nul(fk))
+		return nul_path_error("request.files", fk, err);
+	if (jv_get_kind(fv) == JV_KIND_STRING)
+		return isol8_request_add_file(r, jv_string_value(fk), jv_string_value(fv),
+					      (size_t)jv_string_length_bytes(jv_copy(fv)), err);
+	if (jv_get_kind(fv) != JV_KIND_OBJECT)
+		return isol8_input_error(err, "request.files[\"%s\"] must be a string", jv_string_value(fk));
+	jv b = json_get(fv, "base64");
+	isol8_buf dec = {0};
+	int rc;
+	if (jv_get_kind(b) != JV_KIND_STRING ||
+	    base64_decode(jv_string_value(b), (size_t)jv_string_length_bytes(jv_copy(b)), &dec) < 0)
+		rc = isol8_input_error(err, "request.files[\"%s\"] must be a string or {\"base64\": \"…\"}",
+				       jv_string_value(fk));
+	else
+		rc = isol8_request_add_file(r, jv_string_value(fk), dec.data, dec.len, err);
+	isol8_buf_free(&dec);
+	jv_free(b);
+	return rc;
+}
+
+static int parse_files(jv val, isol8_request *r, isol8_err *err)
+{
+	int rc = json_expect(val, JV_KIND_OBJECT, "request.files", err);
+	if (rc < 0)
+		return rc;
+	jv_object_foreach(val, fk, fv) {
+		if (rc == 0)
+			rc = parse_file(fk, fv, r, err);
+		jv_free(fk);
+		jv_free(fv);
+	}
+	return rc;
+}
+
+static int parse_output_path(jv e, isol8_request *r, isol8_err *err)
+{
+	if (jv_get_kind(e) != JV_KIND_STRING)
+		return isol8_input_error(err, "request.outputPaths entries must be strings");
+	if (r->noutput >= ISOL8_MAX_FILES)
+		return isol8_input_error(err, "too many outputPaths (limit %d)", ISOL8_MAX_FILES);
+	if (json_string_has_nul(e))
+		return nul_path_error("request.outputPaths", e, err);
+	char *p = resolve_sandbox_path(jv_string_value(e), err);
+	if (!p)
+		return -1;
+	r->output_paths = xrealloc(r->output_paths, (r->noutput + 1) * sizeof(char *));
+	r->output_paths[r->noutput++] = p;
+	return 0;
+}
+
+/* outputPaths and installPackages: arrays of strings. */
+static int parse_list(const char *k, jv val, isol8_request *r, isol8_err *err)
+{
+	bool outputs = !strcmp(k, "outputPaths");
+	int rc = json_expect(val, JV_KIND_ARRAY, outputs ? "request.outputPaths" : "request.installPackages", err);
+	if (rc < 0)
+		return rc;
+	jv_array_foreach(val, i, e) {
+		(void)i;
+		if (rc == 0 && outputs)
+			rc = parse_output_path(e, r, err);
+		else if (rc == 0 && jv_get_kind(e) != JV_KIND_STRING)
+			rc = isol8_input_error(err, "request.installPackages entries must be strings");
+		else if (rc == 0)
+			isol8_strv_add(&r->install, &r->ninstall, jv_string_value(e));
+		jv_free(e);
+	}
+	return rc;
+}
+
+/* Fields of the reference this isol8 refuses rather than ignores. */
+static int refused_field(const char *k, isol8_err *err)
+{
+	if (!strcmp(k, "codeUrl") || !strcmp(k, "codeHash") || !strcmp(k, "allowInsecureCodeUrl"))
+		return isol8_input_error(err, "request.%s: fetching code from a URL is not supported; send the code itself", k);
+	if (!strcmp(k, "setupScript") || !strcmp(k, "agentFlags"))
+		return isol8_input_error(err, "request.%s is not supported by this isol8", k);
+	return isol8_input_error(err, "unknown field request.%s", k);
+}
+
+static int parse_request_field(const char *k, jv val, isol8_request *r, isol8_err *err)
+{
+	if (jv_get_kind(val) == JV_KIND_NULL)
+		return 0; /* null means "not given", as JSON clients often send */
+	if (!strcmp(k, "runtime") || !strcmp(k, "code") || !strcmp(k, "cmd") || !strcmp(k, "fileExtension") ||
+	    !strcmp(k, "workdir"))
+		return parse_string_field(k, val, r, err);
+	if (!strcmp(k, "stdin"))
+		return parse_stdin(val, r, err);
+	if (!strcmp(k, "timeoutMs"))
+		return parse_timeout(val, r, err);
+	if (!strcmp(k, "env"))
+		return json_string_map(jv_copy(val), "request.env", &r->env, &r->nenv, ISOL8_MAX_ENV, err);
+	if (!strcmp(k, "metadata"))
+		return parse_metadata(val, err);
+	if (!strcmp(k, "files"))
+		return parse_files(val, r, err);
+	if (!strcmp(k, "outputPaths") || !strcmp(k, "installPackages"))
+		return parse_list(k, val, r, err);
+	return refused_field(k, err);
+}
+
 static int parse_request_fields(jv req, isol8_request *r, isol8_err *err)
 {
 	int rc = 0;
 	jv_object_foreach(req, key, val) {
-		const char *k = jv_string_value(key);
-		jv_kind kind = jv_get_kind(val);
-		if (rc < 0) {
-		} else if (kind == JV_KIND_NULL) {
-			/* null means "not given", as JSON clients often send */
-		} else if (!strcmp(k, "runtime")) {
-			if ((rc = json_expect(val, JV_KIND_STRING, "request.runtime", err)) == 0)
-				r->runtime = xstrdup(jv_string_value(val));
-		} else if (!strcmp(k, "code") || !strcmp(k, "cmd") || !strcmp(k, "fileExtension") ||
-			   !strcmp(k, "workdir")) {
-			char f[64];
-			snprintf(f, sizeof f, "request.%s", k);
-			if ((rc = json_expect(val, JV_KIND_STRING, f, err)) == 0) {
-				char **dst = !strcmp(k, "code") ? &r->code : !strcmp(k, "cmd") ? &r->cmd
-					   : !strcmp(k, "fileExtension") ? &r->file_ext : &r->workdir;
-				free(*dst);
-				*dst = xstrndup(jv_string_value(val), (size_t)jv_string_length_bytes(jv_copy(val)));
-			}
-		} else if (!strcmp(k, "stdin")) {
-			if ((rc = json_expect(val, JV_KIND_STRING, "request.stdin", err)) == 0) {
-				size_t n = (size_t)jv_string_length_bytes(jv_copy(val));
-				r->stdin_data = xmalloc(n + 1);
-				memcpy(r->stdin_data, jv_string_value(val), n);
-				r->stdin_len = n;
-				r->has_stdin = true;
-			}
-		} else if (!strcmp(k, "timeoutMs")) {
-			if ((rc = json_expect(val, JV_KIND_NUMBER, "request.timeoutMs", err)) == 0) {
-				double d = jv_number_value(val);
-				if (!(d >= 1 && d <= 86400000))
-					rc = isol8_input_error(err, "request.timeoutMs must be between 1 and 86400000");
-				else
-					r->timeout_ms = (long long)d;
-			}
-		} else if (!strcmp(k, "env")) {
-			rc = json_string_map(jv_copy(val), "request.env", &r->env, &r->nenv, ISOL8_MAX_ENV, err);
-		} else if (!strcmp(k, "metadata")) {
-			isol8_kv *m = NULL;
-			size_t n = 0;
-			rc = json_string_map(jv_copy(val), "request.metadata", &m, &n, 256, err);
-			for (size_t i = 0; i < n; i++) {
-				free(m[i].key);
-				free(m[i].value);
-			}
-			free(m);
-		} else if (!strcmp(k, "files")) {
-			if ((rc = json_expect(val, JV_KIND_OBJECT, "request.files", err)) == 0) {
-				jv_object_foreach(val, fk, fv) {
-					if (rc == 0 && json_string_has_nul(fk))
-						rc = nul_path_error("request.files", fk, err);
-					if (rc == 0) {
-						if (jv_get_kind(fv) == JV_KIND_STRING) {
-							rc = request_add_file(r, jv_string_value(fk), jv_string_value(fv),
-									      (size_t)jv_string_length_bytes(jv_copy(fv)), err);
-						} else if (jv_get_kind(fv) == JV_KIND_OBJECT) {
-							/* {"base64": "..."} carries binary content through JSON */
-							jv b = json_get(fv, "base64");
-							isol8_buf dec = {0};
-							if (jv_get_kind(b) != JV_KIND_STRING ||
-							    base64_decode(jv_string_value(b), (size_t)jv_string_length_bytes(jv_copy(b)), &dec) < 0)
-								rc = isol8_input_error(err, "request.files[\"%s\"] must be a string or {\"base64\": \"…\"}",
-										       jv_string_value(fk));
-							else
-								rc = request_add_file(r, jv_string_value(fk), dec.data, dec.len, err);
-							buf_free(&dec);
-							jv_free(b);
-						} else {
-							rc = isol8_input_error(err, "request.files[\"%s\"] must be a string", jv_string_value(fk));
-						}
-					}
-					jv_free(fk);
-					jv_free(fv);
-				}
-			}
-		} else if (!strcmp(k, "outputPaths")) {
-			if ((rc = json_expect(val, JV_KIND_ARRAY, "request.outputPaths", err)) == 0) {
-				jv_array_foreach(val, i, e) {
-					(void)i;
-					if (rc == 0) {
-						char *p = NULL;
-						if (jv_get_kind(e) != JV_KIND_STRING)
-							rc = isol8_input_error(err, "request.outputPaths entries must be strings");
-						else if (r->noutput >= ISOL8_MAX_FILES)
-							rc = isol8_input_error(err, "too many outputPaths (limit %d)", ISOL8_MAX_FILES);
-						else if (json_string_has_nul(e))
-							rc = nul_path_error("request.outputPaths", e, err);
-						else if (!(p = resolve_sandbox_path(jv_string_value(e), err)))
-							rc = -1;
-						if (p) {
-							r->output_paths = xrealloc(r->output_paths, (r->noutput + 1) * sizeof(char *));
-							r->output_paths[r->noutput++] = p;
-						}
-					}
-					jv_free(e);
-				}
-			}
-		} else if (!strcmp(k, "installPackages")) {
-			if ((rc = json_expect(val, JV_KIND_ARRAY, "request.installPackages", err)) == 0) {
-				jv_array_foreach(val, i, e) {
-					(void)i;
-					if (rc == 0 && jv_get_kind(e) != JV_KIND_STRING)
-						rc = isol8_input_error(err, "request.installPackages entries must be strings");
-					else if (rc == 0)
-						strv_add(&r->install, &r->ninstall, jv_string_value(e));
-					jv_free(e);
-				}
-			}
-		} else if (!strcmp(k, "codeUrl") || !strcmp(k, "codeHash") || !strcmp(k, "allowInsecureCodeUrl")) {
-			rc = isol8_input_error(err, "request.%s: fetching code from a URL is not supported; send the code itself", k);
-		} else if (!strcmp(k, "setupScript") || !strcmp(k, "agentFlags")) {
-			rc = isol8_input_error(err, "request.%s is not supported by this isol8", k);
-		} else {
-			rc = isol8_input_error(err, "unknown field request.%s", k);
-		}
+		if (rc == 0)
+			rc = parse_request_field(jv_string_value(key), val, r, err);
 		jv_free(key);
 		jv_free(val);
 	}
@@ -249,7 +290,7 @@ jv isol8_request_json(const isol8_request *r)
 	return o;
 }
 
-int request_from_json(jv doc, isol8_request *r, isol8_options *o, const isol8_config *c, isol8_err *err)
+int isol8_request_from_json(jv doc, isol8_request *r, isol8_options *o, const isol8_config *c, isol8_err *err)
 {
 	if (jv_get_kind(doc) != JV_KIND_OBJECT) {
 		jv_free(doc);
@@ -288,7 +329,7 @@ int request_from_json(jv doc, isol8_request *r, isol8_options *o, const isol8_co
 	return rc;
 }
 
-int request_validate(isol8_request *r, const isol8_options *o, isol8_err *err)
+int isol8_request_validate(isol8_request *r, const isol8_options *o, isol8_err *err)
 {
 	if (!r->runtime || !*r->runtime)
 		return isol8_input_error(err, "ExecutionRequest.runtime is required");
@@ -315,5 +356,5 @@ int request_validate(isol8_request *r, const isol8_options *o, isol8_err *err)
 	for (size_t i = 0; i < r->nenv; i++)
 		if (!*r->env[i].key || strchr(r->env[i].key, '='))
 			return isol8_input_error(err, "env names must be non-empty and contain no '=': \"%s\"", r->env[i].key);
-	return options_validate(o, err);
+	return isol8_options_validate(o, err);
 }

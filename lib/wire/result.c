@@ -41,7 +41,7 @@ static jv text_field(jv obj, const char *key, isol8_buf *b)
 		snprintf(enc, sizeof enc, "%sEncoding", key);
 		obj = jv_object_set(obj, jv_string(enc), jv_string("base64"));
 	}
-	buf_free(&t);
+	isol8_buf_free(&t);
 	return obj;
 }
 
@@ -93,11 +93,11 @@ void isol8_result_free(isol8_result *res)
 		free(res->network_logs);
 		res->network_logs = NULL;
 	}
-	buf_free(&res->out);
-	buf_free(&res->err);
+	isol8_buf_free(&res->out);
+	isol8_buf_free(&res->err);
 	for (size_t i = 0; i < res->nfiles; i++) {
 		free(res->files[i].path);
-		buf_free(&res->files[i].data);
+		isol8_buf_free(&res->files[i].data);
 	}
 	free(res->files);
 	res->files = NULL;

@@ -18,11 +18,11 @@ int main(int argc, char **argv)
 	isol8_request req;
 	isol8_result res;
 	isol8_err err = {0};
-	if (config_load(&cfg, &err) < 0 || options_from_config(&opt, &cfg, &err) < 0) {
+	if (isol8_config_load(&cfg, &err) < 0 || isol8_options_from_config(&opt, &cfg, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
-	request_init(&req);
+	isol8_request_init(&req);
 	req.runtime = strdup(argv[1]);
 	req.code = strdup(argv[2]);
 	if (argc > 3) {
@@ -31,15 +31,15 @@ int main(int argc, char **argv)
 		memset(req.stdin_data, 'x', req.stdin_len);
 		req.has_stdin = true;
 	}
-	int rc = request_validate(&req, &opt, &err) < 0 || isol8_execute(&req, &opt, NULL, NULL, -1, &res, &err) < 0;
+	int rc = isol8_request_validate(&req, &opt, &err) < 0 || isol8_execute(&req, &opt, NULL, NULL, -1, &res, &err) < 0;
 	if (rc) {
 		fprintf(stderr, "%s\n", err.msg);
 	} else {
 		printf("exit %d warm %d\n%.*s", res.exit_code, res.warm, (int)res.out.len, (char *)res.out.data);
 		isol8_result_free(&res);
 	}
-	request_free(&req);
-	options_free(&opt);
-	config_free(&cfg);
+	isol8_request_free(&req);
+	isol8_options_free(&opt);
+	isol8_config_free(&cfg);
 	return rc;
 }

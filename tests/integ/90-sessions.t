@@ -2,7 +2,7 @@
 # Persistent sessions: interpreter state in all five runtimes, exit codes that keep the
 # session, recovery after the interpreter dies or an exec times out, files in and out
 # (binary-safe, no escapes), serialized execs, runtime-switch error, supervisor crash +
-# cleanup, idle expiry, and the seeds' --persistent example.
+# cleanup, idle expiry, and the documented --persistent example.
 . "$(dirname "$0")/lib.sh"
 S="$BIN/isol8-session"
 CLEAN="$BIN/isol8-cleanup"
@@ -127,7 +127,7 @@ for rt in python bash; do
 	"$S" delete cmd-first-$rt > /dev/null
 done
 
-# the seeds' example, literally
+# the documented example, literally
 cd "$WORK"
 capture "$ISOL8" run --persistent -e "import json; json.dump({'count': 42}, open('/sandbox/data.json', 'w'))" --runtime python
 like "$ERR" '^\[Run\] Session ID: cli-python-' "isol8 run --persistent prints its session id"

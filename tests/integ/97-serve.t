@@ -82,7 +82,7 @@ like "$CODE $(jqr .error)" "^400 options.image is not one of this server's image
 req POST /execute "$KA" '{"request":{"runtime":"python","code":"import resource; print(1)"},"options":{"memoryLimit":"256m","timeoutMs":5000,"debug":true}}'
 is "$CODE $(jqr .stdout)" "200 1" "options within the bounds apply (debug is ignored)"
 
-# ---- sessions (the seeds' walk-through), key scoping -----------------------------------------
+# ---- sessions (the documented walk-through), key scoping -----------------------------------------
 req POST /execute "$KA" '{"request":{"runtime":"python","code":"x = 41"},"sessionId":"walk"}'
 is "$CODE $(jqr .sessionId)" "200 walk" "create a session with sessionId"
 req POST /execute "$KA" '{"request":{"runtime":"python","code":"print(x + 1)"},"sessionId":"walk"}'

@@ -116,23 +116,23 @@ static void json(void)
 	       "the Isol8Options members, sizes as written; nothing for --secret or a flag that is not a limit");
 	free(s);
 	jv_free(j);
-	is_str(net_to_name(ISOL8_NET_FILTERED), "filtered", "net_to_name reads the same table as net_from_name");
-	ok(net_from_name(net_to_name(ISOL8_NET_NONE)) == ISOL8_NET_NONE &&
-		   net_from_name(net_to_name(ISOL8_NET_HOST)) == ISOL8_NET_HOST,
+	is_str(isol8_net_to_name(ISOL8_NET_FILTERED), "filtered", "isol8_net_to_name reads the same table as isol8_net_from_name");
+	ok(isol8_net_from_name(isol8_net_to_name(ISOL8_NET_NONE)) == ISOL8_NET_NONE &&
+		   isol8_net_from_name(isol8_net_to_name(ISOL8_NET_HOST)) == ISOL8_NET_HOST,
 	   "…both ways");
 }
 
 static void options_file(void)
 {
 	isol8_config cfg;
-	config_load(&cfg, &err);
+	isol8_config_load(&cfg, &err);
 	char path[] = "/tmp/isol8-test-cliopts-XXXXXX";
 	int fd = mkstemp(path);
 	const char *doc = "{\"memoryLimit\":\"256m\",\"secrets\":{\"K\":\"v\"}}";
 	ok(fd >= 0 && write(fd, doc, strlen(doc)) == (ssize_t)strlen(doc), "an options file");
 	close(fd);
 	isol8_options o;
-	options_from_config(&o, &cfg, &err);
+	isol8_options_from_config(&o, &cfg, &err);
 	memset(&err, 0, sizeof err);
 	ok(cliopt_options_file(&o, path, &cfg, &err) == 0 && o.memory_limit == 256u << 20 && o.nsecrets == 1,
 	   "--options FILE applies its members");
@@ -144,15 +144,15 @@ static void options_file(void)
 	unlink(path);
 	ok(cliopt_options_file(&o, path, &cfg, &err) < 0 && !strncmp(err.msg, "--options: cannot open", 22),
 	   "a missing file: %s", err.msg);
-	options_free(&o);
-	config_free(&cfg);
+	isol8_options_free(&o);
+	isol8_config_free(&cfg);
 }
 
 int main(void)
 {
 	values();
 	messages();
-	options_free(&opt);
+	isol8_options_free(&opt);
 	table();
 	json();
 	options_file();

@@ -9,7 +9,7 @@ int main(void)
 	isol8_config c = {.root = jv_invalid()};
 	isol8_err err = {0};
 	const char *t = "{\"defaults\":{\"timeoutMs\":5000},\"network\":{\"whitelist\":[\"^a$\"]}}";
-	ok(config_from_text(&c, t, strlen(t), "test", &err) == 0, "valid config loads");
+	ok(isol8_config_from_text(&c, t, strlen(t), "test", &err) == 0, "valid config loads");
 	ok(config_num(&c, "defaults.timeoutMs", 0) == 5000, "section key overrides the default");
 	is_str(config_str(&c, "defaults.memoryLimit", NULL), "512m", "other keys of the section keep defaults");
 	is_str(config_str(&c, "defaults.sandboxSize", NULL), "64m", "sandboxSize defaults to 64m");
@@ -28,13 +28,13 @@ int main(void)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		err.msg[0] = 0;
-		ok(config_from_text(&c, bad[i][0], strlen(bad[i][0]), "test", &err) < 0 && strstr(err.msg, bad[i][1]),
+		ok(isol8_config_from_text(&c, bad[i][0], strlen(bad[i][0]), "test", &err) < 0 && strstr(err.msg, bad[i][1]),
 		   "refused: %s (%s)", bad[i][0], err.msg);
 	}
 	ok(config_num(&c, "defaults.timeoutMs", 0) == 5000, "a refused config leaves the loaded one unchanged");
 	char *d = config_describe(&c);
 	ok(strstr(d, "Isol8 Configuration") && strstr(d, "Timeout:         5000ms"), "human description");
 	free(d);
-	config_free(&c);
+	isol8_config_free(&c);
 	return done_testing();
 }

@@ -92,7 +92,7 @@ static void round_trip(void)
 	ok(read_text(jv_string_value(t), (size_t)jv_string_length_bytes(jv_copy(t)), &r, &err) == 0 && same(&w, &r),
 	   "pretty-printed, with a member it does not know: still read");
 	jv_free(t);
-	buf_free(&b);
+	isol8_buf_free(&b);
 }
 
 static void refused(void)

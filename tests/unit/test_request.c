@@ -1,15 +1,17 @@
 /* Request parsing and validation: workdir and path rules, JSON errors. */
 #include <stdlib.h>
 
+#include "core/runtime.h"
+#include "core/sbpath.h"
 #include "isol8.h"
 #include "tap.h"
 
 static int parse(const char *json, isol8_request *r, isol8_options *o, isol8_config *c, isol8_err *err)
 {
 	jv doc = jv_parse(json);
-	request_init(r);
-	options_from_config(o, c, err);
-	return request_from_json(doc, r, o, c, err);
+	isol8_request_init(r);
+	isol8_options_from_config(o, c, err);
+	return isol8_request_from_json(doc, r, o, c, err);
 }
 
 int main(void)
@@ -41,65 +43,65 @@ int main(void)
 	free(p);
 
 	isol8_config c;
-	config_load(&c, &err);
+	isol8_config_load(&c, &err);
 	isol8_request r;
 	isol8_options o;
 	ok(parse("{\"request\":{\"runtime\":\"python\",\"code\":\"print(1)\",\"env\":{\"A\":\"b\"},\"files\":{\"/sandbox/x\":{\"base64\":\"AAE=\"}}},"
 		 "\"options\":{\"memoryLimit\":\"256m\",\"timeoutMs\":500}}", &r, &o, &c, &err) == 0 &&
-	   request_validate(&r, &o, &err) == 0 && o.memory_limit == 256u << 20 && o.timeout_ms == 500 &&
+	   isol8_request_validate(&r, &o, &err) == 0 && o.memory_limit == 256u << 20 && o.timeout_ms == 500 &&
 	   r.nfiles == 1 && r.files[0].len == 2 && r.files[0].data[1] == 1 && r.nenv == 1,
 	   "server-shaped request with options and binary file");
-	request_free(&r);
-	options_free(&o);
+	isol8_request_free(&r);
+	isol8_options_free(&o);
 
 	ok(parse("{\"runtime\":\"python\",\"code\":\"x\",\"bogus\":1}", &r, &o, &c, &err) < 0 &&
 	   strstr(err.msg, "unknown field request.bogus"), "unknown request fields are errors");
-	request_free(&r);
-	options_free(&o);
+	isol8_request_free(&r);
+	isol8_options_free(&o);
 	ok(parse("{\"runtime\":\"python\",\"code\":\"x\",\"files\":{\"/etc/cron.d/x\":\"y\"}}", &r, &o, &c, &err) < 0 &&
 	   strstr(err.msg, "inside /sandbox or /tmp"), "files outside /sandbox and /tmp are refused");
-	request_free(&r);
-	options_free(&o);
+	isol8_request_free(&r);
+	isol8_options_free(&o);
 	ok(parse("{\"request\":{\"runtime\":\"python\",\"code\":\"x\"},\"options\":{\"security\":{\"seccomp\":\"unconfined\"}}}", &r, &o, &c, &err) < 0 &&
 	   strstr(err.msg, "not allowed"), "a request cannot loosen seccomp beyond the config");
-	request_free(&r);
-	options_free(&o);
+	isol8_request_free(&r);
+	isol8_options_free(&o);
 	ok(parse("{\"request\":{\"runtime\":\"python\",\"code\":\"x\"},\"options\":{\"memoryLimit\":\"lots\"}}", &r, &o, &c, &err) < 0 &&
 	   strstr(err.msg, "Invalid memory limit format"), "bad memory limit");
-	request_free(&r);
-	options_free(&o);
+	isol8_request_free(&r);
+	isol8_options_free(&o);
 	ok(parse("{\"request\":{\"runtime\":\"python\",\"code\":\"x\"},\"options\":{\"network\":\"open\"}}", &r, &o, &c, &err) < 0 &&
 	   strstr(err.msg, "options.network must be none, host or filtered"), "an unknown network mode");
-	request_free(&r);
-	options_free(&o);
-	ok(net_from_name("none") == ISOL8_NET_NONE && net_from_name("host") == ISOL8_NET_HOST &&
-	   net_from_name("filtered") == ISOL8_NET_FILTERED && net_from_name("Host") < 0 && net_from_name("") < 0,
+	isol8_request_free(&r);
+	isol8_options_free(&o);
+	ok(isol8_net_from_name("none") == ISOL8_NET_NONE && isol8_net_from_name("host") == ISOL8_NET_HOST &&
+	   isol8_net_from_name("filtered") == ISOL8_NET_FILTERED && isol8_net_from_name("Host") < 0 && isol8_net_from_name("") < 0,
 	   "network mode names");
 
 	ok(parse("{\"runtime\":\"python\",\"code\":\"x\",\"cmd\":\"y\"}", &r, &o, &c, &err) == 0 &&
-	   request_validate(&r, &o, &err) < 0 && strstr(err.msg, "mutually exclusive"), "code and cmd are exclusive");
-	request_free(&r);
-	options_free(&o);
+	   isol8_request_validate(&r, &o, &err) < 0 && strstr(err.msg, "mutually exclusive"), "code and cmd are exclusive");
+	isol8_request_free(&r);
+	isol8_options_free(&o);
 	ok(parse("{\"runtime\":\"python\",\"code\":\"   \"}", &r, &o, &c, &err) == 0 &&
-	   request_validate(&r, &o, &err) < 0 && strstr(err.msg, "exactly one of"), "whitespace-only code counts as absent");
-	request_free(&r);
-	options_free(&o);
+	   isol8_request_validate(&r, &o, &err) < 0 && strstr(err.msg, "exactly one of"), "whitespace-only code counts as absent");
+	isol8_request_free(&r);
+	isol8_options_free(&o);
 	ok(parse("{\"runtime\":\"cobol\",\"code\":\"x\"}", &r, &o, &c, &err) == 0 &&
-	   request_validate(&r, &o, &err) < 0 &&
+	   isol8_request_validate(&r, &o, &err) < 0 &&
 	   !strcmp(err.msg, "Unknown runtime: \"cobol\". Available: python, node, bun, deno, bash"), "unknown runtime message");
-	request_free(&r);
-	options_free(&o);
+	isol8_request_free(&r);
+	isol8_options_free(&o);
 	ok(parse("{\"runtime\":\"python\",\"code\":\"x\",\"fileExtension\":\"./../x\"}", &r, &o, &c, &err) == 0 &&
-	   request_validate(&r, &o, &err) < 0, "a fileExtension cannot carry a path");
-	request_free(&r);
-	options_free(&o);
+	   isol8_request_validate(&r, &o, &err) < 0, "a fileExtension cannot carry a path");
+	isol8_request_free(&r);
+	isol8_options_free(&o);
 	ok(parse("[1,2]", &r, &o, &c, &err) < 0 && strstr(err.msg, "must be a JSON object"), "non-object request");
-	request_free(&r);
-	options_free(&o);
+	isol8_request_free(&r);
+	isol8_options_free(&o);
 
 	ok(runtime_detect("x.py") == runtime_get("python") && runtime_detect("a.b.mts") == runtime_get("deno") &&
 	   runtime_detect("y.cjs") == runtime_get("node") && runtime_detect("t.ts") == runtime_get("bun") &&
 	   !runtime_detect("Makefile") && !runtime_detect("x.rb"), "extension map");
-	config_free(&c);
+	isol8_config_free(&c);
 	return done_testing();
 }

@@ -39,9 +39,9 @@ int main(void)
 	isol8_buf dec = {0};
 	ok(base64_decode(b, bl, &dec) == 0 && dec.len == 256 && !memcmp(dec.data, all, 256), "base64 round-trips all 256 byte values");
 	free(b);
-	buf_free(&dec);
+	isol8_buf_free(&dec);
 	ok(base64_decode("a$b=", 4, &dec) < 0, "invalid base64 is refused");
-	buf_free(&dec);
+	isol8_buf_free(&dec);
 
 	const unsigned char e[] = {'a', 0xc3, 0xa9, 0xe2, 0x82};
 	ok(utf8_complete_prefix(e, 5) == 3, "an unfinished 3-byte sequence is held back");

@@ -31,7 +31,7 @@ int main(void)
 {
 	char **base = warm_base_env();
 	isol8_request r;
-	request_init(&r);
+	isol8_request_init(&r);
 	char *py_c[] = {"python3", "-c", "print(1)", NULL}, *py_f[] = {"python3", "/sandbox/main.py", NULL},
 	     *node_e[] = {"node", "-e", "1", NULL}, *node_f[] = {"node", "/sandbox/main.mjs", NULL},
 	     *bun[] = {"bun", "-e", "1", NULL}, *py_extra[] = {"python3", "-c", "1", "arg", NULL};

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# 99-embed.t — the library as an embedding program gets it: the one installed header
+# (lib/isol8.h) on its own, and the installed archive, in which only isol8_* names are global.
+# A program that defines functions with the names of the library's own helpers (write_all,
+# buf_append, json_get, config_num, parse_size, mkdir_p) links against it and runs code in a
+# sandbox; against the internal archive the same program does not link (the names collide).
+. "$(dirname "$0")/lib.sh"
+BUILD=$(cd "$TESTS/.." && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+LIBS="-ljq -lseccomp -lpcre2-8 -lm"
+
+# what `make install` puts in include/: the header alone, nothing it could lean on
+mkdir -p "$WORK/include"
+cp "$SRC/lib/isol8.h" "$WORK/include/"
+cat >"$WORK/embed.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <isol8.h>
+
+/* the embedding program's own helpers, named as libisol8util's internal ones are */
+static int mine;
+int write_all(const char *s) { mine++; return (int)strlen(s); }
+int buf_append(int a, int b) { mine++; return a + b; }
+const char *json_get(void) { mine++; return "mine"; }
+double config_num(void) { mine++; return 1.5; }
+int parse_size(const char *s) { mine++; return atoi(s); }
+int mkdir_p(void) { mine++; return 7; }
+
+int main(void)
+{
+	isol8_config cfg;
+	isol8_options opt;
+	isol8_request req;
+	isol8_result res;
+	isol8_err err = {0};
+	if (isol8_config_load(&cfg, &err) < 0 || isol8_options_from_config(&opt, &cfg, &err) < 0)
+		return fprintf(stderr, "%s\n", err.msg), 2;
+	isol8_request_init(&req);
+	req.runtime = strdup("python");
+	req.code = strdup("print(6 * 7)");
+	isol8_kv_add(&req.env, &req.nenv, "WHO", "embedder");
+	if (isol8_request_validate(&req, &opt, &err) < 0 || isol8_execute(&req, &opt, NULL, NULL, -1, &res, &err) < 0)
+		return fprintf(stderr, "%s\n", err.msg), 3;
+	int own = write_all("abc") + buf_append(1, 2) + (int)strlen(json_get()) + (int)config_num() + parse_size("4") +
+		  mkdir_p();
+	printf("%s|%d|%d|%d\n", (char *)res.out.data, res.exit_code, own, mine);
+	isol8_result_free(&res);
+	isol8_request_free(&req);
+	isol8_options_free(&opt);
+	isol8_config_free(&cfg);
+	return 0;
+}
+C
+
+# shellcheck disable=SC2086
+capture cc -std=c11 -D_GNU_SOURCE ${ISOL8_SAN:-} -I"$WORK/include" "$WORK/embed.c" -o "$WORK/embed" "$BUILD/dist/libisol8util.a" $LIBS
+is "$RC" 0 "isol8.h alone compiles, and the installed archive links with a program using the helpers' names"
+[ "$RC" = 0 ] || diag "$ERR"
+capture "$WORK/embed"
+is "$RC" 0 "the embedding program runs"
+is "$OUT" "42
+|0|22|6" "its code ran in a sandbox (42, exit 0) and its own helpers were the ones called"
+
+# shellcheck disable=SC2086
+capture cc -std=c11 -D_GNU_SOURCE ${ISOL8_SAN:-} -I"$WORK/include" "$WORK/embed.c" -o "$WORK/embed-internal" "$BUILD/libisol8util.a" $LIBS
+ok $([ "$RC" != 0 ] && echo 0 || echo 1) "against the internal archive the same program does not link"
+like "$ERR" "multiple definition of .(write_all|buf_append|json_get|config_num|parse_size|mkdir_p)" "…because the helpers' names collide"
+
+globals=$(nm -g --defined-only "$BUILD/dist/libisol8util.a" | awk 'NF == 3 { print $3 }' | grep -v '^isol8_' | grep -v '^__' | head -5)
+is "$globals" "" "every global the installed archive defines is isol8_-prefixed"
+unlike "$(grep -oE '^[a-z_0-9 *]+\b[a-z][a-z_0-9]*\(' "$SRC/lib/isol8.h" | grep -vE '\bisol8_' || true)" "." "every function isol8.h declares is isol8_-prefixed"
+
+finish
