@@ -66,7 +66,11 @@ int main(int argc, char **argv)
 		}
 		if (!r.ncands) {
 			fprintf(stderr, "No stale isol8 sandboxes found\n");
-			puts("{\"removed\":0,\"failed\":0,\"errors\":[]}");
+			jv none = jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("removed"), jv_number(0)),
+							      jv_string("failed"), jv_number(0)),
+						jv_string("errors"), jv_array());
+			json_write_line(1, none);
+			jv_free(none);
 			isol8_reap_report_free(&r);
 			return 0;
 		}

@@ -154,7 +154,8 @@ static void child_connection(serve_ctx *c, int fd)
 	close(fd);
 }
 
-/* Refuses a connection without forking when even the queue is full. */
+/* Refuses a connection without forking when even the queue is full: a constant reply, written
+ * without allocating anything, is all the accept loop can afford under a flood. */
 static void refuse_busy(serve_ctx *c, int fd)
 {
 	static const char r[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"

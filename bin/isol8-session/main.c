@@ -171,7 +171,11 @@ static void cmd_create(int argc, char **argv, const isol8_config *cfg)
 			isol8_die("unknown option (see isol8-session --help)");
 	}
 	create_session(&l);
-	printf("{\"id\":\"%s\",\"runtime\":\"%s\"}\n", l.id, l.runtime);
+	jv made = jv_object_set(jv_object_set(jv_object(), jv_string("id"), jv_string(l.id)), jv_string("runtime"),
+				jv_string(l.runtime));
+	fflush(stdout);
+	json_write_line(1, made);
+	jv_free(made);
 	isol8_options_free(&l.opt);
 	free(lo);
 }
