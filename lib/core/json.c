@@ -133,3 +133,33 @@ int json_string_map(jv v, const char *field, isol8_kv **out, size_t *n, size_t m
 	jv_free(v); /* jv_object_foreach borrows */
 	return rc;
 }
+
+bool json_get_str(jv obj, const char *key, char *out, size_t n)
+{
+	jv v = json_get(obj, key);
+	bool ok = jv_get_kind(v) == JV_KIND_STRING && (size_t)jv_string_length_bytes(jv_copy(v)) < n &&
+		  !json_string_has_nul(v);
+	if (ok)
+		snprintf(out, n, "%s", jv_string_value(v));
+	jv_free(v);
+	return ok;
+}
+
+bool json_get_num(jv obj, const char *key, double min, double max, double *out)
+{
+	jv v = json_get(obj, key);
+	bool ok = jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) >= min && jv_number_value(v) <= max;
+	if (ok)
+		*out = jv_number_value(v);
+	jv_free(v);
+	return ok;
+}
+
+/* Threat: a JSON string may hold "\u0000"; as a C string it ends there, so "/sandbox/a\u0000b"
+ * would silently name /sandbox/a (and an id "abc\u0000def" the session "abc"). Names that
+ * become paths or ids are refused instead of cut. */
+bool json_string_has_nul(jv s)
+{
+	return jv_get_kind(s) == JV_KIND_STRING &&
+	       strlen(jv_string_value(s)) != (size_t)jv_string_length_bytes(jv_copy(s));
+}

@@ -30,6 +30,13 @@ const char *json_kind_name(jv_kind k);
 /* 0 when v is of kind k (JV_KIND_TRUE: either boolean); otherwise -1 with "<field> must be a
  * <kind>, not a <kind>" in err. */
 int json_expect(jv v, jv_kind k, const char *field, isol8_err *err);
+/* True for a JSON string holding a NUL byte, which as a C string would be silently cut there:
+ * paths and ids with one are refused, never cut. */
+bool json_string_has_nul(jv s);
+/* Borrow obj: obj[key] copied into out when it is a string that fits (and holds no NUL byte),
+ * a number in [min, max] into *out; false, and out untouched, otherwise. */
+bool json_get_str(jv obj, const char *key, char *out, size_t n);
+bool json_get_num(jv obj, const char *key, double min, double max, double *out);
 /* An object of strings into a key/value list (consumes v), at most max entries in all. */
 int json_string_map(jv v, const char *field, isol8_kv **out, size_t *n, size_t max, isol8_err *err);
 

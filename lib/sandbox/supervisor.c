@@ -141,6 +141,19 @@ static void payload_pipes_close(struct payload_pipes *pp)
 	}
 }
 
+/* The supervisor's ends of a payload's pipes: it writes the feed, stdin and driver requests,
+ * and reads stdout, stderr and driver replies. */
+static void supervisor_ends(const struct payload_pipes *pp, int *feed, int *in, int *out, int *er, int *chan,
+			    int *reply)
+{
+	*feed = pp->feed[1];
+	*in = pp->in[1];
+	*out = pp->out[0];
+	*er = pp->er[0];
+	*chan = pp->rq[1];
+	*reply = pp->rp[0];
+}
+
 /* Opens them all, or none (errno set). */
 static int payload_pipes_open(struct payload_pipes *pp, bool channel)
 {
@@ -203,12 +216,7 @@ static int native_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
 		goto fail;
 	}
-	sb->feed = pp.feed[1];
-	sb->stdin_w = pp.in[1];
-	sb->stdout_r = pp.out[0];
-	sb->stderr_r = pp.er[0];
-	sb->chan = pp.rq[1];
-	sb->reply = pp.rp[0];
+	supervisor_ends(&pp, &sb->feed, &sb->stdin_w, &sb->stdout_r, &sb->stderr_r, &sb->chan, &sb->reply);
 	if (pipe2(sync, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0) {
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
 		goto fail;
@@ -436,12 +444,7 @@ static int native_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err)
 	if (payload_pipes_open(&pp, true) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "pipes");
 	int rc = -1;
-	p->feed = pp.feed[1];
-	p->stdin_w = pp.in[1];
-	p->stdout_r = pp.out[0];
-	p->stderr_r = pp.er[0];
-	p->chan = pp.rq[1];
-	p->reply = pp.rp[0];
+	supervisor_ends(&pp, &p->feed, &p->stdin_w, &p->stdout_r, &p->stderr_r, &p->chan, &p->reply);
 	int *theirs[] = {&pp.feed[0], &pp.in[0], &pp.out[1], &pp.er[1], &pp.rq[0], &pp.rp[1]};
 	/* The JS runtimes reopen the channel through /proc/self/fd/N, which checks the pipe's
 	 * owner: hand the two pipes to the sandbox user (a no-op in a user namespace). */

@@ -56,26 +56,6 @@ int record_write(const char *path, const isol8_record *r)
 	return rc;
 }
 
-static bool num(jv o, const char *k, double *out)
-{
-	jv v = json_get(o, k);
-	bool ok = jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) >= 0;
-	if (ok)
-		*out = jv_number_value(v);
-	jv_free(v);
-	return ok;
-}
-
-static bool str(jv o, const char *k, char *out, size_t n)
-{
-	jv v = json_get(o, k);
-	bool ok = jv_get_kind(v) == JV_KIND_STRING && (size_t)jv_string_length_bytes(jv_copy(v)) < n;
-	if (ok)
-		snprintf(out, n, "%s", jv_string_value(v));
-	jv_free(v);
-	return ok;
-}
-
 int record_read(const char *path, isol8_record *r)
 {
 	isol8_buf b = {0};
@@ -88,20 +68,21 @@ int record_read(const char *path, isol8_record *r)
 	jv v = jv_parse_sized(b.data ? (const char *)b.data : "", (int)b.len);
 	isol8_buf_free(&b);
 	double pid, start, sup = 0, sst = 0, cgv = 0;
-	bool ok = jv_get_kind(v) == JV_KIND_OBJECT && str(v, "id", r->id, sizeof r->id) && record_id_valid(r->id) &&
-		  num(v, "pid", &pid) && num(v, "startTime", &start) && str(v, "bootId", r->boot, sizeof r->boot);
+	bool ok = jv_get_kind(v) == JV_KIND_OBJECT && json_get_str(v, "id", r->id, sizeof r->id) &&
+		  record_id_valid(r->id) && json_get_num(v, "pid", 0, 9e15, &pid) &&
+		  json_get_num(v, "startTime", 0, 9e15, &start) && json_get_str(v, "bootId", r->boot, sizeof r->boot);
 	if (ok) {
 		r->pid = (pid_t)pid;
 		r->start = (unsigned long long)start;
 		/* optional: records of older versions lack them */
-		if (num(v, "supervisor", &sup) && num(v, "supervisorStartTime", &sst)) {
+		if (json_get_num(v, "supervisor", 0, 9e15, &sup) && json_get_num(v, "supervisorStartTime", 0, 9e15, &sst)) {
 			r->supervisor = (pid_t)sup;
 			r->sup_start = (unsigned long long)sst;
 		}
-		if (num(v, "cgroupVersion", &cgv))
+		if (json_get_num(v, "cgroupVersion", 0, 9e15, &cgv))
 			r->cgroup_version = (int)cgv;
 		r->persist = json_get_bool(v, "persist");
-		str(v, "created", r->created, sizeof r->created);
+		json_get_str(v, "created", r->created, sizeof r->created);
 	}
 	jv_free(v);
 	return ok ? 0 : -1;

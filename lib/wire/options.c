@@ -106,11 +106,17 @@ static int opt_network(jv val, isol8_options *o, isol8_err *err)
 	return 0;
 }
 
-static int opt_size(const char *k, jv val, isol8_options *o, isol8_err *err)
+/* json_expect for options.<k>. */
+static int expect_option(const char *k, jv val, jv_kind kind, isol8_err *err)
 {
 	char f[64];
 	snprintf(f, sizeof f, "options.%s", k);
-	if (json_expect(val, JV_KIND_STRING, f, err) < 0)
+	return json_expect(val, kind, f, err);
+}
+
+static int opt_size(const char *k, jv val, isol8_options *o, isol8_err *err)
+{
+	if (expect_option(k, val, JV_KIND_STRING, err) < 0)
 		return -1;
 	bool mem = !strcmp(k, "memoryLimit");
 	return size_opt(jv_string_value(val), mem ? "memory limit" : k,
@@ -138,9 +144,7 @@ static int opt_number(const char *k, jv val, isol8_options *o, isol8_err *err)
 
 static int opt_bool(const char *k, jv val, isol8_options *o, isol8_err *err)
 {
-	char f[64];
-	snprintf(f, sizeof f, "options.%s", k);
-	if (json_expect(val, JV_KIND_TRUE, f, err) < 0)
+	if (expect_option(k, val, JV_KIND_TRUE, err) < 0)
 		return -1;
 	bool b = jv_get_kind(val) == JV_KIND_TRUE;
 	if (!strcmp(k, "readonlyRootFs"))

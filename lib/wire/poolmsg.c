@@ -44,23 +44,11 @@ char *poolmsg_request_line(const pool_request *r)
 	return line_of(j);
 }
 
+/* a non-negative number, 0 when absent or anything else */
 static double num(jv o, const char *k)
 {
-	jv v = json_get(o, k);
-	double d = jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) >= 0 ? jv_number_value(v) : 0;
-	jv_free(v);
-	return d;
-}
-
-/* obj[k] into out when it is a string that fits; false otherwise. */
-static bool str(jv o, const char *k, char *out, size_t n)
-{
-	jv v = json_get(o, k);
-	bool ok = jv_get_kind(v) == JV_KIND_STRING && (size_t)jv_string_length_bytes(jv_copy(v)) < n;
-	if (ok)
-		snprintf(out, n, "%s", jv_string_value(v));
-	jv_free(v);
-	return ok;
+	double d = 0;
+	return json_get_num(o, k, 0, 1e300, &d) ? d : 0;
 }
 
 void poolmsg_parse_request(const char *line, size_t len, pool_request *r)
@@ -68,7 +56,7 @@ void poolmsg_parse_request(const char *line, size_t len, pool_request *r)
 	memset(r, 0, sizeof *r);
 	jv v = jv_parse_sized(line, (int)len);
 	char op[16] = "", env[17] = "", sc[16] = "";
-	if (jv_get_kind(v) == JV_KIND_OBJECT && str(v, "op", op, sizeof op)) {
+	if (jv_get_kind(v) == JV_KIND_OBJECT && json_get_str(v, "op", op, sizeof op)) {
 		if (!strcmp(op, "status")) {
 			r->op = POOL_OP_STATUS;
 		} else if (!strcmp(op, "acquire")) {
@@ -80,10 +68,10 @@ void poolmsg_parse_request(const char *line, size_t len, pool_request *r)
 			o->sandbox_size = (uint64_t)num(v, "sandboxSize");
 			o->tmp_size = (uint64_t)num(v, "tmpSize");
 			/* anything but "strict" can never match a strict pool: fail closed */
-			o->seccomp = str(v, "seccomp", sc, sizeof sc) && !strcmp(sc, "strict") ? ISOL8_SECCOMP_STRICT
+			o->seccomp = json_get_str(v, "seccomp", sc, sizeof sc) && !strcmp(sc, "strict") ? ISOL8_SECCOMP_STRICT
 											     : ISOL8_SECCOMP_UNCONFINED;
 			char *end = NULL;
-			if (str(v, "runtime", r->runtime, sizeof r->runtime) && str(v, "env", env, sizeof env) &&
+			if (json_get_str(v, "runtime", r->runtime, sizeof r->runtime) && json_get_str(v, "env", env, sizeof env) &&
 			    strlen(env) == 16)
 				r->env_digest = strtoull(env, &end, 16);
 			if (!end || *end)
@@ -113,12 +101,12 @@ int poolmsg_parse_reply(const char *line, size_t len, pool_reply *r)
 	int rc = -1;
 	if (jv_get_kind(v) == JV_KIND_OBJECT) {
 		jv pid = json_get(v, "pid"), drv = json_get(v, "driver");
-		if (str(v, "id", r->id, sizeof r->id) && jv_get_kind(pid) == JV_KIND_NUMBER && jv_number_value(pid) > 0 &&
-		    (jv_get_kind(drv) == JV_KIND_INVALID || str(v, "driver", r->driver, sizeof r->driver))) {
+		if (json_get_str(v, "id", r->id, sizeof r->id) && jv_get_kind(pid) == JV_KIND_NUMBER && jv_number_value(pid) > 0 &&
+		    (jv_get_kind(drv) == JV_KIND_INVALID || json_get_str(v, "driver", r->driver, sizeof r->driver))) {
 			r->handed = true;
 			r->pid = (pid_t)jv_number_value(pid);
 			rc = 0;
-		} else if (str(v, "miss", r->miss, sizeof r->miss)) {
+		} else if (json_get_str(v, "miss", r->miss, sizeof r->miss)) {
 			rc = 0;
 		}
 		jv_free(pid);

@@ -60,14 +60,6 @@ int isol8_request_add_file(isol8_request *r, const char *path, const void *data,
 
 /* ---- JSON ----------------------------------------------------------------------------- */
 
-/* Threat: a JSON string may hold "\u0000"; as a C string it ends there, so "/sandbox/a\u0000b"
- * would silently name /sandbox/a (and an id "abc\u0000def" the session "abc"). Names that
- * become paths or ids are refused instead of cut. */
-bool json_string_has_nul(jv s)
-{
-	return jv_get_kind(s) == JV_KIND_STRING &&
-	       strlen(jv_string_value(s)) != (size_t)jv_string_length_bytes(jv_copy(s));
-}
 
 static int nul_path_error(const char *field, jv s, isol8_err *err)
 {

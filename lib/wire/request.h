@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/sbpath.h"
 #include "core/util.h"
 #include "isol8.h"
@@ -19,8 +20,5 @@
 
 
 
-/* True for a JSON string holding a NUL byte, which as a C string would be silently cut there:
- * paths and ids with one are refused, never cut. */
-bool json_string_has_nul(jv s);
 
 #endif
