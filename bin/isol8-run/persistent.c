@@ -63,17 +63,15 @@ static void check_persist_session(const char *id)
 }
 
 /* {"secrets":{K:V,…}} in a memfd left open across exec (its fd is the caller's to name). */
-static int secrets_memfd(const isol8_kv *secrets, size_t nsecrets)
+static int secrets_memfd(const isol8_options *o)
 {
-	jv sec = jv_object();
-	for (size_t i = 0; i < nsecrets; i++)
-		sec = jv_object_set(sec, jv_string(secrets[i].key), jv_string(secrets[i].value));
-	jv doc = jv_dump_string(jv_object_set(jv_object(), jv_string("secrets"), sec), 0);
-	int fd = memfd_create("isol8-secrets", 0);
-	if (fd < 0 || write_all(fd, jv_string_value(doc), (size_t)jv_string_length_bytes(jv_copy(doc))) < 0 ||
-	    lseek(fd, 0, SEEK_SET) < 0)
-		isol8_die("--persistent: cannot pass the secrets to isol8-session: %s", strerror(errno));
+	jv doc = jv_object_set(jv_object(), jv_string("secrets"), options_member(o, "secrets"));
+	char *text = json_dump(doc, 0);
 	jv_free(doc);
+	int fd = memfd_create("isol8-secrets", 0);
+	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		isol8_die("--persistent: cannot pass the secrets to isol8-session: %s", strerror(errno));
+	free(text);
 	return fd;
 }
 
@@ -99,7 +97,8 @@ __attribute__((noreturn)) void run_persistent(const char *session_id, bool persi
 		/* Threat: every local user can read /proc/PID/cmdline. The secrets go to isol8-session
 		 * as an Isol8Options object in a memfd, never in its argv. First, so that the flags
 		 * after it (limits) apply on top of it. */
-		int fd = secrets_memfd(secrets, nsecrets);
+		isol8_options only = {.secrets = (isol8_kv *)secrets, .nsecrets = nsecrets};
+		int fd = secrets_memfd(&only);
 		snprintf(secrets_path, sizeof secrets_path, "/proc/self/fd/%d", fd);
 		av[n++] = "--options";
 		av[n++] = secrets_path;

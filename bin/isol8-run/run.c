@@ -149,24 +149,16 @@ static jv remote_options(const isol8_options *op, const isol8_kv *overrides, siz
 		if (!strcmp(overrides[i].key, "persist"))
 			o = jv_object_set(o, jv_string("persist"), jv_true());
 		else /* a limit flag's member; nothing for --workdir and --debug */
-			o = cliopt_json(o, op, overrides[i].key, overrides[i].value);
+			o = cliopt_json(o, op, overrides[i].key);
 	}
-	if (op->nsecrets) {
-		jv sec = jv_object();
-		for (size_t i = 0; i < op->nsecrets; i++)
-			sec = jv_object_set(sec, jv_string(op->secrets[i].key), jv_string(op->secrets[i].value));
-		o = jv_object_set(o, jv_string("secrets"), sec);
-	}
+	if (op->nsecrets)
+		o = jv_object_set(o, jv_string("secrets"), options_member(op, "secrets"));
 	if (allow_given || deny_given) {
 		jv f = jv_object();
-		for (int d = 0; d < 2; d++) {
-			if (!(d ? deny_given : allow_given))
-				continue;
-			jv l = jv_array();
-			for (size_t i = 0; i < (d ? op->ndeny : op->nallow); i++)
-				l = jv_array_append(l, jv_string(d ? op->net_deny[i] : op->net_allow[i]));
-			f = jv_object_set(f, jv_string(d ? "blacklist" : "whitelist"), l);
-		}
+		if (allow_given)
+			f = jv_object_set(f, jv_string("whitelist"), options_member(op, "networkFilter.whitelist"));
+		if (deny_given)
+			f = jv_object_set(f, jv_string("blacklist"), options_member(op, "networkFilter.blacklist"));
 		o = jv_object_set(o, jv_string("networkFilter"), f);
 	}
 	if (op->log_network)

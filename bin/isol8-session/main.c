@@ -281,9 +281,9 @@ static jv exec_request(const struct exec_args *a)
 		req = jv_object_set(req, jv_string("stdin"), jv_string(a->stdin_data));
 	jv opts = jv_object();
 	if (a->each.timeout_ms)
-		opts = cliopt_json(opts, &a->each, "timeout", NULL);
+		opts = cliopt_json(opts, &a->each, "timeout");
 	if (a->each.max_output)
-		opts = cliopt_json(opts, &a->each, "max-output", NULL);
+		opts = cliopt_json(opts, &a->each, "max-output");
 	return sessionmsg_exec(jv_object_set(jv_object_set(jv_object(), jv_string("request"), req), jv_string("options"), opts));
 }
 

@@ -274,8 +274,8 @@ int isol8_config_from_text(isol8_config *c, const char *text, size_t len, const 
 		root = jv_object_set(root, key, val);
 	}
 	jv_free(file);
-	jv_free(c->root);
-	c->root = root;
+	c->root = root; /* set only on success: c may be uninitialised before */
+	c->source = NULL;
 	return 0;
 }
 
@@ -312,10 +312,13 @@ int isol8_config_load(isol8_config *c, isol8_err *err)
 			snprintf(path, sizeof path, "%s", cands[i]);
 		char what[PATH_MAX + 16];
 		snprintf(what, sizeof what, "config %s", path);
-		int r = isol8_config_from_text(c, (const char *)b.data, b.len, what, err);
+		isol8_config loaded;
+		int r = isol8_config_from_text(&loaded, (const char *)b.data, b.len, what, err);
 		isol8_buf_free(&b);
 		if (r < 0)
 			return -1;
+		jv_free(c->root);
+		c->root = loaded.root;
 		c->source = xstrdup(path);
 		break;
 	}

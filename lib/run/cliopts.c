@@ -104,66 +104,23 @@ static int apply_secret(isol8_options *o, char *v, enum cliopt_scope scope, isol
 	return cliopt_secret(v, &o->secrets, &o->nsecrets, err);
 }
 
-/* ---- what each stands for in Isol8Options ------------------------------------------------ */
-
-static jv as_written(const isol8_options *o, const char *v)
-{
-	return jv_string(v);
-}
-
-static jv timeout_json(const isol8_options *o, const char *v)
-{
-	return jv_number((double)o->timeout_ms);
-}
-
-static jv cpu_json(const isol8_options *o, const char *v)
-{
-	return jv_number(o->cpu_limit);
-}
-
-static jv pids_json(const isol8_options *o, const char *v)
-{
-	return jv_number((double)o->pids_limit);
-}
-
-static jv max_output_json(const isol8_options *o, const char *v)
-{
-	return jv_number((double)o->max_output);
-}
-
-static jv net_json(const isol8_options *o, const char *v)
-{
-	return jv_string(isol8_net_to_name(o->network));
-}
-
-static jv image_json(const isol8_options *o, const char *v)
-{
-	return jv_string(o->image);
-}
-
-static jv writable_json(const isol8_options *o, const char *v)
-{
-	return jv_false(); /* readonlyRootFs */
-}
-
 static const struct limit_flag {
 	const char *name;
 	bool takes_value;
 	int (*apply)(isol8_options *o, char *v, enum cliopt_scope scope, isol8_err *err);
-	const char *json_key; /* NULL: the caller sends it (secrets, as one object) */
-	jv (*json)(const isol8_options *o, const char *v);
+	const char *json_key; /* its Isol8Options member (wire/options.h writes it) */
 } flags[] = {
-	{"timeout", true, apply_timeout, "timeoutMs", timeout_json},
-	{"memory", true, apply_memory, "memoryLimit", as_written},
-	{"cpu", true, apply_cpu, "cpuLimit", cpu_json},
-	{"pids-limit", true, apply_pids, "pidsLimit", pids_json},
-	{"sandbox-size", true, apply_sandbox_size, "sandboxSize", as_written},
-	{"tmp-size", true, apply_tmp_size, "tmpSize", as_written},
-	{"max-output", true, apply_max_output, "maxOutputSize", max_output_json},
-	{"net", true, apply_net, "network", net_json},
-	{"image", true, apply_image, "image", image_json},
-	{"writable", false, apply_writable, "readonlyRootFs", writable_json},
-	{"secret", true, apply_secret, NULL, NULL},
+	{"timeout", true, apply_timeout, "timeoutMs"},
+	{"memory", true, apply_memory, "memoryLimit"},
+	{"cpu", true, apply_cpu, "cpuLimit"},
+	{"pids-limit", true, apply_pids, "pidsLimit"},
+	{"sandbox-size", true, apply_sandbox_size, "sandboxSize"},
+	{"tmp-size", true, apply_tmp_size, "tmpSize"},
+	{"max-output", true, apply_max_output, "maxOutputSize"},
+	{"net", true, apply_net, "network"},
+	{"image", true, apply_image, "image"},
+	{"writable", false, apply_writable, "readonlyRootFs"},
+	{"secret", true, apply_secret, "secrets"},
 };
 
 static const struct limit_flag *find(const char *name)
@@ -225,12 +182,10 @@ int cliopt_secret(char *arg, isol8_kv **kv, size_t *n, isol8_err *err)
 	return 0;
 }
 
-jv cliopt_json(jv o, const isol8_options *opt, const char *name, const char *value)
+jv cliopt_json(jv o, const isol8_options *opt, const char *name)
 {
 	const struct limit_flag *f = find(name);
-	if (!f || !f->json_key)
-		return o;
-	return jv_object_set(o, jv_string(f->json_key), f->json(opt, value ? value : ""));
+	return f ? jv_object_set(o, jv_string(f->json_key), options_member(opt, f->json_key)) : o;
 }
 
 /* The inherited descriptor a path such as /proc/self/fd/7 names, or -1. */

@@ -39,10 +39,9 @@ int cliopt_apply(isol8_options *opt, const char *name, char *value, enum cliopt_
 /* --secret KEY=VALUE alone, added to *kv (blanked in place as above): for a tool that keeps the
  * secrets given as flags apart from the others. */
 int cliopt_secret(char *arg, isol8_kv **kv, size_t *n, isol8_err *err);
-/* o (consumed) with the Isol8Options member that the flag name, applied to opt with value,
- * stands for; a size as it was written, so that the server reads it as the tool did. --secret
- * adds nothing: the caller sends the secrets as one object. */
-jv cliopt_json(jv o, const isol8_options *opt, const char *name, const char *value);
+/* o (consumed) with the Isol8Options member that the flag name stands for, written from opt by
+ * wire/options.h (sizes in bytes; --secret: every secret, as one object). */
+jv cliopt_json(jv o, const isol8_options *opt, const char *name);
 
 /* --options FILE|-: an Isol8Options JSON object applied over opt, with cfg bounding it as it
  * bounds a request's options. How isol8-serve and isol8 run --persistent pass a session's

@@ -299,3 +299,78 @@ int isol8_options_validate(const isol8_options *o, isol8_err *err)
 	return 0;
 }
 
+
+/* ---- writing: the Isol8Options JSON that options_from_json reads ---- */
+
+static jv size_json(uint64_t bytes)
+{
+	char b[32];
+	snprintf(b, sizeof b, "%llu", (unsigned long long)bytes); /* parse_size takes plain bytes */
+	return jv_string(b);
+}
+
+static jv strv_json(char *const *v, size_t n)
+{
+	jv l = jv_array();
+	for (size_t i = 0; i < n; i++)
+		l = jv_array_append(l, jv_string(v[i]));
+	return l;
+}
+
+jv options_member(const isol8_options *o, const char *key)
+{
+	if (!strcmp(key, "network"))
+		return jv_string(isol8_net_to_name(o->network));
+	if (!strcmp(key, "memoryLimit"))
+		return size_json(o->memory_limit);
+	if (!strcmp(key, "sandboxSize"))
+		return size_json(o->sandbox_size);
+	if (!strcmp(key, "tmpSize"))
+		return size_json(o->tmp_size);
+	if (!strcmp(key, "cpuLimit"))
+		return jv_number(o->cpu_limit);
+	if (!strcmp(key, "pidsLimit"))
+		return jv_number((double)o->pids_limit);
+	if (!strcmp(key, "maxOutputSize"))
+		return jv_number((double)o->max_output);
+	if (!strcmp(key, "timeoutMs"))
+		return jv_number((double)o->timeout_ms);
+	if (!strcmp(key, "image"))
+		return o->image ? jv_string(o->image) : jv_null();
+	if (!strcmp(key, "readonlyRootFs"))
+		return jv_bool(!o->writable);
+	if (!strcmp(key, "persist"))
+		return jv_bool(o->persist);
+	if (!strcmp(key, "debug"))
+		return jv_bool(o->debug);
+	if (!strcmp(key, "logNetwork"))
+		return jv_bool(o->log_network);
+	if (!strcmp(key, "security"))
+		return jv_object_set(jv_object(), jv_string("seccomp"),
+				     jv_string(o->seccomp == ISOL8_SECCOMP_STRICT ? "strict" : "unconfined"));
+	if (!strcmp(key, "secrets")) {
+		jv m = jv_object();
+		for (size_t i = 0; i < o->nsecrets; i++)
+			m = jv_object_set(m, jv_string(o->secrets[i].key), jv_string(o->secrets[i].value));
+		return m;
+	}
+	if (!strcmp(key, "networkFilter.whitelist"))
+		return strv_json(o->net_allow, o->nallow);
+	if (!strcmp(key, "networkFilter.blacklist"))
+		return strv_json(o->net_deny, o->ndeny);
+	if (!strcmp(key, "networkFilter"))
+		return jv_object_set(jv_object_set(jv_object(), jv_string("whitelist"), options_member(o, "networkFilter.whitelist")),
+				     jv_string("blacklist"), options_member(o, "networkFilter.blacklist"));
+	return jv_invalid();
+}
+
+jv options_json(const isol8_options *o)
+{
+	static const char *const keys[] = {"network", "memoryLimit", "cpuLimit", "pidsLimit", "sandboxSize", "tmpSize",
+					   "maxOutputSize", "timeoutMs", "secrets", "image", "readonlyRootFs", "persist",
+					   "debug", "logNetwork", "security", "networkFilter", NULL};
+	jv j = jv_object();
+	for (const char *const *k = keys; *k; k++)
+		j = jv_object_set(j, jv_string(*k), options_member(o, *k));
+	return j;
+}

@@ -20,4 +20,11 @@ const char **options_secret_values(const isol8_options *o);
 /* Applies an Isol8Options object over *o (consumes opts); the operator's config bounds what it
  * may loosen (seccomp 'unconfined' only where config security.seccomp allows it). */
 int options_from_json(jv opts, isol8_options *o, const isol8_config *c, isol8_err *err);
+/* One member of the Isol8Options JSON (options_from_json reads it back), from o: "network",
+ * "memoryLimit" (bytes, as a string), "cpuLimit", ..., "secrets" (an object), "security",
+ * "networkFilter", or one of its lists ("networkFilter.whitelist"); jv_invalid() for anything
+ * else. options_json: every member. */
+jv options_member(const isol8_options *o, const char *key);
+jv options_json(const isol8_options *o);
+
 #endif

@@ -100,20 +100,22 @@ static void table(void)
 
 static void json(void)
 {
-	isol8_options o = {.timeout_ms = 700, .cpu_limit = 2, .network = ISOL8_NET_HOST, .image = "/img"};
+	isol8_kv sec = {"A", "b"};
+	isol8_options o = {.timeout_ms = 700, .cpu_limit = 2, .network = ISOL8_NET_HOST, .image = "/img",
+			   .memory_limit = 1ull << 30, .writable = true, .secrets = &sec, .nsecrets = 1};
 	jv j = jv_object();
-	j = cliopt_json(j, &o, "timeout", "700");
-	j = cliopt_json(j, &o, "memory", "1G");
-	j = cliopt_json(j, &o, "cpu", "2");
-	j = cliopt_json(j, &o, "net", "host");
-	j = cliopt_json(j, &o, "image", "img");
-	j = cliopt_json(j, &o, "writable", NULL);
-	j = cliopt_json(j, &o, "secret", "A=b");
-	j = cliopt_json(j, &o, "workdir", "/sandbox/x");
+	j = cliopt_json(j, &o, "timeout");
+	j = cliopt_json(j, &o, "memory");
+	j = cliopt_json(j, &o, "cpu");
+	j = cliopt_json(j, &o, "net");
+	j = cliopt_json(j, &o, "image");
+	j = cliopt_json(j, &o, "writable");
+	j = cliopt_json(j, &o, "secret");
+	j = cliopt_json(j, &o, "workdir");
 	char *s = json_dump(j, 0);
-	is_str(s, "{\"timeoutMs\":700,\"memoryLimit\":\"1G\",\"cpuLimit\":2,\"network\":\"host\",\"image\":\"/img\","
-		  "\"readonlyRootFs\":false}",
-	       "the Isol8Options members, sizes as written; nothing for --secret or a flag that is not a limit");
+	is_str(s, "{\"timeoutMs\":700,\"memoryLimit\":\"1073741824\",\"cpuLimit\":2,\"network\":\"host\",\"image\":\"/img\","
+		  "\"readonlyRootFs\":false,\"secrets\":{\"A\":\"b\"}}",
+	       "each flag's Isol8Options member, from the options; nothing for a flag that is not a limit");
 	free(s);
 	jv_free(j);
 	is_str(isol8_net_to_name(ISOL8_NET_FILTERED), "filtered", "isol8_net_to_name reads the same table as isol8_net_from_name");

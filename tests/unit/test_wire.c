@@ -15,6 +15,9 @@
 #include "tap.h"
 #include "wire/ctl.h"
 #include "wire/feed.h"
+#include "wire/options.h"
+#include "wire/request.h"
+#include "wire/result.h"
 #include "wire/poolmsg.h"
 #include "wire/sessionmsg.h"
 
@@ -340,8 +343,134 @@ static void test_sessionmsg(void)
 	}
 }
 
+static void test_request_json(void)
+{
+	isol8_request in, out;
+	isol8_options o = {0};
+	isol8_config cfg;
+	isol8_err err = {0};
+	isol8_config_from_text(&cfg, "{}", 2, "test", &err);
+	isol8_request_init(&in);
+	in.runtime = xstrdup("python");
+	in.code = xstrdup("print('é')\n");
+	in.file_ext = xstrdup(".py");
+	in.workdir = xstrdup("/sandbox/w");
+	in.stdin_data = (unsigned char *)xstrdup("line 1\nline 2");
+	in.stdin_len = 13;
+	in.has_stdin = true;
+	in.timeout_ms = 1234;
+	isol8_kv_add(&in.env, &in.nenv, "A", "1");
+	isol8_kv_add(&in.env, &in.nenv, "B", "two words");
+	unsigned char bin[] = {0, 0xff, 'x', 0x80};
+	ok(isol8_request_add_file(&in, "/sandbox/data.bin", bin, sizeof bin, &err) == 0 &&
+		   isol8_request_add_file(&in, "/tmp/t.txt", "text", 4, &err) == 0,
+	   "two files");
+	isol8_strv_add(&in.output_paths, &in.noutput, "/sandbox/out.png");
+	isol8_strv_add(&in.install, &in.ninstall, "requests==2.32.3");
+	jv doc = jv_object_set(jv_object(), jv_string("request"), isol8_request_json(&in));
+	isol8_request_init(&out);
+	ok(isol8_request_from_json(doc, &out, &o, &cfg, &err) == 0, "the request JSON reads back (%s)", err.msg);
+	ok(!strcmp(out.runtime, "python") && !strcmp(out.code, in.code) && !strcmp(out.file_ext, ".py") &&
+		   !strcmp(out.workdir, "/sandbox/w") && out.has_stdin && out.stdin_len == 13 &&
+		   !memcmp(out.stdin_data, in.stdin_data, 13) && out.timeout_ms == 1234,
+	   "runtime, code, extension, workdir, stdin and timeout round trip");
+	ok(out.nenv == 2 && !strcmp(out.env[1].key, "B") && !strcmp(out.env[1].value, "two words"), "env round trips");
+	bool files = out.nfiles == 2;
+	for (size_t i = 0; files && i < 2; i++) {
+		const isol8_file *f = NULL;
+		for (size_t k = 0; k < 2; k++)
+			if (!strcmp(out.files[k].path, in.files[i].path))
+				f = &out.files[k];
+		files = f && f->len == in.files[i].len && !memcmp(f->data, in.files[i].data, f->len);
+	}
+	ok(files, "files round trip, binary content too");
+	ok(out.noutput == 1 && !strcmp(out.output_paths[0], "/sandbox/out.png") && out.ninstall == 1 &&
+		   !strcmp(out.install[0], "requests==2.32.3"),
+	   "outputPaths and installPackages round trip");
+	isol8_request_free(&in);
+	isol8_request_free(&out);
+	isol8_options_free(&o);
+	isol8_config_free(&cfg);
+}
+
+static void test_options_json(void)
+{
+	isol8_config cfg;
+	isol8_err err = {0};
+	const char *c = "{\"security\":{\"seccomp\":\"unconfined\"}}";
+	ok(isol8_config_from_text(&cfg, c, strlen(c), "test", &err) == 0, "a config that allows unconfined");
+	isol8_options in = {.network = ISOL8_NET_FILTERED, .memory_limit = 300ull << 20, .cpu_limit = 0.5,
+			    .pids_limit = 33, .sandbox_size = 10ull << 20, .tmp_size = 20ull << 20,
+			    .max_output = 4096, .timeout_ms = 2500, .writable = true, .persist = true, .debug = true,
+			    .seccomp = ISOL8_SECCOMP_UNCONFINED, .log_network = true};
+	isol8_kv_add(&in.secrets, &in.nsecrets, "TOKEN", "s3cr3t");
+	in.image = xstrdup("/srv/img");
+	isol8_strv_add(&in.net_allow, &in.nallow, "^example\\.com$");
+	isol8_strv_add(&in.net_deny, &in.ndeny, "^evil\\.");
+	isol8_options out;
+	ok(isol8_options_from_config(&out, &cfg, &err) == 0, "options from the config");
+	ok(options_from_json(options_json(&in), &out, &cfg, &err) == 0, "the options JSON reads back (%s)", err.msg);
+	ok(out.network == in.network && out.memory_limit == in.memory_limit && out.cpu_limit == in.cpu_limit &&
+		   out.pids_limit == in.pids_limit && out.sandbox_size == in.sandbox_size && out.tmp_size == in.tmp_size &&
+		   out.max_output == in.max_output && out.timeout_ms == in.timeout_ms,
+	   "network and every limit round trip");
+	ok(out.writable && out.persist && out.debug && out.log_network && out.seccomp == ISOL8_SECCOMP_UNCONFINED &&
+		   !strcmp(out.image, "/srv/img"),
+	   "flags, seccomp mode and image round trip");
+	ok(out.nsecrets == 1 && !strcmp(out.secrets[0].value, "s3cr3t") && out.nallow == 1 &&
+		   !strcmp(out.net_allow[0], in.net_allow[0]) && out.ndeny == 1 && !strcmp(out.net_deny[0], in.net_deny[0]),
+	   "secrets and filter lists round trip");
+	isol8_options_free(&in);
+	isol8_options_free(&out);
+	isol8_config_free(&cfg);
+}
+
+static void test_result_json(void)
+{
+	isol8_result in = {.exit_code = 3, .status = "signal", .signal = 9, .truncated = true, .duration_ms = 77,
+			   .warm = true, .stats = {.cpu_ns = 12345000, .peak_memory = 5u << 20}};
+	buf_puts(&in.out, "out text");
+	unsigned char raw[] = {'a', 0xff, 0xfe, 'b'}; /* not UTF-8: travels as base64 */
+	buf_append(&in.err, raw, sizeof raw);
+	snprintf(in.execution_id, sizeof in.execution_id, "0b1f0a4e-1111-4222-8333-444455556666");
+	snprintf(in.runtime, sizeof in.runtime, "node");
+	snprintf(in.timestamp, sizeof in.timestamp, "2026-12-02T05:00:00.000Z");
+	snprintf(in.sandbox_id, sizeof in.sandbox_id, "0123456789abcdef");
+	in.files = xcalloc(1, sizeof *in.files);
+	in.nfiles = 1;
+	in.files[0].path = xstrdup("/sandbox/out.bin");
+	buf_append(&in.files[0].data, raw, sizeof raw);
+	in.network_logs = xmalloc(sizeof(jv));
+	*in.network_logs = jv_parse("[{\"host\":\"example.com\",\"action\":\"ALLOW\"}]");
+	isol8_result out;
+	isol8_err err = {0};
+	ok(isol8_result_from_json(isol8_result_json(&in), &out, &err) == 0, "the result JSON reads back");
+	ok(out.exit_code == 3 && !strcmp(out.status, "signal") && out.signal == 9 && out.truncated &&
+		   out.duration_ms == 77 && out.warm,
+	   "exit code, status, signal, truncation, duration, warm round trip");
+	ok(!strcmp(out.execution_id, in.execution_id) && !strcmp(out.runtime, "node") &&
+		   !strcmp(out.timestamp, in.timestamp) && !strcmp(out.sandbox_id, in.sandbox_id),
+	   "ids, runtime and timestamp round trip");
+	ok(out.out.len == 8 && !memcmp(out.out.data, "out text", 8) && out.err.len == sizeof raw &&
+		   !memcmp(out.err.data, raw, sizeof raw),
+	   "stdout, and stderr that is not UTF-8, round trip");
+	ok(out.nfiles == 1 && !strcmp(out.files[0].path, "/sandbox/out.bin") && out.files[0].data.len == sizeof raw &&
+		   !memcmp(out.files[0].data.data, raw, sizeof raw),
+	   "output files round trip");
+	ok(out.stats.cpu_ns == in.stats.cpu_ns && out.stats.peak_memory == in.stats.peak_memory,
+	   "resource usage round trips");
+	ok(out.network_logs && jv_array_length(jv_copy(*out.network_logs)) == 1, "network logs round trip");
+	isol8_result_free(&in);
+	isol8_result_free(&out);
+	isol8_result bad;
+	ok(isol8_result_from_json(jv_parse("[1]"), &bad, &err) < 0, "a result that is not an object is refused");
+}
+
 int main(void)
 {
+	test_request_json();
+	test_options_json();
+	test_result_json();
 	test_sessionmsg();
 	test_netlog();
 	test_poolmsg();
