@@ -302,29 +302,25 @@ static int load(struct pool *p, int size_flag, const char *strategy_flag, const 
 	return 0;
 }
 
-static jv status_json(const struct pool *p)
+static pool_status_msg status_of(const struct pool *p)
 {
-	jv j = jv_object(), kinds = jv_object();
-	for (int k = 0; k < NKINDS; k++)
-		if (kind_wanted(p, k) || count(p, k, READY))
-			kinds = jv_object_set(kinds, jv_string(kind_name(k)), jv_number(count(p, k, READY)));
-	j = jv_object_set(j, jv_string("pid"), jv_number(getpid()));
-	j = jv_object_set(j, jv_string("strategy"), jv_string(p->fast ? "fast" : "secure"));
-	j = jv_object_set(j, jv_string("size"), jv_number(p->size));
-	j = jv_object_set(j, jv_string("ready"), jv_number(count_ready(p)));
-	j = jv_object_set(j, jv_string("kinds"), kinds);
-	j = jv_object_set(j, jv_string("hits"), jv_number((double)p->hits));
-	j = jv_object_set(j, jv_string("warmHits"), jv_number((double)p->warm_hits));
-	j = jv_object_set(j, jv_string("misses"), jv_number((double)p->misses));
-	j = jv_object_set(j, jv_string("discarded"), jv_number((double)p->discarded));
-	j = jv_object_set(j, jv_string("memoryLimit"), jv_number((double)p->opt.memory_limit));
-	return j;
+	pool_status_msg s = {.pid = getpid(), .size = p->size, .ready = count_ready(p), .hits = p->hits,
+			     .warm_hits = p->warm_hits, .misses = p->misses, .discarded = p->discarded,
+			     .memory_limit = p->opt.memory_limit};
+	snprintf(s.strategy, sizeof s.strategy, "%s", p->fast ? "fast" : "secure");
+	for (int k = 0; k < NKINDS && s.nkinds < POOL_KINDS_MAX; k++)
+		if (kind_wanted(p, k) || count(p, k, READY)) {
+			snprintf(s.kinds[s.nkinds].name, sizeof s.kinds[0].name, "%s", kind_name(k));
+			s.kinds[s.nkinds++].ready = count(p, k, READY);
+		}
+	return s;
 }
 
-static void reply_line(int fd, jv v)
+/* One reply line (malloc'd, from wire/poolmsg.h), written and freed. */
+static void reply_line(int fd, char *line)
 {
-	json_write_line(fd, v);
-	jv_free(v);
+	(void)write_all(fd, line, strlen(line));
+	free(line);
 }
 
 /* The ready slot to hand out: a running interpreter of the runtime asked for when the client's
@@ -391,37 +387,31 @@ static void serve(struct pool *p, int c)
 	pool_request req;
 	poolmsg_parse_request(line, (size_t)n, &req);
 	if (req.op == POOL_OP_STATUS) {
-		reply_line(c, status_json(p));
+		pool_status_msg s = status_of(p);
+		reply_line(c, poolmsg_status_line(&s));
 	} else if (req.op == POOL_OP_ACQUIRE) {
 		/* the run's options must be exactly what the pooled sandboxes were built with */
 		bool same = pool_compatible(&req.limits, &p->opt);
 		int k = same ? pick(p, &req) : -1;
 		if (k < 0) {
 			p->misses++;
-			char *miss = poolmsg_miss_line(same ? "empty" : "different limits");
-			(void)write_all(c, miss, strlen(miss));
-			free(miss);
+			reply_line(c, poolmsg_miss_line(same ? "empty" : "different limits"));
 		} else {
 			hand_over(p, c, k);
 		}
 	} else {
-		reply_line(c, jv_object_set(jv_object(), jv_string("error"), jv_string("unknown op (acquire, status)")));
+		reply_line(c, poolmsg_error_line("unknown op (acquire, status)"));
 	}
 }
 
 static int status_cmd(void)
 {
-	jv v;
-	if (pool_status(&v) < 0) {
-		jv off = jv_object_set(jv_object(), jv_string("running"), jv_false());
-		json_write_line(1, off);
-		jv_free(off);
-		return 1;
-	}
-	v = jv_object_set(v, jv_string("running"), jv_true());
+	pool_status_msg s;
+	jv v = pool_status(&s) < 0 ? jv_object_set(jv_object(), jv_string("running"), jv_false())
+				   : jv_object_set(poolmsg_status_json(&s), jv_string("running"), jv_true());
 	json_write_line(1, v);
 	jv_free(v);
-	return 0;
+	return s.pid ? 0 : 1;
 }
 
 /* Not all there yet: some slot still starting, or fewer slots than wanted. */

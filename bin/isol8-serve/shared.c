@@ -71,7 +71,7 @@ static int sem_new(int max, isol8_err *err)
 /* The set-up/clean-up lock, held until unlock_setup. */
 static int lock_setup(void)
 {
-	char *path = xasprintf("%s/serve/lock", isol8_run_dir());
+	char *path = rundir_serve(NULL, "lock");
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	free(path);
 	/* an eviction's SIGUSR1 (no SA_RESTART) interrupts the wait: wait again, never go on
@@ -94,8 +94,8 @@ static void unlock_setup(int fd)
 
 int shared_open(serve_ctx *c, int max_concurrent, isol8_err *err)
 {
-	char *dir = xasprintf("%s/serve", isol8_run_dir());
-	char *path = xasprintf("%s/state", dir);
+	char *dir = rundir_serve(NULL, NULL);
+	char *path = rundir_serve(NULL, "state");
 	int rc = -1, lk = -1;
 	if (mkdir_p(dir, 0700) < 0) {
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create %s (set ISOL8_RUN_DIR)", dir);
@@ -157,7 +157,7 @@ void shared_close(serve_ctx *c)
 	int lk = lock_setup();
 	if (flock(c->state_fd, LOCK_EX | LOCK_NB) == 0) {
 		semctl(c->sh->semid, 0, IPC_RMID);
-		char *path = xasprintf("%s/serve/state", isol8_run_dir());
+		char *path = rundir_serve(NULL, "state");
 		unlink(path);
 		free(path);
 		/* the lock file stays: unlinking it would let two processes hold "the" lock */
@@ -304,24 +304,21 @@ static uint64_t ld(const uint64_t *p)
 /* Pool gauges from isol8-pool's status reply, when a pool runs for this run dir. */
 static void pool_gauges(isol8_buf *b)
 {
-	jv v;
-	if (pool_status(&v) < 0)
+	pool_status_msg st;
+	if (pool_status(&st) < 0)
 		return;
 	static const char *const f[] = {"size", "ready", "hits", "misses", "discarded"};
 	static const char *const help[] = {"configured pool size", "prepared sandboxes waiting",
 					   "sandboxes handed over", "requests the pool could not serve",
 					   "pooled sandboxes discarded (dead or too old)"};
+	const unsigned long long v[] = {(unsigned long long)st.size, (unsigned long long)st.ready, st.hits, st.misses,
+					st.discarded};
 	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
-		jv x = json_get(v, f[i]);
-		if (jv_get_kind(x) == JV_KIND_NUMBER) {
-			char *t = xasprintf("# HELP isol8_pool_%s %s\n# TYPE isol8_pool_%s %s\nisol8_pool_%s %.0f\n", f[i], help[i],
-					    f[i], i < 2 ? "gauge" : "counter", f[i], jv_number_value(x));
-			buf_puts(b, t);
-			free(t);
-		}
-		jv_free(x);
+		char *t = xasprintf("# HELP isol8_pool_%s %s\n# TYPE isol8_pool_%s %s\nisol8_pool_%s %llu\n", f[i], help[i], f[i],
+				    i < 2 ? "gauge" : "counter", f[i], v[i]);
+		buf_puts(b, t);
+		free(t);
 	}
-	jv_free(v);
 }
 
 static void line(isol8_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -56,7 +56,7 @@ static void check_id(const char *id)
 static bool session_alive(const char *id)
 {
 	check_id(id);
-	char *sock = session_path(id, "ctl.sock");
+	char *sock = session_path(id, ISOL8_SESSION_SOCKET);
 	int fd = unix_connect(sock);
 	if (fd < 0 && errno == ENAMETOOLONG)
 		isol8_die("run dir path too long for a socket: %s", sock);

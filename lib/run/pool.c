@@ -88,8 +88,9 @@ out:
 	return got;
 }
 
-int pool_status(jv *out)
+int pool_status(pool_status_msg *out)
 {
+	memset(out, 0, sizeof *out);
 	char *path = pool_socket_path();
 	int fd = unix_connect(path);
 	free(path);
@@ -102,13 +103,5 @@ int pool_status(jv *out)
 	ssize_t n = write_all(fd, req, strlen(req)) == 0 ? read(fd, buf, sizeof buf - 1) : -1;
 	free(req);
 	close(fd);
-	if (n <= 0)
-		return -1;
-	jv v = jv_parse_sized(buf, (int)n);
-	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		jv_free(v);
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return n > 0 ? poolmsg_parse_status(buf, (size_t)n - (buf[n - 1] == '\n'), out) : -1;
 }

@@ -7,6 +7,7 @@
 
 #include <jv.h>
 
+#include "wire/poolmsg.h"
 #include "wire/request.h"
 #include "sandbox/sandbox.h"
 
@@ -21,8 +22,8 @@ bool pool_compatible(const isol8_options *want, const isol8_options *pooled);
  * is its request pipe and sb->feed is -1; otherwise the sandbox waits for its feed. */
 int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request *run, char *const *argv,
 		 char *const *envp);
-/* The running pool's status object (wire/poolmsg.h); -1 when no pool answers. */
-int pool_status(jv *out);
+/* The running pool's status; -1 when no pool answers (or its reply does not parse). */
+int pool_status(pool_status_msg *out);
 /* The pool's socket path. */
 char *pool_socket_path(void);
 

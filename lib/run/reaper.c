@@ -200,7 +200,7 @@ static void reap_orphan_cgroups(const isol8_reap_opts *o, const char *run_dir, i
 
 static void rm_session_dir(const char *dir)
 {
-	static const char *const files[] = {"ctl.sock", "meta.json", "meta.json.tmp"};
+	static const char *const files[] = {ISOL8_SESSION_SOCKET, ISOL8_SESSION_META, ISOL8_SESSION_META ".tmp"};
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		char p[PATH_MAX + 32];
 		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
@@ -231,7 +231,7 @@ static void reap_sessions(const isol8_reap_opts *o, const char *run_dir, isol8_r
 			continue;
 		char sdir[PATH_MAX + 300], meta[PATH_MAX + 320];
 		snprintf(sdir, sizeof sdir, "%s/%s", dir, e->d_name);
-		snprintf(meta, sizeof meta, "%s/meta.json", sdir);
+		snprintf(meta, sizeof meta, "%s/" ISOL8_SESSION_META, sdir);
 		isol8_session_meta m;
 		struct stat st;
 		int mr = session_meta_read(meta, &m, NULL);

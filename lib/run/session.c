@@ -439,7 +439,7 @@ int session_send(const char *id, jv req)
 	if (!session_id_valid(id, 64)) {
 		errno = EINVAL;
 	} else {
-		char *sock = session_path(id, "ctl.sock");
+		char *sock = session_path(id, ISOL8_SESSION_SOCKET);
 		fd = unix_connect(sock);
 		free(sock);
 	}

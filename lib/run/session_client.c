@@ -16,7 +16,7 @@ bool session_listening(const char *id)
 {
 	if (!session_id_valid(id, 64))
 		return false;
-	char *sock = session_path(id, "ctl.sock");
+	char *sock = session_path(id, ISOL8_SESSION_SOCKET);
 	int fd = unix_connect(sock);
 	free(sock);
 	if (fd < 0)

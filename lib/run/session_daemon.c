@@ -287,7 +287,7 @@ static __attribute__((noreturn)) void supervise(const isol8_session_spec *spec, 
 	detach();
 	struct daemon d = {.dir = dir, .idle_ms = spec->idle_ms, .cfg = *spec->cfg};
 	snprintf(d.id, sizeof d.id, "%s", spec->id);
-	d.sock = session_path(spec->id, "ctl.sock");
+	d.sock = session_path(spec->id, ISOL8_SESSION_SOCKET);
 	d.meta = session_path(spec->id, ISOL8_SESSION_META);
 	d.created_ms = d.last_ms = now_real_ms();
 	isol8_err err = {0};

@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "state/rundir.h" /* ISOL8_SESSION_META: its name in the session's directory */
 
-#define ISOL8_SESSION_META "meta.json" /* its name in the session's directory */
 
 typedef struct isol8_session_meta {
 	char id[65];                     /* "id": the session id (1-64 characters) */

@@ -21,6 +21,9 @@ char *rundir_sandboxes(const char *rd);
 char *rundir_sandbox_record(const char *rd, const char *id);
 char *rundir_sandbox_netlog(const char *rd, const char *id);
 char *rundir_sessions(const char *rd);
+/* The files of a session's directory. */
+#define ISOL8_SESSION_SOCKET "ctl.sock"
+#define ISOL8_SESSION_META "meta.json"
 /* sessions/<id>, or sessions/<id>/<file> when file is not NULL */
 char *rundir_session(const char *rd, const char *id, const char *file);
 char *rundir_pool_socket(const char *rd);

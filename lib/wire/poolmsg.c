@@ -115,3 +115,65 @@ int poolmsg_parse_reply(const char *line, size_t len, pool_reply *r)
 	jv_free(v);
 	return rc;
 }
+
+jv poolmsg_status_json(const pool_status_msg *s)
+{
+	jv kinds = jv_object();
+	for (int i = 0; i < s->nkinds && i < POOL_KINDS_MAX; i++)
+		kinds = set(kinds, s->kinds[i].name, jv_number((double)s->kinds[i].ready));
+	jv j = set(jv_object(), "pid", jv_number(s->pid));
+	j = set(j, "strategy", jv_string(s->strategy));
+	j = set(j, "size", jv_number((double)s->size));
+	j = set(j, "ready", jv_number((double)s->ready));
+	j = set(j, "kinds", kinds);
+	j = set(j, "hits", jv_number((double)s->hits));
+	j = set(j, "warmHits", jv_number((double)s->warm_hits));
+	j = set(j, "misses", jv_number((double)s->misses));
+	j = set(j, "discarded", jv_number((double)s->discarded));
+	return set(j, "memoryLimit", jv_number((double)s->memory_limit));
+}
+
+char *poolmsg_status_line(const pool_status_msg *s)
+{
+	return line_of(poolmsg_status_json(s));
+}
+
+int poolmsg_parse_status(const char *line, size_t len, pool_status_msg *s)
+{
+	memset(s, 0, sizeof *s);
+	jv v = jv_parse_sized(line, (int)len);
+	double pid, size, ready, hits, warm, misses, disc, mem;
+	bool ok = jv_get_kind(v) == JV_KIND_OBJECT && json_get_num(v, "pid", 1, 1 << 30, &pid) &&
+		  json_get_str(v, "strategy", s->strategy, sizeof s->strategy) && json_get_num(v, "size", 0, 1e15, &size) &&
+		  json_get_num(v, "ready", 0, 1e15, &ready) && json_get_num(v, "hits", 0, 1e18, &hits) &&
+		  json_get_num(v, "warmHits", 0, 1e18, &warm) && json_get_num(v, "misses", 0, 1e18, &misses) &&
+		  json_get_num(v, "discarded", 0, 1e18, &disc) && json_get_num(v, "memoryLimit", 0, 1e18, &mem);
+	jv kinds = json_get(v, "kinds");
+	if (ok && jv_get_kind(kinds) == JV_KIND_OBJECT) {
+		*s = (pool_status_msg){.pid = (pid_t)pid, .size = (long long)size, .ready = (long long)ready,
+				       .hits = (unsigned long long)hits, .warm_hits = (unsigned long long)warm,
+				       .misses = (unsigned long long)misses, .discarded = (unsigned long long)disc,
+				       .memory_limit = (unsigned long long)mem};
+		json_get_str(v, "strategy", s->strategy, sizeof s->strategy);
+		jv_object_foreach(kinds, k, n) {
+			double d;
+			if (s->nkinds < POOL_KINDS_MAX && jv_get_kind(n) == JV_KIND_NUMBER && (d = jv_number_value(n)) >= 0 &&
+			    (size_t)jv_string_length_bytes(jv_copy(k)) < sizeof s->kinds[0].name) {
+				snprintf(s->kinds[s->nkinds].name, sizeof s->kinds[0].name, "%s", jv_string_value(k));
+				s->kinds[s->nkinds++].ready = (long long)d;
+			}
+			jv_free(k);
+			jv_free(n);
+		}
+	} else {
+		ok = false;
+	}
+	jv_free(kinds);
+	jv_free(v);
+	return ok ? 0 : -1;
+}
+
+char *poolmsg_error_line(const char *msg)
+{
+	return line_of(set(jv_object(), "error", jv_string(msg)));
+}

@@ -44,4 +44,26 @@ char *poolmsg_miss_line(const char *why);
 /* -1 when the line is not one of the replies above. */
 int poolmsg_parse_reply(const char *line, size_t len, pool_reply *r);
 
+/* The pool's status reply. */
+#define POOL_KINDS_MAX 8
+typedef struct pool_status_msg {
+	pid_t pid;
+	char strategy[16];           /* "fast" or "secure" */
+	long long size, ready;       /* wanted per kind; ready in all */
+	int nkinds;
+	struct {
+		char name[16];       /* "plain", "python", "node" */
+		long long ready;
+	} kinds[POOL_KINDS_MAX];
+	unsigned long long hits, warm_hits, misses, discarded;
+	unsigned long long memory_limit;
+} pool_status_msg;
+
+jv poolmsg_status_json(const pool_status_msg *s);
+char *poolmsg_status_line(const pool_status_msg *s);
+/* -1 when the line is not a status reply. */
+int poolmsg_parse_status(const char *line, size_t len, pool_status_msg *s);
+/* {"error":"…"}: a request the pool could not read. */
+char *poolmsg_error_line(const char *msg);
+
 #endif

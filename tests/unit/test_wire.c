@@ -277,6 +277,26 @@ static void test_poolmsg(void)
 	line = poolmsg_miss_line("empty");
 	ok(poolmsg_parse_reply(line, strlen(line) - 1, &r) == 0 && !r.handed && !strcmp(r.miss, "empty"), "miss round trip");
 	free(line);
+	pool_status_msg ps = {.pid = 4321, .size = 2, .ready = 3, .nkinds = 2, .hits = 10, .warm_hits = 7, .misses = 1,
+			      .discarded = 4, .memory_limit = 512ull << 20},
+			back;
+	snprintf(ps.strategy, sizeof ps.strategy, "fast");
+	snprintf(ps.kinds[0].name, sizeof ps.kinds[0].name, "plain");
+	ps.kinds[0].ready = 1;
+	snprintf(ps.kinds[1].name, sizeof ps.kinds[1].name, "python");
+	ps.kinds[1].ready = 2;
+	line = poolmsg_status_line(&ps);
+	ok(poolmsg_parse_status(line, strlen(line) - 1, &back) == 0 && back.pid == 4321 && !strcmp(back.strategy, "fast") &&
+		   back.size == 2 && back.ready == 3 && back.nkinds == 2 && !strcmp(back.kinds[1].name, "python") &&
+		   back.kinds[1].ready == 2 && back.hits == 10 && back.warm_hits == 7 && back.misses == 1 &&
+		   back.discarded == 4 && back.memory_limit == ps.memory_limit,
+	   "status round trip");
+	free(line);
+	ok(poolmsg_parse_status("{\"pid\":1}", 9, &back) < 0 && poolmsg_parse_status("{\"error\":\"x\"}", 13, &back) < 0,
+	   "a partial status or an error is not a status");
+	line = poolmsg_error_line("unknown op");
+	ok(poolmsg_parse_reply(line, strlen(line) - 1, &r) < 0 && strstr(line, "unknown op"), "an error line is no hand-over");
+	free(line);
 	static const char *const badr[] = {"{\"id\":\"x\"}", "{\"id\":\"x\",\"pid\":0}", "{\"id\":5,\"pid\":3}",
 					   "{\"id\":\"x\",\"pid\":3,\"driver\":4}", "nope"};
 	for (size_t i = 0; i < ARRAY_SIZE(badr); i++)
