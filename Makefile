@@ -54,13 +54,14 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	@echo "  AR      $@"; ar rcs $@ $^
 
-# The installed archive: the same objects linked into one, in which only the isol8_* names of
-# lib/isol8.h stay global. The library's helpers (write_all, buf_append, json_get, ...) are then
+# The installed archive: the same objects linked into one, in which only the functions lib/isol8.h
+# declares stay global. The library's helpers (write_all, buf_append, json_get, ...) are then
 # local, and cannot collide with an embedding program's own. The tools link $(LIBA).
-$(PUBLIC_LIBA): $(LIB_OBJ)
+$(PUBLIC_LIBA): $(LIB_OBJ) lib/isol8.h
 	@mkdir -p $(dir $@)
-	@echo "  AR      $@"; ld -r -o $(BUILD)/dist/isol8.o $^ && \
-		objcopy --wildcard --keep-global-symbol='isol8_*' $(BUILD)/dist/isol8.o && \
+	@echo "  AR      $@"; ld -r -o $(BUILD)/dist/isol8.o $(LIB_OBJ) && \
+		grep -oE '\bisol8_[a-z0-9_]+ *\(' lib/isol8.h | tr -d ' (' | sort -u >$(BUILD)/dist/isol8.syms && \
+		objcopy --keep-global-symbols=$(BUILD)/dist/isol8.syms $(BUILD)/dist/isol8.o && \
 		rm -f $@ && ar rcs $@ $(BUILD)/dist/isol8.o
 
 # isol8 links isol8-run's code (run.c) so `isol8 run` needs no second exec.

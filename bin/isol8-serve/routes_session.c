@@ -117,7 +117,7 @@ void route_file_get(serve_ctx *c, serve_conn *k, const char *rest)
 /* The caller's live sessions, oldest first: [{id, runtime, isActive, lastAccessedAt, created}]. */
 static jv owned_sessions(const serve_conn *k)
 {
-	char *dir = xasprintf("%s/sessions", isol8_run_dir());
+	char *dir = rundir_sessions(NULL);
 	struct dirent **names = NULL;
 	int n = scandir(dir, &names, NULL, alphasort);
 	free(dir);

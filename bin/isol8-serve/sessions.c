@@ -47,7 +47,7 @@ void session_internal_id(const char *owner, const char *sid, char out[80])
 
 int sessions_count(const char *owner)
 {
-	char *dir = xasprintf("%s/sessions", isol8_run_dir());
+	char *dir = rundir_sessions(NULL);
 	DIR *d = opendir(dir);
 	int n = 0;
 	struct dirent *e;

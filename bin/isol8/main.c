@@ -19,6 +19,7 @@
 
 #include "isol8.h"
 #include "core/json.h"
+#include "core/runtime.h"
 #include "sandbox/cgroup.h"
 #include "../isol8-run/run.h"
 #include "sandbox/seccomp_policy.h"
@@ -154,7 +155,7 @@ static int cmd_doctor(void)
 	check(v != 0, true, "resource limits", cgroup_describe());
 	snprintf(line, sizeof line, "%s", isol8_run_dir());
 	check(mkdir_p(line, 0755) == 0 && access(line, W_OK) == 0, true, "run dir", line);
-	const char *rt = getenv("ISOL8_RUNTIMES") ? getenv("ISOL8_RUNTIMES") : "/opt/isol8/runtimes";
+	const char *rt = runtime_dir();
 	static const char *const bins[][2] = {{"python", "/usr/bin/python3"}, {"node", "/usr/bin/node"},
 					      {"bun", "bin/bun"}, {"deno", "bin/deno"}, {"bash", "/bin/bash"}};
 	for (size_t i = 0; i < ARRAY_SIZE(bins); i++) {

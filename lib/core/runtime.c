@@ -1,5 +1,6 @@
 #include "core/runtime.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Interpreters are found through PATH inside the sandbox, so an --image root can ship its own. */
@@ -67,4 +68,10 @@ const char *runtime_names(void)
 const char *runtime_extensions(void)
 {
 	return ".py, .mjs, .js, .cjs, .ts, .sh, .mts";
+}
+
+const char *runtime_dir(void)
+{
+	const char *e = getenv("ISOL8_RUNTIMES");
+	return e && *e ? e : "/opt/isol8/runtimes";
 }

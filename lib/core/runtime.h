@@ -12,6 +12,9 @@ typedef struct isol8_runtime {
 	const char *file_argv[8];    /* file path appended as the last argument */
 } isol8_runtime;
 
+/* Where the runtimes live on the host, mounted read-only into every sandbox: ISOL8_RUNTIMES,
+ * else /opt/isol8/runtimes. */
+const char *runtime_dir(void);
 #define ISOL8_NRUNTIMES 5
 const isol8_runtime *runtime_get(const char *name);
 /* The runtime's place in the table (0 .. ISOL8_NRUNTIMES-1), -1 for an unknown name; and back. */

@@ -1,12 +1,14 @@
 /* command.c — see command.h. */
 #include "run/command.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/util.h"
 #include "core/runtime.h"
+#include "sandbox/sandbox.h"
 
 void strv_push(char ***v, size_t *n, char *s)
 {
@@ -31,10 +33,9 @@ char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nex
 {
 	char **v = NULL;
 	size_t n = 0;
-	const char *rtdir = getenv("ISOL8_RUNTIMES");
 	char *path = xasprintf("/sandbox/.local/bin:/sandbox/.npm-global/bin:/sandbox/.bun-global/bin:%s/bin:"
 			       "/usr/local/bin:/usr/bin:/bin",
-			       rtdir && *rtdir ? rtdir : "/opt/isol8/runtimes");
+			       runtime_dir());
 	env_set(&v, &n, "PATH", path);
 	free(path);
 	env_set(&v, &n, "HOME", "/sandbox");
@@ -58,8 +59,10 @@ char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nex
 	if (o->network == ISOL8_NET_FILTERED) {
 		/* the proxy listens inside the sandbox's own network namespace */
 		static const char *const vars[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"};
+		char proxy_url[64];
+		snprintf(proxy_url, sizeof proxy_url, "http://127.0.0.1:%d", ISOL8_PROXY_PORT);
 		for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
-			env_set(&v, &n, vars[i], "http://127.0.0.1:8118");
+			env_set(&v, &n, vars[i], proxy_url);
 	}
 	for (size_t i = 0; i < o->nsecrets; i++)
 		env_set(&v, &n, o->secrets[i].key, o->secrets[i].value);

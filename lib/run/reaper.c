@@ -221,7 +221,9 @@ static void reap_sessions(const isol8_reap_opts *o, const char *run_dir, isol8_r
 {
 	char dir[PATH_MAX], cur_boot[64];
 	boot_id(cur_boot);
-	snprintf(dir, sizeof dir, "%s/sessions", run_dir);
+	char *sdir_path = rundir_sessions(run_dir);
+	snprintf(dir, sizeof dir, "%s", sdir_path);
+	free(sdir_path);
 	DIR *d = opendir(dir);
 	if (!d)
 		return;

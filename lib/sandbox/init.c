@@ -263,11 +263,11 @@ static void close_all_but(const int *keep, int n)
  * DNS, no root inside. */
 static int proxy_listener(isol8_err *err)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(8118), .sin_addr = {htonl(INADDR_LOOPBACK)}};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ISOL8_PROXY_PORT), .sin_addr = {htonl(INADDR_LOOPBACK)}};
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
 	    bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0) {
-		isol8_fail(err, ISOL8_E_SANDBOX, errno, "proxy socket on 127.0.0.1:8118");
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "proxy socket on 127.0.0.1:%d", ISOL8_PROXY_PORT);
 		if (fd >= 0)
 			close(fd);
 		return -1;

@@ -27,6 +27,8 @@ typedef struct isol8_backend isol8_backend;
 
 #define ISOL8_SANDBOX_UID 65534
 #define ISOL8_SANDBOX_GID 65534
+/* --net filtered: where the proxy listens inside the sandbox's own network namespace */
+#define ISOL8_PROXY_PORT 8118
 
 typedef struct isol8_sandbox_cfg {
 	bool share_net;          /* --net host */

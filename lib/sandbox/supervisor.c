@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/fdpass.h"
+#include "core/runtime.h"
 #include "core/util.h"
 #include "sandbox/backend.h"
 #include "sandbox/internal.h"
@@ -36,12 +37,6 @@
 
 static int native_read_status(isol8_sandbox *sb, ctl_msg *m);
 static void native_destroy(isol8_sandbox *sb);
-
-static const char *runtimes_dir(void)
-{
-	const char *e = getenv("ISOL8_RUNTIMES");
-	return e && *e ? e : "/opt/isol8/runtimes";
-}
 
 void close_fd(int *fd)
 {
@@ -199,7 +194,7 @@ static int native_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol
 	cfg.rootfs.uid = ISOL8_SANDBOX_UID;
 	cfg.rootfs.gid = ISOL8_SANDBOX_GID;
 	if (!cfg.rootfs.runtimes_dir)
-		cfg.rootfs.runtimes_dir = runtimes_dir();
+		cfg.rootfs.runtimes_dir = runtime_dir();
 
 	if (cgroup_create(&sb->cg, sb->id, &cfg.limits, err) < 0)
 		return -1;

@@ -225,10 +225,16 @@ static int options_field(const char *k, jv val, isol8_options *o, const isol8_co
 	static const char *const sizes[] = {"memoryLimit", "sandboxSize", "tmpSize", NULL};
 	static const char *const numbers[] = {"cpuLimit", "pidsLimit", "maxOutputSize", "timeoutMs", NULL};
 	static const char *const bools[] = {"readonlyRootFs", "persist", "debug", "logNetwork", NULL};
-	/* operator-side settings: a client cannot change them, and they do not change this run */
+	static const char *const others[] = {"network", "secrets", "image", "mode", "security", "networkFilter", NULL};
+	/* the operator's settings: a request that names one is told so, never silently ignored */
 	static const char *const operator_side[] = {"poolStrategy", "poolSize", "audit", "remoteCode", NULL};
-	if (jv_get_kind(val) == JV_KIND_NULL || one_of(k, operator_side))
-		return 0;
+	if (one_of(k, operator_side))
+		return isol8_input_error(err, "options.%s is the operator's setting (isol8.config.json), not a request's",
+					 k);
+	if (!one_of(k, sizes) && !one_of(k, numbers) && !one_of(k, bools) && !one_of(k, others))
+		return isol8_input_error(err, "unknown field options.%s", k);
+	if (jv_get_kind(val) == JV_KIND_NULL)
+		return 0; /* a known member set to null: not given, as JSON clients often send */
 	if (!strcmp(k, "network"))
 		return opt_network(val, o, err);
 	if (one_of(k, sizes))

@@ -440,6 +440,16 @@ static void test_options_json(void)
 	ok(out.nsecrets == 1 && !strcmp(out.secrets[0].value, "s3cr3t") && out.nallow == 1 &&
 		   !strcmp(out.net_allow[0], in.net_allow[0]) && out.ndeny == 1 && !strcmp(out.net_deny[0], in.net_deny[0]),
 	   "secrets and filter lists round trip");
+	static const char *const refused[] = {"{\"audit\":{\"enabled\":true}}", "{\"poolSize\":3}", "{\"remoteCode\":null}",
+					      "{\"bogus\":null}", "{\"memoryLimt\":\"1g\"}"};
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		err.msg[0] = 0;
+		ok(options_from_json(jv_parse(refused[i]), &out, &cfg, &err) < 0 && err.msg[0],
+		   "refused, not ignored: %s (%s)", refused[i], err.msg);
+	}
+	ok(options_from_json(jv_parse("{\"memoryLimit\":null,\"network\":null}"), &out, &cfg, &err) == 0 &&
+		   out.memory_limit == in.memory_limit,
+	   "a known member set to null is not given");
 	isol8_options_free(&in);
 	isol8_options_free(&out);
 	isol8_config_free(&cfg);
