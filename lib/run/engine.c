@@ -28,7 +28,7 @@
 #define MAX_OUTPUT_FILE (64u << 20)
 #define KILL_GRACE_MS 2000 /* after a kill, how long we keep draining pipes */
 
-/* A macro so that, without --debug, the arguments (cgroup_describe() probes the cgroup
+/* A macro so that, without --debug, the arguments (sandbox_describe() probes the cgroup
  * hierarchies) are never evaluated on a run's path. */
 #define debugf(o, ...)                              \
 	do {                                        \
@@ -487,7 +487,7 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 	int rc = j.feed_rc;
 	debugf(o, "sandbox %s %s in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id,
 	       j.driven ? "taken from isol8-pool, interpreter running" : res->warm ? "taken from isol8-pool" : "prepared",
-	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, cgroup_describe(),
+	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, sandbox_describe(&r.sb),
 	       o->seccomp == ISOL8_SECCOMP_STRICT ? "strict" : "unconfined");
 	snprintf(res->sandbox_id, sizeof res->sandbox_id, "%s", r.sb.id);
 	res->sandbox_pid = r.sb.pid;

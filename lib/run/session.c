@@ -58,8 +58,7 @@ int session_open(isol8_session *s, const char *runtime, const isol8_options *opt
 	}
 	/* The payload prepare forked waits for a feed we never send: the driver is spawned with
 	 * its channel instead. Closing the feed lets that first payload exit quietly. */
-	close(s->sb.feed);
-	s->sb.feed = -1;
+	sandbox_discard_feed(&s->sb);
 	return 0;
 }
 

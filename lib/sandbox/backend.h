@@ -15,7 +15,15 @@
  *   put_file / get_file       beneath /sandbox or /tmp, as the sandbox user, bounded
  *   killall      every process but the sandbox's own supervisor-side anchor (files stay)
  *   kill / wait_exit / destroy   end it, wait for it, free everything
- *   stats        CPU, memory peak, OOM kills of the whole sandbox */
+ *   stats        CPU, memory peak, OOM kills of the whole sandbox
+ *   discard_feed the first payload will not be fed: it exits unrun (sessions spawn their own)
+ *   describe     one line on how it isolates (for --debug)
+ *
+ * Besides the operations, a backend fills these fields of isol8_sandbox, which callers poll:
+ * stdin_w, stdout_r, stderr_r (the first payload's stdio), ctl (readable when a status may be
+ * waiting: then call read_status), proxy_fd (--net filtered: a listening socket whose
+ * connections are the sandbox's only way out), and for a pre-started interpreter chan and reply
+ * (warm.h). */
 #ifndef ISOL8_SANDBOX_BACKEND_H
 #define ISOL8_SANDBOX_BACKEND_H
 
@@ -38,6 +46,7 @@ struct isol8_backend {
 	int (*poll_ready)(struct isol8_sandbox *sb, isol8_err *err);
 	int (*wait_ready)(struct isol8_sandbox *sb, isol8_err *err);
 	bool (*feed_early)(struct isol8_sandbox *sb, const isol8_exec_spec *spec);
+	void (*discard_feed)(struct isol8_sandbox *sb);
 	int (*feed)(struct isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err);
 	int (*spawn)(struct isol8_sandbox *sb, struct isol8_proc *p, isol8_err *err);
 	int (*feed_proc)(struct isol8_sandbox *sb, struct isol8_proc *p, const isol8_exec_spec *spec, isol8_err *err);
@@ -50,8 +59,12 @@ struct isol8_backend {
 	void (*wait_exit)(struct isol8_sandbox *sb);
 	void (*stats)(struct isol8_sandbox *sb, isol8_cg_stats *st);
 	void (*destroy)(struct isol8_sandbox *sb);
+	const char *(*describe)(const struct isol8_sandbox *sb);
 };
 
 extern const struct isol8_backend isol8_native_backend;
+/* The backend of sandboxes whose config names none (NULL: the native one again): how a program
+ * (or a test) runs the engine, sessions and everything above them on another backend. */
+void sandbox_use_backend(const struct isol8_backend *be);
 
 #endif

@@ -7,9 +7,16 @@
 
 #include "sandbox/backend.h"
 
+static const isol8_backend *default_backend = &isol8_native_backend;
+
+void sandbox_use_backend(const isol8_backend *be)
+{
+	default_backend = be ? be : &isol8_native_backend;
+}
+
 int sandbox_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg, isol8_err *err)
 {
-	const isol8_backend *be = cfg->backend ? cfg->backend : &isol8_native_backend;
+	const isol8_backend *be = cfg->backend ? cfg->backend : default_backend;
 	int rc = be->start(sb, cfg, err);
 	sb->be = be;
 	return rc;
@@ -66,6 +73,16 @@ void sandbox_proc_close(isol8_proc *p)
 int sandbox_read_status(isol8_sandbox *sb, ctl_msg *m)
 {
 	return sb->be->read_status(sb, m);
+}
+
+void sandbox_discard_feed(isol8_sandbox *sb)
+{
+	sb->be->discard_feed(sb);
+}
+
+const char *sandbox_describe(const isol8_sandbox *sb)
+{
+	return sb->be->describe(sb);
 }
 
 bool sandbox_status_buffered(const isol8_sandbox *sb)

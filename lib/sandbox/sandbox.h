@@ -88,6 +88,10 @@ int sandbox_poll_ready(isol8_sandbox *sb, isol8_err *err);
 #define ISOL8_FEED_BUFFER (1u << 20)
 /* Whether spec's feed can be written now, before the sandbox is ready, without blocking. */
 bool sandbox_feed_early(isol8_sandbox *sb, const isol8_exec_spec *spec);
+/* The first payload will not be fed (a session spawns its own): it exits unrun. */
+void sandbox_discard_feed(isol8_sandbox *sb);
+/* One line on how the sandbox isolates (backend, cgroup hierarchy), for --debug. */
+const char *sandbox_describe(const isol8_sandbox *sb);
 /* Writes the whole feed (blocking). */
 int sandbox_feed(isol8_sandbox *sb, const isol8_exec_spec *spec, isol8_err *err);
 /* Kills every process of the sandbox (init first: the kernel then kills its namespace; then

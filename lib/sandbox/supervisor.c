@@ -545,6 +545,16 @@ static void native_destroy(isol8_sandbox *sb)
 	sb->record = NULL;
 }
 
+static void native_discard_feed(isol8_sandbox *sb)
+{
+	close_fd(&sb->feed);
+}
+
+static const char *native_describe(const isol8_sandbox *sb)
+{
+	return cgroup_describe();
+}
+
 static void native_stats(isol8_sandbox *sb, isol8_cg_stats *st)
 {
 	cgroup_read_stats(&sb->cg, st);
@@ -568,4 +578,6 @@ const isol8_backend isol8_native_backend = {
 	.wait_exit = native_wait_exit,
 	.stats = native_stats,
 	.destroy = native_destroy,
+	.discard_feed = native_discard_feed,
+	.describe = native_describe,
 };
