@@ -1,6 +1,6 @@
 /* isol8-mask — the streaming secret masker as a filter: stdin to stdout, every secret (and its
  * URL, hex and base64 encodings) replaced by ***, with the masker isol8 run uses on a program's
- * output (lib/mask.h). See isol8-mask(1).
+ * output (lib/run/mask.h). See isol8-mask(1).
  *
  * Threat: the secrets themselves. /proc/PID/cmdline is readable by every local user, so values
  * come from the environment (--secret-env NAME) or a file (--secret-file FILE), never from argv.

@@ -290,7 +290,7 @@ static int config_int(const isol8_config *cfg, const char *path, long long fallb
 	return 0;
 }
 
-/* The connection guards and bounds (see guard.c, conn.c, routes.c), checked at start-up so a
+/* The connection guards and bounds (see guard.c, conn.c, routes_exec.c), checked at start-up so a
  * typo cannot leave the server without them. */
 static int read_guards(serve_ctx *c, int max_conc, isol8_err *err)
 {
