@@ -112,21 +112,16 @@ static void exec_free(struct exec_in *x)
 static const char sse_head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
 			       "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n";
 
-static void sse_frame(int fd, jv ev)
+/* The last two frames of a stream the execution could not finish: the error, then exit 1. A
+ * writer of their own: bytes the run's writer still holds back (an unfinished UTF-8 character)
+ * are not sent. */
+static void sse_fail(int fd, const char *msg)
 {
-	char *t = json_dump(ev, 0);
-	jv_free(ev);
-	char *f = xasprintf("data: %s\n\n", t);
-	(void)write_all(fd, f, strlen(f));
-	free(f);
-	free(t);
-}
-
-static jv event(const char *type, const char *data)
-{
-	return jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("type"), jv_string(type)), jv_string("data"),
-					   jv_string(data)),
-			     jv_string("phase"), jv_string("code"));
+	isol8_evwriter w = {.fd = fd, .sse = true};
+	isol8_event error = {ISOL8_EV_ERROR, (const unsigned char *)msg, strlen(msg)};
+	isol8_event exit1 = {ISOL8_EV_EXIT, (const unsigned char *)"1", 1};
+	evw_one(&w, &error);
+	evw_one(&w, &exit1);
 }
 
 static void run_ephemeral(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stream)
@@ -141,12 +136,10 @@ static void run_ephemeral(serve_ctx *c, serve_conn *k, struct exec_in *x, bool s
 	int rc = isol8_execute(&x->req, &x->opt, stream ? evw_event : NULL, &w, k->fd, &res, &err);
 	metrics_count(c, x->req.runtime, rc == 0 ? res.status : "failed", rc == 0 && res.warm, k->start_ns);
 	if (rc < 0) {
-		if (stream) {
-			sse_frame(k->fd, event("error", err.msg));
-			sse_frame(k->fd, event("exit", "1"));
-		} else {
+		if (stream)
+			sse_fail(k->fd, err.msg);
+		else
 			reply_error(k, err.kind == ISOL8_E_INPUT ? 400 : 500, "%s", err.msg);
-		}
 	} else if (stream) {
 		evw_result(&w, isol8_result_json(&res));
 	} else {
@@ -208,41 +201,47 @@ static void start_stream(serve_conn *k, struct session_relay *st)
 	st->headers = true;
 }
 
+/* The session's result (borrowed) with the client's sessionId, not the name on disk: the answer. */
+static void relay_result(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stream, jv result, struct session_relay *st)
+{
+	jv data = jv_object_set(jv_copy(result), jv_string("sessionId"), jv_string(x->sid));
+	count_session_result(c, k, x->req.runtime, data);
+	if (stream) {
+		start_stream(k, st);
+		isol8_evwriter w = {.fd = k->fd, .sse = true};
+		evw_result(&w, jv_copy(data));
+		evw_free(&w);
+	} else {
+		reply_json(k, 200, jv_copy(data));
+	}
+	jv_free(data);
+	st->done = true;
+}
+
 /* One line of the session's answer (consumed): an event is a frame when streaming, the result
- * ends the answer (with the client's sessionId, not the name on disk), an error too. */
+ * ends the answer, a refusal too. A malformed line is not passed on. */
 static void relay_line(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stream, jv v, struct session_relay *st)
 {
-	jv e = json_get(v, "error"), type = json_get(v, "type");
-	const char *t = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "";
-	if (jv_get_kind(e) == JV_KIND_STRING) {
+	isol8_evread ev;
+	isol8_event e;
+	evr_kind kind = evr_parse(v, &ev);
+	jv_free(v);
+	if (kind == EVR_REFUSAL) {
 		/* the session refused the exec (e.g. another runtime): a client mistake */
 		metrics_count(c, x->req.runtime, "failed", false, k->start_ns);
-		if (st->headers) {
-			sse_frame(k->fd, event("error", jv_string_value(e)));
-			sse_frame(k->fd, event("exit", "1"));
-		} else {
-			reply_error(k, 400, "%s", jv_string_value(e));
-		}
+		if (st->headers)
+			sse_fail(k->fd, (const char *)ev.data.data);
+		else
+			reply_error(k, 400, "%s", (const char *)ev.data.data);
 		st->done = true;
-	} else if (!strcmp(t, "result")) {
-		jv data = jv_object_set(json_get(v, "data"), jv_string("sessionId"), jv_string(x->sid));
-		v = jv_object_set(v, jv_string("data"), jv_copy(data));
-		count_session_result(c, k, x->req.runtime, data);
-		if (stream) {
-			start_stream(k, st);
-			sse_frame(k->fd, jv_copy(v));
-		} else {
-			reply_json(k, 200, jv_copy(data));
-		}
-		jv_free(data);
-		st->done = true;
-	} else if (stream) {
+	} else if (kind == EVR_RESULT) {
+		relay_result(c, k, x, stream, ev.result, st);
+	} else if (stream && evr_event(&ev, &e)) {
 		start_stream(k, st);
-		sse_frame(k->fd, jv_copy(v));
+		isol8_evwriter w = {.fd = k->fd, .sse = true};
+		evw_one(&w, &e);
 	}
-	jv_free(e);
-	jv_free(type);
-	jv_free(v);
+	evr_free(&ev);
 }
 
 /* The session ended, or went quiet past its deadline, before its result. */
@@ -257,12 +256,10 @@ static void session_unfinished(serve_ctx *c, serve_conn *k, struct exec_in *x, c
 		snprintf(msg, sizeof msg, "the session ended during the execution");
 	}
 	metrics_count(c, x->req.runtime, "failed", false, k->start_ns);
-	if (st->headers) {
-		sse_frame(k->fd, event("error", msg));
-		sse_frame(k->fd, event("exit", "1"));
-	} else {
+	if (st->headers)
+		sse_fail(k->fd, msg);
+	else
 		reply_error(k, st->late ? 504 : 500, "%s", msg);
-	}
 }
 
 static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stream)

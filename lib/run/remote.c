@@ -8,6 +8,7 @@
 #include "run/remote.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "wire/events.h"
 
 #define MAX_RESPONSE (256u << 20)
 
@@ -66,49 +67,33 @@ struct call {
 	isol8_buf out, err;          /* for a server that sends no result frame */
 };
 
-static void deliver(struct call *c, isol8_event_type t, const void *p, size_t n)
+/* One line of the SSE stream: its event delivered and kept (output and errors for a server
+ * that sends no result frame). Malformed frames, refusals and other lines are ignored, as the
+ * reference's client does. */
+static void sse_line(struct call *c, const char *line, size_t n)
 {
-	if (c->fn) {
-		isol8_event ev = {t, p, n};
-		c->fn(c->ctx, &ev);
-	}
-}
-
-static void sse_event(struct call *c, const char *json, size_t n)
-{
-	jv v = jv_parse_sized(json, (int)n);
-	jv type = json_get(v, "type"), data = json_get(v, "data"), enc = json_get(v, "encoding");
-	const char *t = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "";
-	if (!strcmp(t, "result")) {
+	isol8_evread ev;
+	if (!evr_sse_line(line, n, &ev))
+		return;
+	isol8_event e;
+	if (ev.kind == EVR_RESULT) {
 		jv_free(c->result);
-		c->result = jv_copy(data);
-	} else if (jv_get_kind(data) == JV_KIND_STRING) {
-		isol8_buf b = {0};
-		size_t dn = (size_t)jv_string_length_bytes(jv_copy(data));
-		if (jv_get_kind(enc) == JV_KIND_STRING)
-			(void)base64_decode(jv_string_value(data), dn, &b);
-		else
-			buf_append(&b, jv_string_value(data), dn);
-		if (!strcmp(t, "stdout") || !strcmp(t, "stderr")) {
-			bool o = t[3] == 'o';
-			deliver(c, o ? ISOL8_EV_STDOUT : ISOL8_EV_STDERR, b.data, b.len);
-			buf_append(o ? &c->out : &c->err, b.data, b.len);
-		} else if (!strcmp(t, "exit")) {
+		c->result = jv_copy(ev.result);
+	} else if (evr_event(&ev, &e)) {
+		if (c->fn)
+			c->fn(c->ctx, &e);
+		if (e.type == ISOL8_EV_STDOUT || e.type == ISOL8_EV_STDERR)
+			buf_append(e.type == ISOL8_EV_STDOUT ? &c->out : &c->err, e.data, e.len);
+		if (e.type == ISOL8_EV_EXIT) {
 			c->got_exit = true;
-			c->exit_code = atoi(jv_string_value(data));
-			deliver(c, ISOL8_EV_EXIT, b.data, b.len);
-		} else if (!strcmp(t, "error")) {
-			deliver(c, ISOL8_EV_ERROR, b.data, b.len);
-			buf_append(&c->err, b.data, b.len);
+			c->exit_code = ev.exit_code;
+		}
+		if (e.type == ISOL8_EV_ERROR) {
+			buf_append(&c->err, e.data, e.len);
 			buf_append(&c->err, "\n", 1);
 		}
-		isol8_buf_free(&b);
 	}
-	/* malformed frames are ignored, as the reference's client does */
-	jv_free(type);
-	jv_free(data);
-	jv_free(enc);
-	jv_free(v);
+	evr_free(&ev);
 }
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
@@ -129,8 +114,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 	unsigned char *nl;
 	while ((nl = memchr(c->line.data, '\n', c->line.len))) {
 		size_t ln = (size_t)(nl - c->line.data);
-		if (ln >= 6 && !memcmp(c->line.data, "data: ", 6))
-			sse_event(c, (const char *)c->line.data + 6, ln - 6);
+		sse_line(c, (const char *)c->line.data, ln);
 		memmove(c->line.data, nl + 1, c->line.len - ln - 1);
 		c->line.len -= ln + 1;
 	}

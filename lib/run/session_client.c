@@ -11,6 +11,7 @@
 #include "run/session.h"
 #include "state/meta.h"
 #include "state/rundir.h"
+#include "wire/events.h"
 
 bool session_listening(const char *id)
 {
@@ -49,17 +50,6 @@ jv session_list(void)
 
 /* ---- an exec's reply --------------------------------------------------------------------- */
 
-static void show_output(const char *type, jv data, jv enc)
-{
-	isol8_buf b = {0};
-	if (jv_get_kind(enc) == JV_KIND_STRING)
-		base64_decode(jv_string_value(data), (size_t)jv_string_length_bytes(jv_copy(data)), &b);
-	else
-		buf_append(&b, jv_string_value(data), (size_t)jv_string_length_bytes(jv_copy(data)));
-	(void)write_all(!strcmp(type, "stdout") ? 1 : 2, b.data, b.len);
-	isol8_buf_free(&b);
-}
-
 /* SESSION_OUT_BUFFERED: the result's output once the exec is over */
 static void show_buffered(jv data)
 {
@@ -76,33 +66,46 @@ static void show_buffered(jv data)
 	jv_free(tr);
 }
 
-/* One reply line (borrowed), shown as mode says; *code is set by an error or the result. */
-static void show_line(jv v, enum session_output mode, int *code, bool *got_result)
+/* The result (borrowed): *code is its exit code; shown as mode says. */
+static void show_result(jv data, enum session_output mode, int *code)
 {
-	jv type = json_get(v, "type"), data = json_get(v, "data"), enc = json_get(v, "encoding"), e = json_get(v, "error");
-	const char *t = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "";
-	if (jv_get_kind(e) == JV_KIND_STRING) {
+	jv ec = json_get(data, "exitCode");
+	*code = jv_get_kind(ec) == JV_KIND_NUMBER ? (int)jv_number_value(ec) : 1;
+	jv_free(ec);
+	if (mode == SESSION_OUT_JSON)
+		json_write_line(1, data);
+	else if (mode == SESSION_OUT_BUFFERED)
+		show_buffered(data);
+}
+
+/* One reply line, shown as mode says; *code is set by a refusal or the result. Malformed lines
+ * are skipped. */
+static void show_line(const char *line, size_t n, enum session_output mode, int *code, bool *got_result)
+{
+	isol8_evread ev;
+	switch (evr_parse_line(line, n, &ev)) {
+	case EVR_REFUSAL:
 		fflush(stdout);
-		fprintf(stderr, "[ERR] %s\n", jv_string_value(e));
+		fprintf(stderr, "[ERR] %s\n", (const char *)ev.data.data);
 		*code = 1;
-	} else if (mode == SESSION_OUT_STREAM && (!strcmp(t, "stdout") || !strcmp(t, "stderr"))) {
-		show_output(t, data, enc);
-	} else if (mode == SESSION_OUT_STREAM && !strcmp(t, "error")) {
-		fprintf(stderr, "[ERR] %s\n", jv_string_value(data));
-	} else if (!strcmp(t, "result")) {
+		break;
+	case EVR_STDOUT:
+	case EVR_STDERR:
+		if (mode == SESSION_OUT_STREAM)
+			(void)write_all(ev.kind == EVR_STDOUT ? 1 : 2, ev.data.data, ev.data.len);
+		break;
+	case EVR_ERROR:
+		if (mode == SESSION_OUT_STREAM)
+			fprintf(stderr, "[ERR] %s\n", (const char *)ev.data.data);
+		break;
+	case EVR_RESULT:
 		*got_result = true;
-		jv ec = json_get(data, "exitCode");
-		*code = jv_get_kind(ec) == JV_KIND_NUMBER ? (int)jv_number_value(ec) : 1;
-		jv_free(ec);
-		if (mode == SESSION_OUT_JSON)
-			json_write_line(1, data);
-		else if (mode == SESSION_OUT_BUFFERED)
-			show_buffered(data);
+		show_result(ev.result, mode, code);
+		break;
+	default:
+		break;
 	}
-	jv_free(type);
-	jv_free(data);
-	jv_free(enc);
-	jv_free(e);
+	evr_free(&ev);
 }
 
 int session_show_exec(FILE *f, enum session_output mode)
@@ -115,9 +118,7 @@ int session_show_exec(FILE *f, enum session_output mode)
 	while ((n = getline(&line, &cap, f)) > 0) {
 		if (mode == SESSION_OUT_EVENTS)
 			fwrite(line, 1, (size_t)n, stdout);
-		jv v = jv_parse_sized(line, (int)n);
-		show_line(v, mode, &code, &got_result);
-		jv_free(v);
+		show_line(line, (size_t)n, mode, &code, &got_result);
 	}
 	free(line);
 	return got_result ? code : 1;
