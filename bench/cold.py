@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Cold-path benchmark: `isol8 run -e CODE` against the bare interpreter, bwrap with comparable
 isolation, and `docker run` when a daemon answers. Rounds are interleaved (every command once
-per round, in rotating order) so machine noise hits all of them alike; we report medians, p90,
+per round, in a shuffled order) so machine noise hits all of them alike; we report medians, p90,
 the time isol8 adds over the bare interpreter, and ratios. Not a timed test: run it, read it.
 
 usage: bench/cold.py [--runs N] [--bin build/bin] [--vs OTHER/bin]"""
-import os, shutil, statistics, subprocess, sys, time
+import os, random, shutil, statistics, subprocess, sys, time
 from benchlib import pct, setup
 
 # every command gets the same clean environment (benchlib says why)
@@ -50,8 +50,13 @@ def once(argv):
 for _, _, argv in commands:  # warm the page cache
     once(argv)
 times = {(rt, kind): [] for rt, kind, _ in commands}
+# A shuffled order each round, not a rotation: a sandbox started right after another one attaches
+# to its cgroup faster (cgroup v1 waits for an RCU grace period the previous run may have paid),
+# so with a fixed neighbour one command would be measured in the other's favour.
+shuffle = random.Random(1)
 for r in range(args.runs):
-    order = commands[r % len(commands):] + commands[:r % len(commands)]
+    order = commands[:]
+    shuffle.shuffle(order)
     for rt, kind, argv in order:
         times[(rt, kind)].append(once(argv))
 
