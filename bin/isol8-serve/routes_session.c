@@ -43,20 +43,19 @@ static void session_op(serve_ctx *c, serve_conn *k, const char *sid, jv req, boo
 	jv v = session_next_line(&rr, now_mono_ns() + (uint64_t)c->grace_ms * 1000000ull, &late);
 	close(fd);
 	isol8_buf_free(&rr.b);
-	jv e = json_get(v, "error");
+	const char *refusal = sessionmsg_error_of(v);
 	if (late) {
 		metrics_reject(c, REJ_GAVE_UP);
 		reply_error(k, 504, "session %s did not answer within %d ms (config serve.graceMs): it may be stuck on this "
 			    "file; DELETE /session/%s ends it", sid, c->grace_ms, sid);
-	} else if (jv_get_kind(e) == JV_KIND_STRING)
-		reply_error(k, 400, "%s", jv_string_value(e));
+	} else if (refusal)
+		reply_error(k, 400, "%s", refusal);
 	else if (!jv_is_valid(v))
 		reply_error(k, 500, "the session closed the connection");
 	else
 		reply_json(k, 200, content_only ? jv_object_set(jv_object(), jv_string("content"), json_get(v, "content"))
 						: jv_parse("{\"ok\":true}"));
 	watchdog_arm(k, 0);
-	jv_free(e);
 	jv_free(v);
 }
 

@@ -81,10 +81,9 @@ static jv call(const char *id, jv req)
 		isol8_die("no session \"%s\" (see isol8-session list)", id);
 	jv v = json_read_line(f);
 	fclose(f);
-	jv e = json_get(v, "error");
-	if (jv_get_kind(e) == JV_KIND_STRING)
-		isol8_die("%s", jv_string_value(e));
-	jv_free(e);
+	const char *refusal = sessionmsg_error_of(v);
+	if (refusal)
+		isol8_die("%s", refusal);
 	if (!jv_is_valid(v))
 		isol8_die("session %s closed the connection", id);
 	return v;
@@ -444,14 +443,11 @@ static void cmd_put(const char *id, const char *path, const char *src)
 static void cmd_get(const char *id, const char *path)
 {
 	jv r = call(id, sessionmsg_get(path));
-	jv content = json_get(r, "content");
 	isol8_buf b = {0};
-	if (jv_get_kind(content) != JV_KIND_STRING ||
-	    base64_decode(jv_string_value(content), (size_t)jv_string_length_bytes(jv_copy(content)), &b) < 0)
+	if (sessionmsg_content_of(r, &b) < 0)
 		isol8_die("bad reply from session %s", id);
 	(void)write_all(1, b.data, b.len);
 	isol8_buf_free(&b);
-	jv_free(content);
 	jv_free(r);
 }
 

@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "wire/events.h"
+#include "wire/sessionmsg.h"
 
 #define MAX_RESPONSE (256u << 20)
 
@@ -142,13 +143,11 @@ static const char *reason(long status)
 static void failure(struct call *c, long status, const char *what, isol8_err *err)
 {
 	jv v = jv_parse_sized(c->body.data ? (const char *)c->body.data : "", (int)c->body.len);
-	jv e = json_get(v, "error");
-	if (jv_get_kind(e) == JV_KIND_STRING)
-		isol8_fail(err, status >= 400 && status < 500 ? ISOL8_E_INPUT : ISOL8_E_SANDBOX, 0, "%s: %s", what,
-			   jv_string_value(e));
+	const char *refusal = sessionmsg_error_of(v); /* isol8-serve answers errors in that shape */
+	if (refusal)
+		isol8_fail(err, status >= 400 && status < 500 ? ISOL8_E_INPUT : ISOL8_E_SANDBOX, 0, "%s: %s", what, refusal);
 	else
 		isol8_fail(err, ISOL8_E_SANDBOX, 0, "%s: %s", what, reason(status));
-	jv_free(e);
 	jv_free(v);
 }
 
@@ -329,13 +328,11 @@ int remote_get_file(isol8_remote *r, const char *path, isol8_buf *out, isol8_err
 		failure(&c, st, "File download failed", err);
 	} else if (st == 200) {
 		jv v = jv_parse_sized(c.body.data ? (const char *)c.body.data : "", (int)c.body.len);
-		jv content = json_get(v, "content");
-		if (jv_get_kind(content) == JV_KIND_STRING &&
-		    base64_decode(jv_string_value(content), (size_t)jv_string_length_bytes(jv_copy(content)), out) == 0)
+		/* GET /file relays the session's content reply */
+		if (sessionmsg_content_of(v, out) == 0)
 			rc = 0;
 		else
 			isol8_fail(err, ISOL8_E_SANDBOX, 0, "File download failed: the server's answer has no base64 content");
-		jv_free(content);
 		jv_free(v);
 	}
 	call_free(&c);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "core/json.h"
+
 static const char *const names[] = {[SESSION_OP_EXEC] = "exec", [SESSION_OP_PUT] = "put", [SESSION_OP_GET] = "get",
 				    [SESSION_OP_SHOW] = "show", [SESSION_OP_DELETE] = "delete"};
 
@@ -57,4 +59,26 @@ jv sessionmsg_error(const char *msg)
 jv sessionmsg_content(const char *content_b64)
 {
 	return with(jv_object(), "content", jv_string(content_b64));
+}
+
+const char *sessionmsg_error_of(jv v)
+{
+	if (jv_get_kind(v) != JV_KIND_OBJECT)
+		return NULL;
+	jv e = jv_object_get(jv_copy(v), jv_string("error"));
+	/* the string lives as long as v does: v holds a reference to it */
+	const char *msg = jv_get_kind(e) == JV_KIND_STRING ? jv_string_value(e) : NULL;
+	jv_free(e);
+	return msg;
+}
+
+int sessionmsg_content_of(jv v, isol8_buf *out)
+{
+	jv c = json_get(v, "content");
+	int rc = jv_get_kind(c) == JV_KIND_STRING &&
+			 base64_decode(jv_string_value(c), (size_t)jv_string_length_bytes(jv_copy(c)), out) == 0
+		     ? 0
+		     : -1;
+	jv_free(c);
+	return rc;
 }

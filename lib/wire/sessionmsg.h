@@ -13,6 +13,8 @@
 
 #include <jv.h>
 
+#include "core/util.h"
+
 typedef enum { SESSION_OP_BAD, SESSION_OP_EXEC, SESSION_OP_PUT, SESSION_OP_GET, SESSION_OP_SHOW, SESSION_OP_DELETE } session_opcode;
 
 /* Requests (each a new object). exec takes {"request","options"} (consumed); put's content is
@@ -29,5 +31,9 @@ session_opcode sessionmsg_op_of(jv doc);
 jv sessionmsg_ok(void);
 jv sessionmsg_error(const char *msg);
 jv sessionmsg_content(const char *content_b64);
+/* Readers (borrow v): a reply's refusal, NULL when it is none; a content reply's bytes into out
+ * (-1 when v is not one: no "content", or not base64). */
+const char *sessionmsg_error_of(jv v);
+int sessionmsg_content_of(jv v, isol8_buf *out);
 
 #endif

@@ -355,6 +355,22 @@ static void test_sessionmsg(void)
 		ok((int)sessionmsg_op_of(m) == op, "op %d round trip", op);
 		jv_free(m);
 	}
+	jv rep = sessionmsg_error("no such file");
+	ok(!strcmp(sessionmsg_error_of(rep), "no such file"), "refusal round trip");
+	jv_free(rep);
+	rep = sessionmsg_content("AAH/");
+	isol8_buf got = {0};
+	ok(sessionmsg_content_of(rep, &got) == 0 && got.len == 3 && got.data[2] == 0xff && !sessionmsg_error_of(rep),
+	   "content round trip (binary)");
+	isol8_buf_free(&got);
+	jv_free(rep);
+	rep = jv_parse("{\"content\":\"@@\"}");
+	ok(sessionmsg_content_of(rep, &got) < 0, "content that is not base64 is refused");
+	isol8_buf_free(&got);
+	jv_free(rep);
+	rep = sessionmsg_ok();
+	ok(!sessionmsg_error_of(rep) && sessionmsg_content_of(rep, &got) < 0, "ok is neither a refusal nor content");
+	jv_free(rep);
 	static const char *const bad[] = {"{}", "{\"op\":\"rm\"}", "{\"op\":5}", "[\"exec\"]", "\"exec\""};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		m = jv_parse(bad[i]);
