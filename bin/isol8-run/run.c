@@ -27,6 +27,7 @@
 #include "core/cli.h"
 #include "run/reaper.h"
 #include "run/session.h"
+#include "run/session_client.h"
 #include "core/util.h"
 #include "sandbox/sandbox.h"
 #include "state/rundir.h"
@@ -470,19 +471,7 @@ static int exit_code(int sfd, const isol8_result *res)
 static void print_result(enum mode mode, isol8_result *res, struct sink *sink)
 {
 	if (mode == M_BUFFERED) {
-		isol8_buf o = res->out, e = res->err;
-		rtrim_buf(&o);
-		rtrim_buf(&e);
-		if (o.len) {
-			(void)write_all(1, o.data, o.len);
-			(void)write_all(1, "\n", 1);
-		}
-		if (e.len) {
-			(void)write_all(2, e.data, e.len);
-			(void)write_all(2, "\n", 1);
-		}
-		if (res->truncated)
-			fputs("[WARN] Output was truncated\n", stderr);
+		result_show_buffered(res);
 	} else if (mode == M_JSON || mode == M_EVENTS) {
 		jv r = isol8_result_json(res);
 		if (mode == M_EVENTS) {

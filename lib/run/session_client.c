@@ -51,31 +51,38 @@ jv session_list(void)
 /* ---- an exec's reply --------------------------------------------------------------------- */
 
 /* SESSION_OUT_BUFFERED: the result's output once the exec is over */
-static void show_buffered(jv data)
+void result_show_buffered(isol8_result *res)
 {
-	jv o = json_get(data, "stdout"), er = json_get(data, "stderr"), tr = json_get(data, "truncated");
-	if (jv_string_length_bytes(jv_copy(o)))
-		printf("%s\n", jv_string_value(o));
-	fflush(stdout);
-	if (jv_string_length_bytes(jv_copy(er)))
-		fprintf(stderr, "%s\n", jv_string_value(er));
-	if (jv_get_kind(tr) == JV_KIND_TRUE)
+	isol8_buf o = res->out, e = res->err;
+	rtrim_buf(&o);
+	rtrim_buf(&e);
+	if (o.len) {
+		(void)write_all(1, o.data, o.len);
+		(void)write_all(1, "\n", 1);
+	}
+	if (e.len) {
+		(void)write_all(2, e.data, e.len);
+		(void)write_all(2, "\n", 1);
+	}
+	if (res->truncated)
 		fputs("[WARN] Output was truncated\n", stderr);
-	jv_free(o);
-	jv_free(er);
-	jv_free(tr);
 }
 
 /* The result (borrowed): *code is its exit code; shown as mode says. */
 static void show_result(jv data, enum session_output mode, int *code)
 {
-	jv ec = json_get(data, "exitCode");
-	*code = jv_get_kind(ec) == JV_KIND_NUMBER ? (int)jv_number_value(ec) : 1;
-	jv_free(ec);
+	isol8_result res;
+	isol8_err err = {0};
+	if (isol8_result_from_json(jv_copy(data), &res, &err) < 0) {
+		*code = 1;
+		return;
+	}
+	*code = res.exit_code;
 	if (mode == SESSION_OUT_JSON)
 		json_write_line(1, data);
 	else if (mode == SESSION_OUT_BUFFERED)
-		show_buffered(data);
+		result_show_buffered(&res); /* the bytes, decoded: output that is not UTF-8 travels as base64 */
+	isol8_result_free(&res);
 }
 
 /* One reply line, shown as mode says; *code is set by a refusal or the result. Malformed lines

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "wire/result.h"
+
 /* Whether a supervisor accepts connections on the session's socket (false for an invalid id). */
 bool session_listening(const char *id);
 
@@ -18,6 +20,10 @@ jv session_list(void);
 /* isol8 run's output modes: the program's output as it comes, after the run (right-trimmed),
  * the result as one JSON line, or every event line and then the result. */
 enum session_output { SESSION_OUT_STREAM, SESSION_OUT_BUFFERED, SESSION_OUT_JSON, SESSION_OUT_EVENTS };
+
+/* isol8 run --no-stream's display of a result: stdout and stderr right-trimmed, each with one
+ * newline, and a warning when the output was truncated. */
+void result_show_buffered(isol8_result *res);
 
 /* Reads an exec's reply lines from f to the end and shows them as mode says; an {"error":…}
  * line becomes "[ERR] …" on stderr. The program's exit code, or 1 when no result came. */

@@ -145,4 +145,12 @@ for id in $(printf '%s' "$OUT" | jq -r '.[].id'); do "$ISOL8" session stop "$id"
 capture "$ISOL8" session list
 is "$OUT" "[INFO] No active sessions." "isol8 session stop ends them"
 
+# --no-stream shows the program's bytes, also when they are not UTF-8 (they travel as base64)
+"$S" create -r bash --id bytes >/dev/null
+"$S" exec bytes --no-stream --cmd "printf 'a\\377b\\n'" >"$WORK/bytes.out" 2>"$WORK/bytes.err"
+is "$(od -An -tx1 "$WORK/bytes.out" | tr -d ' ')" "61ff620a" "isol8-session exec --no-stream: bytes that are not UTF-8 come out as they were written"
+"$S" exec bytes --no-stream --cmd "printf 'x\\377' >&2" >/dev/null 2>"$WORK/bytes.err"
+is "$(od -An -tx1 "$WORK/bytes.err" | tr -d ' ')" "78ff0a" "…on stderr too"
+"$S" delete bytes >/dev/null
+
 finish
