@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "isol8.h"
+#include "core/cli.h"
 #include "core/json.h"
 #include "run/reaper.h"
 #include "core/util.h"
@@ -24,86 +25,97 @@ static const char usage[] =
 	"      --orphan-age S   remove record-less empty cgroups older than S seconds (default 60)\n"
 	"  -h, --help           this text\n";
 
-int main(int argc, char **argv)
+static void parse_args(int argc, char **argv, isol8_reap_opts *o, bool *confirm)
 {
 	static const struct option longopts[] = {
 		{"dry-run", no_argument, 0, 'n'}, {"persisted", no_argument, 0, 'p'}, {"confirm", no_argument, 0, 'c'},
 		{"orphan-age", required_argument, 0, 'a'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
-	isol8_reap_opts o = {.orphan_age_s = 60};
-	bool confirm = false;
 	long long age;
 	int c;
 	while ((c = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'n': o.dry_run = true; break;
-		case 'p': o.include_persisted = true; break;
-		case 'c': confirm = true; break;
+		case 'n': o->dry_run = true; break;
+		case 'p': o->include_persisted = true; break;
+		case 'c': *confirm = true; break;
 		case 'a':
-			if (parse_ll(optarg, 0, 1 << 30, &age) < 0) {
-				fprintf(stderr, "[ERR] --orphan-age takes a number of seconds, got \"%s\"\n", optarg);
-				return 1;
-			}
-			o.orphan_age_s = (unsigned)age;
+			if (parse_ll(optarg, 0, 1 << 30, &age) < 0)
+				isol8_die("--orphan-age takes a number of seconds, got \"%s\"", optarg);
+			o->orphan_age_s = (unsigned)age;
 			break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fprintf(stderr, "[ERR] unknown option (see isol8-cleanup --help)\n"); return 1;
+		case 'h': fputs(usage, stdout); exit(0);
+		default: isol8_die("unknown option (see isol8-cleanup --help)");
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "[ERR] unexpected argument \"%s\" (see isol8-cleanup --help)\n", argv[optind]);
-		return 1;
-	}
-	isol8_err err = {0};
-	isol8_reap_report r;
-	if (confirm) {
-		/* the reference's `isol8 cleanup`: list, then ask; anything but y/yes cancels */
-		isol8_reap_opts look = o;
-		look.dry_run = true;
-		if (isol8_reap(&look, &r, &err) < 0) {
-			fprintf(stderr, "[ERR] %s\n", err.msg);
-			return 1;
-		}
-		if (!r.ncands) {
-			fprintf(stderr, "No stale isol8 sandboxes found\n");
-			jv none = jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("removed"), jv_number(0)),
-							      jv_string("failed"), jv_number(0)),
-						jv_string("errors"), jv_array());
-			json_write_line(1, none);
-			jv_free(none);
-			isol8_reap_report_free(&r);
-			return 0;
-		}
-		fprintf(stderr, "Found %zu stale isol8 sandbox(es)\n", r.ncands);
-		for (size_t i = 0; i < r.ncands; i++)
-			fprintf(stderr, "  %s  %s%s\n", r.cands[i].id, r.cands[i].why, r.cands[i].pid ? " (running)" : "");
-		isol8_reap_report_free(&r);
-		fprintf(stderr, "Remove all these sandboxes? [y/N] ");
-		char line[16] = "";
-		if (!fgets(line, sizeof line, stdin) || (strcmp(line, "y\n") && strcmp(line, "yes\n") && strcmp(line, "y") &&
-							 strcmp(line, "yes"))) {
-			fprintf(stderr, "\nCleanup cancelled\n");
-			return 0;
-		}
-	}
-	if (isol8_reap(&o, &r, &err) < 0) {
-		fprintf(stderr, "[ERR] %s\n", err.msg);
-		return 1;
-	}
+	if (optind < argc)
+		isol8_die("unexpected argument \"%s\" (see isol8-cleanup --help)", argv[optind]);
+}
+
+/* {"removed","failed","errors"} (+ "dryRun" and "sandboxes" for a dry run), consumed from r. */
+static jv report_json(const isol8_reap_opts *o, const isol8_reap_report *r)
+{
 	jv out = jv_object();
-	out = jv_object_set(out, jv_string("removed"), jv_number(o.dry_run ? (double)r.ncands : r.removed));
-	out = jv_object_set(out, jv_string("failed"), jv_number(r.failed));
+	out = jv_object_set(out, jv_string("removed"), jv_number(o->dry_run ? (double)r->ncands : r->removed));
+	out = jv_object_set(out, jv_string("failed"), jv_number(r->failed));
 	jv errs = jv_array();
-	for (size_t i = 0; i < r.nerrors; i++)
-		errs = jv_array_append(errs, jv_string(r.errors[i]));
+	for (size_t i = 0; i < r->nerrors; i++)
+		errs = jv_array_append(errs, jv_string(r->errors[i]));
 	out = jv_object_set(out, jv_string("errors"), errs);
-	if (o.dry_run) {
+	if (o->dry_run) {
 		jv list = jv_array();
-		for (size_t i = 0; i < r.ncands; i++)
-			list = jv_array_append(list, jv_object_set(jv_object_set(jv_object(), jv_string("id"), jv_string(r.cands[i].id)),
-								   jv_string("reason"), jv_string(r.cands[i].why)));
+		for (size_t i = 0; i < r->ncands; i++)
+			list = jv_array_append(list, jv_object_set(jv_object_set(jv_object(), jv_string("id"), jv_string(r->cands[i].id)),
+								   jv_string("reason"), jv_string(r->cands[i].why)));
 		out = jv_object_set(jv_object_set(out, jv_string("dryRun"), jv_true()), jv_string("sandboxes"), list);
 	}
+	return out;
+}
+
+/* The reference's `isol8 cleanup`: list, then ask; anything but y/yes cancels. False when
+ * nothing is to be done (said so, and the empty report printed). */
+static bool confirmed(const isol8_reap_opts *o)
+{
+	isol8_reap_opts look = *o;
+	look.dry_run = true;
+	isol8_reap_report r;
+	isol8_err err = {0};
+	if (isol8_reap(&look, &r, &err) < 0)
+		isol8_die("%s", err.msg);
+	if (!r.ncands) {
+		fprintf(stderr, "No stale isol8 sandboxes found\n");
+		isol8_reap_report none = {0};
+		jv out = report_json(o, &none);
+		json_write_line(1, out);
+		jv_free(out);
+		isol8_reap_report_free(&r);
+		return false;
+	}
+	fprintf(stderr, "Found %zu stale isol8 sandbox(es)\n", r.ncands);
+	for (size_t i = 0; i < r.ncands; i++)
+		fprintf(stderr, "  %s  %s%s\n", r.cands[i].id, r.cands[i].why, r.cands[i].pid ? " (running)" : "");
+	isol8_reap_report_free(&r);
+	fprintf(stderr, "Remove all these sandboxes? [y/N] ");
+	char line[16] = "";
+	if (!fgets(line, sizeof line, stdin) ||
+	    (strcmp(line, "y\n") && strcmp(line, "yes\n") && strcmp(line, "y") && strcmp(line, "yes"))) {
+		fprintf(stderr, "\nCleanup cancelled\n");
+		return false;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	isol8_reap_opts o = {.orphan_age_s = 60};
+	bool confirm = false;
+	parse_args(argc, argv, &o, &confirm);
+	if (confirm && !confirmed(&o))
+		return 0;
+	isol8_err err = {0};
+	isol8_reap_report r;
+	if (isol8_reap(&o, &r, &err) < 0)
+		isol8_die("%s", err.msg);
+	jv out = report_json(&o, &r);
 	json_write_line(1, out);
 	jv_free(out);
 	int rc = r.failed ? 1 : 0;

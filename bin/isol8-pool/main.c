@@ -428,32 +428,35 @@ static bool settling(const struct pool *p)
 	return false;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for (load() merges it with the config, again on SIGHUP). */
+struct pool_args {
+	int size_flag; /* -1: the config's */
+	const char *strategy, *runtimes;
+};
+
+static void parse_args(int argc, char **argv, struct pool *p, struct pool_args *a)
 {
-	if (argc > 1 && !strcmp(argv[1], "status"))
-		return status_cmd();
 	static const struct option lo[] = {
 		{"size", required_argument, 0, 's'}, {"max-age", required_argument, 0, 'a'},
 		{"strategy", required_argument, 0, 't'}, {"runtimes", required_argument, 0, 'r'},
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
-	static struct pool p = {.max_age_ms = 600000};
 	long long v;
-	int size_flag = -1, c;
-	const char *strategy = NULL, *runtimes = NULL;
+	int c;
+	*a = (struct pool_args){.size_flag = -1};
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 's') {
 			if (parse_ll(optarg, 0, MAX_POOL, &v) < 0)
 				isol8_die("--size takes 0..%d", MAX_POOL);
-			size_flag = (int)v;
+			a->size_flag = (int)v;
 		} else if (c == 'a') {
 			if (parse_ll(optarg, 1000, 1ll << 40, &v) < 0)
 				isol8_die("--max-age takes milliseconds (at least 1000)");
-			p.max_age_ms = v;
+			p->max_age_ms = v;
 		} else if (c == 't') {
 			if (strcmp(optarg, "fast") && strcmp(optarg, "secure"))
 				isol8_die("--strategy takes fast or secure");
-			strategy = optarg;
+			a->strategy = optarg;
 		} else if (c == 'r') {
 			/* every item must be a runtime with a warm driver, or the list is "none" */
 			char *l = xstrdup(optarg), *save = NULL;
@@ -461,20 +464,21 @@ int main(int argc, char **argv)
 				if (!warm_argv(t) && strcmp(optarg, "none"))
 					isol8_die("--runtimes: \"%s\" cannot be pre-started (python, node, or none)", t);
 			free(l);
-			runtimes = optarg;
+			a->runtimes = optarg;
 		} else if (c == 'h') {
 			fputs(usage, stdout);
-			return 0;
+			exit(0);
 		} else {
 			isol8_die("unknown option (see isol8-pool --help)");
 		}
 	}
 	if (optind < argc)
 		isol8_die("unexpected argument \"%s\" (see isol8-pool --help)", argv[optind]);
-	p.cfg.root = jv_invalid();
-	if (load(&p, size_flag, strategy, runtimes) < 0)
-		return 1;
-	char *path = pool_socket_path();
+}
+
+/* The pool's socket, refused when another pool answers on it. */
+static int listen_on(const char *path)
+{
 	if (mkdir_p(isol8_run_dir(), 0755) < 0)
 		isol8_die("cannot create the run dir %s", isol8_run_dir());
 	int probe = unix_connect(path);
@@ -484,6 +488,79 @@ int main(int argc, char **argv)
 	int lfd = unix_listen(path);
 	if (lfd < 0)
 		isol8_die("cannot listen on %s: %s", path, strerror(errno));
+	return lfd;
+}
+
+/* false on a signal to stop; SIGHUP reloads, SIGCHLD reaps handed-over inits. */
+static bool handle_signal(struct pool *p, int sfd, const struct pool_args *a)
+{
+	struct signalfd_siginfo si;
+	bool run = true;
+	if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP) {
+			while (p->n)
+				drop(p, p->n - 1);
+			load(p, a->size_flag, a->strategy, a->runtimes);
+		} else if (si.ssi_signo != SIGCHLD) {
+			run = false;
+		}
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0) /* inits of handed-over sandboxes */
+		;
+	return run;
+}
+
+static void serve_loop(struct pool *p, int lfd, int sfd, const struct pool_args *a, struct pollfd *f)
+{
+	for (bool run = true; run;) {
+		f[0] = (struct pollfd){lfd, POLLIN, 0};
+		f[1] = (struct pollfd){sfd, POLLIN, 0};
+		step(p, f, 2, settling(p) ? REFILL_DELAY_MS : 5000);
+		if (f[1].revents)
+			run = handle_signal(p, sfd, a);
+		if (run && f[0].revents) {
+			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (cfd >= 0) {
+				serve(p, cfd);
+				close(cfd);
+			}
+		}
+		/* Replacements are built once handovers pause (or nothing is ready): building one
+		 * mounts ~45 filesystems, and every mount bumps the kernel's global mount_lock,
+		 * making the path walks of a program starting in the sandbox just handed over retry
+		 * (measured: python 5 ms slower when they overlap). */
+		if (run && (count_ready(p) == 0 || now_real_ms() - p->last_handover_ms >= REFILL_DELAY_MS))
+			refill(p);
+	}
+}
+
+/* Drops what is prepared; sweeps the handed-over sandboxes whose init has ended and leaves the
+ * records of running ones to isol8-cleanup. */
+static void shut_down(struct pool *p)
+{
+	while (p->n)
+		drop(p, p->n - 1);
+	for (int j = 0; j < p->nh; j++) {
+		struct pollfd ended = {p->h[j].pidfd, POLLIN, 0};
+		if (poll(&ended, 1, 0) == 1)
+			sandbox_handed_sweep(&p->h[j]);
+		else
+			sandbox_handed_forget(&p->h[j]);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "status"))
+		return status_cmd();
+	static struct pool p = {.max_age_ms = 600000};
+	struct pool_args a;
+	parse_args(argc, argv, &p, &a);
+	p.cfg.root = jv_invalid();
+	if (load(&p, a.size_flag, a.strategy, a.runtimes) < 0)
+		return 1;
+	char *path = pool_socket_path();
+	int lfd = listen_on(path);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd_for(SIGTERM, SIGINT, SIGHUP, SIGCHLD, 0);
 	static struct pollfd f[2 + MAX_SLOTS + MAX_HANDED];
@@ -494,49 +571,8 @@ int main(int argc, char **argv)
 		refill(&p); /* replaces what failed (a runtime that keeps failing stops being wanted) */
 	}
 	fprintf(stderr, "isol8-pool: %d ready on %s\n", count_ready(&p), path);
-	for (bool run = true; run;) {
-		f[0] = (struct pollfd){lfd, POLLIN, 0};
-		f[1] = (struct pollfd){sfd, POLLIN, 0};
-		step(&p, f, 2, settling(&p) ? REFILL_DELAY_MS : 5000);
-		if (f[1].revents) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-				if (si.ssi_signo == SIGHUP) {
-					while (p.n)
-						drop(&p, p.n - 1);
-					load(&p, size_flag, strategy, runtimes);
-				} else if (si.ssi_signo != SIGCHLD) {
-					run = false;
-				}
-			}
-			while (waitpid(-1, NULL, WNOHANG) > 0) /* inits of handed-over sandboxes */
-				;
-		}
-		if (run && f[0].revents) {
-			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-			if (cfd >= 0) {
-				serve(&p, cfd);
-				close(cfd);
-			}
-		}
-		/* Replacements are built once handovers pause (or nothing is ready): building one
-		 * mounts ~45 filesystems, and every mount bumps the kernel's global mount_lock,
-		 * making the path walks of a program starting in the sandbox just handed over retry
-		 * (measured: python 5 ms slower when they overlap). */
-		if (run && (count_ready(&p) == 0 || now_real_ms() - p.last_handover_ms >= REFILL_DELAY_MS))
-			refill(&p);
-	}
-	while (p.n)
-		drop(&p, p.n - 1);
-	for (int j = 0; j < p.nh; j++) {
-		struct pollfd ended = {p.h[j].pidfd, POLLIN, 0};
-		if (poll(&ended, 1, 0) == 1) {
-			sandbox_handed_sweep(&p.h[j]);
-			continue;
-		}
-		/* still running: its holder's record stays, for isol8-cleanup */
-		sandbox_handed_forget(&p.h[j]);
-	}
+	serve_loop(&p, lfd, sfd, &a, f);
+	shut_down(&p);
 	close(lfd);
 	unlink(path);
 	free(path);
