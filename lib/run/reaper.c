@@ -81,14 +81,19 @@ static bool older_than(const char *path, unsigned secs)
 	return stat(path, &st) == 0 && time(NULL) - st.st_mtime >= (time_t)secs;
 }
 
+/* Opens path (taken: freed here) and keeps its name in dir. */
+static DIR *open_dir(char *path, char dir[PATH_MAX])
+{
+	snprintf(dir, PATH_MAX, "%s", path);
+	free(path);
+	return opendir(dir);
+}
+
 static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_reap_report *r)
 {
 	char dir[PATH_MAX], cur_boot[64];
 	boot_id(cur_boot);
-	char *sdir = rundir_sandboxes(run_dir);
-	snprintf(dir, sizeof dir, "%s", sdir);
-	free(sdir);
-	DIR *d = opendir(dir);
+	DIR *d = open_dir(rundir_sandboxes(run_dir), dir);
 	if (!d)
 		return;
 	struct dirent *e;
@@ -221,10 +226,7 @@ static void reap_sessions(const isol8_reap_opts *o, const char *run_dir, isol8_r
 {
 	char dir[PATH_MAX], cur_boot[64];
 	boot_id(cur_boot);
-	char *sdir_path = rundir_sessions(run_dir);
-	snprintf(dir, sizeof dir, "%s", sdir_path);
-	free(sdir_path);
-	DIR *d = opendir(dir);
+	DIR *d = open_dir(rundir_sessions(run_dir), dir);
 	if (!d)
 		return;
 	struct dirent *e;
