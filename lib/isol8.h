@@ -154,6 +154,7 @@ typedef struct isol8_request {
 	char **install;        /* packages installed before the code runs (through the proxy) */
 	size_t ninstall;
 	char *registry;        /* the host's configured registry URL for them, or NULL */
+	char *setup_script;    /* bash, run before the code as the sandbox user in /sandbox, or NULL */
 } isol8_request;
 
 void isol8_request_init(isol8_request *r);
@@ -175,10 +176,13 @@ int isol8_request_add_file(isol8_request *r, const char *path, const void *data,
 /* What a run emits as it goes: output (masked, within the cap), then its exit or an error. */
 typedef enum { ISOL8_EV_STDOUT, ISOL8_EV_STDERR, ISOL8_EV_EXIT, ISOL8_EV_ERROR } isol8_event_type;
 
+/* Which part of a run an event belongs to: the request's setup script, or its code. */
+typedef enum { ISOL8_PHASE_CODE = 0, ISOL8_PHASE_SETUP } isol8_phase;
 typedef struct isol8_event {
 	isol8_event_type type;
 	const unsigned char *data; /* stdout/stderr bytes (masked, within the output cap), or text */
 	size_t len;
+	isol8_phase phase;
 } isol8_event;
 
 typedef void (*isol8_event_fn)(void *ctx, const isol8_event *ev);

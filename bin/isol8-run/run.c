@@ -63,6 +63,8 @@ static const char usage[] =
 	"      --log-network       filtered: put this run's requests in the result (networkLogs)\n"
 	"      --install PKG       install a package first (pip, npm, bun, deno cache) into /sandbox, through\n"
 	"                          --net filtered with the host's configured registry allowed (repeatable)\n"
+	"      --setup CMD|FILE    a bash setup script run before the code, as the sandbox user in /sandbox\n"
+	"                          (a file's contents when FILE exists; repeatable, joined by newlines)\n"
 	"      --image DIR         use DIR as the root filesystem instead of the host's runtime dirs\n"
 	"      --writable          writable root filesystem (changes are discarded)\n"
 	"      --persist           leave the sandbox running afterwards and print how to enter it\n"
@@ -82,7 +84,7 @@ static const char usage[] =
 
 enum {
 	O_CMD = 256, O_STDIN, O_REQUEST, O_FILES, O_WORKDIR, O_PERSIST, O_NOSTREAM, O_JSON, O_EVENTS,
-	O_OUT, O_DEBUG, O_LATER, O_HOST, O_KEY, O_PERSISTENT, O_SESSION_ID, O_ALLOW, O_DENY, O_LOGNET, O_INSTALL, O_STREAM,
+	O_OUT, O_DEBUG, O_LATER, O_SETUP, O_HOST, O_KEY, O_PERSISTENT, O_SESSION_ID, O_ALLOW, O_DENY, O_LOGNET, O_INSTALL, O_STREAM,
 };
 
 /* isol8 run's own flags; the limit flags (run/cliopts.h) are appended to them */
@@ -103,14 +105,12 @@ static const struct option own_opts[] = {
 	{"host", required_argument, 0, O_HOST}, {"key", required_argument, 0, O_KEY},
 	{"url", required_argument, 0, O_LATER}, {"github", required_argument, 0, O_LATER},
 	{"gist", required_argument, 0, O_LATER}, {"hash", required_argument, 0, O_LATER},
-	{"setup", required_argument, 0, O_LATER}, {"allow-insecure-code-url", no_argument, 0, O_LATER},
+	{"setup", required_argument, 0, O_SETUP}, {"allow-insecure-code-url", no_argument, 0, O_LATER},
 	{0, 0, 0, 0},
 };
 
 static const char *later_flag(const char *name)
 {
-	if (!strcmp(name, "setup"))
-		return "is not supported: put setup commands in --cmd or the code itself";
 	return "is not supported: fetch the code yourself and pass it as a file or -e";
 }
 
@@ -234,6 +234,7 @@ struct run_args {
 	bool persistent, allow_given, deny_given, stream_asked;
 	char **installs;
 	size_t ninstalls;
+	isol8_buf setup;     /* --setup values joined with "\n" */
 	isol8_kv *secrets;   /* kept apart: a session gets them in a memfd, never in argv */
 	size_t nsecrets;
 	isol8_kv *overrides; /* --workdir, --persist, --debug and the limit flags, by name: applied
@@ -265,6 +266,18 @@ static void keep_flag(struct run_args *a, int c, const char *name, char *value)
 }
 
 /* The one flag c (long name longopts[li].name); false for --help. */
+/* --setup CMD|FILE: a file's contents when the path names a regular file, else the text itself
+ * (the reference's rule); several are joined with "\n". */
+static void add_setup(struct run_args *a, const char *v)
+{
+	struct stat st;
+	char *text = stat(v, &st) == 0 && S_ISREG(st.st_mode) ? slurp(v, "--setup") : xstrdup(v);
+	if (a->setup.len)
+		buf_puts(&a->setup, "\n");
+	buf_puts(&a->setup, text);
+	free(text);
+}
+
 static bool take_flag(struct run_args *a, isol8_options *opt, int c, const struct option *lo, int li, char **argv)
 {
 	switch (c) {
@@ -287,6 +300,7 @@ static bool take_flag(struct run_args *a, isol8_options *opt, int c, const struc
 	case O_DENY: add_filter(a, opt, c, optarg); break;
 	case O_LOGNET: opt->log_network = true; break;
 	case O_INSTALL: isol8_strv_add(&a->installs, &a->ninstalls, optarg); break;
+	case O_SETUP: add_setup(a, optarg); break;
 	case O_SESSION_ID: a->session_id = optarg; a->persistent = true; break;
 	case 'h': return false;
 	case O_LATER: isol8_die("--%s %s", lo[li].name, later_flag(lo[li].name));
@@ -386,6 +400,9 @@ static void hand_over_if_persistent(const struct run_args *a, const isol8_reques
 		return;
 	if (a->request_file || a->files_dir || a->out_path)
 		isol8_die("--persistent cannot be combined with --request, --files or --out (use isol8-session put)");
+	if (a->setup.len || req->setup_script)
+		isol8_die("--persistent cannot be combined with --setup yet: run the setup as a run of its own (--cmd), then "
+			  "the code");
 	bool persist = false;
 	for (size_t i = 0; i < a->noverrides; i++) {
 		if (!strcmp(a->overrides[i].key, "workdir"))
@@ -415,6 +432,11 @@ static void finish_request(struct run_args *a, isol8_request *req, isol8_options
 	}
 	for (size_t i = 0; i < a->ninstalls; i++)
 		isol8_strv_add(&req->install, &req->ninstall, a->installs[i]);
+	if (a->setup.len) { /* over a --request's setupScript, as flags override the JSON */
+		free(req->setup_script);
+		req->setup_script = (char *)a->setup.data;
+		a->setup = (isol8_buf){0};
+	}
 	strv_clear(&a->installs, &a->ninstalls);
 	/* remote: the server resolves installs and validates against its own policy */
 	if (!a->host && request_prepare_install(req, opt, net_given || a->request_file, &err) < 0)

@@ -100,6 +100,8 @@ int policy_check(const isol8_config *cfg, const isol8_request *r, const isol8_op
 		return isol8_input_error(err, "options.persist is not allowed over HTTP: a sandbox must not outlive its request (use a sessionId)");
 	if (o->image && !image_allowed(cfg, o->image))
 		return isol8_input_error(err, "options.image is not one of this server's images (config serve.images)");
+	if (r && r->setup_script && !config_bool(cfg, "serve.setupScripts", 1))
+		return isol8_input_error(err, "request.setupScript is turned off on this server (config serve.setupScripts)");
 	return check_bounds(cfg, o, r ? r->timeout_ms : -1, err);
 }
 

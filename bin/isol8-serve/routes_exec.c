@@ -118,8 +118,8 @@ static const char sse_head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stre
 static void sse_fail(int fd, const char *msg)
 {
 	isol8_evwriter w = {.fd = fd, .sse = true};
-	isol8_event error = {ISOL8_EV_ERROR, (const unsigned char *)msg, strlen(msg)};
-	isol8_event exit1 = {ISOL8_EV_EXIT, (const unsigned char *)"1", 1};
+	isol8_event error = {ISOL8_EV_ERROR, (const unsigned char *)msg, strlen(msg), ISOL8_PHASE_CODE};
+	isol8_event exit1 = {ISOL8_EV_EXIT, (const unsigned char *)"1", 1, ISOL8_PHASE_CODE};
 	evw_one(&w, &error);
 	evw_one(&w, &exit1);
 }
@@ -312,11 +312,12 @@ static void execute(serve_ctx *c, serve_conn *k, bool stream)
 		key_share_release(c);
 	} else {
 		/* the last bound: a session's answer is awaited bound + grace, so this is a backstop.
-		 * An ephemeral run's installs have a budget of their own, as long as the timeout
-		 * (lib/run/engine.c): such a run may take twice it, and is not ended before. */
+		 * An ephemeral run's installs and its setup script each have a budget of their own, as
+		 * long as the timeout (lib/run/install.c, lib/run/setup.c): such a run may take two or
+		 * three times it, and is not ended before. */
 		long long bound = exec_bound_ms(c, &x);
-		if (!x.sid[0] && x.req.ninstall)
-			bound *= 2;
+		if (!x.sid[0])
+			bound *= 1 + (x.req.ninstall > 0) + (x.req.setup_script != NULL);
 		watchdog_arm(k, bound + (x.sid[0] ? 2ll : 1ll) * c->grace_ms);
 		if (x.sid[0])
 			run_in_session(c, k, &x, stream);

@@ -34,7 +34,7 @@ static const char default_config[] =
 	"\"serve\":{\"maxMemory\":\"2g\",\"maxCpu\":2,\"maxPids\":256,\"maxTimeoutMs\":300000,"
 	"\"maxOutputSize\":16777216,\"maxSandboxSize\":\"1g\",\"maxTmpSize\":\"1g\",\"networks\":[\"none\",\"filtered\"],"
 	"\"images\":[],\"maxBodyBytes\":16777216,\"maxQueue\":16,\"queueTimeoutMs\":10000,\"maxSessionsPerKey\":16,"
-	"\"headTimeoutMs\":5000,\"bodyTimeoutMs\":10000,\"maxUnauthenticatedPerAddress\":8,\"graceMs\":30000}}";
+	"\"headTimeoutMs\":5000,\"bodyTimeoutMs\":10000,\"maxUnauthenticatedPerAddress\":8,\"graceMs\":30000,\"setupScripts\":true}}";
 
 enum ktype { K_BOOL, K_NUM, K_STR, K_STRS, K_OBJ, K_POOL, K_IMAGES };
 
@@ -110,6 +110,7 @@ static const struct key {
 	{"serve.maxConcurrentPerKey", K_NUM, NULL},
 	{"serve.maxConnectionsPerKey", K_NUM, NULL},
 	{"serve.graceMs", K_NUM, NULL},
+	{"serve.setupScripts", K_BOOL, NULL},
 };
 
 static const struct key *find_key(const char *path)

@@ -19,6 +19,7 @@
 #include "run/mask.h"
 #include "run/outstream.h"
 #include "run/pool.h"
+#include "run/setup.h"
 #include "run/warm.h"
 #include "core/runtime.h"
 #include "sandbox/sandbox.h"
@@ -50,7 +51,7 @@ static void send_event(isol8_event_fn fn, void *ctx, isol8_event_type t, const c
 {
 	if (!fn)
 		return;
-	isol8_event ev = {t, (const unsigned char *)text, strlen(text)};
+	isol8_event ev = {t, (const unsigned char *)text, strlen(text), ISOL8_PHASE_CODE};
 	fn(ctx, &ev);
 }
 
@@ -360,7 +361,7 @@ static int take_sandbox(struct run *r, struct job *j, const isol8_request *req, 
 		return -1;
 	}
 	/* A feed that fits the pipe is written while the sandbox is still being built. */
-	j->fed = !req->ninstall && sandbox_feed_early(&r->sb, &j->spec);
+	j->fed = !req->ninstall && !req->setup_script && sandbox_feed_early(&r->sb, &j->spec);
 	j->feed_rc = j->fed ? sandbox_feed(&r->sb, &j->spec, err) : 0;
 	if (sandbox_wait_ready(&r->sb, err) < 0) {
 		command_free(&j->c);
@@ -471,6 +472,21 @@ static void conclude(const struct run *r, const isol8_options *o, isol8_result *
 	iso8601_now(res->timestamp);
 }
 
+/* A setup script that failed (1: res holds its outcome) or a sandbox that failed during it (-1):
+ * the sandbox is ended, its code never fed. */
+static int setup_failed(struct run *r, struct job *j, const isol8_options *o, int setup, isol8_result *res)
+{
+	command_free(&j->c);
+	snprintf(res->sandbox_id, sizeof res->sandbox_id, "%s", r->sb.id);
+	end_sandbox(r, j, o, -1, res);
+	if (setup < 0) {
+		isol8_result_free(res);
+		return -1;
+	}
+	iso8601_now(res->timestamp);
+	return 0;
+}
+
 static int execute(const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx, int cancel_fd,
 		   isol8_result *res, isol8_err *err)
 {
@@ -482,9 +498,16 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 	uint64_t t0 = now_mono_ns();
 	command_build(req, o, &j.c);
 	j.spec = (isol8_exec_spec){j.c.argv, j.c.envp, req->workdir ? req->workdir : "/sandbox", j.c.files, j.c.nfiles};
+	if (req->setup_script) { /* the setup script's feed writes the request's files */
+		j.spec.files += req->nfiles;
+		j.spec.nfiles -= req->nfiles;
+	}
 	if (take_sandbox(&r, &j, req, o, res, err) < 0 || prepare_sandbox(&r, &j, req, o, err) < 0)
 		return -1;
 	int rc = j.feed_rc;
+	int setup = req->setup_script ? setup_run(&r.sb, req, o, fn, ctx, res, err) : 0;
+	if (setup != 0) /* the code does not run */
+		return setup_failed(&r, &j, o, setup, res);
 	debugf(o, "sandbox %s %s in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id,
 	       j.driven ? "taken from isol8-pool, interpreter running" : res->warm ? "taken from isol8-pool" : "prepared",
 	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, sandbox_describe(&r.sb),

@@ -30,7 +30,7 @@ static void emit(isol8_ostream *s, const unsigned char *p, size_t n, isol8_event
 	if (take) {
 		buf_append(s->keep, p, take);
 		if (fn) {
-			isol8_event ev = {s->type, p, take};
+			isol8_event ev = {s->type, p, take, s->phase};
 			fn(ctx, &ev);
 		}
 	}
@@ -58,7 +58,7 @@ void ostream_finish(isol8_ostream *s, isol8_event_fn fn, void *ctx)
 				 (unsigned long long)s->seen, (unsigned long long)s->max);
 		buf_append(s->keep, m, (size_t)n);
 		if (fn) {
-			isol8_event ev = {s->type, (unsigned char *)m, (size_t)n};
+			isol8_event ev = {s->type, (unsigned char *)m, (size_t)n, s->phase};
 			fn(ctx, &ev);
 		}
 	}

@@ -11,6 +11,7 @@
 
 typedef struct isol8_ostream {
 	isol8_event_type type;
+	isol8_phase phase; /* of its events (ostream_init: code) */
 	isol8_masker mask;
 	isol8_buf *keep;  /* what is kept for the result (at most max bytes, then the marker) */
 	uint64_t max, seen;

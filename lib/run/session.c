@@ -237,7 +237,7 @@ static void run_until_done(isol8_session *s, isol8_proc *p, bool driver, uint64_
 static void emit(isol8_event_fn fn, void *ctx, isol8_event_type type, const char *text)
 {
 	if (fn) {
-		isol8_event ev = {type, (const unsigned char *)text, strlen(text)};
+		isol8_event ev = {type, (const unsigned char *)text, strlen(text), ISOL8_PHASE_CODE};
 		fn(ctx, &ev);
 	}
 }
@@ -345,6 +345,9 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 {
 	memset(res, 0, sizeof *res);
 	*restarted = false;
+	if (req->setup_script) /* refused, never ignored: a session's state is its own set-up */
+		return isol8_input_error(err, "request.setupScript is not supported in a session yet: run the setup as an "
+					      "exec of its own (a --cmd), then the code");
 	if (strcmp(req->runtime, s->runtime))
 		return isol8_input_error(err, "Cannot switch runtime from \"%s\" to \"%s\". Each persistent container supports a single runtime. Create a new Isol8 instance for a different runtime.",
 					 s->runtime, req->runtime);

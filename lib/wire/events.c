@@ -23,13 +23,13 @@ static void emit(const isol8_evwriter *w, jv o)
 	free(t);
 }
 
-static void line(const isol8_evwriter *w, const char *type, jv data, bool b64)
+static void line(const isol8_evwriter *w, const char *type, jv data, bool b64, isol8_phase phase)
 {
 	jv o = jv_object_set(jv_object(), jv_string("type"), jv_string(type));
 	o = jv_object_set(o, jv_string("data"), data);
 	if (b64)
 		o = jv_object_set(o, jv_string("encoding"), jv_string("base64"));
-	o = jv_object_set(o, jv_string("phase"), jv_string("code"));
+	o = jv_object_set(o, jv_string("phase"), jv_string(phase == ISOL8_PHASE_SETUP ? "setup" : "code"));
 	emit(w, o);
 	jv_free(o);
 }
@@ -40,10 +40,11 @@ void evw_one(const isol8_evwriter *w, const isol8_event *ev)
 	if (ev->type == ISOL8_EV_STDOUT || ev->type == ISOL8_EV_STDERR) {
 		bool b64;
 		jv data = json_bytes(p, ev->len, &b64);
-		line(w, ev->type == ISOL8_EV_STDOUT ? "stdout" : "stderr", data, b64);
+		line(w, ev->type == ISOL8_EV_STDOUT ? "stdout" : "stderr", data, b64, ev->phase);
 		return;
 	}
-	line(w, ev->type == ISOL8_EV_EXIT ? "exit" : "error", jv_string_sized((const char *)p, (int)ev->len), false);
+	line(w, ev->type == ISOL8_EV_EXIT ? "exit" : "error", jv_string_sized((const char *)p, (int)ev->len), false,
+	     ev->phase);
 }
 
 static void flush_pending(isol8_evwriter *w, int i, bool all)
@@ -52,7 +53,7 @@ static void flush_pending(isol8_evwriter *w, int i, bool all)
 	size_t n = all ? p->len : utf8_complete_prefix(p->data, p->len);
 	if (!n)
 		return;
-	isol8_event ev = {i == 0 ? ISOL8_EV_STDOUT : ISOL8_EV_STDERR, p->data, n};
+	isol8_event ev = {i == 0 ? ISOL8_EV_STDOUT : ISOL8_EV_STDERR, p->data, n, w->pend_phase[i]};
 	evw_one(w, &ev);
 	memmove(p->data, p->data + n, p->len - n);
 	p->len -= n;
@@ -63,6 +64,9 @@ void evw_event(void *ctx, const isol8_event *ev)
 	isol8_evwriter *w = ctx;
 	if (ev->type == ISOL8_EV_STDOUT || ev->type == ISOL8_EV_STDERR) {
 		int i = ev->type == ISOL8_EV_STDOUT ? 0 : 1;
+		if (w->pend_phase[i] != ev->phase) /* a setup's unfinished character stays the setup's */
+			flush_pending(w, i, true);
+		w->pend_phase[i] = ev->phase;
 		buf_append(&w->pend[i], ev->data, ev->len);
 		flush_pending(w, i, false);
 		return;
@@ -151,6 +155,7 @@ static bool typed(jv v, evr_kind k, isol8_evread *ev)
 		take_text(data, &ev->data);
 		good = k != EVR_EXIT || exit_text(&ev->data, &ev->exit_code);
 	}
+	ev->phase = jv_get_kind(phase) == JV_KIND_STRING && str_is(phase, "setup") ? ISOL8_PHASE_SETUP : ISOL8_PHASE_CODE;
 	jv_free(data);
 	jv_free(enc);
 	jv_free(phase);
@@ -225,6 +230,7 @@ bool evr_event(const isol8_evread *ev, isol8_event *out)
 	}
 	out->data = ev->data.data;
 	out->len = ev->data.len;
+	out->phase = ev->phase;
 	return true;
 }
 

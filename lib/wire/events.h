@@ -19,6 +19,7 @@ typedef struct isol8_evwriter {
 	int fd;
 	bool sse;          /* frames "data: <json>\n\n" (isol8-serve's /execute/stream) instead of lines */
 	isol8_buf pend[2]; /* held-back bytes of an unfinished UTF-8 character, per stream */
+	isol8_phase pend_phase[2]; /* …and the phase they belong to */
 } isol8_evwriter;
 
 /* An isol8_event_fn: ctx is an isol8_evwriter. */
@@ -49,6 +50,7 @@ typedef struct isol8_evread {
 			 * text. For these kinds data.data is never NULL and is NUL-terminated. */
 	int exit_code;  /* EXIT: the text as a number */
 	jv result;      /* RESULT: the ExecutionResult object; jv_invalid() otherwise */
+	isol8_phase phase; /* "phase":"setup" -> ISOL8_PHASE_SETUP; else (or absent) code */
 } isol8_evread;
 
 /* One event object (borrows v). Fills *ev (free it with evr_free whatever the kind). */

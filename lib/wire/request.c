@@ -38,6 +38,7 @@ void isol8_request_free(isol8_request *r)
 	free(r->output_paths);
 	strv_clear(&r->install, &r->ninstall);
 	free(r->registry);
+	free(r->setup_script);
 	isol8_request_init(r);
 }
 
@@ -74,7 +75,7 @@ static int parse_string_field(const char *k, jv val, isol8_request *r, isol8_err
 	if (json_expect(val, JV_KIND_STRING, f, err) < 0)
 		return -1;
 	char **dst = !strcmp(k, "runtime") ? &r->runtime : !strcmp(k, "code") ? &r->code : !strcmp(k, "cmd") ? &r->cmd
-		   : !strcmp(k, "fileExtension") ? &r->file_ext : &r->workdir;
+		   : !strcmp(k, "fileExtension") ? &r->file_ext : !strcmp(k, "setupScript") ? &r->setup_script : &r->workdir;
 	free(*dst);
 	*dst = !strcmp(k, "runtime") ? xstrdup(jv_string_value(val))
 				     : xstrndup(jv_string_value(val), (size_t)jv_string_length_bytes(jv_copy(val)));
@@ -193,7 +194,7 @@ static int refused_field(const char *k, isol8_err *err)
 {
 	if (!strcmp(k, "codeUrl") || !strcmp(k, "codeHash") || !strcmp(k, "allowInsecureCodeUrl"))
 		return isol8_input_error(err, "request.%s: fetching code from a URL is not supported; send the code itself", k);
-	if (!strcmp(k, "setupScript") || !strcmp(k, "agentFlags"))
+	if (!strcmp(k, "agentFlags"))
 		return isol8_input_error(err, "request.%s is not supported by this isol8", k);
 	return isol8_input_error(err, "unknown field request.%s", k);
 }
@@ -203,7 +204,7 @@ static int parse_request_field(const char *k, jv val, isol8_request *r, isol8_er
 	if (jv_get_kind(val) == JV_KIND_NULL)
 		return 0; /* null means "not given", as JSON clients often send */
 	if (!strcmp(k, "runtime") || !strcmp(k, "code") || !strcmp(k, "cmd") || !strcmp(k, "fileExtension") ||
-	    !strcmp(k, "workdir"))
+	    !strcmp(k, "workdir") || !strcmp(k, "setupScript"))
 		return parse_string_field(k, val, r, err);
 	if (!strcmp(k, "stdin"))
 		return parse_stdin(val, r, err);
@@ -279,6 +280,8 @@ jv isol8_request_json(const isol8_request *r)
 			l = jv_array_append(l, jv_string(r->install[i]));
 		o = jv_object_set(o, jv_string("installPackages"), l);
 	}
+	if (r->setup_script)
+		o = jv_object_set(o, jv_string("setupScript"), jv_string(r->setup_script));
 	return o;
 }
 

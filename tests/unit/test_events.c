@@ -37,7 +37,7 @@ static const struct want expected[] = {
 
 static void put(isol8_evwriter *w, isol8_event_type t, const char *s, size_t n)
 {
-	isol8_event ev = {t, (const unsigned char *)s, n};
+	isol8_event ev = {t, (const unsigned char *)s, n, ISOL8_PHASE_CODE};
 	evw_event(w, &ev);
 }
 
@@ -152,7 +152,8 @@ static void test_round_trip(bool sse)
 
 static void write_fail(isol8_evwriter *w, const void *arg)
 {
-	isol8_event e = {ISOL8_EV_ERROR, arg, strlen(arg)}, x = {ISOL8_EV_EXIT, (const unsigned char *)"1", 1};
+	isol8_event e = {ISOL8_EV_ERROR, arg, strlen(arg), ISOL8_PHASE_CODE},
+		    x = {ISOL8_EV_EXIT, (const unsigned char *)"1", 1, ISOL8_PHASE_CODE};
 	evw_one(w, &e);
 	evw_one(w, &x);
 }
@@ -261,8 +262,48 @@ static void test_sse_lines(void)
 	evr_free(&ev);
 }
 
+/* A setup script's events keep their phase through the writer and the reader, and an unfinished
+ * UTF-8 character of the setup's output is not carried into the code's phase. */
+static void test_phase(void)
+{
+	int p[2];
+	ok(pipe(p) == 0, "pipe");
+	isol8_evwriter w = {.fd = p[1]};
+	isol8_event s1 = {ISOL8_EV_STDOUT, (const unsigned char *)"set\xc3", 4, ISOL8_PHASE_SETUP};
+	isol8_event sx = {ISOL8_EV_EXIT, (const unsigned char *)"0", 1, ISOL8_PHASE_SETUP};
+	isol8_event c1 = {ISOL8_EV_STDOUT, (const unsigned char *)"code", 4, ISOL8_PHASE_CODE};
+	evw_event(&w, &s1);
+	evw_event(&w, &sx);
+	evw_event(&w, &c1);
+	evw_result(&w, jv_object());
+	evw_free(&w);
+	close(p[1]);
+	FILE *f = fdopen(p[0], "r");
+	char line[512];
+	isol8_phase want[] = {ISOL8_PHASE_SETUP, ISOL8_PHASE_SETUP, ISOL8_PHASE_SETUP, ISOL8_PHASE_CODE};
+	size_t n = 0;
+	bool phases = true, bytes = true;
+	while (fgets(line, sizeof line, f)) {
+		isol8_evread ev;
+		evr_kind k = evr_parse_line(line, strlen(line), &ev);
+		if (k != EVR_RESULT && n < 4)
+			phases &= ev.phase == want[n];
+		if (n == 0)
+			bytes = k == EVR_STDOUT && ev.data.len == 3; /* "set"; the lone 0xc3 follows apart */
+		n += k != EVR_RESULT;
+		isol8_event back;
+		if (evr_event(&ev, &back) && back.phase != ev.phase)
+			phases = false;
+		evr_free(&ev);
+	}
+	fclose(f);
+	ok(n == 4 && phases, "phases round trip (setup, setup, setup, code: %zu events)", n);
+	ok(bytes, "the setup's unfinished character is flushed in its own phase, not the code's");
+}
+
 int main(void)
 {
+	test_phase();
 	test_round_trip(false);
 	test_round_trip(true);
 	test_one();

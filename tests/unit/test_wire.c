@@ -403,6 +403,7 @@ static void test_request_json(void)
 	   "two files");
 	isol8_strv_add(&in.output_paths, &in.noutput, "/sandbox/out.png");
 	isol8_strv_add(&in.install, &in.ninstall, "requests==2.32.3");
+	in.setup_script = xstrdup("echo set-up > /sandbox/s\n");
 	jv doc = jv_object_set(jv_object(), jv_string("request"), isol8_request_json(&in));
 	isol8_request_init(&out);
 	ok(isol8_request_from_json(doc, &out, &o, &cfg, &err) == 0, "the request JSON reads back (%s)", err.msg);
@@ -423,6 +424,7 @@ static void test_request_json(void)
 	ok(out.noutput == 1 && !strcmp(out.output_paths[0], "/sandbox/out.png") && out.ninstall == 1 &&
 		   !strcmp(out.install[0], "requests==2.32.3"),
 	   "outputPaths and installPackages round trip");
+	ok(out.setup_script && !strcmp(out.setup_script, in.setup_script), "setupScript round trips");
 	isol8_request_free(&in);
 	isol8_request_free(&out);
 	isol8_options_free(&o);

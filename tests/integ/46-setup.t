@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# 46-setup.t — setup scripts: run before the code, in the same sandbox, as the sandbox user in
+# /sandbox, with the request's files in place; their own budget; the reference's failure and
+# timeout messages; events of phase "setup"; and (unlike the reference) secrets masked in their
+# output. From the CLI, a --request, and isol8-serve (JSON and SSE); refused in a session and
+# where the operator turned them off.
+. "$(dirname "$0")/lib.sh"
+SERVE="$BIN/isol8-serve"
+KEY=key-setup-0123456789abcdef
+
+# ---- success, and what the script sees -----------------------------------------------------
+capture "$ISOL8" run --setup 'echo prepared > /sandbox/p; echo "setup as $(id -u) in $PWD"' \
+	-e 'print(open("/sandbox/p").read().strip())'
+is "$RC" 0 "a setup script that succeeds, then the code"
+is "$OUT" "setup as 65534 in /sandbox
+prepared" "…it ran first, as the sandbox user in /sandbox, and the code sees what it wrote"
+printf 'echo from-a-file\n' > "$WORK/setup.sh"
+capture "$ISOL8" run --setup "$WORK/setup.sh" --setup 'echo literal' -r bash -e 'echo code'
+is "$OUT" "from-a-file
+literal
+code" "--setup takes a file's contents, or the text; several are joined in order"
+
+# ---- failure and timeout: the code never runs ------------------------------------------------
+capture "$ISOL8" run --setup 'echo why >&2; exit 3' -e 'open("/sandbox/ran", "w"); print("code ran")'
+is "$RC" 3 "a failing setup script: the run ends with its exit code"
+is "$OUT" "" "…and the code did not run"
+is "$ERR" "why
+[ERR] Setup script failed (exit code 3)" "…with the reference's line after the script's stderr"
+capture "$ISOL8" run --json --setup 'echo why >&2; exit 4' -e 'print(1)'
+is "$(jqr '[.exitCode, .status, .stderr] | map(tostring) | join("|")')" "4|error|why
+Setup script failed (exit code 4)" "--json: exit code, status error, stderr with the line"
+t0=$(date +%s%N)
+capture "$ISOL8" run --timeout 1500 --setup 'sleep 30' -e 'print("never")'
+t1=$(date +%s%N)
+is "$RC" 137 "a setup script past its budget is killed: 137"
+is "$ERR" "[ERR] SETUP SCRIPT TIMED OUT" "…with the reference's message"
+ok $([ $(( (t1 - t0) / 1000000 )) -lt 10000 ] && echo 0 || echo 1) "…within its budget, not after the sleep ($(( (t1 - t0) / 1000000 )) ms)"
+
+# ---- secrets masked, files in place, events in order -----------------------------------------
+capture "$ISOL8" run --secret TOKEN=s3cr3t-value-42 --setup 'echo "token=$TOKEN"; echo "$TOKEN" >&2' -e 'print(2)'
+is "$OUT" "token=***
+2" "a secret the setup script prints is masked (the reference leaks it)"
+unlike "$ERR" "s3cr3t" "…on stderr too"
+cat > "$WORK/req.json" <<'JSON'
+{"request": {"runtime": "bash", "code": "cat /sandbox/data.txt; cat /sandbox/seen",
+ "files": {"/sandbox/data.txt": "injected"}, "setupScript": "cp /sandbox/data.txt /sandbox/seen"}}
+JSON
+capture "$ISOL8" run --request "$WORK/req.json"
+is "$OUT" "injectedinjected" "the request's files are in place before the setup script (the reference's order is a bug)"
+capture "$ISOL8" run --events --setup 'echo s1; echo s2 >&2' -e 'print(1)'
+is "$(printf '%s\n' "$OUT" | jq -rc 'select(.type != "result") | [.type, .phase, (.data | rtrimstr("\n"))] | join(":")' | sort -s -t: -k2,2r | tr '\n' ' ')" \
+	"stdout:setup:s1 stderr:setup:s2 exit:setup:0 stdout:code:1 exit:code:0 " "--events: the setup's events (phase setup, ending in exit 0), then the code's"
+capture "$ISOL8" run --events --setup 'exit 5' -e 'print(1)'
+is "$(printf '%s\n' "$OUT" | jq -rc 'select(.type != "result") | [.type, .phase, .data] | join(":")' | tr '\n' ' ')" \
+	"error:setup:Setup script failed (exit code 5) exit:setup:5 " "--events, failure: error and exit of phase setup, no code events"
+
+capture "$ISOL8" run --persistent --setup 'echo x' -e 'print(1)'
+is "$RC $ERR" "1 [ERR] --persistent cannot be combined with --setup yet: run the setup as a run of its own (--cmd), then the code" \
+	"--persistent --setup is refused, not ignored"
+
+# ---- isol8-serve ----------------------------------------------------------------------------
+start_server "$WORK/s.log" --key "$KEY"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"print(open(\"/sandbox/x\").read())","setupScript":"printf hi > /sandbox/x"}}'
+is "$CODE $(jqr .stdout)" "200 hi" "POST /execute with a setupScript"
+curl -s -N -H "Authorization: Bearer $KEY" --data-binary '{"request":{"runtime":"bash","code":"echo c","setupScript":"echo s"}}' \
+	"$URL/execute/stream" >"$WORK/sse"
+is "$(sed -n 's/^data: //p' "$WORK/sse" | jq -rc 'select(.type != "result") | [.type, .phase] | join(":")' | tr '\n' ' ')" \
+	"stdout:setup exit:setup stdout:code exit:code " "SSE: the setup's frames first, with their phase"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"print(1)","setupScript":"echo s"},"sessionId":"sx"}'
+is "$CODE" 400 "a setupScript in a session is refused, not ignored"
+like "$OUT" "setupScript is not supported in a session" "…saying so"
+req DELETE /session/sx "$KEY"
+kill "$SPID"; wait "$SPID" 2>/dev/null
+echo '{"serve": {"setupScripts": false}}' > "$WORK/off.json"
+ISOL8_CONFIG="$WORK/off.json" start_server "$WORK/s2.log" --key "$KEY"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"print(1)","setupScript":"echo s"}}'
+is "$CODE $(jqr .error)" "400 request.setupScript is turned off on this server (config serve.setupScripts)" "the operator can turn them off"
+kill "$SPID"; wait "$SPID" 2>/dev/null
+
+finish
