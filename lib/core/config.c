@@ -246,6 +246,36 @@ static int check_value(const struct key *k, jv v, const char *what, isol8_err *e
 	return 0;
 }
 
+/* Sections of the reference's config this version does not act on yet. Their disabled form is
+ * accepted (a config written for the reference loads); turning one on is refused with one line,
+ * never accepted and ignored: an operator who enables an audit log must not believe they have one. */
+static int refuse_unbuilt(jv root, const char *what, isol8_err *err)
+{
+	static const struct {
+		const char *key, *why;
+	} on[] = {
+		{"audit.enabled", "the audit log is not part of this version"},
+		{"auth.enabled", "API keys in a database are not part of this version (use isol8-serve --key or --key-file)"},
+		{"remoteCode.enabled", "fetching code from a URL is not supported (send the code itself)"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(on); i++) {
+		jv v = config_get(&(isol8_config){.root = root}, on[i].key);
+		bool enabled = jv_get_kind(v) == JV_KIND_TRUE;
+		jv_free(v);
+		if (enabled)
+			return isol8_input_error(err, "%s: \"%s\" is true, but %s; set it to false or remove it", what,
+						 on[i].key, on[i].why);
+	}
+	jv images = jv_object_get(jv_copy(root), jv_string("prebuiltImages"));
+	int n = jv_get_kind(images) == JV_KIND_ARRAY ? jv_array_length(jv_copy(images)) : 0;
+	jv_free(images);
+	if (n > 0)
+		return isol8_input_error(err, "%s: \"prebuiltImages\" lists %d image(s), but custom images are not part of "
+					      "this version; remove them (an --image DIR root filesystem works)",
+					 what, n);
+	return 0;
+}
+
 int isol8_config_from_text(isol8_config *c, const char *text, size_t len, const char *what, isol8_err *err)
 {
 	jv file;
@@ -275,6 +305,10 @@ int isol8_config_from_text(isol8_config *c, const char *text, size_t len, const 
 		root = jv_object_set(root, key, val);
 	}
 	jv_free(file);
+	if (refuse_unbuilt(root, what, err) < 0) {
+		jv_free(root);
+		return -1;
+	}
 	c->root = root; /* set only on success: c may be uninitialised before */
 	c->source = NULL;
 	return 0;

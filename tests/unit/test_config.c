@@ -6,6 +6,13 @@
 
 int main(void)
 {
+	{
+		isol8_config off;
+		isol8_err e = {0};
+		const char *t = "{\"audit\":{\"enabled\":false},\"auth\":{\"enabled\":false},\"prebuiltImages\":[]}";
+		ok(isol8_config_from_text(&off, t, strlen(t), "test", &e) == 0, "their disabled form still loads (%s)", e.msg);
+		isol8_config_free(&off);
+	}
 	isol8_config c = {.root = jv_invalid()};
 	isol8_err err = {0};
 	const char *t = "{\"defaults\":{\"timeoutMs\":5000},\"network\":{\"whitelist\":[\"^a$\"]}}";
@@ -25,6 +32,12 @@ int main(void)
 		{"{\"poolSize\":{\"hot\":1}}", "poolSize"},
 		{"{nope", "invalid JSON"},
 		{"[]", "must be a JSON object"},
+		/* enabled but not built: refused, never accepted and ignored */
+		{"{\"audit\":{\"enabled\":true}}", "\"audit.enabled\" is true, but the audit log is not part of this version"},
+		{"{\"auth\":{\"enabled\":true}}", "\"auth.enabled\" is true"},
+		{"{\"remoteCode\":{\"enabled\":true}}", "\"remoteCode.enabled\" is true"},
+		{"{\"prebuiltImages\":[{\"tag\":\"t\",\"runtime\":\"python\",\"installPackages\":[\"numpy\"]}]}",
+		 "custom images are not part of this version"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		err.msg[0] = 0;
