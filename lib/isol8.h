@@ -116,6 +116,8 @@ typedef struct isol8_options {
 	char **net_allow, **net_deny; /* --net filtered: host patterns (pcre2) */
 	size_t nallow, ndeny;
 	bool log_network;             /* put this run's proxy log in the result (networkLogs) */
+	char *layer;                  /* a built image's packages (host dir), mounted at /isol8-image */
+	bool layer_writable;          /* …writable: the build of that image */
 } isol8_options;
 /* Options from the merged config's defaults (timeout, memory, cpu, sizes, network, rootfs, seccomp). */
 int isol8_options_from_config(isol8_options *o, const isol8_config *c, isol8_err *err);

@@ -33,8 +33,11 @@ char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nex
 {
 	char **v = NULL;
 	size_t n = 0;
-	char *path = xasprintf("/sandbox/.local/bin:/sandbox/.npm-global/bin:/sandbox/.bun-global/bin:%s/bin:"
+	/* an image's packages come after what the run installs itself (/sandbox), as the reference's
+	 * image layers sit below a run's installs */
+	char *path = xasprintf("/sandbox/.local/bin:/sandbox/.npm-global/bin:/sandbox/.bun-global/bin:%s%s/bin:"
 			       "/usr/local/bin:/usr/bin:/bin",
+			       o->layer ? ISOL8_LAYER_DIR "/python/bin:" ISOL8_LAYER_DIR "/node/node_modules/.bin:" : "",
 			       runtime_dir());
 	env_set(&v, &n, "PATH", path);
 	free(path);
@@ -46,7 +49,12 @@ char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nex
 	env_set(&v, &n, "PYTHONUNBUFFERED", "1");
 	env_set(&v, &n, "PYTHONUSERBASE", "/sandbox/.local");
 	env_set(&v, &n, "NPM_CONFIG_PREFIX", "/sandbox/.npm-global");
-	env_set(&v, &n, "NODE_PATH", "/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules");
+	env_set(&v, &n, "NODE_PATH",
+		o->layer ? "/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules:" ISOL8_LAYER_DIR
+			   "/node/node_modules"
+			 : "/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules");
+	if (o->layer)
+		env_set(&v, &n, "PYTHONPATH", ISOL8_LAYER_DIR "/python");
 	env_set(&v, &n, "DENO_DIR", "/sandbox/.deno");
 	env_set(&v, &n, "DENO_NO_UPDATE_CHECK", "1");
 	if (o->network != ISOL8_NET_NONE && !o->image && access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0) {
@@ -119,3 +127,16 @@ void command_free(isol8_command *c)
 	free(c->code_path);
 }
 
+
+isol8_sandbox_cfg command_sandbox_cfg(const isol8_options *o)
+{
+	return (isol8_sandbox_cfg){
+		.share_net = o->network == ISOL8_NET_HOST,
+		.seccomp = o->seccomp == ISOL8_SECCOMP_STRICT,
+		.persist = o->persist,
+		.proxy_listener = o->network == ISOL8_NET_FILTERED,
+		.limits = {.memory = o->memory_limit, .pids = o->pids_limit, .cpus = o->cpu_limit},
+		.rootfs = {.image = o->image, .writable = o->writable, .sandbox_size = o->sandbox_size,
+			   .tmp_size = o->tmp_size, .layer = o->layer, .layer_writable = o->layer_writable},
+	};
+}

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "sandbox/sandbox.h"
 #include "wire/request.h"
 
 typedef struct isol8_command {
@@ -17,6 +18,9 @@ typedef struct isol8_command {
 
 void command_build(const isol8_request *r, const isol8_options *o, isol8_command *c);
 void command_free(isol8_command *c);
+
+/* The sandbox a run's options ask for (limits, network, root filesystem, an image's layer). */
+isol8_sandbox_cfg command_sandbox_cfg(const isol8_options *o);
 
 /* The payload environment: PATH and the runtimes' variables, then secrets, then extra. */
 char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nextra);

@@ -314,19 +314,6 @@ int isol8_execute(const isol8_request *req, const isol8_options *o, isol8_event_
 	return rc;
 }
 
-/* The sandbox a run's options ask for. */
-static isol8_sandbox_cfg sandbox_cfg_for(const isol8_options *o)
-{
-	return (isol8_sandbox_cfg){
-		.share_net = o->network == ISOL8_NET_HOST,
-		.seccomp = o->seccomp == ISOL8_SECCOMP_STRICT,
-		.persist = o->persist,
-		.proxy_listener = o->network == ISOL8_NET_FILTERED,
-		.limits = {.memory = o->memory_limit, .pids = o->pids_limit, .cpus = o->cpu_limit},
-		.rootfs = {.image = o->image, .writable = o->writable, .sandbox_size = o->sandbox_size,
-			   .tmp_size = o->tmp_size},
-	};
-}
 
 /* What one execution holds besides its sandbox: the command, the proxy and its log. */
 struct job {
@@ -355,7 +342,7 @@ static int take_sandbox(struct run *r, struct job *j, const isol8_request *req, 
 	}
 	if (res->warm)
 		return 0;
-	isol8_sandbox_cfg cfg = sandbox_cfg_for(o);
+	isol8_sandbox_cfg cfg = command_sandbox_cfg(o);
 	if (sandbox_start(&r->sb, &cfg, err) < 0) {
 		command_free(&j->c);
 		return -1;

@@ -31,7 +31,7 @@ bool pool_compatible(const isol8_options *w, const isol8_options *p)
 /* Pooled sandboxes have no network, the host root, and are thrown away after one run. */
 static bool poolable(const isol8_options *o)
 {
-	return o->network == ISOL8_NET_NONE && !o->image && !o->writable && !o->persist;
+	return o->network == ISOL8_NET_NONE && !o->image && !o->layer && !o->writable && !o->persist;
 }
 
 int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request *run, char *const *argv,

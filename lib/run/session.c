@@ -21,17 +21,6 @@
 
 #define MAX_FILE (64u << 20)
 
-static isol8_sandbox_cfg sandbox_cfg(const isol8_options *o)
-{
-	return (isol8_sandbox_cfg){
-		.share_net = o->network == ISOL8_NET_HOST,
-		.seccomp = o->seccomp == ISOL8_SECCOMP_STRICT,
-		.limits = {.memory = o->memory_limit, .pids = o->pids_limit, .cpus = o->cpu_limit},
-		.rootfs = {.image = o->image, .writable = o->writable, .sandbox_size = o->sandbox_size,
-			   .tmp_size = o->tmp_size},
-	};
-}
-
 static void copy_options(isol8_options *dst, const isol8_options *src)
 {
 	*dst = *src;
@@ -51,7 +40,9 @@ int session_open(isol8_session *s, const char *runtime, const isol8_options *opt
 		return isol8_input_error(err, "Unknown runtime: \"%s\". Available: %s", runtime, runtime_names());
 	snprintf(s->runtime, sizeof s->runtime, "%s", runtime);
 	copy_options(&s->opt, opt);
-	isol8_sandbox_cfg cfg = sandbox_cfg(&s->opt);
+	isol8_sandbox_cfg cfg = command_sandbox_cfg(&s->opt);
+	cfg.persist = false;        /* the sandbox lives and dies with its session's supervisor */
+	cfg.proxy_listener = false; /* sessions have no filtered network */
 	if (sandbox_prepare(&s->sb, &cfg, err) < 0) {
 		isol8_options_free(&s->opt);
 		return -1;

@@ -412,6 +412,12 @@ int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err)
 		 (unsigned long long)(o->tmp_size / 1024 + 1024));
 	if (make_mountpoint(p, true, err) < 0 || tmpfs(p, MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err) < 0)
 		return -1;
+	/* 4b. an image's layer: its packages, read-only at run time (writable only for its build) */
+	snprintf(p, sizeof p, "%s" ISOL8_LAYER_DIR, root);
+	if (o->layer && (make_mountpoint(p, true, err) < 0 ||
+			 bind_tree(o->layer, p, (o->layer_writable ? 0 : MOUNT_ATTR_RDONLY) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+				   err) < 0))
+		return -1;
 	/* 5–6. devices and procfs */
 	if (setup_dev(root, o, err) < 0 || setup_proc(root, err) < 0)
 		return -1;

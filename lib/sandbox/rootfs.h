@@ -14,10 +14,15 @@ typedef struct isol8_rootfs_opts {
 	const char *image;        /* root filesystem directory, or NULL for the host's runtime dirs */
 	const char *runtimes_dir; /* extra host dir bound at the same path (bun, deno); may be NULL */
 	bool writable;            /* writable root: host dirs get a throw-away overlay */
+	const char *layer;        /* a host dir bound at ISOL8_LAYER_DIR (an image's packages), or NULL */
+	bool layer_writable;      /* …writable (while the image is built), else read-only */
 	uint64_t sandbox_size, tmp_size;
 	uid_t uid;
 	gid_t gid;
 } isol8_rootfs_opts;
+
+/* Where an image's layer is in the sandbox. */
+#define ISOL8_LAYER_DIR "/isol8-image"
 
 /* Builds the root, pivots into it. On return "/" is the sandbox root. */
 int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err);

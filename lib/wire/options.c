@@ -25,6 +25,7 @@ void isol8_options_free(isol8_options *o)
 	strv_clear(&o->net_allow, &o->nallow);
 	strv_clear(&o->net_deny, &o->ndeny);
 	free(o->image);
+	free(o->layer);
 	memset(o, 0, sizeof *o);
 }
 
