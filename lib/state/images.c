@@ -1,0 +1,256 @@
+/* images.c — see images.h. Threat: the store is written by root and read for every run that
+ * names an image; a tag is refused unless it is a plain name, a manifest that does not parse is
+ * refused, and removal never follows a link out of the store. */
+#define _XOPEN_SOURCE 700
+#include "state/images.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/json.h"
+#include "core/util.h"
+
+char *images_store(const char *config_store)
+{
+	const char *e = getenv("ISOL8_IMAGE_DIR");
+	if (e && *e)
+		return xstrdup(e);
+	if (config_store && *config_store)
+		return xstrdup(config_store);
+	if (geteuid() == 0)
+		return xstrdup("/var/lib/isol8/images");
+	const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
+	return x && *x ? xasprintf("%s/isol8/images", x) : xasprintf("%s/.local/share/isol8/images", h && *h ? h : "/tmp");
+}
+
+bool image_tag_valid(const char *tag)
+{
+	size_t n = strlen(tag);
+	return n >= 1 && n <= 128 && tag[0] != '.' && tag[0] != '-' &&
+	       strspn(tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") == n;
+}
+
+void image_hash(const char *runtime, char *const *packages, size_t n, const char *setup, char out[17])
+{
+	uint64_t h = fnv1a(FNV1A_INIT, runtime, strlen(runtime) + 1);
+	for (size_t i = 0; i < n; i++)
+		h = fnv1a(h, packages[i], strlen(packages[i]) + 1);
+	if (setup)
+		h = fnv1a(fnv1a(h, "setup:", 6), setup, strlen(setup));
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+jv image_manifest_json(const isol8_image *im)
+{
+	jv pk = jv_array();
+	for (size_t i = 0; i < im->npackages; i++)
+		pk = jv_array_append(pk, jv_string(im->packages[i]));
+	jv o = jv_object_set(jv_object(), jv_string("tag"), jv_string(im->tag));
+	o = jv_object_set(o, jv_string("runtime"), jv_string(im->runtime));
+	o = jv_object_set(o, jv_string("packages"), pk);
+	if (im->setup_script)
+		o = jv_object_set(o, jv_string("setupScript"), jv_string(im->setup_script));
+	o = jv_object_set(o, jv_string("hash"), jv_string(im->hash));
+	o = jv_object_set(o, jv_string("sizeBytes"), jv_number((double)im->size_bytes));
+	return jv_object_set(o, jv_string("created"), jv_string(im->created));
+}
+
+int image_manifest_write(const char *path, const isol8_image *im)
+{
+	jv o = image_manifest_json(im);
+	char *text = json_dump(o, 0);
+	jv_free(o);
+	char *tmp = xasprintf("%s.tmp", path), *line = xasprintf("%s\n", text);
+	int rc = write_file(tmp, line, 0644) == 0 && rename(tmp, path) == 0 ? 0 : -1;
+	free(line);
+	free(tmp);
+	free(text);
+	return rc;
+}
+
+static bool read_packages(jv v, isol8_image *im)
+{
+	jv l = json_get(v, "packages");
+	bool ok = jv_get_kind(l) == JV_KIND_ARRAY;
+	for (int i = 0; ok && i < jv_array_length(jv_copy(l)); i++) {
+		jv p = jv_array_get(jv_copy(l), i);
+		ok = jv_get_kind(p) == JV_KIND_STRING && !json_string_has_nul(p);
+		if (ok)
+			isol8_strv_add(&im->packages, &im->npackages, jv_string_value(p));
+		jv_free(p);
+	}
+	jv_free(l);
+	return ok;
+}
+
+int image_manifest_read(const char *path, isol8_image *im)
+{
+	memset(im, 0, sizeof *im);
+	isol8_buf b = {0};
+	isol8_err e = {0};
+	if (read_file(path, 1 << 20, &b, &e) < 0) {
+		isol8_buf_free(&b);
+		return -1;
+	}
+	jv v = jv_parse_sized(b.data ? (const char *)b.data : "", (int)b.len);
+	isol8_buf_free(&b);
+	double size;
+	bool ok = jv_get_kind(v) == JV_KIND_OBJECT && json_get_str(v, "tag", im->tag, sizeof im->tag) &&
+		  image_tag_valid(im->tag) && json_get_str(v, "runtime", im->runtime, sizeof im->runtime) &&
+		  json_get_str(v, "hash", im->hash, sizeof im->hash) && json_get_num(v, "sizeBytes", 0, 1e18, &size) &&
+		  json_get_str(v, "created", im->created, sizeof im->created) && read_packages(v, im);
+	jv s = json_get(v, "setupScript");
+	if (ok && jv_get_kind(s) == JV_KIND_STRING)
+		im->setup_script = xstrdup(jv_string_value(s));
+	else if (jv_is_valid(s))
+		ok = false; /* present but not a string */
+	jv_free(s);
+	jv_free(v);
+	if (!ok) {
+		image_free(im);
+		return -1;
+	}
+	im->size_bytes = (unsigned long long)size;
+	return 0;
+}
+
+void image_free(isol8_image *im)
+{
+	strv_clear(&im->packages, &im->npackages);
+	free(im->setup_script);
+	free(im->dir);
+	memset(im, 0, sizeof *im);
+}
+
+int image_find(const char *store, const char *tag, isol8_image *im)
+{
+	memset(im, 0, sizeof *im);
+	if (!image_tag_valid(tag))
+		return -1;
+	char *link = xasprintf("%s/%s", store, tag), real[PATH_MAX];
+	bool resolved = realpath(link, real) != NULL;
+	free(link);
+	char *layers = xasprintf("%s/.layers/", store), *manifest = NULL;
+	char lreal[PATH_MAX];
+	/* the link must name a directory of this store's .layers, nothing else */
+	bool inside = resolved && realpath(layers, lreal) && !strncmp(real, lreal, strlen(lreal)) &&
+		      real[strlen(lreal)] == '/' && !strchr(real + strlen(lreal) + 1, '/');
+	free(layers);
+	int rc = -1;
+	if (inside) {
+		manifest = xasprintf("%s/manifest.json", real);
+		if (image_manifest_read(manifest, im) == 0 && !strcmp(im->tag, tag)) {
+			im->dir = xstrdup(real);
+			rc = 0;
+		} else {
+			image_free(im);
+		}
+	}
+	free(manifest);
+	return rc;
+}
+
+char *image_layer(const isol8_image *im)
+{
+	return xasprintf("%s/layer", im->dir);
+}
+
+static int by_tag(const void *a, const void *b)
+{
+	return strcmp(((const isol8_image *)a)->tag, ((const isol8_image *)b)->tag);
+}
+
+int image_list(const char *store, isol8_image **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	DIR *d = opendir(store);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		isol8_image im;
+		if (e->d_name[0] == '.' || image_find(store, e->d_name, &im) < 0)
+			continue;
+		*out = xrealloc(*out, (*n + 1) * sizeof **out);
+		(*out)[(*n)++] = im;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*out, *n, sizeof **out, by_tag);
+	return 0;
+}
+
+void image_list_free(isol8_image *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		image_free(&v[i]);
+	free(v);
+}
+
+char *image_new_dir(const char *store, const char *tag, const char *hash, isol8_err *err)
+{
+	char rnd[17];
+	random_hex(rnd, 8);
+	char *layers = xasprintf("%s/.layers", store);
+	char *dir = xasprintf("%s/%s-%s-%s", layers, tag, hash, rnd), *layer = xasprintf("%s/layer", dir);
+	int rc = mkdir_p(layers, 0700) == 0 && mkdir(dir, 0755) == 0 && mkdir(layer, 0755) == 0 ? 0 : -1;
+	int e = errno;
+	free(layers);
+	free(layer);
+	if (rc < 0) {
+		free(dir);
+		isol8_fail(err, ISOL8_E_SANDBOX, e, "cannot create a build directory in the image store %s", store);
+		return NULL;
+	}
+	return dir;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int image_remove_dir(const char *dir)
+{
+	/* FTW_PHYS: a link inside a layer is removed, never followed */
+	return nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int image_publish(const char *store, const char *tag, const char *dir, isol8_err *err)
+{
+	char *link = xasprintf("%s/%s", store, tag), *tmp = xasprintf("%s/.%s.link", store, tag);
+	char old[PATH_MAX];
+	bool had = realpath(link, old) != NULL;
+	const char *rel = strstr(dir, "/.layers/");
+	unlink(tmp);
+	int rc = rel && symlink(rel + 1, tmp) == 0 && rename(tmp, link) == 0 ? 0 : -1;
+	if (rc < 0)
+		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot publish image %s in %s", tag, store);
+	else if (had && strcmp(old, dir))
+		image_remove_dir(old); /* runs that resolved it before keep their mount */
+	unlink(tmp);
+	free(link);
+	free(tmp);
+	return rc;
+}
+
+int image_remove(const char *store, const char *tag, isol8_err *err)
+{
+	isol8_image im;
+	if (image_find(store, tag, &im) < 0)
+		return isol8_input_error(err, "no image \"%s\" in %s", tag, store);
+	char *link = xasprintf("%s/%s", store, tag);
+	int rc = unlink(link) == 0 && image_remove_dir(im.dir) == 0 ? 0 : isol8_fail(err, ISOL8_E_SANDBOX, errno, "removing %s", tag);
+	free(link);
+	image_free(&im);
+	return rc;
+}
