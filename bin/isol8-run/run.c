@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/runtime.h"
+#include "run/imageuse.h"
 #include "run/install.h"
 #include "run/client.h"
 #include "isol8.h"
@@ -25,11 +26,13 @@
 #include "wire/events.h"
 #include "core/json.h"
 #include "core/cli.h"
+#include "core/config.h"
 #include "run/reaper.h"
 #include "run/session.h"
 #include "run/session_client.h"
 #include "core/util.h"
 #include "sandbox/sandbox.h"
+#include "state/images.h"
 #include "state/rundir.h"
 #include "run/cliopts.h"
 
@@ -418,7 +421,7 @@ static void hand_over_if_persistent(const struct run_args *a, const isol8_reques
 }
 
 /* The flags over the request, --files and --install added, and (locally) every check made. */
-static void finish_request(struct run_args *a, isol8_request *req, isol8_options *opt)
+static void finish_request(struct run_args *a, isol8_request *req, isol8_options *opt, const isol8_config *cfg)
 {
 	isol8_err err = {0};
 	bool net_given = false;
@@ -438,7 +441,14 @@ static void finish_request(struct run_args *a, isol8_request *req, isol8_options
 		a->setup = (isol8_buf){0};
 	}
 	strv_clear(&a->installs, &a->ninstalls);
-	/* remote: the server resolves installs and validates against its own policy */
+	/* remote: the server resolves images and installs, and validates against its own policy */
+	if (!a->host) {
+		char *store = images_store(config_str(cfg, "imageStore", ""));
+		int rc = image_apply(req, opt, store, &err);
+		free(store);
+		if (rc < 0)
+			isol8_die("%s", err.msg);
+	}
 	if (!a->host && request_prepare_install(req, opt, net_given || a->request_file, &err) < 0)
 		isol8_die("%s", err.msg);
 	if (!a->host && isol8_request_validate(req, opt, &err) < 0)
@@ -554,7 +564,7 @@ int isol8_run_main(int argc, char **argv)
 	if (a.api_key && !a.host)
 		isol8_die("--key needs --host (the remote server's URL)");
 	hand_over_if_persistent(&a, &req);
-	finish_request(&a, &req, &opt);
+	finish_request(&a, &req, &opt, &cfg);
 
 	struct sink sink = {.mode = a.mode, .ev = {.fd = 1}};
 	if (a.out_path && !(sink.out_file = fopen(a.out_path, "we")))

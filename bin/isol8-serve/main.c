@@ -24,7 +24,9 @@
 
 #include "core/util.h"
 #include "net/listen.h"
+#include "run/imagebuild.h"
 #include "serve.h"
+#include "state/images.h"
 #include "run/reaper.h"
 
 #define MIN_KEY_LEN 16
@@ -399,6 +401,27 @@ static int set_up(serve_ctx *c, int *max_conc)
 	return 0;
 }
 
+/* The listening server builds the config's prebuiltImages that are missing before it serves
+ * (the reference does; one connection of inetd does not). */
+static int build_prebuilt(serve_ctx *c)
+{
+	jv pre = config_get(&c->cfg, "prebuiltImages");
+	int n = jv_get_kind(pre) == JV_KIND_ARRAY ? jv_array_length(jv_copy(pre)) : 0;
+	int rc = 0;
+	if (n) {
+		isol8_options opt = {0};
+		isol8_err err = {0};
+		char *store = images_store(config_str(&c->cfg, "imageStore", ""));
+		rc = isol8_options_from_config(&opt, &c->cfg, &err) < 0 ? -1 : images_setup(store, pre, &opt, false, NULL, NULL, &err);
+		if (rc < 0)
+			fprintf(stderr, "[ERR] prebuiltImages: %s\n", err.msg);
+		isol8_options_free(&opt);
+		free(store);
+	}
+	jv_free(pre);
+	return rc;
+}
+
 /* The one connection of --inetd or of systemd Accept=yes, else -1 (*failed after an [ERR]
  * line). */
 static int single_connection(bool inetd, int afd, bool accepted, bool *failed)
@@ -438,6 +461,8 @@ int main(int argc, char **argv)
 		ctx_free(&c);
 		return failed;
 	}
+	if (build_prebuilt(&c) < 0)
+		return (shared_close(&c), ctx_free(&c), 1);
 	listen_addr a = {0};
 	int lfd = afd >= 0 ? afd : open_listener(cli.listen_arg, cli.port_arg, &a);
 	if (lfd < 0)

@@ -41,15 +41,16 @@ static bool network_allowed(const isol8_config *cfg, enum isol8_net n)
 static bool image_allowed(const isol8_config *cfg, const char *image)
 {
 	char want[PATH_MAX];
-	if (!realpath(image, want))
-		return false;
+	bool dir = realpath(image, want) != NULL;
 	jv l = config_get(cfg, "serve.images");
 	bool ok = false;
 	if (jv_get_kind(l) == JV_KIND_ARRAY) {
 		jv_array_foreach(l, i, e) {
 			(void)i;
 			char have[PATH_MAX];
-			if (jv_get_kind(e) == JV_KIND_STRING && realpath(jv_string_value(e), have) && !strcmp(have, want))
+			/* a directory by its real path; an image of the store by its tag, as listed */
+			if (jv_get_kind(e) == JV_KIND_STRING &&
+			    (dir ? realpath(jv_string_value(e), have) && !strcmp(have, want) : !strcmp(jv_string_value(e), image)))
 				ok = true;
 			jv_free(e);
 		}

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "run/imageuse.h"
 #include "run/install.h"
+#include "state/images.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "run/install.h"
@@ -41,6 +43,14 @@ static long long exec_bound_ms(const serve_ctx *c, const struct exec_in *x)
 	if (!x->sid[0] || x->options_timeout)
 		return x->opt.timeout_ms;
 	return c->max_timeout_ms;
+}
+
+static int serve_image_apply(serve_ctx *c, struct exec_in *x, isol8_err *err)
+{
+	char *store = images_store(config_str(&c->cfg, "imageStore", ""));
+	int rc = image_apply(&x->req, &x->opt, store, err);
+	free(store);
+	return rc;
 }
 
 /* Parses and checks the body. 0, or the status already answered. */
@@ -94,9 +104,10 @@ static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
 	jv_free(tmo);
 	jv_free(net);
 	jv_free(oj);
+	/* the policy sees the image as the client named it (serve.images), before it is resolved */
 	if (isol8_request_from_json(doc, &x->req, &x->opt, &c->cfg, &err) < 0 ||
-	    request_prepare_install(&x->req, &x->opt, net_given, &err) < 0 || isol8_request_validate(&x->req, &x->opt, &err) < 0 ||
-	    policy_check(&c->cfg, &x->req, &x->opt, &err) < 0)
+	    policy_check(&c->cfg, &x->req, &x->opt, &err) < 0 || serve_image_apply(c, x, &err) < 0 ||
+	    request_prepare_install(&x->req, &x->opt, net_given, &err) < 0 || isol8_request_validate(&x->req, &x->opt, &err) < 0)
 		return reply_error(k, 400, "%s", err.msg), 400;
 	x->opt.debug = false; /* a client must not turn on the server's debug output */
 	return 0;

@@ -36,7 +36,12 @@ static const char help[] =
 	"  config [--json]   show the merged configuration\n"
 	"  doctor            check what this host supports\n"
 	"  cleanup [--force] remove stale and persisted sandboxes and sessions (isol8-cleanup\n"
-	"                    --persisted; asks first unless --force)\n"
+	"                    --persisted; asks first unless --force); --images: the built images\n"
+	"  build --base RT --install PKG… --tag NAME [--setup CMD|FILE]… [--force]\n"
+	"                    build an image of packages (isol8-image build)\n"
+	"  list-custom       the built images (isol8-image list)\n"
+	"  setup [--force]   check the runtimes, build the config's prebuiltImages\n"
+	"  image build|list|rm  the image store (isol8-image)\n"
 	"  session list|stop|…  persistent sessions (isol8-session)\n"
 	"  proxy [options]   the filtering egress proxy (isol8-proxy)\n"
 	"  mask [options]    mask secrets in a stream: stdin to stdout (isol8-mask)\n"
@@ -55,7 +60,15 @@ static const char help[] =
 	"  isol8 run --persistent --persist -e 'x = 42' --runtime python\n"
 	"  isol8 run --json -e 'print(1)' | jq .stdout\n";
 
-static const char *const tools[] = {"run", "serve", "session", "cleanup", "pool", "proxy", "mask"};
+static const char *const tools[] = {"run", "serve", "session", "cleanup", "pool", "proxy", "mask", "image"};
+
+static bool cleanup_images(int argc, char **argv)
+{
+	for (int k = 0; k < argc; k++)
+		if (!strcmp(argv[k], "--images"))
+			return true;
+	return false;
+}
 
 static int exec_tool(const char *name, int argc, char **argv, bool debug)
 {
@@ -214,6 +227,26 @@ int main(int argc, char **argv)
 		int rc = isol8_run_main(n, av);
 		free(av);
 		return rc;
+	}
+	if (!strcmp(cmd, "build") || !strcmp(cmd, "list-custom") || !strcmp(cmd, "setup")) {
+		/* the reference's commands, on isol8-image: build, list-custom → list, setup */
+		char **av = xcalloc((size_t)argc + 2, sizeof *av);
+		int n = 0;
+		av[n++] = !strcmp(cmd, "list-custom") ? "list" : (char *)cmd;
+		for (int k = i + 1; k < argc; k++)
+			av[n++] = argv[k];
+		return exec_tool("image", n, av, debug);
+	}
+	if (!strcmp(cmd, "cleanup") && cleanup_images(argc - i - 1, argv + i + 1)) {
+		/* cleanup --images [--force]: the image store, asking first unless --force */
+		char **av = xcalloc((size_t)argc + 3, sizeof *av);
+		int n = 0;
+		av[n++] = "rm";
+		av[n++] = "--all";
+		for (int k = i + 1; k < argc; k++)
+			if (strcmp(argv[k], "--images"))
+				av[n++] = argv[k];
+		return exec_tool("image", n, av, debug);
 	}
 	if (!strcmp(cmd, "cleanup")) {
 		/* the reference asks before removing; --force skips the question. What --persist and

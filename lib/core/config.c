@@ -29,7 +29,7 @@ static const char default_config[] =
 	"\"audit\":{\"enabled\":false,\"destination\":\"filesystem\",\"trackResources\":true,"
 	"\"retentionDays\":90,\"includeCode\":false,\"includeOutput\":false},"
 	"\"auth\":{\"enabled\":false,\"defaultTtlMs\":86400000,\"cleanupIntervalMs\":3600000},"
-	"\"prebuiltImages\":[],\"debug\":false,"
+	"\"prebuiltImages\":[],\"imageStore\":\"\",\"debug\":false,"
 	/* isol8-serve's bounds on client options and its own limits (not in the reference) */
 	"\"serve\":{\"maxMemory\":\"2g\",\"maxCpu\":2,\"maxPids\":256,\"maxTimeoutMs\":300000,"
 	"\"maxOutputSize\":16777216,\"maxSandboxSize\":\"1g\",\"maxTmpSize\":\"1g\",\"networks\":[\"none\",\"filtered\"],"
@@ -90,6 +90,7 @@ static const struct key {
 	{"auth.defaultTtlMs", K_NUM, NULL},
 	{"auth.cleanupIntervalMs", K_NUM, NULL},
 	{"prebuiltImages", K_IMAGES, NULL},
+	{"imageStore", K_STR, NULL},
 	{"serve", K_OBJ, NULL},
 	{"serve.maxMemory", K_STR, NULL},
 	{"serve.maxCpu", K_NUM, NULL},
@@ -229,15 +230,29 @@ static int check_value(const struct key *k, jv v, const char *what, isol8_err *e
 		jv_array_foreach(v, i, e) {
 			bool ok = jv_get_kind(e) == JV_KIND_OBJECT;
 			if (ok) {
-				jv tag = json_get(e, "tag"), rt = json_get(e, "runtime");
-				ok = jv_get_kind(tag) == JV_KIND_STRING && jv_get_kind(rt) == JV_KIND_STRING;
+				jv tag = json_get(e, "tag"), rt = json_get(e, "runtime"), pk = json_get(e, "installPackages"),
+				   su = json_get(e, "setupScript");
+				ok = jv_get_kind(tag) == JV_KIND_STRING && jv_get_kind(rt) == JV_KIND_STRING &&
+				     (!jv_is_valid(pk) || jv_get_kind(pk) == JV_KIND_ARRAY) &&
+				     (!jv_is_valid(su) || jv_get_kind(su) == JV_KIND_STRING);
+				if (jv_get_kind(pk) == JV_KIND_ARRAY) {
+					jv_array_foreach(pk, pi, p) {
+						(void)pi;
+						ok &= jv_get_kind(p) == JV_KIND_STRING;
+						jv_free(p);
+					}
+				}
 				jv_free(tag);
 				jv_free(rt);
+				jv_free(pk);
+				jv_free(su);
 			}
 			jv_free(e);
 			if (!ok) {
 				jv_free(v);
-				return isol8_input_error(err, "%s: prebuiltImages[%d] needs string \"tag\" and \"runtime\"", what, i);
+				return isol8_input_error(err, "%s: prebuiltImages[%d] needs string \"tag\" and \"runtime\", and "
+							 "\"installPackages\" (strings) and \"setupScript\" (a string) if given",
+							 what, i);
 			}
 		}
 		break;
@@ -266,13 +281,6 @@ static int refuse_unbuilt(jv root, const char *what, isol8_err *err)
 			return isol8_input_error(err, "%s: \"%s\" is true, but %s; set it to false or remove it", what,
 						 on[i].key, on[i].why);
 	}
-	jv images = jv_object_get(jv_copy(root), jv_string("prebuiltImages"));
-	int n = jv_get_kind(images) == JV_KIND_ARRAY ? jv_array_length(jv_copy(images)) : 0;
-	jv_free(images);
-	if (n > 0)
-		return isol8_input_error(err, "%s: \"prebuiltImages\" lists %d image(s), but custom images are not part of "
-					      "this version; remove them (an --image DIR root filesystem works)",
-					 what, n);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/json.h"
 #include "core/util.h"
+#include "state/images.h"
 
 /* ---- one function per flag: parse, check the range, say what is wrong ------------------- */
 
@@ -86,10 +87,15 @@ static int apply_image(isol8_options *o, char *v, enum cliopt_scope scope, isol8
 {
 	struct stat st;
 	char real[PATH_MAX];
-	if (stat(v, &st) < 0 || !S_ISDIR(st.st_mode))
-		return isol8_input_error(err, "--image must name a root filesystem directory: %s", v);
 	free(o->image);
-	o->image = xstrdup(realpath(v, real) ? real : v);
+	o->image = NULL;
+	if (stat(v, &st) == 0 && S_ISDIR(st.st_mode)) { /* a root filesystem directory */
+		o->image = xstrdup(realpath(v, real) ? real : v);
+		return 0;
+	}
+	if (!image_tag_valid(v))
+		return isol8_input_error(err, "--image must name a root filesystem directory or an image: %s", v);
+	o->image = xstrdup(v); /* an image of the store: resolved with the request (run/imageuse.h) */
 	return 0;
 }
 

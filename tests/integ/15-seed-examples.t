@@ -27,60 +27,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=api.openai.com \
 	-addext subjectAltName=DNS:api.openai.com,DNS:cdn.jsdelivr.net,DNS:mirror.example.ru,IP:127.0.0.1 \
 	-keyout "$WORK/key.pem" -out "$WORK/cert.pem" -days 1 2>/dev/null
 python3 "$HELPERS/https_origin.py" 443 "$WORK/cert.pem" "$WORK/key.pem" & PIDS+=($!)
-# A package index for --install: stand-in numpy and pandas wheels (PEP 503 simple index) and a
-# stand-in lodash (npm registry document + tarball), built here, small and offline.
-cat > "$WORK/index.py" <<'PY'
-import base64, hashlib, http.server, io, json, tarfile, zipfile
-def wheel(name, code):
-    b = io.BytesIO()
-    with zipfile.ZipFile(b, "w") as z:
-        di = f"{name}-1.0.dist-info"
-        files = {f"{name}/__init__.py": code,
-                 f"{di}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
-                 f"{di}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-        rec = "".join(f"{p},,\n" for p in files) + f"{di}/RECORD,,\n"
-        for p, t in files.items():
-            z.writestr(p, t)
-        z.writestr(f"{di}/RECORD", rec)
-    return b.getvalue()
-NUMPY = 'class array(list):\n    def __str__(self): return "[" + " ".join(map(str, self)) + "]"\n'
-PANDAS = "import numpy\n"
-WHEELS = {n: wheel(n, c) for n, c in (("numpy", NUMPY), ("pandas", PANDAS))}
-def tgz():
-    b = io.BytesIO()
-    with tarfile.open(fileobj=b, mode="w:gz") as t:
-        for p, s in (("package/package.json", '{"name":"lodash","version":"4.17.21","main":"index.js"}'),
-                     ("package/index.js", "exports.chunk = (a, n) => a.reduce((o, x, i) => "
-                      "(i % n ? o[o.length - 1].push(x) : o.push([x]), o), [])\n")):
-            d = s.encode(); i = tarfile.TarInfo(p); i.size = len(d); t.addfile(i, io.BytesIO(d))
-    return b.getvalue()
-LODASH = tgz()
-class H(http.server.BaseHTTPRequestHandler):
-    def send(self, body, ctype):
-        self.send_response(200); self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
-    def do_GET(self):
-        p = self.path.split("?")[0]
-        for n, w in WHEELS.items():
-            f = f"{n}-1.0-py3-none-any.whl"
-            if p == f"/simple/{n}/":
-                return self.send(f'<a href="/files/{f}#sha256={hashlib.sha256(w).hexdigest()}">{f}</a>'.encode(), "text/html")
-            if p == f"/files/{f}":
-                return self.send(w, "application/octet-stream")
-        if p == "/lodash":
-            t = "http://localhost/lodash/-/lodash-4.17.21.tgz"
-            dist = {"tarball": t, "shasum": hashlib.sha1(LODASH).hexdigest(),
-                    "integrity": "sha512-" + base64.b64encode(hashlib.sha512(LODASH).digest()).decode()}
-            doc = {"name": "lodash", "dist-tags": {"latest": "4.17.21"},
-                   "versions": {"4.17.21": {"name": "lodash", "version": "4.17.21", "dist": dist}}}
-            return self.send(json.dumps(doc).encode(), "application/json")
-        if p == "/lodash/-/lodash-4.17.21.tgz":
-            return self.send(LODASH, "application/octet-stream")
-        self.send_error(404)
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", 80), H).serve_forever()
-PY
-python3 "$WORK/index.py" & PIDS+=($!)
+# A package index for --install (tests/helpers/pkg_index.py): stand-in numpy, pandas and lodash.
+python3 "$HELPERS/pkg_index.py" 80 & PIDS+=($!)
 export ISOL8_API_KEY=seed-examples-key-0123456789abcdef # isol8-serve wants 16 characters or more
 isol8 serve --port 3000 >"$WORK/serve.log" 2>&1 & PIDS+=($!)
 for i in $(seq 100); do

@@ -64,7 +64,9 @@ static void messages(void)
 	refused("net", "wide", CLIOPT_RUN, "--net must be none, host or filtered, got \"wide\"");
 	refused("net", "filtered", CLIOPT_SESSION, "--net must be none or host for sessions, got \"filtered\"");
 	refused("net", "wide", CLIOPT_SESSION, "--net must be none or host for sessions, got \"wide\"");
-	refused("image", "/nonexistent", CLIOPT_RUN, "--image must name a root filesystem directory: /nonexistent");
+	refused("image", "/nonexistent", CLIOPT_RUN, "--image must name a root filesystem directory or an image: /nonexistent");
+	ok(apply("image", "my-image:v1", CLIOPT_RUN) == 0 && !strcmp(opt.image, "my-image:v1"),
+	   "--image NAME: an image of the store, resolved with the request");
 	refused("secret", "NOEQUALS", CLIOPT_RUN, "--secret must be KEY=VALUE, got \"NOEQUALS\"");
 	refused("secret", "=v", CLIOPT_RUN, "--secret must be KEY=VALUE, got \"=v\"");
 	ok(apply("eval", "x", CLIOPT_RUN) < 0 && err.kind == ISOL8_E_INTERNAL, "a flag that is not a limit flag: refused");

@@ -36,8 +36,8 @@ int main(void)
 		{"{\"audit\":{\"enabled\":true}}", "\"audit.enabled\" is true, but the audit log is not part of this version"},
 		{"{\"auth\":{\"enabled\":true}}", "\"auth.enabled\" is true"},
 		{"{\"remoteCode\":{\"enabled\":true}}", "\"remoteCode.enabled\" is true"},
-		{"{\"prebuiltImages\":[{\"tag\":\"t\",\"runtime\":\"python\",\"installPackages\":[\"numpy\"]}]}",
-		 "custom images are not part of this version"},
+		{"{\"prebuiltImages\":[{\"tag\":\"t\",\"runtime\":\"python\",\"installPackages\":[1]}]}",
+		 "prebuiltImages[0] needs"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		err.msg[0] = 0;

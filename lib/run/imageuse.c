@@ -1,0 +1,88 @@
+/* imageuse.c — see imageuse.h. */
+#include "run/imageuse.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/util.h"
+#include "run/imagebuild.h"
+#include "state/images.h"
+
+/* The image's layer for the run, and its setup script before the request's. */
+static void use(const isol8_image *im, isol8_request *r, isol8_options *o)
+{
+	free(o->layer);
+	o->layer = image_layer(im);
+	if (im->setup_script) {
+		char *s = r->setup_script ? xasprintf("%s\n%s", im->setup_script, r->setup_script) : xstrdup(im->setup_script);
+		free(r->setup_script);
+		r->setup_script = s;
+	}
+}
+
+static bool has(const isol8_image *im, const char *pkg)
+{
+	for (size_t i = 0; i < im->npackages; i++)
+		if (!strcmp(im->packages[i], pkg))
+			return true;
+	return false;
+}
+
+/* --image NAME: that image (the request's installs still run). */
+static int named(isol8_request *r, isol8_options *o, const char *store, isol8_err *err)
+{
+	isol8_image im;
+	if (!image_tag_valid(o->image) || image_find(store, o->image, &im) < 0)
+		return isol8_input_error(err, "--image: \"%s\" is neither a directory nor an image of %s (see isol8 list-custom)",
+					 o->image, store);
+	int rc = 0;
+	if (strcmp(im.runtime, r->runtime))
+		rc = isol8_input_error(err, "image \"%s\" is for %s, not %s", im.tag, im.runtime, r->runtime);
+	else
+		use(&im, r, o);
+	free(o->image);
+	o->image = NULL;
+	image_free(&im);
+	return rc;
+}
+
+/* Packages to install: an image with exactly them, else the last with all of them. */
+static int by_packages(isol8_request *r, isol8_options *o, const char *store, isol8_err *err)
+{
+	char **want;
+	size_t n;
+	if (image_packages_normalise(r->install, r->ninstall, &want, &n, err) < 0) {
+		strv_clear(&want, &n);
+		return -1;
+	}
+	isol8_image *all;
+	size_t count;
+	const isol8_image *pick = NULL;
+	if (image_list(store, &all, &count) < 0)
+		count = 0, all = NULL;
+	for (size_t i = 0; i < count && !(pick && pick->npackages == n); i++) {
+		bool covers = !strcmp(all[i].runtime, r->runtime) && all[i].npackages >= n;
+		for (size_t k = 0; covers && k < n; k++)
+			covers = has(&all[i], want[k]);
+		if (covers)
+			pick = &all[i];
+	}
+	if (pick) {
+		use(pick, r, o);
+		strv_clear(&r->install, &r->ninstall); /* nothing left to install at run time */
+	}
+	image_list_free(all, count);
+	strv_clear(&want, &n);
+	return 0;
+}
+
+int image_apply(isol8_request *r, isol8_options *o, const char *store, isol8_err *err)
+{
+	struct stat st;
+	if (o->image && !(stat(o->image, &st) == 0 && S_ISDIR(st.st_mode)))
+		return named(r, o, store, err);
+	if (!o->image && r->ninstall)
+		return by_packages(r, o, store, err);
+	return 0;
+}

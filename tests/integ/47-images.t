@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# 47-images.t — built images: isol8 build (a python wheel and a node package from a package
+# index on loopback, a setup-only bash image), list-custom, runs on them with no install and no
+# network, the reference's resolution (exact set, superset, none, --image wins), rebuilds
+# (skipped, --force, a failed one leaves the image intact, two at once), the reference's messages,
+# the image's setup script, isol8 setup with prebuiltImages, the HTTP API, cleanup --images.
+# Runs in a network and mount namespace of its own, as 15-seed-examples.t: the index listens on
+# 127.0.0.1:80 there and nowhere else.
+if [ -z "${ISOL8_IMAGES_NS:-}" ]; then
+	exec unshare --mount --net env ISOL8_IMAGES_NS=1 bash "$0" "$@"
+fi
+. "$(dirname "$0")/lib.sh"
+ip link set lo up
+HELPERS="$(cd "$(dirname "$0")/../helpers" && pwd)"
+SERVE="$BIN/isol8-serve"
+export ISOL8_IMAGE_DIR="$WORK/store"
+index_up() {
+	python3 "$HELPERS/pkg_index.py" 80 & IDX=$!
+	for i in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:80/simple/numpy/ && break; sleep 0.05; done
+}
+index_down() { kill "$IDX" 2>/dev/null; wait "$IDX" 2>/dev/null; }
+trap 'kill "$IDX" "${SPID:-}" 2>/dev/null' EXIT
+# the host's configured registries, as a host with a mirror would have them
+export PIP_INDEX_URL=http://localhost/simple/ NPM_CONFIG_REGISTRY=http://localhost/ ISOL8_PROXY_ALLOW_PRIVATE=1
+index_up
+
+# ---- build and list ---------------------------------------------------------------------------
+capture "$ISOL8" build --base python --install numpy --tag py-np --setup 'echo image-setup-ran'
+is "$RC" 0 "isol8 build: python, a wheel from the configured index"
+like "$ERR" "\[OK\] Built image: py-np" "…the reference's [OK] line"
+is "$(printf '%s' "$OUT" | sed -n '2,6p')" "[DONE] Custom image build complete!
+       Runtime: python
+       Packages: numpy
+       Setup: echo image-setup-ran
+       Image: py-np" "…and its summary"
+capture "$ISOL8" build --base node --install lodash --tag js-lo
+is "$RC" 0 "isol8 build: node, a package from the configured registry"
+capture "$ISOL8" build --base python --install 'pandas, numpy' --install numpy --tag py-both
+is "$RC" 0 "a second python image: pandas and numpy (comma-separated, deduplicated)"
+capture "$ISOL8" build --base bash --setup 'echo bash-image' --tag sh-setup
+is "$RC" 0 "a setup-only image (no packages)"
+capture "$ISOL8" list-custom
+like "$OUT" "^js-lo
+  Runtime: node
+  Dependencies: lodash" "list-custom lists every tag (not only isol8*), with runtime and dependencies"
+like "$OUT" "py-both
+  Runtime: python
+  Dependencies: numpy, pandas" "…packages normalised: sorted and deduplicated"
+like "$OUT" "sh-setup
+  Runtime: bash
+  Dependencies: \(none\)" "…(none) without packages"
+capture "$BIN/isol8-image" list --json
+is "$(jqr 'map(.tag) | join(" ")')" "js-lo py-both py-np sh-setup" "isol8-image list --json: every image, by tag"
+
+# ---- runs on images: no install, no network --------------------------------------------------
+index_down
+unset PIP_INDEX_URL NPM_CONFIG_REGISTRY
+capture "$ISOL8" run --image py-np -e 'import numpy; print(numpy.array([1, 2, 3]))'
+is "$OUT" "image-setup-ran
+[1 2 3]" "--image NAME: the image's package, with no index reachable; its setup script ran first"
+capture "$ISOL8" run -r node --image js-lo -e 'console.log(require("lodash").chunk([1, 2, 3, 4], 2))'
+is "$OUT" "[ [ 1, 2 ], [ 3, 4 ] ]" "node on its image"
+capture "$ISOL8" run --install numpy -e 'import numpy; print(numpy.array([7]))'
+is "$OUT" "image-setup-ran
+[7]" "--install numpy: the image with exactly that set is used (py-np, whose setup ran; not py-both); nothing installed at run time"
+capture "$ISOL8" run --install pandas -e 'import pandas, numpy; print("both")'
+is "$OUT" "both" "--install pandas: an image that covers it (a superset) is used"
+capture "$ISOL8" run --install requests --timeout 20000 -e 'print(1)'
+like "$ERR" "Package install failed" "no image covers it: installed at run time as before (and here that fails: no index)"
+capture "$ISOL8" run --image py-both --install numpy -e 'import pandas; print("named")'
+is "$OUT" "named" "--image wins over the resolution"
+capture "$ISOL8" run --setup 'echo request-setup' -r bash --image sh-setup -e 'echo code'
+is "$OUT" "bash-image
+request-setup
+code" "the image's setup script, then the request's, then the code"
+capture "$ISOL8" run -e 'import numpy' --image js-lo
+is "$ERR" '[ERR] image "js-lo" is for node, not python' "an image of another runtime is refused"
+capture "$ISOL8" run -e 1 --image no-such-image
+like "$ERR" '^\[ERR\] --image: "no-such-image" is neither a directory nor an image' "an unknown image is refused"
+capture "$ISOL8" run -e 'open("/isol8-image/python/x", "w")' --image py-np
+like "$ERR" "Read-only file system" "a run cannot write its image"
+
+# ---- rebuilds ---------------------------------------------------------------------------------
+index_up
+export PIP_INDEX_URL=http://localhost/simple/
+before=$("$BIN/isol8-image" list --json | jq -r '.[] | select(.tag == "py-np") | .created')
+capture "$ISOL8" build --base python --install numpy --tag py-np --setup 'echo image-setup-ran'
+like "$RC $ERR" "^0 .*py-np: Up to date" "unchanged: the rebuild is skipped"
+capture "$ISOL8" build --base python --install numpy --tag py-np --setup 'echo image-setup-ran' --force
+after=$("$BIN/isol8-image" list --json | jq -r '.[] | select(.tag == "py-np") | .created')
+ok $([ "$RC" = 0 ] && [ "$before" != "$after" ] && echo 0 || echo 1) "--force rebuilds it"
+capture "$ISOL8" build --base python --install definitely-not-in-the-index --tag py-np
+is "$RC" 1 "a failed build fails"
+like "$ERR" "\[ERR\] Build failed \(exit code [0-9]+\): .*definitely-not-in-the-index" "…with the package manager's reason"
+capture "$ISOL8" run --image py-np -e 'import numpy; print("intact")'
+is "$OUT" "image-setup-ran
+intact" "…and the image under that tag is the one before"
+"$ISOL8" build --base python --install pandas --tag py-race >/dev/null 2>"$WORK/r1" & R1=$!
+"$ISOL8" build --base python --install pandas --tag py-race >/dev/null 2>"$WORK/r2" & R2=$!
+wait $R1; rc1=$?; wait $R2; rc2=$?
+is "$rc1 $rc2 $(ls "$ISOL8_IMAGE_DIR/.layers" | grep -c '^py-race-')" "0 0 1" "two builds of one tag at once: both succeed, one image"
+capture "$ISOL8" build --base python --install 'numpy; rm -rf /' --tag bad
+is "$ERR" '[ERR] Invalid package name: "numpy; rm -rf /". Only alphanumeric, -, _, ., /, @, and = are allowed.' "bad package names: the reference's message"
+capture "$ISOL8" build --base ruby --install x --tag bad
+is "$ERR" "[ERR] Invalid runtime: ruby. Expected one of: python, node, bun, deno, bash" "a bad runtime: the reference's message"
+capture "$ISOL8" build --base python --tag bad
+is "$ERR" "[ERR] No packages or setup script specified. Use --install <package> or --setup <command>." "nothing to build: the reference's message"
+capture "$ISOL8" build --base python --install numpy --tag ../etc
+like "$ERR" "invalid tag" "a tag that is not a plain name is refused"
+
+# ---- isol8 setup: prebuiltImages ---------------------------------------------------------------
+cat > "$ISOL8_CONFIG" <<'JSON'
+{"prebuiltImages": [{"tag": "pre-np", "runtime": "python", "installPackages": ["numpy"]},
+                    {"tag": "py-np", "runtime": "python", "installPackages": ["numpy"]}]}
+JSON
+capture "$ISOL8" setup
+is "$RC" 0 "isol8 setup builds the config's prebuiltImages"
+like "$ERR" "\[OK\] pre-np \(python: numpy\)" "…a missing one is built"
+like "$ERR" "\[OK\] py-np \(already exists\)" "…an existing one is left"
+like "$OUT" "\[DONE\] Setup complete!" "…and says it is done"
+
+# ---- isol8-serve: images only from the operator's list ------------------------------------------
+KEY=key-images-0123456789abcdef
+cat > "$ISOL8_CONFIG" <<'JSON'
+{"serve": {"images": ["py-np"]}}
+JSON
+index_down
+start_server "$WORK/s.log" --key "$KEY"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"import numpy; print(numpy.array([5]))"},"options":{"image":"py-np"}}'
+is "$CODE $(jqr .stdout)" "200 [5]" "POST /execute on an image the operator lists (its setup's output is not the code's)"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"1"},"options":{"image":"py-both"}}'
+is "$CODE" 400 "an image the operator does not list is refused"
+kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+
+# ---- cleanup --images --------------------------------------------------------------------------
+capture "$ISOL8" cleanup --images --force
+capture "$ISOL8" list-custom
+is "$OUT" "No custom isol8 images found." "cleanup --images --force removes them all"
+is "$(ls -A "$ISOL8_IMAGE_DIR/.layers" | wc -l)" 0 "…with their layers"
+
+finish
