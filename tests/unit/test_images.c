@@ -84,7 +84,7 @@ int main(void)
 	ok(image_find(store, "t1", &found) == 0 && !strcmp(found.dir, second) && stat(first, &st) < 0,
 	   "a rebuild replaces the tag and removes the old directory");
 	image_free(&found);
-	build("t0", "other");
+	free(build("t0", "other"));
 	isol8_image *all;
 	size_t n;
 	ok(image_list(store, &all, &n) == 0 && n == 2 && !strcmp(all[0].tag, "t0") && !strcmp(all[1].tag, "t1"),
