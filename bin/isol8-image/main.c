@@ -16,6 +16,7 @@
 #include "core/util.h"
 #include "isol8.h"
 #include "run/imagebuild.h"
+#include "run/setup.h"
 #include "state/images.h"
 #include "wire/events.h"
 
@@ -45,24 +46,6 @@ static char *store_dir(isol8_config *cfg)
 	return images_store(config_str(cfg, "imageStore", ""));
 }
 
-/* --setup: a file's contents when the path is a regular file, else the text; joined by "\n". */
-static void add_setup(isol8_buf *b, const char *v)
-{
-	struct stat st;
-	isol8_buf f = {0};
-	isol8_err err = {0};
-	if (stat(v, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (read_file(v, 1 << 20, &f, &err) < 0)
-			isol8_die("--setup: %s", err.msg);
-	} else {
-		buf_puts(&f, v);
-	}
-	if (b->len)
-		buf_puts(b, "\n");
-	buf_append(b, f.data ? f.data : (unsigned char *)"", f.len);
-	isol8_buf_free(&f);
-}
-
 /* Build output (the package manager's) goes to stderr as it comes. */
 static void on_event(void *ctx, const isol8_event *ev)
 {
@@ -79,13 +62,17 @@ static int cmd_build(int argc, char **argv)
 	};
 	isol8_build b = {.timeout_ms = 300000, .max_bytes = 2ull << 30};
 	isol8_buf setup = {0};
+	isol8_err err = {0};
 	long long v;
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'b': b.runtime = optarg; break;
 		case 'i': isol8_strv_add(&b.packages, &b.npackages, optarg); break;
-		case 's': add_setup(&setup, optarg); break;
+		case 's':
+			if (setup_add(&setup, optarg, &err) < 0)
+				isol8_die("%s", err.msg);
+			break;
 		case 't': b.tag = optarg; break;
 		case 'f': b.force = true; break;
 		case 'T':
@@ -111,7 +98,6 @@ static int cmd_build(int argc, char **argv)
 	char *store = store_dir(&cfg);
 	b.store = store;
 	isol8_options opt;
-	isol8_err err = {0};
 	if (isol8_options_from_config(&opt, &cfg, &err) < 0)
 		isol8_die("%s", err.msg);
 	static const char *const runtimes[] = {"python", "node", "bun", "deno", "bash"};

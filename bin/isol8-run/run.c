@@ -29,6 +29,7 @@
 #include "core/config.h"
 #include "run/reaper.h"
 #include "run/session.h"
+#include "run/setup.h"
 #include "run/session_client.h"
 #include "core/util.h"
 #include "sandbox/sandbox.h"
@@ -269,18 +270,6 @@ static void keep_flag(struct run_args *a, int c, const char *name, char *value)
 }
 
 /* The one flag c (long name longopts[li].name); false for --help. */
-/* --setup CMD|FILE: a file's contents when the path names a regular file, else the text itself
- * (the reference's rule); several are joined with "\n". */
-static void add_setup(struct run_args *a, const char *v)
-{
-	struct stat st;
-	char *text = stat(v, &st) == 0 && S_ISREG(st.st_mode) ? slurp(v, "--setup") : xstrdup(v);
-	if (a->setup.len)
-		buf_puts(&a->setup, "\n");
-	buf_puts(&a->setup, text);
-	free(text);
-}
-
 static bool take_flag(struct run_args *a, isol8_options *opt, int c, const struct option *lo, int li, char **argv)
 {
 	switch (c) {
@@ -303,7 +292,12 @@ static bool take_flag(struct run_args *a, isol8_options *opt, int c, const struc
 	case O_DENY: add_filter(a, opt, c, optarg); break;
 	case O_LOGNET: opt->log_network = true; break;
 	case O_INSTALL: isol8_strv_add(&a->installs, &a->ninstalls, optarg); break;
-	case O_SETUP: add_setup(a, optarg); break;
+	case O_SETUP: {
+		isol8_err err = {0};
+		if (setup_add(&a->setup, optarg, &err) < 0)
+			isol8_die("%s", err.msg);
+		break;
+	}
 	case O_SESSION_ID: a->session_id = optarg; a->persistent = true; break;
 	case 'h': return false;
 	case O_LATER: isol8_die("--%s %s", lo[li].name, later_flag(lo[li].name));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -161,4 +162,24 @@ int setup_run(isol8_sandbox *sb, const isol8_request *req, const isol8_options *
 	isol8_buf_free(&st.err_kept);
 	sandbox_proc_close(&p);
 	return rc;
+}
+
+int setup_add(isol8_buf *b, const char *v, isol8_err *err)
+{
+	struct stat st;
+	isol8_buf f = {0};
+	if (stat(v, &st) == 0 && S_ISREG(st.st_mode)) {
+		isol8_err e = {0};
+		if (read_file(v, ISOL8_MAX_REQUEST_BYTES, &f, &e) < 0) {
+			isol8_buf_free(&f);
+			return isol8_input_error(err, "--setup %s: %s", v, e.msg);
+		}
+	} else {
+		buf_puts(&f, v);
+	}
+	if (b->len)
+		buf_puts(b, "\n");
+	buf_append(b, f.data ? f.data : (unsigned char *)"", f.len);
+	isol8_buf_free(&f);
+	return 0;
 }

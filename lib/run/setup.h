@@ -9,6 +9,10 @@
 /* Where the script is written in the sandbox (as the reference names it). */
 #define ISOL8_SETUP_PATH "/sandbox/.isol8-setup.sh"
 
+/* One --setup value into b: a file's contents when v names a regular file, else v itself (the
+ * reference's rule); values are joined with "\n". -1 with err when the file cannot be read. */
+int setup_add(isol8_buf *b, const char *v, isol8_err *err);
+
 /* Runs req->setup_script in sb, within its own budget of the run's timeout. Its output goes to
  * fn as events of phase setup, masked like the code's; on success an exit "0" event of phase
  * setup follows. Returns 0 when it succeeded (the code may run), 1 when it failed or timed out
