@@ -286,7 +286,7 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 		return;
 	}
 	session_reader rr = {.fd = fd};
-	uint64_t deadline = now_mono_ns() + (uint64_t)(exec_bound_ms(c, x) + c->grace_ms) * 1000000ull;
+	uint64_t deadline = now_mono_ns() + (uint64_t)(exec_bound_ms(c, x) * (x->req.setup_script ? 2 : 1) + c->grace_ms) * 1000000ull;
 	struct session_relay st = {0};
 	while (!st.done) {
 		jv v = session_next_line(&rr, deadline, &st.late);
@@ -327,8 +327,7 @@ static void execute(serve_ctx *c, serve_conn *k, bool stream)
 		 * long as the timeout (lib/run/install.c, lib/run/setup.c): such a run may take two or
 		 * three times it, and is not ended before. */
 		long long bound = exec_bound_ms(c, &x);
-		if (!x.sid[0])
-			bound *= 1 + (x.req.ninstall > 0) + (x.req.setup_script != NULL);
+		bound *= 1 + (!x.sid[0] && x.req.ninstall > 0) + (x.req.setup_script != NULL);
 		watchdog_arm(k, bound + (x.sid[0] ? 2ll : 1ll) * c->grace_ms);
 		if (x.sid[0])
 			run_in_session(c, k, &x, stream);

@@ -16,6 +16,7 @@
 #include "run/outstream.h"
 #include "core/runtime.h"
 #include "state/meta.h"
+#include "run/setup.h"
 #include "state/rundir.h"
 #include "wire/sessionmsg.h"
 
@@ -331,14 +332,33 @@ static void conclude_exec(isol8_session *s, const struct exec_state *st, const i
 	iso8601_now(res->timestamp);
 }
 
+/* A request's setup script, before every exec that carries one (as the reference), within the
+ * exec's timeout as its own budget. One that runs past it is killed with everything the session
+ * runs: its interpreter starts anew at the next exec, as after an exec's timeout. */
+static int session_setup(isol8_session *s, const isol8_request *req, const isol8_options *ox, isol8_event_fn fn,
+			 void *ctx, isol8_result *res, isol8_err *err)
+{
+	isol8_options o = s->opt; /* borrowed: not freed here */
+	o.timeout_ms = ox->timeout_ms > 0 ? ox->timeout_ms : s->opt.timeout_ms;
+	o.max_output = ox->max_output ? ox->max_output : s->opt.max_output;
+	int rc = setup_run(&s->sb, req, &o, fn, ctx, res, err);
+	if (rc == 1) {
+		if (!strcmp(res->status, "timeout")) {
+			isol8_err e2 = {0};
+			sandbox_killall(&s->sb, &e2);
+			if (s->drv.pid)
+				driver_gone(s, "the previous setup script timed out");
+		}
+		iso8601_now(res->timestamp);
+	}
+	return rc;
+}
+
 int session_exec(isol8_session *s, const isol8_request *req, const isol8_options *ox, isol8_event_fn fn, void *ctx,
 		 isol8_result *res, bool *restarted, isol8_err *err)
 {
 	memset(res, 0, sizeof *res);
 	*restarted = false;
-	if (req->setup_script) /* refused, never ignored: a session's state is its own set-up */
-		return isol8_input_error(err, "request.setupScript is not supported in a session yet: run the setup as an "
-					      "exec of its own (a --cmd), then the code");
 	if (strcmp(req->runtime, s->runtime))
 		return isol8_input_error(err, "Cannot switch runtime from \"%s\" to \"%s\". Each persistent container supports a single runtime. Create a new Isol8 instance for a different runtime.",
 					 s->runtime, req->runtime);
@@ -348,6 +368,9 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 	for (size_t i = 0; i < req->nfiles; i++)
 		if (sandbox_put_file(&s->sb, req->files[i].path, req->files[i].data, req->files[i].len, req->files[i].mode, err) < 0)
 			return -1;
+	int setup = req->setup_script ? session_setup(s, req, ox, fn, ctx, res, err) : 0;
+	if (setup != 0) /* the script failed (res says how) or the sandbox did: the code does not run */
+		return setup < 0 ? -1 : 0;
 	isol8_cg_stats before, after;
 	sandbox_stats(&s->sb, &before);
 	isol8_proc cmdp = {.pid = 0};

@@ -2,8 +2,8 @@
 # 46-setup.t — setup scripts: run before the code, in the same sandbox, as the sandbox user in
 # /sandbox, with the request's files in place; their own budget; the reference's failure and
 # timeout messages; events of phase "setup"; and (unlike the reference) secrets masked in their
-# output. From the CLI, a --request, and isol8-serve (JSON and SSE); refused in a session and
-# where the operator turned them off.
+# output. From the CLI, a --request, isol8-serve (JSON and SSE) and its sessions; refused where
+# the operator turned them off, and with isol8 run --persistent.
 . "$(dirname "$0")/lib.sh"
 SERVE="$BIN/isol8-serve"
 KEY=key-setup-0123456789abcdef
@@ -66,9 +66,18 @@ curl -s -N -H "Authorization: Bearer $KEY" --data-binary '{"request":{"runtime":
 	"$URL/execute/stream" >"$WORK/sse"
 is "$(sed -n 's/^data: //p' "$WORK/sse" | jq -rc 'select(.type != "result") | [.type, .phase] | join(":")' | tr '\n' ' ')" \
 	"stdout:setup exit:setup stdout:code exit:code " "SSE: the setup's frames first, with their phase"
-req POST /execute "$KEY" '{"request":{"runtime":"python","code":"print(1)","setupScript":"echo s"},"sessionId":"sx"}'
-is "$CODE" 400 "a setupScript in a session is refused, not ignored"
-like "$OUT" "setupScript is not supported in a session" "…saying so"
+# in a session: before every exec that carries one; the interpreter's state survives a success
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"x = open(\"/sandbox/s\").read().strip()","setupScript":"echo one > /sandbox/s"},"sessionId":"sx"}'
+is "$CODE $(jqr .exitCode)" "200 0" "a session exec with a setupScript"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"print(x, open(\"/sandbox/s\").read().strip())","setupScript":"echo two > /sandbox/s"},"sessionId":"sx"}'
+is "$(jqr .stdout)" "one two" "…runs before each exec that has one, and the session's state stays"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"print(\"never\")","setupScript":"exit 6"},"sessionId":"sx"}'
+is "$CODE $(jqr '[.exitCode, .status, .stdout] | map(tostring) | join(" ")')" "200 6 error " "a failing one in a session: its exit code, and the code does not run"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"print(x)"},"sessionId":"sx"}'
+is "$(jqr .stdout)" "one" "…and the session's interpreter is still there"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"print(1)","setupScript":"sleep 30","timeoutMs":1500},"sessionId":"sx"}'
+is "$(jqr '[.exitCode, .status] | map(tostring) | join(" ")')" "137 timeout" "one past its budget in a session: killed, 137"
+like "$(jqr .stderr)" "SETUP SCRIPT TIMED OUT" "…with the reference's message"
 req DELETE /session/sx "$KEY"
 kill "$SPID"; wait "$SPID" 2>/dev/null
 echo '{"serve": {"setupScripts": false}}' > "$WORK/off.json"
