@@ -43,7 +43,7 @@ static char *store_dir(isol8_config *cfg)
 	isol8_err err = {0};
 	if (isol8_config_load(cfg, &err) < 0)
 		isol8_die("%s", err.msg);
-	return images_store(config_str(cfg, "imageStore", ""));
+	return images_store(cfg);
 }
 
 /* Build output (the package manager's) goes to stderr as it comes. */

@@ -437,7 +437,7 @@ static void finish_request(struct run_args *a, isol8_request *req, isol8_options
 	strv_clear(&a->installs, &a->ninstalls);
 	/* remote: the server resolves images and installs, and validates against its own policy */
 	if (!a->host) {
-		char *store = images_store(config_str(cfg, "imageStore", ""));
+		char *store = images_store(cfg);
 		int rc = image_apply(req, opt, store, &err);
 		free(store);
 		if (rc < 0)

@@ -411,7 +411,7 @@ static int build_prebuilt(serve_ctx *c)
 	if (n) {
 		isol8_options opt = {0};
 		isol8_err err = {0};
-		char *store = images_store(config_str(&c->cfg, "imageStore", ""));
+		char *store = images_store(&c->cfg);
 		rc = isol8_options_from_config(&opt, &c->cfg, &err) < 0 ? -1 : images_setup(store, pre, &opt, false, NULL, NULL, &err);
 		if (rc < 0)
 			fprintf(stderr, "[ERR] prebuiltImages: %s\n", err.msg);

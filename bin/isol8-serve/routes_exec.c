@@ -47,7 +47,7 @@ static long long exec_bound_ms(const serve_ctx *c, const struct exec_in *x)
 
 static int serve_image_apply(serve_ctx *c, struct exec_in *x, isol8_err *err)
 {
-	char *store = images_store(config_str(&c->cfg, "imageStore", ""));
+	char *store = images_store(&c->cfg);
 	int rc = image_apply(&x->req, &x->opt, store, err);
 	free(store);
 	return rc;

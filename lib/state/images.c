@@ -18,9 +18,10 @@
 #include "core/json.h"
 #include "core/util.h"
 
-char *images_store(const char *config_store)
+char *images_store(const isol8_config *cfg)
 {
 	const char *e = getenv("ISOL8_IMAGE_DIR");
+	const char *config_store = cfg ? config_str(cfg, "imageStore", "") : NULL;
 	if (e && *e)
 		return xstrdup(e);
 	if (config_store && *config_store)
@@ -204,6 +205,8 @@ char *image_new_dir(const char *store, const char *tag, const char *hash, isol8_
 	char *dir = xasprintf("%s/%s-%s-%s", layers, tag, hash, rnd), *layer = xasprintf("%s/layer", dir);
 	int rc = mkdir_p(layers, 0700) == 0 && mkdir(dir, 0755) == 0 && mkdir(layer, 0755) == 0 ? 0 : -1;
 	int e = errno;
+	if (rc < 0)
+		rmdir(dir); /* made before its layer could not be: nothing half made stays */
 	free(layers);
 	free(layer);
 	if (rc < 0) {

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/config.h"
 #include "core/err.h"
 
 typedef struct isol8_image {
@@ -31,8 +32,9 @@ typedef struct isol8_image {
 	char *dir;          /* the resolved .layers/<…> directory (image_find, image_list) */
 } isol8_image;
 
-/* The store directory (malloc'd); config_store: the config's imageStore, or NULL/"". */
-char *images_store(const char *config_store);
+/* The store directory (malloc'd), from the environment, cfg's imageStore (cfg may be NULL), or
+ * the default. */
+char *images_store(const isol8_config *cfg);
 /* A tag: 1-128 of [A-Za-z0-9_.:-], not starting with '.' or '-' (it names files). */
 bool image_tag_valid(const char *tag);
 /* FNV-1a over the runtime, each package and the setup script, as 16 hex digits (change
