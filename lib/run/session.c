@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,6 +40,11 @@ int session_open(isol8_session *s, const char *runtime, const isol8_options *opt
 	s->drv.feed = s->drv.stdin_w = s->drv.stdout_r = s->drv.stderr_r = s->drv.chan = s->drv.reply = -1;
 	if (!driver_for(runtime))
 		return isol8_input_error(err, "Unknown runtime: \"%s\". Available: %s", runtime, runtime_names());
+	struct stat st;
+	if (opt->image && !(stat(opt->image, &st) == 0 && S_ISDIR(st.st_mode))) /* refused, not mis-mounted */
+		return isol8_input_error(err, "--image \"%s\": a session takes a root filesystem directory; built images "
+					      "are not supported in sessions yet",
+					 opt->image);
 	snprintf(s->runtime, sizeof s->runtime, "%s", runtime);
 	copy_options(&s->opt, opt);
 	isol8_sandbox_cfg cfg = command_sandbox_cfg(&s->opt);

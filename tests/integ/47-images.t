@@ -99,6 +99,11 @@ intact" "…and the image under that tag is the one before"
 "$ISOL8" build --base python --install pandas --tag py-race >/dev/null 2>"$WORK/r2" & R2=$!
 wait $R1; rc1=$?; wait $R2; rc2=$?
 is "$rc1 $rc2 $(ls "$ISOL8_IMAGE_DIR/.layers" | grep -c '^py-race-')" "0 0 1" "two builds of one tag at once: both succeed, one image"
+capture "$ISOL8" build --base python --install numpy --tag py-both --force --max-size 1
+is "$RC" 1 "a build past --max-size fails"
+like "$ERR" "over the 1-byte cap" "…naming the cap"
+capture "$ISOL8" run --image py-both -e 'import pandas; print("still")'
+is "$OUT" "still" "…and the image under that tag is the one before"
 capture "$ISOL8" build --base python --install 'numpy; rm -rf /' --tag bad
 is "$ERR" '[ERR] Invalid package name: "numpy; rm -rf /". Only alphanumeric, -, _, ., /, @, and = are allowed.' "bad package names: the reference's message"
 capture "$ISOL8" build --base ruby --install x --tag bad
@@ -131,6 +136,17 @@ is "$CODE $(jqr .stdout)" "200 [5]" "POST /execute on an image the operator list
 req POST /execute "$KEY" '{"request":{"runtime":"python","code":"1"},"options":{"image":"py-both"}}'
 is "$CODE" 400 "an image the operator does not list is refused"
 kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+
+# ---- removal -----------------------------------------------------------------------------------
+capture "$BIN/isol8-image" rm py-race
+is "$RC $ERR" "0 [OK] Removed py-race" "isol8-image rm TAG"
+capture "$BIN/isol8-image" rm py-race
+like "$RC $ERR" "^1 \[ERR\] no image \"py-race\"" "…an unknown tag is an error"
+capture "$ISOL8" cleanup --images
+like "$ERR" "Remove all these images\? \[y/N\]" "cleanup --images asks first"
+like "$ERR" "Cancelled" "…and no answer cancels"
+capture "$ISOL8" list-custom
+like "$OUT" "^js-lo" "…and removes nothing"
 
 # ---- cleanup --images --------------------------------------------------------------------------
 capture "$ISOL8" cleanup --images --force
