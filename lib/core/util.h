@@ -28,6 +28,9 @@ int write_all(int fd, const void *p, size_t n);
 int read_fd_all(int fd, size_t max, isol8_buf *out, isol8_err *err);
 int read_file(const char *path, size_t max, isol8_buf *out, isol8_err *err);
 int write_file(const char *path, const char *s, int mode);
+/* Runs argv (PATH searched; stdin and stderr /dev/null) and keeps up to max bytes of its stdout
+ * in out: 0 when it exited 0, -1 otherwise. */
+int command_stdout(char *const argv[], size_t max, isol8_buf *out);
 
 /* "512m", "1g", "256k", "1024", "512mb" → bytes (powers of 1024, as the reference).
  * Returns -1 on anything else (negative, overflow, junk). */

@@ -1,6 +1,7 @@
 /* command.c — see command.h. */
 #include "run/command.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,27 @@ static void env_set(char ***v, size_t *n, const char *k, const char *val)
 	strv_push(v, n, xasprintf("%s=%s", k, val));
 }
 
+/* Debian's multiarch directory for this build's architecture. */
+#if defined(__x86_64__)
+#define MULTIARCH "x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define MULTIARCH "aarch64-linux-gnu"
+#elif defined(__i386__)
+#define MULTIARCH "i386-linux-gnu"
+#else
+#define MULTIARCH "unknown"
+#endif
+
+/* Whether the run's image layer has a directory for runtime (what its build installed). */
+static bool layer_has(const isol8_options *o, const char *runtime)
+{
+	if (!o->layer)
+		return false;
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/%s", o->layer, runtime);
+	return access(p, F_OK) == 0;
+}
+
 char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nextra)
 {
 	char **v = NULL;
@@ -37,7 +59,9 @@ char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nex
 	 * image layers sit below a run's installs */
 	char *path = xasprintf("/sandbox/.local/bin:/sandbox/.npm-global/bin:/sandbox/.bun-global/bin:%s%s/bin:"
 			       "/usr/local/bin:/usr/bin:/bin",
-			       o->layer ? ISOL8_LAYER_DIR "/python/bin:" ISOL8_LAYER_DIR "/node/node_modules/.bin:" : "",
+			       o->layer ? ISOL8_LAYER_DIR "/python/bin:" ISOL8_LAYER_DIR "/node/node_modules/.bin:" ISOL8_LAYER_DIR
+					  "/bun/node_modules/.bin:" ISOL8_LAYER_DIR "/bash/usr/bin:" ISOL8_LAYER_DIR "/bash/bin:"
+					: "",
 			       runtime_dir());
 	env_set(&v, &n, "PATH", path);
 	free(path);
@@ -51,11 +75,16 @@ char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nex
 	env_set(&v, &n, "NPM_CONFIG_PREFIX", "/sandbox/.npm-global");
 	env_set(&v, &n, "NODE_PATH",
 		o->layer ? "/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules:" ISOL8_LAYER_DIR
-			   "/node/node_modules"
+			   "/node/node_modules:" ISOL8_LAYER_DIR "/bun/node_modules"
 			 : "/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules");
 	if (o->layer)
 		env_set(&v, &n, "PYTHONPATH", ISOL8_LAYER_DIR "/python");
-	env_set(&v, &n, "DENO_DIR", "/sandbox/.deno");
+	/* a deno image is a deno cache (read-only: deno falls back to memory for its own databases);
+	 * a bash image is unpacked Debian packages, whose programs find their libraries here */
+	env_set(&v, &n, "DENO_DIR", layer_has(o, "deno") ? ISOL8_LAYER_DIR "/deno" : "/sandbox/.deno");
+	if (layer_has(o, "bash"))
+		env_set(&v, &n, "LD_LIBRARY_PATH", ISOL8_LAYER_DIR "/bash/usr/lib/" MULTIARCH ":" ISOL8_LAYER_DIR
+						   "/bash/lib/" MULTIARCH ":" ISOL8_LAYER_DIR "/bash/usr/lib");
 	env_set(&v, &n, "DENO_NO_UPDATE_CHECK", "1");
 	if (o->network != ISOL8_NET_NONE && !o->image && access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0) {
 		/* with a network, trust what the host's system store trusts (a mirror or a TLS-inspecting

@@ -16,6 +16,7 @@
 
 #include "core/util.h"
 #include "run/engine.h"
+#include "run/imageapt.h"
 #include "run/install.h"
 #include "sandbox/sandbox.h"
 #include "state/images.h"
@@ -53,19 +54,52 @@ int image_packages_normalise(char *const *in, size_t n, char ***out, size_t *nou
 	return 0;
 }
 
-/* The install line, into the layer: pip's --target, npm's --prefix (names are checked: no shell
- * character can be in them). */
+/* The install line, into the layer's directory for the runtime: pip's --target, npm's --prefix,
+ * bun's --cwd, deno's cache (DENO_DIR, set in build_env). Names are checked: no shell character
+ * can be in them. */
 static char *install_cmd(const char *runtime, char *const *pk, size_t n)
 {
 	isol8_buf b = {0};
+	bool deno = !strcmp(runtime, "deno");
 	buf_puts(&b, !strcmp(runtime, "python") ? "python3 -m pip install --target " ISOL8_LAYER_DIR "/python --no-cache-dir "
 						  "--disable-pip-version-check --retries 0 --timeout 15"
-						: "npm install --prefix " ISOL8_LAYER_DIR "/node --no-audit --no-fund");
+		     : !strcmp(runtime, "node") ? "npm install --prefix " ISOL8_LAYER_DIR "/node --no-audit --no-fund"
+		     : !strcmp(runtime, "bun")  ? "mkdir -p " ISOL8_LAYER_DIR "/bun && bun add --cwd " ISOL8_LAYER_DIR "/bun"
+						: "deno cache --quiet");
 	for (size_t i = 0; i < n; i++) {
-		buf_puts(&b, " ");
+		buf_puts(&b, deno ? " npm:" : " ");
 		buf_puts(&b, pk[i]);
 	}
 	return (char *)b.data;
+}
+
+/* The package managers' environment for a build: caches in /sandbox (not the image), the host's
+ * registry, deno's cache in the layer. */
+static void build_env(isol8_request *r)
+{
+	if (r->registry) {
+		request_env_default(r, "PIP_INDEX_URL", r->registry);
+		request_env_default(r, "NPM_CONFIG_REGISTRY", r->registry);
+	}
+	request_env_default(r, "NPM_CONFIG_CACHE", "/sandbox/.npm-cache");
+	request_env_default(r, "NPM_CONFIG_UPDATE_NOTIFIER", "false");
+	request_env_default(r, "BUN_INSTALL_CACHE_DIR", "/sandbox/.bun-cache");
+	request_env_default(r, "DENO_DIR", ISOL8_LAYER_DIR "/deno");
+}
+
+/* The build's command, files and network: apt for bash, the runtime's package manager (with the
+ * network of --install: the host's registry, nothing else) for the others. */
+static int prepare(const isol8_build *b, char *const *pk, size_t n, isol8_request *r, isol8_options *o, isol8_err *err)
+{
+	if (!strcmp(b->runtime, "bash"))
+		return apt_build_prepare(r, o, pk, n, err);
+	r->cmd = install_cmd(b->runtime, pk, n);
+	for (size_t i = 0; i < n; i++)
+		isol8_strv_add(&r->install, &r->ninstall, pk[i]);
+	int rc = request_prepare_install(r, o, false, err);
+	strv_clear(&r->install, &r->ninstall);
+	build_env(r);
+	return rc;
 }
 
 static uint64_t layer_bytes;
@@ -76,29 +110,19 @@ static int add_size(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-/* Runs the install in a build sandbox with the layer writable. */
+/* Runs the install in a build sandbox with the layer writable; *registry: the one it used. */
 static int install_into(const isol8_build *b, char *const *pk, size_t n, const char *layer, const isol8_options *base,
-			isol8_event_fn fn, void *ctx, isol8_err *err)
+			char **registry, isol8_event_fn fn, void *ctx, isol8_err *err)
 {
 	isol8_request r;
 	isol8_request_init(&r);
 	r.runtime = xstrdup(b->runtime);
-	r.cmd = install_cmd(b->runtime, pk, n);
 	r.timeout_ms = b->timeout_ms;
 	isol8_options o = *base;
 	o.secrets = NULL, o.nsecrets = 0, o.net_allow = o.net_deny = NULL, o.nallow = o.ndeny = 0;
 	o.image = NULL, o.persist = false, o.writable = false, o.log_network = false;
 	o.layer = xstrdup(layer), o.layer_writable = true;
-	for (size_t i = 0; i < n; i++) /* the network of --install: the host's registry, nothing else */
-		isol8_strv_add(&r.install, &r.ninstall, pk[i]);
-	int rc = request_prepare_install(&r, &o, false, err);
-	strv_clear(&r.install, &r.ninstall);
-	if (r.registry) {
-		isol8_kv_add(&r.env, &r.nenv, "PIP_INDEX_URL", r.registry);
-		isol8_kv_add(&r.env, &r.nenv, "NPM_CONFIG_REGISTRY", r.registry);
-	}
-	isol8_kv_add(&r.env, &r.nenv, "NPM_CONFIG_CACHE", "/sandbox/.npm-cache");
-	isol8_kv_add(&r.env, &r.nenv, "NPM_CONFIG_UPDATE_NOTIFIER", "false");
+	int rc = prepare(b, pk, n, &r, &o, err);
 	isol8_result res = {0};
 	if (rc == 0 && (rc = isol8_request_validate(&r, &o, err)) == 0 && (rc = isol8_execute(&r, &o, fn, ctx, -1, &res, err)) == 0) {
 		if (res.exit_code != 0) {
@@ -108,6 +132,7 @@ static int install_into(const isol8_build *b, char *const *pk, size_t n, const c
 		}
 		isol8_result_free(&res);
 	}
+	*registry = r.registry ? xstrdup(r.registry) : NULL;
 	isol8_request_free(&r);
 	free(o.layer);
 	strv_clear(&o.net_allow, &o.nallow);
@@ -127,9 +152,10 @@ static int lock_tag(const char *store, const char *tag, isol8_err *err)
 	return fd;
 }
 
-static int publish(const isol8_build *b, char **pk, size_t n, const char *hash, char *dir, isol8_err *err)
+static int publish(const isol8_build *b, char **pk, size_t n, const char *hash, char *registry, char *dir,
+		   isol8_err *err)
 {
-	isol8_image im = {.packages = pk, .npackages = n, .setup_script = (char *)b->setup};
+	isol8_image im = {.packages = pk, .npackages = n, .setup_script = (char *)b->setup, .registry = registry};
 	snprintf(im.tag, sizeof im.tag, "%s", b->tag);
 	snprintf(im.runtime, sizeof im.runtime, "%s", b->runtime);
 	snprintf(im.hash, sizeof im.hash, "%s", hash);
@@ -165,8 +191,6 @@ int image_build(const isol8_build *b, const isol8_options *opts, isol8_event_fn 
 	char hash[17], *dir = NULL;
 	if (!n && !b->setup) {
 		isol8_input_error(err, "No packages or setup script specified. Use --install <package> or --setup <command>.");
-	} else if (n && strcmp(b->runtime, "python") && strcmp(b->runtime, "node")) {
-		isol8_input_error(err, "building %s images with packages is not supported yet (python, node)", b->runtime);
 	} else if ((lock = lock_tag(b->store, b->tag, err)) >= 0) {
 		image_hash(b->runtime, pk, n, b->setup, hash);
 		isol8_image old;
@@ -176,14 +200,15 @@ int image_build(const isol8_build *b, const isol8_options *opts, isol8_event_fn 
 		if (same && !b->force) {
 			rc = 1;
 		} else if ((dir = image_new_dir(b->store, b->tag, hash, err))) {
-			char *layer = xasprintf("%s/layer", dir);
+			char *layer = xasprintf("%s/layer", dir), *registry = NULL;
 			/* the sandbox user writes the layer (as root; a user namespace maps the caller) */
 			if (geteuid() == 0 && chown(layer, ISOL8_SANDBOX_UID, ISOL8_SANDBOX_GID) < 0)
 				rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "chown %s", layer);
 			else
-				rc = n ? install_into(b, pk, n, layer, opts, fn, ctx, err) : 0;
+				rc = n ? install_into(b, pk, n, layer, opts, &registry, fn, ctx, err) : 0;
 			if (rc == 0)
-				rc = publish(b, pk, n, hash, dir, err);
+				rc = publish(b, pk, n, hash, registry, dir, err);
+			free(registry);
 			if (rc < 0)
 				image_remove_dir(dir);
 			free(layer);

@@ -7,6 +7,7 @@
 
 #include "core/util.h"
 #include "run/imagebuild.h"
+#include "run/install.h"
 #include "state/images.h"
 
 /* The image's layer for the run, and its setup script before the request's. */
@@ -19,6 +20,8 @@ static void use(const isol8_image *im, isol8_request *r, isol8_options *o)
 		free(r->setup_script);
 		r->setup_script = s;
 	}
+	if (!strcmp(im->runtime, "deno") && im->registry) /* deno finds its npm cache by registry */
+		request_env_default(r, "NPM_CONFIG_REGISTRY", im->registry);
 }
 
 static bool has(const isol8_image *im, const char *pkg)
@@ -39,6 +42,10 @@ static int named(isol8_request *r, isol8_options *o, const char *store, isol8_er
 	int rc = 0;
 	if (strcmp(im.runtime, r->runtime))
 		rc = isol8_input_error(err, "image \"%s\" is for %s, not %s", im.tag, im.runtime, r->runtime);
+	else if (!strcmp(im.runtime, "deno") && r->ninstall)
+		/* deno's packages are its cache, which the image holds read-only */
+		rc = isol8_input_error(err, "image \"%s\" is a deno image: it takes no packages at run time; build one "
+					    "with all of them (isol8 build --base deno --install …)", im.tag);
 	else
 		use(&im, r, o);
 	free(o->image);

@@ -24,13 +24,14 @@ static char **install_argv(const isol8_request *req)
 					  "--timeout", "15", NULL};
 	static const char *const npm[] = {"npm", "install", "--prefix", "/sandbox", "--no-audit", "--no-fund", NULL};
 	static const char *const bun[] = {"bun", "add", "--cwd", "/sandbox", NULL};
-	static const char *const deno[] = {"deno", "cache", NULL};
+	static const char *const deno[] = {"deno", "cache", "--quiet", NULL};
+	bool is_deno = !strcmp(req->runtime, "deno");
 	const char *const *base = !strcmp(req->runtime, "python") ? pip : !strcmp(req->runtime, "node") ? npm
 				  : !strcmp(req->runtime, "bun")      ? bun : deno;
 	for (int i = 0; base[i]; i++)
 		strv_push(&v, &n, xstrdup(base[i]));
-	for (size_t i = 0; i < req->ninstall; i++)
-		strv_push(&v, &n, xstrdup(req->install[i]));
+	for (size_t i = 0; i < req->ninstall; i++) /* deno's packages are npm's, named npm:<name> */
+		strv_push(&v, &n, is_deno ? xasprintf("npm:%s", req->install[i]) : xstrdup(req->install[i]));
 	return v;
 }
 
@@ -45,8 +46,7 @@ int validate_package_name(const char *name, isol8_err *err)
 	return 0;
 }
 
-/* The host part of a URL, as an anchored, escaped pattern ("^registry\\.npmjs\\.org$"). */
-static char *host_pattern(const char *url)
+char *url_host_pattern(const char *url)
 {
 	const char *h = strstr(url, "://");
 	if (!h)
@@ -69,29 +69,9 @@ static char *host_pattern(const char *url)
 /* First line a command prints (for `npm config get registry` and friends), or NULL. */
 static char *first_line_of(char *const argv[])
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return NULL;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
 	isol8_buf b = {0};
-	isol8_err e = {0};
-	if (pid > 0)
-		read_fd_all(p[0], 4096, &b, &e);
-	close(p[0]);
-	int st = 1;
-	if (pid > 0)
-		waitpid(pid, &st, 0);
 	char *line = NULL;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && b.len) {
+	if (command_stdout(argv, 4096, &b) == 0 && b.len) {
 		size_t n = strcspn((char *)b.data, "\r\n");
 		if (n && strncmp((char *)b.data, "undefined", 9) && strncmp((char *)b.data, "null", 4))
 			line = xstrndup((char *)b.data, n);
@@ -104,7 +84,7 @@ static char *first_line_of(char *const argv[])
  * a private mirror is what gets opened. */
 static char *registry_url(const char *runtime)
 {
-	if (!strcmp(runtime, "node") || !strcmp(runtime, "bun")) {
+	if (!strcmp(runtime, "node") || !strcmp(runtime, "bun") || !strcmp(runtime, "deno")) {
 		const char *env = getenv("NPM_CONFIG_REGISTRY") ? getenv("NPM_CONFIG_REGISTRY") : getenv("npm_config_registry");
 		if (env && *env)
 			return xstrdup(env);
@@ -129,24 +109,13 @@ int request_prepare_install(isol8_request *r, isol8_options *o, bool network_exp
 		if (validate_package_name(r->install[i], err) < 0)
 			return -1;
 	if (!strcmp(r->runtime, "bash"))
-		return isol8_input_error(err, "--install is not available for bash: the sandbox's root filesystem is read-only and has no package manager to write to /sandbox");
+		return isol8_input_error(err, "--install is not available for bash at run time (the root filesystem is read-only): build an image with them, isol8 build --base bash --install PKG --tag NAME");
 	if (!network_explicit)
 		o->network = ISOL8_NET_FILTERED;
 	if (o->network != ISOL8_NET_FILTERED)
 		return 0;
-	if (!strcmp(r->runtime, "deno")) {
-		/* deno caches URLs: open exactly the hosts named */
-		for (size_t i = 0; i < r->ninstall; i++) {
-			char *pat = host_pattern(r->install[i]);
-			if (!pat)
-				return isol8_input_error(err, "--install for deno takes module URLs (https://…), got \"%s\"", r->install[i]);
-			isol8_strv_add(&o->net_allow, &o->nallow, pat);
-			free(pat);
-		}
-		return 0;
-	}
 	char *url = registry_url(r->runtime);
-	char *pat = url ? host_pattern(url) : NULL;
+	char *pat = url ? url_host_pattern(url) : NULL;
 	bool dup = false;
 	for (size_t i = 0; pat && i < o->nallow; i++)
 		dup |= !strcmp(o->net_allow[i], pat);
@@ -158,7 +127,17 @@ int request_prepare_install(isol8_request *r, isol8_options *o, bool network_exp
 		isol8_strv_add(&o->net_allow, &o->nallow, "^$");
 	free(pat);
 	r->registry = url; /* handed to the package manager inside, so a mirror is honoured */
+	if (url && !strcmp(r->runtime, "deno"))
+		request_env_default(r, "NPM_CONFIG_REGISTRY", url);
 	return 0;
+}
+
+void request_env_default(isol8_request *r, const char *key, const char *value)
+{
+	for (size_t i = 0; i < r->nenv; i++)
+		if (!strcmp(r->env[i].key, key))
+			return;
+	isol8_kv_add(&r->env, &r->nenv, key, value);
 }
 
 /* The package managers' environment: caches under /sandbox, no update checks, no retries, and

@@ -12,6 +12,12 @@
  * the runtime's registry hosts (from the host's npm/pip configuration) added to the whitelist;
  * every package name checked first. */
 int request_prepare_install(isol8_request *r, isol8_options *o, bool network_explicit, isol8_err *err);
+/* The host part of a URL, as an anchored, escaped pattern ("^registry\\.npmjs\\.org$"), or NULL
+ * when it has none. */
+char *url_host_pattern(const char *url);
+/* Sets key in the code's environment unless the request sets it. deno files its npm cache under
+ * the registry's host name: the code reads it back with the registry the install used. */
+void request_env_default(isol8_request *r, const char *key, const char *value);
 /* "Invalid package name: …" unless it matches ^[@a-zA-Z0-9_./\-=]+$. */
 int validate_package_name(const char *name, isol8_err *err);
 /* Runs the runtime's package manager for req->install in sb, until deadline (monotonic ns).

@@ -59,6 +59,8 @@ jv image_manifest_json(const isol8_image *im)
 	o = jv_object_set(o, jv_string("packages"), pk);
 	if (im->setup_script)
 		o = jv_object_set(o, jv_string("setupScript"), jv_string(im->setup_script));
+	if (im->registry)
+		o = jv_object_set(o, jv_string("registry"), jv_string(im->registry));
 	o = jv_object_set(o, jv_string("hash"), jv_string(im->hash));
 	o = jv_object_set(o, jv_string("sizeBytes"), jv_number((double)im->size_bytes));
 	return jv_object_set(o, jv_string("created"), jv_string(im->created));
@@ -92,6 +94,17 @@ static bool read_packages(jv v, isol8_image *im)
 	return ok;
 }
 
+/* key absent: true (*out stays NULL); a string without NUL: true, copied; anything else: false. */
+static bool optional_string(jv v, const char *key, char **out)
+{
+	jv s = json_get(v, key);
+	bool ok = !jv_is_valid(s) || (jv_get_kind(s) == JV_KIND_STRING && !json_string_has_nul(s));
+	if (ok && jv_is_valid(s))
+		*out = xstrdup(jv_string_value(s));
+	jv_free(s);
+	return ok;
+}
+
 int image_manifest_read(const char *path, isol8_image *im)
 {
 	memset(im, 0, sizeof *im);
@@ -108,12 +121,7 @@ int image_manifest_read(const char *path, isol8_image *im)
 		  image_tag_valid(im->tag) && json_get_str(v, "runtime", im->runtime, sizeof im->runtime) &&
 		  json_get_str(v, "hash", im->hash, sizeof im->hash) && json_get_num(v, "sizeBytes", 0, 1e18, &size) &&
 		  json_get_str(v, "created", im->created, sizeof im->created) && read_packages(v, im);
-	jv s = json_get(v, "setupScript");
-	if (ok && jv_get_kind(s) == JV_KIND_STRING)
-		im->setup_script = xstrdup(jv_string_value(s));
-	else if (jv_is_valid(s))
-		ok = false; /* present but not a string */
-	jv_free(s);
+	ok = ok && optional_string(v, "setupScript", &im->setup_script) && optional_string(v, "registry", &im->registry);
 	jv_free(v);
 	if (!ok) {
 		image_free(im);
@@ -127,6 +135,7 @@ void image_free(isol8_image *im)
 {
 	strv_clear(&im->packages, &im->npackages);
 	free(im->setup_script);
+	free(im->registry);
 	free(im->dir);
 	memset(im, 0, sizeof *im);
 }

@@ -2,7 +2,7 @@
  * manifest, kept in a persistent directory (not the run dir, which is tmpfs):
  *
  *   <store>/<tag>                 a symlink to .layers/<tag>-<hash>-<random>, replaced atomically
- *   <store>/.layers/<…>/manifest.json   {"tag","runtime","packages","setupScript"?,"hash",
+ *   <store>/.layers/<…>/manifest.json   {"tag","runtime","packages","setupScript"?,"registry"?,"hash",
  *                                        "sizeBytes","created"}
  *   <store>/.layers/<…>/layer/    mounted read-only at /isol8-image in a run (rootfs.h)
  *
@@ -26,6 +26,7 @@ typedef struct isol8_image {
 	char **packages;   /* normalised: trimmed, deduplicated, sorted */
 	size_t npackages;
 	char *setup_script; /* run before the code of every run on this image, or NULL */
+	char *registry;     /* the registry the packages came from, or NULL (deno's cache is keyed by it) */
 	char hash[17];      /* of runtime, packages and setup script: a rebuild with the same is skipped */
 	unsigned long long size_bytes;
 	char created[32];

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A package index on loopback for tests of --install and image builds: stand-in numpy and pandas
-wheels (a PEP 503 simple index) and a stand-in lodash (an npm registry document and tarball),
-built here, small and offline. usage: pkg_index.py [PORT] (default 80, on 127.0.0.1)."""
+wheels (a PEP 503 simple index), a stand-in lodash (an npm registry document and tarball) and a
+flat apt repository at /apt/ with two Debian packages (hello-isol8, which depends on
+libhello-isol8), built here, small and offline. usage: pkg_index.py [PORT] (default 80, on 127.0.0.1)."""
 import sys
 import base64, hashlib, http.server, io, json, tarfile, zipfile
 def wheel(name, code):
@@ -28,12 +29,37 @@ def tgz():
             d = s.encode(); i = tarfile.TarInfo(p); i.size = len(d); t.addfile(i, io.BytesIO(d))
     return b.getvalue()
 LODASH = tgz()
+def targz(files):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w:gz") as t:
+        for p, (s, mode) in files.items():
+            d = s.encode(); i = tarfile.TarInfo(p); i.size = len(d); i.mode = mode; t.addfile(i, io.BytesIO(d))
+    return b.getvalue()
+def deb(name, depends, files):
+    """A .deb: an ar archive of debian-binary, control.tar.gz and data.tar.gz."""
+    control = f"Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: isol8 tests <t@localhost>\n"
+    control += (f"Depends: {depends}\n" if depends else "") + f"Description: {name} for isol8's tests\n"
+    members = [("debian-binary", b"2.0\n"), ("control.tar.gz", targz({"./control": (control, 0o644)})),
+               ("data.tar.gz", targz(files))]
+    out = b"!<arch>\n"
+    for n, d in members:
+        out += f"{n:<16}{0:<12}{0:<6}{0:<6}{0o100644:<8o}{len(d):<10}`\n".encode() + d + (b"\n" if len(d) % 2 else b"")
+    return control, out
+DEBS = {}
+for name, dep, files in (("hello-isol8", "libhello-isol8",
+                          {"./usr/bin/hello-isol8": ("#!/bin/sh\necho hello from a Debian package\n", 0o755)}),
+                         ("libhello-isol8", None, {"./usr/lib/hello-isol8/greeting": ("greetings\n", 0o644)})):
+    DEBS[name] = deb(name, dep, files)
+PACKAGES = "".join(c + f"Filename: ./{n}_1.0_all.deb\nSize: {len(d)}\nSHA256: {hashlib.sha256(d).hexdigest()}\n\n"
+                   for n, (c, d) in DEBS.items()).encode()
+RELEASE = (f"Origin: isol8-tests\nSuite: ./\nDate: Thu, 01 Jan 2026 00:00:00 UTC\nSHA256:\n"
+           f" {hashlib.sha256(PACKAGES).hexdigest()} {len(PACKAGES)} Packages\n").encode()
 class H(http.server.BaseHTTPRequestHandler):
     def send(self, body, ctype):
         self.send_response(200); self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
     def do_GET(self):
-        p = self.path.split("?")[0]
+        p = self.path.split("?")[0].replace("/./", "/")
         for n, w in WHEELS.items():
             f = f"{n}-1.0-py3-none-any.whl"
             if p == f"/simple/{n}/":
@@ -49,6 +75,13 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(json.dumps(doc).encode(), "application/json")
         if p == "/lodash/-/lodash-4.17.21.tgz":
             return self.send(LODASH, "application/octet-stream")
+        if p == "/apt/Packages":
+            return self.send(PACKAGES, "text/plain")
+        if p == "/apt/Release":
+            return self.send(RELEASE, "text/plain")
+        for n, (c, d) in DEBS.items():
+            if p == f"/apt/{n}_1.0_all.deb":
+                return self.send(d, "application/vnd.debian.binary-package")
         self.send_error(404)
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 80), H).serve_forever()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# 47-images.t — built images: isol8 build (a python wheel and a node package from a package
-# index on loopback, a setup-only bash image), list-custom, runs on them with no install and no
+# 47-images.t — built images: isol8 build (a python wheel, a node, bun and deno package, and two
+# Debian packages from a package index and apt repository on loopback, a setup-only bash image),
+# list-custom, runs on them with no install and no
 # network, the reference's resolution (exact set, superset, none, --image wins), rebuilds
 # (skipped, --force, a failed one leaves the image intact, two at once), the reference's messages,
 # the image's setup script, isol8 setup with prebuiltImages, the HTTP API, cleanup --images.
@@ -52,6 +53,28 @@ like "$OUT" "sh-setup
 capture "$BIN/isol8-image" list --json
 is "$(jqr 'map(.tag) | join(" ")')" "js-lo py-both py-np sh-setup" "isol8-image list --json: every image, by tag"
 
+# ---- bash (Debian packages), bun and deno images ------------------------------------------------
+# the host's apt, as a host with a local mirror would have it (APT_CONFIG is apt's own variable)
+mkdir -p "$WORK/apt/parts"
+echo 'deb [trusted=yes] http://localhost/apt ./' >"$WORK/apt/sources.list"
+printf 'Dir::Etc::SourceList "%s";\nDir::Etc::SourceParts "%s";\n' "$WORK/apt/sources.list" "$WORK/apt/parts" >"$WORK/apt/apt.conf"
+export APT_CONFIG="$WORK/apt/apt.conf"
+capture "$ISOL8" build --base bash --install hello-isol8 --tag sh-hello
+is "$RC" 0 "isol8 build: bash, a Debian package from the host's apt sources"
+layer=$(readlink -f "$ISOL8_IMAGE_DIR/sh-hello")/layer/bash
+ok $([ -x "$layer/usr/bin/hello-isol8" ] && [ -f "$layer/usr/lib/hello-isol8/greeting" ] && echo 0 || echo 1) \
+	"…unpacked into the layer with what it depends on (libhello-isol8)"
+capture "$ISOL8" build --base bash --install no-such-deb --tag sh-bad
+is "$RC" 1 "a Debian package apt does not know: the build fails"
+like "$ERR" "Build failed \\(exit code 100\\): E: Unable to locate package no-such-deb" "…with apt's reason"
+capture "$ISOL8" build --base bun --install lodash --tag bun-lo
+is "$RC" 0 "isol8 build: bun, a package from the configured registry"
+capture "$ISOL8" build --base deno --install lodash --tag deno-lo
+is "$RC" 0 "isol8 build: deno, an npm package into deno's cache"
+is "$("$BIN/isol8-image" list --json | jq -r '.[] | select(.tag == "deno-lo") | .registry')" "http://localhost/" \
+	"…the manifest names the registry deno's cache is filed under"
+unset APT_CONFIG
+
 # ---- runs on images: no install, no network --------------------------------------------------
 index_down
 unset PIP_INDEX_URL NPM_CONFIG_REGISTRY
@@ -73,6 +96,21 @@ capture "$ISOL8" run --setup 'echo request-setup' -r bash --image sh-setup -e 'e
 is "$OUT" "bash-image
 request-setup
 code" "the image's setup script, then the request's, then the code"
+capture "$ISOL8" run -r bash --image sh-hello -e 'hello-isol8; echo "$LD_LIBRARY_PATH" | grep -c isol8-image'
+is "$OUT" "hello from a Debian package
+1" "bash on its image: the package's program on PATH, its libraries on LD_LIBRARY_PATH"
+capture "$ISOL8" run -r bash --install hello-isol8 -e 'hello-isol8'
+is "$OUT" "hello from a Debian package" "bash --install: resolved to the image that has it"
+capture "$ISOL8" run -r bash --install curl-not-built -e 'true'
+like "$ERR" "not available for bash at run time.*isol8 build --base bash" "bash --install no image covers: refused, saying how to get one"
+capture "$ISOL8" run -r bun --image bun-lo -e 'import _ from "lodash"; console.log(_.chunk([1, 2, 3], 2).length)'
+is "$OUT" "2" "bun on its image"
+capture "$ISOL8" run -r deno --image deno-lo -e 'import _ from "npm:lodash"; console.log(_.chunk([1, 2, 3], 2).length)'
+is "$OUT" "2" "deno on its image: npm:lodash from the image's cache, no registry reachable"
+capture "$ISOL8" run -r deno --install lodash -e 'import _ from "npm:lodash"; console.log("resolved")'
+is "$OUT" "resolved" "deno --install: resolved to its image"
+capture "$ISOL8" run -r deno --image deno-lo --install other -e '1'
+like "$ERR" 'image "deno-lo" is a deno image: it takes no packages at run time' "a deno image with run-time installs: refused with what to do"
 capture "$ISOL8" run -e 'import numpy' --image js-lo
 is "$ERR" '[ERR] image "js-lo" is for node, not python' "an image of another runtime is refused"
 capture "$ISOL8" run -e 1 --image no-such-image

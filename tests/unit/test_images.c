@@ -20,6 +20,7 @@ static isol8_image sample(const char *tag, const char *setup)
 	isol8_strv_add(&im.packages, &im.npackages, "numpy==1.0");
 	isol8_strv_add(&im.packages, &im.npackages, "pandas");
 	im.setup_script = setup ? xstrdup(setup) : NULL;
+	im.registry = xstrdup("http://localhost/");
 	image_hash(im.runtime, im.packages, im.npackages, im.setup_script, im.hash);
 	im.size_bytes = 12345;
 	iso8601_now(im.created);
@@ -50,6 +51,7 @@ int main(void)
 	ok(image_manifest_write(path, &in) == 0 && image_manifest_read(path, &out) == 0, "manifest written and read");
 	ok(!strcmp(out.tag, "py-data") && !strcmp(out.runtime, "python") && out.npackages == 2 &&
 		   !strcmp(out.packages[1], "pandas") && !strcmp(out.setup_script, "echo hi\n") &&
+		   !strcmp(out.registry, "http://localhost/") &&
 		   !strcmp(out.hash, in.hash) && out.size_bytes == 12345 && !strcmp(out.created, in.created),
 	   "every field round trips");
 	image_free(&out);
@@ -61,7 +63,9 @@ int main(void)
 					  "{\"tag\":\"t\",\"runtime\":\"python\",\"packages\":[1],\"hash\":\"h\",\"sizeBytes\":1,"
 					  "\"created\":\"c\"}",
 					  "{\"tag\":\"t\",\"runtime\":\"python\",\"packages\":[],\"hash\":\"h\",\"sizeBytes\":1,"
-					  "\"created\":\"c\",\"setupScript\":7}"};
+					  "\"created\":\"c\",\"setupScript\":7}",
+					  "{\"tag\":\"t\",\"runtime\":\"deno\",\"packages\":[],\"hash\":\"h\",\"sizeBytes\":1,"
+					  "\"created\":\"c\",\"registry\":[]}"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		write_file(path, bad[i], 0644);
 		ok(image_manifest_read(path, &out) < 0, "malformed manifest refused: %.40s", bad[i]);
