@@ -6,6 +6,7 @@
  *   isol8_config cfg;  isol8_options opt;  isol8_request req;  isol8_result res;  isol8_err err;
  *   isol8_config_load(&cfg, &err);  isol8_options_from_config(&opt, &cfg, &err);
  *   isol8_request_init(&req);  req.runtime = strdup("python");  req.code = strdup("print(2 ** 10)");
+ *   isol8_request_resolve(&req, &opt, &cfg, false, &err);        // built images, --install's network
  *   isol8_request_validate(&req, &opt, &err);
  *   isol8_execute(&req, &opt, on_event, ctx, -1, &res, &err);   // events as they happen
  *   jv j = isol8_result_json(&res);                              // the ExecutionResult
@@ -167,6 +168,14 @@ void isol8_request_free(isol8_request *r);
 int isol8_request_from_json(jv doc, isol8_request *r, isol8_options *o, const isol8_config *c, isol8_err *err);
 /* The JSON an ExecutionRequest travels as (what isol8_request_from_json reads). */
 jv isol8_request_json(const isol8_request *r);
+/* What isol8 run does between reading a request and running it: the built image (opt->image
+ * naming an image of the store — c's imageStore, ISOL8_IMAGE_DIR or the default; or, with packages
+ * to install, the image that has them all, and then nothing is installed), whose layer, setup
+ * script and environment go into o and r; then the network the remaining installs need
+ * (filtered to the host's registry unless network_explicit). c may be NULL. A persistent engine's
+ * sandbox takes the layer of the options it is created with. */
+int isol8_request_resolve(isol8_request *r, isol8_options *o, const isol8_config *c, bool network_explicit,
+			  isol8_err *err);
 /* Final checks (runtime known, exactly one of code/cmd, paths) — run for every entry point. */
 int isol8_request_validate(isol8_request *r, const isol8_options *o, isol8_err *err);
 /* Adds a file written into the sandbox before the code runs (path beneath /sandbox or /tmp). */

@@ -6,8 +6,9 @@
  *
  * Kinds: "plain" sandboxes wait for any program (their payload blocks on its feed); under the
  * fast strategy there are also sandboxes whose interpreter is already running (warm.h), one
- * set per runtime. A slot goes BUILDING (init setting up) → STARTING (warm only: interpreter
- * starting) → READY. */
+ * set per runtime; and one set of plain sandboxes per built image of config poolImages, with its
+ * layer mounted (a rebuilt image's sandboxes are replaced). A slot goes BUILDING (init setting
+ * up) → STARTING (warm only: interpreter starting) → READY. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,10 +32,14 @@
 #include "core/util.h"
 #include "run/warm.h"
 #include "wire/poolmsg.h"
+#include "state/images.h"
 #include "state/rundir.h"
 
 #define MAX_POOL 64   /* per kind */
-#define NKINDS 3      /* plain, then warm_runtimes[] */
+#define NWARM 2       /* warm_runtimes[] */
+#define MAX_IMAGES 8  /* config poolImages */
+#define FIRST_IMAGE (1 + NWARM)
+#define NKINDS (FIRST_IMAGE + MAX_IMAGES) /* plain, warm_runtimes[], then images */
 #define MAX_SLOTS (MAX_POOL * NKINDS)
 #define REFILL_DELAY_MS 100
 #define WARM_GIVE_UP 3 /* consecutive interpreters that failed to start: stop pre-starting */
@@ -54,7 +59,7 @@ enum state { BUILDING, STARTING, READY };
 struct slot {
 	isol8_sandbox sb;
 	uint64_t born_ms;
-	int kind; /* 0 plain, k > 0 warm_runtimes[k - 1] */
+	int kind; /* 0 plain, 1..NWARM warm_runtimes[k - 1], then images[k - FIRST_IMAGE] */
 	enum state state;
 };
 
@@ -73,11 +78,34 @@ struct pool {
 	isol8_config cfg;
 	char **base_env; /* what warm interpreters start with */
 	uint64_t base_digest;
+	char *store;     /* the image store */
+	struct pool_image {
+		char tag[129];
+		char name[144]; /* "image:<tag>" */
+		char *layer;    /* the layer the tag names now */
+	} img[MAX_IMAGES];
+	int nimg;
 };
 
-static const char *kind_name(int kind)
+static bool is_warm(int kind)
 {
-	return kind ? warm_runtimes[kind - 1] : "plain";
+	return kind > 0 && kind < FIRST_IMAGE;
+}
+
+static struct pool_image *image_of(struct pool *p, int kind)
+{
+	return kind >= FIRST_IMAGE ? &p->img[kind - FIRST_IMAGE] : NULL;
+}
+
+/* An image whose tag names no layer (removed since) has nothing to build. */
+static bool buildable(const struct pool *p, int kind)
+{
+	return kind < FIRST_IMAGE || p->img[kind - FIRST_IMAGE].layer;
+}
+
+static const char *kind_name_of(const struct pool *p, int kind)
+{
+	return kind >= FIRST_IMAGE ? p->img[kind - FIRST_IMAGE].name : kind ? warm_runtimes[kind - 1] : "plain";
 }
 
 static int configured_size(const isol8_config *c)
@@ -121,6 +149,8 @@ static int count_ready(const struct pool *p)
 
 static bool kind_wanted(const struct pool *p, int kind)
 {
+	if (kind >= FIRST_IMAGE)
+		return kind - FIRST_IMAGE < p->nimg;
 	return kind == 0 || (p->fast && p->warm_on[kind]);
 }
 
@@ -128,12 +158,13 @@ static bool kind_wanted(const struct pool *p, int kind)
  * once (the pipe holds it until the payload reads it). */
 static int start_slot(struct pool *p, int kind)
 {
+	struct pool_image *im = image_of(p, kind);
 	isol8_sandbox_cfg cfg = {
 		.seccomp = p->opt.seccomp == ISOL8_SECCOMP_STRICT,
 		.pooled = true,
-		.driver_channel = kind > 0,
+		.driver_channel = is_warm(kind),
 		.limits = {.memory = p->opt.memory_limit, .pids = p->opt.pids_limit, .cpus = p->opt.cpu_limit},
-		.rootfs = {.sandbox_size = p->opt.sandbox_size, .tmp_size = p->opt.tmp_size},
+		.rootfs = {.sandbox_size = p->opt.sandbox_size, .tmp_size = p->opt.tmp_size, .layer = im ? im->layer : NULL},
 	};
 	struct slot *s = &p->s[p->n];
 	isol8_err err = {0};
@@ -141,8 +172,8 @@ static int start_slot(struct pool *p, int kind)
 		fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
 		return -1;
 	}
-	if (kind > 0) {
-		isol8_exec_spec spec = {(char **)warm_argv(kind_name(kind)), p->base_env, "/sandbox", NULL, 0};
+	if (is_warm(kind)) {
+		isol8_exec_spec spec = {(char **)warm_argv(kind_name_of(p, kind)), p->base_env, "/sandbox", NULL, 0};
 		if (sandbox_feed(&s->sb, &spec, &err) < 0) {
 			fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
 			sandbox_destroy(&s->sb);
@@ -156,12 +187,46 @@ static int start_slot(struct pool *p, int kind)
 	return 0;
 }
 
+/* The layer an image's tag names now (malloc'd), or NULL when the tag names none. */
+static char *current_layer(const struct pool *p, const char *tag)
+{
+	isol8_image im;
+	if (image_find(p->store, tag, &im) < 0)
+		return NULL;
+	char *layer = image_layer(&im);
+	image_free(&im);
+	return layer;
+}
+
+/* A rebuilt (or removed) image: its sandboxes hold the old layer, and are dropped. */
+static void follow_images(struct pool *p)
+{
+	for (int i = 0; i < p->nimg; i++) {
+		char *now = current_layer(p, p->img[i].tag);
+		if (now && p->img[i].layer && !strcmp(now, p->img[i].layer)) {
+			free(now);
+			continue;
+		}
+		for (int k = p->n - 1; k >= 0; k--)
+			if (p->s[k].kind == FIRST_IMAGE + i) {
+				drop(p, k);
+				p->discarded++;
+			}
+		if (!now && p->img[i].layer)
+			fprintf(stderr, "[ERR] isol8-pool: image \"%s\" is gone from %s: none of its sandboxes kept\n",
+				p->img[i].tag, p->store);
+		free(p->img[i].layer);
+		p->img[i].layer = now;
+	}
+}
+
 /* Starts the missing sandboxes of every kind; they finish building while the pool keeps
  * answering (a client never waits for a replacement). */
 static void refill(struct pool *p)
 {
+	follow_images(p);
 	for (int kind = 0; kind < NKINDS; kind++)
-		while (kind_wanted(p, kind) && count(p, kind, -1) < p->size)
+		while (kind_wanted(p, kind) && buildable(p, kind) && count(p, kind, -1) < p->size)
 			if (start_slot(p, kind) < 0)
 				return; /* try again on the next tick */
 }
@@ -182,7 +247,7 @@ static void report_failed_driver(struct pool *p, struct slot *s)
 		}
 		got = true;
 	}
-	const char *rt = kind_name(s->kind);
+	const char *rt = kind_name_of(p, s->kind);
 	if (got && m.kind == CTL_ERROR)
 		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: %s\n", rt, m.error);
 	else if (got && m.kind == CTL_EXIT)
@@ -209,7 +274,7 @@ static bool advance(struct pool *p, struct slot *s)
 		if (r < 0)
 			fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
 		if (r == 1)
-			s->state = s->kind ? STARTING : READY;
+			s->state = is_warm(s->kind) ? STARTING : READY;
 		return r >= 0;
 	}
 	case STARTING: {
@@ -233,7 +298,7 @@ static int watch_fd(const struct slot *s)
 {
 	if (s->state == BUILDING)
 		return s->sb.ctl;
-	if (s->kind) /* starting: the interpreter's "R"; ready: EOF if it or its init dies */
+	if (is_warm(s->kind)) /* starting: the interpreter's "R"; ready: EOF if it or its init dies */
 		return s->sb.reply;
 	return s->sb.pidfd;
 }
@@ -275,13 +340,46 @@ static void free_setup(struct pool *p)
 	isol8_options_free(&p->opt);
 	isol8_free_strv(p->base_env);
 	p->base_env = NULL;
+	for (int i = 0; i < p->nimg; i++)
+		free(p->img[i].layer);
+	p->nimg = 0;
+	free(p->store);
+	p->store = NULL;
+}
+
+/* Config poolImages: tags of the store's images, each kept like plain sandboxes. -1 with err
+ * when one is not an image of the store (refused, not skipped). */
+static int load_images(struct pool *p, isol8_err *err)
+{
+	p->store = images_store(&p->cfg);
+	jv list = config_get(&p->cfg, "poolImages");
+	int rc = 0, n = jv_get_kind(list) == JV_KIND_ARRAY ? jv_array_length(jv_copy(list)) : 0;
+	if (n > MAX_IMAGES)
+		rc = isol8_input_error(err, "poolImages: at most %d images", MAX_IMAGES);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		jv t = jv_array_get(jv_copy(list), i);
+		const char *tag = jv_string_value(t);
+		struct pool_image *im = &p->img[p->nimg];
+		if (!image_tag_valid(tag) || !(im->layer = current_layer(p, tag))) {
+			rc = isol8_input_error(err, "poolImages: \"%s\" is not an image of %s (build it: isol8 build … --tag %s)",
+					       tag, p->store, tag);
+		} else {
+			snprintf(im->tag, sizeof im->tag, "%s", tag);
+			snprintf(im->name, sizeof im->name, "image:%s", tag);
+			p->nimg++;
+		}
+		jv_free(t);
+	}
+	jv_free(list);
+	return rc;
 }
 
 static int load(struct pool *p, int size_flag, const char *strategy_flag, const char *runtimes_flag)
 {
 	isol8_err err = {0};
 	free_setup(p);
-	if (isol8_config_load(&p->cfg, &err) < 0 || isol8_options_from_config(&p->opt, &p->cfg, &err) < 0) {
+	if (isol8_config_load(&p->cfg, &err) < 0 || isol8_options_from_config(&p->opt, &p->cfg, &err) < 0 ||
+	    load_images(p, &err) < 0) {
 		fprintf(stderr, "[ERR] isol8-pool: %s (no sandboxes kept until it is fixed and SIGHUP)\n", err.msg);
 		p->size = 0;
 		return -1;
@@ -289,8 +387,8 @@ static int load(struct pool *p, int size_flag, const char *strategy_flag, const 
 	p->size = size_flag >= 0 ? size_flag : configured_size(&p->cfg);
 	const char *strategy = strategy_flag ? strategy_flag : config_str(&p->cfg, "poolStrategy", "fast");
 	p->fast = strcmp(strategy, "secure") != 0;
-	for (int k = 1; k < NKINDS; k++) {
-		const char *rt = kind_name(k), *l = runtimes_flag ? runtimes_flag : "python,node";
+	for (int k = 1; k < FIRST_IMAGE; k++) {
+		const char *rt = kind_name_of(p, k), *l = runtimes_flag ? runtimes_flag : "python,node";
 		size_t n = strlen(rt);
 		const char *hit = strstr(l, rt);
 		/* a whole item of the comma list */
@@ -310,7 +408,7 @@ static pool_status_msg status_of(const struct pool *p)
 	snprintf(s.strategy, sizeof s.strategy, "%s", p->fast ? "fast" : "secure");
 	for (int k = 0; k < NKINDS && s.nkinds < POOL_KINDS_MAX; k++)
 		if (kind_wanted(p, k) || count(p, k, READY)) {
-			snprintf(s.kinds[s.nkinds].name, sizeof s.kinds[0].name, "%s", kind_name(k));
+			snprintf(s.kinds[s.nkinds].name, sizeof s.kinds[0].name, "%s", kind_name_of(p, k));
 			s.kinds[s.nkinds++].ready = count(p, k, READY);
 		}
 	return s;
@@ -323,13 +421,22 @@ static void reply_line(int fd, char *line)
 	free(line);
 }
 
-/* The ready slot to hand out: a running interpreter of the runtime asked for when the client's
- * base environment is ours, else a plain one; -1 when there is none. */
+/* The ready slot to hand out: for a layer, a sandbox of the image that has it now; else a
+ * running interpreter of the runtime asked for when the client's base environment is ours, else
+ * a plain one; -1 when there is none. */
 static int pick(const struct pool *p, const pool_request *req)
 {
+	if (req->layer[0]) {
+		for (int k = 0; k < p->nimg; k++)
+			if (p->img[k].layer && !strcmp(req->layer, p->img[k].layer))
+				for (int i = p->n - 1; i >= 0; i--)
+					if (p->s[i].state == READY && p->s[i].kind == FIRST_IMAGE + k)
+						return i;
+		return -1;
+	}
 	int want = -1;
-	for (int k = 1; k < NKINDS && req->runtime[0]; k++)
-		if (!strcmp(req->runtime, kind_name(k)) && req->env_digest == p->base_digest)
+	for (int k = 1; k < FIRST_IMAGE && req->runtime[0]; k++)
+		if (!strcmp(req->runtime, kind_name_of(p, k)) && req->env_digest == p->base_digest)
 			want = k;
 	for (int pass = want > 0 ? 0 : 1; pass < 2; pass++)
 		for (int i = p->n - 1; i >= 0; i--)
@@ -345,11 +452,11 @@ static void hand_over(struct pool *p, int c, int k)
 	isol8_sandbox *sb = &taken.sb;
 	int fds[ISOL8_HANDOVER_MAX], nfds = ISOL8_HANDOVER_FDS;
 	sandbox_handover_fds(sb, fds);
-	if (taken.kind) {
+	if (is_warm(taken.kind)) {
 		fds[2] = sb->chan;        /* fed long ago; the interpreter now waits on this pipe */
 		fds[nfds++] = sb->reply; /* said "R" on it; says its exit code on it at the end */
 	}
-	char *msg = poolmsg_handover_line(sb->id, sb->pid, taken.kind ? kind_name(taken.kind) : NULL);
+	char *msg = poolmsg_handover_line(sb->id, sb->pid, is_warm(taken.kind) ? kind_name_of(p, taken.kind) : NULL);
 	ssize_t ml = (ssize_t)strlen(msg);
 	bool sent = fd_send(c, msg, (size_t)ml, fds, nfds) == ml;
 	free(msg);
@@ -361,7 +468,7 @@ static void hand_over(struct pool *p, int c, int k)
 		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &peer, &pl) == 0 && peer.pid > 0)
 			sandbox_hand_record_to(sb, peer.pid);
 		p->hits++;
-		p->warm_hits += taken.kind > 0;
+		p->warm_hits += is_warm(taken.kind);
 		p->last_handover_ms = now_real_ms();
 		isol8_handed h;
 		sandbox_release(sb, &h);
@@ -419,7 +526,7 @@ static bool settling(const struct pool *p)
 {
 	int want = 0;
 	for (int k = 0; k < NKINDS; k++)
-		want += kind_wanted(p, k) ? p->size : 0;
+		want += kind_wanted(p, k) && buildable(p, k) ? p->size : 0;
 	if (p->n < want)
 		return true;
 	for (int i = 0; i < p->n; i++)

@@ -121,6 +121,10 @@ __attribute__((noreturn)) void run_persistent(const char *session_id, bool persi
 		av[n++] = "--events";
 	else if (mode == M_BUFFERED)
 		av[n++] = "--no-stream";
+	if (req->setup_script) { /* already read: a file's contents, or the line itself */
+		av[n++] = "--setup";
+		av[n++] = req->setup_script;
+	}
 	if (req->has_stdin) {
 		av[n++] = "--stdin";
 		av[n++] = (char *)req->stdin_data;

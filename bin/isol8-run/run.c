@@ -397,9 +397,6 @@ static void hand_over_if_persistent(const struct run_args *a, const isol8_reques
 		return;
 	if (a->request_file || a->files_dir || a->out_path)
 		isol8_die("--persistent cannot be combined with --request, --files or --out (use isol8-session put)");
-	if (a->setup.len || req->setup_script)
-		isol8_die("--persistent cannot be combined with --setup yet: run the setup as a run of its own (--cmd), then "
-			  "the code");
 	bool persist = false;
 	for (size_t i = 0; i < a->noverrides; i++) {
 		if (!strcmp(a->overrides[i].key, "workdir"))
@@ -410,8 +407,11 @@ static void hand_over_if_persistent(const struct run_args *a, const isol8_reques
 		isol8_die("Unknown runtime: \"%s\". Available: %s", req->runtime, runtime_names());
 	if (a->session_id && !*a->session_id)
 		isol8_die("--session-id needs a name");
+	isol8_request with_setup = *req; /* borrowed: run_persistent execs isol8-session */
+	if (a->setup.len)
+		with_setup.setup_script = (char *)a->setup.data;
 	fflush(NULL);
-	run_persistent(a->session_id, persist, req, a->mode, a->overrides, a->noverrides, a->secrets, a->nsecrets);
+	run_persistent(a->session_id, persist, &with_setup, a->mode, a->overrides, a->noverrides, a->secrets, a->nsecrets);
 }
 
 /* The flags over the request, --files and --install added, and (locally) every check made. */
@@ -436,14 +436,7 @@ static void finish_request(struct run_args *a, isol8_request *req, isol8_options
 	}
 	strv_clear(&a->installs, &a->ninstalls);
 	/* remote: the server resolves images and installs, and validates against its own policy */
-	if (!a->host) {
-		char *store = images_store(cfg);
-		int rc = image_apply(req, opt, store, &err);
-		free(store);
-		if (rc < 0)
-			isol8_die("%s", err.msg);
-	}
-	if (!a->host && request_prepare_install(req, opt, net_given || a->request_file, &err) < 0)
+	if (!a->host && isol8_request_resolve(req, opt, cfg, net_given || a->request_file, &err) < 0)
 		isol8_die("%s", err.msg);
 	if (!a->host && isol8_request_validate(req, opt, &err) < 0)
 		isol8_die("%s", err.msg);

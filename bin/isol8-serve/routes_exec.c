@@ -45,12 +45,13 @@ static long long exec_bound_ms(const serve_ctx *c, const struct exec_in *x)
 	return c->max_timeout_ms;
 }
 
-static int serve_image_apply(serve_ctx *c, struct exec_in *x, isol8_err *err)
+/* The image and the installs' network. A session's image is its own, resolved when it is created
+ * (isol8-session create): a session exec installs its packages at run time. */
+static int serve_resolve(serve_ctx *c, struct exec_in *x, bool net_given, isol8_err *err)
 {
-	char *store = images_store(&c->cfg);
-	int rc = image_apply(&x->req, &x->opt, store, err);
-	free(store);
-	return rc;
+	if (x->sid[0])
+		return request_prepare_install(&x->req, &x->opt, net_given, err);
+	return isol8_request_resolve(&x->req, &x->opt, &c->cfg, net_given, err);
 }
 
 /* Parses and checks the body. 0, or the status already answered. */
@@ -106,8 +107,8 @@ static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
 	jv_free(oj);
 	/* the policy sees the image as the client named it (serve.images), before it is resolved */
 	if (isol8_request_from_json(doc, &x->req, &x->opt, &c->cfg, &err) < 0 ||
-	    policy_check(&c->cfg, &x->req, &x->opt, &err) < 0 || serve_image_apply(c, x, &err) < 0 ||
-	    request_prepare_install(&x->req, &x->opt, net_given, &err) < 0 || isol8_request_validate(&x->req, &x->opt, &err) < 0)
+	    policy_check(&c->cfg, &x->req, &x->opt, &err) < 0 || serve_resolve(c, x, net_given, &err) < 0 ||
+	    isol8_request_validate(&x->req, &x->opt, &err) < 0)
 		return reply_error(k, 400, "%s", err.msg), 400;
 	x->opt.debug = false; /* a client must not turn on the server's debug output */
 	return 0;

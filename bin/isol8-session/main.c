@@ -27,13 +27,17 @@
 #include "run/session_client.h"
 #include "wire/sessionmsg.h"
 #include "run/session_daemon.h"
+#include "run/imageuse.h"
+#include "run/setup.h"
+#include "state/images.h"
 
 static const char usage[] =
 	"Usage: isol8-session <command> [options]\n"
 	"\n"
 	"  create -r RUNTIME [--id NAME] [limits]   start a session; prints {\"id\":…,\"runtime\":…}\n"
 	"  exec ID [-e CODE | --cmd LINE | FILE | code on stdin] [--stdin DATA] [--timeout MS]\n"
-	"          [--max-output BYTES] [--json | --events | --no-stream] [--create -r RUNTIME [limits]]\n"
+	"          [--max-output BYTES] [--setup CMD|FILE]… [--json | --events | --no-stream]\n"
+	"          [--create -r RUNTIME [limits]]\n"
 	"  put ID PATH [SRC|-]                       copy a file into /sandbox or /tmp of the session\n"
 	"  get ID PATH                               write a session file to stdout\n"
 	"  list [--json]                             sessions of this run dir\n"
@@ -42,7 +46,7 @@ static const char usage[] =
 	"  delete ID                                 stop it and remove everything it owned\n"
 	"\n"
 	"Limits (create): --memory SIZE --cpu CORES --pids-limit N --sandbox-size SIZE --tmp-size SIZE\n"
-	"  --net none|host --secret KEY=VALUE --timeout MS --max-output BYTES --image DIR --writable\n"
+	"  --net none|host --secret KEY=VALUE --timeout MS --max-output BYTES --image DIR|NAME --writable\n"
 	"  --idle-timeout MS (default: config cleanup.maxContainerAgeMs, 3600000)\n"
 	"  --options FILE|-  the limits as an Isol8Options JSON object (secrets stay out of argv)\n";
 
@@ -142,9 +146,20 @@ static void create_session(struct limits *l)
 	}
 	if (session_alive(l->id))
 		isol8_die("session \"%s\" already exists", l->id);
-	isol8_session_spec spec = {l->id, l->runtime, &l->opt, (uint64_t)l->idle_ms, l->cfg};
+	/* --image NAME: the built image's layer for the session's sandbox; its setup script and
+	 * environment go with it (image_apply puts them in a request) */
+	isol8_request image;
+	isol8_request_init(&image);
+	image.runtime = xstrdup(l->runtime);
+	char *store = images_store(l->cfg);
+	int rc = image_apply(&image, &l->opt, store, &err);
+	free(store);
+	if (rc < 0)
+		isol8_die("%s", err.msg);
+	isol8_session_spec spec = {l->id, l->runtime, &l->opt, (uint64_t)l->idle_ms, l->cfg, &image};
 	if (session_daemon_start(&spec, &err) < 0)
 		isol8_die("%s", err.msg);
+	isol8_request_free(&image);
 }
 
 static void cmd_create(int argc, char **argv, const isol8_config *cfg)
@@ -183,6 +198,7 @@ struct exec_args {
 	bool create;
 	enum session_output mode;
 	isol8_options each; /* this exec's --timeout and --max-output (0: the session's own) */
+	isol8_buf setup;    /* --setup: this exec's setup script */
 	struct limits l;    /* for --create */
 };
 
@@ -203,10 +219,11 @@ static void parse_exec(int argc, char **argv, struct exec_args *a)
 		{"cmd", required_argument, 0, 'c'}, {"stdin", required_argument, 0, 'i'},
 		{"json", no_argument, 0, 'j'}, {"events", no_argument, 0, 'v'}, {"no-stream", no_argument, 0, 'n'},
 		{"create", no_argument, 0, 'C'}, {"idle-timeout", required_argument, 0, 1},
-		{"options", required_argument, 0, 1}, {0, 0, 0, 0},
+		{"options", required_argument, 0, 1}, {"setup", required_argument, 0, 's'}, {0, 0, 0, 0},
 	};
 	struct option *lo = cliopt_longopts(own);
 	int c, li;
+	isol8_err err = {0};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "e:r:", lo, &li)) != -1) {
 		switch (c) {
@@ -218,6 +235,10 @@ static void parse_exec(int argc, char **argv, struct exec_args *a)
 		case 'v': a->mode = SESSION_OUT_EVENTS; break;
 		case 'n': a->mode = SESSION_OUT_BUFFERED; break;
 		case 'C': a->create = true; break;
+		case 's':
+			if (setup_add(&a->setup, optarg, &err) < 0)
+				isol8_die("%s", err.msg);
+			break;
 		case 1: limit_flag(&a->l, lo[li].name, optarg); break;
 		default:
 			if (!cliopt_is(c))
@@ -272,6 +293,7 @@ static jv exec_request(const struct exec_args *a)
 	r.runtime = (char *)a->runtime;
 	r.cmd = (char *)a->cmd;
 	r.code = a->cmd ? NULL : (char *)a->code;
+	r.setup_script = (char *)a->setup.data;
 	if (a->stdin_data) {
 		r.stdin_data = (unsigned char *)a->stdin_data;
 		r.stdin_len = strlen(a->stdin_data);
@@ -305,6 +327,7 @@ static int cmd_exec(int argc, char **argv, const isol8_config *cfg)
 	int rc = session_show_exec(f, a.mode); /* the same modes as isol8 run */
 	fclose(f);
 	free(text);
+	isol8_buf_free(&a.setup);
 	isol8_options_free(&a.l.opt);
 	return rc;
 }

@@ -29,7 +29,7 @@ static const char default_config[] =
 	"\"audit\":{\"enabled\":false,\"destination\":\"filesystem\",\"trackResources\":true,"
 	"\"retentionDays\":90,\"includeCode\":false,\"includeOutput\":false},"
 	"\"auth\":{\"enabled\":false,\"defaultTtlMs\":86400000,\"cleanupIntervalMs\":3600000},"
-	"\"prebuiltImages\":[],\"imageStore\":\"\",\"debug\":false,"
+	"\"prebuiltImages\":[],\"poolImages\":[],\"imageStore\":\"\",\"debug\":false,"
 	/* isol8-serve's bounds on client options and its own limits (not in the reference) */
 	"\"serve\":{\"maxMemory\":\"2g\",\"maxCpu\":2,\"maxPids\":256,\"maxTimeoutMs\":300000,"
 	"\"maxOutputSize\":16777216,\"maxSandboxSize\":\"1g\",\"maxTmpSize\":\"1g\",\"networks\":[\"none\",\"filtered\"],"
@@ -90,6 +90,7 @@ static const struct key {
 	{"auth.defaultTtlMs", K_NUM, NULL},
 	{"auth.cleanupIntervalMs", K_NUM, NULL},
 	{"prebuiltImages", K_IMAGES, NULL},
+	{"poolImages", K_STRS, NULL},
 	{"imageStore", K_STR, NULL},
 	{"serve", K_OBJ, NULL},
 	{"serve.maxMemory", K_STR, NULL},

@@ -65,7 +65,7 @@ static int local_execute(isol8_engine *e, const isol8_request *req, isol8_event_
 	if (e->mode == ISOL8_MODE_EPHEMERAL)
 		return isol8_execute(req, &e->opt, fn, ctx, -1, res, err);
 	if (!e->sess_open) {
-		if (session_open(&e->sess, req->runtime, &e->opt, err) < 0)
+		if (session_open(&e->sess, req->runtime, &e->opt, NULL, err) < 0)
 			return -1;
 		e->sess_open = true;
 	}

@@ -93,3 +93,14 @@ int image_apply(isol8_request *r, isol8_options *o, const char *store, isol8_err
 		return by_packages(r, o, store, err);
 	return 0;
 }
+
+int isol8_request_resolve(isol8_request *r, isol8_options *o, const isol8_config *c, bool network_explicit,
+			  isol8_err *err)
+{
+	if (!r->runtime)
+		return isol8_input_error(err, "the request needs a runtime");
+	char *store = images_store(c);
+	int rc = image_apply(r, o, store, err);
+	free(store);
+	return rc < 0 ? -1 : request_prepare_install(r, o, network_explicit, err);
+}

@@ -28,10 +28,12 @@ bool pool_compatible(const isol8_options *w, const isol8_options *p)
 	       w->pids_limit == p->pids_limit && w->sandbox_size == p->sandbox_size && w->tmp_size == p->tmp_size;
 }
 
-/* Pooled sandboxes have no network, the host root, and are thrown away after one run. */
+/* Pooled sandboxes have no network, the host root (with a built image's layer, read-only, when
+ * the pool keeps that image: config poolImages), and are thrown away after one run. */
 static bool poolable(const isol8_options *o)
 {
-	return o->network == ISOL8_NET_NONE && !o->image && !o->layer && !o->writable && !o->persist;
+	return o->network == ISOL8_NET_NONE && !o->image && !o->writable && !o->persist &&
+	       (!o->layer || (!o->layer_writable && strlen(o->layer) < sizeof ((pool_request *)0)->layer));
 }
 
 int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request *run, char *const *argv,
@@ -49,10 +51,12 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	/* ask for a running interpreter when nothing about the run could tell (warm.h) */
 	char **base = warm_base_env();
-	const char *runtime = warm_fits(run, argv, envp, base) ? run->runtime : NULL;
+	const char *runtime = !o->layer && warm_fits(run, argv, envp, base) ? run->runtime : NULL;
 	pool_request want = {.op = POOL_OP_ACQUIRE, .limits = *o, .env_digest = warm_env_digest(base)};
 	if (runtime)
 		snprintf(want.runtime, sizeof want.runtime, "%s", runtime);
+	if (o->layer)
+		snprintf(want.layer, sizeof want.layer, "%s", o->layer);
 	isol8_free_strv(base);
 	char *req = poolmsg_request_line(&want);
 	int w = write_all(fd, req, strlen(req));

@@ -27,13 +27,15 @@ static void copy_options(isol8_options *dst, const isol8_options *src)
 {
 	*dst = *src;
 	dst->image = src->image ? xstrdup(src->image) : NULL;
+	dst->layer = src->layer ? xstrdup(src->layer) : NULL;
 	dst->secrets = NULL;
 	dst->nsecrets = 0;
 	for (size_t i = 0; i < src->nsecrets; i++)
 		isol8_kv_add(&dst->secrets, &dst->nsecrets, src->secrets[i].key, src->secrets[i].value);
 }
 
-int session_open(isol8_session *s, const char *runtime, const isol8_options *opt, isol8_err *err)
+int session_open(isol8_session *s, const char *runtime, const isol8_options *opt, const isol8_request *image,
+		 isol8_err *err)
 {
 	memset(s, 0, sizeof *s);
 	s->cancel_fd = -1;
@@ -42,16 +44,23 @@ int session_open(isol8_session *s, const char *runtime, const isol8_options *opt
 		return isol8_input_error(err, "Unknown runtime: \"%s\". Available: %s", runtime, runtime_names());
 	struct stat st;
 	if (opt->image && !(stat(opt->image, &st) == 0 && S_ISDIR(st.st_mode))) /* refused, not mis-mounted */
-		return isol8_input_error(err, "--image \"%s\": a session takes a root filesystem directory; built images "
-					      "are not supported in sessions yet",
+		return isol8_input_error(err, "--image \"%s\" is not a directory: a built image is resolved before the "
+					      "session opens (image_apply)",
 					 opt->image);
 	snprintf(s->runtime, sizeof s->runtime, "%s", runtime);
 	copy_options(&s->opt, opt);
+	if (image) {
+		s->image_setup = image->setup_script ? xstrdup(image->setup_script) : NULL;
+		for (size_t i = 0; i < image->nenv; i++)
+			isol8_kv_add(&s->env, &s->nenv, image->env[i].key, image->env[i].value);
+	}
 	isol8_sandbox_cfg cfg = command_sandbox_cfg(&s->opt);
 	cfg.persist = false;        /* the sandbox lives and dies with its session's supervisor */
 	cfg.proxy_listener = false; /* sessions have no filtered network */
 	if (sandbox_prepare(&s->sb, &cfg, err) < 0) {
 		isol8_options_free(&s->opt);
+		free(s->image_setup);
+		kv_free(s->env, s->nenv);
 		return -1;
 	}
 	/* The payload prepare forked waits for a feed we never send: the driver is spawned with
@@ -67,6 +76,11 @@ void session_close(isol8_session *s)
 	isol8_options_free(&s->opt);
 	free(s->drv_gone);
 	s->drv_gone = NULL;
+	free(s->image_setup);
+	s->image_setup = NULL;
+	kv_free(s->env, s->nenv);
+	s->env = NULL;
+	s->nenv = 0;
 }
 
 static int start_process(isol8_session *s, isol8_proc *p, char **argv, const isol8_file *files, size_t nfiles,
@@ -74,7 +88,7 @@ static int start_process(isol8_session *s, isol8_proc *p, char **argv, const iso
 {
 	if (sandbox_spawn(&s->sb, p, err) < 0)
 		return -1;
-	char **envp = isol8_build_env(&s->opt, NULL, 0);
+	char **envp = isol8_build_env(&s->opt, s->env, s->nenv);
 	isol8_exec_spec spec = {argv, envp, "/sandbox", files, nfiles};
 	int rc = sandbox_feed_proc(&s->sb, p, &spec, err);
 	isol8_free_strv(envp);
@@ -374,9 +388,18 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 	for (size_t i = 0; i < req->nfiles; i++)
 		if (sandbox_put_file(&s->sb, req->files[i].path, req->files[i].data, req->files[i].len, req->files[i].mode, err) < 0)
 			return -1;
-	int setup = req->setup_script ? session_setup(s, req, ox, fn, ctx, res, err) : 0;
+	/* the image's setup script at the first exec only (as the reference), the request's at every */
+	isol8_request with_image = *req;
+	char *both = NULL;
+	if (s->image_setup)
+		with_image.setup_script = both = req->setup_script ? xasprintf("%s\n%s", s->image_setup, req->setup_script)
+								   : xstrdup(s->image_setup);
+	int setup = with_image.setup_script ? session_setup(s, &with_image, ox, fn, ctx, res, err) : 0;
+	free(both);
 	if (setup != 0) /* the script failed (res says how) or the sandbox did: the code does not run */
 		return setup < 0 ? -1 : 0;
+	free(s->image_setup);
+	s->image_setup = NULL;
 	isol8_cg_stats before, after;
 	sandbox_stats(&s->sb, &before);
 	isol8_proc cmdp = {.pid = 0};

@@ -21,10 +21,16 @@ typedef struct isol8_session {
 	int execs;
 	int cancel_fd;          /* readable: the session is being stopped, a running exec ends now
 				 * (-1: none). Polled, never read: its owner sees it too. */
+	char *image_setup;      /* the built image's setup script: before the first exec, until it succeeds */
+	isol8_kv *env;          /* what the image adds to every process's environment */
+	size_t nenv;
 } isol8_session;
 
-/* Builds the sandbox (the driver starts with the first exec). opt is copied. */
-int session_open(isol8_session *s, const char *runtime, const isol8_options *opt, isol8_err *err);
+/* Builds the sandbox (the driver starts with the first exec). opt is copied; a built image is
+ * already resolved (opt->layer), and image (NULL: none) carries its setup script and environment
+ * (image_apply's setup_script and env). */
+int session_open(isol8_session *s, const char *runtime, const isol8_options *opt, const isol8_request *image,
+		 isol8_err *err);
 /* One exec. req->timeout_ms / max_output come from opts_exec (timeout_ms, max_output only).
  * Returns 0 with *res filled when the block ran, -1 with err otherwise (e.g. the runtime
  * switch message). res->restarted tells that a new interpreter had to be started. */

@@ -298,7 +298,7 @@ static __attribute__((noreturn)) void supervise(const isol8_session_spec *spec, 
 		rmdir(dir);
 		_exit(1);
 	}
-	if (session_open(&d.s, spec->runtime, spec->opt, &err) < 0) {
+	if (session_open(&d.s, spec->runtime, spec->opt, spec->image, &err) < 0) {
 		(void)write_all(ready, err.msg, strlen(err.msg));
 		unlink(d.sock);
 		rmdir(dir);

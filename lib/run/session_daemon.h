@@ -25,6 +25,7 @@ typedef struct isol8_session_spec {
 	const isol8_options *opt; /* the session's limits and secrets, already isol8_options_validate'd */
 	uint64_t idle_ms;         /* it expires itself after this long without a request */
 	const isol8_config *cfg;  /* the defaults and bounds of each exec's own options */
+	const isol8_request *image; /* a built image's setup script and environment (opt->layer), or NULL */
 } isol8_session_spec;
 
 /* Creates the session's directory and forks its supervisor, which detaches (setsid, stdio on

@@ -35,6 +35,8 @@ char *poolmsg_request_line(const pool_request *r)
 		j = set(j, "runtime", jv_string(r->runtime));
 		j = set(j, "env", jv_string(d));
 	}
+	if (r->layer[0])
+		j = set(j, "layer", jv_string(r->layer));
 	j = set(j, "memory", jv_number((double)o->memory_limit));
 	j = set(j, "cpu", jv_number(o->cpu_limit));
 	j = set(j, "pids", jv_number((double)o->pids_limit));
@@ -76,6 +78,11 @@ void poolmsg_parse_request(const char *line, size_t len, pool_request *r)
 				r->env_digest = strtoull(env, &end, 16);
 			if (!end || *end)
 				r->runtime[0] = 0; /* no interpreter without a digest to check it by */
+			jv layer = json_get(v, "layer");
+			/* a layer that cannot be read must never become "no layer": refuse the request */
+			if (jv_is_valid(layer) && !json_get_str(v, "layer", r->layer, sizeof r->layer))
+				r->op = POOL_OP_BAD;
+			jv_free(layer);
 		}
 	}
 	jv_free(v);

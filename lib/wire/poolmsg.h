@@ -1,7 +1,8 @@
 /* poolmsg.h — the messages on isol8-pool's socket ($RUN_DIR/pool.sock), one JSON line each way.
  *
  *   client → pool  {"op":"acquire","memory":B,"cpu":C,"pids":N,"sandboxSize":B,"tmpSize":B,
- *                   "seccomp":"strict"|"unconfined"[,"runtime":"python","env":"<16 hex>"]}
+ *                   "seccomp":"strict"|"unconfined"[,"runtime":"python","env":"<16 hex>"]
+ *                   [,"layer":"<a built image's layer directory>"]}
  *                  {"op":"status"}
  *   pool → client  {"id":"<16 hex>","pid":P[,"driver":"python"]} with the sandbox's fds
  *                  (SCM_RIGHTS), or {"miss":"empty"|"different limits"}, or a status object
@@ -25,6 +26,7 @@ typedef struct pool_request {
 	isol8_options limits;  /* acquire: memory, cpu, pids, sizes and seccomp mode (no other field) */
 	char runtime[16];      /* acquire: a pre-started interpreter of this runtime, "" for none */
 	uint64_t env_digest;   /* and the digest of the base environment it must have started with */
+	char layer[1024];      /* acquire: a sandbox with this image layer mounted, "" for none */
 } pool_request;
 
 /* One line with its '\n' (malloc'd). */
@@ -45,14 +47,14 @@ char *poolmsg_miss_line(const char *why);
 int poolmsg_parse_reply(const char *line, size_t len, pool_reply *r);
 
 /* The pool's status reply. */
-#define POOL_KINDS_MAX 8
+#define POOL_KINDS_MAX 16
 typedef struct pool_status_msg {
 	pid_t pid;
 	char strategy[16];           /* "fast" or "secure" */
 	long long size, ready;       /* wanted per kind; ready in all */
 	int nkinds;
 	struct {
-		char name[16];       /* "plain", "python", "node" */
+		char name[144];      /* "plain", "python", "node", "image:<tag>" */
 		long long ready;
 	} kinds[POOL_KINDS_MAX];
 	unsigned long long hits, warm_hits, misses, discarded;

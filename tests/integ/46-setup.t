@@ -54,9 +54,17 @@ capture "$ISOL8" run --events --setup 'exit 5' -e 'print(1)'
 is "$(printf '%s\n' "$OUT" | jq -rc 'select(.type != "result") | [.type, .phase, .data] | join(":")' | tr '\n' ' ')" \
 	"error:setup:Setup script failed (exit code 5) exit:setup:5 " "--events, failure: error and exit of phase setup, no code events"
 
-capture "$ISOL8" run --persistent --setup 'echo x' -e 'print(1)'
-is "$RC $ERR" "1 [ERR] --persistent cannot be combined with --setup yet: run the setup as a run of its own (--cmd), then the code" \
-	"--persistent --setup is refused, not ignored"
+capture "$ISOL8" run --persistent --session-id setup-p --setup 'echo first' -r bash -e 'x=1; echo code'
+is "$RC $OUT" "0 first
+code" "--persistent --setup: the setup script, then the code, in the session"
+capture "$ISOL8" run --persistent --session-id setup-p --setup 'echo again' -r bash -e 'echo x=$x'
+is "$OUT" "again
+x=1" "…at every exec that carries one, the session's state kept"
+capture "$ISOL8" run --persistent --session-id setup-p --setup 'exit 4' -r bash -e 'echo not-run'
+is "$RC" 4 "…a failing one stops that exec with its exit code"
+like "$ERR" "Setup script failed \(exit code 4\)" "…and the reference's message"
+unlike "$OUT" "not-run" "…and its code does not run"
+"$ISOL8" session stop setup-p >/dev/null
 
 # ---- isol8-serve ----------------------------------------------------------------------------
 start_server "$WORK/s.log" --key "$KEY"

@@ -118,6 +118,28 @@ like "$ERR" '^\[ERR\] --image: "no-such-image" is neither a directory nor an ima
 capture "$ISOL8" run -e 'open("/isol8-image/python/x", "w")' --image py-np
 like "$ERR" "Read-only file system" "a run cannot write its image"
 
+# ---- sessions on images -------------------------------------------------------------------------
+S="$BIN/isol8-session"
+capture "$S" create -r python --image py-np --id img-s
+is "$RC" 0 "isol8-session create --image NAME"
+capture "$S" exec img-s -e 'import numpy; x = numpy.array([4])'
+is "$OUT" "image-setup-ran" "…the first exec runs the image's setup script, then the code with the image's package"
+capture "$S" exec img-s -e 'print(x)'
+is "$OUT" "[4]" "…later execs do not run it again (as the reference), and the state is kept"
+capture "$S" exec img-s --setup 'echo request-setup' -e 'print("code")'
+is "$OUT" "request-setup
+code" "isol8-session exec --setup: the request's setup script, every exec that carries one"
+"$S" delete img-s >/dev/null
+capture "$S" create -r node --image py-np --id img-bad
+is "$RC $ERR" '1 [ERR] image "py-np" is for python, not node' "a session on an image of another runtime is refused"
+capture "$ISOL8" run --persistent --session-id img-p -r bash --image sh-hello -e 'hello-isol8'
+is "$OUT" "hello from a Debian package" "isol8 run --persistent --image NAME"
+"$S" delete img-p >/dev/null
+"$S" create -r deno --image deno-lo --id img-d >/dev/null
+capture "$S" exec img-d -e 'import("npm:lodash").then((m) => console.log(m.default.chunk([1, 2, 3], 2).length))'
+is "$OUT" "2" "a deno session on its image: import() of the image's npm package"
+"$S" delete img-d >/dev/null
+
 # ---- rebuilds ---------------------------------------------------------------------------------
 index_up
 export PIP_INDEX_URL=http://localhost/simple/
@@ -173,7 +195,50 @@ req POST /execute "$KEY" '{"request":{"runtime":"python","code":"import numpy; p
 is "$CODE $(jqr .stdout)" "200 [5]" "POST /execute on an image the operator lists (its setup's output is not the code's)"
 req POST /execute "$KEY" '{"request":{"runtime":"python","code":"1"},"options":{"image":"py-both"}}'
 is "$CODE" 400 "an image the operator does not list is refused"
+req POST /execute "$KEY" '{"sessionId":"img-h","request":{"runtime":"python","code":"import numpy; y = numpy.array([6])"},"options":{"image":"py-np"}}'
+is "$CODE" 200 "a sessionId request with an image: the session is made on it"
+req POST /execute "$KEY" '{"sessionId":"img-h","request":{"runtime":"python","code":"print(y)"}}'
+is "$CODE $(jqr .stdout)" "200 [6]" "…and keeps its state"
+req POST /execute "$KEY" '{"sessionId":"img-h2","request":{"runtime":"python","code":"1"},"options":{"image":"py-both"}}'
+is "$CODE" 400 "…an image the operator does not list is refused for sessions too"
+req DELETE /session/img-h "$KEY"
 kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+
+# ---- the pool keeps sandboxes of named images (config poolImages) ------------------------------
+echo '{"poolImages": ["no-such-image"]}' >"$ISOL8_CONFIG"
+capture "$BIN/isol8-pool" --size 1
+like "$RC $ERR" '^1 .*poolImages: "no-such-image" is not an image of' "poolImages naming no image: the pool refuses to start"
+echo '{"poolImages": ["sh-hello"]}' >"$ISOL8_CONFIG"
+"$BIN/isol8-pool" --size 1 --runtimes none 2>"$WORK/pool.err" & PPID_=$!
+for i in $(seq 200); do grep -q ready "$WORK/pool.err" && break; sleep 0.05; done
+capture "$BIN/isol8-pool" status
+is "$(jqr '.kinds["image:sh-hello"]')" 1 "isol8-pool status: one sandbox of the image ready"
+capture "$ISOL8" run --json -r bash --image sh-hello -e 'hello-isol8'
+is "$(jqr '[.stdout, .warm] | join(" ")')" "hello from a Debian package true" "a run on the image gets the pool's sandbox of it"
+capture "$ISOL8" run --json -r bash -e 'ls /isol8-image 2>&1 | head -c 0; test -e /isol8-image/bash && echo has-layer || echo no-layer'
+is "$(jqr .stdout)" "no-layer" "a run without the image never gets a sandbox with its layer"
+cat >"$WORK/ask.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b'{"op":"acquire","layer":"/etc","memory":536870912,"cpu":1,"pids":64,"sandboxSize":536870912,"tmpSize":268435456,"seccomp":"strict"}\n')
+print(s.recv(4096).decode().strip())
+PY
+capture python3 "$WORK/ask.py" "$ISOL8_RUN_DIR/pool.sock"
+like "$OUT" '"miss"' "asking for a layer the pool does not keep (/etc) gets no sandbox"
+capture "$ISOL8" build --base bash --install hello-isol8 --tag sh-hello --force
+like "$RC $ERR" "^1 " "(a rebuild that fails: no index) leaves the pool's image as it was"
+index_up
+export APT_CONFIG="$WORK/apt/apt.conf"
+"$ISOL8" build --base bash --install hello-isol8 --tag sh-hello --force >/dev/null 2>&1
+unset APT_CONFIG
+index_down
+for i in $(seq 100); do [ "$("$BIN/isol8-pool" status | jq .discarded)" -ge 1 ] && break; sleep 0.1; done
+is "$("$BIN/isol8-pool" status | jq .discarded)" 1 "a rebuilt image: the pool drops its sandbox of the old layer"
+for i in $(seq 100); do [ "$("$BIN/isol8-pool" status | jq '.kinds["image:sh-hello"]')" = 1 ] && break; sleep 0.1; done
+capture "$ISOL8" run --json -r bash --image sh-hello -e 'hello-isol8'
+is "$(jqr '[.stdout, .warm] | join(" ")')" "hello from a Debian package true" "…and keeps one of the new layer, which the next run gets"
+kill -TERM "$PPID_"; wait "$PPID_" 2>/dev/null
+echo '{}' >"$ISOL8_CONFIG"
 
 # ---- removal -----------------------------------------------------------------------------------
 capture "$BIN/isol8-image" rm py-race

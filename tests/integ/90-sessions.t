@@ -146,8 +146,8 @@ capture "$ISOL8" session list
 is "$OUT" "[INFO] No active sessions." "isol8 session stop ends them"
 
 capture "$S" create -r python --image no-such-built-image --id img
-is "$RC $ERR" '1 [ERR] --image "no-such-built-image": a session takes a root filesystem directory; built images are not supported in sessions yet' \
-	"a built image's name in a session is refused, not mounted as a directory"
+like "$RC $ERR" '^1 \[ERR\] --image: "no-such-built-image" is neither a directory nor an image of ' \
+	"an unknown built image's name in a session is refused, not mounted as a directory"
 
 # --no-stream shows the program's bytes, also when they are not UTF-8 (they travel as base64)
 "$S" create -r bash --id bytes >/dev/null

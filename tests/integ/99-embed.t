@@ -68,6 +68,56 @@ capture cc -std=c11 -D_GNU_SOURCE ${ISOL8_SAN:-} -I"$WORK/include" "$WORK/embed.
 ok $([ "$RC" != 0 ] && echo 0 || echo 1) "against the internal archive the same program does not link"
 like "$ERR" "multiple definition of .(write_all|buf_append|json_get|config_num|parse_size|mkdir_p)" "…because the helpers' names collide"
 
+# a built image by name, through the library: isol8_request_resolve does what isol8 run does
+export ISOL8_IMAGE_DIR="$WORK/images"
+"$ISOL8" build --base bash --setup 'echo from-image >/sandbox/m' --tag emb >/dev/null 2>&1
+cat >"$WORK/image.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+
+#include <isol8.h>
+
+static int run(const char *image, isol8_config *cfg)
+{
+	isol8_options opt;
+	isol8_request req;
+	isol8_result res;
+	isol8_err err = {0};
+	isol8_options_from_config(&opt, cfg, &err);
+	opt.image = strdup(image);
+	isol8_request_init(&req);
+	req.runtime = strdup("bash");
+	req.code = strdup("cat /sandbox/m");
+	int rc = isol8_request_resolve(&req, &opt, cfg, false, &err) < 0 || isol8_request_validate(&req, &opt, &err) < 0 ||
+		 isol8_execute(&req, &opt, NULL, NULL, -1, &res, &err) < 0;
+	if (rc)
+		printf("error: %s\n", err.msg);
+	else
+		printf("%s", res.out.data ? (char *)res.out.data : ""), isol8_result_free(&res);
+	isol8_request_free(&req);
+	isol8_options_free(&opt);
+	return rc;
+}
+
+int main(void)
+{
+	isol8_config cfg;
+	isol8_err err = {0};
+	if (isol8_config_load(&cfg, &err) < 0)
+		return 2;
+	int rc = run("emb", &cfg) + run("no-such-image", &cfg);
+	isol8_config_free(&cfg);
+	return rc;
+}
+C
+# shellcheck disable=SC2086
+capture cc -std=c11 -D_GNU_SOURCE ${ISOL8_SAN:-} -I"$WORK/include" "$WORK/image.c" -o "$WORK/image" "$BUILD/dist/libisol8util.a" $LIBS
+is "$RC" 0 "a program resolving built images compiles against the installed archive"
+capture "$WORK/image"
+like "$OUT" "^from-image" "isol8_request_resolve: the image named in the options, its setup script run before the code"
+like "$OUT" "error: --image: \"no-such-image\" is neither a directory nor an image" "…an unknown one is an error the program gets"
+unset ISOL8_IMAGE_DIR
+
 globals=$(nm -g --defined-only "$BUILD/dist/libisol8util.a" | awk 'NF == 3 { print $3 }' | sort -u)
 declared=$(grep -oE '\bisol8_[a-z0-9_]+ *\(' "$SRC/lib/isol8.h" | tr -d ' (' | sort -u)
 is "$globals" "$declared" "the installed archive exports exactly the functions isol8.h declares"

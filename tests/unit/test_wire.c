@@ -245,9 +245,25 @@ static void test_poolmsg(void)
 	in.limits.seccomp = ISOL8_SECCOMP_UNCONFINED;
 	line = poolmsg_request_line(&in);
 	poolmsg_parse_request(line, strlen(line) - 1, &out);
-	ok(out.op == POOL_OP_ACQUIRE && !out.runtime[0] && out.limits.seccomp == ISOL8_SECCOMP_UNCONFINED,
+	ok(out.op == POOL_OP_ACQUIRE && !out.runtime[0] && out.limits.seccomp == ISOL8_SECCOMP_UNCONFINED &&
+		   !out.layer[0],
 	   "plain acquire round trip");
 	free(line);
+	snprintf(in.layer, sizeof in.layer, "/var/lib/isol8/images/.layers/py-1/layer");
+	line = poolmsg_request_line(&in);
+	poolmsg_parse_request(line, strlen(line) - 1, &out);
+	ok(out.op == POOL_OP_ACQUIRE && !strcmp(out.layer, in.layer), "an image's acquire round trip");
+	free(line);
+	in.layer[0] = 0;
+	static const char *const bad_layer[] = {"{\"op\":\"acquire\",\"layer\":7}", "{\"op\":\"acquire\",\"layer\":\"a\\u0000b\"}"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad_layer); i++) {
+		poolmsg_parse_request(bad_layer[i], strlen(bad_layer[i]), &out);
+		ok(out.op == POOL_OP_BAD, "a layer that cannot be read is refused, never taken as none: %s", bad_layer[i]);
+	}
+	char *longl = xasprintf("{\"op\":\"acquire\",\"layer\":\"/%01100d\"}", 0);
+	poolmsg_parse_request(longl, strlen(longl), &out);
+	ok(out.op == POOL_OP_BAD, "…nor one too long to hold");
+	free(longl);
 	pool_request st = {.op = POOL_OP_STATUS};
 	line = poolmsg_request_line(&st);
 	poolmsg_parse_request(line, strlen(line) - 1, &out);

@@ -20,6 +20,10 @@ function readLine() {
     pending = Buffer.concat([pending, b.subarray(0, k)]);
   }
 }
+// deno: import() in a block loads as the main module would (npm: specifiers from DENO_DIR); node
+// has require, and would print an experimental-feature warning into the first exec's stderr
+const dyn = typeof Deno !== 'undefined' && vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER
+  ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER } : {};
 const flush = (s) => new Promise((r) => s.write('', () => r()));
 (async () => {
   for (;;) {
@@ -30,7 +34,7 @@ const flush = (s) => new Promise((r) => s.write('', () => r()));
     let rc = 0;
     Object.assign(process.env, req.env || {});
     try {
-      const r = vm.runInThisContext(req.code, { filename: `<exec ${n}>` });
+      const r = vm.runInThisContext(req.code, { filename: `<exec ${n}>`, ...dyn });
       if (r && typeof r.then === 'function') await r;
     } catch (e) {
       if (e instanceof IsolExit) rc = Number(e.code) & 255; else { report(e); rc = 1; }
