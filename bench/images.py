@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Images benchmark: a run that needs packages, on a prebuilt image (`isol8 run --image`) against
 installing them at run time (`isol8 run --install`), for python (a local wheel) and node (a
-local npm package), interleaved, median and p99 over N runs each. The packages come from a
+local npm package), and python's image run again with isol8-pool keeping sandboxes of the image
+ready (config poolImages), interleaved, median and p99 over N runs each. The packages come from a
 package index on loopback (tests/helpers/pkg_index.py) inside a network namespace of this
 benchmark's own, so it re-executes itself under `unshare --net --mount` (root). Not a timed test.
 usage: bench/images.py [--runs N] [--bin build/bin]"""
 import os, shutil, statistics, subprocess, sys, tempfile, time
-from benchlib import interleave, pct, setup
+from benchlib import interleave, pct, setup, start_pool
 
 if not os.environ.get("ISOL8_BENCH_NS"):
     os.execvp("unshare", ["unshare", "--net", "--mount", "env", "ISOL8_BENCH_NS=1", sys.executable] + sys.argv)
@@ -29,6 +30,13 @@ for rt, pkg in (("python", "numpy"), ("node", "lodash")):
     subprocess.run([isol8, "build", "--base", rt, "--install", pkg, "--tag", f"{rt}-img"], env=with_images,
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+# a pool of its own (run dir and config) that keeps sandboxes of the python image
+pool_dir = tempfile.mkdtemp(prefix="isol8-bench-pool.")
+with open(f"{stores}/pool.json", "w") as f:
+    f.write('{"poolImages": ["python-img"]}')
+pooled = dict(with_images, ISOL8_RUN_DIR=pool_dir, ISOL8_CONFIG=f"{stores}/pool.json")
+pool = start_pool(b, pool_dir, pooled, size=2)
+
 PY = "import numpy; print(numpy.array([1]))"
 JS = "console.log(require('lodash').chunk([1], 1).length)"
 
@@ -41,6 +49,7 @@ def timed(argv, e):
 
 cases = {
     "python: --image (prebuilt)": lambda: timed([isol8, "run", "--image", "python-img", "-e", PY], with_images),
+    "python: --image, pooled (poolImages)": lambda: timed([isol8, "run", "--image", "python-img", "-e", PY], pooled),
     "python: --install at run time": lambda: timed([isol8, "run", "--install", "numpy", "-e", PY, "--timeout", "60000"],
                                                    no_images),
     "node: --image (prebuilt)": lambda: timed([isol8, "run", "-r", "node", "--image", "node-img", "-e", JS], with_images),
@@ -48,7 +57,10 @@ cases = {
                                                   "--timeout", "60000"], no_images),
 }
 times = interleave(cases, args.runs)
+pool.terminate()
+pool.wait()
 index.terminate()
+shutil.rmtree(pool_dir, ignore_errors=True)
 shutil.rmtree(stores, ignore_errors=True)
 shutil.rmtree(run_dir, ignore_errors=True)
 print(f"a run that needs a package, {args.runs} interleaved runs each, {os.cpu_count()} CPUs "
@@ -58,6 +70,6 @@ print("| path | median ms | p99 ms | ratio vs prebuilt |")
 print("|---|---:|---:|---:|")
 for rt in ("python", "node"):
     base = statistics.median(times[f"{rt}: --image (prebuilt)"])
-    for k in (f"{rt}: --image (prebuilt)", f"{rt}: --install at run time"):
+    for k in [c for c in cases if c.startswith(f"{rt}:")]:
         m = statistics.median(times[k])
         print(f"| {k} | {m:.1f} | {pct(times[k], 0.99):.1f} | {m / base:.2f}x |")
