@@ -66,17 +66,18 @@ $(PUBLIC_LIBA): $(LIB_OBJ) lib/isol8.h
 
 # isol8 links isol8-run's code (run.c) so `isol8 run` needs no second exec.
 RUN_SRC := bin/isol8-run/run.c bin/isol8-run/files.c bin/isol8-run/persistent.c
-$(BUILD)/bin/isol8: bin/isol8/main.c $(RUN_SRC) bin/isol8-run/run.h $(LIBA)
+$(BUILD)/bin/isol8: bin/isol8/main.c bin/isol8/login.c bin/isol8/login.h $(RUN_SRC) bin/isol8-run/run.h $(LIBA)
 	@mkdir -p $(dir $@)
-	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8/main.c $(RUN_SRC) -o $@ $(LIBA) $(LIBS)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8/main.c bin/isol8/login.c $(RUN_SRC) -o $@ $(LIBA) $(LIBS)
 $(BUILD)/bin/isol8-run: bin/isol8-run/main.c $(RUN_SRC) bin/isol8-run/run.h $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8-run/main.c $(RUN_SRC) -o $@ $(LIBA) $(LIBS)
-# isol8-serve alone links libcrypto (key digests); nothing on the run path pays for loading it.
+# isol8-serve alone links libcrypto (key digests), libsqlite3 and libpq (keys in a database);
+# nothing on the run path pays for loading them.
 SERVE_SRC := $(wildcard bin/isol8-serve/*.c)
-$(BUILD)/bin/isol8-serve: $(SERVE_SRC) bin/isol8-serve/serve.h $(LIBA)
+$(BUILD)/bin/isol8-serve: $(SERVE_SRC) bin/isol8-serve/serve.h bin/isol8-serve/keydb.h $(LIBA)
 	@mkdir -p $(dir $@)
-	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(SERVE_SRC) -o $@ $(LIBA) $(LIBS) -lcrypto
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -I/usr/include/postgresql $(ALL_LDFLAGS) $(SERVE_SRC) -o $@ $(LIBA) $(LIBS) -lcrypto -lsqlite3 -lpq
 $(BUILD)/bin/%: bin/%/main.c $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@ $(LIBA) $(LIBS)

@@ -158,6 +158,8 @@ typedef struct isol8_request {
 	size_t ninstall;
 	char *registry;        /* the host's configured registry URL for them, or NULL */
 	char *setup_script;    /* bash, run before the code as the sandbox user in /sandbox, or NULL */
+	isol8_kv *metadata;    /* copied into the audit log's record (metadata.userId: its userId) */
+	size_t nmetadata;
 } isol8_request;
 
 void isol8_request_init(isol8_request *r);
@@ -229,6 +231,8 @@ typedef struct isol8_result {
 	isol8_out_file *files;
 	size_t nfiles;
 	jv *network_logs;           /* --log-network: this run's proxy log entries, or NULL */
+	jv *security_events;        /* filtered network: the requests the proxy blocked (for the audit
+	                             * log; not part of the result JSON), or NULL */
 } isol8_result;
 
 /* Runs req under opts. fn (may be NULL) receives events as they happen; cancel_fd (or -1)
@@ -242,6 +246,24 @@ jv isol8_result_json(const isol8_result *res);
 /* Reads one back (consumes j): unknown statuses become "error", absent fields their zero. */
 int isol8_result_from_json(jv j, isol8_result *res, isol8_err *err);
 void isol8_result_free(isol8_result *res);
+
+/* ---- the audit log (config audit.*) ---------------------------------------------------------- */
+
+/* Who asked for an execution, for its audit record (every field may be NULL). */
+typedef struct isol8_audit_who {
+	const char *source;   /* "cli", "http", "session", "library" (NULL) */
+	const char *tenant;   /* a database key's tenant */
+	const char *key_id;   /* …and the key's id */
+	const char *client;   /* the client's address */
+} isol8_audit_who;
+
+/* When c's audit.enabled: one JSON line for an execution that ran — req, the options it ran with,
+ * its result — to audit.destination (a file under audit.logDir, stdout, or syslog), code and
+ * output included as audit.includeCode / includeOutput say, secrets masked. 0 when written (or
+ * auditing is off), -1 with err: count it, and never fail the execution for it. The tools call
+ * this for every execution; a program using isol8_execute calls it itself. */
+int isol8_audit_execution(const isol8_config *c, const isol8_request *req, const isol8_options *o,
+			  const isol8_result *res, const isol8_audit_who *who, isol8_err *err);
 
 /* ---- engines: local and remote behind one interface ---------------------------------------- */
 

@@ -36,6 +36,7 @@
 #include "state/images.h"
 #include "state/rundir.h"
 #include "run/cliopts.h"
+#include "run/credentials.h"
 
 static const char usage[] =
 	"Usage: isol8 run [file] [options]\n"
@@ -449,9 +450,9 @@ static void run_remote(struct run_args *a, const isol8_request *req, const isol8
 	isol8_err err = {0};
 	char auto_id[32] = "";
 	jv ropts = remote_options(opt, a->overrides, a->noverrides, a->allow_given, a->deny_given);
-	const char *key = a->api_key ? a->api_key : getenv("ISOL8_API_KEY");
-	if (!key || !*key)
-		isol8_die("API key required. Use --key or ISOL8_API_KEY env var.");
+	char *key = credentials_key_for(a->api_key, a->host);
+	if (!key)
+		isol8_die("API key required. Use --key, ISOL8_API_KEY env var, or `isol8 login`.");
 	if (a->persistent && !a->session_id) {
 		/* the reference's throw-away remote session, deleted at exit */
 		snprintf(auto_id, sizeof auto_id, "cli-%llu", (unsigned long long)now_real_ms());
@@ -468,6 +469,8 @@ static void run_remote(struct run_args *a, const isol8_request *req, const isol8
 		(void)isol8_engine_stop(remote, &derr);
 	}
 	isol8_engine_free(remote);
+	explicit_bzero(key, strlen(key));
+	free(key);
 	if (a->session_id == auto_id)
 		a->session_id = NULL; /* auto_id ends here */
 	if (rc < 0)
@@ -568,6 +571,11 @@ int isol8_run_main(int argc, char **argv)
 
 	int code = exit_code(sfd, &res);
 	print_result(a.mode, &res, &sink);
+	if (!a.host) { /* a remote run is the server's to audit */
+		isol8_audit_who who = {.source = "cli"};
+		if (isol8_audit_execution(&cfg, &req, &opt, &res, &who, &err) < 0)
+			fprintf(stderr, "[WARN] %s (the run itself is not affected)\n", err.msg);
+	}
 	close_out_file(&a, &sink);
 	tell_persisted(&res);
 	isol8_result_free(&res);

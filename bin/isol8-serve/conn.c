@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/json.h"
+#include "keydb.h"
 #include "serve.h"
 #include "core/util.h"
 
@@ -239,16 +240,35 @@ int conn_authenticate(serve_ctx *c, serve_conn *k)
 	for (size_t i = 0; i < c->nkeys; i++) /* no early exit: every key is compared */
 		if (CRYPTO_memcmp(h, c->keys[i], 32) == 0)
 			match = (int)i;
-	if (match < 0) {
-		metrics_reject(c, REJ_AUTH);
-		reply_error(k, 403, "Invalid API key");
-		return 403;
-	}
-	/* the owner tag is derived from the key, so sessions stay the key's across restarts */
 	static const char hex[] = "0123456789abcdef";
+	unsigned char tag[32];
+	if (match >= 0) {
+		k->master = true;
+		memcpy(tag, c->keys[match], 32);
+	} else {
+		keydb_key dk;
+		int r = c->auth_conn ? keys_lookup(c, tok, &dk) : 0;
+		if (r < 0) { /* never an open door: no key is accepted while the database is away */
+			metrics_reject(c, REJ_AUTH);
+			reply_error(k, 503, "the key database is unavailable: retry in a moment");
+			return 503;
+		}
+		if (r == 0) {
+			metrics_reject(c, REJ_AUTH);
+			reply_error(k, 403, "Invalid API key");
+			return 403;
+		}
+		snprintf(k->tenant, sizeof k->tenant, "%s", dk.tenant);
+		snprintf(k->key_id, sizeof k->key_id, "%s", dk.id);
+		/* a tenant's keys share its sessions; the tag cannot be a static key's digest */
+		char *t = xasprintf("tenant\n%s", dk.tenant);
+		SHA256((const unsigned char *)t, strlen(t), tag);
+		free(t);
+	}
+	/* the owner tag is derived from the key (or tenant), so sessions stay theirs across restarts */
 	for (int i = 0; i < 6; i++) {
-		k->owner[2 * i] = hex[c->keys[match][i] >> 4];
-		k->owner[2 * i + 1] = hex[c->keys[match][i] & 15];
+		k->owner[2 * i] = hex[tag[i] >> 4];
+		k->owner[2 * i + 1] = hex[tag[i] & 15];
 	}
 	k->owner[12] = 0;
 	/* Threat: one key holding every connection the server takes (authenticated connections

@@ -39,6 +39,8 @@ static const char usage[] =
 	"\n"
 	"  -k, --key KEY        accepted API key (repeatable; or ISOL8_API_KEY); at least 16 characters\n"
 	"      --key-file FILE  accepted API keys, one per line (keeps them out of the process list)\n"
+	"      --auth-db CONN   also keys from a database: a SQLite path or a postgres:// URL (POST /auth/keys;\n"
+	"                       or config auth.enabled + auth.connectionString)\n"
 	"  -p, --port PORT      port on 127.0.0.1 (else ISOL8_PORT, PORT, 3000); busy: another port\n"
 	"      --listen ADDR:PORT  exactly this address (busy is an error)\n"
 	"      --inetd          serve one connection on stdin/stdout (inetd, systemd Accept=yes)\n"
@@ -329,6 +331,8 @@ static int read_guards(serve_ctx *c, int max_conc, isol8_err *err)
 static void ctx_free(serve_ctx *c)
 {
 	isol8_config_free(&c->cfg);
+	free(c->auth_conn);
+	c->auth_conn = NULL;
 	explicit_bzero(c->keys, c->nkeys * sizeof *c->keys);
 	free(c->keys);
 }
@@ -341,7 +345,7 @@ static void find_session_tool(serve_ctx *c)
 
 /* The command line: keys go straight into c. */
 struct serve_cli {
-	const char *port_arg, *listen_arg;
+	const char *port_arg, *listen_arg, *auth_db;
 	bool inetd;
 };
 
@@ -350,7 +354,7 @@ static void parse_options(int argc, char **argv, serve_ctx *c, struct serve_cli 
 	static const struct option lo[] = {
 		{"key", required_argument, 0, 'k'}, {"key-file", required_argument, 0, 'K'},
 		{"port", required_argument, 0, 'p'}, {"listen", required_argument, 0, 'L'},
-		{"inetd", no_argument, 0, 'I'}, {"debug", no_argument, 0, 'd'},
+		{"inetd", no_argument, 0, 'I'}, {"debug", no_argument, 0, 'd'}, {"auth-db", required_argument, 0, 'A'},
 		{"version", no_argument, 0, 'V'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	int o;
@@ -362,6 +366,7 @@ static void parse_options(int argc, char **argv, serve_ctx *c, struct serve_cli 
 		case 'p': cli->port_arg = optarg; break;
 		case 'L': cli->listen_arg = optarg; break;
 		case 'I': cli->inetd = true; break;
+		case 'A': cli->auth_db = optarg; break;
 		case 'd': c->debug = true; break;
 		case 'V': puts(ISOL8_VERSION); exit(0);
 		case 'h': fputs(usage, stdout); exit(0);
@@ -374,12 +379,16 @@ static void parse_options(int argc, char **argv, serve_ctx *c, struct serve_cli 
 
 /* The config, its bounds and the shared state, for a server with at least one key; *max_conc
  * the executions that may run at once. 0, or -1 after one [ERR] line. */
-static int set_up(serve_ctx *c, int *max_conc)
+static int set_up(serve_ctx *c, const struct serve_cli *cli, int *max_conc)
 {
 	isol8_err err = {0};
 	if (isol8_config_load(&c->cfg, &err) < 0 || policy_check_defaults(&c->cfg, &err) < 0) {
 		fprintf(stderr, "[ERR] %s\n", err.msg);
 		return -1;
+	}
+	if (keys_setup(c, cli->auth_db, &err) < 0) {
+		fprintf(stderr, "[ERR] %s\n", err.msg);
+		return (ctx_free(c), -1);
 	}
 	*max_conc = (int)config_num(&c->cfg, "maxConcurrent", 10);
 	if (*max_conc < 1)
@@ -447,7 +456,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	unsetenv("ISOL8_API_KEY"); /* sandboxes and sessions never see it */
-	if (set_up(&c, &max_conc) < 0)
+	if (set_up(&c, &cli, &max_conc) < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 
@@ -477,11 +486,14 @@ int main(int argc, char **argv)
 		printf("[INFO] isol8 server v%s listening on http://%s%s%s:%d\n", ISOL8_VERSION, v6 ? "[" : "", a.host,
 		       v6 ? "]" : "", a.port);
 	}
-	printf("       Auth: Bearer token required\n");
+	printf("       Auth: Bearer token required%s\n", c.auth_conn ? " (static master keys, and keys in the database)" : "");
 	fflush(stdout);
+	if (keys_start_keeper(&c) < 0)
+		return (shared_close(&c), ctx_free(&c), 1);
 	notify_ready();
 	/* connections beyond running + queued executions get a 503 without a process */
 	int rc = accept_loop(&c, lfd, sfd, max_conc + c.max_queue + 16);
+	keys_stop_keeper(&c);
 	ctx_free(&c);
 	return rc;
 }

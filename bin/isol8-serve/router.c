@@ -46,6 +46,10 @@ static const struct route {
 	{"GET", "/sessions", false, route_sessions},
 	{"DELETE", "/session/", true, route_session_delete}, /* an id with a slash (%2F) is refused there, with 400 */
 	{"POST", "/cleanup", false, route_cleanup},
+	{"POST", "/auth/keys", false, route_auth_keys_create},
+	{"GET", "/auth/keys", false, route_auth_keys_list},
+	{"DELETE", "/auth/keys/", true, route_auth_key_revoke},
+	{"POST", "/auth/login", false, route_auth_login},
 	{"GET", "/metrics", false, route_metrics},
 	{NULL, "/execute/ws", false, route_websocket},
 };

@@ -10,6 +10,7 @@
  * for the server's debug output, and an execution that never ends: a session's answer is
  * awaited for the execution's timeout plus serve.graceMs, then 504, and the watchdog (conn.c)
  * ends this process if even that is overrun, so no request holds its slot for good. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,37 @@ static void sse_fail(int fd, const char *msg)
 	evw_one(&w, &exit1);
 }
 
+/* The client's address as text ("" when it has none: a unix socket). */
+static void peer_text(int fd, char *out, size_t n)
+{
+	struct sockaddr_storage sa;
+	socklen_t l = sizeof sa;
+	out[0] = 0;
+	if (getpeername(fd, (struct sockaddr *)&sa, &l) < 0)
+		return;
+	if (sa.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, out, (socklen_t)n);
+	else if (sa.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, out, (socklen_t)n);
+}
+
+/* The execution's audit record (config audit.*): one that cannot be written is counted in
+ * /metrics, never turned into a failed request. */
+static void audit(serve_ctx *c, serve_conn *k, const struct exec_in *x, const isol8_result *res)
+{
+	if (!config_bool(&c->cfg, "audit.enabled", 0))
+		return;
+	char addr[INET6_ADDRSTRLEN];
+	peer_text(k->fd, addr, sizeof addr);
+	isol8_audit_who who = {.source = x->sid[0] ? "http-session" : "http", .tenant = k->tenant,
+			       .key_id = k->key_id, .client = addr};
+	isol8_err err = {0};
+	if (isol8_audit_execution(&c->cfg, &x->req, &x->opt, res, &who, &err) < 0) {
+		metrics_audit_failed(c);
+		fprintf(stderr, "[ERR] isol8-serve: %s\n", err.msg);
+	}
+}
+
 static void run_ephemeral(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stream)
 {
 	isol8_result res;
@@ -146,7 +178,9 @@ static void run_ephemeral(serve_ctx *c, serve_conn *k, struct exec_in *x, bool s
 		(void)write_all(k->fd, sse_head, sizeof sse_head - 1);
 	}
 	int rc = isol8_execute(&x->req, &x->opt, stream ? evw_event : NULL, &w, k->fd, &res, &err);
-	metrics_count(c, x->req.runtime, rc == 0 ? res.status : "failed", rc == 0 && res.warm, k->start_ns);
+	metrics_count(c, k, x->req.runtime, rc == 0 ? res.status : "failed", rc == 0 && res.warm);
+	if (rc == 0) /* before the answer: a client that has its answer finds the record */
+		audit(c, k, x, &res);
 	if (rc < 0) {
 		if (stream)
 			sse_fail(k->fd, err.msg);
@@ -165,7 +199,7 @@ static void run_ephemeral(serve_ctx *c, serve_conn *k, struct exec_in *x, bool s
 static void count_session_result(serve_ctx *c, serve_conn *k, const char *runtime, jv result)
 {
 	jv st = json_get(result, "status");
-	metrics_count(c, runtime, jv_get_kind(st) == JV_KIND_STRING ? jv_string_value(st) : "failed", false, k->start_ns);
+	metrics_count(c, k, runtime, jv_get_kind(st) == JV_KIND_STRING ? jv_string_value(st) : "failed", false);
 	jv_free(st);
 }
 
@@ -176,10 +210,15 @@ static int ensure_session(serve_ctx *c, serve_conn *k, struct exec_in *x, const 
 	isol8_err err = {0};
 	jv meta = session_meta_live(iid);
 	if (!jv_is_valid(meta)) {
-		if (sessions_count(k->owner) >= c->max_sessions) {
+		int cap = tenant_limit(c, k, "maxSessions", c->max_sessions);
+		if (sessions_count(k->owner) >= cap) {
 			metrics_reject(c, REJ_SESSIONS);
-			reply_error(k, 429, "this key already has %d sessions (config serve.maxSessionsPerKey): delete one first",
-				    c->max_sessions);
+			if (k->tenant[0])
+				reply_error(k, 429, "tenant \"%s\" already has %d sessions (config serve.tenants or "
+					    "serve.maxSessionsPerKey): delete one first", k->tenant, cap);
+			else
+				reply_error(k, 429, "this key already has %d sessions (config serve.maxSessionsPerKey): delete one first",
+					    cap);
 			return -1;
 		}
 		jv opts = json_get(x->doc, "options");
@@ -188,7 +227,7 @@ static int ensure_session(serve_ctx *c, serve_conn *k, struct exec_in *x, const 
 			opts = jv_object();
 		}
 		if (session_create(c, iid, x->req.runtime, opts, &err) < 0 && !jv_is_valid(meta = session_meta_live(iid))) {
-			metrics_count(c, x->req.runtime, "failed", false, k->start_ns);
+			metrics_count(c, k, x->req.runtime, "failed", false);
 			reply_error(k, err.kind == ISOL8_E_INPUT ? 400 : 500, "%s", err.msg);
 			return -1;
 		}
@@ -218,6 +257,13 @@ static void relay_result(serve_ctx *c, serve_conn *k, struct exec_in *x, bool st
 {
 	jv data = jv_object_set(jv_copy(result), jv_string("sessionId"), jv_string(x->sid));
 	count_session_result(c, k, x->req.runtime, data);
+	/* audited before the answer goes out: a client that has its answer finds the record */
+	isol8_result res;
+	isol8_err err = {0};
+	if (config_bool(&c->cfg, "audit.enabled", 0) && isol8_result_from_json(jv_copy(data), &res, &err) == 0) {
+		audit(c, k, x, &res);
+		isol8_result_free(&res);
+	}
 	if (stream) {
 		start_stream(k, st);
 		isol8_evwriter w = {.fd = k->fd, .sse = true};
@@ -240,7 +286,7 @@ static void relay_line(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stre
 	jv_free(v);
 	if (kind == EVR_REFUSAL) {
 		/* the session refused the exec (e.g. another runtime): a client mistake */
-		metrics_count(c, x->req.runtime, "failed", false, k->start_ns);
+		metrics_count(c, k, x->req.runtime, "failed", false);
 		if (st->headers)
 			sse_fail(k->fd, (const char *)ev.data.data);
 		else
@@ -267,7 +313,7 @@ static void session_unfinished(serve_ctx *c, serve_conn *k, struct exec_in *x, c
 	} else {
 		snprintf(msg, sizeof msg, "the session ended during the execution");
 	}
-	metrics_count(c, x->req.runtime, "failed", false, k->start_ns);
+	metrics_count(c, k, x->req.runtime, "failed", false);
 	if (st->headers)
 		sse_fail(k->fd, msg);
 	else
@@ -312,11 +358,16 @@ static void execute(serve_ctx *c, serve_conn *k, bool stream)
 		return;
 	}
 	enum serve_reject why;
-	if (key_share_take(c, k->owner) < 0) {
-		/* one key must not take every slot and the queue from the others */
+	int share = tenant_limit(c, k, "maxConcurrent", c->key_share);
+	if (key_share_take(c, k->owner, share) < 0) {
+		/* one key (or tenant) must not take every slot and the queue from the others */
 		metrics_reject(c, REJ_KEY_SHARE);
-		reply_error(k, 429, "this key already has %d executions running or queued (config serve.maxConcurrentPerKey): "
-			    "retry when one ends", c->key_share);
+		if (k->tenant[0])
+			reply_error(k, 429, "tenant \"%s\" already has %d executions running or queued (config serve.tenants or "
+				    "serve.maxConcurrentPerKey): retry when one ends", k->tenant, share);
+		else
+			reply_error(k, 429, "this key already has %d executions running or queued (config serve.maxConcurrentPerKey): "
+				    "retry when one ends", share);
 	} else if (slot_acquire(c, &why) < 0) {
 		metrics_reject(c, why);
 		reply_error(k, 503, "%s", why == REJ_QUEUE_FULL ? "server busy: all execution slots and the queue are full"

@@ -1,6 +1,7 @@
 /* serve.h — isol8-serve's parts, from the bottom up. Each part calls only parts listed above
  * it, never one below, so the calls go one way:
  *
+ *   keydb.c           API keys in a database (SQLite, PostgreSQL): keydb.h
  *   sessions.c        a key's sessions in the run dir: names, client ids, counting, creating,
  *                     reading their answers (answers no client itself)
  *   policy.c          the operator's bounds on what a client may ask for
@@ -8,6 +9,7 @@
  *                     per-key shares, metrics
  *   conn.c            one connection: a bounded head and body, authentication, the replies,
  *                     the watchdog; knows nothing of routes
+ *   keys.c            DB-backed keys: the key keeper, lookups, the purge job, the /auth routes
  *   routes_exec.c     POST /execute, POST /execute/stream
  *   routes_session.c  POST|GET /file, GET /sessions, DELETE /session/ID, POST /cleanup
  *   router.c          method and path to handler; serve_connection, one connection's life
@@ -51,6 +53,7 @@ struct serve_holder {
 	unsigned long long start;
 };
 #define SERVE_MAX_HOLDERS 1024
+#define SERVE_MAX_TENANTS 64
 
 /* Lives in a MAP_SHARED file ($RUN_DIR/serve/state) so every server process of a run dir —
  * the listening daemon's per-connection children, inetd instances — counts into one place. */
@@ -67,6 +70,14 @@ struct serve_shared {
 	uint64_t requests;
 	struct serve_holder holders[SERVE_MAX_HOLDERS];      /* execution shares */
 	struct serve_holder conn_holders[SERVE_MAX_HOLDERS]; /* authenticated connections */
+	struct serve_tenant {
+		uint32_t used;      /* claimed (compare-and-swap), then ready once the name is written */
+		uint32_t ready;
+		char name[129];
+		uint64_t execs[SERVE_NST];
+	} tenants[SERVE_MAX_TENANTS]; /* executions by tenant (database keys; past the table: "other") */
+	uint64_t tenants_other[SERVE_NST];
+	uint64_t audit_failures;       /* audit lines that could not be written */
 };
 
 typedef struct serve_ctx {
@@ -90,6 +101,11 @@ typedef struct serve_ctx {
 	char session_bin[4096];      /* isol8-session next to us */
 	struct serve_shared *sh;
 	int state_fd;
+	char *auth_conn;             /* the key database (SQLite path or postgres:// URL), NULL: off */
+	long long auth_ttl_ms;       /* auth.defaultTtlMs */
+	long long auth_purge_ms;     /* auth.cleanupIntervalMs */
+	char keeper_sock[108];       /* the key keeper's socket ("" when there is none) */
+	int keeper_pid;
 } serve_ctx;
 
 typedef struct serve_conn {
@@ -97,7 +113,11 @@ typedef struct serve_conn {
 	http_request req;
 	char *body;
 	size_t body_len;
-	char owner[13];              /* 12 hex of SHA-256(key): whose sessions these are */
+	char owner[13];              /* whose sessions these are: 12 hex of SHA-256 of a static key, or
+	                              * of a database key's tenant (its tenant's sessions) */
+	bool master;                 /* a static key (--key, --key-file): may use /auth */
+	char tenant[129];            /* a database key's tenant ("" for a static key) */
+	char key_id[37];             /* a database key's id */
 	uint64_t start_ns;
 	int status;                  /* the status answered (for the access log) */
 	bool answered;               /* a status line has gone out (the watchdog must not send one) */
@@ -143,17 +163,23 @@ void shared_close(serve_ctx *c);
  * REJ_QUEUE_FULL or REJ_QUEUE_TIMEOUT. */
 int slot_acquire(serve_ctx *c, enum serve_reject *why);
 void slot_release(serve_ctx *c);
-/* 0 with one of owner's c->key_share execution shares held by this process, -1 when the key
+/* 0 with one of owner's cap execution shares held by this process, -1 when the key (or tenant)
  * has them all in use (or the table is full). Given back by key_share_release, or noticed
  * gone when the process dies. */
-int key_share_take(serve_ctx *c, const char *owner);
+int key_share_take(serve_ctx *c, const char *owner, int cap);
 void key_share_release(serve_ctx *c);
 /* The same for the key's open connections (any route), c->key_conns of them. */
 int conn_share_take(serve_ctx *c, const char *owner);
 void conn_share_release(serve_ctx *c);
-void metrics_count(serve_ctx *c, const char *runtime, const char *status, bool warm, uint64_t start_ns);
+/* k: the request (its start, its key's tenant). */
+void metrics_count(serve_ctx *c, const struct serve_conn *k, const char *runtime, const char *status, bool warm);
+void metrics_audit_failed(serve_ctx *c);
 void metrics_reject(serve_ctx *c, enum serve_reject why);
 char *metrics_render(serve_ctx *c);
+
+/* A database key's tenant limit from config serve.tenants.<tenant>.<what> ("maxConcurrent",
+ * "maxSessions"), else fallback (the per-key setting). */
+int tenant_limit(const serve_ctx *c, const struct serve_conn *k, const char *what, int fallback);
 
 /* ---- conn.c -------------------------------------------------------------------------------- */
 
@@ -176,12 +202,26 @@ void watchdog_arm(serve_conn *k, long long ms);
 /* The SSE head has gone out: later errors are frames, not a status. */
 void mark_streaming(serve_conn *k);
 
+/* ---- keys.c: DB-backed keys ------------------------------------------------------------------ */
+
+typedef struct keydb_key keydb_key;
+/* DB auth from --auth-db (flag_conn) or the config's auth.*: the schema brought up once. 0, or
+ * -1 with err (a database that cannot be opened stops the server from starting). */
+int keys_setup(serve_ctx *c, const char *flag_conn, isol8_err *err);
+/* The key keeper of a listening server (one database connection for every lookup). */
+int keys_start_keeper(serve_ctx *c);
+void keys_stop_keeper(serve_ctx *c);
+/* token's key: 1 valid (k's id, name, tenant set), 0 unknown, revoked or expired, -1 the
+ * database is unavailable. */
+int keys_lookup(serve_ctx *c, const char *token, keydb_key *k);
+
 /* ---- routes_exec.c, routes_session.c ------------------------------------------------------- */
 
 /* A route's handler; rest is the path past the route's prefix ("" for a whole-path route). */
 typedef void route_fn(serve_ctx *c, serve_conn *k, const char *rest);
 route_fn route_execute, route_execute_stream;
 route_fn route_file_put, route_file_get, route_sessions, route_session_delete, route_cleanup;
+route_fn route_auth_keys_create, route_auth_keys_list, route_auth_key_revoke, route_auth_login;
 
 /* ---- router.c ------------------------------------------------------------------------------ */
 

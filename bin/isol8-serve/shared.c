@@ -38,7 +38,7 @@
 #include "state/rundir.h"
 
 #define STATE_MAGIC 0x6c38737fu
-#define STATE_VERSION 3
+#define STATE_VERSION 4
 
 static const char *const statuses[SERVE_NST] = {"ok", "error", "timeout", "oom", "signal", "output_limit", "failed"};
 static const char *const reject_names[REJ_N] = {"queue_full", "queue_timeout", "body_too_large", "unauthorized",
@@ -242,9 +242,47 @@ static void share_release(struct serve_holder *hs)
 	unlock_setup(lk);
 }
 
-int key_share_take(serve_ctx *c, const char *owner)
+int key_share_take(serve_ctx *c, const char *owner, int cap)
 {
-	return share_take(c->sh->holders, owner, c->key_share, 0);
+	return share_take(c->sh->holders, owner, cap, 0);
+}
+
+int tenant_limit(const serve_ctx *c, const serve_conn *k, const char *what, int fallback)
+{
+	if (!k->tenant[0])
+		return fallback;
+	jv all = config_get(&c->cfg, "serve.tenants"), t = json_get(all, k->tenant), v = json_get(t, what);
+	int n = jv_get_kind(v) == JV_KIND_NUMBER ? (int)jv_number_value(v) : fallback;
+	jv_free(v);
+	jv_free(t);
+	jv_free(all);
+	return n;
+}
+
+/* The tenant's row of counters, claimed on first use; NULL when the table is full. */
+static struct serve_tenant *tenant_row(struct serve_shared *sh, const char *name)
+{
+	for (int i = 0; i < SERVE_MAX_TENANTS; i++) {
+		struct serve_tenant *t = &sh->tenants[i];
+		if (__atomic_load_n(&t->ready, __ATOMIC_ACQUIRE) && !strcmp(t->name, name))
+			return t;
+	}
+	for (int i = 0; i < SERVE_MAX_TENANTS; i++) {
+		struct serve_tenant *t = &sh->tenants[i];
+		uint32_t zero = 0;
+		if (__atomic_compare_exchange_n(&t->used, &zero, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			snprintf(t->name, sizeof t->name, "%s", name);
+			__atomic_store_n(&t->ready, 1, __ATOMIC_RELEASE);
+			return t; /* two processes may claim a row each for one new tenant: summed when shown */
+		}
+	}
+	return NULL;
+}
+
+void metrics_audit_failed(serve_ctx *c)
+{
+	if (c->sh)
+		__atomic_add_fetch(&c->sh->audit_failures, 1, __ATOMIC_RELAXED);
 }
 
 void key_share_release(serve_ctx *c)
@@ -271,13 +309,18 @@ static int index_of(const char *const *names, int n, const char *s)
 	return n - 1;
 }
 
-void metrics_count(serve_ctx *c, const char *runtime, const char *status, bool warm, uint64_t start_ns)
+void metrics_count(serve_ctx *c, const serve_conn *k, const char *runtime, const char *status, bool warm)
 {
 	struct serve_shared *sh = c->sh;
+	uint64_t start_ns = k->start_ns;
 	int r = runtime_index(runtime), s = index_of(statuses, SERVE_NST, status);
 	if (r < 0)
 		r = SERVE_NRT - 1; /* "other" */
 	__atomic_add_fetch(&sh->execs[r][s], 1, __ATOMIC_RELAXED);
+	if (k->tenant[0]) {
+		struct serve_tenant *t = tenant_row(sh, k->tenant);
+		__atomic_add_fetch(t ? &t->execs[s] : &sh->tenants_other[s], 1, __ATOMIC_RELAXED);
+	}
 	if (warm)
 		__atomic_add_fetch(&sh->warm, 1, __ATOMIC_RELAXED);
 	uint64_t us = (now_mono_ns() - start_ns) / 1000;
@@ -334,6 +377,40 @@ static void line(isol8_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A label value as Prometheus wants it: \\, \" and \n escaped (a tenant id is anyone's text). */
+static void label(isol8_buf *b, const char *v)
+{
+	for (; *v; v++)
+		*v == '\\' ? buf_puts(b, "\\\\") : *v == '"' ? buf_puts(b, "\\\"") : *v == '\n' ? buf_puts(b, "\\n")
+											    : buf_append(b, v, 1);
+}
+
+/* Executions by database-key tenant (rows of one tenant summed: two may have been claimed). */
+static void tenant_metrics(isol8_buf *b, struct serve_shared *sh)
+{
+	line(b, "# HELP isol8_tenant_executions_total Executions by tenant (database keys) and status.\n"
+		"# TYPE isol8_tenant_executions_total counter\n");
+	for (int i = 0; i < SERVE_MAX_TENANTS; i++) {
+		struct serve_tenant *t = &sh->tenants[i];
+		bool first = __atomic_load_n(&t->ready, __ATOMIC_ACQUIRE);
+		for (int j = 0; first && j < i; j++)
+			first = !(__atomic_load_n(&sh->tenants[j].ready, __ATOMIC_ACQUIRE) && !strcmp(sh->tenants[j].name, t->name));
+		for (int s = 0; first && s < SERVE_NST; s++) {
+			uint64_t n = 0;
+			for (int j = i; j < SERVE_MAX_TENANTS; j++)
+				if (__atomic_load_n(&sh->tenants[j].ready, __ATOMIC_ACQUIRE) && !strcmp(sh->tenants[j].name, t->name))
+					n += ld(&sh->tenants[j].execs[s]);
+			buf_puts(b, "isol8_tenant_executions_total{tenant=\"");
+			label(b, t->name);
+			line(b, "\",status=\"%s\"} %llu\n", statuses[s], (unsigned long long)n);
+		}
+	}
+	for (int s = 0; s < SERVE_NST; s++)
+		if (ld(&sh->tenants_other[s]))
+			line(b, "isol8_tenant_executions_total{tenant=\"(other)\",status=\"%s\"} %llu\n", statuses[s],
+			     (unsigned long long)ld(&sh->tenants_other[s]));
+}
+
 char *metrics_render(serve_ctx *c)
 {
 	struct serve_shared *sh = c->sh;
@@ -345,6 +422,10 @@ char *metrics_render(serve_ctx *c)
 			line(&b, "isol8_executions_total{runtime=\"%s\",status=\"%s\"} %llu\n",
 			     r < ISOL8_NRUNTIMES ? runtime_name_at(r) : "other", statuses[s],
 			     (unsigned long long)ld(&sh->execs[r][s]));
+	tenant_metrics(&b, sh);
+	line(&b, "# HELP isol8_audit_failures_total Audit lines that could not be written.\n"
+		 "# TYPE isol8_audit_failures_total counter\nisol8_audit_failures_total %llu\n",
+	     (unsigned long long)ld(&sh->audit_failures));
 	line(&b, "# HELP isol8_executions_warm_total Executions that ran in a sandbox from isol8-pool.\n"
 		 "# TYPE isol8_executions_warm_total counter\nisol8_executions_warm_total %llu\n",
 	     (unsigned long long)ld(&sh->warm));

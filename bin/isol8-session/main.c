@@ -27,6 +27,7 @@
 #include "run/session_client.h"
 #include "wire/sessionmsg.h"
 #include "run/session_daemon.h"
+#include "run/credentials.h"
 #include "run/imageuse.h"
 #include "run/setup.h"
 #include "state/images.h"
@@ -308,6 +309,28 @@ static jv exec_request(const struct exec_args *a)
 	return sessionmsg_exec(jv_object_set(jv_object_set(jv_object(), jv_string("request"), req), jv_string("options"), opts));
 }
 
+/* The exec's audit record, when the config keeps one (consumes result). */
+static void audit_exec(const isol8_config *cfg, const struct exec_args *a, jv result)
+{
+	isol8_result res;
+	isol8_err err = {0};
+	if (!config_bool(cfg, "audit.enabled", 0) || !jv_is_valid(result)) {
+		jv_free(result);
+		return;
+	}
+	if (isol8_result_from_json(result, &res, &err) < 0)
+		return;
+	isol8_request r;
+	isol8_request_init(&r);
+	r.runtime = (char *)(a->runtime ? a->runtime : res.runtime); /* borrowed */
+	r.cmd = (char *)a->cmd;
+	r.code = a->cmd ? NULL : (char *)a->code;
+	isol8_audit_who who = {.source = "session"};
+	if (isol8_audit_execution(cfg, &r, &a->l.opt, &res, &who, &err) < 0)
+		fprintf(stderr, "[WARN] %s (the exec itself is not affected)\n", err.msg);
+	isol8_result_free(&res);
+}
+
 static int cmd_exec(int argc, char **argv, const isol8_config *cfg)
 {
 	struct exec_args a = {.mode = SESSION_OUT_STREAM};
@@ -324,8 +347,10 @@ static int cmd_exec(int argc, char **argv, const isol8_config *cfg)
 	if (!f)
 		isol8_die("no session \"%s\" (create it with isol8-session create, or pass --create -r RUNTIME)", a.id);
 	signal(SIGPIPE, SIG_IGN);
-	int rc = session_show_exec(f, a.mode); /* the same modes as isol8 run */
+	jv result;
+	int rc = session_show_exec(f, a.mode, &result); /* the same modes as isol8 run */
 	fclose(f);
+	audit_exec(cfg, &a, result);
 	free(text);
 	isol8_buf_free(&a.setup);
 	isol8_options_free(&a.l.opt);
@@ -405,13 +430,13 @@ static int cmd_list(bool as_json)
 /* `list|stop --host URL [--key K] [--json]`: the same commands against an isol8-serve. */
 static int remote_cmd(int argc, char **argv)
 {
-	const char *host = NULL, *key = getenv("ISOL8_API_KEY"), *id = NULL;
+	const char *host = NULL, *flag_key = NULL, *id = NULL;
 	bool as_json = false;
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--host") && i + 1 < argc)
 			host = argv[++i];
 		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
-			key = argv[++i];
+			flag_key = argv[++i];
 		else if (!strcmp(argv[i], "--json"))
 			as_json = true;
 		else if (argv[i][0] != '-' && !id)
@@ -419,19 +444,24 @@ static int remote_cmd(int argc, char **argv)
 		else
 			isol8_die("unknown option \"%s\" (see isol8-session --help)", argv[i]);
 	}
-	if (!key || !*key)
-		isol8_die("API key required. Use --key or ISOL8_API_KEY env var.");
+	char *key = credentials_key_for(flag_key, host);
+	if (!key)
+		isol8_die("API key required. Use --key, ISOL8_API_KEY env var, or `isol8 login`.");
 	isol8_err err = {0};
 	if (strcmp(argv[1], "list")) {
 		if (!id)
 			isol8_die("%s needs a session id", argv[1]);
-		if (isol8_remote_delete_session(host, key, id, &err) < 0)
+		int rc = isol8_remote_delete_session(host, key, id, &err);
+		free(key);
+		if (rc < 0)
 			isol8_die("%s", err.msg);
 		printf("[OK] Session \"%s\" destroyed.\n", id);
 		return 0;
 	}
 	jv all;
-	if (isol8_remote_sessions(host, key, &all, &err) < 0)
+	int rc = isol8_remote_sessions(host, key, &all, &err);
+	free(key);
+	if (rc < 0)
 		isol8_die("%s", err.msg);
 	print_sessions(all, as_json, remote_line);
 	return 0;

@@ -1,7 +1,7 @@
 /* isol8 — the thin dispatcher: `isol8 <tool> …` execs isol8-<tool> (git-style), found next to
  * this binary first, then on PATH. `run` is the exception: isol8-run's code is linked in and
  * called directly, because it is every agent's hot path and an exec costs ~2 ms here.
- * Built in too: --version, --help, `config [--json]`, `doctor`. */
+ * Built in too: --version, --help, `config [--json]`, `doctor`, `login`, `logout`. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +22,7 @@
 #include "core/runtime.h"
 #include "sandbox/cgroup.h"
 #include "../isol8-run/run.h"
+#include "login.h"
 #include "sandbox/seccomp_policy.h"
 #include "core/util.h"
 #include "state/rundir.h"
@@ -43,6 +44,9 @@ static const char help[] =
 	"  setup [--force]   check the runtimes, build the config's prebuiltImages\n"
 	"  image build|list|rm  the image store (isol8-image)\n"
 	"  session list|stop|…  persistent sessions (isol8-session)\n"
+	"  login --host URL --key MASTER [--name N] [--ttl MS]\n"
+	"                    get a key of your own from a server, kept for its --host commands\n"
+	"  logout            forget it (~/.isol8/credentials.json)\n"
 	"  proxy [options]   the filtering egress proxy (isol8-proxy)\n"
 	"  mask [options]    mask secrets in a stream: stdin to stdout (isol8-mask)\n"
 	"  pool status       the warm sandbox pool (isol8-pool)\n"
@@ -215,6 +219,10 @@ int main(int argc, char **argv)
 		return cmd_config(argc - i - 1, argv + i + 1);
 	if (!strcmp(cmd, "doctor"))
 		return cmd_doctor();
+	if (!strcmp(cmd, "login"))
+		return cmd_login(argc - i, argv + i);
+	if (!strcmp(cmd, "logout"))
+		return cmd_logout(argc - i, argv + i);
 	if (!strcmp(cmd, "run")) {
 		/* same argv isol8-run would get: argv[0] then the flags (with --debug passed on) */
 		int n = 0;

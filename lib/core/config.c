@@ -36,7 +36,7 @@ static const char default_config[] =
 	"\"images\":[],\"maxBodyBytes\":16777216,\"maxQueue\":16,\"queueTimeoutMs\":10000,\"maxSessionsPerKey\":16,"
 	"\"headTimeoutMs\":5000,\"bodyTimeoutMs\":10000,\"maxUnauthenticatedPerAddress\":8,\"graceMs\":30000,\"setupScripts\":true}}";
 
-enum ktype { K_BOOL, K_NUM, K_STR, K_STRS, K_OBJ, K_POOL, K_IMAGES };
+enum ktype { K_BOOL, K_NUM, K_STR, K_STRS, K_OBJ, K_POOL, K_IMAGES, K_TENANTS };
 
 static const struct key {
 	const char *path;
@@ -77,13 +77,14 @@ static const struct key {
 	{"remoteCode.cacheTtl", K_NUM, NULL},
 	{"audit", K_OBJ, NULL},
 	{"audit.enabled", K_BOOL, NULL},
-	{"audit.destination", K_STR, NULL},
+	{"audit.destination", K_STR, "|filesystem|file|stdout|syslog|journald|"},
 	{"audit.logDir", K_STR, NULL},
 	{"audit.postLogScript", K_STR, NULL},
 	{"audit.trackResources", K_BOOL, NULL},
 	{"audit.retentionDays", K_NUM, NULL},
 	{"audit.includeCode", K_BOOL, NULL},
 	{"audit.includeOutput", K_BOOL, NULL},
+	{"audit.syslogSocket", K_STR, NULL},
 	{"auth", K_OBJ, NULL},
 	{"auth.enabled", K_BOOL, NULL},
 	{"auth.connectionString", K_STR, NULL},
@@ -106,6 +107,7 @@ static const struct key {
 	{"serve.maxQueue", K_NUM, NULL},
 	{"serve.queueTimeoutMs", K_NUM, NULL},
 	{"serve.maxSessionsPerKey", K_NUM, NULL},
+	{"serve.tenants", K_TENANTS, NULL},
 	{"serve.headTimeoutMs", K_NUM, NULL},
 	{"serve.bodyTimeoutMs", K_NUM, NULL},
 	{"serve.maxUnauthenticatedPerAddress", K_NUM, NULL},
@@ -225,6 +227,33 @@ static int check_value(const struct key *k, jv v, const char *what, isol8_err *e
 			}
 		}
 		break;
+	case K_TENANTS: /* {"<tenant>": {"maxConcurrent": n, "maxSessions": n}} */
+		if (jv_get_kind(v) != JV_KIND_OBJECT)
+			return type_error(err, what, k->path, "an object of tenants", v);
+		jv_object_foreach(v, tenant, lim) {
+			bool ok = jv_get_kind(lim) == JV_KIND_OBJECT;
+			if (ok) {
+				jv_object_foreach(lim, name, n) {
+					ok &= (!strcmp(jv_string_value(name), "maxConcurrent") ||
+					       !strcmp(jv_string_value(name), "maxSessions")) &&
+					      jv_get_kind(n) == JV_KIND_NUMBER && jv_number_value(n) >= 1 &&
+					      jv_number_value(n) <= 100000 && jv_number_value(n) == (int)jv_number_value(n);
+					jv_free(name);
+					jv_free(n);
+				}
+			}
+			if (!ok) {
+				isol8_input_error(err, "%s: serve.tenants.%s must be {\"maxConcurrent\": n, \"maxSessions\": n} "
+						  "(whole numbers from 1)", what, jv_string_value(tenant));
+				jv_free(tenant);
+				jv_free(lim);
+				jv_free(v);
+				return -1;
+			}
+			jv_free(tenant);
+			jv_free(lim);
+		}
+		break;
 	case K_IMAGES:
 		if (jv_get_kind(v) != JV_KIND_ARRAY)
 			return type_error(err, what, k->path, "an array", v);
@@ -262,16 +291,14 @@ static int check_value(const struct key *k, jv v, const char *what, isol8_err *e
 	return 0;
 }
 
-/* Sections of the reference's config this version does not act on yet. Their disabled form is
+/* Sections of the reference's config this version does not act on. Their disabled form is
  * accepted (a config written for the reference loads); turning one on is refused with one line,
- * never accepted and ignored: an operator who enables an audit log must not believe they have one. */
+ * never accepted and ignored: an operator who enables a feature must not believe they have it. */
 static int refuse_unbuilt(jv root, const char *what, isol8_err *err)
 {
 	static const struct {
 		const char *key, *why;
 	} on[] = {
-		{"audit.enabled", "the audit log is not part of this version"},
-		{"auth.enabled", "API keys in a database are not part of this version (use isol8-serve --key or --key-file)"},
 		{"remoteCode.enabled", "fetching code from a URL is not supported (send the code itself)"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(on); i++) {

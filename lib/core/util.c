@@ -235,14 +235,18 @@ uint64_t now_real_ms(void)
 	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000ull;
 }
 
+void iso8601_at(uint64_t ms, char out[32])
+{
+	struct tm tm;
+	time_t s = (time_t)(ms / 1000);
+	gmtime_r(&s, &tm); /* not strftime: it reads /etc/localtime on every call */
+	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+		 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, (int)(ms % 1000));
+}
+
 void iso8601_now(char out[32])
 {
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm); /* not strftime: it reads /etc/localtime on every call */
-	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-		 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, (int)(ts.tv_nsec / 1000000) % 1000);
+	iso8601_at(now_real_ms(), out);
 }
 
 void random_hex(char *out, size_t nbytes)

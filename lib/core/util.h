@@ -42,6 +42,7 @@ int parse_double(const char *s, double min, double max, double *out);
 uint64_t now_mono_ns(void);
 uint64_t now_real_ms(void);
 void iso8601_now(char out[32]);     /* 2026-11-22T14:01:02.123Z */
+void iso8601_at(uint64_t ms, char out[32]); /* the same for a time in ms since the epoch */
 void random_hex(char *out, size_t nbytes); /* writes 2*nbytes hex chars + NUL */
 void uuid_v4(char out[37]);
 

@@ -407,10 +407,24 @@ static void end_sandbox(struct run *r, struct job *j, const isol8_options *o, in
 	}
 	egress_stop(j->proxy);
 	if (j->netlog) {
+		jv all = rc == 0 ? netlog_read(j->netlog) : jv_invalid();
 		if (o->log_network && rc == 0) {
 			res->network_logs = xmalloc(sizeof(jv));
-			*res->network_logs = netlog_read(j->netlog);
+			*res->network_logs = jv_copy(all);
 		}
+		if (rc == 0) { /* what the proxy refused: the audit log's securityEvents */
+			jv blocked = jv_array();
+			jv_array_foreach(all, i, e) {
+				(void)i;
+				jv act = json_get(e, "action");
+				bool b = jv_get_kind(act) == JV_KIND_STRING && !strcmp(jv_string_value(act), "BLOCK");
+				jv_free(act);
+				blocked = b ? jv_array_append(blocked, e) : (jv_free(e), blocked);
+			}
+			res->security_events = xmalloc(sizeof(jv));
+			*res->security_events = blocked;
+		}
+		jv_free(all);
 		unlink(j->netlog);
 		free(j->netlog);
 	}

@@ -378,3 +378,34 @@ int isol8_remote_delete_session(const char *host, const char *api_key, const cha
 	remote_free(&r);
 	return st == 200 ? 0 : -1;
 }
+
+int isol8_remote_login(const char *host, const char *master_key, const char *name, long long ttl_ms, jv *out,
+		       long *status, isol8_err *err)
+{
+	*out = jv_invalid();
+	isol8_remote r;
+	remote_init(&r, host, master_key, NULL, jv_null());
+	jv body = jv_object_set(jv_object(), jv_string("name"), jv_string(name));
+	if (ttl_ms > 0)
+		body = jv_object_set(body, jv_string("ttlMs"), jv_number((double)ttl_ms));
+	struct call c = {.result = jv_invalid()};
+	long st = http(r.host, r.key, "POST", "/auth/login", body, &c, err);
+	*status = st;
+	int rc = -1;
+	if (st >= 0 && (st < 200 || st > 299)) {
+		failure(&c, st, "Authentication failed", err);
+	} else if (st >= 200) {
+		*out = jv_parse_sized(c.body.data ? (const char *)c.body.data : "", (int)c.body.len);
+		jv t = json_get(*out, "token"), e = json_get(*out, "expiresAt"), id = json_get(*out, "keyId");
+		if (jv_get_kind(t) == JV_KIND_STRING && jv_get_kind(e) == JV_KIND_STRING && jv_get_kind(id) == JV_KIND_STRING)
+			rc = 0;
+		else
+			isol8_fail(err, ISOL8_E_SANDBOX, 0, "Authentication failed: unexpected answer");
+		jv_free(t);
+		jv_free(e);
+		jv_free(id);
+	}
+	call_free(&c);
+	remote_free(&r);
+	return rc;
+}

@@ -27,5 +27,9 @@ int remote_get_file(isol8_remote *r, const char *path, isol8_buf *out, isol8_err
 /* The remote routes the CLI uses directly. */
 int isol8_remote_sessions(const char *host, const char *api_key, jv *out, isol8_err *err);
 int isol8_remote_delete_session(const char *host, const char *api_key, const char *id, isol8_err *err);
+/* POST /auth/login with a master key: 0 with *out {token, expiresAt, keyId}; -1 with err
+ * ("Authentication failed: <the server's error>") and *status the HTTP status (-1: none). */
+int isol8_remote_login(const char *host, const char *master_key, const char *name, long long ttl_ms, jv *out,
+		       long *status, isol8_err *err);
 
 #endif

@@ -87,7 +87,7 @@ static void show_result(jv data, enum session_output mode, int *code)
 
 /* One reply line, shown as mode says; *code is set by a refusal or the result. Malformed lines
  * are skipped. */
-static void show_line(const char *line, size_t n, enum session_output mode, int *code, bool *got_result)
+static void show_line(const char *line, size_t n, enum session_output mode, int *code, bool *got_result, jv *result)
 {
 	isol8_evread ev;
 	switch (evr_parse_line(line, n, &ev)) {
@@ -107,6 +107,10 @@ static void show_line(const char *line, size_t n, enum session_output mode, int 
 		break;
 	case EVR_RESULT:
 		*got_result = true;
+		if (result) {
+			jv_free(*result);
+			*result = jv_copy(ev.result);
+		}
 		show_result(ev.result, mode, code);
 		break;
 	default:
@@ -115,8 +119,10 @@ static void show_line(const char *line, size_t n, enum session_output mode, int 
 	evr_free(&ev);
 }
 
-int session_show_exec(FILE *f, enum session_output mode)
+int session_show_exec(FILE *f, enum session_output mode, jv *result)
 {
+	if (result)
+		*result = jv_invalid();
 	int code = 1;
 	char *line = NULL;
 	size_t cap = 0;
@@ -125,7 +131,7 @@ int session_show_exec(FILE *f, enum session_output mode)
 	while ((n = getline(&line, &cap, f)) > 0) {
 		if (mode == SESSION_OUT_EVENTS)
 			fwrite(line, 1, (size_t)n, stdout);
-		show_line(line, (size_t)n, mode, &code, &got_result);
+		show_line(line, (size_t)n, mode, &code, &got_result, result);
 	}
 	free(line);
 	return got_result ? code : 1;

@@ -26,7 +26,8 @@ enum session_output { SESSION_OUT_STREAM, SESSION_OUT_BUFFERED, SESSION_OUT_JSON
 void result_show_buffered(isol8_result *res);
 
 /* Reads an exec's reply lines from f to the end and shows them as mode says; an {"error":…}
- * line becomes "[ERR] …" on stderr. The program's exit code, or 1 when no result came. */
-int session_show_exec(FILE *f, enum session_output mode);
+ * line becomes "[ERR] …" on stderr. The program's exit code, or 1 when no result came.
+ * result (may be NULL): the ExecutionResult object, or invalid when none came. */
+int session_show_exec(FILE *f, enum session_output mode, jv *result);
 
 #endif

@@ -28,6 +28,7 @@ void isol8_request_free(isol8_request *r)
 	free(r->stdin_data);
 	free(r->workdir);
 	kv_free(r->env, r->nenv);
+	kv_free(r->metadata, r->nmetadata);
 	for (size_t i = 0; i < r->nfiles; i++) {
 		free(r->files[i].path);
 		free(r->files[i].data);
@@ -105,14 +106,13 @@ static int parse_timeout(jv val, isol8_request *r, isol8_err *err)
 	return 0;
 }
 
-/* metadata: checked (an object of strings) and not kept. */
-static int parse_metadata(jv val, isol8_err *err)
+/* metadata: an object of strings, copied into the audit log's record. */
+static int parse_metadata(jv val, isol8_request *r, isol8_err *err)
 {
-	isol8_kv *m = NULL;
-	size_t n = 0;
-	int rc = json_string_map(jv_copy(val), "request.metadata", &m, &n, 256, err);
-	kv_free(m, n);
-	return rc;
+	kv_free(r->metadata, r->nmetadata);
+	r->metadata = NULL;
+	r->nmetadata = 0;
+	return json_string_map(jv_copy(val), "request.metadata", &r->metadata, &r->nmetadata, 256, err);
 }
 
 /* One entry of request.files: text, or {"base64": "..."} for binary content. */
@@ -213,7 +213,7 @@ static int parse_request_field(const char *k, jv val, isol8_request *r, isol8_er
 	if (!strcmp(k, "env"))
 		return json_string_map(jv_copy(val), "request.env", &r->env, &r->nenv, ISOL8_MAX_ENV, err);
 	if (!strcmp(k, "metadata"))
-		return parse_metadata(val, err);
+		return parse_metadata(val, r, err);
 	if (!strcmp(k, "files"))
 		return parse_files(val, r, err);
 	if (!strcmp(k, "outputPaths") || !strcmp(k, "installPackages"))
@@ -282,6 +282,12 @@ jv isol8_request_json(const isol8_request *r)
 	}
 	if (r->setup_script)
 		o = jv_object_set(o, jv_string("setupScript"), jv_string(r->setup_script));
+	if (r->nmetadata) {
+		jv m = jv_object();
+		for (size_t i = 0; i < r->nmetadata; i++)
+			m = jv_object_set(m, jv_string(r->metadata[i].key), jv_string(r->metadata[i].value));
+		o = jv_object_set(o, jv_string("metadata"), m);
+	}
 	return o;
 }
 

@@ -45,6 +45,19 @@ static jv text_field(jv obj, const char *key, isol8_buf *b)
 	return obj;
 }
 
+jv result_resource_usage(const isol8_result *res)
+{
+	double cpu_ms = (double)res->stats.cpu_ns / 1e6;
+	jv ru = jv_object();
+	ru = jv_object_set(ru, jv_string("cpuMs"), jv_number((double)(uint64_t)(cpu_ms * 1000) / 1000));
+	ru = jv_object_set(ru, jv_string("cpuPercent"),
+			   jv_number(res->duration_ms ? (double)(long)(cpu_ms / (double)res->duration_ms * 10000) / 100 : 0));
+	ru = jv_object_set(ru, jv_string("peakMemoryBytes"), jv_number((double)res->stats.peak_memory));
+	ru = jv_object_set(ru, jv_string("memoryMB"), jv_number((double)((res->stats.peak_memory + (1 << 19)) >> 20)));
+	ru = jv_object_set(ru, jv_string("peakMemoryMB"), jv_number((double)((res->stats.peak_memory + (1 << 19)) >> 20)));
+	return ru;
+}
+
 jv isol8_result_json(const isol8_result *res)
 {
 	jv o = jv_object();
@@ -60,15 +73,7 @@ jv isol8_result_json(const isol8_result *res)
 	o = jv_object_set(o, jv_string("status"), jv_string(res->status ? res->status : "internal"));
 	o = jv_object_set(o, jv_string("signal"), res->signal ? jv_string(signal_name(res->signal)) : jv_null());
 	o = jv_object_set(o, jv_string("warm"), jv_bool(res->warm));
-	double cpu_ms = (double)res->stats.cpu_ns / 1e6;
-	jv ru = jv_object();
-	ru = jv_object_set(ru, jv_string("cpuMs"), jv_number((double)(uint64_t)(cpu_ms * 1000) / 1000));
-	ru = jv_object_set(ru, jv_string("cpuPercent"),
-			   jv_number(res->duration_ms ? (double)(long)(cpu_ms / (double)res->duration_ms * 10000) / 100 : 0));
-	ru = jv_object_set(ru, jv_string("peakMemoryBytes"), jv_number((double)res->stats.peak_memory));
-	ru = jv_object_set(ru, jv_string("memoryMB"), jv_number((double)((res->stats.peak_memory + (1 << 19)) >> 20)));
-	ru = jv_object_set(ru, jv_string("peakMemoryMB"), jv_number((double)((res->stats.peak_memory + (1 << 19)) >> 20)));
-	o = jv_object_set(o, jv_string("resourceUsage"), ru);
+	o = jv_object_set(o, jv_string("resourceUsage"), result_resource_usage(res));
 	if (res->network_logs && jv_get_kind(*res->network_logs) == JV_KIND_ARRAY &&
 	    jv_array_length(jv_copy(*res->network_logs)) > 0)
 		o = jv_object_set(o, jv_string("networkLogs"), jv_copy(*res->network_logs));
@@ -88,6 +93,11 @@ jv isol8_result_json(const isol8_result *res)
 
 void isol8_result_free(isol8_result *res)
 {
+	if (res->security_events) {
+		jv_free(*res->security_events);
+		free(res->security_events);
+		res->security_events = NULL;
+	}
 	if (res->network_logs) {
 		jv_free(*res->network_logs);
 		free(res->network_logs);

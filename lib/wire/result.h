@@ -15,6 +15,8 @@
 
 /* Right-trims ASCII whitespace in place. */
 void rtrim_buf(isol8_buf *b);
+/* The result's resourceUsage object ({cpuMs, cpuPercent, peakMemoryBytes, memoryMB, peakMemoryMB}). */
+jv result_resource_usage(const isol8_result *res);
 /* "SIGKILL" for 9; "SIG?" for a number it does not know. */
 const char *signal_name(int sig);
 

@@ -33,9 +33,12 @@ int main(void)
 		{"{nope", "invalid JSON"},
 		{"[]", "must be a JSON object"},
 		/* enabled but not built: refused, never accepted and ignored */
-		{"{\"audit\":{\"enabled\":true}}", "\"audit.enabled\" is true, but the audit log is not part of this version"},
-		{"{\"auth\":{\"enabled\":true}}", "\"auth.enabled\" is true"},
 		{"{\"remoteCode\":{\"enabled\":true}}", "\"remoteCode.enabled\" is true"},
+		{"{\"audit\":{\"destination\":\"kafka\"}}", "must be one of"},
+		{"{\"serve\":{\"tenants\":{\"acme\":{\"maxConcurrent\":0}}}}", "serve.tenants.acme must be"},
+		{"{\"serve\":{\"tenants\":{\"acme\":{\"maxQueue\":2}}}}", "serve.tenants.acme must be"},
+		{"{\"serve\":{\"tenants\":[]}}", "serve.tenants"},
+		{"{\"poolImages\":\"py\"}", "poolImages"},
 		{"{\"prebuiltImages\":[{\"tag\":\"t\",\"runtime\":\"python\",\"installPackages\":[1]}]}",
 		 "prebuiltImages[0] needs"},
 	};

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "core/sha256.h"
 #include "core/util.h"
 
 int main(void)
@@ -82,5 +83,23 @@ int main(void)
 	   "sibling_tool finds an executable next to this one");
 	ok(!sibling_tool("no-such-isol8-tool", found, sizeof found), "…and not one that is missing");
 	ok(!sibling_tool("test_util", found, 8), "…nor one whose path does not fit");
+
+	/* SHA-256: FIPS 180-4's examples, and lengths around the padding boundary (55, 56, 64) */
+	char hex[65];
+	sha256_hex("", 0, hex);
+	is_str(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "sha256 of nothing");
+	sha256_hex("abc", 3, hex);
+	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256 of abc");
+	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	sha256_hex(two, strlen(two), hex);
+	is_str(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", "sha256 of the 56-byte example");
+	char a64[129];
+	memset(a64, 'a', 128);
+	sha256_hex(a64, 55, hex);
+	is_str(hex, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318", "sha256 of 55 bytes");
+	sha256_hex(a64, 64, hex);
+	is_str(hex, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb", "sha256 of 64 bytes");
+	sha256_hex(a64, 128, hex);
+	is_str(hex, "6836cf13bac400e9105071cd6af47084dfacad4e5e302c94bfed24e013afb73e", "sha256 of 128 bytes");
 	return done_testing();
 }

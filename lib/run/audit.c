@@ -1,0 +1,275 @@
+/* audit.c — the audit log (config audit.*): one JSON line per execution, the one module that
+ * writes it.
+ *
+ *   {"executionId","userId","timestamp","runtime","codeHash","containerId","exitCode",
+ *    "durationMs","status","source","network","tenantId"?,"keyId"?,"client"?,
+ *    "resourceUsage"? (trackResources),"securityEvents"? (the proxy's refusals),"metadata"?,
+ *    "code"? (includeCode),"stdout"?,"stderr"? (includeOutput)}
+ *
+ * Destinations: "filesystem"/"file" (<logDir>/executions.log: O_APPEND, the whole line in one
+ * write under an exclusive flock, so processes never interleave; 0600), "stdout" (one strict JSON
+ * line), "syslog"/"journald" (a datagram to audit.syslogSocket, default /dev/log, ident isol8-audit). Secrets are masked in code and output
+ * (output already is). An audit that cannot be written is the caller's to count: it never fails
+ * the execution. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jv.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "isol8.h"
+#include "core/json.h"
+#include "core/sha256.h"
+#include "core/util.h"
+#include "run/mask.h"
+#include "wire/options.h"
+#include "wire/result.h"
+
+#define POST_LOG_TIMEOUT_S 30
+
+static jv masked(const isol8_options *o, const unsigned char *p, size_t n)
+{
+	const char **secrets = options_secret_values(o);
+	size_t outlen;
+	char *m = mask_string(secrets, o->nsecrets, p ? (const char *)p : "", p ? n : 0, &outlen);
+	free(secrets);
+	jv v = jv_string_sized(m, (int)outlen);
+	free(m);
+	return v;
+}
+
+static jv security_events(const isol8_result *res)
+{
+	jv out = jv_array();
+	if (!res->security_events || jv_get_kind(*res->security_events) != JV_KIND_ARRAY)
+		return out;
+	jv_array_foreach(*res->security_events, i, e) {
+		(void)i;
+		jv ev = jv_object_set(jv_object(), jv_string("type"), jv_string("network_blocked"));
+		ev = jv_object_set(ev, jv_string("message"), jv_string("Security event: network_blocked"));
+		ev = jv_object_set(ev, jv_string("timestamp"), json_get(e, "timestamp"));
+		jv d = jv_object_set(jv_object(), jv_string("method"), json_get(e, "method"));
+		d = jv_object_set(d, jv_string("host"), json_get(e, "host"));
+		d = jv_object_set(d, jv_string("path"), json_get(e, "path"));
+		d = jv_object_set(d, jv_string("reason"), json_get(e, "reason"));
+		out = jv_array_append(out, jv_object_set(ev, jv_string("details"), d));
+		jv_free(e);
+	}
+	return out;
+}
+
+static const char *network_name(enum isol8_net n)
+{
+	return n == ISOL8_NET_NONE ? "none" : n == ISOL8_NET_HOST ? "host" : "filtered";
+}
+
+static jv record(const isol8_config *c, const isol8_request *req, const isol8_options *o, const isol8_result *res,
+		 const isol8_audit_who *who)
+{
+	const char *code = req->cmd ? req->cmd : req->code ? req->code : "";
+	char hash[65], started[32];
+	sha256_hex(code, strlen(code), hash);
+	uint64_t now = now_real_ms();
+	iso8601_at(now > res->duration_ms ? now - res->duration_ms : now, started);
+	const char *user = "";
+	for (size_t i = 0; i < req->nmetadata; i++)
+		if (!strcmp(req->metadata[i].key, "userId"))
+			user = req->metadata[i].value;
+	jv r = jv_object();
+	r = jv_object_set(r, jv_string("executionId"), jv_string(res->execution_id));
+	r = jv_object_set(r, jv_string("userId"), jv_string(user));
+	r = jv_object_set(r, jv_string("timestamp"), jv_string(started));
+	r = jv_object_set(r, jv_string("runtime"), jv_string(req->runtime ? req->runtime : res->runtime));
+	r = jv_object_set(r, jv_string("codeHash"), jv_string(hash));
+	r = jv_object_set(r, jv_string("containerId"), jv_string(res->sandbox_id));
+	r = jv_object_set(r, jv_string("exitCode"), jv_number(res->exit_code));
+	r = jv_object_set(r, jv_string("durationMs"), jv_number((double)res->duration_ms));
+	r = jv_object_set(r, jv_string("status"), jv_string(res->status ? res->status : "internal"));
+	r = jv_object_set(r, jv_string("source"), jv_string(who && who->source ? who->source : "library"));
+	r = jv_object_set(r, jv_string("network"), jv_string(network_name(o->network)));
+	if (who && who->tenant && *who->tenant)
+		r = jv_object_set(r, jv_string("tenantId"), jv_string(who->tenant));
+	if (who && who->key_id && *who->key_id)
+		r = jv_object_set(r, jv_string("keyId"), jv_string(who->key_id));
+	if (who && who->client && *who->client)
+		r = jv_object_set(r, jv_string("client"), jv_string(who->client));
+	if (config_bool(c, "audit.trackResources", 1)) {
+		r = jv_object_set(r, jv_string("resourceUsage"), result_resource_usage(res));
+	}
+	jv ev = security_events(res);
+	if (jv_array_length(jv_copy(ev)) > 0)
+		r = jv_object_set(r, jv_string("securityEvents"), ev);
+	else
+		jv_free(ev);
+	if (req->nmetadata) {
+		jv m = jv_object();
+		for (size_t i = 0; i < req->nmetadata; i++)
+			m = jv_object_set(m, jv_string(req->metadata[i].key), jv_string(req->metadata[i].value));
+		r = jv_object_set(r, jv_string("metadata"), m);
+	}
+	if (config_bool(c, "audit.includeCode", 0))
+		r = jv_object_set(r, jv_string("code"), masked(o, (const unsigned char *)code, strlen(code)));
+	if (config_bool(c, "audit.includeOutput", 0)) { /* masked already; masked again costs nothing */
+		r = jv_object_set(r, jv_string("stdout"), masked(o, res->out.data, res->out.len));
+		r = jv_object_set(r, jv_string("stderr"), masked(o, res->err.data, res->err.len));
+	}
+	return r;
+}
+
+static char *audit_dir(const isol8_config *c)
+{
+	const char *d = config_str(c, "audit.logDir", "");
+	if (!*d)
+		d = getenv("ISOL8_AUDIT_DIR");
+	return xstrdup(d && *d ? d : ".isol8_audit");
+}
+
+/* Deletes the *.log and *.jsonl files of dir older than days (once per process: a CLI run pays
+ * one readdir, a server one per connection). */
+static void prune(const char *dir, double days)
+{
+	static bool done;
+	if (done || days <= 0)
+		return;
+	done = true;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	time_t cutoff = time(NULL) - (time_t)(days * 86400);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		bool ours = (n > 4 && !strcmp(e->d_name + n - 4, ".log")) || (n > 6 && !strcmp(e->d_name + n - 6, ".jsonl"));
+		struct stat st;
+		if (ours && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < cutoff)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* The operator's postLogScript with the file's path as its one argument: no shell, detached
+ * (the run does not wait), its stdio /dev/null, killed after POST_LOG_TIMEOUT_S. */
+static void post_log(const char *script, const char *path)
+{
+	pid_t first = fork();
+	if (first != 0) {
+		if (first > 0)
+			while (waitpid(first, NULL, 0) < 0 && errno == EINTR)
+				;
+		return;
+	}
+	setsid();
+	if (fork() != 0) /* the watcher is reparented away from the caller */
+		_exit(0);
+	int null = open("/dev/null", O_RDWR);
+	for (int fd = 0; fd < 3; fd++)
+		dup2(null, fd);
+	pid_t p = fork();
+	if (p == 0) {
+		char *argv[] = {(char *)script, (char *)path, NULL};
+		execv(script, argv);
+		_exit(127);
+	}
+	for (int i = 0; p > 0 && i < POST_LOG_TIMEOUT_S * 20; i++) {
+		if (waitpid(p, NULL, WNOHANG) == p)
+			_exit(0);
+		usleep(50000);
+	}
+	if (p > 0) {
+		kill(p, SIGKILL);
+		waitpid(p, NULL, 0);
+	}
+	_exit(0);
+}
+
+static int write_file_line(const isol8_config *c, const char *line, size_t n, isol8_err *err)
+{
+	char *dir = audit_dir(c), *path = xasprintf("%s/executions.log", dir);
+	int rc = 0, fd = -1;
+	if (mkdir_p(dir, 0700) < 0) {
+		rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "audit: cannot create %s", dir);
+	} else if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "audit: cannot open %s", path);
+	} else {
+		flock(fd, LOCK_EX);
+		ssize_t w = write(fd, line, n); /* one write: a line is never split between writers */
+		if (w != (ssize_t)n) {
+			rc = isol8_fail(err, ISOL8_E_SANDBOX, w < 0 ? errno : ENOSPC, "audit: cannot write %s", path);
+			if (w > 0) /* a partial line would corrupt the next one: cut it off */
+				(void)!ftruncate(fd, lseek(fd, 0, SEEK_END) - w);
+		}
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+	if (rc == 0) {
+		prune(dir, config_num(c, "audit.retentionDays", 90));
+		const char *script = config_str(c, "audit.postLogScript", "");
+		if (*script)
+			post_log(script, path);
+	}
+	free(path);
+	free(dir);
+	return rc;
+}
+
+/* One RFC 3164 datagram (user.info, ident isol8-audit) to the syslog socket journald and syslog
+ * daemons listen on. Unlike syslog(3), a socket nobody listens on is an error the caller counts. */
+static int send_syslog(const char *path, const char *line, size_t n, isol8_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path)
+		return isol8_input_error(err, "audit: audit.syslogSocket is too long: %s", path);
+	memcpy(sa.sun_path, path, strlen(path));
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32];
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%b %e %H:%M:%S", &tm);
+	char *msg = xasprintf("<14>%s isol8-audit[%d]: %.*s", ts, (int)getpid(), (int)n, line);
+	int rc = 0;
+	if (fd < 0 || sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof sa) < 0)
+		rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "audit: cannot send to the syslog socket %s", path);
+	if (fd >= 0)
+		close(fd);
+	explicit_bzero(msg, strlen(msg));
+	free(msg);
+	return rc;
+}
+
+int isol8_audit_execution(const isol8_config *c, const isol8_request *req, const isol8_options *o,
+			  const isol8_result *res, const isol8_audit_who *who, isol8_err *err)
+{
+	if (!c || !config_bool(c, "audit.enabled", 0))
+		return 0;
+	jv r = record(c, req, o, res, who);
+	char *text = json_dump(r, 0), *line = xasprintf("%s\n", text);
+	jv_free(r);
+	free(text);
+	size_t n = strlen(line);
+	const char *dest = config_str(c, "audit.destination", "filesystem");
+	int rc = 0;
+	if (!strcmp(dest, "stdout")) {
+		if (write(1, line, n) != (ssize_t)n)
+			rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "audit: cannot write to stdout");
+	} else if (!strcmp(dest, "syslog") || !strcmp(dest, "journald")) {
+		rc = send_syslog(config_str(c, "audit.syslogSocket", "/dev/log"), line, n - 1, err);
+	} else {
+		rc = write_file_line(c, line, n, err);
+	}
+	explicit_bzero(line, n);
+	free(line);
+	return rc;
+}
