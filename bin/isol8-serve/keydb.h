@@ -36,11 +36,13 @@ typedef struct keydb_key {
  * server's start: PostgreSQL's DDL is not free per connection). NULL with err. */
 keydb *keydb_open(const char *conn, bool migrate, isol8_err *err);
 void keydb_close(keydb *db);
+/* For the key keeper: lastUsedAt and the purge are committed without waiting for the disk. */
+void keydb_relax(keydb *db);
 /* What conn names, for messages: "sqlite:<path>" or "postgresql" (never a password). */
 const char *keydb_kind(const keydb *db);
 
 /* The key whose SHA-256 is digest_hex: 1 when it exists, is not revoked and has not expired (k
- * filled, its lastUsedAt set to now), 0 when not, -1 when the database failed (err). */
+ * filled, its lastUsedAt set to now unless it was set in the last second), 0 when not, -1 when the database failed (err). */
 int keydb_lookup(keydb *db, const char *digest_hex, keydb_key *k, isol8_err *err);
 /* A new key of tenant, valid for ttl_ms: 0 with the key itself in key (shown once, never stored)
  * and its row in k, -1 with err. */

@@ -57,6 +57,9 @@ int keys_setup(serve_ctx *c, const char *flag_conn, isol8_err *err)
 		return 0;
 	if (!*conn)
 		return isol8_input_error(err, "--auth-db needs a SQLite path or a postgres:// URL");
+	if (strstr(conn, "://") && strncmp(conn, "postgres://", 11) && strncmp(conn, "postgresql://", 13))
+		return isol8_input_error(err, "the key database must be a SQLite path or a postgres:// URL (MySQL and "
+					      "others are not supported), not %.*s…", (int)(strstr(conn, "://") - conn + 3), conn);
 	c->auth_conn = expand_home(conn);
 	keydb *db = keydb_open(c->auth_conn, true, err); /* the schema, once, before anything serves */
 	if (!db)
@@ -73,13 +76,20 @@ static bool hex64(const char *s)
 	return n == 64 && s[64] == 0;
 }
 
+/* The database, opened when it is not (relaxed for the keeper). */
+static keydb *ensure_db(keydb **db, const char *conn, bool keeper, isol8_err *err)
+{
+	if (!*db && (*db = keydb_open(conn, false, err)) && keeper)
+		keydb_relax(*db);
+	return *db;
+}
+
 /* One lookup as a JSON line: {"found":true,<key>} / {"found":false} / {"error":"…"}. */
-static char *lookup_line(keydb **db, const char *conn, const char *digest)
+static char *lookup_line(keydb **db, const char *conn, const char *digest, bool keeper)
 {
 	isol8_err err = {0};
 	keydb_key k;
-	if (!*db)
-		*db = keydb_open(conn, false, &err);
+	ensure_db(db, conn, keeper, &err);
 	int r = *db ? keydb_lookup(*db, digest, &k, &err) : -1;
 	jv o;
 	if (r < 0) {
@@ -113,16 +123,15 @@ static void keeper_answer(int fd, keydb **db, const char *conn)
 	in[strcspn(in, "\n")] = 0;
 	if (!hex64(in))
 		return;
-	char *line = lookup_line(db, conn, in);
+	char *line = lookup_line(db, conn, in, true);
 	(void)write_all(fd, line, strlen(line));
 	free(line);
 }
 
-static void purge(keydb **db, const char *conn)
+static void purge(keydb **db, const char *conn, bool keeper)
 {
 	isol8_err err = {0};
-	if (!*db)
-		*db = keydb_open(conn, false, &err);
+	ensure_db(db, conn, keeper, &err);
 	long long n = *db ? keydb_purge(*db, &err) : -1;
 	if (n < 0) {
 		fprintf(stderr, "[ERR] isol8-serve: purging expired keys: %s\n", err.msg);
@@ -146,7 +155,7 @@ static __attribute__((noreturn)) void keeper_main(serve_ctx *c, int lfd, pid_t p
 	for (;;) {
 		uint64_t now = now_real_ms();
 		if (now >= next_purge) {
-			purge(&db, c->auth_conn);
+			purge(&db, c->auth_conn, true);
 			next_purge = now + (uint64_t)c->auth_purge_ms;
 		}
 		struct pollfd p = {lfd, POLLIN, 0};
@@ -233,7 +242,7 @@ static void maybe_purge(serve_ctx *c, keydb **db)
 		int fd = open(stamp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			close(fd);
-		purge(db, c->auth_conn);
+		purge(db, c->auth_conn, false);
 	}
 	free(stamp);
 }
@@ -246,7 +255,7 @@ int keys_lookup(serve_ctx *c, const char *token, keydb_key *k)
 	if (!jv_is_valid(v)) {
 		keydb *db = NULL;
 		maybe_purge(c, &db);
-		char *line = lookup_line(&db, c->auth_conn, digest);
+		char *line = lookup_line(&db, c->auth_conn, digest, false);
 		keydb_close(db);
 		v = jv_parse(line);
 		free(line);

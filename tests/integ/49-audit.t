@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# 49-audit.t — the audit log: one line per execution of every kind (isol8 run, isol8-session
+# exec, buffered HTTP, SSE, an HTTP session exec) with the reference's fields and ours (status,
+# tenant and key id, client address, network mode, the proxy's refusals), includeCode and
+# includeOutput with a secret masked, stdout and syslog destinations, retention pruning,
+# postLogScript, 8 writers at once never interleaving, and a full disk that fails no run.
+. "$(dirname "$0")/lib.sh"
+SERVE="$BIN/isol8-serve"
+MASTER=master-key-0123456789abcdef
+AUD="$WORK/audit"
+LOG="$AUD/executions.log"
+trap 'kill ${SPID:-} ${SYSLOGD:-} 2>/dev/null; umount "$WORK/full" 2>/dev/null' EXIT
+cfg() { printf '{"audit": {"enabled": true, "logDir": "%s"%s}}\n' "$AUD" "${1:+, $1}" >"$ISOL8_CONFIG"; }
+lines() { [ -f "$LOG" ] && wc -l <"$LOG" || echo 0; }
+last() { tail -n 1 "$LOG" | jq -r "$1"; }
+
+# ---- isol8 run --------------------------------------------------------------------------------
+cfg
+capture "$ISOL8" run -e 'print("plain")'
+is "$(lines)" 1 "isol8 run: one line per execution"
+is "$(last '[.source, .runtime, .exitCode, .status, .network, (.executionId | length), (.codeHash == "'"$(printf '%s' 'print("plain")' | sha256sum | cut -c1-64)"'"), (.resourceUsage | has("cpuMs")), has("code"), has("stdout")] | map(tostring) | join(" ")')" \
+	"cli python 0 ok none 36 true true false false" "…with source, runtime, exit code, status, network, id, the code's SHA-256, resources; no code or output unless asked"
+is "$(stat -c %a "$LOG")" 600 "…in a file only its owner reads"
+capture "$ISOL8" run --request <(printf '%s' '{"runtime":"bash","code":"exit 3","metadata":{"userId":"u-7","team":"data"}}')
+is "$(last '[.userId, .metadata.team, .exitCode] | map(tostring) | join(" ")')" "u-7 data 3" "metadata.userId is the record's userId; metadata is kept"
+
+cfg '"includeCode": true, "includeOutput": true'
+capture "$ISOL8" run --secret TOKEN=hunter2-secret -e 'print("token hunter2-secret"); import sys; print("err hunter2-secret", file=sys.stderr)'
+is "$(last '[.code, .stdout, .stderr] | join("|")')" 'print("token ***"); import sys; print("err ***", file=sys.stderr)|token ***
+|err ***' "includeCode and includeOutput: code and output in the record, the secret masked in all three"
+unlike "$(cat "$LOG")" "hunter2" "…the secret appears nowhere in the log"
+
+# the proxy's refusals: securityEvents
+cfg
+capture "$ISOL8" run --net filtered --allow '^allowed\.invalid$' -r bash -e 'curl -s -o /dev/null -w "%{http_code}" http://blocked.invalid/x; echo'
+is "$OUT" 403 "a filtered run asks for a host the rules refuse"
+is "$(last '[.network, .securityEvents[0].type, .securityEvents[0].details.host] | join(" ")')" "filtered network_blocked blocked.invalid" \
+	"…the record's securityEvents name the refused request"
+
+# ---- isol8-session exec ---------------------------------------------------------------------------
+"$BIN/isol8-session" create -r python --id aud >/dev/null
+n=$(lines)
+capture "$BIN/isol8-session" exec aud -e 'x = 1'
+is "$(( $(lines) - n )) $(last .source)" "1 session" "isol8-session exec: one line, source session"
+"$BIN/isol8-session" delete aud >/dev/null
+
+# ---- isol8-serve: buffered, SSE, session exec; tenant, key and client --------------------------------
+cfg
+start_server "$WORK/s.log" --key "$MASTER" --auth-db "$WORK/keys.db"
+req POST /auth/keys "$MASTER" '{"name":"k","tenantId":"acme"}'
+DK=$(jqr .key) DKID=$(jqr .id)
+n=$(lines)
+req POST /execute "$DK" '{"request":{"runtime":"python","code":"print(1)"}}'
+is "$(last '[.source, .tenantId, .keyId, .client] | join(" ")')" "http acme $DKID 127.0.0.1" "POST /execute: a line with the tenant, key id and client address"
+curl -s -N -H "Authorization: Bearer $DK" --data-binary '{"request":{"runtime":"bash","code":"echo sse"}}' "$URL/execute/stream" >/dev/null
+is "$(last '[.source, .runtime, .status] | join(" ")')" "http bash ok" "POST /execute/stream: audited too (the reference never audits streams)"
+req POST /execute "$DK" '{"sessionId":"as","request":{"runtime":"python","code":"y = 2"}}'
+is "$(last '[.source, .tenantId] | join(" ")')" "http-session acme" "a session exec over HTTP: audited"
+is "$(( $(lines) - n ))" 3 "…one line each"
+req POST /execute "$MASTER" '{"request":{"runtime":"python","code":"print(2)"}}'
+is "$(last '[has("tenantId"), has("keyId")] | map(tostring) | join(" ")')" "false false" "a static master key: no tenant or key id"
+req DELETE /session/as "$DK"
+kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+
+# ---- destinations: stdout, syslog -----------------------------------------------------------------
+printf '{"audit": {"enabled": true, "destination": "stdout"}}\n' >"$ISOL8_CONFIG"
+capture "$ISOL8" run -r bash -e 'echo program'
+is "$(printf '%s\n' "$OUT" | head -1)" "program" "destination stdout: the program's output first"
+is "$(printf '%s\n' "$OUT" | sed -n 2p | jq -r '.source + " " + .runtime')" "cli bash" "…then the record, one strict JSON line"
+python3 -c '
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+open(sys.argv[1] + ".ready", "w").close()
+with open(sys.argv[2], "wb") as out:
+    while True:
+        out.write(s.recv(65536) + b"\n"); out.flush()
+' "$WORK/syslog.sock" "$WORK/syslog.out" & SYSLOGD=$!
+for i in $(seq 100); do [ -f "$WORK/syslog.sock.ready" ] && break; sleep 0.05; done
+printf '{"audit": {"enabled": true, "destination": "syslog", "syslogSocket": "%s"}}\n' "$WORK/syslog.sock" >"$ISOL8_CONFIG"
+capture "$ISOL8" run -r bash -e 'echo to-syslog'
+for i in $(seq 50); do [ -s "$WORK/syslog.out" ] && break; sleep 0.05; done
+like "$(cat "$WORK/syslog.out")" '^<14>[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} isol8-audit\[[0-9]+\]: \{"executionId":' "destination syslog: an RFC 3164 datagram, user.info, ident isol8-audit, the record"
+printf '{"audit": {"enabled": true, "destination": "syslog", "syslogSocket": "%s"}}\n' "$WORK/nobody-listens.sock" >"$ISOL8_CONFIG"
+capture "$ISOL8" run -r bash -e 'echo still'
+is "$RC $OUT" "0 still" "a syslog socket nobody listens on does not fail the run…"
+like "$ERR" '\[WARN\] audit: cannot send to the syslog socket' "…it is reported"
+
+# ---- retention, postLogScript ----------------------------------------------------------------------
+mkdir -p "$AUD"
+touch -d '100 days ago' "$AUD/old.log" "$AUD/old.jsonl"
+touch -d '100 days ago' "$AUD/keep.txt"
+touch -d '10 days ago' "$AUD/recent.log"
+cat >"$WORK/post.sh" <<SH
+#!/bin/sh
+echo "called with \$# arg: \$1" >>"$WORK/post.out"
+SH
+chmod +x "$WORK/post.sh"
+cfg "\"retentionDays\": 30, \"postLogScript\": \"$WORK/post.sh\""
+capture "$ISOL8" run -r bash -e 'true'
+ok $([ ! -e "$AUD/old.log" ] && [ ! -e "$AUD/old.jsonl" ] && [ -e "$AUD/recent.log" ] && [ -e "$AUD/keep.txt" ] && echo 0 || echo 1) \
+	"retentionDays: .log and .jsonl files older than it are deleted, others kept"
+for i in $(seq 100); do [ -s "$WORK/post.out" ] && break; sleep 0.05; done
+is "$(cat "$WORK/post.out")" "called with 1 arg: $LOG" "postLogScript runs with the log file's path as its one argument (no shell)"
+cat >"$WORK/hang.sh" <<'SH'
+#!/bin/sh
+sleep 600
+SH
+chmod +x "$WORK/hang.sh"
+cfg "\"postLogScript\": \"$WORK/hang.sh\""
+t0=$(date +%s%N)
+capture "$ISOL8" run -r bash -e 'echo quick'
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+ok $([ "$RC" = 0 ] && [ "$ms" -lt 5000 ] && echo 0 || echo 1) "a postLogScript that hangs does not hold the run (${ms} ms)"
+pkill -f "$WORK/hang.sh"
+
+# ---- 8 writers at once ----------------------------------------------------------------------------
+cfg '"includeOutput": true'
+n=$(lines)
+pids=
+for i in $(seq 8); do "$ISOL8" run -r bash -e "head -c 6000 /dev/zero | tr '\\0' $i" >/dev/null & pids="$pids $!"; done
+wait $pids
+is "$(( $(lines) - n ))" 8 "8 runs at once: 8 lines"
+is "$(tail -n 8 "$LOG" | jq -c 'select(.stdout | test("^([1-8])\\1{5999}$"))' | wc -l)" 8 "…each a whole record (6 KB of output each), none interleaved"
+
+# ---- a full disk --------------------------------------------------------------------------------------
+mkdir -p "$WORK/full"
+mount -t tmpfs -o size=64k tmpfs "$WORK/full"
+head -c 60000 /dev/zero >"$WORK/full/filler" 2>/dev/null
+printf '{"audit": {"enabled": true, "logDir": "%s", "includeOutput": true}}\n' "$WORK/full" >"$ISOL8_CONFIG"
+capture "$ISOL8" run -r bash -e 'head -c 20000 /dev/zero | tr "\0" x; echo'
+is "$RC ${#OUT}" "0 20000" "a full disk: the run succeeds with its output"
+like "$ERR" '\[WARN\] audit: cannot write .*executions.log' "…and the audit failure is reported"
+ok $( (! [ -s "$WORK/full/executions.log" ] || tail -c 1 "$WORK/full/executions.log" | od -c | grep -q '\\n') && echo 0 || echo 1) \
+	"…leaving no half line behind"
+start_server "$WORK/full.log" --key "$MASTER"
+req POST /execute "$MASTER" '{"request":{"runtime":"bash","code":"head -c 20000 /dev/zero | tr \"\\0\" y"}}'
+is "$CODE" 200 "isol8-serve on a full disk: the execution is answered"
+req GET /metrics "$MASTER"
+like "$OUT" 'isol8_audit_failures_total [1-9]' "…and the audit failure is counted in /metrics"
+kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+umount "$WORK/full"
+echo '{}' >"$ISOL8_CONFIG"
+
+finish
