@@ -164,7 +164,7 @@ is "$RC $OUT" "0 42" "--key and --no-stream (POST /execute)"
 capture "$ISOL8" run --host "$URL" --key "$KA" --json --memory 128m -e 'print(1)'
 is "$(jqr '[.stdout, .status] | join(" ")')" "1 ok" "--json with a limit flag"
 capture env -u ISOL8_API_KEY "$ISOL8" run --host "$URL" -e 'print(1)'
-is "$RC/$ERR" "1/[ERR] API key required. Use --key or ISOL8_API_KEY env var." "no key: the reference's message"
+is "$RC/$ERR" "1/[ERR] API key required. Use --key, ISOL8_API_KEY env var, or \`isol8 login\`." "no key: the reference's message"
 capture "$ISOL8" run --host "$URL" --key "wrong-key-0123456789" -e 'print(1)'
 is "$RC/$ERR" "1/[ERR] Stream failed: Invalid API key" "wrong key: 'Stream failed: Invalid API key'"
 capture "$ISOL8" run --host "$URL" --key "$KA" --no-stream --net host -e 'print(1)'
