@@ -45,8 +45,9 @@ int keys_setup(serve_ctx *c, const char *flag_conn, isol8_err *err)
 	c->keeper_pid = -1;
 	c->auth_ttl_ms = (long long)config_num(&c->cfg, "auth.defaultTtlMs", 86400000);
 	c->auth_purge_ms = (long long)config_num(&c->cfg, "auth.cleanupIntervalMs", 3600000);
-	if (c->auth_ttl_ms < 1 || c->auth_purge_ms < 1000)
-		return isol8_input_error(err, "config auth.defaultTtlMs must be at least 1 and auth.cleanupIntervalMs at least 1000");
+	if (c->auth_ttl_ms < 1 || c->auth_ttl_ms > 10000000000000ll || c->auth_purge_ms < 1000)
+		return isol8_input_error(err, "config auth.defaultTtlMs must be from 1 to 10000000000000 and "
+					      "auth.cleanupIntervalMs at least 1000");
 	const char *conn = flag_conn;
 	if (!conn && config_bool(&c->cfg, "auth.enabled", 0)) {
 		conn = config_str(&c->cfg, "auth.connectionString", "");
@@ -140,11 +141,13 @@ static void purge(keydb **db, const char *conn, bool keeper)
 	}
 }
 
-static __attribute__((noreturn)) void keeper_main(serve_ctx *c, int lfd, pid_t parent)
+static __attribute__((noreturn)) void keeper_main(serve_ctx *c, int lfd, const int *drop, int ndrop, pid_t parent)
 {
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(0);
+	for (int i = 0; i < ndrop; i++) /* the server's listening socket and signalfd are not ours */
+		close(drop[i]);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL); /* the server's signalfd blocked them */
@@ -170,7 +173,7 @@ static __attribute__((noreturn)) void keeper_main(serve_ctx *c, int lfd, pid_t p
 	}
 }
 
-int keys_start_keeper(serve_ctx *c)
+int keys_start_keeper(serve_ctx *c, const int *drop, int ndrop)
 {
 	if (!c->auth_conn)
 		return 0;
@@ -188,7 +191,7 @@ int keys_start_keeper(serve_ctx *c)
 	}
 	pid_t parent = getpid(), pid = fork();
 	if (pid == 0)
-		keeper_main(c, lfd, parent);
+		keeper_main(c, lfd, drop, ndrop, parent);
 	close(lfd);
 	c->keeper_pid = pid;
 	return pid > 0 ? 0 : -1;
@@ -247,8 +250,17 @@ static void maybe_purge(serve_ctx *c, keydb **db)
 	free(stamp);
 }
 
+/* Only what keydb_create makes can be a database key: anything else is refused without asking
+ * the database (a flood of made-up tokens must not queue up in front of real lookups). */
+static bool key_shaped(const char *t)
+{
+	return !strncmp(t, "isol8_", 6) && strspn(t + 6, "0123456789abcdef") == 64 && t[70] == 0;
+}
+
 int keys_lookup(serve_ctx *c, const char *token, keydb_key *k)
 {
+	if (!key_shaped(token))
+		return 0;
 	char digest[65];
 	keydb_digest(token, digest);
 	jv v = ask_keeper(c, digest);

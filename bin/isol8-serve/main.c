@@ -488,7 +488,8 @@ int main(int argc, char **argv)
 	}
 	printf("       Auth: Bearer token required%s\n", c.auth_conn ? " (static master keys, and keys in the database)" : "");
 	fflush(stdout);
-	if (keys_start_keeper(&c) < 0)
+	int drop[] = {lfd, sfd};
+	if (keys_start_keeper(&c, drop, 2) < 0)
 		return (shared_close(&c), ctx_free(&c), 1);
 	notify_ready();
 	/* connections beyond running + queued executions get a 503 without a process */

@@ -21,7 +21,7 @@ static void route_health(serve_conn *k)
 
 static void route_metrics(serve_ctx *c, serve_conn *k, const char *rest)
 {
-	char *m = metrics_render(c);
+	char *m = metrics_render(c, k);
 	k->status = 200;
 	http_respond(k->fd, 200, "text/plain; version=0.0.4", NULL, m, strlen(m));
 	free(m);

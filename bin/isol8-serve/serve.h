@@ -175,7 +175,8 @@ void conn_share_release(serve_ctx *c);
 void metrics_count(serve_ctx *c, const struct serve_conn *k, const char *runtime, const char *status, bool warm);
 void metrics_audit_failed(serve_ctx *c);
 void metrics_reject(serve_ctx *c, enum serve_reject why);
-char *metrics_render(serve_ctx *c);
+/* k: who asks (a database key sees its own tenant's series only). */
+char *metrics_render(serve_ctx *c, const struct serve_conn *k);
 
 /* A database key's tenant limit from config serve.tenants.<tenant>.<what> ("maxConcurrent",
  * "maxSessions"), else fallback (the per-key setting). */
@@ -208,8 +209,9 @@ typedef struct keydb_key keydb_key;
 /* DB auth from --auth-db (flag_conn) or the config's auth.*: the schema brought up once. 0, or
  * -1 with err (a database that cannot be opened stops the server from starting). */
 int keys_setup(serve_ctx *c, const char *flag_conn, isol8_err *err);
-/* The key keeper of a listening server (one database connection for every lookup). */
-int keys_start_keeper(serve_ctx *c);
+/* The key keeper of a listening server (one database connection for every lookup); it closes the
+ * ndrop fds of drop (the server's listening socket, its signalfd). */
+int keys_start_keeper(serve_ctx *c, const int *drop, int ndrop);
 void keys_stop_keeper(serve_ctx *c);
 /* token's key: 1 valid (k's id, name, tenant set), 0 unknown, revoked or expired, -1 the
  * database is unavailable. */

@@ -385,14 +385,15 @@ static void label(isol8_buf *b, const char *v)
 											    : buf_append(b, v, 1);
 }
 
-/* Executions by database-key tenant (rows of one tenant summed: two may have been claimed). */
-static void tenant_metrics(isol8_buf *b, struct serve_shared *sh)
+/* Executions by database-key tenant (rows of one tenant summed: two may have been claimed).
+ * A master key sees every tenant; a database key its own only (tenant ids are not its to read). */
+static void tenant_metrics(isol8_buf *b, struct serve_shared *sh, const serve_conn *k)
 {
 	line(b, "# HELP isol8_tenant_executions_total Executions by tenant (database keys) and status.\n"
 		"# TYPE isol8_tenant_executions_total counter\n");
 	for (int i = 0; i < SERVE_MAX_TENANTS; i++) {
 		struct serve_tenant *t = &sh->tenants[i];
-		bool first = __atomic_load_n(&t->ready, __ATOMIC_ACQUIRE);
+		bool first = __atomic_load_n(&t->ready, __ATOMIC_ACQUIRE) && (k->master || !strcmp(t->name, k->tenant));
 		for (int j = 0; first && j < i; j++)
 			first = !(__atomic_load_n(&sh->tenants[j].ready, __ATOMIC_ACQUIRE) && !strcmp(sh->tenants[j].name, t->name));
 		for (int s = 0; first && s < SERVE_NST; s++) {
@@ -405,13 +406,13 @@ static void tenant_metrics(isol8_buf *b, struct serve_shared *sh)
 			line(b, "\",status=\"%s\"} %llu\n", statuses[s], (unsigned long long)n);
 		}
 	}
-	for (int s = 0; s < SERVE_NST; s++)
+	for (int s = 0; k->master && s < SERVE_NST; s++)
 		if (ld(&sh->tenants_other[s]))
 			line(b, "isol8_tenant_executions_total{tenant=\"(other)\",status=\"%s\"} %llu\n", statuses[s],
 			     (unsigned long long)ld(&sh->tenants_other[s]));
 }
 
-char *metrics_render(serve_ctx *c)
+char *metrics_render(serve_ctx *c, const serve_conn *k)
 {
 	struct serve_shared *sh = c->sh;
 	isol8_buf b = {0};
@@ -422,7 +423,7 @@ char *metrics_render(serve_ctx *c)
 			line(&b, "isol8_executions_total{runtime=\"%s\",status=\"%s\"} %llu\n",
 			     r < ISOL8_NRUNTIMES ? runtime_name_at(r) : "other", statuses[s],
 			     (unsigned long long)ld(&sh->execs[r][s]));
-	tenant_metrics(&b, sh);
+	tenant_metrics(&b, sh, k);
 	line(&b, "# HELP isol8_audit_failures_total Audit lines that could not be written.\n"
 		 "# TYPE isol8_audit_failures_total counter\nisol8_audit_failures_total %llu\n",
 	     (unsigned long long)ld(&sh->audit_failures));

@@ -237,9 +237,10 @@ uint64_t now_real_ms(void)
 
 void iso8601_at(uint64_t ms, char out[32])
 {
-	struct tm tm;
+	struct tm tm = {0};
 	time_t s = (time_t)(ms / 1000);
-	gmtime_r(&s, &tm); /* not strftime: it reads /etc/localtime on every call */
+	if (!gmtime_r(&s, &tm)) /* not strftime: it reads /etc/localtime on every call */
+		memset(&tm, 0, sizeof tm);
 	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
 		 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, (int)(ms % 1000));
 }

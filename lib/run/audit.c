@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,7 +51,19 @@ static jv masked(const isol8_options *o, const unsigned char *p, size_t n)
 	return v;
 }
 
-static jv security_events(const isol8_result *res)
+/* A string member of e, masked (a refused request's host or path may carry a secret: code that
+ * knows one can ask for http://SECRET.example/). */
+static jv masked_member(const isol8_options *o, jv e, const char *key)
+{
+	jv v = json_get(e, key);
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return v;
+	jv m = masked(o, (const unsigned char *)jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
+	jv_free(v);
+	return m;
+}
+
+static jv security_events(const isol8_options *o, const isol8_result *res)
 {
 	jv out = jv_array();
 	if (!res->security_events || jv_get_kind(*res->security_events) != JV_KIND_ARRAY)
@@ -59,10 +73,10 @@ static jv security_events(const isol8_result *res)
 		jv ev = jv_object_set(jv_object(), jv_string("type"), jv_string("network_blocked"));
 		ev = jv_object_set(ev, jv_string("message"), jv_string("Security event: network_blocked"));
 		ev = jv_object_set(ev, jv_string("timestamp"), json_get(e, "timestamp"));
-		jv d = jv_object_set(jv_object(), jv_string("method"), json_get(e, "method"));
-		d = jv_object_set(d, jv_string("host"), json_get(e, "host"));
-		d = jv_object_set(d, jv_string("path"), json_get(e, "path"));
-		d = jv_object_set(d, jv_string("reason"), json_get(e, "reason"));
+		jv d = jv_object_set(jv_object(), jv_string("method"), masked_member(o, e, "method"));
+		d = jv_object_set(d, jv_string("host"), masked_member(o, e, "host"));
+		d = jv_object_set(d, jv_string("path"), masked_member(o, e, "path"));
+		d = jv_object_set(d, jv_string("reason"), masked_member(o, e, "reason"));
 		out = jv_array_append(out, jv_object_set(ev, jv_string("details"), d));
 		jv_free(e);
 	}
@@ -88,7 +102,7 @@ static jv record(const isol8_config *c, const isol8_request *req, const isol8_op
 			user = req->metadata[i].value;
 	jv r = jv_object();
 	r = jv_object_set(r, jv_string("executionId"), jv_string(res->execution_id));
-	r = jv_object_set(r, jv_string("userId"), jv_string(user));
+	r = jv_object_set(r, jv_string("userId"), masked(o, (const unsigned char *)user, strlen(user)));
 	r = jv_object_set(r, jv_string("timestamp"), jv_string(started));
 	r = jv_object_set(r, jv_string("runtime"), jv_string(req->runtime ? req->runtime : res->runtime));
 	r = jv_object_set(r, jv_string("codeHash"), jv_string(hash));
@@ -107,7 +121,7 @@ static jv record(const isol8_config *c, const isol8_request *req, const isol8_op
 	if (config_bool(c, "audit.trackResources", 1)) {
 		r = jv_object_set(r, jv_string("resourceUsage"), result_resource_usage(res));
 	}
-	jv ev = security_events(res);
+	jv ev = security_events(o, res);
 	if (jv_array_length(jv_copy(ev)) > 0)
 		r = jv_object_set(r, jv_string("securityEvents"), ev);
 	else
@@ -115,7 +129,8 @@ static jv record(const isol8_config *c, const isol8_request *req, const isol8_op
 	if (req->nmetadata) {
 		jv m = jv_object();
 		for (size_t i = 0; i < req->nmetadata; i++)
-			m = jv_object_set(m, jv_string(req->metadata[i].key), jv_string(req->metadata[i].value));
+			m = jv_object_set(m, jv_string(req->metadata[i].key),
+					  masked(o, (const unsigned char *)req->metadata[i].value, strlen(req->metadata[i].value)));
 		r = jv_object_set(r, jv_string("metadata"), m);
 	}
 	if (config_bool(c, "audit.includeCode", 0))
@@ -135,8 +150,8 @@ static char *audit_dir(const isol8_config *c)
 	return xstrdup(d && *d ? d : ".isol8_audit");
 }
 
-/* Deletes the *.log and *.jsonl files of dir older than days (once per process: a CLI run pays
- * one readdir, a server one per connection). */
+/* Deletes this log's files (executions*.log, executions*.jsonl) in dir older than days — never
+ * another program's, should logDir be shared — once per process (a CLI run pays one readdir). */
 static void prune(const char *dir, double days)
 {
 	static bool done;
@@ -150,7 +165,8 @@ static void prune(const char *dir, double days)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		size_t n = strlen(e->d_name);
-		bool ours = (n > 4 && !strcmp(e->d_name + n - 4, ".log")) || (n > 6 && !strcmp(e->d_name + n - 6, ".jsonl"));
+		bool ours = !strncmp(e->d_name, "executions", 10) &&
+			    ((n > 4 && !strcmp(e->d_name + n - 4, ".log")) || (n > 6 && !strcmp(e->d_name + n - 6, ".jsonl")));
 		struct stat st;
 		if (ours && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_mtime < cutoff)
@@ -176,6 +192,8 @@ static void post_log(const char *script, const char *path)
 	int null = open("/dev/null", O_RDWR);
 	for (int fd = 0; fd < 3; fd++)
 		dup2(null, fd);
+	/* nothing of the caller's (a client's socket, a server's listening one) stays open for 30 s */
+	syscall(SYS_close_range, 3u, ~0u, 0u);
 	pid_t p = fork();
 	if (p == 0) {
 		char *argv[] = {(char *)script, (char *)path, NULL};
@@ -203,8 +221,11 @@ static int write_file_line(const isol8_config *c, const char *line, size_t n, is
 	} else if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
 		rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "audit: cannot open %s", path);
 	} else {
-		flock(fd, LOCK_EX);
-		ssize_t w = write(fd, line, n); /* one write: a line is never split between writers */
+		/* bounded: a writer stuck holding the lock must not hold up executions (2 s, then counted) */
+		int locked = -1;
+		for (int i = 0; i < 200 && (locked = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK; i++)
+			usleep(10000);
+		ssize_t w = locked < 0 ? (errno = EWOULDBLOCK, -1) : write(fd, line, n); /* one write: never split */
 		if (w != (ssize_t)n) {
 			rc = isol8_fail(err, ISOL8_E_SANDBOX, w < 0 ? errno : ENOSPC, "audit: cannot write %s", path);
 			if (w > 0) /* a partial line would corrupt the next one: cut it off */
@@ -240,7 +261,7 @@ static int send_syslog(const char *path, const char *line, size_t n, isol8_err *
 	strftime(ts, sizeof ts, "%b %e %H:%M:%S", &tm);
 	char *msg = xasprintf("<14>%s isol8-audit[%d]: %.*s", ts, (int)getpid(), (int)n, line);
 	int rc = 0;
-	if (fd < 0 || sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof sa) < 0)
+	if (fd < 0 || sendto(fd, msg, strlen(msg), MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof sa) < 0)
 		rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "audit: cannot send to the syslog socket %s", path);
 	if (fd >= 0)
 		close(fd);
@@ -262,8 +283,9 @@ int isol8_audit_execution(const isol8_config *c, const isol8_request *req, const
 	const char *dest = config_str(c, "audit.destination", "filesystem");
 	int rc = 0;
 	if (!strcmp(dest, "stdout")) {
-		if (write(1, line, n) != (ssize_t)n)
-			rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "audit: cannot write to stdout");
+		struct pollfd pf = {1, POLLOUT, 0}; /* a reader that stopped reading holds nothing up */
+		if (poll(&pf, 1, 2000) != 1 || !(pf.revents & POLLOUT) || write(1, line, n) != (ssize_t)n)
+			rc = isol8_fail(err, ISOL8_E_SANDBOX, errno ? errno : EAGAIN, "audit: cannot write to stdout");
 	} else if (!strcmp(dest, "syslog") || !strcmp(dest, "journald")) {
 		rc = send_syslog(config_str(c, "audit.syslogSocket", "/dev/log"), line, n - 1, err);
 	} else {

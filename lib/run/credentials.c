@@ -34,12 +34,12 @@ int credentials_save(const char *host, const char *token, const char *expires_at
 	} else {
 		/* created 0600: the token is never readable by others, not even for a moment */
 		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0 || fchmod(fd, 0600) < 0 || write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 ||
-		    fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
+		bool ok = fd >= 0 && fchmod(fd, 0600) == 0 && write_all(fd, text, strlen(text)) == 0 &&
+			  write_all(fd, "\n", 1) == 0 && fsync(fd) == 0;
+		if (fd >= 0 && close(fd) < 0)
+			ok = false;
+		if (!ok || rename(tmp, path) < 0) {
 			rc = isol8_fail(err, ISOL8_E_INPUT, errno, "cannot write %s", path);
-		if (rc < 0) {
-			if (fd >= 0)
-				close(fd);
 			unlink(tmp);
 		}
 	}

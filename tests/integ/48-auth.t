@@ -119,6 +119,8 @@ req POST /auth/keys "$MASTER" '{"name":"e"}'
 is "$CODE" 503 "…the /auth routes say so too"
 req GET /sessions "$MASTER"
 is "$CODE" 200 "…while the master key still works"
+req GET /sessions "not-a-database-key-0123456789"
+is "$CODE" 403 "…and a token no database key could be is refused without asking the database"
 pg_start
 req POST /execute "$DK" '{"request":{"runtime":"python","code":"print(1)"}}'
 is "$CODE $(jqr .stdout)" "200 1" "the database back: the same key works again"
@@ -170,6 +172,9 @@ wait $SLOW
 req POST /execute "$A" '{"request":{"runtime":"bash","code":"echo hi"}}'
 is "$CODE" 200 "…another tenant is not held back by it"
 like "$(metric 'isol8_tenant_executions_total{tenant="alpha",status="ok"}')" '^[3-9]$' "/metrics counts executions by tenant"
+req GET /metrics "$B"
+ok $(printf '%s' "$OUT" | grep -q 'tenant="beta"' && ! printf '%s' "$OUT" | grep -q 'tenant="alpha"' && echo 0 || echo 1) \
+	"…a database key sees its own tenant's series, not the others' names"
 req GET /sessions "$A"
 for s in $(jqr '.sessions[].id'); do req DELETE "/session/$s" "$A"; done
 req GET /sessions "$B"

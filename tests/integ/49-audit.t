@@ -24,18 +24,24 @@ is "$(stat -c %a "$LOG")" 600 "…in a file only its owner reads"
 capture "$ISOL8" run --request <(printf '%s' '{"runtime":"bash","code":"exit 3","metadata":{"userId":"u-7","team":"data"}}')
 is "$(last '[.userId, .metadata.team, .exitCode] | map(tostring) | join(" ")')" "u-7 data 3" "metadata.userId is the record's userId; metadata is kept"
 
+cfg '"trackResources": false'
+capture "$ISOL8" run -r bash -e 'true'
+is "$(last 'has("resourceUsage")')" false "trackResources false: no resourceUsage"
+
 cfg '"includeCode": true, "includeOutput": true'
 capture "$ISOL8" run --secret TOKEN=hunter2-secret -e 'print("token hunter2-secret"); import sys; print("err hunter2-secret", file=sys.stderr)'
 is "$(last '[.code, .stdout, .stderr] | join("|")')" 'print("token ***"); import sys; print("err ***", file=sys.stderr)|token ***
 |err ***' "includeCode and includeOutput: code and output in the record, the secret masked in all three"
 unlike "$(cat "$LOG")" "hunter2" "…the secret appears nowhere in the log"
 
-# the proxy's refusals: securityEvents
+# the proxy's refusals: securityEvents (a secret the code puts in a refused URL is masked there too)
 cfg
-capture "$ISOL8" run --net filtered --allow '^allowed\.invalid$' -r bash -e 'curl -s -o /dev/null -w "%{http_code}" http://blocked.invalid/x; echo'
+capture "$ISOL8" run --net filtered --allow '^allowed\.invalid$' --secret TOKEN=hunter2-secret -r bash \
+	-e 'curl -s -o /dev/null -w "%{http_code}" "http://blocked.invalid/x?t=$TOKEN"; echo'
 is "$OUT" 403 "a filtered run asks for a host the rules refuse"
-is "$(last '[.network, .securityEvents[0].type, .securityEvents[0].details.host] | join(" ")')" "filtered network_blocked blocked.invalid" \
-	"…the record's securityEvents name the refused request"
+is "$(last '[.network, .securityEvents[0].type, .securityEvents[0].details.host, .securityEvents[0].details.path] | join(" ")')" \
+	"filtered network_blocked blocked.invalid /x?t=***" "…the record's securityEvents name the refused request, the secret in it masked"
+unlike "$(cat "$LOG")" "hunter2" "…the secret appears nowhere in the log"
 
 # ---- isol8-session exec ---------------------------------------------------------------------------
 "$BIN/isol8-session" create -r python --id aud >/dev/null
@@ -87,9 +93,9 @@ like "$ERR" '\[WARN\] audit: cannot send to the syslog socket' "…it is reporte
 
 # ---- retention, postLogScript ----------------------------------------------------------------------
 mkdir -p "$AUD"
-touch -d '100 days ago' "$AUD/old.log" "$AUD/old.jsonl"
-touch -d '100 days ago' "$AUD/keep.txt"
-touch -d '10 days ago' "$AUD/recent.log"
+touch -d '100 days ago' "$AUD/executions-2026-01.log" "$AUD/executions-old.jsonl"
+touch -d '100 days ago' "$AUD/keep.txt" "$AUD/someone-elses.log"
+touch -d '10 days ago' "$AUD/executions-recent.log"
 cat >"$WORK/post.sh" <<SH
 #!/bin/sh
 echo "called with \$# arg: \$1" >>"$WORK/post.out"
@@ -97,8 +103,9 @@ SH
 chmod +x "$WORK/post.sh"
 cfg "\"retentionDays\": 30, \"postLogScript\": \"$WORK/post.sh\""
 capture "$ISOL8" run -r bash -e 'true'
-ok $([ ! -e "$AUD/old.log" ] && [ ! -e "$AUD/old.jsonl" ] && [ -e "$AUD/recent.log" ] && [ -e "$AUD/keep.txt" ] && echo 0 || echo 1) \
-	"retentionDays: .log and .jsonl files older than it are deleted, others kept"
+ok $([ ! -e "$AUD/executions-2026-01.log" ] && [ ! -e "$AUD/executions-old.jsonl" ] && [ -e "$AUD/executions-recent.log" ] &&
+	[ -e "$AUD/keep.txt" ] && [ -e "$AUD/someone-elses.log" ] && echo 0 || echo 1) \
+	"retentionDays: the log's own files older than it are deleted; newer ones and other programs' files kept"
 for i in $(seq 100); do [ -s "$WORK/post.out" ] && break; sleep 0.05; done
 is "$(cat "$WORK/post.out")" "called with 1 arg: $LOG" "postLogScript runs with the log file's path as its one argument (no shell)"
 cat >"$WORK/hang.sh" <<'SH'

@@ -140,8 +140,17 @@ is "$named|$(jq -r '[.stdout, .warm, .exitCode] | map(tostring) | join(" ")' "$W
 sleep 0.3
 capture "$RUN" --json -e 'print(3)'
 is "$(jqr '[.stdout, .warm] | map(tostring) | join(" ")')" "3 false" "with the pool killed: cold, not an error"
-capture "$BIN/isol8-cleanup"
-is "$(jqr .failed)" 0 "isol8-cleanup removes the killed pool's sandboxes"
+# The SIGKILL reaches the inits of sandboxes the pool was still building only through their
+# parent-death signal: on a loaded machine one may still be exiting when cleanup looks, and a
+# sandbox whose init lives is not cleanup's to take. As a cron job would, run it again.
+failed=0
+for i in $(seq 50); do
+	capture "$BIN/isol8-cleanup"
+	failed=$((failed + $(jqr .failed)))
+	[ "$(count_leftovers)" = 0 ] && break
+	sleep 0.1
+done
+is "$failed $(count_leftovers)" "0 0" "isol8-cleanup removes the killed pool's sandboxes"
 rm -f "$ISOL8_RUN_DIR/pool.sock"
 
 finish

@@ -90,10 +90,15 @@ static int run(const char *image, isol8_config *cfg)
 	req.code = strdup("cat /sandbox/m");
 	int rc = isol8_request_resolve(&req, &opt, cfg, false, &err) < 0 || isol8_request_validate(&req, &opt, &err) < 0 ||
 		 isol8_execute(&req, &opt, NULL, NULL, -1, &res, &err) < 0;
-	if (rc)
+	if (rc) {
 		printf("error: %s\n", err.msg);
-	else
-		printf("%s", res.out.data ? (char *)res.out.data : ""), isol8_result_free(&res);
+	} else {
+		printf("%s", res.out.data ? (char *)res.out.data : "");
+		isol8_audit_who who = {.source = "library", .client = "embed-test"};
+		if (isol8_audit_execution(cfg, &req, &opt, &res, &who, &err) < 0)
+			printf("audit: %s\n", err.msg);
+		isol8_result_free(&res);
+	}
 	isol8_request_free(&req);
 	isol8_options_free(&opt);
 	return rc;
@@ -113,7 +118,11 @@ C
 # shellcheck disable=SC2086
 capture cc -std=c11 -D_GNU_SOURCE ${ISOL8_SAN:-} -I"$WORK/include" "$WORK/image.c" -o "$WORK/image" "$BUILD/dist/libisol8util.a" $LIBS
 is "$RC" 0 "a program resolving built images compiles against the installed archive"
+printf '{"audit": {"enabled": true, "logDir": "%s"}}\n' "$WORK/audit" >"$ISOL8_CONFIG"
 capture "$WORK/image"
+is "$(jq -r '[.source, .client, .runtime] | join(" ")' "$WORK/audit/executions.log")" "library embed-test bash" \
+	"isol8_audit_execution: a program's execution in the audit log, as the config says"
+echo '{}' >"$ISOL8_CONFIG"
 like "$OUT" "^from-image" "isol8_request_resolve: the image named in the options, its setup script run before the code"
 like "$OUT" "error: --image: \"no-such-image\" is neither a directory nor an image" "…an unknown one is an error the program gets"
 unset ISOL8_IMAGE_DIR
