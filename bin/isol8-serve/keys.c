@@ -371,17 +371,33 @@ static int key_request(serve_ctx *c, serve_conn *k, bool name_required, char *na
 	return rc;
 }
 
-void route_auth_keys_create(serve_ctx *c, serve_conn *k, const char *rest)
+/* A new key from the body (POST /auth/keys: a name is required; /auth/login: "login-<time>"
+ * by default): 0 with the key and its row, -1 answered already. */
+static int new_key(serve_ctx *c, serve_conn *k, bool login, char key[KEYDB_KEY_LEN + 1], keydb_key *row)
 {
 	keydb *db = auth_route_db(c, k);
-	char name[MAX_NAME + 1] = "", tenant[MAX_TENANT + 1] = "", key[KEYDB_KEY_LEN + 1];
+	char name[MAX_NAME + 1] = "", tenant[MAX_TENANT + 1] = "";
 	long long ttl;
-	if (!db || key_request(c, k, true, name, tenant, &ttl) < 0)
-		return keydb_close(db);
-	keydb_key row;
+	if (!db || key_request(c, k, !login, name, tenant, &ttl) < 0)
+		return keydb_close(db), -1;
+	if (!name[0]) {
+		char now[32];
+		iso8601_now(now);
+		snprintf(name, sizeof name, "login-%s", now);
+	}
 	isol8_err err = {0};
-	if (keydb_create(db, name, tenant, ttl, key, &row, &err) < 0)
-		return db_failed(k, db, &err);
+	if (keydb_create(db, name, tenant, ttl, key, row, &err) < 0)
+		return db_failed(k, db, &err), -1;
+	keydb_close(db);
+	return 0;
+}
+
+void route_auth_keys_create(serve_ctx *c, serve_conn *k, const char *rest)
+{
+	char key[KEYDB_KEY_LEN + 1];
+	keydb_key row;
+	if (new_key(c, k, false, key, &row) < 0)
+		return;
 	jv o = jv_object_set(jv_object(), jv_string("id"), jv_string(row.id));
 	o = jv_object_set(o, jv_string("key"), jv_string(key));
 	o = jv_object_set(o, jv_string("name"), jv_string(row.name));
@@ -390,7 +406,6 @@ void route_auth_keys_create(serve_ctx *c, serve_conn *k, const char *rest)
 	o = jv_object_set(o, jv_string("expiresAt"), jv_string(row.expires));
 	reply_json(k, 201, o);
 	explicit_bzero(key, sizeof key);
-	keydb_close(db);
 }
 
 void route_auth_keys_list(serve_ctx *c, serve_conn *k, const char *rest)
@@ -431,24 +446,13 @@ void route_auth_key_revoke(serve_ctx *c, serve_conn *k, const char *id)
 
 void route_auth_login(serve_ctx *c, serve_conn *k, const char *rest)
 {
-	keydb *db = auth_route_db(c, k);
-	char name[MAX_NAME + 1] = "", tenant[MAX_TENANT + 1] = "", key[KEYDB_KEY_LEN + 1];
-	long long ttl;
-	if (!db || key_request(c, k, false, name, tenant, &ttl) < 0)
-		return keydb_close(db);
-	if (!name[0]) {
-		char now[32];
-		iso8601_now(now);
-		snprintf(name, sizeof name, "login-%s", now);
-	}
+	char key[KEYDB_KEY_LEN + 1];
 	keydb_key row;
-	isol8_err err = {0};
-	if (keydb_create(db, name, tenant, ttl, key, &row, &err) < 0)
-		return db_failed(k, db, &err);
+	if (new_key(c, k, true, key, &row) < 0)
+		return;
 	jv o = jv_object_set(jv_object(), jv_string("token"), jv_string(key));
 	o = jv_object_set(o, jv_string("expiresAt"), jv_string(row.expires));
 	o = jv_object_set(o, jv_string("keyId"), jv_string(row.id));
 	reply_json(k, 200, o);
 	explicit_bzero(key, sizeof key);
-	keydb_close(db);
 }
