@@ -151,6 +151,7 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 is "$failed $(count_leftovers)" "0 0" "isol8-cleanup removes the killed pool's sandboxes"
+[ "$(count_leftovers)" = 0 ] || show_leftovers
 rm -f "$ISOL8_RUN_DIR/pool.sock"
 
 finish

@@ -61,6 +61,16 @@ leftovers() {
 	echo $n
 }
 
+# What is left, for the TAP log: cgroup directories, records, and the processes in them.
+show_leftovers() {
+	local d
+	for d in /sys/fs/cgroup/*/"$ISOL8_CGROUP_PARENT"/*/ "$ISOL8_RUN_DIR"/sandboxes/*; do
+		[ -e "$d" ] || continue
+		diag "left: $d $( [ -f "$d/cgroup.procs" ] && tr '\n' ' ' <"$d/cgroup.procs")"
+		[ -f "$d/cgroup.procs" ] && for p in $(cat "$d/cgroup.procs"); do diag "  $p: $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)"; done
+	done
+}
+
 count_leftovers() {
 	local n=0 c
 	for c in memory pids cpu cpuacct; do
@@ -85,6 +95,7 @@ finish() {
 		ok $([ "$warm" -gt 0 ] && echo 0 || echo 1) "…$warm of them with the interpreter already running"
 	fi
 	is "$(leftovers)" 0 "no sandbox, cgroup or run-dir record left behind"
+	[ "$(count_leftovers)" = 0 ] || show_leftovers
 	for c in memory pids cpu cpuacct; do rmdir /sys/fs/cgroup/$c/$ISOL8_CGROUP_PARENT 2>/dev/null; done
 	rm -rf "$ISOL8_RUN_DIR" "$WORK"
 	echo "1..$_n"
