@@ -251,7 +251,7 @@ void isol8_result_free(isol8_result *res);
 
 /* Who asked for an execution, for its audit record (every field may be NULL). */
 typedef struct isol8_audit_who {
-	const char *source;   /* "cli", "http", "session", "library" (NULL) */
+	const char *source;   /* "cli", "session", "http", "http-session", "mcp"; NULL: "library" */
 	const char *tenant;   /* a database key's tenant */
 	const char *key_id;   /* …and the key's id */
 	const char *client;   /* the client's address */

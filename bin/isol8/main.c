@@ -51,6 +51,7 @@ static const char help[] =
 	"  mask [options]    mask secrets in a stream: stdin to stdout (isol8-mask)\n"
 	"  pool status       the warm sandbox pool (isol8-pool)\n"
 	"  serve [options]   the HTTP API (isol8-serve)\n"
+	"  mcp               a Model Context Protocol server on stdin/stdout (isol8-mcp)\n"
 	"  …                 the other tools of the toolkit (isol8-<name>), when installed\n"
 	"\n"
 	"Options:\n"
@@ -64,7 +65,7 @@ static const char help[] =
 	"  isol8 run --persistent --persist -e 'x = 42' --runtime python\n"
 	"  isol8 run --json -e 'print(1)' | jq .stdout\n";
 
-static const char *const tools[] = {"run", "serve", "session", "cleanup", "pool", "proxy", "mask", "image"};
+static const char *const tools[] = {"run", "serve", "session", "cleanup", "pool", "proxy", "mask", "image", "mcp"};
 
 static bool cleanup_images(int argc, char **argv)
 {
