@@ -233,29 +233,48 @@ static int free_call(void)
 	return -1;
 }
 
+/* Forks the worker of one call into calls[slot]; -1 (nothing left open) when it cannot. */
+static int start_worker(int slot, jv id, const char *name, jv args, jv token)
+{
+	int out[2], cancel[2] = {-1, -1};
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = pipe2(cancel, O_CLOEXEC) == 0 ? fork() : -1;
+	if (pid == 0) {
+		close(out[0]);
+		close(cancel[1]);
+		worker(jv_copy(id), name, jv_is_valid(args) ? jv_copy(args) : jv_object(), jv_copy(token), out[1], cancel[0]);
+	}
+	int saved = errno;
+	close(out[1]);
+	if (cancel[0] >= 0)
+		close(cancel[0]);
+	if (pid < 0) {
+		close(out[0]);
+		if (cancel[1] >= 0)
+			close(cancel[1]);
+		errno = saved;
+		return -1;
+	}
+	calls[slot] = (struct call){.pid = pid, .out = out[0], .cancel_w = cancel[1], .id = jv_copy(id)};
+	return 0;
+}
+
 /* Starts a worker for tools/call (consumes id and params). */
 static void start_call(jv id, jv params)
 {
 	jv name = json_get(params, "name"), args = json_get(params, "arguments"), meta = json_get(params, "_meta");
 	jv token = json_get(meta, "progressToken");
 	const char *n = jv_get_kind(name) == JV_KIND_STRING ? jv_string_value(name) : "";
-	int slot = free_call(), out[2], cancel[2];
+	int slot = free_call();
 	if (strcmp(n, "run_code") && strcmp(n, "run_command")) {
 		send_line(error_msg(jv_copy(id), E_PARAMS, "Unknown tool: %s", n));
 	} else if (jv_is_valid(args) && jv_get_kind(args) != JV_KIND_OBJECT) {
 		send_line(error_msg(jv_copy(id), E_PARAMS, "arguments must be an object"));
 	} else if (slot < 0) {
 		send_line(error_msg(jv_copy(id), E_INTERNAL, "too many calls at once (%d): wait for one to end", MAX_CALLS));
-	} else if (pipe2(out, O_CLOEXEC) == 0 && pipe2(cancel, O_CLOEXEC) == 0) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			close(out[0]);
-			close(cancel[1]);
-			worker(jv_copy(id), n, jv_is_valid(args) ? jv_copy(args) : jv_object(), jv_copy(token), out[1], cancel[0]);
-		}
-		close(out[1]);
-		close(cancel[0]);
-		calls[slot] = (struct call){.pid = pid, .out = out[0], .cancel_w = cancel[1], .id = jv_copy(id)};
+	} else if (start_worker(slot, id, n, args, token) < 0) {
+		send_line(error_msg(jv_copy(id), E_INTERNAL, "cannot start the call: %s", strerror(errno)));
 	}
 	jv_free(name);
 	jv_free(args);
@@ -384,7 +403,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	isol8_buf in = {0};
 	bool initialized = false, eof = false, skipping = false;
-	while (!eof || free_call() != 0 || calls[0].pid) {
+	for (;;) { /* until stdin has ended and no call is running */
 		struct pollfd p[MAX_CALLS + 1] = {{eof ? -1 : 0, POLLIN, 0}};
 		for (int i = 0; i < MAX_CALLS; i++)
 			p[i + 1] = (struct pollfd){calls[i].pid ? calls[i].out : -1, POLLIN, 0};

@@ -11,6 +11,9 @@
 
 #include "core/util.h"
 
+/* The statements, once per dialect: SQLite's camelCase columns, ?N placeholders and integer
+ * booleans against PostgreSQL's snake_case, $N and real booleans. Kept as two plain tables rather
+ * than generated, so each reads as the SQL its database runs. */
 enum stmt { S_LOOKUP, S_TOUCH, S_INSERT, S_LIST, S_LIST_TENANT, S_REVOKE, S_PURGE, S_N };
 
 #define COLS_SQLITE "id,name,keyPrefix,tenantId,createdAt,expiresAt,COALESCE(lastUsedAt,''),revoked"
