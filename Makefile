@@ -64,6 +64,10 @@ $(PUBLIC_LIBA): $(LIB_OBJ) lib/isol8.h
 		objcopy --keep-global-symbols=$(BUILD)/dist/isol8.syms $(BUILD)/dist/isol8.o && \
 		rm -f $@ && ar rcs $@ $(BUILD)/dist/isol8.o
 
+MCP_SRC := $(wildcard bin/isol8-mcp/*.c)
+$(BUILD)/bin/isol8-mcp: $(MCP_SRC) bin/isol8-mcp/mcp.h $(LIBA)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(MCP_SRC) -o $@ $(LIBA) $(LIBS)
 # isol8 links isol8-run's code (run.c) so `isol8 run` needs no second exec.
 RUN_SRC := bin/isol8-run/run.c bin/isol8-run/files.c bin/isol8-run/persistent.c
 $(BUILD)/bin/isol8: bin/isol8/main.c bin/isol8/login.c bin/isol8/login.h $(RUN_SRC) bin/isol8-run/run.h $(LIBA)

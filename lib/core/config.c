@@ -34,7 +34,10 @@ static const char default_config[] =
 	"\"serve\":{\"maxMemory\":\"2g\",\"maxCpu\":2,\"maxPids\":256,\"maxTimeoutMs\":300000,"
 	"\"maxOutputSize\":16777216,\"maxSandboxSize\":\"1g\",\"maxTmpSize\":\"1g\",\"networks\":[\"none\",\"filtered\"],"
 	"\"images\":[],\"maxBodyBytes\":16777216,\"maxQueue\":16,\"queueTimeoutMs\":10000,\"maxSessionsPerKey\":16,"
-	"\"headTimeoutMs\":5000,\"bodyTimeoutMs\":10000,\"maxUnauthenticatedPerAddress\":8,\"graceMs\":30000,\"setupScripts\":true}}";
+	"\"headTimeoutMs\":5000,\"bodyTimeoutMs\":10000,\"maxUnauthenticatedPerAddress\":8,\"graceMs\":30000,\"setupScripts\":true},"
+	/* isol8-mcp: what a model's calls get (not in the reference); unset limits are defaults.*'s */
+	"\"mcp\":{\"languages\":[\"python\",\"node\",\"bun\",\"deno\",\"bash\"],\"maxTimeoutMs\":300000,\"maxSessions\":8,"
+	"\"sessionIdleMs\":3600000,\"allowedOrigins\":[]}}";
 
 enum ktype { K_BOOL, K_NUM, K_STR, K_STRS, K_OBJ, K_POOL, K_IMAGES, K_TENANTS };
 
@@ -115,6 +118,17 @@ static const struct key {
 	{"serve.maxConnectionsPerKey", K_NUM, NULL},
 	{"serve.graceMs", K_NUM, NULL},
 	{"serve.setupScripts", K_BOOL, NULL},
+	{"mcp", K_OBJ, NULL},
+	{"mcp.languages", K_STRS, NULL},
+	{"mcp.timeoutMs", K_NUM, NULL},
+	{"mcp.maxTimeoutMs", K_NUM, NULL},
+	{"mcp.memoryLimit", K_STR, NULL},
+	{"mcp.cpuLimit", K_NUM, NULL},
+	{"mcp.network", K_STR, "|none|host|filtered|"},
+	{"mcp.maxOutputSize", K_NUM, NULL},
+	{"mcp.maxSessions", K_NUM, NULL},
+	{"mcp.sessionIdleMs", K_NUM, NULL},
+	{"mcp.allowedOrigins", K_STRS, NULL},
 };
 
 static const struct key *find_key(const char *path)

@@ -86,3 +86,17 @@ char *resolve_sandbox_path(const char *p, isol8_err *err)
 	return n;
 }
 
+
+char *resolve_sandbox_dir(const char *p, isol8_err *err)
+{
+	if (p && p[0] == '/' && strlen(p) <= 1024) {
+		char *n = normalize(p);
+		if (!strcmp(n, "/sandbox") || !strcmp(n, "/tmp")) {
+			char *root = xasprintf("%s/", n);
+			free(n);
+			return root;
+		}
+		free(n);
+	}
+	return resolve_sandbox_path(p, err);
+}

@@ -9,4 +9,7 @@
 char *resolve_workdir(const char *w, isol8_err *err);
 /* For files/outputPaths: absolute, normalized, strictly inside /sandbox or /tmp. */
 char *resolve_sandbox_path(const char *p, isol8_err *err);
+/* The same for a directory to list, /sandbox and /tmp themselves included (returned with a
+ * trailing '/': "/sandbox/"). */
+char *resolve_sandbox_dir(const char *p, isol8_err *err);
 #endif

@@ -22,6 +22,7 @@
 #include "wire/sessionmsg.h"
 
 #define MAX_FILE (64u << 20)
+#define MAX_LISTING (4u << 20) /* a directory's records: ~50,000 entries */
 
 static void copy_options(isol8_options *dst, const isol8_options *src)
 {
@@ -39,6 +40,7 @@ int session_open(isol8_session *s, const char *runtime, const isol8_options *opt
 {
 	memset(s, 0, sizeof *s);
 	s->cancel_fd = -1;
+	s->client_fd = -1;
 	s->drv.feed = s->drv.stdin_w = s->drv.stdout_r = s->drv.stderr_r = s->drv.chan = s->drv.reply = -1;
 	if (!driver_for(runtime))
 		return isol8_input_error(err, "Unknown runtime: \"%s\". Available: %s", runtime, runtime_names());
@@ -157,7 +159,7 @@ static int send_block(isol8_session *s, const isol8_request *req, isol8_err *err
 
 struct exec_state {
 	isol8_ostream out, err;
-	bool done, timed_out, over, gone, cancelled;
+	bool done, timed_out, over, gone, cancelled, abandoned;
 	int exit_code, sig;
 	isol8_buf reply;
 };
@@ -184,15 +186,21 @@ static void run_until_done(isol8_session *s, isol8_proc *p, bool driver, uint64_
 			st->timed_out = true;
 			return;
 		}
-		struct pollfd f[5] = {
+		/* events 0 on the client: only its hangup (a client that closed the connection) wakes us —
+		 * a client that only shut its write side after the request still waits for the reply */
+		struct pollfd f[6] = {
 			{p->stdout_r, POLLIN, 0}, {p->stderr_r, POLLIN, 0}, {s->sb.ctl, POLLIN, 0},
-			{driver ? p->reply : -1, POLLIN, 0}, {s->cancel_fd, POLLIN, 0},
+			{driver ? p->reply : -1, POLLIN, 0}, {s->cancel_fd, POLLIN, 0}, {s->client_fd, 0, 0},
 		};
 		bool status_buffered = sandbox_status_buffered(&s->sb);
-		if (poll(f, 5, status_buffered ? 0 : (int)((deadline - now) / 1000000) + 1) < 0 && errno != EINTR)
+		if (poll(f, 6, status_buffered ? 0 : (int)((deadline - now) / 1000000) + 1) < 0 && errno != EINTR)
 			return;
 		if (f[4].revents) {
 			st->cancelled = true; /* stop/delete must not wait for a long exec */
+			return;
+		}
+		if (f[5].revents & (POLLHUP | POLLERR)) {
+			st->cancelled = st->abandoned = true;
 			return;
 		}
 		if (status_buffered)
@@ -301,6 +309,7 @@ static void after_exec(isol8_session *s, bool driver, struct exec_state *st)
 		sandbox_killall(&s->sb, &e2); /* the files stay */
 		if (s->drv.pid)
 			driver_gone(s, st->timed_out ? "the previous exec timed out"
+					 : st->abandoned ? "the previous exec was cancelled (its client went away)"
 					 : st->cancelled ? "the session was stopped during the previous exec"
 							 : "the previous exec hit the output limit");
 		st->exit_code = 137;
@@ -334,7 +343,7 @@ static void conclude_exec(isol8_session *s, const struct exec_state *st, const i
 		res->status = "output_limit";
 	} else if (st->cancelled) {
 		res->status = "signal";
-		marker = "SESSION STOPPED";
+		marker = st->abandoned ? "EXECUTION CANCELLED" : "SESSION STOPPED";
 	} else if (st->sig) {
 		res->status = "signal";
 	} else {
@@ -453,6 +462,63 @@ int session_get(isol8_session *s, const char *path, isol8_buf *out, isol8_err *e
 	if (r == 1)
 		isol8_mask_file(&s->opt, out); /* a file is program output too: no way around masking */
 	return r == 1 ? 0 : -1; /* 0: refused, err says "cannot read PATH: why" */
+}
+
+static int by_name(const void *a, const void *b)
+{
+	jv x = *(const jv *)a, y = *(const jv *)b;
+	jv nx = jv_object_get(jv_copy(x), jv_string("name")), ny = jv_object_get(jv_copy(y), jv_string("name"));
+	int c = strcmp(jv_string_value(nx), jv_string_value(ny));
+	jv_free(nx);
+	jv_free(ny);
+	return c;
+}
+
+/* The listing's records (sandbox_list_dir) as sorted JSON entries, names masked. */
+static jv entries_of(const isol8_options *opt, const isol8_buf *raw)
+{
+	size_t n = 0, cap = 0;
+	jv *v = NULL;
+	for (size_t at = 0; at < raw->len;) {
+		const char *rec = (const char *)raw->data + at, *end = memchr(rec, 0, raw->len - at);
+		char t;
+		long long size;
+		int name_at = 0;
+		if (!end || sscanf(rec, "%c\t%lld\t%n", &t, &size, &name_at) != 2 || !name_at)
+			break; /* the init writes these; a short one ends the list */
+		isol8_buf name = {0};
+		buf_append(&name, rec + name_at, (size_t)(end - rec - name_at));
+		isol8_mask_file(opt, &name); /* a file name is program output too */
+		const char *type = t == 'f' ? "file" : t == 'd' ? "directory" : t == 'l' ? "symlink" : "other";
+		jv e = jv_object_set(jv_object(), jv_string("name"), jv_string_sized(name.data ? (char *)name.data : "", (int)name.len));
+		e = jv_object_set(jv_object_set(e, jv_string("type"), jv_string(type)), jv_string("size"), jv_number((double)size));
+		isol8_buf_free(&name);
+		if (n == cap)
+			v = xrealloc(v, (cap = cap ? cap * 2 : 64) * sizeof *v);
+		v[n++] = e;
+		at = (size_t)(end - (const char *)raw->data) + 1;
+	}
+	if (n)
+		qsort(v, n, sizeof *v, by_name);
+	jv a = jv_array();
+	for (size_t i = 0; i < n; i++)
+		a = jv_array_append(a, v[i]);
+	free(v);
+	return a;
+}
+
+int session_list_dir(isol8_session *s, const char *path, jv *entries, isol8_err *err)
+{
+	char *p = resolve_sandbox_dir(path, err);
+	if (!p)
+		return -1;
+	isol8_buf raw = {0};
+	int r = sandbox_list_dir(&s->sb, p, MAX_LISTING, &raw, err);
+	free(p);
+	if (r == 1)
+		*entries = entries_of(&s->opt, &raw);
+	isol8_buf_free(&raw);
+	return r == 1 ? 0 : -1;
 }
 
 bool session_id_valid(const char *id, size_t max)

@@ -21,6 +21,9 @@ typedef struct isol8_session {
 	int execs;
 	int cancel_fd;          /* readable: the session is being stopped, a running exec ends now
 				 * (-1: none). Polled, never read: its owner sees it too. */
+	int client_fd;          /* the running exec's client connection (-1: none): when the client
+				 * has closed it (POLLHUP), nobody waits for the exec, which ends
+				 * as a cancelled one — how an MCP client's cancel reaches it */
 	char *image_setup;      /* the built image's setup script: before the first exec, until it succeeds */
 	isol8_kv *env;          /* what the image adds to every process's environment */
 	size_t nenv;
@@ -38,6 +41,10 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 		 void *ctx, isol8_result *res, bool *restarted, isol8_err *err);
 int session_put(isol8_session *s, const char *path, const void *data, size_t len, isol8_err *err);
 int session_get(isol8_session *s, const char *path, isol8_buf *out, isol8_err *err);
+/* The entries of a directory of /sandbox or /tmp (those two included), sorted by name:
+ * *entries a new array of {"name","type":"file|directory|symlink|other","size"}, names masked
+ * like any output. 0, or -1 with err (a path outside, a link on the way, not a directory). */
+int session_list_dir(isol8_session *s, const char *path, jv *entries, isol8_err *err);
 void session_close(isol8_session *s);
 
 /* ---- the client side of a session supervisor (isol8-session, isol8-serve) ---------------- */

@@ -97,8 +97,10 @@ static void run_exec(struct daemon *d, int fd, jv doc)
 	isol8_result res;
 	bool restarted = false;
 	isol8_evwriter w = {.fd = fd};
+	d->s.client_fd = fd;
 	if (rc == 0)
 		rc = session_exec(&d->s, &r, &scratch, evw_event, &w, &res, &restarted, &err);
+	d->s.client_fd = -1;
 	if (rc < 0) {
 		reply_error(fd, err.msg);
 	} else {
@@ -164,6 +166,22 @@ static bool op_get(struct daemon *d, int fd, jv doc)
 	return true;
 }
 
+static bool op_list(struct daemon *d, int fd, jv doc)
+{
+	jv path = json_get(doc, "path"), entries;
+	isol8_err err = {0};
+	if (jv_get_kind(path) != JV_KIND_STRING)
+		reply_error(fd, "list needs \"path\"");
+	else if (json_string_has_nul(path))
+		reply_error(fd, NUL_PATH);
+	else if (session_list_dir(&d->s, jv_string_value(path), &entries, &err) < 0)
+		reply_error(fd, err.msg);
+	else
+		reply(fd, sessionmsg_entries(entries));
+	jv_free(path);
+	return true;
+}
+
 /* meta.json as it is on disk (what every other reader sees) */
 static bool op_show(struct daemon *d, int fd, jv doc)
 {
@@ -184,7 +202,7 @@ static bool op_delete(struct daemon *d, int fd, jv doc)
 /* indexed by session_opcode (wire/sessionmsg.h) */
 static bool (*const ops[])(struct daemon *d, int fd, jv doc) = {
 	[SESSION_OP_EXEC] = op_exec, [SESSION_OP_PUT] = op_put, [SESSION_OP_GET] = op_get,
-	[SESSION_OP_SHOW] = op_show, [SESSION_OP_DELETE] = op_delete,
+	[SESSION_OP_SHOW] = op_show, [SESSION_OP_DELETE] = op_delete, [SESSION_OP_LIST] = op_list,
 };
 
 /* ---- one connection ---------------------------------------------------------------------- */

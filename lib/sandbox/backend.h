@@ -12,7 +12,8 @@
  *   spawn + feed_proc         a further payload in a ready sandbox (sessions)
  *   read_status  one status (wire/ctl.h's ctl_msg): 1, 0 (none yet), -1 (sandbox gone);
  *                status_buffered says one is waiting that poll() on sb->ctl will not report
- *   put_file / get_file       beneath /sandbox or /tmp, as the sandbox user, bounded
+ *   put_file / get_file       beneath /sandbox or /tmp, as the sandbox user, bounded (get_file
+ *                with list: a directory's entries, fileops.c's records)
  *   killall      every process but the sandbox's own supervisor-side anchor (files stay)
  *   kill / wait_exit / destroy   end it, wait for it, free everything
  *   stats        CPU, memory peak, OOM kills of the whole sandbox
@@ -53,7 +54,7 @@ struct isol8_backend {
 	int (*read_status)(struct isol8_sandbox *sb, ctl_msg *m);
 	bool (*status_buffered)(const struct isol8_sandbox *sb);
 	int (*put_file)(struct isol8_sandbox *sb, const char *path, const void *data, size_t len, unsigned mode, isol8_err *err);
-	int (*get_file)(struct isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
+	int (*get_file)(struct isol8_sandbox *sb, const char *path, size_t max, bool list, isol8_buf *out, isol8_err *err);
 	int (*killall)(struct isol8_sandbox *sb, isol8_err *err);
 	void (*kill)(struct isol8_sandbox *sb);
 	void (*wait_exit)(struct isol8_sandbox *sb);

@@ -3,6 +3,7 @@
  * file opened, bounded in time and size: a link, FIFO, device or sparse file planted by the
  * program can make isol8 neither read nor write anything the program could not reach itself,
  * nor block the init (docs/files.md). Only the init writes replies. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -67,13 +68,44 @@ static int read_capped(int fd, size_t max, isol8_buf *b)
 	}
 }
 
+/* A directory's entries as records "<t>\t<size>\t<name>\0" (t: f file, d directory, l link,
+ * o other), sorted by the reader; lstat only (fstatat with AT_SYMLINK_NOFOLLOW), so a planted
+ * link or FIFO is named, never opened. 0, EFBIG past max bytes, or errno. */
+static int list_dir(int dfd, size_t max, isol8_buf *b)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d)
+		return errno;
+	struct dirent *e;
+	size_t start = b->len;
+	int rc = 0;
+	while (!rc && (errno = 0, e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* gone since readdir */
+		char t = S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : S_ISLNK(st.st_mode) ? 'l' : 'o';
+		char head[48];
+		int n = snprintf(head, sizeof head, "%c\t%lld\t", t, (long long)st.st_size);
+		if (b->len - start + (size_t)n + strlen(e->d_name) + 1 > max)
+			rc = EFBIG;
+		else
+			buf_append(b, head, (size_t)n), buf_append(b, e->d_name, strlen(e->d_name) + 1);
+	}
+	if (!rc && errno)
+		rc = errno;
+	closedir(d);
+	return rc;
+}
+
 /* The child's side of a file operation: as the sandbox user, beneath /sandbox or /tmp, with no
  * symlink followed and only a regular file opened, so that a link or a FIFO planted by the
  * program can make isol8 neither read nor write anything the program could not reach itself,
  * nor block. Reports to the init on rep: 'D' + the file's bytes (get), 'K' (put), or 'E' +
  * a message. Never returns. */
 static __attribute__((noreturn)) void file_op_child(int rep, const isol8_sandbox_cfg *cfg, const char *path, size_t max,
-						    bool put, unsigned mode, const unsigned char *data, size_t len)
+						    bool put, bool list, unsigned mode, const unsigned char *data, size_t len)
 {
 	isol8_err err = {0};
 	isol8_buf b = {0};
@@ -86,10 +118,13 @@ static __attribute__((noreturn)) void file_op_child(int rep, const isol8_sandbox
 	prctl(PR_SET_DUMPABLE, 0); /* the program (same uid) may not read or write our fds or memory */
 	const char *rel;
 	int base = split_area(path, &rel);
-	int fd = base < 0 ? -1 : open_beneath(base, rel, put, (int)(mode & 0755));
+	int fd = base < 0 ? -1 : list ? opendir_beneath(base, rel) : open_beneath(base, rel, put, (int)(mode & 0755));
 	struct stat st;
 	int e = errno;
-	if (fd >= 0 && !put && fstat(fd, &st) == 0 && (size_t)st.st_size > max) {
+	if (fd >= 0 && list) {
+		buf_puts(&b, "D");
+		e = list_dir(fd, max, &b);
+	} else if (fd >= 0 && !put && fstat(fd, &st) == 0 && (size_t)st.st_size > max) {
 		e = EFBIG; /* a huge (e.g. sparse) file is refused before any byte is read */
 	} else if (fd >= 0 && !put) {
 		buf_puts(&b, "D");
@@ -110,7 +145,7 @@ static __attribute__((noreturn)) void file_op_child(int rep, const isol8_sandbox
 
 /* Runs one file operation in a child and collects its report, within FILE_OP_DEADLINE_MS.
  * Returns true with the report in *out, or false with an error message in *out. */
-static bool run_file_op(const isol8_sandbox_cfg *cfg, const char *path, size_t max, bool put, unsigned mode,
+static bool run_file_op(const isol8_sandbox_cfg *cfg, const char *path, size_t max, bool put, bool list, unsigned mode,
 			const unsigned char *data, size_t len, isol8_buf *out)
 {
 	int rep[2];
@@ -121,7 +156,7 @@ static bool run_file_op(const isol8_sandbox_cfg *cfg, const char *path, size_t m
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(rep[0]);
-		file_op_child(rep[1], cfg, path, max, put, mode, data, len);
+		file_op_child(rep[1], cfg, path, max, put, list, mode, data, len);
 	}
 	close(rep[1]);
 	int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
@@ -194,10 +229,10 @@ static bool reply_failed_op(int ctl, bool ran, isol8_buf *r)
 	return true;
 }
 
-void fileop_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max)
+void fileop_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max, bool list)
 {
 	isol8_buf r = {0};
-	if (!reply_failed_op(ctl, run_file_op(cfg, path, max, false, 0, NULL, 0, &r), &r)) {
+	if (!reply_failed_op(ctl, run_file_op(cfg, path, max, false, list, 0, NULL, 0, &r), &r)) {
 		ctl_send_reply(ctl, "size", (long long)(r.len - 1));
 		(void)write_all(ctl, r.data + 1, r.len - 1);
 	}
@@ -208,7 +243,7 @@ void fileop_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, unsigne
 		size_t len)
 {
 	isol8_buf r = {0};
-	if (!reply_failed_op(ctl, run_file_op(cfg, path, 0, true, mode, data, len, &r), &r))
+	if (!reply_failed_op(ctl, run_file_op(cfg, path, 0, true, false, mode, data, len, &r), &r))
 		ctl_send_reply(ctl, "ok", 1);
 	isol8_buf_free(&r);
 }

@@ -179,7 +179,7 @@ static void handle_put(struct init_state *s, const ctl_req *req)
 static void handle_request(struct init_state *s, const ctl_req *req)
 {
 	if (req->kind == CTL_REQ_GET) {
-		fileop_get(s->ctl, s->cfg, req->path, req->max);
+		fileop_get(s->ctl, s->cfg, req->path, req->max, req->list);
 	} else if (req->kind == CTL_REQ_PUT) {
 		handle_put(s, req);
 	} else if (req->kind == CTL_REQ_SPAWN) {

@@ -35,7 +35,8 @@ void close_fd(int *fd);
 void sandbox_write_record(isol8_sandbox *sb, const char *run_dir, pid_t supervisor);
 
 /* fileops.c: a get or put request, answered on ctl (see wire/ctl.h). */
-void fileop_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max);
+/* list: path is a directory, answered with its entries (list_dir's records) as the content */
+void fileop_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max, bool list);
 void fileop_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, unsigned mode, const unsigned char *data,
 		size_t len);
 

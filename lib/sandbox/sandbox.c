@@ -97,7 +97,12 @@ int sandbox_put_file(isol8_sandbox *sb, const char *path, const void *data, size
 
 int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err)
 {
-	return sb->be->get_file(sb, path, max, out, err);
+	return sb->be->get_file(sb, path, max, false, out, err);
+}
+
+int sandbox_list_dir(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err)
+{
+	return sb->be->get_file(sb, path, max, true, out, err);
 }
 
 int sandbox_killall(isol8_sandbox *sb, isol8_err *err)

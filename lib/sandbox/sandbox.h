@@ -101,6 +101,10 @@ void sandbox_kill(isol8_sandbox *sb);
  * /tmp, no symlinks, regular files only, within a deadline). Call after the payload's exit
  * status. 1 = got it, 0 = refused (err says why and names the path), -1 = sandbox gone. */
 int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
+/* The same for a directory (path ends in '/' for /sandbox or /tmp themselves): its entries as
+ * records "<t>\t<size>\t<name>\0", t one of f d l o (file, directory, link, other), at most
+ * max bytes of them; links are named, never followed. */
+int sandbox_list_dir(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
 /* Starts a process that waits for its feed (sandbox_feed_proc); statuses name its pid. */
 int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err);
 int sandbox_feed_proc(isol8_sandbox *sb, isol8_proc *p, const isol8_exec_spec *spec, isol8_err *err);

@@ -465,17 +465,18 @@ static int native_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err)
 	return rc;
 }
 
-static int native_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err)
+static int native_get_file(isol8_sandbox *sb, const char *path, size_t max, bool list, isol8_buf *out, isol8_err *err)
 {
+	const char *verb = list ? "list" : "read";
 	if (sb->ctl < 0 || strchr(path, '\n'))
-		return isol8_input_error(err, "cannot read %s: bad path", path), 0;
-	ctl_req req = {.kind = CTL_REQ_GET, .path = (char *)path, .max = max};
+		return isol8_input_error(err, "cannot %s %s: bad path", verb, path), 0;
+	ctl_req req = {.kind = CTL_REQ_GET, .path = (char *)path, .max = max, .list = list};
 	ctl_msg m;
 	if (send_request(sb, &req, NULL, 0, err) < 0 || read_reply(sb, &m, err) < 0)
 		return -1;
 	if (m.kind != CTL_REPLY || strcmp(m.reply, "size")) {
 		/* missing, not a regular file, a symlink on the way, or too large */
-		isol8_fail(err, ISOL8_E_INPUT, 0, "cannot read %s: %s", path, m.kind == CTL_ERROR ? m.error : "unreadable");
+		isol8_fail(err, ISOL8_E_INPUT, 0, "cannot %s %s: %s", verb, path, m.kind == CTL_ERROR ? m.error : "unreadable");
 		ctl_msg_free(&m);
 		return 0;
 	}

@@ -70,3 +70,10 @@ char *rundir_cleanup_lock(const char *rd)
 {
 	return xasprintf("%s/.cleanup.lock", dir(rd));
 }
+
+char *rundir_mcp(const char *rd, const char *client, const char *file)
+{
+	if (!client)
+		return xasprintf("%s/mcp", dir(rd));
+	return file ? xasprintf("%s/mcp/%s/%s", dir(rd), client, file) : xasprintf("%s/mcp/%s", dir(rd), client);
+}

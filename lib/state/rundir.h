@@ -7,6 +7,8 @@
  *   <run dir>/pool.sock                    isol8-pool's socket
  *   <run dir>/serve/{state,lock}           isol8-serve's shared counters
  *   <run dir>/.cleanup.lock                isol8-cleanup's lock
+ *   <run dir>/mcp/<client>/               an MCP client's state (isol8-mcp: its unnamed
+ *                                          sessions, its running calls, its HTTP session)
  *
  * docs/ARCHITECTURE.md says who writes and who reads each. Every function takes the run dir
  * (NULL: isol8_run_dir()) and returns a malloc'd path. */
@@ -29,5 +31,7 @@ char *rundir_session(const char *rd, const char *id, const char *file);
 char *rundir_pool_socket(const char *rd);
 char *rundir_serve(const char *rd, const char *file);
 char *rundir_cleanup_lock(const char *rd);
+/* mcp, mcp/<client>, or mcp/<client>/<file> */
+char *rundir_mcp(const char *rd, const char *client, const char *file);
 
 #endif

@@ -147,6 +147,8 @@ char *ctl_request_line(const ctl_req *r)
 	switch (r->kind) {
 	case CTL_REQ_GET:
 		o = jv_object_set(obj1("get", jv_string(r->path)), jv_string("max"), jv_number((double)r->max));
+		if (r->list)
+			o = jv_object_set(o, jv_string("list"), jv_true());
 		break;
 	case CTL_REQ_PUT:
 		o = jv_object_set(jv_object_set(obj1("put", jv_string(r->path)), jv_string("size"), jv_number((double)r->size)),
@@ -191,6 +193,7 @@ void ctl_parse_request(const char *line, size_t len, ctl_req *r)
 	if (int_field(v, "max", 0, 9e15, &n) && str_field(v, "get", &r->path)) {
 		r->kind = CTL_REQ_GET;
 		r->max = (size_t)n;
+		r->list = json_get_bool(v, "list");
 	} else if (int_field(v, "size", 0, 9e15, &n) && str_field(v, "put", &r->path)) {
 		r->kind = CTL_REQ_PUT;
 		r->size = (size_t)n;

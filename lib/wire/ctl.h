@@ -7,7 +7,7 @@
  *   {"error":"…"}                       setup failed, or a request was refused
  *   {"ok":1} {"spawned":P} {"size":N}   replies (a get's N bytes of content follow its line)
  * supervisor → init
- *   {"get":PATH,"max":N} {"put":PATH,"size":N,"mode":M} (N bytes follow) {"spawn":true}
+ *   {"get":PATH,"max":N[,"list":true]} {"put":PATH,"size":N,"mode":M} (N bytes follow) {"spawn":true}
  *   (six fds attached) {"killall":true}
  * A line with a "pid" is always a status: replies never carry one, so a status that arrives
  * while the supervisor waits for a reply is told apart and kept for later. */
@@ -51,6 +51,7 @@ typedef struct ctl_req {
 	ctl_req_kind kind;
 	char *path;        /* get/put (malloc'd) */
 	size_t max, size;  /* get: largest file accepted; put: bytes that follow */
+	bool list;         /* get: PATH is a directory, its listing is the content (fileops.c) */
 	unsigned mode;     /* put */
 } ctl_req;
 char *ctl_request_line(const ctl_req *r);

@@ -6,7 +6,7 @@
 #include "core/json.h"
 
 static const char *const names[] = {[SESSION_OP_EXEC] = "exec", [SESSION_OP_PUT] = "put", [SESSION_OP_GET] = "get",
-				    [SESSION_OP_SHOW] = "show", [SESSION_OP_DELETE] = "delete"};
+				    [SESSION_OP_SHOW] = "show", [SESSION_OP_DELETE] = "delete", [SESSION_OP_LIST] = "list"};
 
 static jv with(jv o, const char *k, jv v)
 {
@@ -15,7 +15,7 @@ static jv with(jv o, const char *k, jv v)
 
 jv sessionmsg_op(session_opcode op)
 {
-	return with(jv_object(), "op", jv_string(op > SESSION_OP_BAD && op <= SESSION_OP_DELETE ? names[op] : "?"));
+	return with(jv_object(), "op", jv_string(op > SESSION_OP_BAD && op <= SESSION_OP_LIST ? names[op] : "?"));
 }
 
 jv sessionmsg_exec(jv doc)
@@ -33,13 +33,18 @@ jv sessionmsg_get(const char *path)
 	return with(sessionmsg_op(SESSION_OP_GET), "path", jv_string(path));
 }
 
+jv sessionmsg_list(const char *path)
+{
+	return with(sessionmsg_op(SESSION_OP_LIST), "path", jv_string(path));
+}
+
 session_opcode sessionmsg_op_of(jv doc)
 {
 	if (jv_get_kind(doc) != JV_KIND_OBJECT)
 		return SESSION_OP_BAD;
 	jv op = jv_object_get(jv_copy(doc), jv_string("op"));
 	session_opcode r = SESSION_OP_BAD;
-	for (int i = SESSION_OP_EXEC; i <= SESSION_OP_DELETE && jv_get_kind(op) == JV_KIND_STRING; i++)
+	for (int i = SESSION_OP_EXEC; i <= SESSION_OP_LIST && jv_get_kind(op) == JV_KIND_STRING; i++)
 		if (!strcmp(jv_string_value(op), names[i]))
 			r = (session_opcode)i;
 	jv_free(op);
@@ -59,6 +64,11 @@ jv sessionmsg_error(const char *msg)
 jv sessionmsg_content(const char *content_b64)
 {
 	return with(jv_object(), "content", jv_string(content_b64));
+}
+
+jv sessionmsg_entries(jv entries)
+{
+	return with(jv_object(), "entries", entries);
 }
 
 const char *sessionmsg_error_of(jv v)

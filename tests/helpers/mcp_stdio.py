@@ -43,7 +43,8 @@ check("initialize: the client's version, tools capability", m["result"]["protoco
 send({"jsonrpc": "2.0", "method": "notifications/initialized"})
 send({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
 m = read()
-check("tools/list: run_code and run_command with input schemas", [t["name"] for t in m["result"]["tools"]] == ["run_code", "run_command"] and all("inputSchema" in t for t in m["result"]["tools"]), m)
+TOOLS = ["run_code", "run_command", "write_file", "read_file", "list_files", "create_session", "list_sessions", "close_session"]
+check("tools/list: the eight tools with input and output schemas", [t["name"] for t in m["result"]["tools"]] == TOOLS and all("inputSchema" in t and "outputSchema" in t and t["description"] for t in m["result"]["tools"]), m)
 send({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "run_code", "arguments": {"language": "python", "code": "import time\nfor i in range(3):\n    print(i, flush=True); time.sleep(0.2)"}, "_meta": {"progressToken": "tok"}}})
 m, seen = until(lambda m: m.get("id") == 3)
 prog = [s for s in seen if s.get("method") == "notifications/progress"]

@@ -93,7 +93,7 @@ static bool not_buffered(const struct isol8_sandbox *sb)
 	return false;
 }
 
-static int no_file(struct isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err)
+static int no_file(struct isol8_sandbox *sb, const char *path, size_t max, bool list, isol8_buf *out, isol8_err *err)
 {
 	return isol8_input_error(err, "cannot read %s: no files here", path), 0;
 }
