@@ -4,6 +4,8 @@
 #   bun and deno: the npm registry, into a fixed prefix (ISOL8_RUNTIMES, default /opt/isol8/runtimes),
 #   with stable links in $ISOL8_RUNTIMES/bin that the sandbox puts on PATH.
 #   node: already on the machine (/usr/bin/node).
+#   @modelcontextprotocol/sdk (major 1), for tests/integ/52-mcp-sdk.t: the npm registry, with the
+#   machine's npm, into a prefix of its own (ISOL8_TEST_NODE, default /opt/isol8/test-node).
 # Every step checks first, so a second run does nothing and needs no network.
 set -euo pipefail
 RT=${ISOL8_RUNTIMES:-/opt/isol8/runtimes}
@@ -63,4 +65,18 @@ ln -sfn "$(find_bin "${bun_c[@]}")" "$RT/bin/bun"
 ln -sfn "$(find_bin "${deno_c[@]}")" "$RT/bin/deno"
 ln -sfn /usr/bin/node "$RT/bin/node"
 chmod -R a+rX "$RT"
-say "ok: python3 $(/usr/bin/python3 -c 'import sys;print(sys.version.split()[0])'), node $(node --version), bun $("$RT/bin/bun" --version), deno $("$RT/bin/deno" --version | head -1 | cut -d' ' -f2)"
+
+# The official MCP TypeScript SDK, for the test that drives isol8-mcp as a real client would.
+TN=${ISOL8_TEST_NODE:-/opt/isol8/test-node}
+sdk_version() { node -p "require('$TN/node_modules/@modelcontextprotocol/sdk/package.json').version" 2>/dev/null; }
+case "$(sdk_version)" in
+1.*) ;;
+*)
+  [ "$(id -u)" = 0 ] || [ -w "$(dirname "$TN")" ] || { say "cannot write $TN: run 'make deps' as root"; exit 1; }
+  say "npm install @modelcontextprotocol/sdk@1 into $TN"
+  mkdir -p "$TN"
+  npm install --no-audit --no-fund --loglevel=error --prefix "$TN" @modelcontextprotocol/sdk@1 >/dev/null
+  chmod -R a+rX "$TN"
+  ;;
+esac
+say "ok: python3 $(/usr/bin/python3 -c 'import sys;print(sys.version.split()[0])'), node $(node --version), bun $("$RT/bin/bun" --version), deno $("$RT/bin/deno" --version | head -1 | cut -d' ' -f2), MCP SDK $(sdk_version)"
