@@ -9,6 +9,7 @@
  * secrets (error bodies carry our messages, never the request's values), and an execution or
  * file operation that never ends (the watchdog ends this process at its bound, so the slot it
  * holds comes back). One request per connection (Connection: close). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -329,4 +330,18 @@ void conn_close(serve_ctx *c, serve_conn *k)
 		fprintf(stderr, "[DEBUG] %s %s %d %.1fms\n", k->req.method, k->req.path, k->status,
 			(double)(now_mono_ns() - k->start_ns) / 1e6);
 	linger_close(k->fd, k->status == 408 || k->status == 429);
+}
+
+/* The client's address as text ("" when it has none: a unix socket). */
+void peer_text(int fd, char *out, size_t n)
+{
+	struct sockaddr_storage sa;
+	socklen_t l = sizeof sa;
+	out[0] = 0;
+	if (getpeername(fd, (struct sockaddr *)&sa, &l) < 0)
+		return;
+	if (sa.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, out, (socklen_t)n);
+	else if (sa.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, out, (socklen_t)n);
 }

@@ -341,6 +341,8 @@ static void find_session_tool(serve_ctx *c)
 {
 	if (!sibling_tool("isol8-session", c->session_bin, sizeof c->session_bin))
 		snprintf(c->session_bin, sizeof c->session_bin, "/usr/local/bin/isol8-session");
+	if (!sibling_tool("isol8-mcp", c->mcp_bin, sizeof c->mcp_bin))
+		snprintf(c->mcp_bin, sizeof c->mcp_bin, "/usr/local/bin/isol8-mcp");
 }
 
 /* The command line: keys go straight into c. */

@@ -51,6 +51,7 @@ static const struct route {
 	{"DELETE", "/auth/keys/", true, route_auth_key_revoke},
 	{"POST", "/auth/login", false, route_auth_login},
 	{"GET", "/metrics", false, route_metrics},
+	{NULL, "/mcp", false, route_mcp}, /* POST, GET, DELETE: routes_mcp.c answers each */
 	{NULL, "/execute/ws", false, route_websocket},
 };
 

@@ -137,20 +137,6 @@ static void sse_fail(int fd, const char *msg)
 	evw_one(&w, &exit1);
 }
 
-/* The client's address as text ("" when it has none: a unix socket). */
-static void peer_text(int fd, char *out, size_t n)
-{
-	struct sockaddr_storage sa;
-	socklen_t l = sizeof sa;
-	out[0] = 0;
-	if (getpeername(fd, (struct sockaddr *)&sa, &l) < 0)
-		return;
-	if (sa.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, out, (socklen_t)n);
-	else if (sa.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, out, (socklen_t)n);
-}
-
 /* The execution's audit record (config audit.*): one that cannot be written is counted in
  * /metrics, never turned into a failed request. */
 static void audit(serve_ctx *c, serve_conn *k, const struct exec_in *x, const isol8_result *res)

@@ -12,6 +12,7 @@
  *   keys.c            DB-backed keys: the key keeper, lookups, the purge job, the /auth routes
  *   routes_exec.c     POST /execute, POST /execute/stream
  *   routes_session.c  POST|GET /file, GET /sessions, DELETE /session/ID, POST /cleanup
+ *   routes_mcp.c      POST|GET|DELETE /mcp: MCP's Streamable HTTP transport, through isol8-mcp
  *   router.c          method and path to handler; serve_connection, one connection's life
  *   guard.c           the accept loop's table of live connections
  *   main.c            modes, listening (lib/net/listen.c), the accept loop
@@ -99,6 +100,7 @@ typedef struct serve_ctx {
 	bool debug;                  /* one access-log line per request on stderr */
 	long long idle_ms;           /* sessions expire after this idle time (0: never) */
 	char session_bin[4096];      /* isol8-session next to us */
+	char mcp_bin[4096];          /* isol8-mcp next to us (/mcp) */
 	struct serve_shared *sh;
 	int state_fd;
 	char *auth_conn;             /* the key database (SQLite path or postgres:// URL), NULL: off */
@@ -202,6 +204,8 @@ int reply_error(serve_conn *k, int code, const char *fmt, ...) __attribute__((fo
 void watchdog_arm(serve_conn *k, long long ms);
 /* The SSE head has gone out: later errors are frames, not a status. */
 void mark_streaming(serve_conn *k);
+/* The client's address as text ("" when it has none: a unix socket). */
+void peer_text(int fd, char *out, size_t n);
 
 /* ---- keys.c: DB-backed keys ------------------------------------------------------------------ */
 
@@ -224,6 +228,7 @@ typedef void route_fn(serve_ctx *c, serve_conn *k, const char *rest);
 route_fn route_execute, route_execute_stream;
 route_fn route_file_put, route_file_get, route_sessions, route_session_delete, route_cleanup;
 route_fn route_auth_keys_create, route_auth_keys_list, route_auth_key_revoke, route_auth_login;
+route_fn route_mcp; /* routes_mcp.c */
 
 /* ---- router.c ------------------------------------------------------------------------------ */
 

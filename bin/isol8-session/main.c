@@ -41,6 +41,7 @@ static const char usage[] =
 	"          [--create -r RUNTIME [limits]]\n"
 	"  put ID PATH [SRC|-]                       copy a file into /sandbox or /tmp of the session\n"
 	"  get ID PATH                               write a session file to stdout\n"
+	"  ls ID [PATH]                              a directory's entries (default /sandbox), one JSON line each\n"
 	"  list [--json]                             sessions of this run dir\n"
 	"  list|stop [ID] --host URL [--key K] [--json]  the same on an isol8-serve (key: or ISOL8_API_KEY)\n"
 	"  show ID                                   the session's meta.json\n"
@@ -504,6 +505,21 @@ static void cmd_get(const char *id, const char *path)
 	jv_free(r);
 }
 
+static void cmd_ls(const char *id, const char *path)
+{
+	jv r = call(id, sessionmsg_list(path));
+	jv e = json_get(r, "entries");
+	if (jv_get_kind(e) != JV_KIND_ARRAY)
+		isol8_die("bad reply from session %s", id);
+	jv_array_foreach(e, i, x)
+	{
+		json_write_line(1, x);
+		jv_free(x);
+	}
+	jv_free(e);
+	jv_free(r);
+}
+
 static void cmd_show(const char *id)
 {
 	jv r = call(id, sessionmsg_op(SESSION_OP_SHOW));
@@ -535,6 +551,8 @@ int main(int argc, char **argv)
 		cmd_put(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	else if (!strcmp(cmd, "get") && argc == 4)
 		cmd_get(argv[2], argv[3]);
+	else if (!strcmp(cmd, "ls") && (argc == 3 || argc == 4))
+		cmd_ls(argv[2], argc == 4 ? argv[3] : "/sandbox");
 	else if (!strcmp(cmd, "list"))
 		rc = cmd_list(argc > 2 && !strcmp(argv[2], "--json"));
 	else if (!strcmp(cmd, "show") && argc == 3)

@@ -153,6 +153,13 @@ static int parse_header(const char *l, size_t n, http_request *r)
 	} else if (IS("X-Isol8-Session")) {
 		if (copy_value(r->session, sizeof r->session, v, vlen) < 0)
 			return fail(r, 400);
+	} else if (IS("Origin") || IS("Mcp-Session-Id") || IS("MCP-Protocol-Version") || IS("Accept")) {
+		/* a second one is refused: which of two Origins was checked must never be a question */
+		char *dst = IS("Origin") ? r->origin : IS("Accept") ? r->accept : IS("Mcp-Session-Id") ? r->mcp_session : r->mcp_version;
+		size_t cap = IS("Origin") ? sizeof r->origin : IS("Accept") ? sizeof r->accept
+			   : IS("Mcp-Session-Id") ? sizeof r->mcp_session : sizeof r->mcp_version;
+		if (dst[0] || (!vlen && dst != r->accept) || copy_value(dst, cap, v, vlen) < 0)
+			return fail(r, 400);
 	} else if (IS("Expect")) {
 		if (vlen == 12 && !strncasecmp(v, "100-continue", 12))
 			r->expect_continue = true;

@@ -23,6 +23,10 @@ typedef struct http_request {
 	char query[HTTP_MAX_TARGET];  /* after '?', raw */
 	char auth[1024];              /* the Authorization header's value */
 	char session[128];            /* X-Isol8-Session (load balancers hash on it); informative */
+	char origin[512];             /* Origin (a browser's page), "" when absent */
+	char accept[1024];            /* Accept */
+	char mcp_session[128];        /* Mcp-Session-Id (/mcp) */
+	char mcp_version[32];         /* MCP-Protocol-Version (/mcp) */
 	unsigned long long content_length;
 	bool has_length;
 	bool expect_continue;

@@ -299,10 +299,24 @@ static void detach(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Keeps 0-2 and ready (moved to 3) and closes every other fd the creator had: a supervisor that
+ * outlives its creator must not hold the creator's pipes open (isol8-mcp reads a worker's pipe
+ * until its end, which would then never come). */
+static int keep_only(int ready)
+{
+	if (ready != 3) {
+		dup3(ready, 3, O_CLOEXEC);
+		ready = 3;
+	}
+	close_range(4, ~0u, 0);
+	return ready;
+}
+
 /* The forked supervisor. ready gets one NUL byte once it serves, or the reason it cannot. */
 static __attribute__((noreturn)) void supervise(const isol8_session_spec *spec, char *dir, int ready)
 {
 	detach();
+	ready = keep_only(ready);
 	struct daemon d = {.dir = dir, .idle_ms = spec->idle_ms, .cfg = *spec->cfg};
 	snprintf(d.id, sizeof d.id, "%s", spec->id);
 	d.sock = session_path(spec->id, ISOL8_SESSION_SOCKET);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 52-mcp-sdk.t — isol8's MCP server driven by the official MCP TypeScript SDK's Client
 # (tests/helpers/mcp_sdk.mjs), as an agent's client would: over stdio (`isol8 mcp` as its
-# subprocess) and, once isol8-serve has it, over Streamable HTTP (/mcp). Each scenario is a run
+# subprocess) and over Streamable HTTP (isol8-serve's /mcp). Each scenario is a run
 # of the client; each of its JSON lines is a TAP result, and after each nothing of its sandboxes
 # may be left. The scenarios: core (initialize, tools/list, results, isError, progress, error
 # codes), cancel (an aborted call ends its sandbox), sessions (state, files, paths outside
@@ -11,11 +11,6 @@
 HELPERS="$(cd "$(dirname "$0")/../helpers" && pwd)"
 SDK=${ISOL8_TEST_NODE:-/opt/isol8/test-node}/node_modules/@modelcontextprotocol/sdk
 SCENARIOS=(core cancel sessions disconnect figures)
-# Streamable HTTP: 1 once isol8-serve serves /mcp (ISOL8_TEST_MCP_HTTP=1 tries it before then)
-HTTP_READY=${ISOL8_TEST_MCP_HTTP:-0}
-
-skip() { _n=$((_n+1)); echo "ok $_n # SKIP $1"; }
-
 # sdk LABEL SCENARIO TRANSPORT…: one run of the client; each line it prints is a TAP result
 sdk() {
 	local label=$1 scenario=$2 line n=0; shift 2
@@ -64,6 +59,6 @@ if [ ! -f "$SDK/package.json" ]; then
 else
 	diag "@modelcontextprotocol/sdk $(jq -r .version "$SDK/package.json")"
 	stdio_transport
-	if [ "$HTTP_READY" = 1 ]; then http_transport; else skip "/mcp not yet on isol8-serve"; fi
+	http_transport
 fi
 finish
