@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -238,6 +239,12 @@ static jv create_session_tool(const mcp_ctx *c, jv args, bool *bad_args, char *w
 	int max = (int)config_num(&c->cfg, "mcp.maxSessions", DEFAULT_MAX_SESSIONS);
 	if (c->owner_max_sessions && c->owner_max_sessions < max)
 		max = c->owner_max_sessions; /* isol8-serve's cap for the key or tenant */
+	/* counting and starting under one lock: two calls at once must not both see room for one */
+	char *lockp = rundir_mcp(NULL, ".sessions.lock", NULL); /* no client id starts with a dot */
+	int lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(lockp);
+	if (lock >= 0)
+		flock(lock, LOCK_EX);
 	jv mine = owned_sessions(c);
 	if (!lang_ok || !listed) {
 		*bad_args = true;
@@ -276,6 +283,8 @@ static jv create_session_tool(const mcp_ctx *c, jv args, bool *bad_args, char *w
 		free(mark);
 		free(mark_path);
 	}
+	if (lock >= 0)
+		close(lock);
 	jv_free(mine);
 	jv_free(lang);
 	jv_free(name);

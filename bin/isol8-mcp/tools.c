@@ -496,8 +496,8 @@ static jv run_tool(const mcp_ctx *c, const char *name, jv args, struct progress 
 		out = jv_invalid();
 	} else if (opt_string(args, "sessionId", &sid) == 1) {
 		jv s = jv_string(sid);
-		out = session_iid(c, s, iid, why, whyn) ? run_in_session(c, iid, sid, &r, p, cancel_r, gone)
-							: tool_failure("%s", why);
+		/* an id that is not one is the caller's mistake (invalid params), an unknown one a result */
+		out = session_iid(c, s, iid, why, whyn) ? run_in_session(c, iid, sid, &r, p, cancel_r, gone) : jv_invalid();
 		jv_free(s);
 	} else {
 		out = run_fresh(c, &r, p, cancel_r, gone);
@@ -508,7 +508,8 @@ static jv run_tool(const mcp_ctx *c, const char *name, jv args, struct progress 
 
 /* ---- files ------------------------------------------------------------------------------- */
 
-/* One request to a session and its one reply line: the reply, or a failure result in *fail. */
+/* One request to a session and its one reply line: the reply, or a failure result in *fail
+ * (jv_invalid() there: the id is not one, why says so — invalid params). */
 static jv session_ask(const mcp_ctx *c, jv args, jv req, jv *fail, char *why, size_t whyn)
 {
 	jv sid = json_get(args, "sessionId");
@@ -516,7 +517,6 @@ static jv session_ask(const mcp_ctx *c, jv args, jv req, jv *fail, char *why, si
 	jv reply = jv_invalid();
 	*fail = jv_invalid();
 	if (!session_iid(c, sid, iid, why, whyn)) {
-		*fail = tool_failure("%s", why);
 		jv_free(req);
 	} else {
 		int fd = session_send(iid, req);
@@ -536,7 +536,7 @@ static jv session_ask(const mcp_ctx *c, jv args, jv req, jv *fail, char *why, si
 			*fail = tool_failure("%s", e);
 	}
 	jv_free(sid);
-	if (jv_is_valid(*fail)) {
+	if (!jv_is_valid(reply) || jv_is_valid(*fail)) {
 		jv_free(reply);
 		return jv_invalid();
 	}
