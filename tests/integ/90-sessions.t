@@ -61,6 +61,25 @@ is "$ERR" '[ERR] cannot read /sandbox/link: a symbolic link is on the way (links
 capture "$S" put main /sandbox/etcdir/evil "$WORK/all.bin"
 is "$ERR" '[ERR] cannot write /sandbox/etcdir/evil: a symbolic link is on the way (links are not followed)' "put through a planted directory symlink is refused"
 ok $([ ! -e /etc/evil ]; echo $?) "…and nothing reached the host"
+capture "$S" ls main /sandbox
+is "$(printf '%s\n' "$OUT" | jq -rc 'select(.name == "link" or .name == "etcdir" or .name == "in") | [.name, .type] | join(":")' | tr '\n' ' ')" \
+	"etcdir:symlink in:directory link:symlink " "ls: entries sorted by name, links named and not followed"
+capture "$S" ls main /sandbox/etcdir
+is "$ERR" '[ERR] cannot list /sandbox/etcdir: a symbolic link is on the way (links are not followed)' "ls through a planted directory symlink is refused"
+capture "$S" ls main /etc
+like "$ERR" 'File path must be inside /sandbox or /tmp' "ls outside /sandbox and /tmp is refused"
+capture "$S" ls main /sandbox/in
+is "$OUT" '{"name":"all.bin","type":"file","size":256}' "ls of a subdirectory: name, type, size"
+
+# a client that goes away mid-exec: nobody waits, so the exec ends (an MCP cancel reaches it so)
+"$S" exec main -e 'x_before = 1' >/dev/null
+"$S" exec main -e 'import time; time.sleep(30)' >/dev/null 2>&1 & EP=$!
+sleep 1; kill -9 $EP; wait $EP 2>/dev/null
+T0=$(date +%s%N)
+capture "$S" exec main -e 'print("after")'
+is "$OUT" "after" "an exec whose client was killed ends; the next one runs"
+ok $([ $(( ($(date +%s%N) - T0) / 1000000 )) -lt 10000 ] && echo 0 || echo 1) "…at once, not after the 30 s sleep"
+like "$ERR" 'cancelled \(its client went away\)' "…and says the previous exec was cancelled"
 
 capture "$S" exec main --timeout 500 -e 'while True: pass'
 is "$RC" 137 "a timed-out exec: 137"
