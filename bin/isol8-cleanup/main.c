@@ -8,6 +8,7 @@
 
 #include "isol8.h"
 #include "core/cli.h"
+#include "core/config.h"
 #include "core/json.h"
 #include "run/reaper.h"
 #include "core/util.h"
@@ -112,6 +113,16 @@ int main(int argc, char **argv)
 	if (confirm && !confirmed(&o))
 		return 0;
 	isol8_err err = {0};
+	isol8_config cfg;
+	/* an MCP HTTP client unused as long as its sessions may idle is gone; a config that does not
+	 * load must not stop a cron job from cleaning: the default then */
+	if (isol8_config_load(&cfg, &err) == 0) {
+		o.mcp_idle_s = (unsigned)(config_num(&cfg, "mcp.sessionIdleMs", 3600000) / 1000);
+		isol8_config_free(&cfg);
+	} else {
+		fprintf(stderr, "[WARN] %s (MCP clients idle for an hour are ended)\n", err.msg);
+		memset(&err, 0, sizeof err);
+	}
 	isol8_reap_report r;
 	if (isol8_reap(&o, &r, &err) < 0)
 		isol8_die("%s", err.msg);

@@ -41,7 +41,7 @@ static char *cpath(const mcp_ctx *c, const char *file)
 	return rundir_mcp(NULL, c->client, file);
 }
 
-int client_create(const mcp_ctx *c, const char *version)
+int client_create(const mcp_ctx *c, const char *version, bool with_pid)
 {
 	char *top = rundir_mcp(NULL, NULL, NULL), *dir = cpath(c, NULL), *u = cpath(c, "unnamed"),
 	     *k = cpath(c, "calls"), *f = cpath(c, "client.json");
@@ -52,6 +52,9 @@ int client_create(const mcp_ctx *c, const char *version)
 		jv m = jv_object_set(jv_object(), jv_string("owner"), jv_string(c->owner));
 		m = jv_object_set(m, jv_string("protocolVersion"), jv_string(version));
 		m = jv_object_set(m, jv_string("createdAt"), jv_string(ts));
+		if (with_pid) /* a stdio server: isol8-cleanup ends its state once this process is gone */
+			m = jv_object_set(jv_object_set(m, jv_string("pid"), jv_number(getpid())), jv_string("pidStart"),
+					  jv_number((double)proc_start_time(getpid())));
 		char *t = json_dump(m, 0);
 		rc = write_file(f, t, 0600);
 		free(t);

@@ -228,7 +228,7 @@ static void handle_request(const char *meth, jv id, jv params, bool *initialized
 			return;
 		}
 		jv v = json_get(r, "protocolVersion");
-		if (http_mode && client_create(&ctx, jv_string_value(v)) < 0) {
+		if (http_mode && client_create(&ctx, jv_string_value(v), false) < 0) {
 			jv_free(r);
 			r = jv_invalid();
 			rpc_send(1, rpc_error(jv_copy(id), E_INTERNAL, "cannot keep this client's state: %s", strerror(errno)));
@@ -440,7 +440,7 @@ int main(int argc, char **argv)
 	} else {
 		ctx.who.source = "mcp";
 		snprintf(ctx.client, sizeof ctx.client, "stdio-%d", (int)getpid());
-		if (client_create(&ctx, versions[0]) < 0)
+		if (client_create(&ctx, versions[0], true) < 0)
 			fprintf(stderr, "[WARN] cannot keep this client's state under the run dir: %s\n", strerror(errno));
 		serve_loop(false);
 		client_close(&ctx); /* unnamed sessions end with the client */

@@ -55,9 +55,10 @@ jv tool_result(jv content, jv structured, bool is_error);
 jv tool_failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- client.c ---- */
-/* The client's directory: created (with its owner and protocol version) or checked to be the
+/* The client's directory: created (with its owner and protocol version, and with_pid the
+ * process's pid and start time, for isol8-cleanup) or checked to be the
  * owner's. -1 when it is absent or another owner's (a client must not learn which). */
-int client_create(const mcp_ctx *c, const char *version);
+int client_create(const mcp_ctx *c, const char *version, bool with_pid);
 int client_check(const mcp_ctx *c);
 /* Closes the sessions it created unnamed and removes its directory. */
 void client_close(const mcp_ctx *c);

@@ -274,6 +274,88 @@ static void reap_sessions(const isol8_reap_opts *o, const char *run_dir, isol8_r
 	closedir(d);
 }
 
+/* Stops one of a gone MCP client's unnamed sessions, identified by its meta.json. */
+static void stop_unnamed(const char *run_dir, const char *owner, const char *name)
+{
+	if (strlen(owner) + strlen(name) > 64)
+		return;
+	char *iid = xasprintf("%s%s", owner, name), *meta = rundir_session(run_dir, iid, ISOL8_SESSION_META);
+	isol8_session_meta m;
+	if (session_meta_read(meta, &m, NULL) == 0 && proc_alive(m.daemon, m.daemon_start))
+		stop_daemon(m.daemon, m.daemon_start);
+	free(meta);
+	free(iid);
+}
+
+/* Removes a client's directory: its unnamed sessions stopped first, as the server would have. */
+static void end_mcp_client(const char *run_dir, const char *cdir, const char *owner)
+{
+	static const char *const subs[] = {"unnamed", "calls"};
+	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
+		char *sub = xasprintf("%s/%s", cdir, subs[i]);
+		DIR *d = opendir(sub);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			if (i == 0 && owner)
+				stop_unnamed(run_dir, owner, e->d_name);
+			unlinkat(dirfd(d), e->d_name, 0);
+		}
+		if (d)
+			closedir(d);
+		rmdir(sub);
+		free(sub);
+	}
+	char *f = xasprintf("%s/client.json", cdir);
+	unlink(f);
+	free(f);
+	rmdir(cdir);
+}
+
+/* MCP clients (bin/isol8-mcp/client.c): a stdio server whose process is gone, or an HTTP client
+ * unused for mcp_idle_s. A client.json that does not read back names no owner whose sessions
+ * could be stopped (they idle out); its directory goes once older than the idle time. */
+static void reap_mcp_clients(const isol8_reap_opts *o, const char *run_dir, isol8_reap_report *r)
+{
+	char dir[PATH_MAX];
+	DIR *d = open_dir(rundir_mcp(run_dir, NULL, NULL), dir);
+	if (!d)
+		return;
+	unsigned idle = o->mcp_idle_s ? o->mcp_idle_s : 3600;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char cdir[PATH_MAX + 300], f[PATH_MAX + 320];
+		snprintf(cdir, sizeof cdir, "%s/%s", dir, e->d_name);
+		snprintf(f, sizeof f, "%s/client.json", cdir);
+		isol8_buf b = {0};
+		isol8_err err = {0};
+		jv c = read_file(f, 4096, &b, &err) == 0 ? jv_parse_sized((const char *)b.data, (int)b.len) : jv_invalid();
+		isol8_buf_free(&b);
+		jv owner = json_get(c, "owner"), pid = json_get(c, "pid"), start = json_get(c, "pidStart");
+		/* the owner is a prefix of session ids: "" or "k" + 12 hex + "-", nothing else */
+		bool owner_ok = jv_get_kind(owner) == JV_KIND_STRING && strlen(jv_string_value(owner)) <= 14 &&
+				strspn(jv_string_value(owner), "k0123456789abcdef-") == strlen(jv_string_value(owner));
+		bool stdio = jv_get_kind(pid) == JV_KIND_NUMBER && jv_get_kind(start) == JV_KIND_NUMBER;
+		bool gone = stdio ? !proc_alive((int)jv_number_value(pid), (unsigned long long)jv_number_value(start))
+				  : older_than(jv_is_valid(c) ? f : cdir, idle);
+		if (gone) {
+			add_candidate(r, e->d_name, stdio ? "mcp client gone" : "mcp client idle", 0);
+			if (!o->dry_run) {
+				end_mcp_client(run_dir, cdir, owner_ok ? jv_string_value(owner) : NULL);
+				r->removed++;
+			}
+		}
+		jv_free(owner);
+		jv_free(pid);
+		jv_free(start);
+		jv_free(c);
+	}
+	closedir(d);
+}
+
 int isol8_reap(const isol8_reap_opts *o, isol8_reap_report *r, isol8_err *err)
 {
 	memset(r, 0, sizeof *r);
@@ -291,7 +373,8 @@ int isol8_reap(const isol8_reap_opts *o, isol8_reap_report *r, isol8_err *err)
 			close(fd);
 		return isol8_fail(err, ISOL8_E_SANDBOX, e, "lock %s", lock);
 	}
-	reap_sessions(o, run_dir, r); /* first: a stopped session's sandbox is then reaped below */
+	reap_mcp_clients(o, run_dir, r); /* first: their unnamed sessions, then what those leave */
+	reap_sessions(o, run_dir, r); /* a stopped session's sandbox is then reaped below */
 	reap_records(o, run_dir, r);
 	reap_orphan_cgroups(o, run_dir, r);
 	close(fd);

@@ -1,6 +1,7 @@
 /* reaper.h — finds and removes what is stale under the run dir: sandboxes whose supervisor
  * died (a killed `isol8 run`), --persist sandboxes on request, records of a previous boot,
- * and empty record-less cgroups left by a crash mid-creation. Never touches a sandbox whose
+ * empty record-less cgroups left by a crash mid-creation, and the state of MCP clients that are
+ * gone (a stdio server killed, an HTTP client that never said DELETE /mcp). Never touches a sandbox whose
  * supervisor is alive. Used by isol8-cleanup (cron) and, later, isol8-serve. */
 #ifndef ISOL8_REAPER_H
 #define ISOL8_REAPER_H
@@ -20,6 +21,7 @@ typedef struct isol8_reap_opts {
 	bool dry_run;            /* decide, report, remove nothing */
 	bool include_persisted;  /* also remove --persist sandboxes that are still running */
 	unsigned orphan_age_s;   /* record-less empty cgroups older than this are removed */
+	unsigned mcp_idle_s;     /* an MCP HTTP client unused this long is ended (0: 3600) */
 } isol8_reap_opts;
 
 typedef struct isol8_reap_candidate {

@@ -146,6 +146,33 @@ for bad in '{"mcp": {"languages": ["cobol"]}}' '{"mcp": {"memoryLimit": "lots"}}
 	diag "$ERR"
 done
 
+# ---- clients that vanish: isol8-cleanup ends their state ------------------------------------
+# a stdio server killed with SIGKILL cannot close its unnamed session; cron's isol8-cleanup does
+python3 - "$MCP" "$INIT" <<'PY'
+import json, os, signal, subprocess, sys
+p = subprocess.Popen([sys.argv[1]], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+for m in (sys.argv[2], '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"create_session","arguments":{"language":"python"}}}'):
+    p.stdin.write(m + "\n"); p.stdin.flush(); p.stdout.readline()
+os.kill(p.pid, signal.SIGKILL); p.wait()
+PY
+is "$(ls "$ISOL8_RUN_DIR/sessions" | wc -l)/$(ls "$ISOL8_RUN_DIR/mcp" | grep -c '^stdio-')" "1/1" "a killed stdio server leaves its unnamed session and its state"
+capture "$BIN/isol8-cleanup" --dry-run
+like "$(jqr '[.sandboxes[].reason] | join(",")')" 'mcp client gone' "isol8-cleanup --dry-run names it: mcp client gone"
+capture "$BIN/isol8-cleanup"
+is "$(ls "$ISOL8_RUN_DIR/sessions" | wc -l)/$(ls "$ISOL8_RUN_DIR/mcp" | grep -c '^stdio-')" "0/0" "isol8-cleanup stops the session and removes the state"
+# an HTTP client that never sends DELETE /mcp: ended once unused for mcp.sessionIdleMs
+ISOL8_CONFIG="$WORK/c.json" start_server "$WORK/s3.log" --key "$KA"
+post "$KA" "" "$INIT"
+SA=$(sed -n 's/^Mcp-Session-Id: //Ip' <<<"$HDR")
+call "$KA" "$SA" 2 create_session '{"language":"python"}'
+kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+capture "$BIN/isol8-cleanup"
+is "$(ls "$ISOL8_RUN_DIR/mcp" | grep -c "^$SA\$")" 1 "an HTTP client in use is left alone"
+touch -d '2 hours ago' "$ISOL8_RUN_DIR/mcp/$SA/client.json"
+capture "$BIN/isol8-cleanup"
+is "$(ls "$ISOL8_RUN_DIR/sessions" | wc -l)/$(ls "$ISOL8_RUN_DIR/mcp" | grep -c "^$SA\$")" "0/0" \
+	"one unused past mcp.sessionIdleMs: its unnamed session stopped, its state removed"
+
 # ---- files: what the program planted ----------------------------------------------------------
 mcp "$ISOL8_CONFIG" '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"create_session","arguments":{"language":"bash","name":"files-t"}}}' \
 	'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"run_code","arguments":{"language":"bash","sessionId":"files-t","code":"mkdir d; ln -s /etc etc; ln -s /etc/passwd pw; mkfifo ff; echo hi > d/f"}}}' \
