@@ -230,15 +230,7 @@ static jv create_session_tool(const mcp_ctx *c, jv args, bool *bad_args, char *w
 		jv_free(name);
 		name = jv_string(gen);
 	}
-	jv langs = config_get(&c->cfg, "mcp.languages");
-	bool lang_ok = jv_get_kind(lang) == JV_KIND_STRING && runtime_get(jv_string_value(lang));
-	bool listed = !jv_is_valid(langs);
-	jv_array_foreach(langs, i, l)
-	{
-		listed |= lang_ok && !strcmp(jv_string_value(l), jv_string_value(lang));
-		jv_free(l);
-	}
-	jv_free(langs);
+	bool lang_ok = jv_get_kind(lang) == JV_KIND_STRING && language_allowed(c, jv_string_value(lang));
 	int max = (int)config_num(&c->cfg, "mcp.maxSessions", DEFAULT_MAX_SESSIONS);
 	if (c->owner_max_sessions && c->owner_max_sessions < max)
 		max = c->owner_max_sessions; /* isol8-serve's cap for the key or tenant */
@@ -249,7 +241,7 @@ static jv create_session_tool(const mcp_ctx *c, jv args, bool *bad_args, char *w
 	if (lock >= 0)
 		flock(lock, LOCK_EX);
 	jv mine = owned_sessions(c);
-	if (!lang_ok || !listed) {
+	if (!lang_ok) {
 		*bad_args = true;
 		snprintf(why, whyn, "create_session needs language, one this server runs (%s)", runtime_names());
 	} else if (!session_iid(c, name, iid, why, whyn)) {

@@ -49,6 +49,8 @@ void __attribute__((noreturn)) tool_call(const mcp_ctx *c, jv id, const char *na
 					 int cancel_r);
 /* The options every MCP run and session gets: config defaults.*, then mcp.* over them. */
 int mcp_options(const mcp_ctx *c, isol8_options *o, isol8_err *err);
+/* Whether lang is a runtime the operator offers (mcp.languages). */
+bool language_allowed(const mcp_ctx *c, const char *lang);
 /* Result helpers shared with client.c */
 jv text_block(const char *s, size_t n);
 jv tool_result(jv content, jv structured, bool is_error);

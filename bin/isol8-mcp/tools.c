@@ -31,7 +31,7 @@ static const char *const all_languages[] = {"python", "node", "bun", "deno", "ba
 
 /* ---- what the operator allows ------------------------------------------------------------- */
 
-static bool language_allowed(const mcp_ctx *c, const char *lang)
+bool language_allowed(const mcp_ctx *c, const char *lang)
 {
 	jv l = config_get(&c->cfg, "mcp.languages");
 	bool ok = !jv_is_valid(l);
