@@ -85,6 +85,10 @@ static int parse_exec(serve_ctx *c, serve_conn *k, struct exec_in *x)
 		return reply_error(k, 400, "sessionId must be a string"), 400;
 	}
 	jv_free(sid);
+	if (!session_header_agrees(k, x->sid)) {
+		jv_free(doc);
+		return reply_error(k, 400, SESSION_HEADER_MISMATCH), 400;
+	}
 	doc = jv_object_delete(doc, jv_string("sessionId"));
 	/* the server decides the mode (a sessionId means persistent): a client's "mode" is dropped */
 	jv opts = json_get(doc, "options");

@@ -75,6 +75,8 @@ void route_file_put(serve_ctx *c, serve_conn *k, const char *rest)
 		reply_error(k, 400, "sessionId %s", bad);
 	else if (strlen(jv_string_value(path)) != (size_t)jv_string_length_bytes(jv_copy(path)))
 		reply_error(k, 400, "path must not contain a NUL byte");
+	else if (!session_header_agrees(k, jv_string_value(sid)))
+		reply_error(k, 400, SESSION_HEADER_MISMATCH);
 	else
 		session_op(c, k, jv_string_value(sid), sessionmsg_put(jv_string_value(path), jv_string_value(content)), false);
 	jv_free(sid);
@@ -108,6 +110,10 @@ void route_file_get(serve_ctx *c, serve_conn *k, const char *rest)
 	const char *bad = session_id_problem(sid, strlen(sid));
 	if (bad) {
 		reply_error(k, 400, "sessionId %s", bad);
+		return;
+	}
+	if (!session_header_agrees(k, sid)) {
+		reply_error(k, 400, SESSION_HEADER_MISMATCH);
 		return;
 	}
 	session_op(c, k, sid, sessionmsg_get(path), true);
@@ -172,6 +178,10 @@ void route_session_delete(serve_ctx *c, serve_conn *k, const char *id)
 	char iid[80];
 	if (bad) {
 		reply_error(k, 400, "session id %s", bad);
+		return;
+	}
+	if (!session_header_agrees(k, id)) {
+		reply_error(k, 400, SESSION_HEADER_MISMATCH);
 		return;
 	}
 	session_internal_id(k->owner, id, iid);

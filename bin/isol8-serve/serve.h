@@ -135,6 +135,12 @@ typedef struct serve_conn {
 const char *session_id_problem(const char *id, size_t len);
 /* The name on disk of owner's session sid: "k<owner>-<sid>". */
 void session_internal_id(const char *owner, const char *sid, char out[80]);
+/* Whether the request's X-Isol8-Session header, when it has one, names sid ("" for none): a
+ * load balancer routed the request by the header, so a body that names another session (or
+ * none) must not be served here. */
+bool session_header_agrees(const serve_conn *k, const char *sid);
+#define SESSION_HEADER_MISMATCH "the X-Isol8-Session header and the request's session id disagree: send the same id in both (load balancers route by the header)"
+
 int sessions_count(const char *owner);   /* owner NULL: all */
 /* Runs `isol8-session create` with the client's options on stdin (secrets stay out of argv).
  * 0 created, -1 with err (the tool's one-line message). Consumes options. */

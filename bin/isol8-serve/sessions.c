@@ -45,6 +45,11 @@ void session_internal_id(const char *owner, const char *sid, char out[80])
 	snprintf(out, 80, "k%s-%s", owner, sid);
 }
 
+bool session_header_agrees(const serve_conn *k, const char *sid)
+{
+	return !k->req.session[0] || !strcmp(k->req.session, sid);
+}
+
 int sessions_count(const char *owner)
 {
 	char *dir = rundir_sessions(NULL);

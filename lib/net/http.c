@@ -151,7 +151,8 @@ static int parse_header(const char *l, size_t n, http_request *r)
 		if (r->auth[0] || copy_value(r->auth, sizeof r->auth, v, vlen) < 0)
 			return fail(r, 400);
 	} else if (IS("X-Isol8-Session")) {
-		if (copy_value(r->session, sizeof r->session, v, vlen) < 0)
+		/* a second one is refused: a balancer may route by one and the check see the other */
+		if (r->session[0] || copy_value(r->session, sizeof r->session, v, vlen) < 0)
 			return fail(r, 400);
 	} else if (IS("Origin") || IS("Mcp-Session-Id") || IS("MCP-Protocol-Version") || IS("Accept")) {
 		/* a second one is refused: which of two Origins was checked must never be a question */

@@ -22,7 +22,8 @@ typedef struct http_request {
 	char path[HTTP_MAX_TARGET];   /* the target before '?', percent-decoded */
 	char query[HTTP_MAX_TARGET];  /* after '?', raw */
 	char auth[1024];              /* the Authorization header's value */
-	char session[128];            /* X-Isol8-Session (load balancers hash on it); informative */
+	char session[128];            /* X-Isol8-Session (load balancers hash on it): the routes refuse
+	                              * a request whose session id is another (400) */
 	char origin[512];             /* Origin (a browser's page), "" when absent */
 	char accept[1024];            /* Accept */
 	char mcp_session[128];        /* Mcp-Session-Id (/mcp) */

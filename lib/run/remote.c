@@ -151,10 +151,25 @@ static void failure(struct call *c, long status, const char *what, isol8_err *er
 	jv_free(v);
 }
 
-/* method + path (+ JSON body, consumed; jv_invalid() for none). Returns the HTTP status, or -1
- * (err set) when there was no HTTP answer at all. */
-static long http(const char *host, const char *key, const char *method, const char *path, jv body, struct call *c,
-		 isol8_err *err)
+/* The X-Isol8-Session header for a request about session sid (NULL: none): load balancers
+ * route a session's requests by it, whatever the body's size (a balancer that looks into the
+ * body sees only its first buffer). Only an id of the session-id characters goes into a header:
+ * anything else could carry a CR LF, and the server refuses such an id anyway. */
+static struct curl_slist *session_header(struct curl_slist *hdrs, const char *sid)
+{
+	if (!sid || !*sid || strlen(sid) > 64 ||
+	    strspn(sid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(sid))
+		return hdrs;
+	char *h = xasprintf("X-Isol8-Session: %s", sid);
+	hdrs = cu.slist_append(hdrs, h);
+	free(h);
+	return hdrs;
+}
+
+/* method + path (+ JSON body, consumed; jv_invalid() for none), about session sid (NULL: none).
+ * Returns the HTTP status, or -1 (err set) when there was no HTTP answer at all. */
+static long http(const char *host, const char *key, const char *sid, const char *method, const char *path, jv body,
+		 struct call *c, isol8_err *err)
 {
 	if (load_curl(err) < 0) {
 		jv_free(body);
@@ -166,6 +181,7 @@ static long http(const char *host, const char *key, const char *method, const ch
 	struct curl_slist *hdrs = cu.slist_append(NULL, "Content-Type: application/json");
 	hdrs = cu.slist_append(hdrs, auth);
 	hdrs = cu.slist_append(hdrs, "Expect:");
+	hdrs = session_header(hdrs, sid);
 	char *text = jv_is_valid(body) ? json_dump(body, 0) : NULL;
 	jv_free(body);
 	cu.setopt(c->h, CURLOPT_URL, url);
@@ -233,7 +249,7 @@ void remote_free(isol8_remote *r)
 int remote_health(isol8_remote *r, isol8_err *err)
 {
 	struct call c = {.result = jv_invalid()};
-	long st = http(r->host, r->key, "GET", "/health", jv_invalid(), &c, err);
+	long st = http(r->host, r->key, NULL, "GET", "/health", jv_invalid(), &c, err);
 	call_free(&c);
 	if (st < 0)
 		return -1;
@@ -252,7 +268,7 @@ int remote_execute(isol8_remote *r, const isol8_request *req, isol8_event_fn fn,
 		body = jv_object_set(body, jv_string("sessionId"), jv_string(r->session_id));
 	bool stream = fn != NULL;
 	struct call c = {.fn = fn, .ctx = ctx, .sse = stream, .result = jv_invalid()};
-	long st = http(r->host, r->key, "POST", stream ? "/execute/stream" : "/execute", body, &c, err);
+	long st = http(r->host, r->key, r->session_id, "POST", stream ? "/execute/stream" : "/execute", body, &c, err);
 	int rc = -1;
 	if (st >= 0 && st != 200) {
 		failure(&c, st, stream ? "Stream failed" : "Execution failed", err);
@@ -288,7 +304,7 @@ int remote_put_file(isol8_remote *r, const char *path, const void *data, size_t 
 	body = jv_object_set(body, jv_string("content"), jv_string_sized(b, (int)bl));
 	free(b);
 	struct call c = {.result = jv_invalid()};
-	long st = http(r->host, r->key, "POST", "/file", body, &c, err);
+	long st = http(r->host, r->key, r->session_id, "POST", "/file", body, &c, err);
 	if (st >= 0 && st != 200)
 		failure(&c, st, "File upload failed", err);
 	call_free(&c);
@@ -321,7 +337,7 @@ int remote_get_file(isol8_remote *r, const char *path, isol8_buf *out, isol8_err
 	free(sid);
 	free(p);
 	struct call c = {.result = jv_invalid()};
-	long st = http(r->host, r->key, "GET", q, jv_invalid(), &c, err);
+	long st = http(r->host, r->key, r->session_id, "GET", q, jv_invalid(), &c, err);
 	free(q);
 	int rc = -1;
 	if (st >= 0 && st != 200) {
@@ -344,7 +360,7 @@ int isol8_remote_sessions(const char *host, const char *api_key, jv *out, isol8_
 	isol8_remote r;
 	remote_init(&r, host, api_key, NULL, jv_null());
 	struct call c = {.result = jv_invalid()};
-	long st = http(r.host, r.key, "GET", "/sessions", jv_invalid(), &c, err);
+	long st = http(r.host, r.key, NULL, "GET", "/sessions", jv_invalid(), &c, err);
 	int rc = -1;
 	if (st >= 0 && st != 200) {
 		failure(&c, st, "Failed to list sessions", err);
@@ -370,7 +386,7 @@ int isol8_remote_delete_session(const char *host, const char *api_key, const cha
 	char *path = xasprintf("/session/%s", eid);
 	free(eid);
 	struct call c = {.result = jv_invalid()};
-	long st = http(r.host, r.key, "DELETE", path, jv_invalid(), &c, err);
+	long st = http(r.host, r.key, id, "DELETE", path, jv_invalid(), &c, err);
 	if (st >= 0 && st != 200)
 		failure(&c, st, "Failed to delete session", err);
 	call_free(&c);
@@ -389,7 +405,7 @@ int isol8_remote_login(const char *host, const char *master_key, const char *nam
 	if (ttl_ms > 0)
 		body = jv_object_set(body, jv_string("ttlMs"), jv_number((double)ttl_ms));
 	struct call c = {.result = jv_invalid()};
-	long st = http(r.host, r.key, "POST", "/auth/login", body, &c, err);
+	long st = http(r.host, r.key, NULL, "POST", "/auth/login", body, &c, err);
 	*status = st;
 	int rc = -1;
 	if (st >= 0 && (st < 200 || st > 299)) {
