@@ -345,3 +345,11 @@ void peer_text(int fd, char *out, size_t n)
 	else if (sa.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, out, (socklen_t)n);
 }
+
+int refuse_if_draining(serve_ctx *c, serve_conn *k, const char *what)
+{
+	if (!__atomic_load_n(&c->sh->draining, __ATOMIC_RELAXED))
+		return 0;
+	reply_error(k, 503, "this node is draining (it is stopping): %s starts on another node; retry", what);
+	return -1;
+}

@@ -154,3 +154,10 @@ int guard_live(const guard *g)
 		n += g->v[i].state != C_FREE;
 	return n;
 }
+
+void guard_signal_all(const guard *g, int sig)
+{
+	for (int i = 0; i < g->cap; i++)
+		if (g->v[i].state != C_FREE && g->v[i].pid > 0)
+			kill(g->v[i].pid, sig);
+}

@@ -205,6 +205,19 @@ static void reap_children(guard *g)
 		guard_gone(g, pid);
 }
 
+/* SIGTERM: the node drains. It keeps listening — its sessions' requests still reach it, and
+ * /health answers 503 "draining" so a balancer stops sending it new work — refuses new sandboxes
+ * and sessions (503), and ends once no connection is open, or after serve.drainMs. Returns
+ * that deadline. */
+static uint64_t start_drain(serve_ctx *c)
+{
+	__atomic_store_n(&c->sh->draining, 1, __ATOMIC_RELAXED);
+	long long ms = (long long)config_num(&c->cfg, "serve.drainMs", 30000);
+	printf("[INFO] Draining: no new sandboxes or sessions; running executions finish (at most %lld ms)\n", ms);
+	fflush(stdout);
+	return now_mono_ns() + (uint64_t)ms * 1000000ull;
+}
+
 static int accept_loop(serve_ctx *c, int lfd, int sfd, int max_conns)
 {
 	int ap[2];
@@ -221,18 +234,26 @@ static int accept_loop(serve_ctx *c, int lfd, int sfd, int max_conns)
 	sigaddset(&usr1, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &usr1, NULL);
 	bool prune = config_bool(&c->cfg, "cleanup.autoPrune", 1);
-	uint64_t next_prune = now_mono_ns() + 60000000000ull;
+	uint64_t next_prune = now_mono_ns() + 60000000000ull, drain_until = 0;
+	bool hurry = false;
 	for (;;) {
 		struct pollfd p[3] = {{lfd, POLLIN, 0}, {sfd, POLLIN, 0}, {ap[0], POLLIN, 0}};
 		if (poll(p, 3, 1000) < 0 && errno != EINTR)
 			break;
 		if (p[1].revents) {
 			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof si) == sizeof si && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
-				break;
+			if (read(sfd, &si, sizeof si) == sizeof si && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)) {
+				if (drain_until || si.ssi_signo == SIGINT) {
+					hurry = drain_until != 0; /* a second SIGTERM: nothing is waited for */
+					break;
+				}
+				drain_until = start_drain(c);
+			}
 		}
 		read_authenticated(g, ap[0]); /* before reaping: a report names a pid not yet reaped */
 		reap_children(g);
+		if (drain_until && (guard_live(g) == 0 || now_mono_ns() >= drain_until))
+			break;
 		if (prune && now_mono_ns() >= next_prune) {
 			reap_in_background(lfd); /* not in the table: it neither counts nor is evicted */
 			next_prune = now_mono_ns() + 60000000000ull;
@@ -268,11 +289,20 @@ static int accept_loop(serve_ctx *c, int lfd, int sfd, int max_conns)
 	printf("[INFO] Shutting down isol8 server...\n");
 	fflush(stdout);
 	/* in-flight requests finish (bounded); sessions live on in the run dir */
+	if (hurry)
+		guard_signal_all(g, SIGTERM);
 	for (int i = 0; i < 3000 && guard_live(g) > 0; i++) {
 		read_authenticated(g, ap[0]);
 		reap_children(g);
 		if (guard_live(g) > 0)
 			usleep(10000);
+	}
+	if (hurry) { /* the killed connections' sandboxes died with them: their cgroups and records go now */
+		isol8_reap_opts ro = {.orphan_age_s = 60};
+		isol8_reap_report rep = {0};
+		isol8_err err = {0};
+		if (isol8_reap(&ro, &rep, &err) == 0)
+			isol8_reap_report_free(&rep);
 	}
 	if (guard_live(g) == 0) /* else the stragglers still use the shared state; the last one out removes it */
 		shared_close(c);

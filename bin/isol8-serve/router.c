@@ -11,10 +11,15 @@
 #include "serve.h"
 
 /* The server's own routes. */
-static void route_health(serve_conn *k)
+/* 503 "draining" while a stopping node finishes its work: a balancer's health check takes it
+ * out of rotation, and its sessions' requests still reach it until it is gone. */
+static void route_health(serve_ctx *c, serve_conn *k)
 {
+	bool draining = __atomic_load_n(&c->sh->draining, __ATOMIC_RELAXED);
 	if (strcmp(k->req.method, "GET") && strcmp(k->req.method, "HEAD"))
 		reply_error(k, 405, "use GET /health");
+	else if (draining)
+		reply_json(k, 503, jv_parse("{\"status\":\"draining\",\"version\":\"" ISOL8_VERSION "\"}"));
 	else
 		reply_json(k, 200, jv_parse("{\"status\":\"ok\",\"version\":\"" ISOL8_VERSION "\"}"));
 }
@@ -79,7 +84,7 @@ void serve_connection(serve_ctx *c, int fd)
 	if (conn_read_head(c, &k, &in) == 1) {
 		__atomic_add_fetch(&c->sh->requests, 1, __ATOMIC_RELAXED);
 		if (!strcmp(k.req.path, "/health"))
-			route_health(&k);
+			route_health(c, &k);
 		else if (conn_authenticate(c, &k) == 0 && conn_read_body(c, &k, &in) == 0)
 			route(c, &k); /* authenticated before a byte of the body is read */
 	}

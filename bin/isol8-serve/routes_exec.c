@@ -199,6 +199,8 @@ static int ensure_session(serve_ctx *c, serve_conn *k, struct exec_in *x, const 
 {
 	isol8_err err = {0};
 	jv meta = session_meta_live(iid);
+	if (!jv_is_valid(meta) && refuse_if_draining(c, k, "a new session") < 0)
+		return -1;
 	if (!jv_is_valid(meta)) {
 		int cap = tenant_limit(c, k, "maxSessions", c->max_sessions);
 		if (sessions_count(k->owner) >= cap) {
@@ -343,7 +345,7 @@ static void execute(serve_ctx *c, serve_conn *k, bool stream)
 {
 	struct exec_in x;
 	memset(&x, 0, sizeof x);
-	if (parse_exec(c, k, &x) != 0) {
+	if (parse_exec(c, k, &x) != 0 || (!x.sid[0] && refuse_if_draining(c, k, "an ephemeral execution") < 0)) {
 		exec_free(&x);
 		return;
 	}

@@ -292,7 +292,9 @@ void route_mcp(serve_ctx *c, serve_conn *k, const char *rest)
 	} else {
 		char method[64];
 		peek_method(k, method, sizeof method);
-		if (!sid[0] && strcmp(method, "initialize")) {
+		if (!sid[0] && refuse_if_draining(c, k, "a new MCP client") < 0) {
+			/* answered */
+		} else if (!sid[0] && strcmp(method, "initialize")) {
 			reply_error(k, 400, "Mcp-Session-Id header is missing: send initialize first");
 		} else if (sid[0] && !client_id_valid(sid)) {
 			reply_error(k, 404, "Unknown MCP session: it ended or was never issued to this key; initialize again");

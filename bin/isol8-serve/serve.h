@@ -79,6 +79,8 @@ struct serve_shared {
 	} tenants[SERVE_MAX_TENANTS]; /* executions by tenant (database keys; past the table: "other") */
 	uint64_t tenants_other[SERVE_NST];
 	uint64_t audit_failures;       /* audit lines that could not be written */
+	uint32_t draining;             /* the listening server got SIGTERM: /health says so, no new
+	                                * sandbox or session starts, running ones finish */
 };
 
 typedef struct serve_ctx {
@@ -208,6 +210,8 @@ int reply_error(serve_conn *k, int code, const char *fmt, ...) __attribute__((fo
 /* The connection's process ends itself (a 504, or an SSE error frame) if it is still running
  * ms from now: the last bound on anything that holds an execution slot. 0 disarms it. */
 void watchdog_arm(serve_conn *k, long long ms);
+/* A draining server (serve_shared.draining) refuses new work with 503: 0 not draining, -1 answered. */
+int refuse_if_draining(serve_ctx *c, serve_conn *k, const char *what);
 /* The SSE head has gone out: later errors are frames, not a status. */
 void mark_streaming(serve_conn *k);
 /* The client's address as text ("" when it has none: a unix socket). */
@@ -254,6 +258,8 @@ void guard_add(guard *g, int pid, const unsigned char addr[16]);
 void guard_authenticated(guard *g, int pid);
 void guard_gone(guard *g, int pid);
 int guard_live(const guard *g);
+/* Sends sig to every live connection's process (a stop that does not wait: their sandboxes die with them). */
+void guard_signal_all(const guard *g, int sig);
 /* The 16-byte key a client address is counted under (IPv6 by /64, IPv4 as itself). */
 void guard_addr_key(const void *sockaddr, unsigned char out[16]);
 

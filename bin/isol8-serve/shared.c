@@ -38,7 +38,7 @@
 #include "state/rundir.h"
 
 #define STATE_MAGIC 0x6c38737fu
-#define STATE_VERSION 4
+#define STATE_VERSION 5
 
 static const char *const statuses[SERVE_NST] = {"ok", "error", "timeout", "oom", "signal", "output_limit", "failed"};
 static const char *const reject_names[REJ_N] = {"queue_full", "queue_timeout", "body_too_large", "unauthorized",

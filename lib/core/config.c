@@ -118,6 +118,7 @@ static const struct key {
 	{"serve.maxConnectionsPerKey", K_NUM, NULL},
 	{"serve.graceMs", K_NUM, NULL},
 	{"serve.setupScripts", K_BOOL, NULL},
+	{"serve.drainMs", K_NUM, NULL},
 	{"mcp", K_OBJ, NULL},
 	{"mcp.languages", K_STRS, NULL},
 	{"mcp.timeoutMs", K_NUM, NULL},
