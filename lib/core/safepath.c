@@ -103,6 +103,20 @@ int open_beneath(int basefd, const char *rel, bool create, int mode)
 	return fd;
 }
 
+int open_dir_beneath(int basefd, const char *rel)
+{
+	char buf[PATH_MAX];
+	char *last;
+	if (!*rel)
+		return fcntl(basefd, F_DUPFD_CLOEXEC, 0);
+	if (strlen(rel) >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(buf, rel);
+	return walk(basefd, buf, false, true, &last);
+}
+
 int mkdir_beneath(int basefd, const char *rel)
 {
 	char buf[PATH_MAX];

@@ -36,15 +36,19 @@ static void test_ctl_status(void)
 	int sv[2];
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
 	ctl_msg m;
-	ctl_send_exit(sv[0], 42, 3 << 8, NULL);
+	ctl_send_exit(sv[0], 42, 3 << 8, NULL, false);
 	read_msg(sv[1], &m);
 	ok(m.kind == CTL_EXIT && m.code == 3 && m.pid == 42 && ctl_exit_code(&m) == 3, "exit status round trip");
 	ctl_msg_free(&m);
-	ctl_send_exit(sv[0], 7, 9, NULL); /* killed by SIGKILL */
+	ctl_send_exit(sv[0], 42, 0, NULL, true);
+	read_msg(sv[1], &m);
+	ok(m.kind == CTL_EXIT && m.found && m.pid == 42, "an exit status says the probe path was found");
+	ctl_msg_free(&m);
+	ctl_send_exit(sv[0], 7, 9, NULL, false); /* killed by SIGKILL */
 	read_msg(sv[1], &m);
 	ok(m.kind == CTL_SIGNAL && m.code == 9 && m.pid == 7 && ctl_exit_code(&m) == 137, "signal round trip");
 	ctl_msg_free(&m);
-	ctl_send_exit(sv[0], 8, 0, "execve /x: \"quoted\"\nnewline");
+	ctl_send_exit(sv[0], 8, 0, "execve /x: \"quoted\"\nnewline", false);
 	read_msg(sv[1], &m);
 	ok(m.kind == CTL_ERROR && m.pid == 8 && !strcmp(m.error, "execve /x: \"quoted\"\nnewline") &&
 		   ctl_exit_code(&m) == 127,
@@ -89,6 +93,7 @@ static void test_ctl_requests(void)
 		{.kind = CTL_REQ_PUT, .path = "/tmp/x", .size = 99, .mode = 0700},
 		{.kind = CTL_REQ_SPAWN},
 		{.kind = CTL_REQ_KILLALL},
+		{.kind = CTL_REQ_TAKE, .path = "/tmp/.isol8-outputs", .max = 8 << 20, .count = 20, .remove = true},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
 		char *line = ctl_request_line(&in[i]);
@@ -97,13 +102,14 @@ static void test_ctl_requests(void)
 		ctl_parse_request(line, n - 1, &out);
 		ok(line[n - 1] == '\n' && !memchr(line, '\n', n - 1) && out.kind == in[i].kind &&
 			   (!in[i].path || !strcmp(out.path, in[i].path)) && out.max == in[i].max && out.size == in[i].size &&
-			   out.mode == in[i].mode,
+			   out.mode == in[i].mode && out.count == in[i].count && out.remove == in[i].remove,
 		   "request %zu round trip (one line)", i);
 		ctl_req_free(&out);
 		free(line);
 	}
 	static const char *const bad[] = {"{\"get\":\"/x\"}", "{\"put\":\"/x\"}", "{\"get\":1,\"max\":2}",
-					  "{\"put\":\"/x\",\"size\":-5}", "{\"spawn\":1}", "x"};
+					  "{\"put\":\"/x\",\"size\":-5}", "{\"spawn\":1}", "x",
+					  "{\"take\":\"/x\",\"max\":1}", "{\"take\":\"/x\",\"max\":1,\"count\":-1}"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		ctl_req r;
 		ctl_parse_request(bad[i], strlen(bad[i]), &r);
