@@ -44,11 +44,13 @@ $(BUILD)/gen/seccomp_strict.o: $(BUILD)/gen/seccomp_strict.c
 	@echo "  CC      $<"; $(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # The drivers that run inside sandboxes (lib/run/drivers/: pre-started interpreters warm_*,
-# session kernels session_*) become C string constants for lib/run/warm.c and lib/run/drivers.c.
+# session kernels session_*, matplotlib's backend mpl_*) become C string constants for
+# lib/run/warm.c, lib/run/drivers.c and lib/run/figures.c.
 $(BUILD)/gen/%_drivers.h: tools/embed.sh $(wildcard lib/run/drivers/*) | $(BUILD)/gen
 	@echo "  GEN     $@"; sh tools/embed.sh $@ $(wildcard lib/run/drivers/$*_*)
 $(BUILD)/lib/run/warm.o: $(BUILD)/gen/warm_drivers.h
 $(BUILD)/lib/run/drivers.o: $(BUILD)/gen/session_drivers.h
+$(BUILD)/lib/run/figures.o: $(BUILD)/gen/mpl_drivers.h
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@

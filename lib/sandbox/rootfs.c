@@ -173,6 +173,7 @@ static const char *const etc_entries[] = {
 	"ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf", "nsswitch.conf", "host.conf", "gai.conf",
 	"protocols", "services", "mime.types", "debian_version", "os-release", "python3", "python3.11",
 	"python3.12", "python3.13",
+	"fonts", "matplotlibrc", /* fontconfig's configuration, and Debian's matplotlib reads its rc here */
 };
 
 static int host_entries(const char *root, const isol8_rootfs_opts *o, struct writable_ctx *w, isol8_err *err)
