@@ -67,7 +67,7 @@ $(PUBLIC_LIBA): $(LIB_OBJ) lib/isol8.h
 		rm -f $@ && ar rcs $@ $(BUILD)/dist/isol8.o
 
 # isol8 links isol8-run's code (run.c) so `isol8 run` needs no second exec.
-RUN_SRC := bin/isol8-run/run.c bin/isol8-run/files.c bin/isol8-run/persistent.c
+RUN_SRC := bin/isol8-run/run.c bin/isol8-run/files.c bin/isol8-run/outputs.c bin/isol8-run/persistent.c
 $(BUILD)/bin/isol8: bin/isol8/main.c bin/isol8/login.c bin/isol8/login.h $(RUN_SRC) bin/isol8-run/run.h $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8/main.c bin/isol8/login.c $(RUN_SRC) -o $@ $(LIBA) $(LIBS)
