@@ -44,11 +44,13 @@ $(BUILD)/gen/seccomp_strict.o: $(BUILD)/gen/seccomp_strict.c
 	@echo "  CC      $<"; $(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # The drivers that run inside sandboxes (lib/run/drivers/: pre-started interpreters warm_*,
-# session kernels session_*) become C string constants for lib/run/warm.c and lib/run/drivers.c.
+# session kernels session_*, matplotlib's backend mpl_*) become C string constants for
+# lib/run/warm.c, lib/run/drivers.c and lib/run/figures.c.
 $(BUILD)/gen/%_drivers.h: tools/embed.sh $(wildcard lib/run/drivers/*) | $(BUILD)/gen
 	@echo "  GEN     $@"; sh tools/embed.sh $@ $(wildcard lib/run/drivers/$*_*)
 $(BUILD)/lib/run/warm.o: $(BUILD)/gen/warm_drivers.h
 $(BUILD)/lib/run/drivers.o: $(BUILD)/gen/session_drivers.h
+$(BUILD)/lib/run/figures.o: $(BUILD)/gen/mpl_drivers.h
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
@@ -69,7 +71,7 @@ $(BUILD)/bin/isol8-mcp: $(MCP_SRC) bin/isol8-mcp/mcp.h $(LIBA)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(MCP_SRC) -o $@ $(LIBA) $(LIBS)
 # isol8 links isol8-run's code (run.c) so `isol8 run` needs no second exec.
-RUN_SRC := bin/isol8-run/run.c bin/isol8-run/files.c bin/isol8-run/persistent.c
+RUN_SRC := bin/isol8-run/run.c bin/isol8-run/files.c bin/isol8-run/outputs.c bin/isol8-run/persistent.c
 $(BUILD)/bin/isol8: bin/isol8/main.c bin/isol8/login.c bin/isol8/login.h $(RUN_SRC) bin/isol8-run/run.h $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) bin/isol8/main.c bin/isol8/login.c $(RUN_SRC) -o $@ $(LIBA) $(LIBS)

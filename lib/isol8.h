@@ -119,6 +119,12 @@ typedef struct isol8_options {
 	bool log_network;             /* put this run's proxy log in the result (networkLogs) */
 	char *layer;                  /* a built image's packages (host dir), mounted at /isol8-image */
 	bool layer_writable;          /* …writable: the build of that image */
+	/* figures of python runs as results (config outputs.*, docs/figures.md); a cap of 0 is
+	 * its default */
+	bool outputs_enabled;         /* outputs.enabled (isol8_options_from_config: true) */
+	unsigned outputs_max_count;   /* figures per run (10) */
+	uint64_t outputs_max_pixels;  /* width * height of one image (4000000) */
+	uint64_t outputs_max_bytes;   /* raw bytes of all outputs of one run (8 MiB) */
 } isol8_options;
 /* Options from the merged config's defaults (timeout, memory, cpu, sizes, network, rootfs, seccomp). */
 int isol8_options_from_config(isol8_options *o, const isol8_config *c, isol8_err *err);
@@ -136,6 +142,10 @@ typedef struct isol8_file {
 	size_t len;
 	unsigned mode;        /* permission bits; 0 means 0644 */
 } isol8_file;
+
+/* The formats a python run's figures come back in (request "figureFormats"). */
+#define ISOL8_FIGURE_PNG 1u
+#define ISOL8_FIGURE_SVG 2u
 
 typedef struct isol8_request {
 	char *runtime;
@@ -160,6 +170,7 @@ typedef struct isol8_request {
 	char *setup_script;    /* bash, run before the code as the sandbox user in /sandbox, or NULL */
 	isol8_kv *metadata;    /* copied into the audit log's record (metadata.userId: its userId) */
 	size_t nmetadata;
+	unsigned figure_formats; /* ISOL8_FIGURE_PNG | ISOL8_FIGURE_SVG; 0: PNG */
 } isol8_request;
 
 void isol8_request_init(isol8_request *r);
@@ -213,6 +224,14 @@ typedef struct isol8_out_file {
 	isol8_buf data;
 } isol8_out_file;
 
+/* A figure a python run produced (matplotlib), as isol8 read and checked it. */
+typedef struct isol8_output {
+	char *type;          /* "image/png" or "image/svg+xml" */
+	unsigned char *data; /* the raw bytes (base64 only in JSON) */
+	size_t len;
+	int width, height;   /* pixels */
+} isol8_output;
+
 typedef struct isol8_result {
 	isol8_buf out, err;         /* masked; capped; markers appended; not yet trimmed */
 	int exit_code;
@@ -233,6 +252,9 @@ typedef struct isol8_result {
 	jv *network_logs;           /* --log-network: this run's proxy log entries, or NULL */
 	jv *security_events;        /* filtered network: the requests the proxy blocked (for the audit
 	                             * log; not part of the result JSON), or NULL */
+	isol8_output *outputs;      /* figures, in the order the program created them */
+	size_t noutputs;
+	char *outputs_note;         /* why some were dropped, or NULL */
 } isol8_result;
 
 /* Runs req under opts. fn (may be NULL) receives events as they happen; cancel_fd (or -1)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what isol8 needs to build and to run its five runtimes, idempotently.
-#   C libraries and Debian's python3: apt-get (Debian packages only).
+#   C libraries and Debian's python3 (with matplotlib: figures): apt-get (Debian packages only).
 #   bun and deno: the npm registry, into a fixed prefix (ISOL8_RUNTIMES, default /opt/isol8/runtimes),
 #   with stable links in $ISOL8_RUNTIMES/bin that the sandbox puts on PATH.
 #   node: already on the machine (/usr/bin/node).
@@ -24,6 +24,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)  
 command -v systemd-socket-activate >/dev/null || need_pkgs+=(systemd)  # socket-activation tests
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)
 /usr/bin/python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)   # --install for python
+/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1 || need_pkgs+=(python3-matplotlib)  # figures as results
 command -v openssl >/dev/null || need_pkgs+=(openssl)   # test certificates for the proxy tests
 command -v clang >/dev/null || need_pkgs+=(clang)       # make fuzz (libFuzzer)
 command -v curl >/dev/null || need_pkgs+=(curl)

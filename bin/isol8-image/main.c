@@ -16,6 +16,7 @@
 #include "core/util.h"
 #include "isol8.h"
 #include "run/imagebuild.h"
+#include "run/figures.h"
 #include "run/setup.h"
 #include "state/images.h"
 #include "wire/events.h"
@@ -33,7 +34,8 @@ static const char usage[] =
 	"          rebuilds). A failed build leaves the image as it was.\n"
 	"  list    every image of the store: tag, runtime, packages, size, created\n"
 	"  rm      remove images; --all asks first unless --force\n"
-	"  setup   check the runtimes, build the config's prebuiltImages (missing ones, or all: --force)\n"
+	"  setup   check the runtimes, build matplotlib's font cache (when python has matplotlib) and the\n"
+	"          config's prebuiltImages (missing ones, or all: --force)\n"
 	"\n"
 	"The store: ISOL8_IMAGE_DIR, else the config's imageStore, else /var/lib/isol8/images (root).\n"
 	"Run code on an image with isol8 run --image TAG.\n";
@@ -226,7 +228,22 @@ static int cmd_rm(int argc, char **argv)
 	return rc;
 }
 
-/* isol8 setup: the runtimes this host has, then the config's prebuiltImages. */
+/* matplotlib's font cache, built in a sandbox for every later run's sandbox (figures.h): a
+ * failure is a warning, as runs then only build their own, slower. */
+static void font_cache(const isol8_options *opt)
+{
+	char msg[512];
+	isol8_err err = {0};
+	int rc = figures_build_font_cache(opt, msg, sizeof msg, &err);
+	if (rc < 0)
+		fprintf(stderr, "[WARN] matplotlib font cache not built: %s (runs still work, slower on first import)\n",
+			err.msg);
+	else
+		fprintf(stderr, rc ? "[OK] %s\n" : "[INFO] %s\n", msg);
+}
+
+/* isol8 setup: the runtimes this host has, matplotlib's font cache, then the config's
+ * prebuiltImages. */
 static int cmd_setup(int argc, char **argv)
 {
 	bool force = argc > 1 && !strcmp(argv[1], "--force");
@@ -246,6 +263,7 @@ static int cmd_setup(int argc, char **argv)
 	isol8_err err = {0};
 	if (isol8_options_from_config(&opt, &cfg, &err) < 0)
 		isol8_die("%s", err.msg);
+	font_cache(&opt);
 	jv pre = config_get(&cfg, "prebuiltImages");
 	int rc = images_setup(store, pre, &opt, force, on_event, NULL, &err);
 	jv_free(pre);

@@ -279,6 +279,10 @@ static jv run_result(const isol8_result *res, jv structured)
 		content = jv_array_append(content, text_block((const char *)res->out.data, res->out.len));
 	if (res->err.len)
 		content = jv_array_append(content, text_block((const char *)res->err.data, res->err.len));
+	for (size_t i = 0; i < res->noutputs; i++) /* figures: MCP clients show image content */
+		content = jv_array_append(content, image_block(res->outputs[i].type, res->outputs[i].data, res->outputs[i].len));
+	if (res->outputs_note)
+		content = jv_array_append(content, text_block(res->outputs_note, strlen(res->outputs_note)));
 	char tail[128];
 	snprintf(tail, sizeof tail, "[exit code %d, %s, %llu ms]", res->exit_code, res->status ? res->status : "?",
 		 (unsigned long long)res->duration_ms);

@@ -166,6 +166,7 @@ static int start_slot(struct pool *p, int kind)
 		.limits = {.memory = p->opt.memory_limit, .pids = p->opt.pids_limit, .cpus = p->opt.cpu_limit},
 		.rootfs = {.sandbox_size = p->opt.sandbox_size, .tmp_size = p->opt.tmp_size, .layer = im ? im->layer : NULL},
 	};
+	command_sandbox_support(&cfg);
 	struct slot *s = &p->s[p->n];
 	isol8_err err = {0};
 	if (sandbox_start(&s->sb, &cfg, &err) < 0) {

@@ -15,6 +15,7 @@
 #include "isol8.h"
 #include "run.h"
 #include "run/cliopts.h"
+#include "run/figures.h"
 #include "run/reaper.h"
 #include "run/session.h"
 
@@ -128,6 +129,10 @@ __attribute__((noreturn)) void run_persistent(const char *session_id, bool persi
 	if (req->has_stdin) {
 		av[n++] = "--stdin";
 		av[n++] = (char *)req->stdin_data;
+	}
+	if (req->figure_formats) {
+		av[n++] = "--figures";
+		av[n++] = (char *)figures_formats_text(req->figure_formats);
 	}
 	av[n++] = req->cmd ? "--cmd" : "-e";
 	av[n++] = req->cmd ? req->cmd : req->code;

@@ -83,6 +83,9 @@ static const char usage[] =
 	"      --json              print the ExecutionResult as one JSON line\n"
 	"      --events            print JSON-lines events, then {\"type\":\"result\",…}\n"
 	"      --out FILE          also write the program's stdout to FILE\n"
+	"      --figures FORMATS   python: matplotlib figures come back as png (default), svg or png,svg\n"
+	"      --outputs DIR       write the figures into DIR as figure-1.png, figure-2.svg, … (DIR made if\n"
+	"                          missing; an existing file is an error)\n"
 	"      --debug             isol8's own debug lines on stderr\n"
 	"  -h, --help              this text\n";
 
@@ -90,6 +93,7 @@ static const char usage[] =
 enum {
 	O_CMD = 256, O_STDIN, O_REQUEST, O_FILES, O_WORKDIR, O_PERSIST, O_NOSTREAM, O_JSON, O_EVENTS,
 	O_OUT, O_DEBUG, O_LATER, O_SETUP, O_HOST, O_KEY, O_PERSISTENT, O_SESSION_ID, O_ALLOW, O_DENY, O_LOGNET, O_INSTALL, O_STREAM,
+	O_FIGURES, O_OUTPUTS,
 };
 
 /* isol8 run's own flags; the limit flags (run/cliopts.h) are appended to them */
@@ -102,6 +106,7 @@ static const struct option own_opts[] = {
 	{"stream", no_argument, 0, O_STREAM},
 	{"json", no_argument, 0, O_JSON}, {"events", no_argument, 0, O_EVENTS},
 	{"out", required_argument, 0, O_OUT}, {"debug", no_argument, 0, O_DEBUG},
+	{"figures", required_argument, 0, O_FIGURES}, {"outputs", required_argument, 0, O_OUTPUTS},
 	{"help", no_argument, 0, 'h'},
 	/* reference flags that belong to other tools of the toolkit (clear error, see later_flag) */
 	{"allow", required_argument, 0, O_ALLOW}, {"deny", required_argument, 0, O_DENY},
@@ -235,7 +240,8 @@ static char *slurp(const char *path, const char *what)
 struct run_args {
 	enum mode mode;
 	const char *eval, *runtime, *cmd, *request_file, *files_dir, *out_path, *stdin_data, *session_id, *host,
-		*api_key, *file;
+		*api_key, *file, *outputs_dir;
+	unsigned figures;    /* --figures (ISOL8_FIGURE_*), 0 when not given */
 	bool persistent, allow_given, deny_given, stream_asked;
 	char **installs;
 	size_t ninstalls;
@@ -282,6 +288,13 @@ static bool take_flag(struct run_args *a, isol8_options *opt, int c, const struc
 	case O_REQUEST: a->request_file = optarg; break;
 	case O_FILES: a->files_dir = optarg; break;
 	case O_OUT: a->out_path = optarg; break;
+	case O_OUTPUTS: a->outputs_dir = optarg; break;
+	case O_FIGURES: {
+		isol8_err err = {0};
+		if (figure_formats_parse(optarg, &a->figures, &err) < 0)
+			isol8_die("%s", err.msg);
+		break;
+	}
 	case O_NOSTREAM: a->mode = M_BUFFERED; break;
 	case O_STREAM: a->stream_asked = true; break;
 	case O_JSON: a->mode = M_JSON; break;
@@ -312,7 +325,10 @@ static bool take_flag(struct run_args *a, isol8_options *opt, int c, const struc
 /* false for --help */
 static bool parse_args(int argc, char **argv, struct run_args *a, isol8_options *opt)
 {
-	struct option *longopts = cliopt_longopts(own_opts);
+	/* static: a bad flag ends the process inside the loop (isol8_die), and the array must stay
+	 * reachable then, or a sanitizer build reports it as a leak */
+	static struct option *longopts;
+	longopts = cliopt_longopts(own_opts);
 	int c, li = 0;
 	bool go_on = true;
 	/* "-": words that are not options come back in order as 1, whatever POSIXLY_CORRECT says;
@@ -321,6 +337,7 @@ static bool parse_args(int argc, char **argv, struct run_args *a, isol8_options 
 	while (go_on && (c = getopt_long(argc, argv, "-:e:r:h", longopts, &li)) != -1)
 		go_on = take_flag(a, opt, c, longopts, li, argv);
 	free(longopts);
+	longopts = NULL;
 	if (!go_on)
 		return false;
 	for (; optind < argc; optind++) /* the words after "--" */
@@ -396,8 +413,9 @@ static void hand_over_if_persistent(const struct run_args *a, const isol8_reques
 {
 	if (!a->persistent || a->host)
 		return;
-	if (a->request_file || a->files_dir || a->out_path)
-		isol8_die("--persistent cannot be combined with --request, --files or --out (use isol8-session put)");
+	if (a->request_file || a->files_dir || a->out_path || a->outputs_dir)
+		isol8_die("--persistent cannot be combined with --request, --files, --out or --outputs (use isol8-session put "
+			  "and get, or --json)");
 	bool persist = false;
 	for (size_t i = 0; i < a->noverrides; i++) {
 		if (!strcmp(a->overrides[i].key, "workdir"))
@@ -421,6 +439,8 @@ static void finish_request(struct run_args *a, isol8_request *req, isol8_options
 	isol8_err err = {0};
 	bool net_given = false;
 	apply_overrides(req, opt, a->overrides, a->noverrides, &net_given);
+	if (a->figures) /* over a --request's figureFormats, as flags override the JSON */
+		req->figure_formats = a->figures;
 	if (a->files_dir) {
 		int dfd = open(a->files_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0)
@@ -551,6 +571,8 @@ int isol8_run_main(int argc, char **argv)
 		isol8_kv_add(&opt.secrets, &opt.nsecrets, a.secrets[i].key, a.secrets[i].value);
 	if (a.stdin_data)
 		set_stdin(&req, a.stdin_data);
+	if (a.figures)
+		req.figure_formats = a.figures; /* --persistent passes it on too */
 	if (a.api_key && !a.host)
 		isol8_die("--key needs --host (the remote server's URL)");
 	hand_over_if_persistent(&a, &req);
@@ -559,6 +581,7 @@ int isol8_run_main(int argc, char **argv)
 	struct sink sink = {.mode = a.mode, .ev = {.fd = 1}};
 	if (a.out_path && !(sink.out_file = fopen(a.out_path, "we")))
 		isol8_die("--out %s: %s", a.out_path, strerror(errno));
+	int outputs_fd = a.outputs_dir ? outputs_dir_open(a.outputs_dir) : -1; /* before the run: fail early */
 	/* SIGINT/SIGTERM/SIGHUP end the run cleanly (sandbox killed, cgroup removed). */
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd_for(SIGINT, SIGTERM, SIGHUP, 0);
@@ -577,6 +600,11 @@ int isol8_run_main(int argc, char **argv)
 			fprintf(stderr, "[WARN] %s (the run itself is not affected)\n", err.msg);
 	}
 	close_out_file(&a, &sink);
+	if (outputs_fd >= 0) {
+		if (res.outputs_note && (a.mode == M_STREAM || a.mode == M_BUFFERED))
+			fprintf(stderr, "[WARN] %s\n", res.outputs_note);
+		outputs_write(outputs_fd, a.outputs_dir, &res);
+	}
 	tell_persisted(&res);
 	isol8_result_free(&res);
 	evw_free(&sink.ev);

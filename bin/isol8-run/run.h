@@ -20,6 +20,11 @@ enum mode { M_STREAM, M_BUFFERED, M_JSON, M_EVENTS };
  * one clear line on anything it cannot copy or past limit bytes in all. */
 void files_add_dir(isol8_request *r, int dfd, const char *rel, uint64_t *total, uint64_t limit);
 
+/* outputs.c: --outputs DIR, made if missing and opened before the run (dies with one line if it
+ * cannot be); then the result's figures written into it as figure-<n>.<png|svg>. */
+int outputs_dir_open(const char *dir);
+void outputs_write(int dfd, const char *dir, const isol8_result *res);
+
 /* persistent.c: the run as an exec in session session_id (NULL: one per runtime and
  * directory), by exec'ing isol8-session; never returns. */
 __attribute__((noreturn)) void run_persistent(const char *session_id, bool persist, const isol8_request *req,

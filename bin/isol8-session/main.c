@@ -38,7 +38,7 @@ static const char usage[] =
 	"  create -r RUNTIME [--id NAME] [limits]   start a session; prints {\"id\":…,\"runtime\":…}\n"
 	"  exec ID [-e CODE | --cmd LINE | FILE | code on stdin] [--stdin DATA] [--timeout MS]\n"
 	"          [--max-output BYTES] [--setup CMD|FILE]… [--json | --events | --no-stream]\n"
-	"          [--create -r RUNTIME [limits]]\n"
+	"          [--figures png|svg|png,svg] [--create -r RUNTIME [limits]]\n"
 	"  put ID PATH [SRC|-]                       copy a file into /sandbox or /tmp of the session\n"
 	"  get ID PATH                               write a session file to stdout\n"
 	"  ls ID [PATH]                              a directory's entries (default /sandbox), one JSON line each\n"
@@ -201,6 +201,7 @@ struct exec_args {
 	enum session_output mode;
 	isol8_options each; /* this exec's --timeout and --max-output (0: the session's own) */
 	isol8_buf setup;    /* --setup: this exec's setup script */
+	unsigned figures;   /* --figures: this exec's figure formats (0: png) */
 	struct limits l;    /* for --create */
 };
 
@@ -221,9 +222,11 @@ static void parse_exec(int argc, char **argv, struct exec_args *a)
 		{"cmd", required_argument, 0, 'c'}, {"stdin", required_argument, 0, 'i'},
 		{"json", no_argument, 0, 'j'}, {"events", no_argument, 0, 'v'}, {"no-stream", no_argument, 0, 'n'},
 		{"create", no_argument, 0, 'C'}, {"idle-timeout", required_argument, 0, 1},
-		{"options", required_argument, 0, 1}, {"setup", required_argument, 0, 's'}, {0, 0, 0, 0},
+		{"options", required_argument, 0, 1}, {"setup", required_argument, 0, 's'},
+		{"figures", required_argument, 0, 'f'}, {0, 0, 0, 0},
 	};
-	struct option *lo = cliopt_longopts(own);
+	static struct option *lo; /* static: reachable when a bad flag ends the process in the loop */
+	lo = cliopt_longopts(own);
 	int c, li;
 	isol8_err err = {0};
 	optind = 1;
@@ -237,6 +240,10 @@ static void parse_exec(int argc, char **argv, struct exec_args *a)
 		case 'v': a->mode = SESSION_OUT_EVENTS; break;
 		case 'n': a->mode = SESSION_OUT_BUFFERED; break;
 		case 'C': a->create = true; break;
+		case 'f':
+			if (figure_formats_parse(optarg, &a->figures, &err) < 0)
+				isol8_die("%s", err.msg);
+			break;
 		case 's':
 			if (setup_add(&a->setup, optarg, &err) < 0)
 				isol8_die("%s", err.msg);
@@ -296,6 +303,7 @@ static jv exec_request(const struct exec_args *a)
 	r.cmd = (char *)a->cmd;
 	r.code = a->cmd ? NULL : (char *)a->code;
 	r.setup_script = (char *)a->setup.data;
+	r.figure_formats = a->figures;
 	if (a->stdin_data) {
 		r.stdin_data = (unsigned char *)a->stdin_data;
 		r.stdin_len = strlen(a->stdin_data);

@@ -30,6 +30,8 @@ static const char default_config[] =
 	"\"retentionDays\":90,\"includeCode\":false,\"includeOutput\":false},"
 	"\"auth\":{\"enabled\":false,\"defaultTtlMs\":86400000,\"cleanupIntervalMs\":3600000},"
 	"\"prebuiltImages\":[],\"poolImages\":[],\"imageStore\":\"\",\"debug\":false,"
+	/* python figures as results (docs/figures.md; not in the reference) */
+	"\"outputs\":{\"enabled\":true,\"maxCount\":10,\"maxPixels\":4000000,\"maxBytes\":8388608},"
 	/* isol8-serve's bounds on client options and its own limits (not in the reference) */
 	"\"serve\":{\"maxMemory\":\"2g\",\"maxCpu\":2,\"maxPids\":256,\"maxTimeoutMs\":300000,"
 	"\"maxOutputSize\":16777216,\"maxSandboxSize\":\"1g\",\"maxTmpSize\":\"1g\",\"networks\":[\"none\",\"filtered\"],"
@@ -39,7 +41,7 @@ static const char default_config[] =
 	"\"mcp\":{\"languages\":[\"python\",\"node\",\"bun\",\"deno\",\"bash\"],\"maxTimeoutMs\":300000,\"maxSessions\":8,"
 	"\"sessionIdleMs\":3600000,\"allowedOrigins\":[]}}";
 
-enum ktype { K_BOOL, K_NUM, K_STR, K_STRS, K_OBJ, K_POOL, K_IMAGES, K_TENANTS };
+enum ktype { K_BOOL, K_NUM, K_INT, K_STR, K_STRS, K_OBJ, K_POOL, K_IMAGES, K_TENANTS };
 
 static const struct key {
 	const char *path;
@@ -96,6 +98,11 @@ static const struct key {
 	{"prebuiltImages", K_IMAGES, NULL},
 	{"poolImages", K_STRS, NULL},
 	{"imageStore", K_STR, NULL},
+	{"outputs", K_OBJ, NULL},
+	{"outputs.enabled", K_BOOL, NULL},
+	{"outputs.maxCount", K_INT, NULL},
+	{"outputs.maxPixels", K_INT, NULL},
+	{"outputs.maxBytes", K_INT, NULL},
 	{"serve", K_OBJ, NULL},
 	{"serve.maxMemory", K_STR, NULL},
 	{"serve.maxCpu", K_NUM, NULL},
@@ -131,6 +138,24 @@ static const struct key {
 	{"mcp.sessionIdleMs", K_NUM, NULL},
 	{"mcp.allowedOrigins", K_STRS, NULL},
 };
+
+/* The range of each K_INT key: a whole number from min to max. */
+static const struct range {
+	const char *path;
+	double min, max;
+} ranges[] = {
+	{"outputs.maxCount", 1, 1000},
+	{"outputs.maxPixels", 1, 100000000},
+	{"outputs.maxBytes", 1, 64 << 20}, /* what one file operation carries at most */
+};
+
+static const struct range *range_of(const char *path)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ranges); i++)
+		if (!strcmp(ranges[i].path, path))
+			return &ranges[i];
+	return &(const struct range){path, 0, 9e15};
+}
 
 static const struct key *find_key(const char *path)
 {
@@ -204,6 +229,20 @@ static int check_value(const struct key *k, jv v, const char *what, isol8_err *e
 		if (jv_get_kind(v) != JV_KIND_NUMBER || jv_number_value(v) < 0)
 			return type_error(err, what, k->path, "a non-negative number", v);
 		break;
+	case K_INT: {
+		const struct range *r = range_of(k->path);
+		if (jv_get_kind(v) != JV_KIND_NUMBER || !(jv_number_value(v) >= r->min && jv_number_value(v) <= r->max) ||
+		    jv_number_value(v) != (double)(long long)jv_number_value(v)) {
+			char want[96];
+			snprintf(want, sizeof want, "a whole number from %.0f to %.0f", r->min, r->max);
+			if (jv_get_kind(v) != JV_KIND_NUMBER)
+				return type_error(err, what, k->path, want, v);
+			isol8_input_error(err, "%s: \"%s\" must be %s, not %g", what, k->path, want, jv_number_value(v));
+			jv_free(v);
+			return -1;
+		}
+		break;
+	}
 	case K_STR:
 		if (jv_get_kind(v) != JV_KIND_STRING)
 			return type_error(err, what, k->path, "a string", v);
@@ -521,6 +560,10 @@ char *config_describe(const isol8_config *c)
 		jv_free(di);
 	}
 	jv_free(ps);
+	L("\n── Figures (python) ──\n  Enabled:         %s\n", config_bool(c, "outputs.enabled", 1) ? "yes" : "no");
+	L("  Max figures:     %.0f\n  Max pixels:      %.0f per image\n  Max bytes:       %.0f per run\n",
+	  config_num(c, "outputs.maxCount", 10), config_num(c, "outputs.maxPixels", 4000000),
+	  config_num(c, "outputs.maxBytes", 8388608));
 #undef L
 	return (char *)b.data;
 }

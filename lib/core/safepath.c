@@ -103,7 +103,7 @@ int open_beneath(int basefd, const char *rel, bool create, int mode)
 	return fd;
 }
 
-int opendir_beneath(int basefd, const char *rel)
+int open_dir_beneath(int basefd, const char *rel)
 {
 	char buf[PATH_MAX];
 	char *last;

@@ -18,9 +18,9 @@
  * being a regular file. */
 #define SAFEPATH_NOT_REGULAR ENXIO
 int open_beneath(int basefd, const char *rel, bool create, int mode);
-/* The directory rel ("" for basefd itself) opened for reading its entries, no symlink
- * followed on the way or at the end: an fd or -1 with errno (ELOOP, ENOTDIR as above). */
-int opendir_beneath(int basefd, const char *rel);
+/* The directory rel beneath basefd ("" is basefd itself), every component opened O_NOFOLLOW:
+ * an fd (O_RDONLY|O_DIRECTORY) or -1 with errno (ELOOP: a symlink on the way). */
+int open_dir_beneath(int basefd, const char *rel);
 /* mkdir -p beneath basefd, no symlinks followed. Returns 0 or -1 with errno. */
 int mkdir_beneath(int basefd, const char *rel);
 

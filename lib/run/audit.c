@@ -4,7 +4,8 @@
  *   {"executionId","userId","timestamp","runtime","codeHash","containerId","exitCode",
  *    "durationMs","status","source","network","tenantId"?,"keyId"?,"client"?,
  *    "resourceUsage"? (trackResources),"securityEvents"? (the proxy's refusals),"metadata"?,
- *    "code"? (includeCode),"stdout"?,"stderr"? (includeOutput)}
+ *    "outputs"? ([{type,width,height,bytes}] of a python run's figures: never their data, which
+ *    can be megabytes and can show anything),"code"? (includeCode),"stdout"?,"stderr"? (includeOutput)}
  *
  * Destinations: "filesystem"/"file" (<logDir>/executions.log: O_APPEND, the whole line in one
  * write under an exclusive flock, so processes never interleave; 0600), "stdout" (one strict JSON
@@ -88,6 +89,20 @@ static const char *network_name(enum isol8_net n)
 	return n == ISOL8_NET_NONE ? "none" : n == ISOL8_NET_HOST ? "host" : "filtered";
 }
 
+/* What figures a run gave, without their bytes. */
+static jv outputs_summary(const isol8_result *res)
+{
+	jv l = jv_array();
+	for (size_t i = 0; i < res->noutputs; i++) {
+		const isol8_output *out = &res->outputs[i];
+		jv o = jv_object_set(jv_object(), jv_string("type"), jv_string(out->type));
+		o = jv_object_set(o, jv_string("width"), jv_number(out->width));
+		o = jv_object_set(o, jv_string("height"), jv_number(out->height));
+		l = jv_array_append(l, jv_object_set(o, jv_string("bytes"), jv_number((double)out->len)));
+	}
+	return l;
+}
+
 static jv record(const isol8_config *c, const isol8_request *req, const isol8_options *o, const isol8_result *res,
 		 const isol8_audit_who *who)
 {
@@ -133,6 +148,8 @@ static jv record(const isol8_config *c, const isol8_request *req, const isol8_op
 					  masked(o, (const unsigned char *)req->metadata[i].value, strlen(req->metadata[i].value)));
 		r = jv_object_set(r, jv_string("metadata"), m);
 	}
+	if (res->noutputs)
+		r = jv_object_set(r, jv_string("outputs"), outputs_summary(res));
 	if (config_bool(c, "audit.includeCode", 0))
 		r = jv_object_set(r, jv_string("code"), masked(o, (const unsigned char *)code, strlen(code)));
 	if (config_bool(c, "audit.includeOutput", 0)) { /* masked already; masked again costs nothing */

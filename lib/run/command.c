@@ -9,6 +9,7 @@
 
 #include "core/util.h"
 #include "core/runtime.h"
+#include "run/figures.h"
 #include "sandbox/sandbox.h"
 
 void strv_push(char ***v, size_t *n, char *s)
@@ -29,6 +30,8 @@ static void env_set(char ***v, size_t *n, const char *k, const char *val)
 		}
 	strv_push(v, n, xasprintf("%s=%s", k, val));
 }
+
+#define SUPPORT_PYTHON ISOL8_SUPPORT_DIR "/python"
 
 /* Debian's multiarch directory for this build's architecture. */
 #if defined(__x86_64__)
@@ -77,8 +80,9 @@ char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nex
 		o->layer ? "/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules:" ISOL8_LAYER_DIR
 			   "/node/node_modules:" ISOL8_LAYER_DIR "/bun/node_modules"
 			 : "/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:/sandbox/node_modules");
-	if (o->layer)
-		env_set(&v, &n, "PYTHONPATH", ISOL8_LAYER_DIR "/python");
+	/* isol8's matplotlib backend, and matplotlib's config dir with the font cache (figures.h) */
+	env_set(&v, &n, "PYTHONPATH", o->layer ? ISOL8_LAYER_DIR "/python:" SUPPORT_PYTHON : SUPPORT_PYTHON);
+	env_set(&v, &n, "MPLCONFIGDIR", ISOL8_SUPPORT_DIR "/mpl");
 	/* a deno image is a deno cache (read-only: deno falls back to memory for its own databases);
 	 * a bash image is unpacked Debian packages, whose programs find their libraries here */
 	env_set(&v, &n, "DENO_DIR", layer_has(o, "deno") ? ISOL8_LAYER_DIR "/deno" : "/sandbox/.deno");
@@ -103,8 +107,13 @@ char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nex
 	}
 	for (size_t i = 0; i < o->nsecrets; i++)
 		env_set(&v, &n, o->secrets[i].key, o->secrets[i].value);
-	for (size_t i = 0; i < nextra; i++)
-		env_set(&v, &n, extra[i].key, extra[i].value);
+	for (size_t i = 0; i < nextra; i++) {
+		/* a PYTHONPATH of the run's keeps the backend findable: without it, matplotlib.pyplot
+		 * would not import at all */
+		char *joined = !strcmp(extra[i].key, "PYTHONPATH") ? xasprintf("%s:" SUPPORT_PYTHON, extra[i].value) : NULL;
+		env_set(&v, &n, extra[i].key, joined ? joined : extra[i].value);
+		free(joined);
+	}
 	return v;
 }
 
@@ -137,6 +146,7 @@ void command_build(const isol8_request *r, const isol8_options *o, isol8_command
 		strv_push(&c->argv, &na, xstrdup(c->code_path));
 	}
 	c->envp = isol8_build_env(o, r->env, r->nenv);
+	figures_env(&c->envp, r, o);
 	c->nfiles = r->nfiles + (c->code_path ? 1 : 0);
 	c->files = xcalloc(c->nfiles, sizeof *c->files);
 	for (size_t i = 0; i < r->nfiles; i++)
@@ -157,9 +167,15 @@ void command_free(isol8_command *c)
 }
 
 
+void command_sandbox_support(isol8_sandbox_cfg *cfg)
+{
+	cfg->rootfs.support = figures_support(&cfg->rootfs.nsupport);
+	cfg->probe = FIGURES_DIR; /* the init tells whether figures were saved (engine.c) */
+}
+
 isol8_sandbox_cfg command_sandbox_cfg(const isol8_options *o)
 {
-	return (isol8_sandbox_cfg){
+	isol8_sandbox_cfg cfg = {
 		.share_net = o->network == ISOL8_NET_HOST,
 		.seccomp = o->seccomp == ISOL8_SECCOMP_STRICT,
 		.persist = o->persist,
@@ -168,4 +184,6 @@ isol8_sandbox_cfg command_sandbox_cfg(const isol8_options *o)
 		.rootfs = {.image = o->image, .writable = o->writable, .sandbox_size = o->sandbox_size,
 			   .tmp_size = o->tmp_size, .layer = o->layer, .layer_writable = o->layer_writable},
 	};
+	command_sandbox_support(&cfg);
+	return cfg;
 }

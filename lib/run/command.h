@@ -21,8 +21,12 @@ void command_free(isol8_command *c);
 
 /* The sandbox a run's options ask for (limits, network, root filesystem, an image's layer). */
 isol8_sandbox_cfg command_sandbox_cfg(const isol8_options *o);
+/* What every sandbox gets whatever its options (the support files and the probe of figures.h):
+ * for a sandbox configured by hand (isol8-pool's). */
+void command_sandbox_support(isol8_sandbox_cfg *cfg);
 
-/* The payload environment: PATH and the runtimes' variables, then secrets, then extra. */
+/* The payload environment: PATH and the runtimes' variables, then secrets, then extra (an
+ * extra PYTHONPATH gets isol8's support dir appended). */
 char **isol8_build_env(const isol8_options *o, const isol8_kv *extra, size_t nextra);
 void isol8_free_strv(char **v);
 /* Appends s (taken) to the NULL-terminated *v of *n entries. */

@@ -15,6 +15,7 @@
 
 #include "core/json.h"
 #include "run/egress.h"
+#include "run/figures.h"
 #include "run/install.h"
 #include "run/mask.h"
 #include "run/outstream.h"
@@ -62,6 +63,7 @@ struct run {
 	isol8_ostream out, err;
 	bool have_status, timed_out, cancelled, killed_for_output, killed;
 	bool reported; /* the exit code came from the warm driver, before the interpreter's teardown */
+	bool saved;    /* the init saw the figures directory as the program ended (figures.h) */
 	int exit_code, sig;
 	char *fault; /* payload could not start */
 	uint64_t kill_at_ns;
@@ -93,6 +95,7 @@ static void kill_run(struct run *r)
 
 static void handle_status(struct run *r, const ctl_msg *m)
 {
+	r->saved |= m->found;
 	if (m->kind == CTL_EXIT) {
 		r->exit_code = m->code;
 		r->have_status = true;
@@ -186,6 +189,19 @@ void isol8_collect_files(isol8_sandbox *sb, const isol8_request *req, const isol
 	}
 }
 
+/* The figures a python program saved, when the init saw it save any (the common run saved
+ * none and pays nothing). Every other process of the sandbox is killed first (not under
+ * --persist): none can then stop the file helper or change the files while they are read. */
+static void collect_figures(struct run *r, const isol8_request *req, const isol8_options *o, isol8_result *res)
+{
+	if (!r->saved || !figures_wanted(req, o))
+		return;
+	isol8_err e = {0};
+	if (!o->persist)
+		(void)sandbox_killall(&r->sb, &e);
+	figures_collect(&r->sb, req, o, false, res);
+}
+
 /* After the loop: a status for a run killed before it reported, the output files if the loop
  * did not get to them, and (--persist) what is already buffered. */
 static void settle(struct run *r, const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx,
@@ -196,8 +212,10 @@ static void settle(struct run *r, const isol8_request *req, const isol8_options 
 		r->exit_code = 137;
 		r->sig = SIGKILL;
 	}
-	if (r->have_status && !files_done && !r->killed && !r->fault)
+	if (r->have_status && !files_done && !r->killed && !r->fault) {
 		isol8_collect_files(&r->sb, req, o, res); /* the pipes closed before the loop came round to it */
+		collect_figures(r, req, o, res);
+	}
 	if (o->persist) {
 		/* leave the sandbox running; take what is already buffered */
 		ostream_pump(&r->out, fn, ctx);
@@ -226,6 +244,7 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 		if (r->have_status && !files_done) {
 			files_done = true;
 			isol8_collect_files(&r->sb, req, o, res);
+			collect_figures(r, req, o, res);
 			if (o->persist)
 				break; /* the sandbox lives on; what was printed so far is read below */
 			kill_run(r); /* background processes of the program end with it */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "run/drivers.h"
+#include "run/figures.h"
 #include "core/json.h"
 #include "run/outstream.h"
 #include "core/runtime.h"
@@ -86,11 +87,12 @@ void session_close(isol8_session *s)
 }
 
 static int start_process(isol8_session *s, isol8_proc *p, char **argv, const isol8_file *files, size_t nfiles,
-			 isol8_err *err)
+			 const isol8_request *req, isol8_err *err)
 {
 	if (sandbox_spawn(&s->sb, p, err) < 0)
 		return -1;
 	char **envp = isol8_build_env(&s->opt, s->env, s->nenv);
+	figures_env(&envp, req, &s->opt); /* a python session's interpreter and commands save figures */
 	isol8_exec_spec spec = {argv, envp, "/sandbox", files, nfiles};
 	int rc = sandbox_feed_proc(&s->sb, p, &spec, err);
 	isol8_free_strv(envp);
@@ -103,14 +105,14 @@ static int start_process(isol8_session *s, isol8_proc *p, char **argv, const iso
 	return 0;
 }
 
-static int start_driver(isol8_session *s, isol8_err *err)
+static int start_driver(isol8_session *s, const isol8_request *req, isol8_err *err)
 {
 	const isol8_driver *d = driver_for(s->runtime);
 	char *argv[16] = {0};
 	for (int i = 0; d->argv[i]; i++)
 		argv[i] = (char *)d->argv[i];
 	isol8_file f = {(char *)d->file, (unsigned char *)d->file_text, d->file_text ? strlen(d->file_text) : 0, 0644};
-	return start_process(s, &s->drv, argv, &f, d->file ? 1 : 0, err);
+	return start_process(s, &s->drv, argv, &f, d->file ? 1 : 0, req, err);
 }
 
 static void driver_gone(isol8_session *s, const char *why)
@@ -141,6 +143,8 @@ static int send_block(isol8_session *s, const isol8_request *req, isol8_err *err
 		buf_append(&b, "", 1);
 	} else {
 		jv env = jv_object();
+		if (figures_wanted(req, &s->opt)) /* this exec's formats, read by the backend as it saves */
+			env = jv_object_set(env, jv_string("ISOL8_FIGURES"), jv_string(figures_formats_text(req->figure_formats)));
 		for (size_t i = 0; i < req->nenv; i++)
 			env = jv_object_set(env, jv_string(req->env[i].key), jv_string(req->env[i].value));
 		jv r = jv_object_set(jv_object(), jv_string("code"), jv_string(req->code));
@@ -160,6 +164,7 @@ static int send_block(isol8_session *s, const isol8_request *req, isol8_err *err
 struct exec_state {
 	isol8_ostream out, err;
 	bool done, timed_out, over, gone, cancelled, abandoned;
+	bool saved; /* figures may have been saved: the driver's reply, or the init, says so */
 	int exit_code, sig;
 	isol8_buf reply;
 };
@@ -170,6 +175,7 @@ static bool status_for(const ctl_msg *m, pid_t pid, struct exec_state *st)
 	if (m->pid != pid)
 		return false;
 	st->exit_code = ctl_exit_code(m);
+	st->saved |= m->found;
 	if (m->kind == CTL_SIGNAL)
 		st->sig = m->code;
 	return true;
@@ -239,6 +245,7 @@ static void run_until_done(isol8_session *s, isol8_proc *p, bool driver, uint64_
 				jv v = jv_parse_sized((const char *)st->reply.data, (int)(nl - (char *)st->reply.data));
 				jv e = json_get(v, "exit");
 				st->exit_code = jv_get_kind(e) == JV_KIND_NUMBER ? (int)jv_number_value(e) : 1;
+				st->saved |= json_get_bool(v, "outputs");
 				jv_free(e);
 				jv_free(v);
 				st->done = true;
@@ -268,7 +275,7 @@ static isol8_proc *driver_for_exec(isol8_session *s, const isol8_request *req, i
 				   isol8_result *res, bool *restarted, isol8_err *err)
 {
 	if (!s->drv.pid) {
-		if (start_driver(s, err) < 0)
+		if (start_driver(s, req, err) < 0)
 			return NULL;
 		/* a restart only when an interpreter ran before: --cmd execs start none */
 		if (s->drv_gone) {
@@ -291,7 +298,7 @@ static isol8_proc *driver_for_exec(isol8_session *s, const isol8_request *req, i
 static isol8_proc *command_for_exec(isol8_session *s, const isol8_request *req, isol8_proc *cmdp, isol8_err *err)
 {
 	char *argv[] = {"bash", "-c", req->cmd, NULL};
-	if (start_process(s, cmdp, argv, NULL, 0, err) < 0)
+	if (start_process(s, cmdp, argv, NULL, 0, req, err) < 0)
 		return NULL;
 	if (req->has_stdin)
 		(void)write_all(cmdp->stdin_w, req->stdin_data, req->stdin_len);
@@ -319,6 +326,25 @@ static void after_exec(isol8_session *s, bool driver, struct exec_state *st)
 		snprintf(why, sizeof why, "the interpreter exited (code %d) during the previous exec", st->exit_code);
 		driver_gone(s, why);
 	}
+}
+
+/* This exec's figures, taken out of the sandbox so that the next exec never sees them. An exec
+ * that was stopped (timeout, output cap, stop) gives none, as an ephemeral run stopped so would:
+ * whatever it saved is removed unread. */
+static void session_figures(isol8_session *s, const isol8_request *req, const struct exec_state *st, isol8_result *res)
+{
+	bool stopped = st->timed_out || st->over || st->cancelled;
+	if (!figures_wanted(req, &s->opt) || (!st->saved && !stopped))
+		return;
+	if (!stopped) {
+		figures_collect(&s->sb, req, &s->opt, true, res);
+		return;
+	}
+	isol8_options unread = s->opt; /* borrowed members: not freed here */
+	unread.outputs_max_bytes = 1;     /* no figure is that small: nothing is read, all removed */
+	isol8_result scratch = {0};
+	figures_collect(&s->sb, req, &unread, true, &scratch);
+	isol8_result_free(&scratch);
 }
 
 /* The result's status, its marker on stderr, and the error and exit events. */
@@ -437,6 +463,7 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 	if (!driver)
 		sandbox_proc_close(&cmdp);
 	isol8_collect_files(&s->sb, req, &s->opt, res);
+	session_figures(s, req, &st, res);
 	sandbox_stats(&s->sb, &after);
 	conclude_exec(s, &st, &before, &after, res, fn, ctx);
 	return 0;

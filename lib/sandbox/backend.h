@@ -14,6 +14,7 @@
  *                status_buffered says one is waiting that poll() on sb->ctl will not report
  *   put_file / get_file       beneath /sandbox or /tmp, as the sandbox user, bounded (get_file
  *                with list: a directory's entries, fileops.c's records)
+ *   take_dir     a directory's files the same way (may be NULL: no files)
  *   killall      every process but the sandbox's own supervisor-side anchor (files stay)
  *   kill / wait_exit / destroy   end it, wait for it, free everything
  *   stats        CPU, memory peak, OOM kills of the whole sandbox
@@ -55,6 +56,8 @@ struct isol8_backend {
 	bool (*status_buffered)(const struct isol8_sandbox *sb);
 	int (*put_file)(struct isol8_sandbox *sb, const char *path, const void *data, size_t len, unsigned mode, isol8_err *err);
 	int (*get_file)(struct isol8_sandbox *sb, const char *path, size_t max, bool list, isol8_buf *out, isol8_err *err);
+	int (*take_dir)(struct isol8_sandbox *sb, const char *dir, size_t max, size_t count, bool remove, isol8_buf *out,
+			isol8_err *err);
 	int (*killall)(struct isol8_sandbox *sb, isol8_err *err);
 	void (*kill)(struct isol8_sandbox *sb);
 	void (*wait_exit)(struct isol8_sandbox *sb);

@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -132,6 +133,15 @@ struct init_state {
 	int nkids;
 };
 
+/* Whether the configured probe path exists (isol8_sandbox_cfg.probe). Threat: the path is the
+ * program's to plant: fstatat with AT_SYMLINK_NOFOLLOW opens nothing and follows no link, so a
+ * FIFO, a link or a missing directory can neither block nor mislead the init beyond a wrong hint. */
+static bool probe_found(const isol8_sandbox_cfg *cfg)
+{
+	struct stat st;
+	return cfg->probe && fstatat(AT_FDCWD, cfg->probe, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 /* Reaps what exited; a payload of ours is reported on ctl (with its exec error, if any). */
 static void reap(struct init_state *s)
 {
@@ -152,7 +162,7 @@ static void reap(struct init_state *s)
 		if (n > 0)
 			msg[n] = 0;
 		/* the pid tells spawned payloads apart (sessions) */
-		ctl_send_exit(s->ctl, w, status, n > 0 ? msg : NULL);
+		ctl_send_exit(s->ctl, w, status, n > 0 ? msg : NULL, probe_found(s->cfg));
 	}
 }
 
@@ -180,6 +190,8 @@ static void handle_request(struct init_state *s, const ctl_req *req)
 {
 	if (req->kind == CTL_REQ_GET) {
 		fileop_get(s->ctl, s->cfg, req->path, req->max, req->list);
+	} else if (req->kind == CTL_REQ_TAKE) {
+		fileop_take(s->ctl, s->cfg, req);
 	} else if (req->kind == CTL_REQ_PUT) {
 		handle_put(s, req);
 	} else if (req->kind == CTL_REQ_SPAWN) {

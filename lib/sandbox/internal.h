@@ -34,9 +34,10 @@ int split_area(const char *path, const char **rel);
 void close_fd(int *fd);
 void sandbox_write_record(isol8_sandbox *sb, const char *run_dir, pid_t supervisor);
 
-/* fileops.c: a get or put request, answered on ctl (see wire/ctl.h). */
-/* list: path is a directory, answered with its entries (list_dir's records) as the content */
+/* fileops.c: a get, put or take request, answered on ctl (see wire/ctl.h). list: the get's path
+ * is a directory, answered with its entries (list_dir's records) as the content. */
 void fileop_get(int ctl, const isol8_sandbox_cfg *cfg, const char *path, size_t max, bool list);
+void fileop_take(int ctl, const isol8_sandbox_cfg *cfg, const ctl_req *req);
 void fileop_put(int ctl, const isol8_sandbox_cfg *cfg, const char *path, unsigned mode, const unsigned char *data,
 		size_t len);
 

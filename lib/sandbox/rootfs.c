@@ -12,7 +12,8 @@
  *      Sources are opened with AT_SYMLINK_NOFOLLOW: a symlink in an image is recreated as a
  *      symlink inside the root, never followed on the host.
  *   4. /sandbox and /tmp are size-capped tmpfs (tmpfs pages are charged to the memory cgroup;
- *      the caps stop a disk-fill from eating host RAM). /tmp is noexec.
+ *      the caps stop a disk-fill from eating host RAM). /tmp is noexec. /.isol8 is a small
+ *      noexec tmpfs with isol8's own files for the runtimes (matplotlib's backend and config).
  *   5. /dev is a tmpfs with only null, zero, full, random, urandom, tty bound from the host
  *      (checked to be character devices), then made read-only.
  *   6. A fresh /proc for the sandbox's PID namespace with hidepid (the payload cannot see its
@@ -172,6 +173,7 @@ static const char *const etc_entries[] = {
 	"ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf", "nsswitch.conf", "host.conf", "gai.conf",
 	"protocols", "services", "mime.types", "debian_version", "os-release", "python3", "python3.11",
 	"python3.12", "python3.13",
+	"fonts", "matplotlibrc", /* fontconfig's configuration, and Debian's matplotlib reads its rc here */
 };
 
 static int host_entries(const char *root, const isol8_rootfs_opts *o, struct writable_ctx *w, isol8_err *err)
@@ -227,7 +229,7 @@ static int stage_image(const isol8_rootfs_opts *o, struct writable_ctx *w, isol8
 
 static int image_entries(const char *root, struct writable_ctx *w, isol8_err *err)
 {
-	static const char *const skip[] = {".", "..", "dev", "proc", "sys", "sandbox", "tmp", "run"};
+	static const char *const skip[] = {".", "..", "dev", "proc", "sys", "sandbox", "tmp", "run", ".isol8"};
 	char view[PATH_MAX + 8];
 	snprintf(view, sizeof view, "%s/img", w->stage);
 	DIR *d = opendir(view);
@@ -346,6 +348,54 @@ static int setup_proc(const char *root, isol8_err *err)
 	return 0;
 }
 
+/* One support file or directory at p, its parents made first. */
+static int support_entry(const char *p, const isol8_support_file *f, const isol8_rootfs_opts *o, isol8_err *err)
+{
+	char parent[PATH_MAX + 300];
+	snprintf(parent, sizeof parent, "%s", p);
+	char *slash = strrchr(parent, '/');
+	if (slash)
+		*slash = 0;
+	if (mkdir_p(parent, 0755) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "mkdir %s", parent);
+	int rc = 0;
+	if (f->data) {
+		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, f->mode);
+		rc = fd < 0 || write_all(fd, f->data, f->len) < 0 ? -1 : 0;
+		if (fd >= 0 && close(fd) < 0)
+			rc = -1;
+	} else if (mkdir(p, f->mode) < 0 && errno != EEXIST) {
+		rc = -1;
+	}
+	if (rc == 0 && f->sandbox_owned && chown(p, o->uid, o->gid) < 0)
+		rc = -1;
+	return rc < 0 ? isol8_fail(err, ISOL8_E_SANDBOX, errno, "write %s", p) : 0;
+}
+
+/* Step 4c: ISOL8_SUPPORT_DIR, a tmpfs sized for its files plus a little room (a cache the
+ * runtime rewrites), noexec: nothing in it is run but as a script by an interpreter. */
+static int support_dir(const char *root, const isol8_rootfs_opts *o, isol8_err *err)
+{
+	if (!o->nsupport)
+		return 0;
+	char dir[PATH_MAX + 16], p[PATH_MAX + 300], opts[96];
+	size_t total = 1u << 20;
+	for (size_t i = 0; i < o->nsupport; i++)
+		total += o->support[i].len;
+	snprintf(dir, sizeof dir, "%s" ISOL8_SUPPORT_DIR, root);
+	snprintf(opts, sizeof opts, "mode=0755,size=%zu,nr_inodes=256", total);
+	if (make_mountpoint(dir, true, err) < 0 || tmpfs(dir, MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err) < 0)
+		return -1;
+	for (size_t i = 0; i < o->nsupport; i++) {
+		if (strstr(o->support[i].path, ".."))
+			return isol8_fail(err, ISOL8_E_SANDBOX, 0, "bad support path %s", o->support[i].path);
+		snprintf(p, sizeof p, "%s/%s", dir, o->support[i].path);
+		if (support_entry(p, &o->support[i], o, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* A tmpfs at <root>/.isol8-rw for overlay upper/work dirs (--writable) and the image's view. */
 static int open_stage(const char *root, const isol8_rootfs_opts *o, struct writable_ctx *w, isol8_err *err)
 {
@@ -411,6 +461,8 @@ int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err)
 	snprintf(opts, sizeof opts, "mode=1777,size=%llu,nr_inodes=%llu", (unsigned long long)o->tmp_size,
 		 (unsigned long long)(o->tmp_size / 1024 + 1024));
 	if (make_mountpoint(p, true, err) < 0 || tmpfs(p, MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err) < 0)
+		return -1;
+	if (support_dir(root, o, err) < 0)
 		return -1;
 	/* 4b. an image's layer: its packages, read-only at run time (writable only for its build) */
 	snprintf(p, sizeof p, "%s" ISOL8_LAYER_DIR, root);

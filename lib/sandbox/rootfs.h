@@ -4,10 +4,23 @@
 #define ISOL8_ROOTFS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "core/err.h"
+
+/* Where isol8 puts its own files for the runtimes (matplotlib's backend and config dir): a small
+ * tmpfs of each sandbox, made by rootfs_build with the files below. */
+#define ISOL8_SUPPORT_DIR "/.isol8"
+
+typedef struct isol8_support_file {
+	const char *path;   /* relative to ISOL8_SUPPORT_DIR, no ".."; parents are made 0755 */
+	const void *data;   /* NULL: a directory */
+	size_t len;
+	unsigned mode;
+	bool sandbox_owned; /* owned by the sandbox user, who may change it (a config or cache dir) */
+} isol8_support_file;
 
 typedef struct isol8_rootfs_opts {
 	const char *staging;      /* an empty directory the new root is mounted on */
@@ -17,6 +30,8 @@ typedef struct isol8_rootfs_opts {
 	const char *layer;        /* a host dir bound at ISOL8_LAYER_DIR (an image's packages), or NULL */
 	bool layer_writable;      /* …writable (while the image is built), else read-only */
 	uint64_t sandbox_size, tmp_size;
+	const isol8_support_file *support; /* files for ISOL8_SUPPORT_DIR (none: no such dir) */
+	size_t nsupport;
 	uid_t uid;
 	gid_t gid;
 } isol8_rootfs_opts;

@@ -105,6 +105,12 @@ int sandbox_list_dir(isol8_sandbox *sb, const char *path, size_t max, isol8_buf 
 	return sb->be->get_file(sb, path, max, true, out, err);
 }
 
+int sandbox_take_dir(isol8_sandbox *sb, const char *dir, size_t max, size_t count, bool remove, isol8_buf *out,
+		     isol8_err *err)
+{
+	return sb->be->take_dir ? sb->be->take_dir(sb, dir, max, count, remove, out, err) : 1;
+}
+
 int sandbox_killall(isol8_sandbox *sb, isol8_err *err)
 {
 	return sb->be->killall(sb, err);

@@ -40,6 +40,8 @@ typedef struct isol8_sandbox_cfg {
 	                          * fd 4 (a warm interpreter of isol8-pool: sb->chan, sb->reply) */
 	bool proxy_listener;     /* --net filtered: a socket on 127.0.0.1:8118 inside the sandbox's
 	                          * network namespace, handed to the supervisor (sb->proxy_fd) */
+	const char *probe;       /* a path inside the sandbox whose existence the init reports with
+	                          * each payload's exit status (ctl_msg.found), or NULL */
 	isol8_cg_limits limits;
 	isol8_rootfs_opts rootfs; /* staging/uid/gid are filled by sandbox_prepare */
 	const char *run_dir;
@@ -105,6 +107,13 @@ int sandbox_get_file(isol8_sandbox *sb, const char *path, size_t max, isol8_buf 
  * records "<t>\t<size>\t<name>\0", t one of f d l o (file, directory, link, other), at most
  * max bytes of them; links are named, never followed. */
 int sandbox_list_dir(isol8_sandbox *sb, const char *path, size_t max, isol8_buf *out, isol8_err *err);
+/* Takes the files of directory dir (beneath /sandbox or /tmp) through the init, as
+ * sandbox_get_file reads one: every entry reported in name order as wire/dirtake.h records
+ * into *out, the content of at most count regular files and max bytes in all; with remove,
+ * every entry (and the directory) is removed afterwards. A missing directory has no records.
+ * 1 = done, 0 = refused (err says why), -1 = sandbox gone. A backend without it: 1, nothing. */
+int sandbox_take_dir(isol8_sandbox *sb, const char *dir, size_t max, size_t count, bool remove, isol8_buf *out,
+		     isol8_err *err);
 /* Starts a process that waits for its feed (sandbox_feed_proc); statuses name its pid. */
 int sandbox_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err);
 int sandbox_feed_proc(isol8_sandbox *sb, isol8_proc *p, const isol8_exec_spec *spec, isol8_err *err);

@@ -465,22 +465,9 @@ static int native_spawn(isol8_sandbox *sb, isol8_proc *p, isol8_err *err)
 	return rc;
 }
 
-static int native_get_file(isol8_sandbox *sb, const char *path, size_t max, bool list, isol8_buf *out, isol8_err *err)
+/* The content that follows a "size" reply into out: what is already buffered, then the socket. */
+static int read_content(isol8_sandbox *sb, size_t need, isol8_buf *out, const char *path, isol8_err *err)
 {
-	const char *verb = list ? "list" : "read";
-	if (sb->ctl < 0 || strchr(path, '\n'))
-		return isol8_input_error(err, "cannot %s %s: bad path", verb, path), 0;
-	ctl_req req = {.kind = CTL_REQ_GET, .path = (char *)path, .max = max, .list = list};
-	ctl_msg m;
-	if (send_request(sb, &req, NULL, 0, err) < 0 || read_reply(sb, &m, err) < 0)
-		return -1;
-	if (m.kind != CTL_REPLY || strcmp(m.reply, "size")) {
-		/* missing, not a regular file, a symlink on the way, or too large */
-		isol8_fail(err, ISOL8_E_INPUT, 0, "cannot %s %s: %s", verb, path, m.kind == CTL_ERROR ? m.error : "unreadable");
-		ctl_msg_free(&m);
-		return 0;
-	}
-	size_t need = (size_t)m.value;
 	int fl = fcntl(sb->ctl, F_GETFL);
 	fcntl(sb->ctl, F_SETFL, fl & ~O_NONBLOCK);
 	size_t have = sb->ctl_in.len < need ? sb->ctl_in.len : need;
@@ -501,6 +488,37 @@ static int native_get_file(isol8_sandbox *sb, const char *path, size_t max, bool
 	}
 	fcntl(sb->ctl, F_SETFL, fl);
 	return 1;
+}
+
+/* A get or take: its request, then the "size" reply and content (1), a refusal (0), or -1. */
+static int content_request(isol8_sandbox *sb, const ctl_req *req, isol8_buf *out, isol8_err *err)
+{
+	const char *verb = req->list ? "list" : "read";
+	if (sb->ctl < 0 || strchr(req->path, '\n'))
+		return isol8_input_error(err, "cannot %s %s: bad path", verb, req->path), 0;
+	ctl_msg m;
+	if (send_request(sb, req, NULL, 0, err) < 0 || read_reply(sb, &m, err) < 0)
+		return -1;
+	if (m.kind != CTL_REPLY || strcmp(m.reply, "size")) {
+		/* missing, not a regular file, a symlink on the way, or too large */
+		isol8_fail(err, ISOL8_E_INPUT, 0, "cannot %s %s: %s", verb, req->path, m.kind == CTL_ERROR ? m.error : "unreadable");
+		ctl_msg_free(&m);
+		return 0;
+	}
+	return read_content(sb, (size_t)m.value, out, req->path, err);
+}
+
+static int native_get_file(isol8_sandbox *sb, const char *path, size_t max, bool list, isol8_buf *out, isol8_err *err)
+{
+	ctl_req req = {.kind = CTL_REQ_GET, .path = (char *)path, .max = max, .list = list};
+	return content_request(sb, &req, out, err);
+}
+
+static int native_take_dir(isol8_sandbox *sb, const char *dir, size_t max, size_t count, bool remove, isol8_buf *out,
+			   isol8_err *err)
+{
+	ctl_req req = {.kind = CTL_REQ_TAKE, .path = (char *)dir, .max = max, .count = count, .remove = remove};
+	return content_request(sb, &req, out, err);
 }
 
 static void native_kill(isol8_sandbox *sb)
@@ -574,6 +592,7 @@ const isol8_backend isol8_native_backend = {
 	.status_buffered = native_status_buffered,
 	.put_file = native_put_file,
 	.get_file = native_get_file,
+	.take_dir = native_take_dir,
 	.killall = native_killall,
 	.kill = native_kill,
 	.wait_exit = native_wait_exit,

@@ -42,11 +42,13 @@ void ctl_send_ready(int fd, int listener)
 	free(text);
 }
 
-void ctl_send_exit(int fd, pid_t pid, int wait_status, const char *exec_error)
+void ctl_send_exit(int fd, pid_t pid, int wait_status, const char *exec_error, bool found)
 {
 	jv o = exec_error                 ? obj1("error", jv_string(exec_error))
 	       : WIFSIGNALED(wait_status) ? obj1("signal", jv_number(WTERMSIG(wait_status)))
 					  : obj1("exit", jv_number(WEXITSTATUS(wait_status)));
+	if (found && !exec_error)
+		o = jv_object_set(o, jv_string("found"), jv_true());
 	send_obj(fd, jv_object_set(o, jv_string("pid"), jv_number(pid)));
 }
 
@@ -116,6 +118,7 @@ void ctl_parse(const char *line, size_t len, ctl_msg *m)
 		if (int_field(v, "pid", 1, 1 << 30, &n)) {
 			m->pid = (pid_t)n;
 			parse_status(v, m);
+			m->found = m->kind != CTL_ERROR && json_get_bool(v, "found");
 		}
 	} else if (has(v, "error")) {
 		parse_status(v, m);
@@ -160,6 +163,11 @@ char *ctl_request_line(const ctl_req *r)
 	case CTL_REQ_KILLALL:
 		o = obj1("killall", jv_true());
 		break;
+	case CTL_REQ_TAKE:
+		o = jv_object_set(jv_object_set(obj1("take", jv_string(r->path)), jv_string("max"), jv_number((double)r->max)),
+				  jv_string("count"), jv_number((double)r->count));
+		o = jv_object_set(o, jv_string("remove"), jv_bool(r->remove));
+		break;
 	default:
 		o = jv_object();
 	}
@@ -202,6 +210,12 @@ void ctl_parse_request(const char *line, size_t len, ctl_req *r)
 		r->kind = CTL_REQ_SPAWN;
 	} else if (json_get_bool(v, "killall")) {
 		r->kind = CTL_REQ_KILLALL;
+	} else if (int_field(v, "max", 0, 9e15, &n) && int_field(v, "count", 0, 1 << 20, &mode) &&
+		   str_field(v, "take", &r->path)) {
+		r->kind = CTL_REQ_TAKE;
+		r->max = (size_t)n;
+		r->count = (size_t)mode;
+		r->remove = json_get_bool(v, "remove");
 	}
 	jv_free(v);
 }

@@ -3,12 +3,14 @@
  *
  * init → supervisor
  *   {"ready":1}  or {"ready":1,"listener":true} with the proxy's socket attached (SCM_RIGHTS)
- *   {"exit":N,"pid":P} {"signal":N,"pid":P} {"error":"…","pid":P}  a payload ended / failed
+ *   {"exit":N,"pid":P} {"signal":N,"pid":P} {"error":"…","pid":P}  a payload ended / failed;
+ *                                       "found":true added when the sandbox's probe path exists
  *   {"error":"…"}                       setup failed, or a request was refused
- *   {"ok":1} {"spawned":P} {"size":N}   replies (a get's N bytes of content follow its line)
+ *   {"ok":1} {"spawned":P} {"size":N}   replies (a get's or take's N bytes follow its line)
  * supervisor → init
  *   {"get":PATH,"max":N[,"list":true]} {"put":PATH,"size":N,"mode":M} (N bytes follow) {"spawn":true}
  *   (six fds attached) {"killall":true}
+ *   {"take":DIR,"max":N,"count":C,"remove":B}  a directory's files (wire/dirtake.h)
  * A line with a "pid" is always a status: replies never carry one, so a status that arrives
  * while the supervisor waits for a reply is told apart and kept for later. */
 #ifndef ISOL8_WIRE_CTL_H
@@ -26,6 +28,8 @@ typedef struct ctl_msg {
 	int code;         /* CTL_EXIT: exit status; CTL_SIGNAL: signal number */
 	pid_t pid;        /* the payload a status is about (PID-namespace pid); 0: none */
 	bool listener;    /* CTL_READY: a socket came with it */
+	bool found;       /* CTL_EXIT/CTL_SIGNAL: the sandbox's probe path existed as the payload
+	                   * ended (isol8_sandbox_cfg.probe): a hint, the program controls it */
 	char *error;      /* CTL_ERROR: the message (malloc'd) */
 	char reply[16];   /* CTL_REPLY: its key ("ok", "spawned", "size") */
 	long long value;  /* CTL_REPLY: its number */
@@ -34,7 +38,7 @@ typedef struct ctl_msg {
 /* Writers (the init's side). Each writes one whole line; errors are ignored (a supervisor that
  * went away cannot be told anything). */
 void ctl_send_ready(int fd, int listener); /* listener: a socket to pass, or -1 */
-void ctl_send_exit(int fd, pid_t pid, int wait_status, const char *exec_error);
+void ctl_send_exit(int fd, pid_t pid, int wait_status, const char *exec_error, bool found);
 void ctl_send_error(int fd, const char *msg);
 void ctl_send_reply(int fd, const char *key, long long value);
 
@@ -46,11 +50,14 @@ void ctl_msg_free(ctl_msg *m);
 int ctl_exit_code(const ctl_msg *m);
 
 /* Requests (supervisor → init), as one line with its '\n' (malloc'd). */
-typedef enum { CTL_REQ_GET, CTL_REQ_PUT, CTL_REQ_SPAWN, CTL_REQ_KILLALL, CTL_REQ_BAD } ctl_req_kind;
+typedef enum { CTL_REQ_GET, CTL_REQ_PUT, CTL_REQ_SPAWN, CTL_REQ_KILLALL, CTL_REQ_TAKE, CTL_REQ_BAD } ctl_req_kind;
 typedef struct ctl_req {
 	ctl_req_kind kind;
-	char *path;        /* get/put (malloc'd) */
-	size_t max, size;  /* get: largest file accepted; put: bytes that follow */
+	char *path;        /* get/put/take (malloc'd) */
+	size_t max, size;  /* get: largest file accepted; take: most bytes of content in all;
+	                    * put: bytes that follow */
+	size_t count;      /* take: most files whose content is read */
+	bool remove;       /* take: every entry of the directory is removed afterwards */
 	bool list;         /* get: PATH is a directory, its listing is the content (fileops.c) */
 	unsigned mode;     /* put */
 } ctl_req;

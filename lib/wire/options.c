@@ -78,6 +78,11 @@ int isol8_options_from_config(isol8_options *o, const isol8_config *c, isol8_err
 		}
 		jv_free(l);
 	}
+	/* the config's load checked the ranges (lib/core/config.c) */
+	o->outputs_enabled = config_bool(c, "outputs.enabled", 1);
+	o->outputs_max_count = (unsigned)config_num(c, "outputs.maxCount", 10);
+	o->outputs_max_pixels = (uint64_t)config_num(c, "outputs.maxPixels", 4000000);
+	o->outputs_max_bytes = (uint64_t)config_num(c, "outputs.maxBytes", 8 << 20);
 	if (size_opt(config_str(c, "defaults.memoryLimit", "512m"), "memory limit", &o->memory_limit, err) < 0 ||
 	    size_opt(config_str(c, "defaults.sandboxSize", "64m"), "sandbox size", &o->sandbox_size, err) < 0 ||
 	    size_opt(config_str(c, "defaults.tmpSize", "256m"), "tmp size", &o->tmp_size, err) < 0)
@@ -228,7 +233,7 @@ static int options_field(const char *k, jv val, isol8_options *o, const isol8_co
 	static const char *const bools[] = {"readonlyRootFs", "persist", "debug", "logNetwork", NULL};
 	static const char *const others[] = {"network", "secrets", "image", "mode", "security", "networkFilter", NULL};
 	/* the operator's settings: a request that names one is told so, never silently ignored */
-	static const char *const operator_side[] = {"poolStrategy", "poolSize", "audit", "remoteCode", NULL};
+	static const char *const operator_side[] = {"poolStrategy", "poolSize", "audit", "remoteCode", "outputs", NULL};
 	if (one_of(k, operator_side))
 		return isol8_input_error(err, "options.%s is the operator's setting (isol8.config.json), not a request's",
 					 k);

@@ -189,6 +189,53 @@ static int parse_list(const char *k, jv val, isol8_request *r, isol8_err *err)
 	return rc;
 }
 
+/* figureFormats: ["png"], ["svg"] or both, each at most once (what a python run's figures come
+ * back as). Anything else is refused: a format silently dropped would be a figure lost. */
+static int parse_figure_formats(jv val, isol8_request *r, isol8_err *err)
+{
+	static const char msg[] = "request.figureFormats must be a non-empty array of \"png\" and/or \"svg\"";
+	if (jv_get_kind(val) != JV_KIND_ARRAY || jv_array_length(jv_copy(val)) == 0)
+		return isol8_input_error(err, "%s", msg);
+	unsigned f = 0;
+	int rc = 0;
+	jv_array_foreach(val, i, e) {
+		(void)i;
+		unsigned one = jv_get_kind(e) != JV_KIND_STRING     ? 0
+			       : !strcmp(jv_string_value(e), "png") ? ISOL8_FIGURE_PNG
+			       : !strcmp(jv_string_value(e), "svg") ? ISOL8_FIGURE_SVG
+								    : 0;
+		if (rc == 0 && (!one || (f & one) || json_string_has_nul(e)))
+			rc = isol8_input_error(err, "%s, each once", msg);
+		f |= one;
+		jv_free(e);
+	}
+	if (rc == 0)
+		r->figure_formats = f;
+	return rc;
+}
+
+int figure_formats_parse(const char *text, unsigned *out, isol8_err *err)
+{
+	unsigned f = !strcmp(text, "png")       ? ISOL8_FIGURE_PNG
+		     : !strcmp(text, "svg")     ? ISOL8_FIGURE_SVG
+		     : !strcmp(text, "png,svg") || !strcmp(text, "svg,png") ? ISOL8_FIGURE_PNG | ISOL8_FIGURE_SVG
+						: 0;
+	if (!f)
+		return isol8_input_error(err, "--figures must be png, svg or png,svg, not \"%s\"", text);
+	*out = f;
+	return 0;
+}
+
+jv figure_formats_json(unsigned formats)
+{
+	jv l = jv_array();
+	if (!formats || (formats & ISOL8_FIGURE_PNG))
+		l = jv_array_append(l, jv_string("png"));
+	if (formats & ISOL8_FIGURE_SVG)
+		l = jv_array_append(l, jv_string("svg"));
+	return l;
+}
+
 /* Fields of the reference this isol8 refuses rather than ignores. */
 static int refused_field(const char *k, isol8_err *err)
 {
@@ -218,6 +265,8 @@ static int parse_request_field(const char *k, jv val, isol8_request *r, isol8_er
 		return parse_files(val, r, err);
 	if (!strcmp(k, "outputPaths") || !strcmp(k, "installPackages"))
 		return parse_list(k, val, r, err);
+	if (!strcmp(k, "figureFormats"))
+		return parse_figure_formats(val, r, err);
 	return refused_field(k, err);
 }
 
@@ -288,6 +337,8 @@ jv isol8_request_json(const isol8_request *r)
 			m = jv_object_set(m, jv_string(r->metadata[i].key), jv_string(r->metadata[i].value));
 		o = jv_object_set(o, jv_string("metadata"), m);
 	}
+	if (r->figure_formats)
+		o = jv_object_set(o, jv_string("figureFormats"), figure_formats_json(r->figure_formats));
 	return o;
 }
 

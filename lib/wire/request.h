@@ -17,6 +17,11 @@
 #include "isol8.h"
 #include "wire/options.h"
 
+/* ["png"], ["svg"] or ["png","svg"] for ISOL8_FIGURE_* flags (0 is PNG): figureFormats. */
+jv figure_formats_json(unsigned formats);
+/* --figures: "png", "svg" or "png,svg" as ISOL8_FIGURE_* flags. */
+int figure_formats_parse(const char *text, unsigned *out, isol8_err *err);
+
 
 
 

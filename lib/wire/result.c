@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/imagehdr.h"
 #include "core/json.h"
 
 const char *signal_name(int sig)
@@ -58,6 +59,24 @@ jv result_resource_usage(const isol8_result *res)
 	return ru;
 }
 
+/* "outputs": [{"type","data" (base64),"width","height"}, …], in order. */
+static jv outputs_json(const isol8_result *res)
+{
+	jv l = jv_array();
+	for (size_t i = 0; i < res->noutputs; i++) {
+		const isol8_output *out = &res->outputs[i];
+		size_t bl;
+		char *b = base64_encode(out->data ? out->data : (unsigned char *)"", out->len, &bl);
+		jv o = jv_object_set(jv_object(), jv_string("type"), jv_string(out->type));
+		o = jv_object_set(o, jv_string("data"), jv_string_sized(b, (int)bl));
+		o = jv_object_set(o, jv_string("width"), jv_number(out->width));
+		o = jv_object_set(o, jv_string("height"), jv_number(out->height));
+		l = jv_array_append(l, o);
+		free(b);
+	}
+	return l;
+}
+
 jv isol8_result_json(const isol8_result *res)
 {
 	jv o = jv_object();
@@ -88,6 +107,10 @@ jv isol8_result_json(const isol8_result *res)
 		}
 		o = jv_object_set(o, jv_string("files"), files);
 	}
+	if (res->noutputs)
+		o = jv_object_set(o, jv_string("outputs"), outputs_json(res));
+	if (res->outputs_note)
+		o = jv_object_set(o, jv_string("outputsNote"), jv_string(res->outputs_note));
 	return o;
 }
 
@@ -112,6 +135,15 @@ void isol8_result_free(isol8_result *res)
 	free(res->files);
 	res->files = NULL;
 	res->nfiles = 0;
+	for (size_t i = 0; i < res->noutputs; i++) {
+		free(res->outputs[i].type);
+		free(res->outputs[i].data);
+	}
+	free(res->outputs);
+	res->outputs = NULL;
+	res->noutputs = 0;
+	free(res->outputs_note);
+	res->outputs_note = NULL;
 }
 
 static void text_from(jv j, const char *key, isol8_buf *b)
@@ -143,6 +175,60 @@ static double num_from(jv j, const char *key, double fallback)
 	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : fallback;
 	jv_free(v);
 	return d;
+}
+
+/* A dimension from the JSON: a whole number of pixels, 1 .. 1000000, else 0. */
+static int pixels_from(jv o, const char *key)
+{
+	double d = num_from(o, key, 0);
+	return d >= 1 && d <= 1000000 && d == (double)(int)d ? (int)d : 0;
+}
+
+/* One entry of "outputs" (borrowed), checked as the engine checks what a sandbox wrote: a PNG's
+ * size is read from the PNG itself; an SVG must look like one and state a size. False: dropped. */
+static bool output_from(jv e, isol8_result *res)
+{
+	jv type = json_get(e, "type"), data = json_get(e, "data");
+	isol8_buf raw = {0};
+	bool png = jv_get_kind(type) == JV_KIND_STRING && !strcmp(jv_string_value(type), "image/png");
+	bool svg = jv_get_kind(type) == JV_KIND_STRING && !strcmp(jv_string_value(type), "image/svg+xml");
+	int w = 0, h = 0;
+	bool ok = (png || svg) && jv_get_kind(data) == JV_KIND_STRING &&
+		  base64_decode(jv_string_value(data), (size_t)jv_string_length_bytes(jv_copy(data)), &raw) == 0 && raw.len;
+	if (ok && png)
+		ok = png_size(raw.data, raw.len, &w, &h) == 0;
+	else if (ok)
+		ok = svg_looks_like(raw.data, raw.len) && (w = pixels_from(e, "width")) > 0 && (h = pixels_from(e, "height")) > 0;
+	if (ok) {
+		res->outputs = xrealloc(res->outputs, (res->noutputs + 1) * sizeof *res->outputs);
+		res->outputs[res->noutputs++] = (isol8_output){xstrdup(jv_string_value(type)), raw.data, raw.len, w, h};
+	} else {
+		isol8_buf_free(&raw);
+	}
+	jv_free(type);
+	jv_free(data);
+	return ok;
+}
+
+static void outputs_from(jv j, isol8_result *res)
+{
+	jv l = json_get(j, "outputs"), note = json_get(j, "outputsNote");
+	size_t bad = 0;
+	if (jv_get_kind(l) == JV_KIND_ARRAY) {
+		jv_array_foreach(l, i, e) {
+			(void)i;
+			bad += !(jv_get_kind(e) == JV_KIND_OBJECT && output_from(e, res));
+			jv_free(e);
+		}
+	}
+	const char *given = jv_get_kind(note) == JV_KIND_STRING ? jv_string_value(note) : NULL;
+	if (bad)
+		res->outputs_note = xasprintf("%s%s%zu output%s dropped: not a valid PNG or SVG in the result", given ? given : "",
+					      given ? "; " : "", bad, bad == 1 ? "" : "s");
+	else if (given)
+		res->outputs_note = xstrdup(given);
+	jv_free(l);
+	jv_free(note);
 }
 
 int isol8_result_from_json(jv j, isol8_result *res, isol8_err *err)
@@ -192,6 +278,7 @@ int isol8_result_from_json(jv j, isol8_result *res, isol8_err *err)
 		}
 	}
 	jv_free(files);
+	outputs_from(j, res);
 	jv logs = json_get(j, "networkLogs");
 	if (jv_get_kind(logs) == JV_KIND_ARRAY) {
 		res->network_logs = xmalloc(sizeof *res->network_logs);

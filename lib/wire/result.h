@@ -1,5 +1,6 @@
 /* result.h — an ExecutionResult: what one run produced, and its JSON form both ways (the
- * reference's fields plus status, signal, resourceUsage, warm, files, networkLogs). The engine
+ * reference's fields plus status, signal, resourceUsage, warm, files, networkLogs, and a python
+ * run's figures: outputs [{type, data (base64), width, height}] and outputsNote). The engine
  * and sessions fill one, isol8-serve and the CLI print it, the remote client reads it back. */
 #ifndef ISOL8_WIRE_RESULT_H
 #define ISOL8_WIRE_RESULT_H

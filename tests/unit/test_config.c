@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "core/config.h"
+#include "wire/options.h"
 #include "tap.h"
 
 int main(void)
@@ -41,6 +42,12 @@ int main(void)
 		{"{\"poolImages\":\"py\"}", "poolImages"},
 		{"{\"prebuiltImages\":[{\"tag\":\"t\",\"runtime\":\"python\",\"installPackages\":[1]}]}",
 		 "prebuiltImages[0] needs"},
+		{"{\"outputs\":{\"maxCount\":0}}", "\"outputs.maxCount\" must be a whole number from 1 to 1000, not 0"},
+		{"{\"outputs\":{\"maxCount\":2.5}}", "\"outputs.maxCount\" must be a whole number from 1 to 1000, not 2.5"},
+		{"{\"outputs\":{\"maxPixels\":\"4m\"}}", "\"outputs.maxPixels\" must be a whole number from 1 to 100000000, not a string"},
+		{"{\"outputs\":{\"maxBytes\":1e9}}", "\"outputs.maxBytes\" must be a whole number from 1 to 67108864"},
+		{"{\"outputs\":{\"enabled\":\"yes\"}}", "\"outputs.enabled\" must be true or false"},
+		{"{\"outputs\":{\"formats\":[\"png\"]}}", "unknown key \"outputs.formats\""},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		err.msg[0] = 0;
@@ -48,6 +55,17 @@ int main(void)
 		   "refused: %s (%s)", bad[i][0], err.msg);
 	}
 	ok(config_num(&c, "defaults.timeoutMs", 0) == 5000, "a refused config leaves the loaded one unchanged");
+	{
+		isol8_config o;
+		isol8_options opt;
+		const char *ot = "{\"outputs\":{\"maxCount\":3,\"maxBytes\":1024}}";
+		ok(isol8_config_from_text(&o, ot, strlen(ot), "test", &err) == 0 && isol8_options_from_config(&opt, &o, &err) == 0 &&
+			   opt.outputs_enabled && opt.outputs_max_count == 3 && opt.outputs_max_bytes == 1024 &&
+			   opt.outputs_max_pixels == 4000000,
+		   "outputs.* reach the options, the defaults kept for what is not given");
+		isol8_options_free(&opt);
+		isol8_config_free(&o);
+	}
 	char *d = config_describe(&c);
 	ok(strstr(d, "Isol8 Configuration") && strstr(d, "Timeout:         5000ms"), "human description");
 	free(d);

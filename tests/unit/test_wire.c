@@ -36,15 +36,19 @@ static void test_ctl_status(void)
 	int sv[2];
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
 	ctl_msg m;
-	ctl_send_exit(sv[0], 42, 3 << 8, NULL);
+	ctl_send_exit(sv[0], 42, 3 << 8, NULL, false);
 	read_msg(sv[1], &m);
 	ok(m.kind == CTL_EXIT && m.code == 3 && m.pid == 42 && ctl_exit_code(&m) == 3, "exit status round trip");
 	ctl_msg_free(&m);
-	ctl_send_exit(sv[0], 7, 9, NULL); /* killed by SIGKILL */
+	ctl_send_exit(sv[0], 42, 0, NULL, true);
+	read_msg(sv[1], &m);
+	ok(m.kind == CTL_EXIT && m.found && m.pid == 42, "an exit status says the probe path was found");
+	ctl_msg_free(&m);
+	ctl_send_exit(sv[0], 7, 9, NULL, false); /* killed by SIGKILL */
 	read_msg(sv[1], &m);
 	ok(m.kind == CTL_SIGNAL && m.code == 9 && m.pid == 7 && ctl_exit_code(&m) == 137, "signal round trip");
 	ctl_msg_free(&m);
-	ctl_send_exit(sv[0], 8, 0, "execve /x: \"quoted\"\nnewline");
+	ctl_send_exit(sv[0], 8, 0, "execve /x: \"quoted\"\nnewline", false);
 	read_msg(sv[1], &m);
 	ok(m.kind == CTL_ERROR && m.pid == 8 && !strcmp(m.error, "execve /x: \"quoted\"\nnewline") &&
 		   ctl_exit_code(&m) == 127,
@@ -89,6 +93,7 @@ static void test_ctl_requests(void)
 		{.kind = CTL_REQ_PUT, .path = "/tmp/x", .size = 99, .mode = 0700},
 		{.kind = CTL_REQ_SPAWN},
 		{.kind = CTL_REQ_KILLALL},
+		{.kind = CTL_REQ_TAKE, .path = "/tmp/.isol8-outputs", .max = 8 << 20, .count = 20, .remove = true},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
 		char *line = ctl_request_line(&in[i]);
@@ -97,13 +102,14 @@ static void test_ctl_requests(void)
 		ctl_parse_request(line, n - 1, &out);
 		ok(line[n - 1] == '\n' && !memchr(line, '\n', n - 1) && out.kind == in[i].kind &&
 			   (!in[i].path || !strcmp(out.path, in[i].path)) && out.max == in[i].max && out.size == in[i].size &&
-			   out.mode == in[i].mode,
+			   out.mode == in[i].mode && out.count == in[i].count && out.remove == in[i].remove,
 		   "request %zu round trip (one line)", i);
 		ctl_req_free(&out);
 		free(line);
 	}
 	static const char *const bad[] = {"{\"get\":\"/x\"}", "{\"put\":\"/x\"}", "{\"get\":1,\"max\":2}",
-					  "{\"put\":\"/x\",\"size\":-5}", "{\"spawn\":1}", "x"};
+					  "{\"put\":\"/x\",\"size\":-5}", "{\"spawn\":1}", "x",
+					  "{\"take\":\"/x\",\"max\":1}", "{\"take\":\"/x\",\"max\":1,\"count\":-1}"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		ctl_req r;
 		ctl_parse_request(bad[i], strlen(bad[i]), &r);
@@ -420,6 +426,7 @@ static void test_request_json(void)
 	isol8_strv_add(&in.output_paths, &in.noutput, "/sandbox/out.png");
 	isol8_strv_add(&in.install, &in.ninstall, "requests==2.32.3");
 	in.setup_script = xstrdup("echo set-up > /sandbox/s\n");
+	in.figure_formats = ISOL8_FIGURE_PNG | ISOL8_FIGURE_SVG;
 	jv doc = jv_object_set(jv_object(), jv_string("request"), isol8_request_json(&in));
 	isol8_request_init(&out);
 	ok(isol8_request_from_json(doc, &out, &o, &cfg, &err) == 0, "the request JSON reads back (%s)", err.msg);
@@ -441,6 +448,23 @@ static void test_request_json(void)
 		   !strcmp(out.install[0], "requests==2.32.3"),
 	   "outputPaths and installPackages round trip");
 	ok(out.setup_script && !strcmp(out.setup_script, in.setup_script), "setupScript round trips");
+	ok(out.figure_formats == (ISOL8_FIGURE_PNG | ISOL8_FIGURE_SVG), "figureFormats round trips");
+	static const char *const bad_formats[] = {"[]", "[\"jpg\"]", "[\"png\",\"png\"]", "\"png\"", "[1]", "{}"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad_formats); i++) {
+		char text[128];
+		snprintf(text, sizeof text, "{\"runtime\":\"python\",\"code\":\"1\",\"figureFormats\":%s}", bad_formats[i]);
+		isol8_request r;
+		isol8_request_init(&r);
+		err.msg[0] = 0;
+		ok(isol8_request_from_json(jv_parse(text), &r, &o, &cfg, &err) < 0 && strstr(err.msg, "request.figureFormats must be"),
+		   "figureFormats %s refused in one line (%s)", bad_formats[i], err.msg);
+		isol8_request_free(&r);
+	}
+	unsigned f = 0;
+	ok(figure_formats_parse("svg", &f, &err) == 0 && f == ISOL8_FIGURE_SVG &&
+		   figure_formats_parse("png,svg", &f, &err) == 0 && f == (ISOL8_FIGURE_PNG | ISOL8_FIGURE_SVG) &&
+		   figure_formats_parse("gif", &f, &err) < 0 && strstr(err.msg, "--figures must be png, svg or png,svg"),
+	   "--figures values");
 	isol8_request_free(&in);
 	isol8_request_free(&out);
 	isol8_options_free(&o);
@@ -489,6 +513,14 @@ static void test_options_json(void)
 	isol8_config_free(&cfg);
 }
 
+/* A 3x2 PNG, as matplotlib or any encoder writes one (signature, IHDR, IDAT, IEND). */
+static const unsigned char tiny_png[] = {
+	0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+	0x00, 0x03, 0x00, 0x00, 0x00, 0x02, 0x08, 0x02, 0x00, 0x00, 0x00, 0x12, 0x16, 0xf1, 0x4d, 0x00, 0x00, 0x00,
+	0x0b, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0xc0, 0x04, 0x00, 0x00, 0x14, 0x00, 0x01, 0x7d, 0xfe,
+	0x1e, 0xee, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+};
+
 static void test_result_json(void)
 {
 	isol8_result in = {.exit_code = 3, .status = "signal", .signal = 9, .truncated = true, .duration_ms = 77,
@@ -506,6 +538,13 @@ static void test_result_json(void)
 	buf_append(&in.files[0].data, raw, sizeof raw);
 	in.network_logs = xmalloc(sizeof(jv));
 	*in.network_logs = jv_parse("[{\"host\":\"example.com\",\"action\":\"ALLOW\"}]");
+	static const char svg[] = "<?xml version=\"1.0\"?>\n<svg width=\"460.8pt\" height=\"345.6pt\"></svg>\n";
+	in.outputs = xcalloc(2, sizeof *in.outputs);
+	in.noutputs = 2;
+	in.outputs[0] = (isol8_output){xstrdup("image/png"), xmalloc(sizeof tiny_png), sizeof tiny_png, 3, 2};
+	memcpy(in.outputs[0].data, tiny_png, sizeof tiny_png);
+	in.outputs[1] = (isol8_output){xstrdup("image/svg+xml"), (unsigned char *)xstrdup(svg), strlen(svg), 640, 480};
+	in.outputs_note = xstrdup("1 figure dropped: over outputs.maxCount (1)");
 	isol8_result out;
 	isol8_err err = {0};
 	ok(isol8_result_from_json(isol8_result_json(&in), &out, &err) == 0, "the result JSON reads back");
@@ -524,8 +563,48 @@ static void test_result_json(void)
 	ok(out.stats.cpu_ns == in.stats.cpu_ns && out.stats.peak_memory == in.stats.peak_memory,
 	   "resource usage round trips");
 	ok(out.network_logs && jv_array_length(jv_copy(*out.network_logs)) == 1, "network logs round trip");
+	ok(out.noutputs == 2 && !strcmp(out.outputs[0].type, "image/png") && out.outputs[0].len == sizeof tiny_png &&
+		   !memcmp(out.outputs[0].data, tiny_png, sizeof tiny_png) && out.outputs[0].width == 3 &&
+		   out.outputs[0].height == 2 && !strcmp(out.outputs[1].type, "image/svg+xml") &&
+		   out.outputs[1].len == strlen(svg) && out.outputs[1].width == 640 && out.outputs[1].height == 480,
+	   "outputs round trip: types, bytes, sizes, order");
+	is_str(out.outputs_note, in.outputs_note, "outputsNote round trips");
 	isol8_result_free(&in);
 	isol8_result_free(&out);
+	isol8_result none = {0};
+	jv j = isol8_result_json(&none);
+	jv o1 = json_get(j, "outputs"), o2 = json_get(j, "outputsNote");
+	ok(!jv_is_valid(o1) && !jv_is_valid(o2), "no outputs: neither member is written");
+	jv_free(o1);
+	jv_free(o2);
+	jv_free(j);
+	/* a server's (or anyone's) claims are checked as isol8 checks a sandbox's files */
+	static const char *const forged[] = {
+		"[{\"type\":\"image/png\",\"data\":\"aGVsbG8=\",\"width\":1,\"height\":1}]",
+		"[{\"type\":\"image/gif\",\"data\":\"R0lGODlh\",\"width\":1,\"height\":1}]",
+		"[{\"type\":\"image/svg+xml\",\"data\":\"PHN2Zz4=\",\"width\":0,\"height\":1}]",
+		"[{\"type\":\"image/png\",\"data\":\"%%%\"}]",
+		"[7]",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(forged); i++) {
+		char text[256];
+		snprintf(text, sizeof text, "{\"exitCode\":0,\"outputs\":%s}", forged[i]);
+		isol8_result r;
+		ok(isol8_result_from_json(jv_parse(text), &r, &err) == 0 && r.noutputs == 0 && r.outputs_note &&
+			   strstr(r.outputs_note, "1 output dropped: not a valid PNG or SVG"),
+		   "a forged output is dropped with a note: %s", forged[i]);
+		isol8_result_free(&r);
+	}
+	char text[512];
+	size_t bl;
+	char *b64 = base64_encode(tiny_png, sizeof tiny_png, &bl);
+	snprintf(text, sizeof text, "{\"outputs\":[{\"type\":\"image/png\",\"data\":\"%s\",\"width\":9999,\"height\":9}]}", b64);
+	free(b64);
+	isol8_result r;
+	ok(isol8_result_from_json(jv_parse(text), &r, &err) == 0 && r.noutputs == 1 && r.outputs[0].width == 3 &&
+		   r.outputs[0].height == 2 && !r.outputs_note,
+	   "a PNG's size is read from the PNG, not from the JSON");
+	isol8_result_free(&r);
 	isol8_result bad;
 	ok(isol8_result_from_json(jv_parse("[1]"), &bad, &err) < 0, "a result that is not an object is refused");
 }

@@ -26,9 +26,18 @@ for _line in _rq:
     except BaseException as _e:
         traceback.print_exception(type(_e), _e, _e.__traceback__.tb_next)
         _rc = 1
+    # the figures still open are this block's (isol8's matplotlib backend, if it was loaded);
+    # "outputs" tells isol8 to collect them: without it, it spends nothing looking
+    _reply = {'exit': _rc}
+    _mpl = sys.modules.get('isol8_mpl')
+    if _mpl is not None:
+        try:
+            _reply['outputs'] = bool(_mpl.flush())
+        except BaseException:
+            _reply['outputs'] = True
     for _f in (sys.stdout, sys.stderr):
         try:
             _f.flush()
         except Exception:
             pass
-    _rp.write((json.dumps({'exit': _rc}) + '\n').encode())
+    _rp.write((json.dumps(_reply) + '\n').encode())
