@@ -35,14 +35,20 @@ def pct(values, q):
     return v[max(0, min(len(v) - 1, math.ceil(q * len(v)) - 1))]
 
 
-def interleave(cases, runs, pause=0.0):
+def interleave(cases, runs, pause=0.0, rotate=False):
     """Runs each case once to warm caches, then `runs` rounds of every case in turn, sleeping
-    `pause` s after each call; returns {name: [ms, ...]}. Each case is a callable returning ms."""
+    `pause` s after each call; returns {name: [ms, ...]}. Each case is a callable returning ms.
+    rotate: each round starts one case later, so no case always follows the same one (on cgroup
+    v1 a sandbox's cgroup attach waits for an RCU grace period unless another attach just ran:
+    the case after a bare interpreter would pay it every time)."""
     for f in cases.values():
         f()
     times = {k: [] for k in cases}
-    for _ in range(runs):
-        for k, f in cases.items():
+    names = list(cases)
+    for r in range(runs):
+        order = names[r % len(names):] + names[:r % len(names)] if rotate else names
+        for k in order:
+            f = cases[k]
             times[k].append(f())
             if pause:
                 time.sleep(pause)

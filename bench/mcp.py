@@ -72,7 +72,7 @@ cases = {"MCP stdio tools/call run_code": call,
          "isol8-serve POST /execute": execute,
          "isol8 run -e": lambda: run([f"{BIN}/isol8", "run", "-e", "print(1)"]),
          "bare /usr/bin/python3 -c": lambda: run(["/usr/bin/python3", "-c", "print(1)"])}
-times = interleave(cases, args.runs)
+times = interleave(cases, args.runs, rotate=True)
 mcp.stdin.close()
 mcp.wait()
 srv.terminate()
