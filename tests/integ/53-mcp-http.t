@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# 53-mcp-http.t — what the MCP server refuses and what the operator decides:
+# 53-mcp-http.t — what the MCP server refuses and what the operator decides (another tenant of
+# the key database is tried as well as another static key):
 #  - /mcp on isol8-serve: no key (401) or a wrong key (403), another key's Mcp-Session-Id (404, and its
 #    sessions unknown to the other key), an Origin not listed (403, the DNS-rebinding attack) and
 #    one listed, an unknown MCP-Protocol-Version (400), GET (405), no Mcp-Session-Id (400), a
@@ -61,6 +62,26 @@ call "$KB" "$SB" 7 close_session '{"sessionId":"secret-work"}'
 is "$(jqr .result.isError)" true "…nor can B close it"
 call "$KA" "$SA" 8 run_code '{"language":"python","code":"print(x)","sessionId":"secret-work"}'
 is "$(jqr '.result.structuredContent.stdout')" 7 "…which still holds A's state"
+
+# tenants: database keys of two tenants, the same attack
+kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+ISOL8_CONFIG="$WORK/c.json" start_server "$WORK/t.log" --key "$KA" --auth-db "$WORK/keys.db"
+req POST /auth/keys "$KA" '{"name":"a","tenantId":"acme"}'; TA=$(jqr .key)
+req POST /auth/keys "$KA" '{"name":"b","tenantId":"globex"}'; TB=$(jqr .key)
+post "$TA" "" "$INIT"
+ST=$(sed -n 's/^Mcp-Session-Id: //Ip' <<<"$HDR")
+call "$TA" "$ST" 2 create_session '{"language":"python","name":"acme-work"}'
+is "$CODE/$(jqr .result.isError)" "200/false" "tenant acme's key opens an MCP session and a session"
+post "$TB" "$ST" '{"jsonrpc":"2.0","id":3,"method":"tools/list"}'
+is "$CODE" 404 "tenant globex with acme's Mcp-Session-Id: 404"
+post "$TB" "" "$INIT"
+SG=$(sed -n 's/^Mcp-Session-Id: //Ip' <<<"$HDR")
+call "$TB" "$SG" 4 run_code '{"language":"python","code":"print(1)","sessionId":"acme-work"}'
+is "$(jqr .result.isError)" true "…and naming acme's session: unknown"
+call "$TA" "$ST" 5 close_session '{"sessionId":"acme-work"}'
+is "$(jqr .result.structuredContent.closed)" true "acme closes its own"
+kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+ISOL8_CONFIG="$WORK/c.json" start_server "$WORK/s.log" --key "$KA" --key "$KB"
 
 # DNS rebinding: a page in a browser posts to the local server
 post "$KA" "$SA" '{"jsonrpc":"2.0","id":9,"method":"ping"}' 'Origin: http://evil.example'
