@@ -22,7 +22,7 @@ UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPERS   := $(BUILD)/tests/try-syscall $(BUILD)/examples/engine $(BUILD)/tests/lib-run
 
-.PHONY: all deps demo check check-asan install clean unit bench fuzz stress
+.PHONY: all deps demo check check-asan install clean unit bench fuzz stress cluster
 all: $(BINS) $(UNIT_BINS) $(HELPERS) $(PUBLIC_LIBA)
 
 deps:
@@ -128,6 +128,11 @@ check-asan: deps
 stress: deps
 	@$(MAKE) --no-print-directory all
 	ISOL8_BIN=$(CURDIR)/$(BUILD)/bin prove -v --timer --exec "" tests/stress/*.t
+
+# Several isol8-serve nodes behind HAProxy (contrib/haproxy.cfg), on loopback.
+cluster: deps
+	@$(MAKE) --no-print-directory all
+	ISOL8_BIN=$(CURDIR)/$(BUILD)/bin ISOL8_TESTS=$(CURDIR)/$(BUILD)/tests prove -v --timer tests/cluster/*.t
 
 # libFuzzer on the parsers of untrusted input: the proxy's (host names, request head and
 # framing, TLS SNI: only those parts are linked) and isol8-serve's HTTP request parser. CI runs

@@ -32,6 +32,7 @@ command -v prove >/dev/null || need_pkgs+=(perl)
 command -v cc >/dev/null || need_pkgs+=(gcc make)
 command -v jq >/dev/null || need_pkgs+=(jq)
 command -v strace >/dev/null || need_pkgs+=(strace)   # tests: a deterministic slow reader (45-fast-exit.t)
+command -v haproxy >/dev/null || need_pkgs+=(haproxy) # make cluster: nodes behind a balancer
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { say "missing ${need_pkgs[*]}: run 'make deps' as root"; exit 1; }
   say "apt-get install ${need_pkgs[*]}"
