@@ -12,39 +12,33 @@
 #include "core/util.h"
 
 /* The statements, once per dialect: SQLite's camelCase columns, ?N placeholders and integer
- * booleans against PostgreSQL's snake_case, $N and real booleans. Kept as two plain tables rather
- * than generated, so each reads as the SQL its database runs. */
-enum stmt { S_LOOKUP, S_TOUCH, S_INSERT, S_LIST, S_LIST_TENANT, S_REVOKE, S_PURGE, S_N };
-
+ * booleans against PostgreSQL's snake_case, $N and real booleans. Kept as pairs rather than
+ * generated, so each reads as the SQL its database runs. */
 #define COLS_SQLITE "id,name,keyPrefix,tenantId,createdAt,expiresAt,COALESCE(lastUsedAt,''),revoked"
-static const char *const sqlite_sql[S_N] = {
-	[S_LOOKUP] = "SELECT " COLS_SQLITE " FROM api_keys WHERE keyHash=?1",
-	[S_TOUCH] = "UPDATE api_keys SET lastUsedAt=?2 WHERE id=?1",
-	[S_INSERT] = "INSERT INTO api_keys(id,name,keyHash,keyPrefix,tenantId,createdAt,expiresAt,revoked) "
-		     "VALUES(?1,?2,?3,?4,?5,?6,?7,0)",
-	[S_LIST] = "SELECT " COLS_SQLITE " FROM api_keys ORDER BY createdAt DESC",
-	[S_LIST_TENANT] = "SELECT " COLS_SQLITE " FROM api_keys WHERE tenantId=?1 ORDER BY createdAt DESC",
-	[S_REVOKE] = "UPDATE api_keys SET revoked=1 WHERE id=?1",
-	[S_PURGE] = "DELETE FROM api_keys WHERE revoked=1 OR expiresAt<?1",
-};
+#define COLS_PG "id,name,key_prefix,tenant_id,created_at,expires_at,COALESCE(last_used_at,''),revoked::int"
+static const keydb_sql S_LOOKUP = {0, "SELECT " COLS_SQLITE " FROM api_keys WHERE keyHash=?1",
+				   "SELECT " COLS_PG " FROM api_keys WHERE key_hash=$1"};
+static const keydb_sql S_TOUCH = {1, "UPDATE api_keys SET lastUsedAt=?2 WHERE id=?1",
+				  "UPDATE api_keys SET last_used_at=$2 WHERE id=$1"};
+static const keydb_sql S_INSERT = {
+	2,
+	"INSERT INTO api_keys(id,name,keyHash,keyPrefix,tenantId,createdAt,expiresAt,revoked) VALUES(?1,?2,?3,?4,?5,?6,?7,0)",
+	"INSERT INTO api_keys(id,name,key_hash,key_prefix,tenant_id,created_at,expires_at,revoked) "
+	"VALUES($1,$2,$3,$4,$5,$6,$7,false)"};
+static const keydb_sql S_LIST = {3, "SELECT " COLS_SQLITE " FROM api_keys ORDER BY createdAt DESC",
+				 "SELECT " COLS_PG " FROM api_keys ORDER BY created_at DESC"};
+static const keydb_sql S_LIST_TENANT = {4, "SELECT " COLS_SQLITE " FROM api_keys WHERE tenantId=?1 ORDER BY createdAt DESC",
+					"SELECT " COLS_PG " FROM api_keys WHERE tenant_id=$1 ORDER BY created_at DESC"};
+static const keydb_sql S_REVOKE = {5, "UPDATE api_keys SET revoked=1 WHERE id=?1", "UPDATE api_keys SET revoked=true WHERE id=$1"};
+static const keydb_sql S_PURGE = {6, "DELETE FROM api_keys WHERE revoked=1 OR expiresAt<?1",
+				  "DELETE FROM api_keys WHERE revoked OR expires_at<$1"};
+
 static const char sqlite_schema[] =
 	"PRAGMA journal_mode=WAL;"
 	"CREATE TABLE IF NOT EXISTS api_keys(id TEXT PRIMARY KEY, name TEXT NOT NULL, keyHash TEXT NOT NULL UNIQUE,"
 	" keyPrefix TEXT NOT NULL, tenantId TEXT NOT NULL, createdAt TEXT NOT NULL, expiresAt TEXT NOT NULL,"
 	" lastUsedAt TEXT, revoked INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS idx_api_keys_keyHash ON api_keys(keyHash);";
-
-#define COLS_PG "id,name,key_prefix,tenant_id,created_at,expires_at,COALESCE(last_used_at,''),revoked::int"
-static const char *const pg_sql[S_N] = {
-	[S_LOOKUP] = "SELECT " COLS_PG " FROM api_keys WHERE key_hash=$1",
-	[S_TOUCH] = "UPDATE api_keys SET last_used_at=$2 WHERE id=$1",
-	[S_INSERT] = "INSERT INTO api_keys(id,name,key_hash,key_prefix,tenant_id,created_at,expires_at,revoked) "
-		     "VALUES($1,$2,$3,$4,$5,$6,$7,false)",
-	[S_LIST] = "SELECT " COLS_PG " FROM api_keys ORDER BY created_at DESC",
-	[S_LIST_TENANT] = "SELECT " COLS_PG " FROM api_keys WHERE tenant_id=$1 ORDER BY created_at DESC",
-	[S_REVOKE] = "UPDATE api_keys SET revoked=true WHERE id=$1",
-	[S_PURGE] = "DELETE FROM api_keys WHERE revoked OR expires_at<$1",
-};
 static const char pg_schema[] =
 	"CREATE TABLE IF NOT EXISTS api_keys(id TEXT PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,"
 	" key_prefix TEXT NOT NULL, tenant_id TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,"
@@ -53,9 +47,9 @@ static const char pg_schema[] =
 
 struct keydb {
 	sqlite3 *lite;
-	sqlite3_stmt *st[S_N];
+	sqlite3_stmt *st[KEYDB_SLOTS];
 	PGconn *pg;
-	bool prepared[S_N];
+	bool prepared[KEYDB_SLOTS];
 	char kind[300];
 };
 
@@ -131,7 +125,7 @@ void keydb_close(keydb *db)
 {
 	if (!db)
 		return;
-	for (int i = 0; i < S_N; i++)
+	for (int i = 0; i < KEYDB_SLOTS; i++)
 		sqlite3_finalize(db->st[i]);
 	if (db->lite)
 		sqlite3_close(db->lite);
@@ -145,16 +139,38 @@ const char *keydb_kind(const keydb *db)
 	return db->kind;
 }
 
+bool keydb_is_pg(const keydb *db)
+{
+	return db->pg != NULL;
+}
+
+int keydb_script(keydb *db, const char *sqlite_sql, const char *pg_sql, isol8_err *err)
+{
+	if (db->lite) {
+		char *msg = NULL;
+		int rc = sqlite3_exec(db->lite, sqlite_sql, NULL, NULL, &msg) == SQLITE_OK
+				 ? 0
+				 : isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database: %s", msg ? msg : sqlite3_errmsg(db->lite));
+		sqlite3_free(msg);
+		return rc;
+	}
+	PGresult *r = PQexec(db->pg, pg_sql);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0
+						      : isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	return rc;
+}
+
 /* ---- one statement: bound text parameters in, rows of text out ------------------------------ */
 
 /* Runs statement s; rows (when not NULL) gets a jv array of arrays of strings, *changed the
  * number of rows written. -1 with err when the database failed. */
-static int run_sqlite(keydb *db, enum stmt s, const char *const *params, int n, jv *rows, long long *changed,
+static int run_sqlite(keydb *db, const keydb_sql *s, const char *const *params, int n, jv *rows, long long *changed,
 		      isol8_err *err)
 {
-	if (!db->st[s] && sqlite3_prepare_v2(db->lite, sqlite_sql[s], -1, &db->st[s], NULL) != SQLITE_OK)
+	if (!db->st[s->slot] && sqlite3_prepare_v2(db->lite, s->sqlite, -1, &db->st[s->slot], NULL) != SQLITE_OK)
 		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database: %s", sqlite3_errmsg(db->lite));
-	sqlite3_stmt *st = db->st[s];
+	sqlite3_stmt *st = db->st[s->slot];
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	for (int i = 0; i < n; i++)
@@ -182,7 +198,7 @@ static int run_sqlite(keydb *db, enum stmt s, const char *const *params, int n, 
 	return 0;
 }
 
-static int run_pg(keydb *db, enum stmt s, const char *const *params, int n, jv *rows, long long *changed,
+static int run_pg(keydb *db, const keydb_sql *s, const char *const *params, int n, jv *rows, long long *changed,
 		  isol8_err *err)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -193,12 +209,17 @@ static int run_pg(keydb *db, enum stmt s, const char *const *params, int n, jv *
 				break;
 		}
 		char name[8];
-		snprintf(name, sizeof name, "k%d", (int)s);
-		if (!db->prepared[s]) {
-			PGresult *p = PQprepare(db->pg, name, pg_sql[s], n, NULL);
-			db->prepared[s] = PQresultStatus(p) == PGRES_COMMAND_OK;
+		snprintf(name, sizeof name, "k%d", s->slot);
+		if (!db->prepared[s->slot]) {
+			PGresult *p = PQprepare(db->pg, name, s->pg, n, NULL);
+			db->prepared[s->slot] = PQresultStatus(p) == PGRES_COMMAND_OK;
+			if (!db->prepared[s->slot] && PQstatus(db->pg) == CONNECTION_OK) { /* bad SQL, not a lost connection */
+				isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database: %s", PQresultErrorMessage(p));
+				PQclear(p);
+				return -1;
+			}
 			PQclear(p);
-			if (!db->prepared[s])
+			if (!db->prepared[s->slot])
 				continue;
 		}
 		PGresult *r = PQexecPrepared(db->pg, name, n, params, NULL, NULL, 0);
@@ -226,7 +247,8 @@ static int run_pg(keydb *db, enum stmt s, const char *const *params, int n, jv *
 			  PQerrorMessage(db->pg));
 }
 
-static int run(keydb *db, enum stmt s, const char *const *params, int n, jv *rows, long long *changed, isol8_err *err)
+int keydb_run(keydb *db, const keydb_sql *s, const char *const *params, int n, jv *rows, long long *changed,
+	      isol8_err *err)
 {
 	if (rows)
 		*rows = jv_array();
@@ -273,7 +295,7 @@ int keydb_lookup(keydb *db, const char *digest_hex, keydb_key *k, isol8_err *err
 {
 	jv rows;
 	const char *p[] = {digest_hex};
-	if (run(db, S_LOOKUP, p, 1, &rows, NULL, err) < 0)
+	if (keydb_run(db, &S_LOOKUP, p, 1, &rows, NULL, err) < 0)
 		return -1;
 	int found = 0;
 	if (jv_array_length(jv_copy(rows)) == 1) {
@@ -289,7 +311,7 @@ int keydb_lookup(keydb *db, const char *digest_hex, keydb_key *k, isol8_err *err
 		if (found && strcmp(k->last_used, second_ago) < 0) {
 			const char *t[] = {k->id, now};
 			isol8_err terr = {0};
-			if (run(db, S_TOUCH, t, 2, NULL, NULL, &terr) < 0) /* best effort: the key was found */
+			if (keydb_run(db, &S_TOUCH, t, 2, NULL, NULL, &terr) < 0) /* best effort: the key was found */
 				fprintf(stderr, "[WARN] isol8-serve: lastUsedAt not written: %s\n", terr.msg);
 			else
 				snprintf(k->last_used, sizeof k->last_used, "%s", now);
@@ -315,14 +337,14 @@ int keydb_create(keydb *db, const char *name, const char *tenant, long long ttl_
 	iso8601_at(now, k->created);
 	iso8601_at(now + (uint64_t)ttl_ms, k->expires);
 	const char *p[] = {k->id, k->name, digest, k->prefix, k->tenant, k->created, k->expires};
-	return run(db, S_INSERT, p, 7, NULL, NULL, err);
+	return keydb_run(db, &S_INSERT, p, 7, NULL, NULL, err);
 }
 
 int keydb_list(keydb *db, const char *tenant, jv *out, isol8_err *err)
 {
 	jv rows;
 	const char *p[] = {tenant};
-	if (run(db, tenant ? S_LIST_TENANT : S_LIST, p, tenant ? 1 : 0, &rows, NULL, err) < 0)
+	if (keydb_run(db, tenant ? &S_LIST_TENANT : &S_LIST, p, tenant ? 1 : 0, &rows, NULL, err) < 0)
 		return -1;
 	*out = jv_array();
 	jv_array_foreach(rows, i, row) {
@@ -340,7 +362,7 @@ int keydb_revoke(keydb *db, const char *id, isol8_err *err)
 {
 	long long n = 0;
 	const char *p[] = {id};
-	return run(db, S_REVOKE, p, 1, NULL, &n, err) < 0 ? -1 : n > 0;
+	return keydb_run(db, &S_REVOKE, p, 1, NULL, &n, err) < 0 ? -1 : n > 0;
 }
 
 long long keydb_purge(keydb *db, isol8_err *err)
@@ -349,7 +371,7 @@ long long keydb_purge(keydb *db, isol8_err *err)
 	char now[32];
 	iso8601_now(now);
 	const char *p[] = {now};
-	return run(db, S_PURGE, p, 1, NULL, &n, err) < 0 ? -1 : n;
+	return keydb_run(db, &S_PURGE, p, 1, NULL, &n, err) < 0 ? -1 : n;
 }
 
 void keydb_relax(keydb *db)

@@ -56,6 +56,23 @@ int keydb_revoke(keydb *db, const char *id, isol8_err *err);
 /* Deletes the revoked and the expired: how many, or -1 with err. */
 long long keydb_purge(keydb *db, isol8_err *err);
 
+/* ---- the statements underneath, for other tables in the same database (registry.c) -------- */
+
+/* One statement in both dialects; slot is its place in the connection's cache of prepared
+ * statements (each statement its own, below KEYDB_SLOTS; keydb.c uses 0-15). */
+typedef struct keydb_sql {
+	int slot;
+	const char *sqlite, *pg;
+} keydb_sql;
+#define KEYDB_SLOTS 48
+/* Runs s with n text parameters (bound, never spliced into the SQL): rows (when not NULL) gets
+ * an array of rows, each an array of strings; *changed the rows written. 0, or -1 with err. */
+int keydb_run(keydb *db, const keydb_sql *s, const char *const *params, int n, jv *rows, long long *changed,
+	      isol8_err *err);
+/* Statements without parameters (a schema), in the database's dialect. */
+int keydb_script(keydb *db, const char *sqlite_sql, const char *pg_sql, isol8_err *err);
+bool keydb_is_pg(const keydb *db);
+
 /* SHA-256 of text as 64 lowercase hex digits. */
 void keydb_digest(const char *text, char out[65]);
 /* The key's row as the reference's JSON. */
