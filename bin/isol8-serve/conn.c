@@ -348,7 +348,7 @@ void peer_text(int fd, char *out, size_t n)
 
 int refuse_if_draining(serve_ctx *c, serve_conn *k, const char *what)
 {
-	if (!__atomic_load_n(&c->sh->draining, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(c->draining, __ATOMIC_RELAXED))
 		return 0;
 	reply_error(k, 503, "this node is draining (it is stopping): %s starts on another node; retry", what);
 	return -1;

@@ -211,7 +211,7 @@ static void reap_children(guard *g)
  * that deadline. */
 static uint64_t start_drain(serve_ctx *c)
 {
-	__atomic_store_n(&c->sh->draining, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(c->draining, 1, __ATOMIC_RELAXED);
 	long long ms = (long long)config_num(&c->cfg, "serve.drainMs", 30000);
 	printf("[INFO] Draining: no new sandboxes or sessions; running executions finish (at most %lld ms)\n", ms);
 	fflush(stdout);

@@ -15,7 +15,7 @@
  * out of rotation, and its sessions' requests still reach it until it is gone. */
 static void route_health(serve_ctx *c, serve_conn *k)
 {
-	bool draining = __atomic_load_n(&c->sh->draining, __ATOMIC_RELAXED);
+	bool draining = __atomic_load_n(c->draining, __ATOMIC_RELAXED);
 	if (strcmp(k->req.method, "GET") && strcmp(k->req.method, "HEAD"))
 		reply_error(k, 405, "use GET /health");
 	else if (draining)

@@ -79,8 +79,6 @@ struct serve_shared {
 	} tenants[SERVE_MAX_TENANTS]; /* executions by tenant (database keys; past the table: "other") */
 	uint64_t tenants_other[SERVE_NST];
 	uint64_t audit_failures;       /* audit lines that could not be written */
-	uint32_t draining;             /* the listening server got SIGTERM: /health says so, no new
-	                                * sandbox or session starts, running ones finish */
 };
 
 typedef struct serve_ctx {
@@ -104,6 +102,10 @@ typedef struct serve_ctx {
 	char session_bin[4096];      /* isol8-session next to us */
 	char mcp_bin[4096];          /* isol8-mcp next to us (/mcp) */
 	struct serve_shared *sh;
+	/* This server got SIGTERM: /health says so, no new sandbox or session starts, running ones
+	 * finish. A page shared with its own children only — never in *sh, which other servers on
+	 * the run dir (and the next one started) share, and which must not drain with it. */
+	uint32_t *draining;
 	int state_fd;
 	char *auth_conn;             /* the key database (SQLite path or postgres:// URL), NULL: off */
 	long long auth_ttl_ms;       /* auth.defaultTtlMs */

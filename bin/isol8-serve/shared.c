@@ -38,7 +38,7 @@
 #include "state/rundir.h"
 
 #define STATE_MAGIC 0x6c38737fu
-#define STATE_VERSION 5
+#define STATE_VERSION 6
 
 static const char *const statuses[SERVE_NST] = {"ok", "error", "timeout", "oom", "signal", "output_limit", "failed"};
 static const char *const reject_names[REJ_N] = {"queue_full", "queue_timeout", "body_too_large", "unauthorized",
@@ -140,6 +140,14 @@ int shared_open(serve_ctx *c, int max_concurrent, isol8_err *err)
 		semctl(sh->semid, 0, SETVAL, a);
 		sh->max_concurrent = max_concurrent;
 	}
+	c->draining = mmap(NULL, sizeof *c->draining, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c->draining == MAP_FAILED) {
+		c->draining = NULL;
+		isol8_fail(err, ISOL8_E_INTERNAL, errno, "cannot map a page");
+		munmap(sh, sizeof *sh);
+		close(fd);
+		goto out;
+	}
 	c->sh = sh;
 	c->state_fd = fd;
 	rc = 0;
@@ -166,6 +174,8 @@ void shared_close(serve_ctx *c)
 	munmap(c->sh, sizeof *c->sh);
 	close(c->state_fd);
 	c->sh = NULL;
+	munmap(c->draining, sizeof *c->draining);
+	c->draining = NULL;
 }
 
 int slot_acquire(serve_ctx *c, enum serve_reject *why)

@@ -25,12 +25,25 @@ like "$(jq -r .error "$WORK/body")" 'draining' "…saying the node is draining"
 is "$(code --data-binary '{"request":{"runtime":"python","code":"1"},"sessionId":"new-one"}' "$URL/execute")" 503 "a new session: 503"
 is "$(code --data-binary '{"request":{"runtime":"python","code":"print(x)"},"sessionId":"kept"}' "$URL/execute")/$(jq -r .stdout "$WORK/body")" \
 	"200/5" "an existing session is still served"
+# Draining is the stopping server's own: another server on the same run dir (a second unit, a
+# socket-activated one) still takes new work, and so does one started after the first is gone.
+S1=$SPID URL1=$URL
+start_server "$WORK/other.log" --key "$KEY"
+is "$(code "$URL/health")/$(jq -r .status "$WORK/body")" "200/ok" "another server on the same run dir is not draining"
+is "$(code --data-binary '{"request":{"runtime":"python","code":"print(2)"}}' "$URL/execute")/$(jq -r .stdout "$WORK/body")" \
+	"200/2" "…and runs a new sandbox"
+OTHER=$SPID SPID=$S1 URL=$URL1
 wait "$LONG"
 is "$(cat "$WORK/long.code")/$(jq -r .stdout "$WORK/long")" "200/done" "the execution that was running finishes and is answered"
 for i in $(seq 100); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
 ok $(kill -0 "$SPID" 2>/dev/null && echo 1 || echo 0) "…then the server exits"
 wait "$SPID" 2>/dev/null
 like "$(cat "$WORK/s.log")" 'Draining: no new sandboxes or sessions' "its log says it drained"
+SPID=$OTHER URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$WORK/other.log")
+is "$(code --data-binary '{"request":{"runtime":"python","code":"print(3)"}}' "$URL/execute")" 200 "the other server still runs new sandboxes once the drained one is gone"
+start_server "$WORK/third.log" --key "$KEY"
+is "$(code "$URL/health")/$(jq -r .status "$WORK/body")" "200/ok" "a server started after the drained one is not draining"
+kill -TERM "$SPID" "$OTHER"; wait "$SPID" "$OTHER" 2>/dev/null
 "$BIN/isol8-session" delete "k$(printf '%s' "$KEY" | sha256sum | cut -c1-12)-kept" >/dev/null 2>&1
 
 # a second SIGTERM does not wait
