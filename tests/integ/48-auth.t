@@ -3,7 +3,8 @@
 # in a temporary directory on a unix socket: the /auth routes with the reference's shapes and
 # codes, master-only (403), DB auth off (400), unknown id (404), revocation taking effect at once,
 # expiry, the purge job, SQL-injection-shaped names and tenant ids, the database going away
-# mid-way (503, nothing runs) and coming back; tenant isolation of sessions on every route,
+# mid-way (503, nothing runs) and coming back, the database hanging (503 within seconds on every
+# /auth route, never a hang); tenant isolation of sessions on every route,
 # listings and /cleanup, per-tenant limits (429), metrics by tenant; isol8 login / logout and
 # the stored credentials (expired ones warned about), end to end.
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +15,17 @@ PGDIR=$(mktemp -d /tmp/isol8-pg.XXXXXX)
 pg_ctl_() { runuser -u nobody -- "$PGBIN/pg_ctl" -D "$PGDIR/data" "$@" >/dev/null 2>&1; }
 pg_start() { pg_ctl_ -o "-k $PGDIR -c listen_addresses=" -l "$PGDIR/log" -w start; }
 pg_stop() { pg_ctl_ -m fast -w stop; }
-trap 'kill ${SPID:-} 2>/dev/null; pg_stop; rm -rf "$PGDIR"' EXIT
+# pg_freeze: every process of it stopped (kill -STOP), so it accepts connections and never
+# answers — a hung database, not a gone one; pg_thaw resumes them
+FROZEN=
+pg_freeze() {
+	local pm
+	pm=$(head -1 "$PGDIR/data/postmaster.pid")
+	FROZEN="$pm $(pgrep -P "$pm" | tr '\n' ' ')"
+	kill -STOP $FROZEN
+}
+pg_thaw() { [ -z "$FROZEN" ] || kill -CONT $FROZEN; FROZEN=; }
+trap 'pg_thaw; kill ${SPID:-} 2>/dev/null; pg_stop; rm -rf "$PGDIR"' EXIT
 chown nobody "$PGDIR"
 ok $([ -n "$PGBIN" ] && runuser -u nobody -- "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U isol8 >/dev/null 2>&1 && pg_start && echo 0 || echo 1) \
 	"a PostgreSQL of the test's own, on a unix socket in a temporary directory"
@@ -124,6 +135,41 @@ is "$CODE" 403 "…and a token no database key could be is refused without askin
 pg_start
 req POST /execute "$DK" '{"request":{"runtime":"python","code":"print(1)"}}'
 is "$CODE $(jqr .stdout)" "200 1" "the database back: the same key works again"
+stop_server
+
+# ---- the database hanging: every wait on it is bounded ----------------------------------------
+# timed METHOD PATH KEY BODY: req with a 20 s cap; MS = how long the answer took
+timed() {
+	local t0=$(date +%s%N)
+	CODE=$(curl -s -o "$WORK/body" -w '%{http_code}' -X "$1" --max-time 20 -H "Authorization: Bearer $3" \
+		${4:+--data-binary "$4"} "$URL$2")
+	OUT=$(cat "$WORK/body" 2>/dev/null) MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+start_server "$WORK/hang.log" --key "$MASTER" --auth-db "postgresql://isol8@/postgres?host=$PGDIR"
+req POST /auth/keys "$MASTER" '{"name":"h"}'
+HK=$(jqr .key) HID=$(jqr .id)
+req GET /sessions "$HK" # the key keeper holds its connection now
+pg_freeze
+timed POST /auth/keys "$MASTER" '{"name":"while-hung"}'
+ok $([ "$CODE" = 503 ] && [ "$MS" -lt 8000 ] && echo 0 || echo 1) \
+	"the database hung: POST /auth/keys answers 503 within seconds ($CODE after $MS ms)"
+timed GET /auth/keys "$MASTER"
+ok $([ "$CODE" = 503 ] && [ "$MS" -lt 8000 ] && echo 0 || echo 1) "…GET /auth/keys too ($CODE after $MS ms)"
+timed DELETE "/auth/keys/$HID" "$MASTER"
+ok $([ "$CODE" = 503 ] && [ "$MS" -lt 8000 ] && echo 0 || echo 1) "…DELETE /auth/keys/ID too ($CODE after $MS ms)"
+timed POST /auth/login "$MASTER" ''
+ok $([ "$CODE" = 503 ] && [ "$MS" -lt 8000 ] && echo 0 || echo 1) "…POST /auth/login too ($CODE after $MS ms)"
+timed POST /execute "$HK" '{"request":{"runtime":"bash","code":"echo no"}}'
+ok $([ "$CODE" = 503 ] && [ "$MS" -lt 8000 ] && echo 0 || echo 1) "…a database key gets 503, nothing runs ($CODE after $MS ms)"
+timed GET /sessions "$MASTER"
+is "$CODE" 200 "…while the master key still works"
+pg_thaw
+req POST /auth/keys "$MASTER" '{"name":"after"}'
+is "$CODE" 201 "the database resumed: the /auth routes work again"
+req POST /execute "$HK" '{"request":{"runtime":"bash","code":"echo yes"}}'
+is "$CODE $(jqr .stdout)" "200 yes" "…and the database key too"
+req GET /auth/keys "$MASTER"
+is "$(jqr '[.keys[].name] | map(select(. == "while-hung")) | length')" 0 "…no key was made by the request that got 503"
 stop_server
 start_server "$WORK/off.log" --key "$MASTER"
 req POST /auth/keys "$MASTER" '{"name":"x"}'
