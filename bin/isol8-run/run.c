@@ -548,6 +548,16 @@ static void tell_persisted(const isol8_result *res)
 	free(record);
 }
 
+/* A run that was accepted but could not run: its audit line all the same (status failed). */
+static void audit_failure(const isol8_config *cfg, const isol8_request *req, const isol8_options *opt,
+			  const char *why, uint64_t started)
+{
+	isol8_audit_who who = {.source = "cli"};
+	isol8_err err = {0};
+	if (isol8_audit_failure(cfg, req, opt, why, (now_mono_ns() - started) / 1000000, &who, &err) < 0)
+		fprintf(stderr, "[WARN] %s\n", err.msg);
+}
+
 int isol8_run_main(int argc, char **argv)
 {
 	isol8_config cfg;
@@ -587,10 +597,13 @@ int isol8_run_main(int argc, char **argv)
 	int sfd = signalfd_for(SIGINT, SIGTERM, SIGHUP, 0);
 	isol8_result res;
 	bool want_events = a.mode == M_STREAM || a.mode == M_EVENTS || sink.out_file;
-	if (a.host)
+	uint64_t started = now_mono_ns();
+	if (a.host) {
 		run_remote(&a, &req, &opt, &sink, want_events, &res);
-	else if (isol8_execute(&req, &opt, want_events ? on_event : NULL, &sink, sfd, &res, &err) < 0)
+	} else if (isol8_execute(&req, &opt, want_events ? on_event : NULL, &sink, sfd, &res, &err) < 0) {
+		audit_failure(&cfg, &req, &opt, err.msg, started);
 		isol8_die("%s", err.msg);
+	}
 
 	int code = exit_code(sfd, &res);
 	print_result(a.mode, &res, &sink);

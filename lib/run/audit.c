@@ -3,6 +3,7 @@
  *
  *   {"executionId","userId","timestamp","runtime","codeHash","containerId","exitCode",
  *    "durationMs","status","source","network","tenantId"?,"keyId"?,"client"?,
+ *    "error"? (status "failed": an execution that gave no result, and why; exitCode null),
  *    "resourceUsage"? (trackResources),"securityEvents"? (the proxy's refusals),"metadata"?,
  *    "outputs"? ([{type,width,height,bytes}] of a python run's figures: never their data, which
  *    can be megabytes and can show anything),"code"? (includeCode),"stdout"?,"stderr"? (includeOutput)}
@@ -103,8 +104,9 @@ static jv outputs_summary(const isol8_result *res)
 	return l;
 }
 
+/* The record of res, or (failure not NULL) of an execution that gave no result, and why. */
 static jv record(const isol8_config *c, const isol8_request *req, const isol8_options *o, const isol8_result *res,
-		 const isol8_audit_who *who)
+		 const isol8_audit_who *who, const char *failure)
 {
 	const char *code = req->cmd ? req->cmd : req->code ? req->code : "";
 	char hash[65], started[32];
@@ -122,7 +124,7 @@ static jv record(const isol8_config *c, const isol8_request *req, const isol8_op
 	r = jv_object_set(r, jv_string("runtime"), jv_string(req->runtime ? req->runtime : res->runtime));
 	r = jv_object_set(r, jv_string("codeHash"), jv_string(hash));
 	r = jv_object_set(r, jv_string("containerId"), jv_string(res->sandbox_id));
-	r = jv_object_set(r, jv_string("exitCode"), jv_number(res->exit_code));
+	r = jv_object_set(r, jv_string("exitCode"), failure ? jv_null() : jv_number(res->exit_code));
 	r = jv_object_set(r, jv_string("durationMs"), jv_number((double)res->duration_ms));
 	r = jv_object_set(r, jv_string("status"), jv_string(res->status ? res->status : "internal"));
 	r = jv_object_set(r, jv_string("source"), jv_string(who && who->source ? who->source : "library"));
@@ -133,9 +135,10 @@ static jv record(const isol8_config *c, const isol8_request *req, const isol8_op
 		r = jv_object_set(r, jv_string("keyId"), jv_string(who->key_id));
 	if (who && who->client && *who->client)
 		r = jv_object_set(r, jv_string("client"), jv_string(who->client));
-	if (config_bool(c, "audit.trackResources", 1)) {
+	if (failure) /* masked: a message may quote the request (a path, a URL with a token) */
+		r = jv_object_set(r, jv_string("error"), masked(o, (const unsigned char *)failure, strlen(failure)));
+	if (!failure && config_bool(c, "audit.trackResources", 1))
 		r = jv_object_set(r, jv_string("resourceUsage"), result_resource_usage(res));
-	}
 	jv ev = security_events(o, res);
 	if (jv_array_length(jv_copy(ev)) > 0)
 		r = jv_object_set(r, jv_string("securityEvents"), ev);
@@ -152,7 +155,7 @@ static jv record(const isol8_config *c, const isol8_request *req, const isol8_op
 		r = jv_object_set(r, jv_string("outputs"), outputs_summary(res));
 	if (config_bool(c, "audit.includeCode", 0))
 		r = jv_object_set(r, jv_string("code"), masked(o, (const unsigned char *)code, strlen(code)));
-	if (config_bool(c, "audit.includeOutput", 0)) { /* masked already; masked again costs nothing */
+	if (!failure && config_bool(c, "audit.includeOutput", 0)) { /* masked already; masked again costs nothing */
 		r = jv_object_set(r, jv_string("stdout"), masked(o, res->out.data, res->out.len));
 		r = jv_object_set(r, jv_string("stderr"), masked(o, res->err.data, res->err.len));
 	}
@@ -287,12 +290,9 @@ static int send_syslog(const char *path, const char *line, size_t n, isol8_err *
 	return rc;
 }
 
-int isol8_audit_execution(const isol8_config *c, const isol8_request *req, const isol8_options *o,
-			  const isol8_result *res, const isol8_audit_who *who, isol8_err *err)
+/* Writes record r (consumed) where audit.destination says. */
+static int emit(const isol8_config *c, jv r, isol8_err *err)
 {
-	if (!c || !config_bool(c, "audit.enabled", 0))
-		return 0;
-	jv r = record(c, req, o, res, who);
 	char *text = json_dump(r, 0), *line = xasprintf("%s\n", text);
 	jv_free(r);
 	free(text);
@@ -311,4 +311,23 @@ int isol8_audit_execution(const isol8_config *c, const isol8_request *req, const
 	explicit_bzero(line, n);
 	free(line);
 	return rc;
+}
+
+int isol8_audit_execution(const isol8_config *c, const isol8_request *req, const isol8_options *o,
+			  const isol8_result *res, const isol8_audit_who *who, isol8_err *err)
+{
+	if (!c || !config_bool(c, "audit.enabled", 0))
+		return 0;
+	return emit(c, record(c, req, o, res, who, NULL), err);
+}
+
+int isol8_audit_failure(const isol8_config *c, const isol8_request *req, const isol8_options *o, const char *why,
+			uint64_t duration_ms, const isol8_audit_who *who, isol8_err *err)
+{
+	if (!c || !config_bool(c, "audit.enabled", 0))
+		return 0;
+	isol8_result none = {.status = "failed", .exit_code = -1, .duration_ms = duration_ms};
+	uuid_v4(none.execution_id);
+	snprintf(none.runtime, sizeof none.runtime, "%s", req->runtime ? req->runtime : "");
+	return emit(c, record(c, req, o, &none, who, why && *why ? why : "the execution failed"), err);
 }

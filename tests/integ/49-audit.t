@@ -3,7 +3,8 @@
 # exec, buffered HTTP, SSE, an HTTP session exec) with the reference's fields and ours (status,
 # tenant and key id, client address, network mode, the proxy's refusals), includeCode and
 # includeOutput with a secret masked, stdout and syslog destinations, retention pruning,
-# postLogScript, 8 writers at once never interleaving, and a full disk that fails no run.
+# postLogScript, 8 writers at once never interleaving, a full disk that fails no run, and
+# executions that fail (no sandbox, a session gone during an exec): a line each, status failed.
 . "$(dirname "$0")/lib.sh"
 SERVE="$BIN/isol8-serve"
 MASTER=master-key-0123456789abcdef
@@ -48,7 +49,26 @@ unlike "$(cat "$LOG")" "hunter2" "…the secret appears nowhere in the log"
 n=$(lines)
 capture "$BIN/isol8-session" exec aud -e 'x = 1'
 is "$(( $(lines) - n )) $(last .source)" "1 session" "isol8-session exec: one line, source session"
-"$BIN/isol8-session" delete aud >/dev/null
+# kill_session DIR: its supervisor killed (SIGKILL), so an exec in it ends without a result
+kill_session() {
+	kill -KILL "$(jq -r .daemon "$ISOL8_RUN_DIR/sessions/$1/meta.json")"
+	sleep 0.3
+	"$BIN/isol8-cleanup" >/dev/null 2>&1
+}
+"$BIN/isol8-session" exec aud -e 'import time; time.sleep(20)' >/dev/null 2>&1 & EXEC=$!
+sleep 1.5
+n=$(lines)
+kill_session aud
+wait $EXEC
+is "$(( $(lines) - n )) $(last '[.source, .status, (.error | length > 0)] | map(tostring) | join(" ")')" "1 session failed true" \
+	"isol8-session exec that ends without a result: one line, status failed, with the reason"
+
+# a run that fails after the code was accepted (no process may start): still a line
+n=$(lines)
+capture "$ISOL8" run -r bash --pids-limit 1 -e 'echo never'
+is "$RC $(( $(lines) - n ))" "1 1" "isol8 run that fails to start the sandbox: exit 1, and one line"
+is "$(last '[.source, .status, .runtime, (.error | test("sandbox setup failed")), (.codeHash | length)] | map(tostring) | join(" ")')" \
+	"cli failed bash true 64" "…status failed, the reason in error, the code's hash"
 
 # ---- isol8-serve: buffered, SSE, session exec; tenant, key and client --------------------------------
 cfg
@@ -66,6 +86,24 @@ is "$(( $(lines) - n ))" 3 "…one line each"
 req POST /execute "$MASTER" '{"request":{"runtime":"python","code":"print(2)"}}'
 is "$(last '[has("tenantId"), has("keyId")] | map(tostring) | join(" ")')" "false false" "a static master key: no tenant or key id"
 req DELETE /session/as "$DK"
+
+# executions that fail: each still one line, status failed, with the reason
+n=$(lines)
+req POST /execute "$DK" '{"request":{"runtime":"bash","code":"echo never"},"options":{"pidsLimit":1}}'
+is "$CODE $(( $(lines) - n ))" "500 1" "POST /execute that fails to start the sandbox: 500, and one line"
+is "$(last '[.source, .status, .tenantId, (.error | test("sandbox setup failed"))] | map(tostring) | join(" ")')" \
+	"http failed acme true" "…status failed, the tenant, the reason"
+curl -s -N -H "Authorization: Bearer $DK" --data-binary '{"request":{"runtime":"bash","code":"echo never"},"options":{"pidsLimit":1}}' \
+	"$URL/execute/stream" >/dev/null
+is "$(( $(lines) - n )) $(last '[.source, .status] | join(" ")')" "2 http failed" "…the same over SSE"
+req POST /execute "$DK" '{"sessionId":"gone","request":{"runtime":"python","code":"1"}}'
+n=$(lines)
+req POST /execute "$DK" '{"sessionId":"gone","request":{"runtime":"python","code":"import time; time.sleep(20)"}}' & EXEC=$!
+sleep 1.5
+kill_session "$(ls "$ISOL8_RUN_DIR/sessions" | grep -- '-gone$')"
+wait $EXEC
+is "$(( $(lines) - n )) $(last '[.source, .status, (.error | test("session ended"))] | map(tostring) | join(" ")')" \
+	"1 http-session failed true" "a session exec whose session ends meanwhile: one line, status failed"
 kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
 
 # ---- destinations: stdout, syslog -----------------------------------------------------------------
