@@ -366,8 +366,11 @@ static int cmd_exec(int argc, char **argv, const isol8_config *cfg)
 		isol8_die("no session \"%s\" (create it with isol8-session create, or pass --create -r RUNTIME)", a.id);
 	signal(SIGPIPE, SIG_IGN);
 	jv result;
-	int rc = session_show_exec(f, a.mode, &result); /* the same modes as isol8 run */
+	bool mid_line;
+	int rc = session_show_exec(f, a.mode, &result, &mid_line); /* the same modes as isol8 run */
 	fclose(f);
+	if (mid_line && isol8_audit_on_stdout(cfg)) /* the audit line starts a line of its own */
+		(void)write_all(1, "\n", 1);
 	audit_exec(cfg, &a, result, started);
 	free(text);
 	isol8_buf_free(&a.setup);

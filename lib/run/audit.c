@@ -232,6 +232,16 @@ static void post_log(const char *script, const char *path)
 	_exit(0);
 }
 
+/* An exclusive flock on fd, waited for 2 s at most: a writer stuck holding it must not hold up
+ * executions (the line is then counted as not written). 0, or -1 with errno. */
+static int lock_bounded(int fd)
+{
+	int locked = -1;
+	for (int i = 0; i < 200 && (locked = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK; i++)
+		usleep(10000);
+	return locked;
+}
+
 static int write_file_line(const isol8_config *c, const char *line, size_t n, isol8_err *err)
 {
 	char *dir = audit_dir(c), *path = xasprintf("%s/executions.log", dir);
@@ -241,11 +251,7 @@ static int write_file_line(const isol8_config *c, const char *line, size_t n, is
 	} else if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
 		rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "audit: cannot open %s", path);
 	} else {
-		/* bounded: a writer stuck holding the lock must not hold up executions (2 s, then counted) */
-		int locked = -1;
-		for (int i = 0; i < 200 && (locked = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK; i++)
-			usleep(10000);
-		ssize_t w = locked < 0 ? (errno = EWOULDBLOCK, -1) : write(fd, line, n); /* one write: never split */
+		ssize_t w = lock_bounded(fd) < 0 ? (errno = EWOULDBLOCK, -1) : write(fd, line, n); /* one write: never split */
 		if (w != (ssize_t)n) {
 			rc = isol8_fail(err, ISOL8_E_SANDBOX, w < 0 ? errno : ENOSPC, "audit: cannot write %s", path);
 			if (w > 0) /* a partial line would corrupt the next one: cut it off */
@@ -290,6 +296,26 @@ static int send_syslog(const char *path, const char *line, size_t n, isol8_err *
 	return rc;
 }
 
+/* One line on stdout, in one write under the same bounded lock as the file's: processes sharing
+ * the stdout (a server's connections) never interleave lines a pipe would split. A reader that
+ * stopped reading holds nothing up (2 s). The caller has ended any line of its own first. */
+static int write_stdout_line(const char *line, size_t n, isol8_err *err)
+{
+	struct pollfd pf = {1, POLLOUT, 0};
+	errno = 0;
+	bool locked = lock_bounded(1) == 0 || errno != EWOULDBLOCK; /* a stdout flock refuses: write anyway */
+	ssize_t w = locked && poll(&pf, 1, 2000) == 1 && (pf.revents & POLLOUT) ? write(1, line, n) : -1;
+	flock(1, LOCK_UN);
+	if (w != (ssize_t)n)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno ? errno : EAGAIN, "audit: cannot write to stdout");
+	return 0;
+}
+
+bool isol8_audit_on_stdout(const isol8_config *c)
+{
+	return c && config_bool(c, "audit.enabled", 0) && !strcmp(config_str(c, "audit.destination", "filesystem"), "stdout");
+}
+
 /* Writes record r (consumed) where audit.destination says. */
 static int emit(const isol8_config *c, jv r, isol8_err *err)
 {
@@ -300,9 +326,7 @@ static int emit(const isol8_config *c, jv r, isol8_err *err)
 	const char *dest = config_str(c, "audit.destination", "filesystem");
 	int rc = 0;
 	if (!strcmp(dest, "stdout")) {
-		struct pollfd pf = {1, POLLOUT, 0}; /* a reader that stopped reading holds nothing up */
-		if (poll(&pf, 1, 2000) != 1 || !(pf.revents & POLLOUT) || write(1, line, n) != (ssize_t)n)
-			rc = isol8_fail(err, ISOL8_E_SANDBOX, errno ? errno : EAGAIN, "audit: cannot write to stdout");
+		rc = write_stdout_line(line, n, err);
 	} else if (!strcmp(dest, "syslog") || !strcmp(dest, "journald")) {
 		rc = send_syslog(config_str(c, "audit.syslogSocket", "/dev/log"), line, n - 1, err);
 	} else {

@@ -2,7 +2,9 @@
 # 49-audit.t — the audit log: one line per execution of every kind (isol8 run, isol8-session
 # exec, buffered HTTP, SSE, an HTTP session exec) with the reference's fields and ours (status,
 # tenant and key id, client address, network mode, the proxy's refusals), includeCode and
-# includeOutput with a secret masked, stdout and syslog destinations, retention pruning,
+# includeOutput with a secret masked, stdout (strict JSON lines: after output without a newline,
+# isol8-serve's own lines on stderr, /mcp's records never in an answer, --inetd and isol8-mcp on
+# stdio refusing it) and syslog destinations, retention pruning,
 # postLogScript, 8 writers at once never interleaving, a full disk that fails no run, and
 # executions that fail (no sandbox, a session gone during an exec): a line each, status failed.
 . "$(dirname "$0")/lib.sh"
@@ -111,6 +113,35 @@ printf '{"audit": {"enabled": true, "destination": "stdout"}}\n' >"$ISOL8_CONFIG
 capture "$ISOL8" run -r bash -e 'echo program'
 is "$(printf '%s\n' "$OUT" | head -1)" "program" "destination stdout: the program's output first"
 is "$(printf '%s\n' "$OUT" | sed -n 2p | jq -r '.source + " " + .runtime')" "cli bash" "…then the record, one strict JSON line"
+# the audit line always starts a line of its own, even after output without a final newline
+capture "$ISOL8" run -r bash -e 'printf abc'
+is "$(printf '%s\n' "$OUT" | head -1)" "abc" "destination stdout after output without a newline: the output's line is ended…"
+is "$(printf '%s\n' "$OUT" | sed -n 2p | jq -r .source)" "cli" "…and the record is a line of its own"
+"$BIN/isol8-session" create -r bash --id so >/dev/null
+capture "$BIN/isol8-session" exec so -e 'printf xyz'
+is "$(printf '%s\n' "$OUT" | head -1) $(printf '%s\n' "$OUT" | sed -n 2p | jq -r .source)" "xyz session" \
+	"…the same for isol8-session exec"
+"$BIN/isol8-session" delete so >/dev/null
+# isol8-serve: stdout carries the records only, its own [INFO] lines go to stderr
+"$SERVE" --listen 127.0.0.1:0 --key "$MASTER" >"$WORK/so.out" 2>"$WORK/so.err" & SPID=$!
+for i in $(seq 300); do grep -qs 'listening on' "$WORK/so.out" "$WORK/so.err" && break; sleep 0.05; done
+URL=http://127.0.0.1:$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/so.out" "$WORK/so.err")
+req POST /execute "$MASTER" '{"request":{"runtime":"bash","code":"printf no-newline"}}'
+mcp_post() { curl -s -D "$WORK/mh" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+	-H "Authorization: Bearer $MASTER" ${1:+-H "Mcp-Session-Id: $1"} --data-binary "$2" "${@:3}" "$URL/mcp"; }
+mcp_post "" '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' >/dev/null
+MSID=$(tr -d '\r' <"$WORK/mh" | sed -n 's/^Mcp-Session-Id: //Ip')
+MOUT=$(mcp_post "$MSID" '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"run_code","arguments":{"language":"bash","code":"echo via-mcp"}}}')
+like "$MOUT" 'via-mcp' "/mcp on a server auditing to stdout: the call is answered…"
+unlike "$MOUT" 'codeHash' "…and its record never reaches the client"
+mcp_post "$MSID" '' -X DELETE >/dev/null
+kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+is "$(jq -r .source "$WORK/so.out" 2>&1 | tr '\n' ' ')" "http mcp-http " "isol8-serve with destination stdout: its stdout is the records, one strict JSON line each"
+like "$(cat "$WORK/so.err")" 'listening on' "…its own [INFO] lines are on stderr"
+capture "$SERVE" --inetd --key "$MASTER"
+like "$RC $ERR" '^1 \[ERR\] .*audit.destination "stdout" .*--inetd' "--inetd refuses destination stdout: stdout is the client's connection there"
+capture "$BIN/isol8-mcp"
+like "$RC $ERR" '^1 .*audit.destination "stdout" .*MCP' "isol8-mcp on stdio refuses it: stdout is the protocol there"
 python3 -c '
 import socket, sys, os
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
