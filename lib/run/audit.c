@@ -170,8 +170,22 @@ static char *audit_dir(const isol8_config *c)
 	return xstrdup(d && *d ? d : ".isol8_audit");
 }
 
-/* Deletes this log's files (executions*.log, executions*.jsonl) in dir older than days — never
- * another program's, should logDir be shared — once per process (a CLI run pays one readdir). */
+/* This log's own files: executions*.log and executions*.jsonl, and the copies a rotation made of
+ * them (executions.log.1, executions.log.2.gz, executions.log-20260101). Never another program's:
+ * logDir may be shared. */
+static bool own_log_file(const char *name)
+{
+	if (strncmp(name, "executions", 10))
+		return false;
+	for (const char *p = name + 10; (p = strchr(p, '.')); p++) {
+		size_t n = !strncmp(p, ".log", 4) ? 4 : !strncmp(p, ".jsonl", 6) ? 6 : 0;
+		if (n && (p[n] == 0 || p[n] == '.' || p[n] == '-'))
+			return true;
+	}
+	return false;
+}
+
+/* Deletes this log's files in dir older than days, once per process (a CLI run pays one readdir). */
 static void prune(const char *dir, double days)
 {
 	static bool done;
@@ -184,11 +198,8 @@ static void prune(const char *dir, double days)
 	time_t cutoff = time(NULL) - (time_t)(days * 86400);
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		bool ours = !strncmp(e->d_name, "executions", 10) &&
-			    ((n > 4 && !strcmp(e->d_name + n - 4, ".log")) || (n > 6 && !strcmp(e->d_name + n - 6, ".jsonl")));
 		struct stat st;
-		if (ours && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		if (own_log_file(e->d_name) && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_mtime < cutoff)
 			unlinkat(dirfd(d), e->d_name, 0);
 	}

@@ -163,8 +163,9 @@ like "$ERR" '\[WARN\] audit: cannot send to the syslog socket' "…it is reporte
 # ---- retention, postLogScript ----------------------------------------------------------------------
 mkdir -p "$AUD"
 touch -d '100 days ago' "$AUD/executions-2026-01.log" "$AUD/executions-old.jsonl"
-touch -d '100 days ago' "$AUD/keep.txt" "$AUD/someone-elses.log"
-touch -d '10 days ago' "$AUD/executions-recent.log"
+touch -d '100 days ago' "$AUD/executions.log.1" "$AUD/executions.log.2.gz" "$AUD/executions.log-20260101"
+touch -d '100 days ago' "$AUD/keep.txt" "$AUD/someone-elses.log" "$AUD/executionsX.txt"
+touch -d '10 days ago' "$AUD/executions-recent.log" "$AUD/executions.log.3"
 cat >"$WORK/post.sh" <<SH
 #!/bin/sh
 echo "called with \$# arg: \$1" >>"$WORK/post.out"
@@ -173,8 +174,10 @@ chmod +x "$WORK/post.sh"
 cfg "\"retentionDays\": 30, \"postLogScript\": \"$WORK/post.sh\""
 capture "$ISOL8" run -r bash -e 'true'
 ok $([ ! -e "$AUD/executions-2026-01.log" ] && [ ! -e "$AUD/executions-old.jsonl" ] && [ -e "$AUD/executions-recent.log" ] &&
-	[ -e "$AUD/keep.txt" ] && [ -e "$AUD/someone-elses.log" ] && echo 0 || echo 1) \
+	[ -e "$AUD/keep.txt" ] && [ -e "$AUD/someone-elses.log" ] && [ -e "$AUD/executionsX.txt" ] && echo 0 || echo 1) \
 	"retentionDays: the log's own files older than it are deleted; newer ones and other programs' files kept"
+is "$(cd "$AUD" && ls executions.log.* executions.log-* 2>/dev/null | tr '\n' ' ')" "executions.log.3 " \
+	"…its rotated copies too (executions.log.1, .2.gz, -20260101), when older than it"
 for i in $(seq 100); do [ -s "$WORK/post.out" ] && break; sleep 0.05; done
 is "$(cat "$WORK/post.out")" "called with 1 arg: $LOG" "postLogScript runs with the log file's path as its one argument (no shell)"
 cat >"$WORK/hang.sh" <<'SH'
