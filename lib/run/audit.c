@@ -207,38 +207,64 @@ static void prune(const char *dir, double days)
 }
 
 /* The operator's postLogScript with the file's path as its one argument: no shell, detached
- * (the run does not wait), its stdio /dev/null, killed after POST_LOG_TIMEOUT_S. */
-static void post_log(const char *script, const char *path)
+ * (the run does not wait), its stdio /dev/null, killed after POST_LOG_TIMEOUT_S. 0 once it was
+ * started; -1 with err when it could not be (the exec's errno comes back on a close-on-exec
+ * pipe, fd 3 of the detached processes), so the caller warns or counts it instead of it
+ * vanishing in a process nobody watches. What the script does once started is its own. */
+static int post_log(const char *script, const char *path, isol8_err *err)
 {
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "audit: the line was written, but postLogScript %s could not be started",
+				  script);
 	pid_t first = fork();
 	if (first != 0) {
+		close(p[1]);
 		if (first > 0)
 			while (waitpid(first, NULL, 0) < 0 && errno == EINTR)
 				;
-		return;
+		int e = 0;
+		ssize_t n;
+		while ((n = read(p[0], &e, sizeof e)) < 0 && errno == EINTR) /* EOF: the exec happened */
+			;
+		close(p[0]);
+		if (first < 0 || n == (ssize_t)sizeof e)
+			return isol8_fail(err, ISOL8_E_SANDBOX, first < 0 ? errno : e,
+					  "audit: the line was written, but postLogScript %s could not be started", script);
+		return 0;
 	}
 	setsid();
 	if (fork() != 0) /* the watcher is reparented away from the caller */
 		_exit(0);
+	if (p[1] != 3)
+		dup2(p[1], 3);
+	fcntl(3, F_SETFD, FD_CLOEXEC); /* closed by the script's exec: the caller then reads EOF */
 	int null = open("/dev/null", O_RDWR);
 	for (int fd = 0; fd < 3; fd++)
 		dup2(null, fd);
 	/* nothing of the caller's (a client's socket, a server's listening one) stays open for 30 s */
-	syscall(SYS_close_range, 3u, ~0u, 0u);
-	pid_t p = fork();
-	if (p == 0) {
+	syscall(SYS_close_range, 4u, ~0u, 0u);
+	pid_t child = fork();
+	if (child == 0) {
 		char *argv[] = {(char *)script, (char *)path, NULL};
 		execv(script, argv);
+		int e = errno;
+		(void)!write(3, &e, sizeof e);
 		_exit(127);
 	}
-	for (int i = 0; p > 0 && i < POST_LOG_TIMEOUT_S * 20; i++) {
-		if (waitpid(p, NULL, WNOHANG) == p)
+	if (child < 0) {
+		int e = errno;
+		(void)!write(3, &e, sizeof e);
+	}
+	close(3);
+	for (int i = 0; child > 0 && i < POST_LOG_TIMEOUT_S * 20; i++) {
+		if (waitpid(child, NULL, WNOHANG) == child)
 			_exit(0);
 		usleep(50000);
 	}
-	if (p > 0) {
-		kill(p, SIGKILL);
-		waitpid(p, NULL, 0);
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
 	}
 	_exit(0);
 }
@@ -275,7 +301,7 @@ static int write_file_line(const isol8_config *c, const char *line, size_t n, is
 		prune(dir, config_num(c, "audit.retentionDays", 90));
 		const char *script = config_str(c, "audit.postLogScript", "");
 		if (*script)
-			post_log(script, path);
+			rc = post_log(script, path, err);
 	}
 	free(path);
 	free(dir);

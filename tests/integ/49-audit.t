@@ -5,7 +5,8 @@
 # includeOutput with a secret masked, stdout (strict JSON lines: after output without a newline,
 # isol8-serve's own lines on stderr, /mcp's records never in an answer, --inetd and isol8-mcp on
 # stdio refusing it) and syslog destinations, retention pruning,
-# postLogScript, 8 writers at once never interleaving, a full disk that fails no run, and
+# postLogScript (one that cannot run: refused at start, or counted when it stops being runnable),
+# 8 writers at once never interleaving, a full disk that fails no run, and
 # executions that fail (no sandbox, a session gone during an exec): a line each, status failed.
 . "$(dirname "$0")/lib.sh"
 SERVE="$BIN/isol8-serve"
@@ -191,6 +192,33 @@ capture "$ISOL8" run -r bash -e 'echo quick'
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 ok $([ "$RC" = 0 ] && [ "$ms" -lt 5000 ] && echo 0 || echo 1) "a postLogScript that hangs does not hold the run (${ms} ms)"
 pkill -f "$WORK/hang.sh"
+# a postLogScript that cannot run is refused at start, with one line, and nothing runs
+cfg '"postLogScript": "/nonexistent/script"'
+n=$(lines)
+capture "$ISOL8" run -r bash -e 'echo never'
+like "$RC $ERR" '^1 \[ERR\] config .*"audit.postLogScript" /nonexistent/script cannot be run' \
+	"a postLogScript that does not exist: refused at start, one line"
+is "$OUT $(( $(lines) - n ))" " 0" "…and nothing ran"
+printf '#!/bin/sh\n' >"$WORK/noexec.sh"
+chmod 644 "$WORK/noexec.sh"
+cfg "\"postLogScript\": \"$WORK/noexec.sh\""
+capture "$ISOL8" run -r bash -e 'echo never'
+like "$RC $ERR" '^1 .*"audit.postLogScript" .*noexec.sh cannot be run' "…one that is not executable too"
+cfg '"postLogScript": "post.sh"'
+capture "$ISOL8" run -r bash -e 'echo never'
+like "$RC $ERR" '^1 .*"audit.postLogScript" post.sh .*absolute path' "…and a relative path (no PATH lookup, no shell)"
+# one that stops being runnable while a server runs: the line is written, the failure counted
+cp "$WORK/post.sh" "$WORK/post2.sh"
+cfg "\"postLogScript\": \"$WORK/post2.sh\""
+start_server "$WORK/pl.log" --key "$MASTER"
+chmod 644 "$WORK/post2.sh"
+n=$(lines)
+req POST /execute "$MASTER" '{"request":{"runtime":"bash","code":"echo fine"}}'
+is "$CODE $(jqr .stdout) $(( $(lines) - n ))" "200 fine 1" "a postLogScript that stopped being runnable: the execution and its line are fine…"
+req GET /metrics "$MASTER"
+like "$(grep '^isol8_audit_failures_total' <<<"$OUT")" 'isol8_audit_failures_total 1' "…the failure to start it is counted"
+like "$(cat "$WORK/pl.log")" 'postLogScript .*post2.sh could not be started' "…and logged"
+kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
 
 # ---- 8 writers at once ----------------------------------------------------------------------------
 cfg '"includeOutput": true'
