@@ -4,7 +4,8 @@
 # codes, master-only (403), DB auth off (400), unknown id (404), revocation taking effect at once,
 # expiry, the purge job, SQL-injection-shaped names and tenant ids, the database going away
 # mid-way (503, nothing runs) and coming back, the database hanging (503 within seconds on every
-# /auth route, never a hang); tenant isolation of sessions on every route,
+# /auth route, never a hang); DB auth from the config (auth.enabled, connectionString,
+# defaultTtlMs); tenant isolation of sessions on every route (SSE too),
 # listings and /cleanup, per-tenant limits (429), metrics by tenant; isol8 login / logout and
 # the stored credentials (expired ones warned about), end to end.
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +52,10 @@ suite() {
 	is "$CODE $OUT" '403 {"error":"Master key required for this operation"}' "$be: a database key cannot make keys: 403"
 	req GET /auth/keys "$key"
 	is "$CODE" 403 "$be: …nor list them"
+	req DELETE "/auth/keys/$id" "$key"
+	is "$CODE $OUT" '403 {"error":"Master key required for this operation"}' "$be: …nor revoke one, not even itself"
+	req POST /auth/login "$key" ''
+	is "$CODE $OUT" '403 {"error":"Master key required for this operation"}' "$be: …nor log in (POST /auth/login)"
 	req POST /execute "$key" '{"request":{"runtime":"python","code":"print(6 * 7)"}}'
 	is "$CODE $(jqr .stdout)" "200 42" "$be: the database key runs code"
 	req GET /auth/keys "$MASTER"
@@ -184,6 +189,45 @@ like "$RC $ERR" "^1 .*must be a SQLite path or a postgres:// URL \(MySQL and oth
 	"a mysql:// database is refused, never taken for a file name"
 ok $([ ! -e "mysql:" ] && echo 0 || echo 1) "…and nothing was created for it"
 
+# ---- DB auth from the config: auth.enabled, auth.connectionString, auth.defaultTtlMs ------------------
+ms_between() { echo $(( $(date -d "$2" +%s%3N) - $(date -d "$1" +%s%3N) )); }
+cat >"$ISOL8_CONFIG" <<JSON
+{"auth": {"enabled": true, "connectionString": "$WORK/from-config.db", "defaultTtlMs": 120000}}
+JSON
+start_server "$WORK/cfg.log" --key "$MASTER"
+req POST /auth/keys "$MASTER" '{"name":"c"}'
+CK=$(jqr .key)
+is "$CODE" 201 "auth.enabled with auth.connectionString: the key database, without --auth-db"
+ok $([ -f "$WORK/from-config.db" ] && echo 0 || echo 1) "…at the path the config names"
+req GET /auth/keys "$MASTER"
+is "$(ms_between "$(jqr .keys[0].createdAt)" "$(jqr .keys[0].expiresAt)")" 120000 "auth.defaultTtlMs is a new key's lifetime"
+req POST /auth/login "$MASTER" ''
+req GET /auth/keys "$MASTER"
+is "$(jqr '[.keys[] | (.expiresAt | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.createdAt | sub("\\.[0-9]+Z$"; "Z") | fromdate)] | unique | join(",")')" \
+	120 "…for /auth/login too"
+req GET /sessions "$CK"
+is "$CODE" 200 "…and its keys work"
+stop_server
+cat >"$ISOL8_CONFIG" <<JSON
+{"auth": {"enabled": false, "connectionString": "$WORK/off.db"}}
+JSON
+start_server "$WORK/cfg-off.log" --key "$MASTER"
+req POST /auth/keys "$MASTER" '{"name":"x"}'
+is "$CODE" 400 "auth.enabled false: no key database, whatever auth.connectionString says"
+stop_server
+cat >"$ISOL8_CONFIG" <<'JSON'
+{"auth": {"enabled": true}}
+JSON
+HOME="$WORK/cfg-home" start_server "$WORK/cfg-home.log" --key "$MASTER"
+req POST /auth/keys "$MASTER" '{"name":"h"}'
+is "$CODE" 201 "auth.enabled without a connection string…"
+ok $([ -f "$WORK/cfg-home/.isol8/auth.db" ] && echo 0 || echo 1) "…is SQLite at ~/.isol8/auth.db"
+stop_server
+echo '{"auth": {"enabled": true, "defaultTtlMs": 0}}' >"$ISOL8_CONFIG"
+capture "$SERVE" --listen 127.0.0.1:0 --key "$MASTER" --auth-db "$WORK/x.db"
+like "$RC $ERR" '^1 .*auth.defaultTtlMs must be' "a bad auth.defaultTtlMs stops the server at start"
+echo '{}' >"$ISOL8_CONFIG"
+
 # ---- tenants ------------------------------------------------------------------------------------
 cat >"$ISOL8_CONFIG" <<'JSON'
 {"serve": {"tenants": {"beta": {"maxSessions": 1, "maxConcurrent": 1}}}}
@@ -207,6 +251,12 @@ req POST /execute "$A" '{"sessionId":"s1","request":{"runtime":"python","code":"
 is "$CODE $(jqr .stdout)" "200 41" "…and beta's DELETE /session/s1 and POST /cleanup leave alpha's session alone"
 req POST /execute "$B" '{"sessionId":"s1","request":{"runtime":"python","code":"print(\"secret\" in dir())"}}'
 is "$CODE $(jqr .stdout)" "200 False" "beta's own s1 is another session"
+SSE=$(curl -s -N --max-time 60 -H "Authorization: Bearer $B" --data-binary \
+	'{"sessionId":"s1","request":{"runtime":"python","code":"print(globals().get(\"secret\"))"}}' "$URL/execute/stream")
+is "$(printf '%s\n' "$SSE" | sed -n 's/^data: //p' | jq -r 'select(.type == "stdout") | .data' | tr -d '\n')" "None" \
+	"…over SSE too: beta's stream with sessionId s1 runs in beta's s1, never alpha's"
+req POST /execute "$A" '{"sessionId":"s1","request":{"runtime":"python","code":"print(secret)"}}'
+is "$CODE $(jqr .stdout)" "200 41" "…and alpha's s1 is as it was"
 req POST /execute "$B" '{"sessionId":"s2","request":{"runtime":"python","code":"1"}}'
 is "$CODE" 429 "serve.tenants.beta.maxSessions 1: a second session is 429"
 like "$(jqr .error)" 'tenant "beta" already has 1 sessions' "…saying whose limit it is"
