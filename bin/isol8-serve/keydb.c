@@ -252,6 +252,41 @@ void keydb_close(keydb *db)
 	free(db);
 }
 
+/* A query parameter whose value is a secret (password, sslpassword). */
+static bool secret_param(const char *p, size_t n)
+{
+	return n >= 8 && !strncmp(p + n - 8, "password", 8);
+}
+
+char *keydb_display(const char *conn)
+{
+	if (!is_pg(conn))
+		return xstrdup(conn);
+	isol8_buf b = {0};
+	const char *auth = strstr(conn, "://") + 3, *end = auth + strcspn(auth, "/?");
+	const char *at = memchr(auth, '@', (size_t)(end - auth));
+	const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	buf_append(&b, conn, (size_t)((colon ? colon + 1 : auth) - conn));
+	if (colon)
+		buf_puts(&b, "***");
+	const char *p = colon ? at : auth;
+	const char *q = strchr(p, '?');
+	buf_append(&b, p, (size_t)((q ? q : p + strlen(p)) - p));
+	while (q && *q) { /* each "?key=value" / "&key=value", a secret's value masked */
+		size_t n = 1 + strcspn(q + 1, "&");
+		const char *eq = memchr(q, '=', n);
+		if (eq && secret_param(q + 1, (size_t)(eq - q - 1))) {
+			buf_append(&b, q, (size_t)(eq + 1 - q));
+			buf_puts(&b, "***");
+		} else {
+			buf_append(&b, q, n);
+		}
+		q += n;
+	}
+	buf_append(&b, "", 1);
+	return (char *)b.data;
+}
+
 const char *keydb_kind(const keydb *db)
 {
 	return db->kind;

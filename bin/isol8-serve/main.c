@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "keydb.h"
 #include "net/listen.h"
 #include "run/imagebuild.h"
 #include "serve.h"
@@ -532,6 +533,11 @@ int main(int argc, char **argv)
 	}
 	fprintf(info_out(&c), "       Auth: Bearer token required%s\n",
 		c.auth_conn ? " (static master keys, and keys in the database)" : "");
+	if (c.auth_conn) { /* never its password: the ready line ends up in logs */
+		char *shown = keydb_display(c.auth_conn);
+		fprintf(info_out(&c), "       Auth DB: %s\n", shown);
+		free(shown);
+	}
 	fflush(info_out(&c));
 	int drop[] = {lfd, sfd};
 	if (keys_start_keeper(&c, drop, 2) < 0)

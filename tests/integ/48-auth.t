@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# 48-auth.t — API keys in a database, against SQLite and against a PostgreSQL this test starts
-# in a temporary directory on a unix socket: the /auth routes with the reference's shapes and
-# codes, master-only (403), DB auth off (400), unknown id (404), revocation taking effect at once,
-# expiry, the purge job, SQL-injection-shaped names and tenant ids, the database going away
-# mid-way (503, nothing runs) and coming back, the database hanging (503 within seconds on every
-# /auth route, never a hang); DB auth from the config (auth.enabled, connectionString,
-# defaultTtlMs); tenant isolation of sessions on every route (SSE too),
-# listings and /cleanup, per-tenant limits (429), metrics by tenant; isol8 login / logout and
-# the stored credentials (expired ones warned about), end to end.
+# 48-auth.t — API keys in a database, against SQLite and against a PostgreSQL this test starts in a
+# temporary directory on a unix socket: the /auth routes with the reference's shapes and codes,
+# master-only (403), DB auth off (400), unknown id (404), revocation taking effect at once, expiry,
+# the purge job, SQL-injection-shaped names and tenant ids, the database going away mid-way (503,
+# nothing runs) and coming back, the database hanging (503 within seconds on every /auth route,
+# never a hang), the ready line's Auth DB without a password; DB auth from the config (auth.enabled,
+# connectionString, defaultTtlMs); tenant isolation of sessions on every route (SSE too), listings
+# and /cleanup, per-tenant limits (429), metrics by tenant; isol8 login / logout and the stored
+# credentials (expired ones warned about), end to end.
 . "$(dirname "$0")/lib.sh"
 SERVE="$BIN/isol8-serve"
 MASTER=master-key-0123456789abcdef
@@ -39,6 +39,7 @@ suite() {
 	local be=$1 conn=$2
 	echo '{"auth": {"cleanupIntervalMs": 1000}}' >"$ISOL8_CONFIG"
 	start_server "$WORK/$be.log" --key "$MASTER" --auth-db "$conn"
+	ok $(grep -qxF "       Auth DB: $conn" "$WORK/$be.log" && echo 0 || echo 1) "$be: the ready line names the key database (Auth DB: …)"
 	req POST /auth/keys "$MASTER" '{"name":"ci","tenantId":"acme"}'
 	is "$CODE" 201 "$be: POST /auth/keys (master) creates a key: 201"
 	local key id
@@ -121,6 +122,15 @@ suite sqlite "$WORK/auth/keys.db"
 ok $([ -f "$WORK/auth/keys.db" ] && [ "$(stat -c %a "$WORK/auth")" = 700 ] && echo 0 || echo 1) \
 	"sqlite: the database file is created, in a directory only its owner reads"
 suite postgresql "postgresql://isol8@/postgres?host=$PGDIR"
+
+# a password in the connection string never reaches the log
+start_server "$WORK/pw.log" --key "$MASTER" --auth-db "postgresql://isol8:s3cret-pw@/postgres?host=$PGDIR&password=s3cret-qp"
+ok $(grep -qxF "       Auth DB: postgresql://isol8:***@/postgres?host=$PGDIR&password=***" "$WORK/pw.log" && echo 0 || echo 1) \
+	"Auth DB: a PostgreSQL URL is shown with its passwords masked"
+unlike "$(cat "$WORK/pw.log")" "s3cret" "…neither the URL's nor the password= parameter appears"
+req POST /auth/keys "$MASTER" '{"name":"pw"}'
+is "$CODE" 201 "…and the database is used with them"
+stop_server
 
 # ---- the database going away ------------------------------------------------------------------
 start_server "$WORK/down.log" --key "$MASTER" --auth-db "postgresql://isol8@/postgres?host=$PGDIR"
