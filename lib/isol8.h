@@ -286,6 +286,16 @@ typedef struct isol8_audit_who {
  * this for every execution; a program using isol8_execute calls it itself. */
 int isol8_audit_execution(const isol8_config *c, const isol8_request *req, const isol8_options *o,
 			  const isol8_result *res, const isol8_audit_who *who, isol8_err *err);
+/* The same for an execution that was accepted but gave no result (isol8_execute returned -1, a
+ * session ended during it): a line with status "failed", exitCode null and why (masked) in
+ * "error", so the log holds every execution asked for, not only those that ran. duration_ms:
+ * from the request to the failure. */
+int isol8_audit_failure(const isol8_config *c, const isol8_request *req, const isol8_options *o, const char *why,
+			uint64_t duration_ms, const isol8_audit_who *who, isol8_err *err);
+/* Whether c's audit lines go to stdout (audit.destination "stdout"). A program whose stdout also
+ * carries other output ends its last line before each audit call, so every record is a line of
+ * its own; one whose stdout is a protocol must not write them there at all. */
+bool isol8_audit_on_stdout(const isol8_config *c);
 
 /* ---- engines: local and remote behind one interface ---------------------------------------- */
 

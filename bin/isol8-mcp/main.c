@@ -52,6 +52,7 @@ struct call {
 static struct call calls[MAX_CALLS];
 static mcp_ctx ctx = {.owner = ""};
 static bool http_mode, http_new;
+static int proto_fd = 1; /* where the protocol's lines go: stdout, unless audit lines go there */
 
 /* ---- calls -------------------------------------------------------------------------------- */
 
@@ -115,15 +116,15 @@ static void start_call(jv id, jv params)
 	const char *n = jv_get_kind(name) == JV_KIND_STRING ? jv_string_value(name) : "";
 	int slot = free_call();
 	if (!tool_known(n)) {
-		rpc_send(1, rpc_error(jv_copy(id), E_PARAMS, "Unknown tool: %s", n));
+		rpc_send(proto_fd, rpc_error(jv_copy(id), E_PARAMS, "Unknown tool: %s", n));
 	} else if (jv_is_valid(args) && jv_get_kind(args) != JV_KIND_OBJECT) {
-		rpc_send(1, rpc_error(jv_copy(id), E_PARAMS, "arguments must be an object"));
+		rpc_send(proto_fd, rpc_error(jv_copy(id), E_PARAMS, "arguments must be an object"));
 	} else if (jv_is_valid(token) && jv_get_kind(token) != JV_KIND_STRING && jv_get_kind(token) != JV_KIND_NUMBER) {
-		rpc_send(1, rpc_error(jv_copy(id), E_PARAMS, "_meta.progressToken must be a string or a number"));
+		rpc_send(proto_fd, rpc_error(jv_copy(id), E_PARAMS, "_meta.progressToken must be a string or a number"));
 	} else if (slot < 0) {
-		rpc_send(1, rpc_error(jv_copy(id), E_INTERNAL, "too many calls at once (%d): wait for one to end", MAX_CALLS));
+		rpc_send(proto_fd, rpc_error(jv_copy(id), E_INTERNAL, "too many calls at once (%d): wait for one to end", MAX_CALLS));
 	} else if (start_worker(slot, id, n, args, token) < 0) {
-		rpc_send(1, rpc_error(jv_copy(id), E_INTERNAL, "cannot start the call: %s", strerror(errno)));
+		rpc_send(proto_fd, rpc_error(jv_copy(id), E_INTERNAL, "cannot start the call: %s", strerror(errno)));
 	}
 	jv_free(name);
 	jv_free(args);
@@ -172,7 +173,7 @@ static void drain(struct call *c)
 		unsigned char *nl;
 		while (c->pending.len && (nl = memchr(c->pending.data, '\n', c->pending.len))) {
 			size_t l = (size_t)(nl - c->pending.data) + 1;
-			(void)write_all(1, c->pending.data, l);
+			(void)write_all(proto_fd, c->pending.data, l);
 			memmove(c->pending.data, c->pending.data + l, c->pending.len - l);
 			c->pending.len -= l;
 		}
@@ -224,32 +225,32 @@ static void handle_request(const char *meth, jv id, jv params, bool *initialized
 		jv r = initialize_result(params);
 		if (http_mode && !http_new) {
 			jv_free(r);
-			rpc_send(1, rpc_error(jv_copy(id), E_INVALID, "this MCP session is already initialized"));
+			rpc_send(proto_fd, rpc_error(jv_copy(id), E_INVALID, "this MCP session is already initialized"));
 			return;
 		}
 		jv v = json_get(r, "protocolVersion");
 		if (http_mode && client_create(&ctx, jv_string_value(v), false) < 0) {
 			jv_free(r);
 			r = jv_invalid();
-			rpc_send(1, rpc_error(jv_copy(id), E_INTERNAL, "cannot keep this client's state: %s", strerror(errno)));
+			rpc_send(proto_fd, rpc_error(jv_copy(id), E_INTERNAL, "cannot keep this client's state: %s", strerror(errno)));
 		}
 		jv_free(v);
 		*initialized = jv_is_valid(r);
 		if (jv_is_valid(r))
-			rpc_send(1, rpc_response(jv_copy(id), r));
+			rpc_send(proto_fd, rpc_response(jv_copy(id), r));
 	} else if (!strcmp(meth, "ping")) {
-		rpc_send(1, rpc_response(jv_copy(id), jv_object()));
+		rpc_send(proto_fd, rpc_response(jv_copy(id), jv_object()));
 	} else if (!*initialized) {
-		rpc_send(1, rpc_error(jv_copy(id), E_INVALID, "initialize first"));
+		rpc_send(proto_fd, rpc_error(jv_copy(id), E_INVALID, "initialize first"));
 	} else if (!strcmp(meth, "tools/list")) {
-		rpc_send(1, rpc_response(jv_copy(id), tools_list(&ctx)));
+		rpc_send(proto_fd, rpc_response(jv_copy(id), tools_list(&ctx)));
 	} else if (!strcmp(meth, "tools/call")) {
 		if (jv_get_kind(params) != JV_KIND_OBJECT)
-			rpc_send(1, rpc_error(jv_copy(id), E_PARAMS, "tools/call needs params {name, arguments}"));
+			rpc_send(proto_fd, rpc_error(jv_copy(id), E_PARAMS, "tools/call needs params {name, arguments}"));
 		else
 			start_call(jv_copy(id), jv_copy(params));
 	} else {
-		rpc_send(1, rpc_error(jv_copy(id), E_METHOD, "Method not found: %s", meth));
+		rpc_send(proto_fd, rpc_error(jv_copy(id), E_METHOD, "Method not found: %s", meth));
 	}
 }
 
@@ -258,7 +259,7 @@ static void handle(const char *line, size_t n, bool *initialized)
 	jv m = jv_parse_sized(line, (int)n);
 	if (!jv_is_valid(m)) {
 		jv_free(m);
-		return rpc_send(1, rpc_error(jv_null(), E_PARSE, "Parse error: not JSON"));
+		return rpc_send(proto_fd, rpc_error(jv_null(), E_PARSE, "Parse error: not JSON"));
 	}
 	jv method = json_get(m, "method"), id = json_get(m, "id"), ver = json_get(m, "jsonrpc");
 	bool notification = !jv_is_valid(id);
@@ -267,7 +268,7 @@ static void handle(const char *line, size_t n, bool *initialized)
 		if (jv_get_kind(m) == JV_KIND_OBJECT && !jv_is_valid(method) && jv_is_valid(id))
 			; /* a response from the client: this server sends no requests, so it is ignored */
 		else
-			rpc_send(1, rpc_error(notification || !id_ok(id) ? jv_null() : jv_copy(id), E_INVALID,
+			rpc_send(proto_fd, rpc_error(notification || !id_ok(id) ? jv_null() : jv_copy(id), E_INVALID,
 					      jv_get_kind(m) == JV_KIND_ARRAY ? "Invalid Request: batches are not supported"
 									      : "Invalid Request: a JSON-RPC 2.0 object with a method"));
 	} else {
@@ -301,7 +302,7 @@ static void take_input(isol8_buf *in, bool *skipping, bool *initialized)
 		in->len -= l + 1;
 	}
 	if (in->len > MAX_LINE) { /* refused whole, the rest of it skipped to its newline */
-		rpc_send(1, rpc_error(jv_null(), E_INVALID, "message over %u bytes", MAX_LINE));
+		rpc_send(proto_fd, rpc_error(jv_null(), E_INVALID, "message over %u bytes", MAX_LINE));
 		in->len = 0;
 		*skipping = true;
 	}
@@ -354,7 +355,7 @@ static void serve_loop(bool initialized)
 static const char usage[] =
 	"Usage: isol8-mcp\n"
 	"       isol8-mcp --http CLIENT --owner PREFIX [--new | --terminate] [--tenant T] [--key-id ID]\n"
-	"                 [--address A] [--max-sessions N]\n"
+	"                 [--address A] [--max-sessions N] [--audit-fd FD]\n"
 	"\n"
 	"isol8 as a Model Context Protocol server on stdin/stdout (JSON-RPC 2.0, one message per\n"
 	"line; logs on stderr). Client configuration: {\"command\": \"isol8\", \"args\": [\"mcp\"]}.\n"
@@ -363,6 +364,7 @@ static const char usage[] =
 struct http_args {
 	const char *client;
 	bool terminate;
+	int audit_fd; /* --audit-fd: isol8-serve's stdout, for audit.destination "stdout"; -1 none */
 };
 
 static void parse_args(int argc, char **argv, struct http_args *h)
@@ -370,7 +372,8 @@ static void parse_args(int argc, char **argv, struct http_args *h)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = !strcmp(a, "--http") || !strcmp(a, "--owner") || !strcmp(a, "--tenant") ||
-			     !strcmp(a, "--key-id") || !strcmp(a, "--address") || !strcmp(a, "--max-sessions");
+			     !strcmp(a, "--key-id") || !strcmp(a, "--address") || !strcmp(a, "--max-sessions") ||
+			     !strcmp(a, "--audit-fd");
 		if (takes && !v)
 			isol8_die("%s needs a value (see isol8-mcp --help)", a);
 		if (!strcmp(a, "--http"))
@@ -385,6 +388,8 @@ static void parse_args(int argc, char **argv, struct http_args *h)
 			ctx.who.client = v;
 		else if (!strcmp(a, "--max-sessions"))
 			ctx.owner_max_sessions = atoi(v);
+		else if (!strcmp(a, "--audit-fd"))
+			h->audit_fd = strspn(v, "0123456789") == strlen(v) && atoi(v) > 2 ? atoi(v) : -2;
 		else if (!strcmp(a, "--new"))
 			http_new = true;
 		else if (!strcmp(a, "--terminate"))
@@ -393,8 +398,10 @@ static void parse_args(int argc, char **argv, struct http_args *h)
 			isol8_die("unexpected argument \"%s\" (see isol8-mcp --help)", a);
 		i += takes;
 	}
-	if (!h->client && (http_new || h->terminate || ctx.who.tenant || ctx.who.key_id || *ctx.owner))
-		isol8_die("--new, --terminate, --owner, --tenant and --key-id go with --http (see isol8-mcp --help)");
+	if (!h->client && (http_new || h->terminate || ctx.who.tenant || ctx.who.key_id || *ctx.owner || h->audit_fd != -1))
+		isol8_die("--new, --terminate, --owner, --tenant, --key-id and --audit-fd go with --http (see isol8-mcp --help)");
+	if (h->audit_fd == -2 || (h->audit_fd > 2 && fcntl(h->audit_fd, F_GETFD) < 0))
+		isol8_die("--audit-fd takes an open file descriptor above 2 (isol8-serve passes its stdout)");
 	/* a client id names a directory: the same rule as a session id's */
 	if (h->client && (strlen(h->client) > 64 || !h->client[0] || strspn(h->client, "0123456789abcdef") != strlen(h->client)))
 		isol8_die("--http takes the client's id, 1-64 lowercase hex digits");
@@ -417,17 +424,37 @@ static int http_message(const struct http_args *h)
 	return 0;
 }
 
+/* Audit lines for audit.destination "stdout" must never enter the protocol: a client would read a
+ * record as a message, or in place of its answer, and learn what the operator logs. On stdio
+ * there is no other stdout, so that destination is refused; under isol8-serve (--http) the
+ * records go to the server's stdout (--audit-fd) and the protocol moves to a descriptor of its own. */
+static void keep_audit_off_protocol(const struct http_args *h)
+{
+	if (!isol8_audit_on_stdout(&ctx.cfg))
+		return;
+	if (!h->client)
+		isol8_die("config audit.destination \"stdout\" cannot be used by isol8-mcp on stdio: stdout carries the "
+			  "MCP protocol; use \"filesystem\" or \"syslog\"");
+	if (h->audit_fd < 0)
+		isol8_die("config audit.destination \"stdout\": --http needs --audit-fd (isol8-serve passes its stdout)");
+	proto_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
+	if (proto_fd < 0 || dup2(h->audit_fd, 1) < 0)
+		isol8_die("cannot set up the audit descriptor: %s", strerror(errno));
+	close(h->audit_fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(usage, stdout);
 		return 0;
 	}
-	struct http_args h = {0};
+	struct http_args h = {.audit_fd = -1};
 	parse_args(argc, argv, &h);
 	isol8_err err = {0};
 	if (isol8_config_load(&ctx.cfg, &err) < 0)
 		isol8_die("%s", err.msg);
+	keep_audit_off_protocol(&h);
 	isol8_options probe;
 	if (mcp_options(&ctx, &probe, &err) < 0) /* a bad mcp.* is said at start, not at each call */
 		isol8_die("%s", err.msg);

@@ -399,6 +399,18 @@ static bool cancelled(int cancel_r)
 	return fcntl(cancel_r, F_SETFL, O_NONBLOCK) == 0 && read(cancel_r, &probe, 1) == 0;
 }
 
+/* The call's audit line: res's, or (res NULL) a failed one and why — every run is recorded,
+ * fresh or in a session, finished, failed or cancelled. Never fails the call. */
+static void audit_run(const mcp_ctx *c, const isol8_request *r, const isol8_options *o, const isol8_result *res,
+		      const char *why, uint64_t started)
+{
+	isol8_err err = {0};
+	int rc = res ? isol8_audit_execution(&c->cfg, r, o, res, &c->who, &err)
+		     : isol8_audit_failure(&c->cfg, r, o, why, (now_mono_ns() - started) / 1000000, &c->who, &err);
+	if (rc < 0)
+		fprintf(stderr, "[WARN] %s\n", err.msg);
+}
+
 static jv run_fresh(const mcp_ctx *c, isol8_request *r, struct progress *p, int cancel_r, bool *gone)
 {
 	isol8_options o;
@@ -406,7 +418,9 @@ static jv run_fresh(const mcp_ctx *c, isol8_request *r, struct progress *p, int 
 	if (mcp_options(c, &o, &err) < 0 || isol8_request_validate(r, &o, &err) < 0)
 		return tool_failure("%s", err.msg);
 	isol8_result res;
+	uint64_t started = now_mono_ns();
 	int rc = isol8_execute(r, &o, on_event, p, cancel_r, &res, &err);
+	audit_run(c, r, &o, rc == 0 ? &res : NULL, err.msg, started);
 	if ((*gone = cancelled(cancel_r))) {
 		if (rc == 0)
 			isol8_result_free(&res);
@@ -417,12 +431,39 @@ static jv run_fresh(const mcp_ctx *c, isol8_request *r, struct progress *p, int 
 		isol8_options_free(&o);
 		return tool_failure("%s", err.msg);
 	}
-	isol8_err aerr = {0};
-	if (isol8_audit_execution(&c->cfg, r, &o, &res, &c->who, &aerr) < 0)
-		fprintf(stderr, "[WARN] %s\n", aerr.msg);
 	jv out = run_result(&res, isol8_result_json(&res));
 	isol8_result_free(&res);
 	isol8_options_free(&o);
+	return out;
+}
+
+/* One line of a session exec's answer: progress for an event; the call's result (audited) for
+ * the exec's result; a failure, with why, for a refusal or a line that is not an event. */
+static jv session_line(const mcp_ctx *c, const isol8_request *r, const isol8_options *o, const char *line, size_t n,
+		       struct progress *p, uint64_t started, char *why, size_t whyn)
+{
+	isol8_evread ev;
+	isol8_event e;
+	jv out = jv_invalid();
+	evr_kind k = evr_parse_line(line, n, &ev);
+	if (k == EVR_RESULT) {
+		isol8_result res;
+		isol8_err err = {0};
+		if (isol8_result_from_json(jv_copy(ev.result), &res, &err) == 0) {
+			audit_run(c, r, o, &res, NULL, started);
+			out = run_result(&res, jv_copy(ev.result));
+			isol8_result_free(&res);
+		} else {
+			snprintf(why, whyn, "the session's answer could not be read: %s", err.msg);
+		}
+	} else if (k == EVR_REFUSAL) {
+		snprintf(why, whyn, "%s", (const char *)ev.data.data);
+	} else if (k == EVR_MALFORMED) {
+		snprintf(why, whyn, "the session answered something that is not an event");
+	} else if (evr_event(&ev, &e)) {
+		on_event(p, &e);
+	}
+	evr_free(&ev);
 	return out;
 }
 
@@ -431,14 +472,22 @@ static jv run_fresh(const mcp_ctx *c, isol8_request *r, struct progress *p, int 
 static jv run_in_session(const mcp_ctx *c, const char *iid, const char *sid, isol8_request *r, struct progress *p,
 			 int cancel_r, bool *gone)
 {
+	isol8_options o;
+	isol8_err err = {0};
+	if (mcp_options(c, &o, &err) < 0) /* the session's own: create_session made it with these */
+		return tool_failure("%s", err.msg);
+	uint64_t started = now_mono_ns();
 	jv doc = jv_object_set(jv_object(), jv_string("request"), isol8_request_json(r));
 	int fd = session_send(iid, sessionmsg_exec(doc));
-	if (fd < 0)
+	if (fd < 0) {
+		isol8_options_free(&o);
 		return tool_failure("Unknown session: %s (create_session makes one, list_sessions lists them)", sid);
+	}
 	isol8_buf line = {0};
 	jv out = jv_invalid();
+	char why[1200] = "";
 	bool eof = false;
-	while (!jv_is_valid(out) && !eof) {
+	while (!jv_is_valid(out) && !why[0] && !eof) {
 		struct pollfd f[2] = {{fd, POLLIN, 0}, {cancel_r, POLLIN, 0}};
 		if (poll(f, 2, -1) < 0 && errno != EINTR)
 			break;
@@ -453,29 +502,9 @@ static jv run_in_session(const mcp_ctx *c, const char *iid, const char *sid, iso
 		if (n > 0)
 			buf_append(&line, tmp, (size_t)n);
 		unsigned char *nl;
-		while (!jv_is_valid(out) && line.len && (nl = memchr(line.data, '\n', line.len))) {
-			isol8_evread ev;
-			isol8_event e;
-			evr_kind k = evr_parse_line((const char *)line.data, (size_t)(nl - line.data), &ev);
-			if (k == EVR_RESULT) {
-				isol8_result res;
-				isol8_err err = {0};
-				jv structured = jv_copy(ev.result);
-				if (isol8_result_from_json(jv_copy(ev.result), &res, &err) == 0) {
-					out = run_result(&res, structured);
-					isol8_result_free(&res);
-				} else {
-					jv_free(structured);
-					out = tool_failure("the session's answer could not be read: %s", err.msg);
-				}
-			} else if (k == EVR_REFUSAL) {
-				out = tool_failure("%s", (const char *)ev.data.data);
-			} else if (k == EVR_MALFORMED) {
-				out = tool_failure("the session answered something that is not an event");
-			} else if (evr_event(&ev, &e)) {
-				on_event(p, &e);
-			}
-			evr_free(&ev);
+		while (!jv_is_valid(out) && !why[0] && line.len && (nl = memchr(line.data, '\n', line.len))) {
+			out = session_line(c, r, &o, (const char *)line.data, (size_t)(nl - line.data), p, started, why,
+					   sizeof why);
 			size_t l = (size_t)(nl - line.data) + 1;
 			memmove(line.data, line.data + l, line.len - l);
 			line.len -= l;
@@ -483,8 +512,14 @@ static jv run_in_session(const mcp_ctx *c, const char *iid, const char *sid, iso
 	}
 	close(fd); /* before a cancelled call exits: the supervisor sees the hangup and ends the exec */
 	isol8_buf_free(&line);
-	if (!jv_is_valid(out) && !*gone)
-		out = tool_failure("session %s ended during the call", sid);
+	if (!jv_is_valid(out)) { /* no result: recorded all the same, as failed */
+		if (!why[0])
+			snprintf(why, sizeof why, *gone ? "the call was cancelled by the client" : "session %s ended during the call", sid);
+		audit_run(c, r, &o, NULL, why, started);
+		if (!*gone)
+			out = tool_failure("%s", why);
+	}
+	isol8_options_free(&o);
 	return out;
 }
 

@@ -132,7 +132,16 @@ struct sink {
 	enum mode mode;
 	FILE *out_file;
 	isol8_evwriter ev; /* --events */
+	bool mid_line;     /* the program's output on stdout did not end with a newline (yet) */
 };
+
+/* An audit line on stdout starts a line of its own: the program's unfinished one is ended. */
+static void end_stdout_line(const isol8_config *cfg, struct sink *s)
+{
+	if (s->mid_line && isol8_audit_on_stdout(cfg))
+		(void)write_all(1, "\n", 1);
+	s->mid_line = false;
+}
 
 static void on_event(void *ctx, const isol8_event *ev)
 {
@@ -142,6 +151,8 @@ static void on_event(void *ctx, const isol8_event *ev)
 	if (s->mode == M_STREAM) {
 		if (ev->type == ISOL8_EV_STDOUT || ev->type == ISOL8_EV_STDERR)
 			(void)write_all(ev->type == ISOL8_EV_STDOUT ? 1 : 2, ev->data, ev->len);
+		if (ev->type == ISOL8_EV_STDOUT && ev->len)
+			s->mid_line = ev->data[ev->len - 1] != '\n';
 		else if (ev->type == ISOL8_EV_ERROR)
 			fprintf(stderr, "[ERR] %.*s\n", (int)ev->len, (const char *)ev->data);
 	} else if (s->mode == M_EVENTS) {
@@ -548,6 +559,17 @@ static void tell_persisted(const isol8_result *res)
 	free(record);
 }
 
+/* A run that was accepted but could not run: its audit line all the same (status failed). */
+static void audit_failure(const isol8_config *cfg, const isol8_request *req, const isol8_options *opt,
+			  const char *why, uint64_t started, struct sink *sink)
+{
+	end_stdout_line(cfg, sink);
+	isol8_audit_who who = {.source = "cli"};
+	isol8_err err = {0};
+	if (isol8_audit_failure(cfg, req, opt, why, (now_mono_ns() - started) / 1000000, &who, &err) < 0)
+		fprintf(stderr, "[WARN] %s\n", err.msg);
+}
+
 int isol8_run_main(int argc, char **argv)
 {
 	isol8_config cfg;
@@ -587,14 +609,18 @@ int isol8_run_main(int argc, char **argv)
 	int sfd = signalfd_for(SIGINT, SIGTERM, SIGHUP, 0);
 	isol8_result res;
 	bool want_events = a.mode == M_STREAM || a.mode == M_EVENTS || sink.out_file;
-	if (a.host)
+	uint64_t started = now_mono_ns();
+	if (a.host) {
 		run_remote(&a, &req, &opt, &sink, want_events, &res);
-	else if (isol8_execute(&req, &opt, want_events ? on_event : NULL, &sink, sfd, &res, &err) < 0)
+	} else if (isol8_execute(&req, &opt, want_events ? on_event : NULL, &sink, sfd, &res, &err) < 0) {
+		audit_failure(&cfg, &req, &opt, err.msg, started, &sink);
 		isol8_die("%s", err.msg);
+	}
 
 	int code = exit_code(sfd, &res);
 	print_result(a.mode, &res, &sink);
 	if (!a.host) { /* a remote run is the server's to audit */
+		end_stdout_line(&cfg, &sink);
 		isol8_audit_who who = {.source = "cli"};
 		if (isol8_audit_execution(&cfg, &req, &opt, &res, &who, &err) < 0)
 			fprintf(stderr, "[WARN] %s (the run itself is not affected)\n", err.msg);

@@ -69,18 +69,24 @@ static void on_watchdog(int sig)
 	_exit(3);
 }
 
-void watchdog_arm(serve_conn *k, long long ms)
+void watchdog_arm_reply(serve_conn *k, long long ms, int code, const char *msg)
 {
-	static const char body[] = "{\"error\":\"" WD_MSG "\"}\n";
+	char body[300];
+	int b = snprintf(body, sizeof body, "{\"error\":\"%s\"}\n", msg);
 	int n = snprintf(wd_reply, sizeof wd_reply,
-			 "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n%s", sizeof body - 1, body);
+			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s"
+			 "Connection: close\r\n\r\n%s", code, http_status_text(code), b, code == 503 ? "Retry-After: 1\r\n" : "", body);
 	wd_reply_len = n > 0 && (size_t)n < sizeof wd_reply ? (size_t)n : 0;
 	wd_fd = k->fd;
 	struct sigaction sa = {.sa_handler = on_watchdog};
 	sigaction(SIGALRM, &sa, NULL);
 	struct itimerval it = {{0, 0}, {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000}};
 	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+void watchdog_arm(serve_conn *k, long long ms)
+{
+	watchdog_arm_reply(k, ms, 504, WD_MSG);
 }
 
 void mark_streaming(serve_conn *k)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <openssl/sha.h>
+#include <poll.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +46,16 @@ static const char pg_schema[] =
 	" last_used_at TEXT, revoked BOOLEAN NOT NULL DEFAULT false);"
 	"CREATE INDEX IF NOT EXISTS idx_api_keys_key_hash ON api_keys(key_hash);";
 
+/* The longest one call waits on PostgreSQL: connecting, or one statement (with a reconnection).
+ * Below the 5 s a connection waits for the key keeper, so a hung database is a 503, not a hang. */
+#define PG_WAIT_MS 3000
+
 struct keydb {
 	sqlite3 *lite;
 	sqlite3_stmt *st[KEYDB_SLOTS];
-	PGconn *pg;
+	PGconn *pg;          /* PostgreSQL: the connection (NULL after one that timed out) */
+	char *pg_url;        /* PostgreSQL: what to connect to again */
+	bool relaxed;        /* keydb_relax: applied again to a new connection */
 	bool prepared[KEYDB_SLOTS];
 	char kind[300];
 };
@@ -91,24 +98,134 @@ static keydb *open_sqlite(keydb *db, const char *path, isol8_err *err)
 	return db;
 }
 
+/* ---- PostgreSQL, never waited on without a deadline -------------------------------------------
+ *
+ * Threat: a database that accepts connections and never answers (a hung or stopped server, a
+ * half-open network path) would hold every request that asks it, and their processes and
+ * connection places, for good. Every wait below is a poll with a deadline; a connection whose
+ * answer did not come in time is dropped (its late answer is never read as another's), and the
+ * server also ends a statement that runs past PG_WAIT_MS (statement_timeout). */
+
+static uint64_t deadline_after(int ms)
+{
+	return now_mono_ns() + (uint64_t)ms * 1000000u;
+}
+
+/* Whether pg's socket is ready (for writing, or reading) before the deadline. */
+static bool pg_ready(PGconn *pg, bool writing, uint64_t deadline)
+{
+	int fd = PQsocket(pg);
+	for (;;) {
+		uint64_t now = now_mono_ns();
+		if (fd < 0 || now >= deadline)
+			return false;
+		struct pollfd p = {fd, writing ? POLLOUT : POLLIN, 0};
+		int r = poll(&p, 1, (int)((deadline - now) / 1000000) + 1);
+		if (r > 0)
+			return true;
+		if (r < 0 && errno != EINTR)
+			return false;
+	}
+}
+
+static int pg_timed_out(keydb *db, isol8_err *err)
+{
+	PQfinish(db->pg); /* a late answer must not be taken for the next statement's */
+	db->pg = NULL;
+	return isol8_fail(err, ISOL8_E_SANDBOX, ETIMEDOUT, "the key database (postgresql) did not answer within %d ms",
+			  PG_WAIT_MS);
+}
+
+/* The result of what was just sent (PQsend*), by the deadline: the last one (an error stops a
+ * script there), or NULL with err when the connection failed or the deadline passed. */
+static PGresult *pg_await(keydb *db, uint64_t deadline, isol8_err *err)
+{
+	int f;
+	while ((f = PQflush(db->pg)) == 1)
+		if (!pg_ready(db->pg, true, deadline))
+			return pg_timed_out(db, err), NULL;
+	PGresult *last = NULL, *r;
+	for (;;) {
+		while (f == 0 && PQisBusy(db->pg)) {
+			if (!pg_ready(db->pg, false, deadline)) {
+				PQclear(last);
+				return pg_timed_out(db, err), NULL;
+			}
+			if (!PQconsumeInput(db->pg))
+				f = -1;
+		}
+		if (f < 0 || !(r = PQgetResult(db->pg)))
+			break;
+		PQclear(last);
+		last = r;
+	}
+	if (!last)
+		isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database (postgresql) is unreachable: %s", PQerrorMessage(db->pg));
+	return last;
+}
+
+/* What PQsend* (sent: its return) queued, awaited by the deadline; NULL with err. */
+static PGresult *pg_sent(keydb *db, int sent, uint64_t deadline, isol8_err *err)
+{
+	if (!sent) {
+		isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database (postgresql): %s", PQerrorMessage(db->pg));
+		return NULL;
+	}
+	return pg_await(db, deadline, err);
+}
+
+/* Runs sql (no parameters; several statements allowed). 0, or -1 with err. */
+static int pg_script(keydb *db, const char *sql, uint64_t deadline, isol8_err *err)
+{
+	PGresult *r = pg_sent(db, PQsendQuery(db->pg, sql), deadline, err);
+	if (!r)
+		return -1;
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0
+		 : isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database (postgresql): %s", PQresultErrorMessage(r));
+	PQclear(r);
+	return rc;
+}
+
+/* A new connection to db->pg_url, by the deadline, with this module's settings: 0, or -1 with
+ * err (db->pg then NULL). */
+static int pg_connect(keydb *db, uint64_t deadline, isol8_err *err)
+{
+	if (db->pg)
+		PQfinish(db->pg);
+	memset(db->prepared, 0, sizeof db->prepared);
+	db->pg = PQconnectStart(db->pg_url);
+	if (!db->pg)
+		return isol8_fail(err, ISOL8_E_SANDBOX, ENOMEM, "the key database (postgresql): out of memory");
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	while (PQstatus(db->pg) != CONNECTION_BAD && (st == PGRES_POLLING_WRITING || st == PGRES_POLLING_READING)) {
+		if (!pg_ready(db->pg, st == PGRES_POLLING_WRITING, deadline))
+			return pg_timed_out(db, err);
+		st = PQconnectPoll(db->pg);
+	}
+	if (PQstatus(db->pg) != CONNECTION_OK) {
+		isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database (postgresql): %s", PQerrorMessage(db->pg));
+		PQfinish(db->pg);
+		db->pg = NULL;
+		return -1;
+	}
+	char settings[160];
+	snprintf(settings, sizeof settings, "SET client_min_messages = warning; SET statement_timeout = %d;%s", PG_WAIT_MS,
+		 db->relaxed ? " SET synchronous_commit = off;" : "");
+	if (PQsetnonblocking(db->pg, 1) < 0 || pg_script(db, settings, deadline, err) < 0) {
+		if (db->pg)
+			PQfinish(db->pg);
+		db->pg = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static keydb *open_pg(keydb *db, const char *url, bool migrate, isol8_err *err)
 {
 	snprintf(db->kind, sizeof db->kind, "postgresql");
-	db->pg = PQconnectdb(url);
-	if (PQstatus(db->pg) != CONNECTION_OK) {
-		isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database (postgresql): %s", PQerrorMessage(db->pg));
-		keydb_close(db);
-		return NULL;
-	}
-	PQclear(PQexec(db->pg, "SET client_min_messages = warning"));
-	if (!migrate)
-		return db;
-	PGresult *r = PQexec(db->pg, pg_schema);
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database (postgresql): %s", PQresultErrorMessage(r));
-	PQclear(r);
-	if (!ok) {
+	db->pg_url = xstrdup(url);
+	if (pg_connect(db, deadline_after(PG_WAIT_MS), err) < 0 ||
+	    (migrate && pg_script(db, pg_schema, deadline_after(PG_WAIT_MS), err) < 0)) {
 		keydb_close(db);
 		return NULL;
 	}
@@ -131,7 +248,43 @@ void keydb_close(keydb *db)
 		sqlite3_close(db->lite);
 	if (db->pg)
 		PQfinish(db->pg);
+	free(db->pg_url);
 	free(db);
+}
+
+/* A query parameter whose value is a secret (password, sslpassword). */
+static bool secret_param(const char *p, size_t n)
+{
+	return n >= 8 && !strncmp(p + n - 8, "password", 8);
+}
+
+char *keydb_display(const char *conn)
+{
+	if (!is_pg(conn))
+		return xstrdup(conn);
+	isol8_buf b = {0};
+	const char *auth = strstr(conn, "://") + 3, *end = auth + strcspn(auth, "/?");
+	const char *at = memchr(auth, '@', (size_t)(end - auth));
+	const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	buf_append(&b, conn, (size_t)((colon ? colon + 1 : auth) - conn));
+	if (colon)
+		buf_puts(&b, "***");
+	const char *p = colon ? at : auth;
+	const char *q = strchr(p, '?');
+	buf_append(&b, p, (size_t)((q ? q : p + strlen(p)) - p));
+	while (q && *q) { /* each "?key=value" / "&key=value", a secret's value masked */
+		size_t n = 1 + strcspn(q + 1, "&");
+		const char *eq = memchr(q, '=', n);
+		if (eq && secret_param(q + 1, (size_t)(eq - q - 1))) {
+			buf_append(&b, q, (size_t)(eq + 1 - q));
+			buf_puts(&b, "***");
+		} else {
+			buf_append(&b, q, n);
+		}
+		q += n;
+	}
+	buf_append(&b, "", 1);
+	return (char *)b.data;
 }
 
 const char *keydb_kind(const keydb *db)
@@ -141,7 +294,7 @@ const char *keydb_kind(const keydb *db)
 
 bool keydb_is_pg(const keydb *db)
 {
-	return db->pg != NULL;
+	return db->pg_url != NULL;
 }
 
 int keydb_script(keydb *db, const char *sqlite_sql, const char *pg_sql, isol8_err *err)
@@ -154,11 +307,10 @@ int keydb_script(keydb *db, const char *sqlite_sql, const char *pg_sql, isol8_er
 		sqlite3_free(msg);
 		return rc;
 	}
-	PGresult *r = PQexec(db->pg, pg_sql);
-	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0
-						      : isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database: %s", PQresultErrorMessage(r));
-	PQclear(r);
-	return rc;
+	uint64_t deadline = deadline_after(PG_WAIT_MS);
+	if (!db->pg && pg_connect(db, deadline, err) < 0)
+		return -1;
+	return pg_script(db, pg_sql, deadline, err);
 }
 
 /* ---- one statement: bound text parameters in, rows of text out ------------------------------ */
@@ -198,53 +350,66 @@ static int run_sqlite(keydb *db, const keydb_sql *s, const char *const *params, 
 	return 0;
 }
 
+/* Prepares s on this connection once: 0, or -1 with err (*lost: the connection failed, not the SQL). */
+static int pg_prepare(keydb *db, const keydb_sql *s, const char *name, int n, uint64_t deadline, bool *lost,
+		      isol8_err *err)
+{
+	if (db->prepared[s->slot])
+		return 0;
+	PGresult *p = pg_sent(db, PQsendPrepare(db->pg, name, s->pg, n, NULL), deadline, err);
+	db->prepared[s->slot] = p && PQresultStatus(p) == PGRES_COMMAND_OK;
+	*lost = !db->pg || PQstatus(db->pg) != CONNECTION_OK;
+	if (!db->prepared[s->slot] && p)
+		isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database: %s", PQresultErrorMessage(p));
+	PQclear(p);
+	return db->prepared[s->slot] ? 0 : -1;
+}
+
+static void pg_rows(PGresult *r, jv *rows, long long *changed)
+{
+	for (int i = 0; rows && i < PQntuples(r); i++) {
+		jv row = jv_array();
+		for (int c = 0; c < PQnfields(r); c++)
+			row = jv_array_append(row, jv_string(PQgetvalue(r, i, c)));
+		*rows = jv_array_append(*rows, row);
+	}
+	if (changed)
+		*changed = atoll(PQcmdTuples(r));
+}
+
+/* One statement; a connection found lost (the server restarted) is opened again once. The whole
+ * call, reconnection included, is bounded by PG_WAIT_MS. */
 static int run_pg(keydb *db, const keydb_sql *s, const char *const *params, int n, jv *rows, long long *changed,
 		  isol8_err *err)
 {
+	uint64_t deadline = deadline_after(PG_WAIT_MS);
+	char name[8];
+	snprintf(name, sizeof name, "k%d", s->slot);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (PQstatus(db->pg) != CONNECTION_OK) { /* the server restarted: one new connection */
-			PQreset(db->pg);
-			memset(db->prepared, 0, sizeof db->prepared);
-			if (PQstatus(db->pg) != CONNECTION_OK)
-				break;
-		}
-		char name[8];
-		snprintf(name, sizeof name, "k%d", s->slot);
-		if (!db->prepared[s->slot]) {
-			PGresult *p = PQprepare(db->pg, name, s->pg, n, NULL);
-			db->prepared[s->slot] = PQresultStatus(p) == PGRES_COMMAND_OK;
-			if (!db->prepared[s->slot] && PQstatus(db->pg) == CONNECTION_OK) { /* bad SQL, not a lost connection */
-				isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database: %s", PQresultErrorMessage(p));
-				PQclear(p);
-				return -1;
-			}
-			PQclear(p);
-			if (!db->prepared[s->slot])
+		if ((!db->pg || PQstatus(db->pg) != CONNECTION_OK) && pg_connect(db, deadline, err) < 0)
+			return -1;
+		bool lost = false;
+		if (pg_prepare(db, s, name, n, deadline, &lost, err) < 0) {
+			if (lost && db->pg) /* not a timeout (that dropped the connection): try a new one */
 				continue;
+			return -1;
 		}
-		PGresult *r = PQexecPrepared(db->pg, name, n, params, NULL, NULL, 0);
-		ExecStatusType st = PQresultStatus(r);
+		PGresult *r = pg_sent(db, PQsendQueryPrepared(db->pg, name, n, params, NULL, NULL, 0), deadline, err);
+		ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-			for (int i = 0; rows && i < PQntuples(r); i++) {
-				jv row = jv_array();
-				for (int c = 0; c < PQnfields(r); c++)
-					row = jv_array_append(row, jv_string(PQgetvalue(r, i, c)));
-				*rows = jv_array_append(*rows, row);
-			}
-			if (changed)
-				*changed = atoll(PQcmdTuples(r));
+			pg_rows(r, rows, changed);
 			PQclear(r);
 			return 0;
 		}
-		if (PQstatus(db->pg) == CONNECTION_OK) { /* the statement failed, not the connection */
+		bool retry = db->pg && PQstatus(db->pg) != CONNECTION_OK;
+		if (r && !retry) /* the statement failed, not the connection */
 			isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database: %s", PQresultErrorMessage(r));
-			PQclear(r);
-			return -1;
-		}
 		PQclear(r);
+		if (!retry)
+			return -1;
 	}
 	return isol8_fail(err, ISOL8_E_SANDBOX, 0, "the key database (postgresql) is unreachable: %s",
-			  PQerrorMessage(db->pg));
+			  db->pg ? PQerrorMessage(db->pg) : "no connection");
 }
 
 int keydb_run(keydb *db, const keydb_sql *s, const char *const *params, int n, jv *rows, long long *changed,
@@ -252,7 +417,7 @@ int keydb_run(keydb *db, const keydb_sql *s, const char *const *params, int n, j
 {
 	if (rows)
 		*rows = jv_array();
-	int rc = db->pg ? run_pg(db, s, params, n, rows, changed, err) : run_sqlite(db, s, params, n, rows, changed, err);
+	int rc = db->pg_url ? run_pg(db, s, params, n, rows, changed, err) : run_sqlite(db, s, params, n, rows, changed, err);
 	if (rc < 0 && rows) {
 		jv_free(*rows);
 		*rows = jv_invalid();
@@ -377,6 +542,10 @@ long long keydb_purge(keydb *db, isol8_err *err)
 void keydb_relax(keydb *db)
 {
 	/* the keeper writes only lastUsedAt (and purges): not worth a WAL flush per request */
-	if (db->pg)
-		PQclear(PQexec(db->pg, "SET synchronous_commit = off"));
+	if (!db->pg_url)
+		return;
+	db->relaxed = true;
+	isol8_err err = {0};
+	if (db->pg && pg_script(db, "SET synchronous_commit = off", deadline_after(PG_WAIT_MS), &err) < 0)
+		fprintf(stderr, "[WARN] isol8-serve: %s\n", err.msg);
 }

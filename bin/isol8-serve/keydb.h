@@ -40,6 +40,9 @@ void keydb_close(keydb *db);
 void keydb_relax(keydb *db);
 /* What conn names, for messages: "sqlite:<path>" or "postgresql" (never a password). */
 const char *keydb_kind(const keydb *db);
+/* conn as an operator may see it (the ready line): a SQLite path as it is, a PostgreSQL URL with
+ * its password and any *password= parameter shown as "***" (malloc'd). */
+char *keydb_display(const char *conn);
 
 /* The key whose SHA-256 is digest_hex: 1 when it exists, is not revoked and has not expired (k
  * filled, its lastUsedAt set to now unless it was set in the last second), 0 when not, -1 when the database failed (err). */

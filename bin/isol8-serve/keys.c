@@ -6,7 +6,8 @@
  * connection (PostgreSQL: ~4 ms to connect, ~0.03 ms to query). It also runs the purge job. One
  * connection of --inetd has no keeper and opens the database itself.
  *
- * Threats: a database that is down must never open the door (503, nothing runs); a key is found
+ * Threats: a database that is down or hangs must never open the door (503, nothing runs) nor hold
+ * a request for good (keydb.c bounds every wait, a watchdog bounds each /auth route); a key is found
  * by its SHA-256 only (the key itself is never stored or logged); names and tenant ids are the
  * client's and reach the database only as bound parameters; the keeper's socket is the run dir's
  * (0700) and its protocol takes exactly 64 hex digits. */
@@ -306,7 +307,7 @@ static keydb *auth_route_db(serve_ctx *c, serve_conn *k)
 	keydb *db = keydb_open(c->auth_conn, false, &err);
 	if (!db) {
 		fprintf(stderr, "[ERR] isol8-serve: %s\n", err.msg);
-		reply_error(k, 503, "the key database is unavailable");
+		reply_error(k, 503, "the key database is unavailable: retry in a moment");
 	}
 	return db;
 }
@@ -314,7 +315,7 @@ static keydb *auth_route_db(serve_ctx *c, serve_conn *k)
 static void db_failed(serve_conn *k, keydb *db, const isol8_err *err)
 {
 	fprintf(stderr, "[ERR] isol8-serve: %s\n", err->msg);
-	reply_error(k, 503, "the key database is unavailable");
+	reply_error(k, 503, "the key database is unavailable: retry in a moment");
 	keydb_close(db);
 }
 
@@ -392,7 +393,7 @@ static int new_key(serve_ctx *c, serve_conn *k, bool login, char key[KEYDB_KEY_L
 	return 0;
 }
 
-void route_auth_keys_create(serve_ctx *c, serve_conn *k, const char *rest)
+static void auth_keys_create(serve_ctx *c, serve_conn *k, const char *rest)
 {
 	char key[KEYDB_KEY_LEN + 1];
 	keydb_key row;
@@ -408,7 +409,7 @@ void route_auth_keys_create(serve_ctx *c, serve_conn *k, const char *rest)
 	explicit_bzero(key, sizeof key);
 }
 
-void route_auth_keys_list(serve_ctx *c, serve_conn *k, const char *rest)
+static void auth_keys_list(serve_ctx *c, serve_conn *k, const char *rest)
 {
 	keydb *db = auth_route_db(c, k);
 	if (!db)
@@ -427,7 +428,7 @@ void route_auth_keys_list(serve_ctx *c, serve_conn *k, const char *rest)
 	keydb_close(db);
 }
 
-void route_auth_key_revoke(serve_ctx *c, serve_conn *k, const char *id)
+static void auth_key_revoke(serve_ctx *c, serve_conn *k, const char *id)
 {
 	keydb *db = auth_route_db(c, k);
 	if (!db)
@@ -444,7 +445,7 @@ void route_auth_key_revoke(serve_ctx *c, serve_conn *k, const char *id)
 	keydb_close(db);
 }
 
-void route_auth_login(serve_ctx *c, serve_conn *k, const char *rest)
+static void auth_login(serve_ctx *c, serve_conn *k, const char *rest)
 {
 	char key[KEYDB_KEY_LEN + 1];
 	keydb_key row;
@@ -455,4 +456,36 @@ void route_auth_login(serve_ctx *c, serve_conn *k, const char *rest)
 	o = jv_object_set(o, jv_string("keyId"), jv_string(row.id));
 	reply_json(k, 200, o);
 	explicit_bzero(key, sizeof key);
+}
+
+/* Threat: a database that hangs must not hold a master key's connection, its process and its
+ * connection place for good. Every database wait is bounded (keydb.c: a few seconds); this is
+ * the last bound, should anything else stall (a name lookup, a stuck filesystem under SQLite). */
+#define AUTH_ROUTE_BOUND_MS 10000
+
+static void bounded(serve_ctx *c, serve_conn *k, const char *rest, route_fn *fn)
+{
+	watchdog_arm_reply(k, AUTH_ROUTE_BOUND_MS, 503, "the key database did not answer in time: retry later");
+	fn(c, k, rest);
+	watchdog_arm(k, 0);
+}
+
+void route_auth_keys_create(serve_ctx *c, serve_conn *k, const char *rest)
+{
+	bounded(c, k, rest, auth_keys_create);
+}
+
+void route_auth_keys_list(serve_ctx *c, serve_conn *k, const char *rest)
+{
+	bounded(c, k, rest, auth_keys_list);
+}
+
+void route_auth_key_revoke(serve_ctx *c, serve_conn *k, const char *id)
+{
+	bounded(c, k, id, auth_key_revoke);
+}
+
+void route_auth_login(serve_ctx *c, serve_conn *k, const char *rest)
+{
+	bounded(c, k, rest, auth_login);
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "keydb.h"
 #include "net/listen.h"
 #include "run/imagebuild.h"
 #include "serve.h"
@@ -205,6 +206,13 @@ static void reap_children(guard *g)
 		guard_gone(g, pid);
 }
 
+/* Where the server's own [INFO] lines go: stdout, unless the audit log is written there — then
+ * stdout carries audit records only, one strict JSON line each, and these go to stderr. */
+static FILE *info_out(const serve_ctx *c)
+{
+	return isol8_audit_on_stdout(&c->cfg) ? stderr : stdout;
+}
+
 /* SIGTERM: the node drains. It keeps listening — its sessions' requests still reach it, and
  * /health answers 503 "draining" so a balancer stops sending it new work — refuses new sandboxes
  * and sessions (503), and ends once no connection is open, or after serve.drainMs. Returns
@@ -213,8 +221,8 @@ static uint64_t start_drain(serve_ctx *c)
 {
 	__atomic_store_n(c->draining, 1, __ATOMIC_RELAXED);
 	long long ms = (long long)config_num(&c->cfg, "serve.drainMs", 30000);
-	printf("[INFO] Draining: no new sandboxes or sessions; running executions finish (at most %lld ms)\n", ms);
-	fflush(stdout);
+	fprintf(info_out(c), "[INFO] Draining: no new sandboxes or sessions; running executions finish (at most %lld ms)\n", ms);
+	fflush(info_out(c));
 	return now_mono_ns() + (uint64_t)ms * 1000000ull;
 }
 
@@ -286,8 +294,8 @@ static int accept_loop(serve_ctx *c, int lfd, int sfd, int max_conns)
 			guard_add(g, pid, addr);
 	}
 	close(lfd);
-	printf("[INFO] Shutting down isol8 server...\n");
-	fflush(stdout);
+	fprintf(info_out(c), "[INFO] Shutting down isol8 server...\n");
+	fflush(info_out(c));
 	/* in-flight requests finish (bounded); sessions live on in the run dir */
 	if (hurry)
 		guard_signal_all(g, SIGTERM);
@@ -309,7 +317,7 @@ static int accept_loop(serve_ctx *c, int lfd, int sfd, int max_conns)
 	guard_free(g);
 	close(ap[0]);
 	close(ap[1]);
-	printf("[INFO] Server cleanup complete\n");
+	fprintf(info_out(c), "[INFO] Server cleanup complete\n");
 	return 0;
 }
 
@@ -418,6 +426,11 @@ static int set_up(serve_ctx *c, const struct serve_cli *cli, int *max_conc)
 		fprintf(stderr, "[ERR] %s\n", err.msg);
 		return -1;
 	}
+	if (cli->inetd && isol8_audit_on_stdout(&c->cfg)) { /* the records would go to the client */
+		fprintf(stderr, "[ERR] config audit.destination \"stdout\" cannot be used with --inetd: stdout is the "
+				"client's connection there; use \"filesystem\" or \"syslog\"\n");
+		return (ctx_free(c), -1);
+	}
 	if (keys_setup(c, cli->auth_db, &err) < 0) {
 		fprintf(stderr, "[ERR] %s\n", err.msg);
 		return (ctx_free(c), -1);
@@ -512,14 +525,20 @@ int main(int argc, char **argv)
 	 * and it must still end with the shared state removed */
 	int sfd = signalfd_for(SIGTERM, SIGINT, SIGCHLD, SIGHUP, 0);
 	if (afd >= 0) {
-		printf("[INFO] isol8 server v%s listening on the socket systemd passed\n", ISOL8_VERSION);
+		fprintf(info_out(&c), "[INFO] isol8 server v%s listening on the socket systemd passed\n", ISOL8_VERSION);
 	} else {
 		bool v6 = strchr(a.host, ':') != NULL;
-		printf("[INFO] isol8 server v%s listening on http://%s%s%s:%d\n", ISOL8_VERSION, v6 ? "[" : "", a.host,
-		       v6 ? "]" : "", a.port);
+		fprintf(info_out(&c), "[INFO] isol8 server v%s listening on http://%s%s%s:%d\n", ISOL8_VERSION, v6 ? "[" : "",
+			a.host, v6 ? "]" : "", a.port);
 	}
-	printf("       Auth: Bearer token required%s\n", c.auth_conn ? " (static master keys, and keys in the database)" : "");
-	fflush(stdout);
+	fprintf(info_out(&c), "       Auth: Bearer token required%s\n",
+		c.auth_conn ? " (static master keys, and keys in the database)" : "");
+	if (c.auth_conn) { /* never its password: the ready line ends up in logs */
+		char *shown = keydb_display(c.auth_conn);
+		fprintf(info_out(&c), "       Auth DB: %s\n", shown);
+		free(shown);
+	}
+	fflush(info_out(&c));
 	int drop[] = {lfd, sfd};
 	if (keys_start_keeper(&c, drop, 2) < 0)
 		return (shared_close(&c), ctx_free(&c), 1);

@@ -158,6 +158,24 @@ static void audit(serve_ctx *c, serve_conn *k, const struct exec_in *x, const is
 	}
 }
 
+/* An execution that gave no result (it could not start, its session ended): counted as failed
+ * in /metrics and audited all the same, with why — the log must hold every execution asked for. */
+static void count_failure(serve_ctx *c, serve_conn *k, const struct exec_in *x, const char *why)
+{
+	metrics_count(c, k, x->req.runtime, "failed", false);
+	if (!config_bool(&c->cfg, "audit.enabled", 0))
+		return;
+	char addr[INET6_ADDRSTRLEN];
+	peer_text(k->fd, addr, sizeof addr);
+	isol8_audit_who who = {.source = x->sid[0] ? "http-session" : "http", .tenant = k->tenant,
+			       .key_id = k->key_id, .client = addr};
+	isol8_err err = {0};
+	if (isol8_audit_failure(&c->cfg, &x->req, &x->opt, why, (now_mono_ns() - k->start_ns) / 1000000, &who, &err) < 0) {
+		metrics_audit_failed(c);
+		fprintf(stderr, "[ERR] isol8-serve: %s\n", err.msg);
+	}
+}
+
 static void run_ephemeral(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stream)
 {
 	isol8_result res;
@@ -168,9 +186,12 @@ static void run_ephemeral(serve_ctx *c, serve_conn *k, struct exec_in *x, bool s
 		(void)write_all(k->fd, sse_head, sizeof sse_head - 1);
 	}
 	int rc = isol8_execute(&x->req, &x->opt, stream ? evw_event : NULL, &w, k->fd, &res, &err);
-	metrics_count(c, k, x->req.runtime, rc == 0 ? res.status : "failed", rc == 0 && res.warm);
-	if (rc == 0) /* before the answer: a client that has its answer finds the record */
+	if (rc == 0) { /* before the answer: a client that has its answer finds the record */
+		metrics_count(c, k, x->req.runtime, res.status, res.warm);
 		audit(c, k, x, &res);
+	} else {
+		count_failure(c, k, x, err.msg);
+	}
 	if (rc < 0) {
 		if (stream)
 			sse_fail(k->fd, err.msg);
@@ -219,7 +240,7 @@ static int ensure_session(serve_ctx *c, serve_conn *k, struct exec_in *x, const 
 			opts = jv_object();
 		}
 		if (session_create(c, iid, x->req.runtime, opts, &err) < 0 && !jv_is_valid(meta = session_meta_live(iid))) {
-			metrics_count(c, k, x->req.runtime, "failed", false);
+			count_failure(c, k, x, err.msg);
 			reply_error(k, err.kind == ISOL8_E_INPUT ? 400 : 500, "%s", err.msg);
 			return -1;
 		}
@@ -278,7 +299,7 @@ static void relay_line(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stre
 	jv_free(v);
 	if (kind == EVR_REFUSAL) {
 		/* the session refused the exec (e.g. another runtime): a client mistake */
-		metrics_count(c, k, x->req.runtime, "failed", false);
+		count_failure(c, k, x, (const char *)ev.data.data);
 		if (st->headers)
 			sse_fail(k->fd, (const char *)ev.data.data);
 		else
@@ -305,7 +326,7 @@ static void session_unfinished(serve_ctx *c, serve_conn *k, struct exec_in *x, c
 	} else {
 		snprintf(msg, sizeof msg, "the session ended during the execution");
 	}
-	metrics_count(c, k, x->req.runtime, "failed", false);
+	count_failure(c, k, x, msg);
 	if (st->headers)
 		sse_fail(k->fd, msg);
 	else

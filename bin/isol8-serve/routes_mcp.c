@@ -99,12 +99,19 @@ static int spawn(serve_ctx *c, serve_conn *k, const char *id, bool new_client, b
 		av[n++] = "--key-id", av[n++] = k->key_id;
 	if (addr[0])
 		av[n++] = "--address", av[n++] = addr;
+	/* audit lines for "stdout" go to the server's stdout as fd 3, never into the answer's pipe */
+	bool audit_fd = isol8_audit_on_stdout(&c->cfg);
+	if (audit_fd)
+		av[n++] = "--audit-fd", av[n++] = "3";
 	av[n] = NULL;
 	pid_t pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM); /* a watchdog's end is its call's cancel */
+		int server_stdout = audit_fd ? fcntl(1, F_DUPFD_CLOEXEC, 4) : -1; /* above the fds set below */
 		dup2(in[0], 0);
 		dup2(out[1], 1);
+		if (audit_fd && (server_stdout < 0 || dup2(server_stdout, 3) < 0))
+			_exit(127);
 		execv(c->mcp_bin, (char *const *)av);
 		_exit(127);
 	}

@@ -212,6 +212,8 @@ int reply_error(serve_conn *k, int code, const char *fmt, ...) __attribute__((fo
 /* The connection's process ends itself (a 504, or an SSE error frame) if it is still running
  * ms from now: the last bound on anything that holds an execution slot. 0 disarms it. */
 void watchdog_arm(serve_conn *k, long long ms);
+/* The same with another answer: code and {"error": msg} (msg: plain text, no quote or backslash). */
+void watchdog_arm_reply(serve_conn *k, long long ms, int code, const char *msg);
 /* A draining server (serve_shared.draining) refuses new work with 503: 0 not draining, -1 answered. */
 int refuse_if_draining(serve_ctx *c, serve_conn *k, const char *what);
 /* The SSE head has gone out: later errors are frames, not a status. */

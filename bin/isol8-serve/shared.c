@@ -434,7 +434,7 @@ char *metrics_render(serve_ctx *c, const serve_conn *k)
 			     r < ISOL8_NRUNTIMES ? runtime_name_at(r) : "other", statuses[s],
 			     (unsigned long long)ld(&sh->execs[r][s]));
 	tenant_metrics(&b, sh, k);
-	line(&b, "# HELP isol8_audit_failures_total Audit lines that could not be written.\n"
+	line(&b, "# HELP isol8_audit_failures_total Audit lines that could not be written (or whose postLogScript could not be started).\n"
 		 "# TYPE isol8_audit_failures_total counter\nisol8_audit_failures_total %llu\n",
 	     (unsigned long long)ld(&sh->audit_failures));
 	line(&b, "# HELP isol8_executions_warm_total Executions that ran in a sandbox from isol8-pool.\n"

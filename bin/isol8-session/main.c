@@ -318,26 +318,34 @@ static jv exec_request(const struct exec_args *a)
 	return sessionmsg_exec(jv_object_set(jv_object_set(jv_object(), jv_string("request"), req), jv_string("options"), opts));
 }
 
-/* The exec's audit record, when the config keeps one (consumes result). */
-static void audit_exec(const isol8_config *cfg, const struct exec_args *a, jv result)
+/* The exec's audit record, when the config keeps one (consumes result). An exec that ended
+ * without a result (the session died, or refused it) is recorded too, as failed. */
+static void audit_exec(const isol8_config *cfg, const struct exec_args *a, jv result, uint64_t started)
 {
 	isol8_result res;
 	isol8_err err = {0};
-	if (!config_bool(cfg, "audit.enabled", 0) || !jv_is_valid(result)) {
+	if (!config_bool(cfg, "audit.enabled", 0)) {
 		jv_free(result);
 		return;
 	}
-	if (isol8_result_from_json(result, &res, &err) < 0)
+	bool ran = jv_is_valid(result);
+	if (ran && isol8_result_from_json(result, &res, &err) < 0)
 		return;
+	if (!ran)
+		jv_free(result);
 	isol8_request r;
 	isol8_request_init(&r);
-	r.runtime = (char *)(a->runtime ? a->runtime : res.runtime); /* borrowed */
+	r.runtime = (char *)(a->runtime ? a->runtime : ran ? res.runtime : ""); /* borrowed */
 	r.cmd = (char *)a->cmd;
 	r.code = a->cmd ? NULL : (char *)a->code;
 	isol8_audit_who who = {.source = "session"};
-	if (isol8_audit_execution(cfg, &r, &a->l.opt, &res, &who, &err) < 0)
+	int rc = ran ? isol8_audit_execution(cfg, &r, &a->l.opt, &res, &who, &err)
+		     : isol8_audit_failure(cfg, &r, &a->l.opt, "no result from the session: it refused the exec or ended during it",
+					   (now_mono_ns() - started) / 1000000, &who, &err);
+	if (rc < 0)
 		fprintf(stderr, "[WARN] %s (the exec itself is not affected)\n", err.msg);
-	isol8_result_free(&res);
+	if (ran)
+		isol8_result_free(&res);
 }
 
 static int cmd_exec(int argc, char **argv, const isol8_config *cfg)
@@ -352,14 +360,18 @@ static int cmd_exec(int argc, char **argv, const isol8_config *cfg)
 			a.l.opt.timeout_ms = a.each.timeout_ms;
 		create_session(&a.l);
 	}
+	uint64_t started = now_mono_ns();
 	FILE *f = request(a.id, exec_request(&a));
 	if (!f)
 		isol8_die("no session \"%s\" (create it with isol8-session create, or pass --create -r RUNTIME)", a.id);
 	signal(SIGPIPE, SIG_IGN);
 	jv result;
-	int rc = session_show_exec(f, a.mode, &result); /* the same modes as isol8 run */
+	bool mid_line;
+	int rc = session_show_exec(f, a.mode, &result, &mid_line); /* the same modes as isol8 run */
 	fclose(f);
-	audit_exec(cfg, &a, result);
+	if (mid_line && isol8_audit_on_stdout(cfg)) /* the audit line starts a line of its own */
+		(void)write_all(1, "\n", 1);
+	audit_exec(cfg, &a, result, started);
 	free(text);
 	isol8_buf_free(&a.setup);
 	isol8_options_free(&a.l.opt);

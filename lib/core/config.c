@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/json.h"
@@ -366,6 +367,28 @@ static int refuse_unbuilt(jv root, const char *what, isol8_err *err)
 	return 0;
 }
 
+/* With the audit log on, audit.postLogScript must be something execv can start: an executable
+ * regular file by its absolute path (no shell, no PATH lookup). Said at start, not discovered
+ * after each line when it silently does nothing. */
+static int check_post_log_script(jv root, const char *what, isol8_err *err)
+{
+	isol8_config c = {.root = root};
+	const char *script = config_str(&c, "audit.postLogScript", "");
+	if (!config_bool(&c, "audit.enabled", 0) || !*script)
+		return 0;
+	struct stat st;
+	const char *why = script[0] != '/' ? "it must be an absolute path"
+			  : stat(script, &st) < 0 ? strerror(errno)
+			  : !S_ISREG(st.st_mode) ? "not a regular file"
+			  : access(script, X_OK) < 0 ? strerror(errno)
+			  : NULL;
+	if (why)
+		return isol8_input_error(err, "%s: \"audit.postLogScript\" %s cannot be run: %s (it is started without a "
+					 "shell, with the log file's path: give an executable file by its absolute path, or remove it)",
+					 what, script, why);
+	return 0;
+}
+
 int isol8_config_from_text(isol8_config *c, const char *text, size_t len, const char *what, isol8_err *err)
 {
 	jv file;
@@ -395,7 +418,7 @@ int isol8_config_from_text(isol8_config *c, const char *text, size_t len, const 
 		root = jv_object_set(root, key, val);
 	}
 	jv_free(file);
-	if (refuse_unbuilt(root, what, err) < 0) {
+	if (refuse_unbuilt(root, what, err) < 0 || check_post_log_script(root, what, err) < 0) {
 		jv_free(root);
 		return -1;
 	}

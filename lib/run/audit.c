@@ -3,6 +3,7 @@
  *
  *   {"executionId","userId","timestamp","runtime","codeHash","containerId","exitCode",
  *    "durationMs","status","source","network","tenantId"?,"keyId"?,"client"?,
+ *    "error"? (status "failed": an execution that gave no result, and why; exitCode null),
  *    "resourceUsage"? (trackResources),"securityEvents"? (the proxy's refusals),"metadata"?,
  *    "outputs"? ([{type,width,height,bytes}] of a python run's figures: never their data, which
  *    can be megabytes and can show anything),"code"? (includeCode),"stdout"?,"stderr"? (includeOutput)}
@@ -103,8 +104,9 @@ static jv outputs_summary(const isol8_result *res)
 	return l;
 }
 
+/* The record of res, or (failure not NULL) of an execution that gave no result, and why. */
 static jv record(const isol8_config *c, const isol8_request *req, const isol8_options *o, const isol8_result *res,
-		 const isol8_audit_who *who)
+		 const isol8_audit_who *who, const char *failure)
 {
 	const char *code = req->cmd ? req->cmd : req->code ? req->code : "";
 	char hash[65], started[32];
@@ -122,7 +124,7 @@ static jv record(const isol8_config *c, const isol8_request *req, const isol8_op
 	r = jv_object_set(r, jv_string("runtime"), jv_string(req->runtime ? req->runtime : res->runtime));
 	r = jv_object_set(r, jv_string("codeHash"), jv_string(hash));
 	r = jv_object_set(r, jv_string("containerId"), jv_string(res->sandbox_id));
-	r = jv_object_set(r, jv_string("exitCode"), jv_number(res->exit_code));
+	r = jv_object_set(r, jv_string("exitCode"), failure ? jv_null() : jv_number(res->exit_code));
 	r = jv_object_set(r, jv_string("durationMs"), jv_number((double)res->duration_ms));
 	r = jv_object_set(r, jv_string("status"), jv_string(res->status ? res->status : "internal"));
 	r = jv_object_set(r, jv_string("source"), jv_string(who && who->source ? who->source : "library"));
@@ -133,9 +135,10 @@ static jv record(const isol8_config *c, const isol8_request *req, const isol8_op
 		r = jv_object_set(r, jv_string("keyId"), jv_string(who->key_id));
 	if (who && who->client && *who->client)
 		r = jv_object_set(r, jv_string("client"), jv_string(who->client));
-	if (config_bool(c, "audit.trackResources", 1)) {
+	if (failure) /* masked: a message may quote the request (a path, a URL with a token) */
+		r = jv_object_set(r, jv_string("error"), masked(o, (const unsigned char *)failure, strlen(failure)));
+	if (!failure && config_bool(c, "audit.trackResources", 1))
 		r = jv_object_set(r, jv_string("resourceUsage"), result_resource_usage(res));
-	}
 	jv ev = security_events(o, res);
 	if (jv_array_length(jv_copy(ev)) > 0)
 		r = jv_object_set(r, jv_string("securityEvents"), ev);
@@ -152,7 +155,7 @@ static jv record(const isol8_config *c, const isol8_request *req, const isol8_op
 		r = jv_object_set(r, jv_string("outputs"), outputs_summary(res));
 	if (config_bool(c, "audit.includeCode", 0))
 		r = jv_object_set(r, jv_string("code"), masked(o, (const unsigned char *)code, strlen(code)));
-	if (config_bool(c, "audit.includeOutput", 0)) { /* masked already; masked again costs nothing */
+	if (!failure && config_bool(c, "audit.includeOutput", 0)) { /* masked already; masked again costs nothing */
 		r = jv_object_set(r, jv_string("stdout"), masked(o, res->out.data, res->out.len));
 		r = jv_object_set(r, jv_string("stderr"), masked(o, res->err.data, res->err.len));
 	}
@@ -167,8 +170,22 @@ static char *audit_dir(const isol8_config *c)
 	return xstrdup(d && *d ? d : ".isol8_audit");
 }
 
-/* Deletes this log's files (executions*.log, executions*.jsonl) in dir older than days — never
- * another program's, should logDir be shared — once per process (a CLI run pays one readdir). */
+/* This log's own files: executions*.log and executions*.jsonl, and the copies a rotation made of
+ * them (executions.log.1, executions.log.2.gz, executions.log-20260101). Never another program's:
+ * logDir may be shared. */
+static bool own_log_file(const char *name)
+{
+	if (strncmp(name, "executions", 10))
+		return false;
+	for (const char *p = name + 10; (p = strchr(p, '.')); p++) {
+		size_t n = !strncmp(p, ".log", 4) ? 4 : !strncmp(p, ".jsonl", 6) ? 6 : 0;
+		if (n && (p[n] == 0 || p[n] == '.' || p[n] == '-'))
+			return true;
+	}
+	return false;
+}
+
+/* Deletes this log's files in dir older than days, once per process (a CLI run pays one readdir). */
 static void prune(const char *dir, double days)
 {
 	static bool done;
@@ -181,11 +198,8 @@ static void prune(const char *dir, double days)
 	time_t cutoff = time(NULL) - (time_t)(days * 86400);
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		bool ours = !strncmp(e->d_name, "executions", 10) &&
-			    ((n > 4 && !strcmp(e->d_name + n - 4, ".log")) || (n > 6 && !strcmp(e->d_name + n - 6, ".jsonl")));
 		struct stat st;
-		if (ours && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		if (own_log_file(e->d_name) && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_mtime < cutoff)
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
@@ -193,40 +207,76 @@ static void prune(const char *dir, double days)
 }
 
 /* The operator's postLogScript with the file's path as its one argument: no shell, detached
- * (the run does not wait), its stdio /dev/null, killed after POST_LOG_TIMEOUT_S. */
-static void post_log(const char *script, const char *path)
+ * (the run does not wait), its stdio /dev/null, killed after POST_LOG_TIMEOUT_S. 0 once it was
+ * started; -1 with err when it could not be (the exec's errno comes back on a close-on-exec
+ * pipe, fd 3 of the detached processes), so the caller warns or counts it instead of it
+ * vanishing in a process nobody watches. What the script does once started is its own. */
+static int post_log(const char *script, const char *path, isol8_err *err)
 {
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "audit: the line was written, but postLogScript %s could not be started",
+				  script);
 	pid_t first = fork();
 	if (first != 0) {
+		close(p[1]);
 		if (first > 0)
 			while (waitpid(first, NULL, 0) < 0 && errno == EINTR)
 				;
-		return;
+		int e = 0;
+		ssize_t n;
+		while ((n = read(p[0], &e, sizeof e)) < 0 && errno == EINTR) /* EOF: the exec happened */
+			;
+		close(p[0]);
+		if (first < 0 || n == (ssize_t)sizeof e)
+			return isol8_fail(err, ISOL8_E_SANDBOX, first < 0 ? errno : e,
+					  "audit: the line was written, but postLogScript %s could not be started", script);
+		return 0;
 	}
 	setsid();
 	if (fork() != 0) /* the watcher is reparented away from the caller */
 		_exit(0);
+	if (p[1] != 3)
+		dup2(p[1], 3);
+	fcntl(3, F_SETFD, FD_CLOEXEC); /* closed by the script's exec: the caller then reads EOF */
 	int null = open("/dev/null", O_RDWR);
 	for (int fd = 0; fd < 3; fd++)
 		dup2(null, fd);
 	/* nothing of the caller's (a client's socket, a server's listening one) stays open for 30 s */
-	syscall(SYS_close_range, 3u, ~0u, 0u);
-	pid_t p = fork();
-	if (p == 0) {
+	syscall(SYS_close_range, 4u, ~0u, 0u);
+	pid_t child = fork();
+	if (child == 0) {
 		char *argv[] = {(char *)script, (char *)path, NULL};
 		execv(script, argv);
+		int e = errno;
+		(void)!write(3, &e, sizeof e);
 		_exit(127);
 	}
-	for (int i = 0; p > 0 && i < POST_LOG_TIMEOUT_S * 20; i++) {
-		if (waitpid(p, NULL, WNOHANG) == p)
+	if (child < 0) {
+		int e = errno;
+		(void)!write(3, &e, sizeof e);
+	}
+	close(3);
+	for (int i = 0; child > 0 && i < POST_LOG_TIMEOUT_S * 20; i++) {
+		if (waitpid(child, NULL, WNOHANG) == child)
 			_exit(0);
 		usleep(50000);
 	}
-	if (p > 0) {
-		kill(p, SIGKILL);
-		waitpid(p, NULL, 0);
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
 	}
 	_exit(0);
+}
+
+/* An exclusive flock on fd, waited for 2 s at most: a writer stuck holding it must not hold up
+ * executions (the line is then counted as not written). 0, or -1 with errno. */
+static int lock_bounded(int fd)
+{
+	int locked = -1;
+	for (int i = 0; i < 200 && (locked = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK; i++)
+		usleep(10000);
+	return locked;
 }
 
 static int write_file_line(const isol8_config *c, const char *line, size_t n, isol8_err *err)
@@ -238,11 +288,7 @@ static int write_file_line(const isol8_config *c, const char *line, size_t n, is
 	} else if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
 		rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "audit: cannot open %s", path);
 	} else {
-		/* bounded: a writer stuck holding the lock must not hold up executions (2 s, then counted) */
-		int locked = -1;
-		for (int i = 0; i < 200 && (locked = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK; i++)
-			usleep(10000);
-		ssize_t w = locked < 0 ? (errno = EWOULDBLOCK, -1) : write(fd, line, n); /* one write: never split */
+		ssize_t w = lock_bounded(fd) < 0 ? (errno = EWOULDBLOCK, -1) : write(fd, line, n); /* one write: never split */
 		if (w != (ssize_t)n) {
 			rc = isol8_fail(err, ISOL8_E_SANDBOX, w < 0 ? errno : ENOSPC, "audit: cannot write %s", path);
 			if (w > 0) /* a partial line would corrupt the next one: cut it off */
@@ -255,7 +301,7 @@ static int write_file_line(const isol8_config *c, const char *line, size_t n, is
 		prune(dir, config_num(c, "audit.retentionDays", 90));
 		const char *script = config_str(c, "audit.postLogScript", "");
 		if (*script)
-			post_log(script, path);
+			rc = post_log(script, path, err);
 	}
 	free(path);
 	free(dir);
@@ -287,12 +333,29 @@ static int send_syslog(const char *path, const char *line, size_t n, isol8_err *
 	return rc;
 }
 
-int isol8_audit_execution(const isol8_config *c, const isol8_request *req, const isol8_options *o,
-			  const isol8_result *res, const isol8_audit_who *who, isol8_err *err)
+/* One line on stdout, in one write under the same bounded lock as the file's: processes sharing
+ * the stdout (a server's connections) never interleave lines a pipe would split. A reader that
+ * stopped reading holds nothing up (2 s). The caller has ended any line of its own first. */
+static int write_stdout_line(const char *line, size_t n, isol8_err *err)
 {
-	if (!c || !config_bool(c, "audit.enabled", 0))
-		return 0;
-	jv r = record(c, req, o, res, who);
+	struct pollfd pf = {1, POLLOUT, 0};
+	errno = 0;
+	bool locked = lock_bounded(1) == 0 || errno != EWOULDBLOCK; /* a stdout flock refuses: write anyway */
+	ssize_t w = locked && poll(&pf, 1, 2000) == 1 && (pf.revents & POLLOUT) ? write(1, line, n) : -1;
+	flock(1, LOCK_UN);
+	if (w != (ssize_t)n)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno ? errno : EAGAIN, "audit: cannot write to stdout");
+	return 0;
+}
+
+bool isol8_audit_on_stdout(const isol8_config *c)
+{
+	return c && config_bool(c, "audit.enabled", 0) && !strcmp(config_str(c, "audit.destination", "filesystem"), "stdout");
+}
+
+/* Writes record r (consumed) where audit.destination says. */
+static int emit(const isol8_config *c, jv r, isol8_err *err)
+{
 	char *text = json_dump(r, 0), *line = xasprintf("%s\n", text);
 	jv_free(r);
 	free(text);
@@ -300,9 +363,7 @@ int isol8_audit_execution(const isol8_config *c, const isol8_request *req, const
 	const char *dest = config_str(c, "audit.destination", "filesystem");
 	int rc = 0;
 	if (!strcmp(dest, "stdout")) {
-		struct pollfd pf = {1, POLLOUT, 0}; /* a reader that stopped reading holds nothing up */
-		if (poll(&pf, 1, 2000) != 1 || !(pf.revents & POLLOUT) || write(1, line, n) != (ssize_t)n)
-			rc = isol8_fail(err, ISOL8_E_SANDBOX, errno ? errno : EAGAIN, "audit: cannot write to stdout");
+		rc = write_stdout_line(line, n, err);
 	} else if (!strcmp(dest, "syslog") || !strcmp(dest, "journald")) {
 		rc = send_syslog(config_str(c, "audit.syslogSocket", "/dev/log"), line, n - 1, err);
 	} else {
@@ -311,4 +372,23 @@ int isol8_audit_execution(const isol8_config *c, const isol8_request *req, const
 	explicit_bzero(line, n);
 	free(line);
 	return rc;
+}
+
+int isol8_audit_execution(const isol8_config *c, const isol8_request *req, const isol8_options *o,
+			  const isol8_result *res, const isol8_audit_who *who, isol8_err *err)
+{
+	if (!c || !config_bool(c, "audit.enabled", 0))
+		return 0;
+	return emit(c, record(c, req, o, res, who, NULL), err);
+}
+
+int isol8_audit_failure(const isol8_config *c, const isol8_request *req, const isol8_options *o, const char *why,
+			uint64_t duration_ms, const isol8_audit_who *who, isol8_err *err)
+{
+	if (!c || !config_bool(c, "audit.enabled", 0))
+		return 0;
+	isol8_result none = {.status = "failed", .exit_code = -1, .duration_ms = duration_ms};
+	uuid_v4(none.execution_id);
+	snprintf(none.runtime, sizeof none.runtime, "%s", req->runtime ? req->runtime : "");
+	return emit(c, record(c, req, o, &none, who, why && *why ? why : "the execution failed"), err);
 }

@@ -87,7 +87,8 @@ static void show_result(jv data, enum session_output mode, int *code)
 
 /* One reply line, shown as mode says; *code is set by a refusal or the result. Malformed lines
  * are skipped. */
-static void show_line(const char *line, size_t n, enum session_output mode, int *code, bool *got_result, jv *result)
+static void show_line(const char *line, size_t n, enum session_output mode, int *code, bool *got_result, jv *result,
+		      bool *mid_line)
 {
 	isol8_evread ev;
 	switch (evr_parse_line(line, n, &ev)) {
@@ -100,6 +101,8 @@ static void show_line(const char *line, size_t n, enum session_output mode, int 
 	case EVR_STDERR:
 		if (mode == SESSION_OUT_STREAM)
 			(void)write_all(ev.kind == EVR_STDOUT ? 1 : 2, ev.data.data, ev.data.len);
+		if (mode == SESSION_OUT_STREAM && ev.kind == EVR_STDOUT && ev.data.len)
+			*mid_line = ev.data.data[ev.data.len - 1] != '\n';
 		break;
 	case EVR_ERROR:
 		if (mode == SESSION_OUT_STREAM)
@@ -119,8 +122,9 @@ static void show_line(const char *line, size_t n, enum session_output mode, int 
 	evr_free(&ev);
 }
 
-int session_show_exec(FILE *f, enum session_output mode, jv *result)
+int session_show_exec(FILE *f, enum session_output mode, jv *result, bool *mid_line)
 {
+	*mid_line = false;
 	if (result)
 		*result = jv_invalid();
 	int code = 1;
@@ -131,7 +135,7 @@ int session_show_exec(FILE *f, enum session_output mode, jv *result)
 	while ((n = getline(&line, &cap, f)) > 0) {
 		if (mode == SESSION_OUT_EVENTS)
 			fwrite(line, 1, (size_t)n, stdout);
-		show_line(line, (size_t)n, mode, &code, &got_result, result);
+		show_line(line, (size_t)n, mode, &code, &got_result, result, mid_line);
 	}
 	free(line);
 	return got_result ? code : 1;

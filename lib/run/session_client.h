@@ -27,7 +27,8 @@ void result_show_buffered(isol8_result *res);
 
 /* Reads an exec's reply lines from f to the end and shows them as mode says; an {"error":…}
  * line becomes "[ERR] …" on stderr. The program's exit code, or 1 when no result came.
- * result (may be NULL): the ExecutionResult object, or invalid when none came. */
-int session_show_exec(FILE *f, enum session_output mode, jv *result);
+ * result (may be NULL): the ExecutionResult object, or invalid when none came. *mid_line: the
+ * program's output on stdout did not end with a newline (a line an audit record must not join). */
+int session_show_exec(FILE *f, enum session_output mode, jv *result, bool *mid_line);
 
 #endif

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# 48-auth.t — API keys in a database, against SQLite and against a PostgreSQL this test starts
-# in a temporary directory on a unix socket: the /auth routes with the reference's shapes and
-# codes, master-only (403), DB auth off (400), unknown id (404), revocation taking effect at once,
-# expiry, the purge job, SQL-injection-shaped names and tenant ids, the database going away
-# mid-way (503, nothing runs) and coming back; tenant isolation of sessions on every route,
-# listings and /cleanup, per-tenant limits (429), metrics by tenant; isol8 login / logout and
-# the stored credentials (expired ones warned about), end to end.
+# 48-auth.t — API keys in a database, against SQLite and against a PostgreSQL this test starts in a
+# temporary directory on a unix socket: the /auth routes with the reference's shapes and codes,
+# master-only (403), DB auth off (400), unknown id (404), revocation taking effect at once, expiry,
+# the purge job, SQL-injection-shaped names and tenant ids, the database going away mid-way (503,
+# nothing runs) and coming back, the database hanging (503 within seconds on every /auth route,
+# never a hang), the ready line's Auth DB without a password; DB auth from the config (auth.enabled,
+# connectionString, defaultTtlMs); tenant isolation of sessions on every route (SSE too), listings
+# and /cleanup, per-tenant limits (429), metrics by tenant; isol8 login / logout and the stored
+# credentials (expired ones warned about), end to end.
 . "$(dirname "$0")/lib.sh"
 SERVE="$BIN/isol8-serve"
 MASTER=master-key-0123456789abcdef
@@ -14,7 +16,17 @@ PGDIR=$(mktemp -d /tmp/isol8-pg.XXXXXX)
 pg_ctl_() { runuser -u nobody -- "$PGBIN/pg_ctl" -D "$PGDIR/data" "$@" >/dev/null 2>&1; }
 pg_start() { pg_ctl_ -o "-k $PGDIR -c listen_addresses=" -l "$PGDIR/log" -w start; }
 pg_stop() { pg_ctl_ -m fast -w stop; }
-trap 'kill ${SPID:-} 2>/dev/null; pg_stop; rm -rf "$PGDIR"' EXIT
+# pg_freeze: every process of it stopped (kill -STOP), so it accepts connections and never
+# answers — a hung database, not a gone one; pg_thaw resumes them
+FROZEN=
+pg_freeze() {
+	local pm
+	pm=$(head -1 "$PGDIR/data/postmaster.pid")
+	FROZEN="$pm $(pgrep -P "$pm" | tr '\n' ' ')"
+	kill -STOP $FROZEN
+}
+pg_thaw() { [ -z "$FROZEN" ] || kill -CONT $FROZEN; FROZEN=; }
+trap 'pg_thaw; kill ${SPID:-} 2>/dev/null; pg_stop; rm -rf "$PGDIR"' EXIT
 chown nobody "$PGDIR"
 ok $([ -n "$PGBIN" ] && runuser -u nobody -- "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U isol8 >/dev/null 2>&1 && pg_start && echo 0 || echo 1) \
 	"a PostgreSQL of the test's own, on a unix socket in a temporary directory"
@@ -27,6 +39,7 @@ suite() {
 	local be=$1 conn=$2
 	echo '{"auth": {"cleanupIntervalMs": 1000}}' >"$ISOL8_CONFIG"
 	start_server "$WORK/$be.log" --key "$MASTER" --auth-db "$conn"
+	ok $(grep -qxF "       Auth DB: $conn" "$WORK/$be.log" && echo 0 || echo 1) "$be: the ready line names the key database (Auth DB: …)"
 	req POST /auth/keys "$MASTER" '{"name":"ci","tenantId":"acme"}'
 	is "$CODE" 201 "$be: POST /auth/keys (master) creates a key: 201"
 	local key id
@@ -40,6 +53,10 @@ suite() {
 	is "$CODE $OUT" '403 {"error":"Master key required for this operation"}' "$be: a database key cannot make keys: 403"
 	req GET /auth/keys "$key"
 	is "$CODE" 403 "$be: …nor list them"
+	req DELETE "/auth/keys/$id" "$key"
+	is "$CODE $OUT" '403 {"error":"Master key required for this operation"}' "$be: …nor revoke one, not even itself"
+	req POST /auth/login "$key" ''
+	is "$CODE $OUT" '403 {"error":"Master key required for this operation"}' "$be: …nor log in (POST /auth/login)"
 	req POST /execute "$key" '{"request":{"runtime":"python","code":"print(6 * 7)"}}'
 	is "$CODE $(jqr .stdout)" "200 42" "$be: the database key runs code"
 	req GET /auth/keys "$MASTER"
@@ -106,6 +123,15 @@ ok $([ -f "$WORK/auth/keys.db" ] && [ "$(stat -c %a "$WORK/auth")" = 700 ] && ec
 	"sqlite: the database file is created, in a directory only its owner reads"
 suite postgresql "postgresql://isol8@/postgres?host=$PGDIR"
 
+# a password in the connection string never reaches the log
+start_server "$WORK/pw.log" --key "$MASTER" --auth-db "postgresql://isol8:s3cret-pw@/postgres?host=$PGDIR&password=s3cret-qp"
+ok $(grep -qxF "       Auth DB: postgresql://isol8:***@/postgres?host=$PGDIR&password=***" "$WORK/pw.log" && echo 0 || echo 1) \
+	"Auth DB: a PostgreSQL URL is shown with its passwords masked"
+unlike "$(cat "$WORK/pw.log")" "s3cret" "…neither the URL's nor the password= parameter appears"
+req POST /auth/keys "$MASTER" '{"name":"pw"}'
+is "$CODE" 201 "…and the database is used with them"
+stop_server
+
 # ---- the database going away ------------------------------------------------------------------
 start_server "$WORK/down.log" --key "$MASTER" --auth-db "postgresql://isol8@/postgres?host=$PGDIR"
 req POST /auth/keys "$MASTER" '{"name":"d"}'
@@ -125,6 +151,41 @@ pg_start
 req POST /execute "$DK" '{"request":{"runtime":"python","code":"print(1)"}}'
 is "$CODE $(jqr .stdout)" "200 1" "the database back: the same key works again"
 stop_server
+
+# ---- the database hanging: every wait on it is bounded ----------------------------------------
+# timed METHOD PATH KEY BODY: req with a 20 s cap; MS = how long the answer took
+timed() {
+	local t0=$(date +%s%N)
+	CODE=$(curl -s -o "$WORK/body" -w '%{http_code}' -X "$1" --max-time 20 -H "Authorization: Bearer $3" \
+		${4:+--data-binary "$4"} "$URL$2")
+	OUT=$(cat "$WORK/body" 2>/dev/null) MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+start_server "$WORK/hang.log" --key "$MASTER" --auth-db "postgresql://isol8@/postgres?host=$PGDIR"
+req POST /auth/keys "$MASTER" '{"name":"h"}'
+HK=$(jqr .key) HID=$(jqr .id)
+req GET /sessions "$HK" # the key keeper holds its connection now
+pg_freeze
+timed POST /auth/keys "$MASTER" '{"name":"while-hung"}'
+ok $([ "$CODE" = 503 ] && [ "$MS" -lt 8000 ] && echo 0 || echo 1) \
+	"the database hung: POST /auth/keys answers 503 within seconds ($CODE after $MS ms)"
+timed GET /auth/keys "$MASTER"
+ok $([ "$CODE" = 503 ] && [ "$MS" -lt 8000 ] && echo 0 || echo 1) "…GET /auth/keys too ($CODE after $MS ms)"
+timed DELETE "/auth/keys/$HID" "$MASTER"
+ok $([ "$CODE" = 503 ] && [ "$MS" -lt 8000 ] && echo 0 || echo 1) "…DELETE /auth/keys/ID too ($CODE after $MS ms)"
+timed POST /auth/login "$MASTER" ''
+ok $([ "$CODE" = 503 ] && [ "$MS" -lt 8000 ] && echo 0 || echo 1) "…POST /auth/login too ($CODE after $MS ms)"
+timed POST /execute "$HK" '{"request":{"runtime":"bash","code":"echo no"}}'
+ok $([ "$CODE" = 503 ] && [ "$MS" -lt 8000 ] && echo 0 || echo 1) "…a database key gets 503, nothing runs ($CODE after $MS ms)"
+timed GET /sessions "$MASTER"
+is "$CODE" 200 "…while the master key still works"
+pg_thaw
+req POST /auth/keys "$MASTER" '{"name":"after"}'
+is "$CODE" 201 "the database resumed: the /auth routes work again"
+req POST /execute "$HK" '{"request":{"runtime":"bash","code":"echo yes"}}'
+is "$CODE $(jqr .stdout)" "200 yes" "…and the database key too"
+req GET /auth/keys "$MASTER"
+is "$(jqr '[.keys[].name] | map(select(. == "while-hung")) | length')" 0 "…no key was made by the request that got 503"
+stop_server
 start_server "$WORK/off.log" --key "$MASTER"
 req POST /auth/keys "$MASTER" '{"name":"x"}'
 is "$CODE $OUT" '400 {"error":"DB-backed auth is not enabled"}' "no key database: 400, the reference's message"
@@ -137,6 +198,45 @@ capture "$SERVE" --listen 127.0.0.1:0 --key "$MASTER" --auth-db "mysql://root@lo
 like "$RC $ERR" "^1 .*must be a SQLite path or a postgres:// URL \(MySQL and others are not supported\), not mysql://" \
 	"a mysql:// database is refused, never taken for a file name"
 ok $([ ! -e "mysql:" ] && echo 0 || echo 1) "…and nothing was created for it"
+
+# ---- DB auth from the config: auth.enabled, auth.connectionString, auth.defaultTtlMs ------------------
+ms_between() { echo $(( $(date -d "$2" +%s%3N) - $(date -d "$1" +%s%3N) )); }
+cat >"$ISOL8_CONFIG" <<JSON
+{"auth": {"enabled": true, "connectionString": "$WORK/from-config.db", "defaultTtlMs": 120000}}
+JSON
+start_server "$WORK/cfg.log" --key "$MASTER"
+req POST /auth/keys "$MASTER" '{"name":"c"}'
+CK=$(jqr .key)
+is "$CODE" 201 "auth.enabled with auth.connectionString: the key database, without --auth-db"
+ok $([ -f "$WORK/from-config.db" ] && echo 0 || echo 1) "…at the path the config names"
+req GET /auth/keys "$MASTER"
+is "$(ms_between "$(jqr .keys[0].createdAt)" "$(jqr .keys[0].expiresAt)")" 120000 "auth.defaultTtlMs is a new key's lifetime"
+req POST /auth/login "$MASTER" ''
+req GET /auth/keys "$MASTER"
+is "$(jqr '[.keys[] | (.expiresAt | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.createdAt | sub("\\.[0-9]+Z$"; "Z") | fromdate)] | unique | join(",")')" \
+	120 "…for /auth/login too"
+req GET /sessions "$CK"
+is "$CODE" 200 "…and its keys work"
+stop_server
+cat >"$ISOL8_CONFIG" <<JSON
+{"auth": {"enabled": false, "connectionString": "$WORK/off.db"}}
+JSON
+start_server "$WORK/cfg-off.log" --key "$MASTER"
+req POST /auth/keys "$MASTER" '{"name":"x"}'
+is "$CODE" 400 "auth.enabled false: no key database, whatever auth.connectionString says"
+stop_server
+cat >"$ISOL8_CONFIG" <<'JSON'
+{"auth": {"enabled": true}}
+JSON
+HOME="$WORK/cfg-home" start_server "$WORK/cfg-home.log" --key "$MASTER"
+req POST /auth/keys "$MASTER" '{"name":"h"}'
+is "$CODE" 201 "auth.enabled without a connection string…"
+ok $([ -f "$WORK/cfg-home/.isol8/auth.db" ] && echo 0 || echo 1) "…is SQLite at ~/.isol8/auth.db"
+stop_server
+echo '{"auth": {"enabled": true, "defaultTtlMs": 0}}' >"$ISOL8_CONFIG"
+capture "$SERVE" --listen 127.0.0.1:0 --key "$MASTER" --auth-db "$WORK/x.db"
+like "$RC $ERR" '^1 .*auth.defaultTtlMs must be' "a bad auth.defaultTtlMs stops the server at start"
+echo '{}' >"$ISOL8_CONFIG"
 
 # ---- tenants ------------------------------------------------------------------------------------
 cat >"$ISOL8_CONFIG" <<'JSON'
@@ -161,6 +261,12 @@ req POST /execute "$A" '{"sessionId":"s1","request":{"runtime":"python","code":"
 is "$CODE $(jqr .stdout)" "200 41" "…and beta's DELETE /session/s1 and POST /cleanup leave alpha's session alone"
 req POST /execute "$B" '{"sessionId":"s1","request":{"runtime":"python","code":"print(\"secret\" in dir())"}}'
 is "$CODE $(jqr .stdout)" "200 False" "beta's own s1 is another session"
+SSE=$(curl -s -N --max-time 60 -H "Authorization: Bearer $B" --data-binary \
+	'{"sessionId":"s1","request":{"runtime":"python","code":"print(globals().get(\"secret\"))"}}' "$URL/execute/stream")
+is "$(printf '%s\n' "$SSE" | sed -n 's/^data: //p' | jq -r 'select(.type == "stdout") | .data' | tr -d '\n')" "None" \
+	"…over SSE too: beta's stream with sessionId s1 runs in beta's s1, never alpha's"
+req POST /execute "$A" '{"sessionId":"s1","request":{"runtime":"python","code":"print(secret)"}}'
+is "$CODE $(jqr .stdout)" "200 41" "…and alpha's s1 is as it was"
 req POST /execute "$B" '{"sessionId":"s2","request":{"runtime":"python","code":"1"}}'
 is "$CODE" 429 "serve.tenants.beta.maxSessions 1: a second session is 429"
 like "$(jqr .error)" 'tenant "beta" already has 1 sessions' "…saying whose limit it is"

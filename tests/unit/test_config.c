@@ -36,6 +36,8 @@ int main(void)
 		/* enabled but not built: refused, never accepted and ignored */
 		{"{\"remoteCode\":{\"enabled\":true}}", "\"remoteCode.enabled\" is true"},
 		{"{\"audit\":{\"destination\":\"kafka\"}}", "must be one of"},
+		{"{\"audit\":{\"enabled\":true,\"postLogScript\":\"/nonexistent/x\"}}", "\"audit.postLogScript\" /nonexistent/x cannot be run"},
+		{"{\"audit\":{\"enabled\":true,\"postLogScript\":\"x.sh\"}}", "must be an absolute path"},
 		{"{\"serve\":{\"tenants\":{\"acme\":{\"maxConcurrent\":0}}}}", "serve.tenants.acme must be"},
 		{"{\"serve\":{\"tenants\":{\"acme\":{\"maxQueue\":2}}}}", "serve.tenants.acme must be"},
 		{"{\"serve\":{\"tenants\":[]}}", "serve.tenants"},
