@@ -10,16 +10,14 @@
 #include "run/install.h"
 #include "state/images.h"
 
-/* The image's layer for the run, and its setup script before the request's. */
+/* The image's layer for the run, and its setup script (run before the request's, as a script of
+ * its own). */
 static void use(const isol8_image *im, isol8_request *r, isol8_options *o)
 {
 	free(o->layer);
 	o->layer = image_layer(im);
-	if (im->setup_script) {
-		char *s = r->setup_script ? xasprintf("%s\n%s", im->setup_script, r->setup_script) : xstrdup(im->setup_script);
-		free(r->setup_script);
-		r->setup_script = s;
-	}
+	free(r->image_setup_script);
+	r->image_setup_script = im->setup_script ? xstrdup(im->setup_script) : NULL;
 	if (!strcmp(im->runtime, "deno") && im->registry) /* deno finds its npm cache by registry */
 		request_env_default(r, "NPM_CONFIG_REGISTRY", im->registry);
 }

@@ -96,6 +96,15 @@ capture "$ISOL8" run --setup 'echo request-setup' -r bash --image sh-setup -e 'e
 is "$OUT" "bash-image
 request-setup
 code" "the image's setup script, then the request's, then the code"
+"$ISOL8" build --base bash --setup 'echo img-a; exit 0' --tag sh-exit >/dev/null 2>&1
+capture "$ISOL8" run -r bash --image sh-exit --setup 'echo req-b' -e 'echo code'
+is "$OUT" "img-a
+req-b
+code" "an image's script that ends with exit 0 does not skip the request's: two scripts, the image's first"
+"$ISOL8" build --base bash --setup 'echo img-f; exit 3' --tag sh-fail >/dev/null 2>&1
+capture "$ISOL8" run -r bash --image sh-fail --setup 'echo req-b' -e 'echo code'
+is "$RC $OUT" "3 img-f" "an image's script that fails: the run ends with its exit code, the request's script and the code never run"
+like "$ERR" "Setup script failed \(exit code 3\)" "…with the reference's line"
 capture "$ISOL8" run -r bash --image sh-hello -e 'hello-isol8; echo "$LD_LIBRARY_PATH" | grep -c isol8-image'
 is "$OUT" "hello from a Debian package
 1" "bash on its image: the package's program on PATH, its libraries on LD_LIBRARY_PATH"
@@ -130,6 +139,15 @@ capture "$S" exec img-s --setup 'echo request-setup' -e 'print("code")'
 is "$OUT" "request-setup
 code" "isol8-session exec --setup: the request's setup script, every exec that carries one"
 "$S" delete img-s >/dev/null
+"$S" create -r bash --image sh-exit --id img-x >/dev/null
+capture "$S" exec img-x --setup 'echo req-b' -e 'echo code'
+is "$OUT" "img-a
+req-b
+code" "a session on an image: the image's script (exit 0 in it), then the request's, then the code"
+capture "$S" exec img-x --setup 'echo req-c' -e 'echo code2'
+is "$OUT" "req-c
+code2" "…the image's only at the first exec"
+"$S" delete img-x >/dev/null
 capture "$S" create -r node --image py-np --id img-bad
 is "$RC $ERR" '1 [ERR] image "py-np" is for python, not node' "a session on an image of another runtime is refused"
 capture "$ISOL8" run --persistent --session-id img-p -r bash --image sh-hello -e 'hello-isol8'
