@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "run/reaper.h"
 #include "core/util.h"
+#include "state/images.h"
 
 static const char usage[] =
 	"Usage: isol8-cleanup [options]\n"
@@ -105,6 +106,24 @@ static bool confirmed(const isol8_reap_opts *o)
 	return true;
 }
 
+/* The image store's retired layers that no sandbox uses any more (a rebuild or a removal left
+ * them to a session or a --persist sandbox that has ended since): "layers":N in out when some
+ * were removed; a failure is counted in out's failed and errors. */
+static jv collect_layers(const char *store, jv out, bool *failed)
+{
+	size_t removed = 0;
+	isol8_err err = {0};
+	if (images_collect(store, NULL, &removed, &err) < 0) {
+		*failed = true;
+		jv f = jv_object_get(jv_copy(out), jv_string("failed"));
+		out = jv_object_set(out, jv_string("failed"), jv_number(jv_number_value(f) + 1));
+		jv_free(f);
+		jv errs = jv_object_get(jv_copy(out), jv_string("errors"));
+		out = jv_object_set(out, jv_string("errors"), jv_array_append(errs, jv_string(err.msg)));
+	}
+	return removed ? jv_object_set(out, jv_string("layers"), jv_number((double)removed)) : out;
+}
+
 int main(int argc, char **argv)
 {
 	isol8_reap_opts o = {.orphan_age_s = 60};
@@ -115,21 +134,28 @@ int main(int argc, char **argv)
 	isol8_err err = {0};
 	isol8_config cfg;
 	/* an MCP HTTP client unused as long as its sessions may idle is gone; a config that does not
-	 * load must not stop a cron job from cleaning: the default then */
-	if (isol8_config_load(&cfg, &err) == 0) {
+	 * load must not stop a cron job from cleaning: the defaults then */
+	bool have_cfg = isol8_config_load(&cfg, &err) == 0;
+	if (have_cfg) {
 		o.mcp_idle_s = (unsigned)(config_num(&cfg, "mcp.sessionIdleMs", 3600000) / 1000);
-		isol8_config_free(&cfg);
 	} else {
-		fprintf(stderr, "[WARN] %s (MCP clients idle for an hour are ended)\n", err.msg);
+		fprintf(stderr, "[WARN] %s (MCP clients idle for an hour are ended, the default image store is cleaned)\n",
+			err.msg);
 		memset(&err, 0, sizeof err);
 	}
+	char *store = images_store(have_cfg ? &cfg : NULL);
+	if (have_cfg)
+		isol8_config_free(&cfg);
 	isol8_reap_report r;
 	if (isol8_reap(&o, &r, &err) < 0)
 		isol8_die("%s", err.msg);
+	bool failed = r.failed > 0;
 	jv out = report_json(&o, &r);
+	if (!o.dry_run) /* after the reap: the sandboxes it ended no longer hold their layers */
+		out = collect_layers(store, out, &failed);
 	json_write_line(1, out);
 	jv_free(out);
-	int rc = r.failed ? 1 : 0;
 	isol8_reap_report_free(&r);
-	return rc;
+	free(store);
+	return failed ? 1 : 0;
 }

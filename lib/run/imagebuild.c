@@ -139,19 +139,6 @@ static int install_into(const isol8_build *b, char *const *pk, size_t n, const c
 	return rc;
 }
 
-/* A lock on tag in the store: builds of one tag take turns. */
-static int lock_tag(const char *store, const char *tag, isol8_err *err)
-{
-	if (mkdir_p(store, 0700) < 0)
-		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create the image store %s", store);
-	char *p = xasprintf("%s/.lock-%s", store, tag);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	free(p);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0)
-		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot lock image %s", tag);
-	return fd;
-}
-
 static int publish(const isol8_build *b, char **pk, size_t n, const char *hash, char *registry, char *dir,
 		   isol8_err *err)
 {
@@ -174,6 +161,16 @@ static int publish(const isol8_build *b, char **pk, size_t n, const char *hash, 
 	return rc;
 }
 
+/* The layer the tag named before, and any other retired one nothing uses now. A failure here is
+ * a warning: the image is built, and isol8-cleanup tries again. */
+static void collect_retired(const char *store, const char *tag)
+{
+	size_t removed;
+	isol8_err e = {0};
+	if (images_collect(store, tag, &removed, &e) < 0)
+		fprintf(stderr, "[WARN] %s (isol8-cleanup removes them later)\n", e.msg);
+}
+
 int image_build(const isol8_build *b, const isol8_options *opts, isol8_event_fn fn, void *ctx, isol8_err *err)
 {
 	if (strcmp(b->runtime, "python") && strcmp(b->runtime, "node") && strcmp(b->runtime, "bun") &&
@@ -191,7 +188,7 @@ int image_build(const isol8_build *b, const isol8_options *opts, isol8_event_fn 
 	char hash[17], *dir = NULL;
 	if (!n && !b->setup) {
 		isol8_input_error(err, "No packages or setup script specified. Use --install <package> or --setup <command>.");
-	} else if ((lock = lock_tag(b->store, b->tag, err)) >= 0) {
+	} else if ((lock = image_lock_tag(b->store, b->tag, err)) >= 0) {
 		image_hash(b->runtime, pk, n, b->setup, hash);
 		isol8_image old;
 		bool same = image_find(b->store, b->tag, &old) == 0 && !strcmp(old.hash, hash);
@@ -211,11 +208,12 @@ int image_build(const isol8_build *b, const isol8_options *opts, isol8_event_fn 
 			free(registry);
 			if (rc < 0)
 				image_remove_dir(dir);
+			else
+				collect_retired(b->store, b->tag);
 			free(layer);
 		}
 	}
-	if (lock >= 0)
-		close(lock);
+	image_unlock_tag(b->store, b->tag, lock);
 	free(dir);
 	strv_clear(&pk, &n);
 	return rc;

@@ -173,6 +173,25 @@ like "$ERR" "\[ERR\] Build failed \(exit code [0-9]+\): .*definitely-not-in-the-
 capture "$ISOL8" run --image py-np -e 'import numpy; print("intact")'
 is "$OUT" "image-setup-ran
 intact" "…and the image under that tag is the one before"
+# a rebuild or a removal under a session: the session keeps its layer until it ends
+"$ISOL8" build --base python --install numpy --tag py-rb >/dev/null 2>&1
+capture "$S" create -r python --image py-rb --id rbs
+is "$RC" 0 "a session on an image (py-rb)"
+capture "$ISOL8" build --base python --install numpy --tag py-rb --force
+is "$RC" 0 "…that image is rebuilt (--force) while the session lives"
+capture "$S" exec rbs -e 'import numpy; print(numpy.array([8]))'
+is "$OUT" "[8]" "…and the session's next exec still has its layer"
+is "$(ls "$ISOL8_IMAGE_DIR/.layers" | grep -c '^py-rb-')" 2 "…the store keeps the retired layer the session uses, beside the new one"
+capture "$BIN/isol8-image" rm py-rb
+is "$RC" 0 "…the image is removed while the session lives"
+capture "$S" exec rbs -e 'import os; print(os.path.exists("/isol8-image/python/numpy/__init__.py"))'
+is "$OUT" "True" "…and the session still has its layer"
+is "$(ls "$ISOL8_IMAGE_DIR/.layers" | grep -c '^py-rb-')" 1 "…only the layer in use stays (the rebuilt one, unused, is gone)"
+is "$(ls -A "$ISOL8_IMAGE_DIR" | grep -c '^\.lock-py-rb$')" 0 "…and the removed image's lock file is gone"
+"$S" delete rbs >/dev/null
+capture "$BIN/isol8-cleanup"
+is "$(ls "$ISOL8_IMAGE_DIR/.layers" | grep -c '^py-rb-')" 0 "once the session has ended, isol8-cleanup removes the retired layer"
+is "$(jqr .layers)" 1 "…and counts it"
 "$ISOL8" build --base python --install pandas --tag py-race >/dev/null 2>"$WORK/r1" & R1=$!
 "$ISOL8" build --base python --install pandas --tag py-race >/dev/null 2>"$WORK/r2" & R2=$!
 wait $R1; rc1=$?; wait $R2; rc2=$?
