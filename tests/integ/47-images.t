@@ -282,16 +282,22 @@ capture "$BIN/isol8-image" rm py-race
 is "$RC $ERR" "0 [OK] Removed py-race" "isol8-image rm TAG"
 capture "$BIN/isol8-image" rm py-race
 like "$RC $ERR" "^1 \[ERR\] no image \"py-race\"" "…an unknown tag is an error"
+"$ISOL8" run --persist -r bash -e 'true' >/dev/null 2>&1 # a sandbox left running on purpose
 capture "$ISOL8" cleanup --images
-like "$ERR" "Remove all these images\? \[y/N\]" "cleanup --images asks first"
-like "$ERR" "Cancelled" "…and no answer cancels"
+like "$ERR" "Found 1 stale isol8 sandbox\(es\) and [0-9]+ image\(s\)" "cleanup --images lists the sandboxes and the images"
+like "$ERR" "Remove all these sandboxes and images\? \[y/N\]" "…asks first"
+like "$ERR" "Cleanup cancelled" "…and no answer cancels"
 capture "$ISOL8" list-custom
-like "$OUT" "^js-lo" "…and removes nothing"
+like "$OUT" "^js-lo" "…and removes no image"
+is "$(ls "$ISOL8_RUN_DIR/sandboxes" | wc -l)" 1 "…nor the sandbox"
 
 # ---- cleanup --images --------------------------------------------------------------------------
 capture "$ISOL8" cleanup --images --force
+is "$RC $(jqr .removed)" "0 1" "cleanup --images --force removes the sandboxes too (--images: also the images)"
+is "$(ls "$ISOL8_RUN_DIR/sandboxes" | wc -l)" 0 "…none is left"
 capture "$ISOL8" list-custom
-is "$OUT" "No custom isol8 images found." "cleanup --images --force removes them all"
+is "$OUT" "No custom isol8 images found." "cleanup --images --force removes every image"
 is "$(ls -A "$ISOL8_IMAGE_DIR/.layers" | wc -l)" 0 "…with their layers"
+is "$(ls -A "$ISOL8_IMAGE_DIR" | grep -c '^\.lock-')" 0 "…and their lock files"
 
 finish
