@@ -67,12 +67,22 @@ ok $([ -x "$layer/usr/bin/hello-isol8" ] && [ -f "$layer/usr/lib/hello-isol8/gre
 capture "$ISOL8" build --base bash --install no-such-deb --tag sh-bad
 is "$RC" 1 "a Debian package apt does not know: the build fails"
 like "$ERR" "Build failed \\(exit code 100\\): E: Unable to locate package no-such-deb" "…with apt's reason"
+# the build's writable space is its own (--max-size), not the config's /sandbox and /tmp for runs
+echo '{"defaults": {"sandboxSize": "1m", "tmpSize": "1m"}}' >"$ISOL8_CONFIG"
+capture "$ISOL8" build --base bash --install big-isol8 --tag sh-big
+is "$RC" 0 "a Debian package bigger than the config's 1m /sandbox and /tmp: the build fits"
+layer=$(readlink -f "$ISOL8_IMAGE_DIR/sh-big")/layer
+is "$(stat -c %s "$layer/bash/usr/share/big-isol8/blob" 2>/dev/null) $(ls -A "$layer")" "3145728 bash" \
+	"…unpacked whole; the build's downloads and caches are not left in the layer"
+echo '{}' >"$ISOL8_CONFIG"
 capture "$ISOL8" build --base bun --install lodash --tag bun-lo
 is "$RC" 0 "isol8 build: bun, a package from the configured registry"
 capture "$ISOL8" build --base deno --install lodash --tag deno-lo
 is "$RC" 0 "isol8 build: deno, an npm package into deno's cache"
 is "$("$BIN/isol8-image" list --json | jq -r '.[] | select(.tag == "deno-lo") | .registry')" "http://localhost/" \
 	"…the manifest names the registry deno's cache is filed under"
+is "$(ls -Ad "$ISOL8_IMAGE_DIR"/.layers/*/layer/.isol8-build 2>/dev/null | wc -l)" 0 \
+	"no build leaves its scratch directory (downloads, caches) in its layer"
 unset APT_CONFIG
 
 # ---- runs on images: no install, no network --------------------------------------------------
