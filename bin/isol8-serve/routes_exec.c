@@ -61,7 +61,7 @@ static int serve_resolve(serve_ctx *c, struct exec_in *x, bool net_given, isol8_
 {
 	if (x->sid[0])
 		return request_prepare_install(&x->req, &x->opt, net_given, err);
-	return isol8_request_resolve(&x->req, &x->opt, &c->cfg, net_given, err);
+	return image_resolve_listed(&x->req, &x->opt, &c->cfg, "serve.images", net_given, err); /* the operator's only */
 }
 
 /* Parses and checks the body. 0, or the status already answered. */

@@ -242,6 +242,11 @@ req POST /execute "$KEY" '{"request":{"runtime":"python","code":"import numpy; p
 is "$CODE $(jqr .stdout)" "200 [5]" "POST /execute on an image the operator lists (its setup's output is not the code's)"
 req POST /execute "$KEY" '{"request":{"runtime":"python","code":"1"},"options":{"image":"py-both"}}'
 is "$CODE" 400 "an image the operator does not list is refused"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"import numpy; print(numpy.array([9]))","installPackages":["numpy"]}}'
+is "$CODE $(jqr .stdout)" "200 [9]" "installPackages: resolved to an image the operator lists (py-np), nothing installed"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"import pandas; print(\"unlisted\")","installPackages":["pandas"],"timeoutMs":20000}}'
+unlike "$OUT" "unlisted" "installPackages never resolves to an image the operator does not list (py-both has pandas)"
+like "$OUT" "Package install failed" "…it is installed at run time instead (and here that fails: no index)"
 req POST /execute "$KEY" '{"sessionId":"img-h","request":{"runtime":"python","code":"import numpy; y = numpy.array([6])"},"options":{"image":"py-np"}}'
 is "$CODE" 200 "a sessionId request with an image: the session is made on it"
 req POST /execute "$KEY" '{"sessionId":"img-h","request":{"runtime":"python","code":"print(y)"}}'
