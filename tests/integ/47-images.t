@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# 47-images.t — built images: isol8 build (a python wheel, a node, bun and deno package, and two
-# Debian packages from a package index and apt repository on loopback, a setup-only bash image),
-# list-custom, runs on them with no install and no
+# 47-images.t — built images: isol8 build (a python wheel, a node, bun and deno package, and
+# Debian packages from a package index and apt repository on loopback — one bigger than the
+# config's /sandbox —, a setup-only bash image), list-custom, runs on them with no install and no
 # network, the reference's resolution (exact set, superset, none, --image wins), rebuilds
-# (skipped, --force, a failed one leaves the image intact, two at once), the reference's messages,
-# the image's setup script, isol8 setup with prebuiltImages, the HTTP API, cleanup --images.
+# (skipped, --force, a failed one leaves the image intact, two at once, a session keeping its
+# layer), the reference's messages, the image's setup script and the request's as two scripts,
+# isol8 setup with prebuiltImages, the HTTP API (only the operator's images), cleanup --images.
 # Runs in a network and mount namespace of its own, as 15-seed-examples.t: the index listens on
 # 127.0.0.1:80 there and nowhere else.
 if [ -z "${ISOL8_IMAGES_NS:-}" ]; then
