@@ -126,6 +126,18 @@ int main(void)
 	   "a retired-looking link to a directory outside .layers");
 	ok(images_collect(store, NULL, &removed, &err) == 0 && lstat(trap, &st) < 0 && stat(vfile, &st) == 0,
 	   "…the link is removed, what it points to is not touched");
+	/* attack: a build's scratch directory is written by the sandbox user (a package's install
+	 * script); links in it, or the directory itself being a link, must not make the host remove
+	 * what they point to */
+	char *scratch = xasprintf("%s/scratch", store), *inner = xasprintf("%s/scratch/to-victim", store);
+	char *top = xasprintf("%s/top-link", store);
+	ok(mkdir(scratch, 0755) == 0 && symlink(victim, inner) == 0 && symlink(vlayer, top) == 0 &&
+		   image_remove_dir(scratch) == 0 && image_remove_dir(top) == 0,
+	   "a tree holding a link, and a link itself, removed");
+	ok(lstat(scratch, &st) < 0 && lstat(top, &st) < 0 && stat(vfile, &st) == 0, "…what the links point to is not touched");
+	free(scratch);
+	free(inner);
+	free(top);
 	free(victim);
 	free(vfile);
 	free(trap);
