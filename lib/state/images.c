@@ -355,7 +355,9 @@ static int remove_unheld(const char *layers, const char *name)
 		snprintf(gone, sizeof gone, "%s/.removing-%s", layers, rnd);
 		if (interrupted)
 			snprintf(gone, sizeof gone, "%s", dir);
-		if ((!interrupted && rename(dir, gone) < 0) || image_remove_dir(gone) < 0)
+		if (!interrupted && rename(dir, gone) < 0)
+			rc = errno == ENOENT ? 0 : -1; /* another collector took it first */
+		else if (image_remove_dir(gone) < 0)
 			rc = -1;
 	}
 	if (fd >= 0)
