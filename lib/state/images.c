@@ -250,7 +250,7 @@ int image_lock_tag(const char *store, const char *tag, isol8_err *err)
 	char *p = xasprintf("%s/.lock-%s", store, tag);
 	int fd = -1;
 	for (;;) {
-		fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0 || flock(fd, LOCK_EX) < 0) {
 			isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot lock image %s", tag);
 			if (fd >= 0)
@@ -294,7 +294,7 @@ void image_unlock_tag(const char *store, const char *tag, int fd)
 static int try_lock_tag(const char *store, const char *tag, int *fd)
 {
 	char *p = xasprintf("%s/.lock-%s", store, tag);
-	*fd = open(p, O_RDONLY | O_CLOEXEC);
+	*fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	int rc = 1;
 	struct stat held, now;
 	if (*fd < 0) {
