@@ -168,6 +168,8 @@ typedef struct isol8_request {
 	size_t ninstall;
 	char *registry;        /* the host's configured registry URL for them, or NULL */
 	char *setup_script;    /* bash, run before the code as the sandbox user in /sandbox, or NULL */
+	char *image_setup_script; /* the built image's own (set by isol8_request_resolve), run before
+	                           * setup_script as a script of its own, or NULL */
 	isol8_kv *metadata;    /* copied into the audit log's record (metadata.userId: its userId) */
 	size_t nmetadata;
 	unsigned figure_formats; /* ISOL8_FIGURE_PNG | ISOL8_FIGURE_SVG; 0: PNG */

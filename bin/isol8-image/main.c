@@ -28,10 +28,11 @@ static const char usage[] =
 	"       isol8-image rm TAG... | --all [--force]\n"
 	"       isol8-image setup [--force]\n"
 	"\n"
-	"  build   install PKG (pip for python, npm for node; each value may list several, comma-\n"
-	"          separated) in a build sandbox into a new image TAG; --setup adds a setup script that\n"
-	"          runs before the code of every run on it. Skipped when nothing changed (--force\n"
-	"          rebuilds). A failed build leaves the image as it was.\n"
+	"  build   install PKG (pip for python, npm for node, bun for bun, deno cache for deno, apt for bash:\n"
+	"          Debian packages from the host's sources; each value may list several, comma-separated)\n"
+	"          in a build sandbox into a new image TAG; --setup adds a setup script that runs before\n"
+	"          the code of every run on it. Skipped when nothing changed (--force rebuilds). A failed\n"
+	"          build leaves the image as it was.\n"
 	"  list    every image of the store: tag, runtime, packages, size, created\n"
 	"  rm      remove images; --all asks first unless --force\n"
 	"  setup   check the runtimes, build matplotlib's font cache (when python has matplotlib) and the\n"
@@ -39,6 +40,17 @@ static const char usage[] =
 	"\n"
 	"The store: ISOL8_IMAGE_DIR, else the config's imageStore, else /var/lib/isol8/images (root).\n"
 	"Run code on an image with isol8 run --image TAG.\n";
+
+/* --help (or -h) among the arguments of a command that takes no option value (list, rm, setup;
+ * build's getopt has its own): the usage on stdout, exit 0, as every other tool's --help. */
+static void help_if_asked(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+}
 
 static char *store_dir(isol8_config *cfg)
 {
@@ -60,15 +72,16 @@ static int cmd_build(int argc, char **argv)
 	static const struct option lo[] = {
 		{"base", required_argument, 0, 'b'}, {"install", required_argument, 0, 'i'}, {"setup", required_argument, 0, 's'},
 		{"tag", required_argument, 0, 't'}, {"force", no_argument, 0, 'f'}, {"timeout", required_argument, 0, 'T'},
-		{"max-size", required_argument, 0, 'm'}, {0, 0, 0, 0},
+		{"max-size", required_argument, 0, 'm'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	isol8_build b = {.timeout_ms = 300000, .max_bytes = 2ull << 30};
 	isol8_buf setup = {0};
 	isol8_err err = {0};
 	long long v;
 	int c;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
+		case 'h': fputs(usage, stdout); return 0;
 		case 'b': b.runtime = optarg; break;
 		case 'i': isol8_strv_add(&b.packages, &b.npackages, optarg); break;
 		case 's':
@@ -92,7 +105,7 @@ static int cmd_build(int argc, char **argv)
 	if (optind < argc)
 		isol8_die("unexpected argument \"%s\" (see isol8-image --help)", argv[optind]);
 	if (!b.runtime)
-		isol8_die("--base RUNTIME is required (python, node)");
+		isol8_die("--base RUNTIME is required (python, node, bun, deno, bash)");
 	if (!b.tag)
 		isol8_die("--tag NAME is required");
 	b.setup = setup.len ? (char *)setup.data : NULL;
@@ -284,11 +297,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "build"))
 		return cmd_build(argc - 1, argv + 1);
+	help_if_asked(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list"))
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "rm"))
 		return cmd_rm(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "setup"))
 		return cmd_setup(argc - 1, argv + 1);
-	isol8_die("unknown command \"%s\" (build, list, rm; see isol8-image --help)", argv[1]);
+	isol8_die("unknown command \"%s\" (build, list, rm, setup; see isol8-image --help)", argv[1]);
 }

@@ -46,13 +46,22 @@ static long long exec_bound_ms(const serve_ctx *c, const struct exec_in *x)
 	return c->max_timeout_ms;
 }
 
+/* How many budgets as long as the timeout an execution may use: the code's, and one each for the
+ * image's setup script (a session's runs at its first exec: options.image), the request's, and
+ * an ephemeral run's installs (lib/run/setup.c, lib/run/install.c). */
+static long long budgets(const struct exec_in *x)
+{
+	return 1 + (x->req.image_setup_script || (x->sid[0] && x->opt.image)) + (x->req.setup_script != NULL) +
+	       (!x->sid[0] && x->req.ninstall > 0);
+}
+
 /* The image and the installs' network. A session's image is its own, resolved when it is created
  * (isol8-session create): a session exec installs its packages at run time. */
 static int serve_resolve(serve_ctx *c, struct exec_in *x, bool net_given, isol8_err *err)
 {
 	if (x->sid[0])
 		return request_prepare_install(&x->req, &x->opt, net_given, err);
-	return isol8_request_resolve(&x->req, &x->opt, &c->cfg, net_given, err);
+	return image_resolve_listed(&x->req, &x->opt, &c->cfg, "serve.images", net_given, err); /* the operator's only */
 }
 
 /* Parses and checks the body. 0, or the status already answered. */
@@ -346,7 +355,7 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 		return;
 	}
 	session_reader rr = {.fd = fd};
-	uint64_t deadline = now_mono_ns() + (uint64_t)(exec_bound_ms(c, x) * (x->req.setup_script ? 2 : 1) + c->grace_ms) * 1000000ull;
+	uint64_t deadline = now_mono_ns() + (uint64_t)(exec_bound_ms(c, x) * budgets(x) + c->grace_ms) * 1000000ull;
 	struct session_relay st = {0};
 	while (!st.done) {
 		jv v = session_next_line(&rr, deadline, &st.late);
@@ -388,11 +397,9 @@ static void execute(serve_ctx *c, serve_conn *k, bool stream)
 		key_share_release(c);
 	} else {
 		/* the last bound: a session's answer is awaited bound + grace, so this is a backstop.
-		 * An ephemeral run's installs and its setup script each have a budget of their own, as
-		 * long as the timeout (lib/run/install.c, lib/run/setup.c): such a run may take two or
-		 * three times it, and is not ended before. */
-		long long bound = exec_bound_ms(c, &x);
-		bound *= 1 + (!x.sid[0] && x.req.ninstall > 0) + (x.req.setup_script != NULL);
+		 * Installs and setup scripts each have a budget of their own (budgets): such a run may
+		 * take a few times the timeout, and is not ended before. */
+		long long bound = exec_bound_ms(c, &x) * budgets(&x);
 		watchdog_arm(k, bound + (x.sid[0] ? 2ll : 1ll) * c->grace_ms);
 		if (x.sid[0])
 			run_in_session(c, k, &x, stream);

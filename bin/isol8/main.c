@@ -36,8 +36,9 @@ static const char help[] =
 	"  run [file]        run code in a fresh sandbox (isol8-run)\n"
 	"  config [--json]   show the merged configuration\n"
 	"  doctor            check what this host supports\n"
-	"  cleanup [--force] remove stale and persisted sandboxes and sessions (isol8-cleanup\n"
-	"                    --persisted; asks first unless --force); --images: the built images\n"
+	"  cleanup [--force] [--images]\n"
+	"                    remove stale and persisted sandboxes and sessions (isol8-cleanup\n"
+	"                    --persisted; asks first unless --force); --images: also every built image\n"
 	"  build --base RT --install PKG… --tag NAME [--setup CMD|FILE]… [--force]\n"
 	"                    build an image of packages (isol8-image build)\n"
 	"  list-custom       the built images (isol8-image list)\n"
@@ -66,14 +67,6 @@ static const char help[] =
 	"  isol8 run --json -e 'print(1)' | jq .stdout\n";
 
 static const char *const tools[] = {"run", "serve", "session", "cleanup", "pool", "proxy", "mask", "image", "mcp"};
-
-static bool cleanup_images(int argc, char **argv)
-{
-	for (int k = 0; k < argc; k++)
-		if (!strcmp(argv[k], "--images"))
-			return true;
-	return false;
-}
 
 static int exec_tool(const char *name, int argc, char **argv, bool debug)
 {
@@ -246,21 +239,11 @@ int main(int argc, char **argv)
 			av[n++] = argv[k];
 		return exec_tool("image", n, av, debug);
 	}
-	if (!strcmp(cmd, "cleanup") && cleanup_images(argc - i - 1, argv + i + 1)) {
-		/* cleanup --images [--force]: the image store, asking first unless --force */
-		char **av = xcalloc((size_t)argc + 3, sizeof *av);
-		int n = 0;
-		av[n++] = "rm";
-		av[n++] = "--all";
-		for (int k = i + 1; k < argc; k++)
-			if (strcmp(argv[k], "--images"))
-				av[n++] = argv[k];
-		return exec_tool("image", n, av, debug);
-	}
 	if (!strcmp(cmd, "cleanup")) {
 		/* the reference asks before removing; --force skips the question. What --persist and
 		 * --persistent --persist leave running is for this command to remove (the cron-run
-		 * isol8-cleanup keeps it unless told --persisted). */
+		 * isol8-cleanup keeps it unless told --persisted). --images goes to isol8-cleanup too:
+		 * as the reference, it means "the sandboxes and also the images", in one question. */
 		char **av = xcalloc((size_t)argc + 2, sizeof *av);
 		int n = 0;
 		bool force = false;

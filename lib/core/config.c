@@ -194,6 +194,25 @@ static bool is_str_array(jv v)
 /* Validates one value (consumed) against its key. */
 static int check_value(const struct key *k, jv v, const char *what, isol8_err *err);
 
+/* A prebuiltImages entry's key that is none of its four: -1 with err naming it, else 0. */
+static int image_entry_unknown_key(jv entry, int index, const char *what, isol8_err *err)
+{
+	static const char *const known[] = {"tag", "runtime", "installPackages", "setupScript"};
+	int rc = 0;
+	jv_object_foreach(entry, key, val) {
+		bool found = false;
+		for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+			found |= !strcmp(jv_string_value(key), known[i]);
+		if (!found && rc == 0)
+			rc = isol8_input_error(err, "%s: prebuiltImages[%d]: unknown key \"%s\" (an entry has tag, runtime, "
+						    "installPackages, setupScript)",
+					       what, index, jv_string_value(key));
+		jv_free(key);
+		jv_free(val);
+	}
+	return rc;
+}
+
 static int check_object(jv obj, const char *prefix, const char *what, isol8_err *err)
 {
 	int rc = 0;
@@ -314,6 +333,12 @@ static int check_value(const struct key *k, jv v, const char *what, isol8_err *e
 			return type_error(err, what, k->path, "an array", v);
 		jv_array_foreach(v, i, e) {
 			bool ok = jv_get_kind(e) == JV_KIND_OBJECT;
+			/* a typo in an entry (setup for setupScript) is refused as one at the top is */
+			if (ok && image_entry_unknown_key(e, i, what, err) < 0) {
+				jv_free(e);
+				jv_free(v);
+				return -1;
+			}
 			if (ok) {
 				jv tag = json_get(e, "tag"), rt = json_get(e, "runtime"), pk = json_get(e, "installPackages"),
 				   su = json_get(e, "setupScript");

@@ -367,7 +367,7 @@ static int take_sandbox(struct run *r, struct job *j, const isol8_request *req, 
 		return -1;
 	}
 	/* A feed that fits the pipe is written while the sandbox is still being built. */
-	j->fed = !req->ninstall && !req->setup_script && sandbox_feed_early(&r->sb, &j->spec);
+	j->fed = !req->ninstall && !req->setup_script && !req->image_setup_script && sandbox_feed_early(&r->sb, &j->spec);
 	j->feed_rc = j->fed ? sandbox_feed(&r->sb, &j->spec, err) : 0;
 	if (sandbox_wait_ready(&r->sb, err) < 0) {
 		command_free(&j->c);
@@ -518,16 +518,17 @@ static int execute(const isol8_request *req, const isol8_options *o, isol8_event
 	uint64_t t0 = now_mono_ns();
 	command_build(req, o, &j.c);
 	j.spec = (isol8_exec_spec){j.c.argv, j.c.envp, req->workdir ? req->workdir : "/sandbox", j.c.files, j.c.nfiles};
-	if (req->setup_script) { /* the setup script's feed writes the request's files */
+	bool setup = req->setup_script || req->image_setup_script;
+	if (setup) { /* the first setup script's feed writes the request's files */
 		j.spec.files += req->nfiles;
 		j.spec.nfiles -= req->nfiles;
 	}
 	if (take_sandbox(&r, &j, req, o, res, err) < 0 || prepare_sandbox(&r, &j, req, o, err) < 0)
 		return -1;
 	int rc = j.feed_rc;
-	int setup = req->setup_script ? setup_run(&r.sb, req, o, fn, ctx, res, err) : 0;
-	if (setup != 0) /* the code does not run */
-		return setup_failed(&r, &j, o, setup, res);
+	int setup_rc = setup ? setup_run_scripts(&r.sb, req, o, fn, ctx, res, err) : 0;
+	if (setup_rc != 0) /* the code does not run */
+		return setup_failed(&r, &j, o, setup_rc, res);
 	debugf(o, "sandbox %s %s in %.1f ms (init pid %d, %s, seccomp %s)", r.sb.id,
 	       j.driven ? "taken from isol8-pool, interpreter running" : res->warm ? "taken from isol8-pool" : "prepared",
 	       (double)(now_mono_ns() - t0) / 1e6, r.sb.pid, sandbox_describe(&r.sb),

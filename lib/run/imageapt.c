@@ -1,8 +1,9 @@
 /* imageapt.c — see imageapt.h. Threat: the packages come from the network into an image that
  * later runs untrusted code; the build sandbox reaches only the hosts the host's own sources
  * name (apt then checks the archive's signatures with the keys the host trusts), apt-get runs
- * unprivileged with every path redirected under /sandbox/.apt, and nothing of the host is
- * written: the layer is the only writable place that outlives the build. */
+ * unprivileged with every path redirected under /sandbox/.apt (its configuration) and the
+ * build's scratch directory (what it fetches), and nothing of the host is written: the layer is
+ * the only writable place that outlives the build. */
 #include "run/imageapt.h"
 
 #include <dirent.h>
@@ -12,24 +13,30 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "run/imagebuild.h"
 #include "run/install.h"
 
 #define APT_DIR "/sandbox/.apt"
 
+/* Where apt keeps what it fetches: the lists, its caches, the .debs (the build's scratch directory,
+ * on disk: a host's lists alone may not fit a run's /sandbox). */
+#define APT_FETCHED ISOL8_BUILD_SCRATCH_DIR "/apt"
+
 /* The script run in the build sandbox; %s: the package names (checked: no shell character). */
 static const char script_fmt[] =
 	"set -eo pipefail\n"
-	"A=" APT_DIR "\n"
-	"mkdir -p $A/lists/partial $A/cache/archives/partial $A/debs $A/apt.conf.d $A/preferences.d " ISOL8_LAYER_DIR "/bash\n"
+	"A=" APT_DIR " F=" APT_FETCHED "\n"
+	"mkdir -p $F/lists/partial $F/cache/archives/partial $F/debs $A/apt.conf.d $A/preferences.d $TMPDIR "
+	ISOL8_LAYER_DIR "/bash\n"
 	"apt() { apt-get -q \"$@\"; }\n"
 	"apt update >/dev/null\n"
 	/* what installing them on this host would add: the host's own packages are the sandbox's */
 	"P=$(apt -s install --no-install-recommends %s | sed -n 's/^Inst \\([^ ]*\\) .*/\\1/p')\n"
-	"cd $A/debs\n"
+	"cd $F/debs\n"
 	"if [ -n \"$P\" ]; then apt download $P >/dev/null; fi\n"
 	"for d in ./*.deb; do [ -e \"$d\" ] || continue; dpkg-deb -x \"$d\" " ISOL8_LAYER_DIR "/bash; done\n";
 
-/* Every path apt reads or writes, under APT_DIR (apt reads it from $APT_CONFIG first, so not even
+/* Every path apt reads or writes, under APT_DIR or APT_FETCHED (apt reads it from $APT_CONFIG first, so not even
  * the host's configuration directory is looked for). */
 static const char apt_conf[] =
 	"Dir::Etc::Parts \"" APT_DIR "/apt.conf.d\";\n"
@@ -40,9 +47,9 @@ static const char apt_conf[] =
 	"Dir::Etc::TrustedParts \"" APT_DIR "/trusted.gpg.d\";\n"
 	"Dir::Etc::Preferences \"" APT_DIR "/preferences\";\n"
 	"Dir::Etc::PreferencesParts \"" APT_DIR "/preferences.d\";\n"
-	"Dir::State::Lists \"" APT_DIR "/lists\";\n"
+	"Dir::State::Lists \"" APT_FETCHED "/lists\";\n"
 	"Dir::State::status \"" APT_DIR "/status\";\n"
-	"Dir::Cache \"" APT_DIR "/cache\";\n"
+	"Dir::Cache \"" APT_FETCHED "/cache\";\n"
 	"Debug::NoLocking \"1\";\n";
 
 /* apt-config's answer for the paths apt reads, as `apt-config shell` prints them (NAME='value'). */

@@ -61,6 +61,7 @@ static char *install_cmd(const char *runtime, char *const *pk, size_t n)
 {
 	isol8_buf b = {0};
 	bool deno = !strcmp(runtime, "deno");
+	buf_puts(&b, "mkdir -p " ISOL8_BUILD_SCRATCH_DIR "/tmp && ");
 	buf_puts(&b, !strcmp(runtime, "python") ? "python3 -m pip install --target " ISOL8_LAYER_DIR "/python --no-cache-dir "
 						  "--disable-pip-version-check --retries 0 --timeout 15"
 		     : !strcmp(runtime, "node") ? "npm install --prefix " ISOL8_LAYER_DIR "/node --no-audit --no-fund"
@@ -73,17 +74,18 @@ static char *install_cmd(const char *runtime, char *const *pk, size_t n)
 	return (char *)b.data;
 }
 
-/* The package managers' environment for a build: caches in /sandbox (not the image), the host's
- * registry, deno's cache in the layer. */
+/* The package managers' environment for a build: caches and temporary files in the build's
+ * scratch directory (not the image, not the sandbox's memory), the host's registry, deno's cache
+ * in the layer. */
 static void build_env(isol8_request *r)
 {
 	if (r->registry) {
 		request_env_default(r, "PIP_INDEX_URL", r->registry);
 		request_env_default(r, "NPM_CONFIG_REGISTRY", r->registry);
 	}
-	request_env_default(r, "NPM_CONFIG_CACHE", "/sandbox/.npm-cache");
+	request_env_default(r, "NPM_CONFIG_CACHE", ISOL8_BUILD_SCRATCH_DIR "/npm-cache");
 	request_env_default(r, "NPM_CONFIG_UPDATE_NOTIFIER", "false");
-	request_env_default(r, "BUN_INSTALL_CACHE_DIR", "/sandbox/.bun-cache");
+	request_env_default(r, "BUN_INSTALL_CACHE_DIR", ISOL8_BUILD_SCRATCH_DIR "/bun-cache");
 	request_env_default(r, "DENO_DIR", ISOL8_LAYER_DIR "/deno");
 }
 
@@ -91,6 +93,7 @@ static void build_env(isol8_request *r)
  * network of --install: the host's registry, nothing else) for the others. */
 static int prepare(const isol8_build *b, char *const *pk, size_t n, isol8_request *r, isol8_options *o, isol8_err *err)
 {
+	request_env_default(r, "TMPDIR", ISOL8_BUILD_SCRATCH_DIR "/tmp");
 	if (!strcmp(b->runtime, "bash"))
 		return apt_build_prepare(r, o, pk, n, err);
 	r->cmd = install_cmd(b->runtime, pk, n);
@@ -99,6 +102,16 @@ static int prepare(const isol8_build *b, char *const *pk, size_t n, isol8_reques
 	int rc = request_prepare_install(r, o, false, err);
 	strv_clear(&r->install, &r->ninstall);
 	build_env(r);
+	return rc;
+}
+
+/* The build's scratch directory, before the layer is measured (written by the sandbox user:
+ * removed without following a link). */
+static int remove_scratch(const char *layer, isol8_err *err)
+{
+	char *scratch = xasprintf("%s/" ISOL8_BUILD_SCRATCH, layer);
+	int rc = image_remove_dir(scratch) < 0 ? isol8_fail(err, ISOL8_E_SANDBOX, errno, "removing %s", scratch) : 0;
+	free(scratch);
 	return rc;
 }
 
@@ -122,6 +135,11 @@ static int install_into(const isol8_build *b, char *const *pk, size_t n, const c
 	o.secrets = NULL, o.nsecrets = 0, o.net_allow = o.net_deny = NULL, o.nallow = o.ndeny = 0;
 	o.image = NULL, o.persist = false, o.writable = false, o.log_network = false;
 	o.layer = xstrdup(layer), o.layer_writable = true;
+	/* a build's space is the image's (--max-size), not only what the config gives a run's
+	 * /sandbox and /tmp (64m): what the package managers fetch goes to the scratch directory on
+	 * disk, and whatever one still writes to /sandbox or /tmp may be as large */
+	o.sandbox_size = b->max_bytes > o.sandbox_size ? b->max_bytes : o.sandbox_size;
+	o.tmp_size = b->max_bytes > o.tmp_size ? b->max_bytes : o.tmp_size;
 	int rc = prepare(b, pk, n, &r, &o, err);
 	isol8_result res = {0};
 	if (rc == 0 && (rc = isol8_request_validate(&r, &o, err)) == 0 && (rc = isol8_execute(&r, &o, fn, ctx, -1, &res, err)) == 0) {
@@ -137,19 +155,6 @@ static int install_into(const isol8_build *b, char *const *pk, size_t n, const c
 	free(o.layer);
 	strv_clear(&o.net_allow, &o.nallow);
 	return rc;
-}
-
-/* A lock on tag in the store: builds of one tag take turns. */
-static int lock_tag(const char *store, const char *tag, isol8_err *err)
-{
-	if (mkdir_p(store, 0700) < 0)
-		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create the image store %s", store);
-	char *p = xasprintf("%s/.lock-%s", store, tag);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	free(p);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0)
-		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot lock image %s", tag);
-	return fd;
 }
 
 static int publish(const isol8_build *b, char **pk, size_t n, const char *hash, char *registry, char *dir,
@@ -174,6 +179,16 @@ static int publish(const isol8_build *b, char **pk, size_t n, const char *hash, 
 	return rc;
 }
 
+/* The layer the tag named before, and any other retired one nothing uses now. A failure here is
+ * a warning: the image is built, and isol8-cleanup tries again. */
+static void collect_retired(const char *store, const char *tag)
+{
+	size_t removed;
+	isol8_err e = {0};
+	if (images_collect(store, tag, &removed, &e) < 0)
+		fprintf(stderr, "[WARN] %s (isol8-cleanup removes them later)\n", e.msg);
+}
+
 int image_build(const isol8_build *b, const isol8_options *opts, isol8_event_fn fn, void *ctx, isol8_err *err)
 {
 	if (strcmp(b->runtime, "python") && strcmp(b->runtime, "node") && strcmp(b->runtime, "bun") &&
@@ -191,7 +206,7 @@ int image_build(const isol8_build *b, const isol8_options *opts, isol8_event_fn 
 	char hash[17], *dir = NULL;
 	if (!n && !b->setup) {
 		isol8_input_error(err, "No packages or setup script specified. Use --install <package> or --setup <command>.");
-	} else if ((lock = lock_tag(b->store, b->tag, err)) >= 0) {
+	} else if ((lock = image_lock_tag(b->store, b->tag, err)) >= 0) {
 		image_hash(b->runtime, pk, n, b->setup, hash);
 		isol8_image old;
 		bool same = image_find(b->store, b->tag, &old) == 0 && !strcmp(old.hash, hash);
@@ -207,15 +222,18 @@ int image_build(const isol8_build *b, const isol8_options *opts, isol8_event_fn 
 			else
 				rc = n ? install_into(b, pk, n, layer, opts, &registry, fn, ctx, err) : 0;
 			if (rc == 0)
+				rc = remove_scratch(layer, err);
+			if (rc == 0)
 				rc = publish(b, pk, n, hash, registry, dir, err);
 			free(registry);
 			if (rc < 0)
 				image_remove_dir(dir);
+			else
+				collect_retired(b->store, b->tag);
 			free(layer);
 		}
 	}
-	if (lock >= 0)
-		close(lock);
+	image_unlock_tag(b->store, b->tag, lock);
 	free(dir);
 	strv_clear(&pk, &n);
 	return rc;

@@ -10,7 +10,14 @@
 
 #include <jv.h>
 
+#include "sandbox/rootfs.h"
 #include "wire/request.h"
+
+/* A build's own scratch space, in the layer (so on the store's filesystem, not in the build
+ * sandbox's memory): the package managers' downloads, caches and temporary files. Removed before
+ * the image is measured and published. */
+#define ISOL8_BUILD_SCRATCH ".isol8-build"
+#define ISOL8_BUILD_SCRATCH_DIR ISOL8_LAYER_DIR "/" ISOL8_BUILD_SCRATCH
 
 typedef struct isol8_build {
 	const char *store, *tag, *runtime;

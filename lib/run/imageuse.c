@@ -10,16 +10,14 @@
 #include "run/install.h"
 #include "state/images.h"
 
-/* The image's layer for the run, and its setup script before the request's. */
+/* The image's layer for the run, and its setup script (run before the request's, as a script of
+ * its own). */
 static void use(const isol8_image *im, isol8_request *r, isol8_options *o)
 {
 	free(o->layer);
 	o->layer = image_layer(im);
-	if (im->setup_script) {
-		char *s = r->setup_script ? xasprintf("%s\n%s", im->setup_script, r->setup_script) : xstrdup(im->setup_script);
-		free(r->setup_script);
-		r->setup_script = s;
-	}
+	free(r->image_setup_script);
+	r->image_setup_script = im->setup_script ? xstrdup(im->setup_script) : NULL;
 	if (!strcmp(im->runtime, "deno") && im->registry) /* deno finds its npm cache by registry */
 		request_env_default(r, "NPM_CONFIG_REGISTRY", im->registry);
 }
@@ -32,10 +30,29 @@ static bool has(const isol8_image *im, const char *pkg)
 	return false;
 }
 
+/* Whether tag may be used: allowed is NULL (every image of the store) or a JSON array of the
+ * names the operator lists. Anything but an array of strings allows nothing (fail closed). */
+static bool tag_allowed(jv allowed, const char *tag)
+{
+	if (!jv_is_valid(allowed))
+		return true;
+	bool ok = false;
+	if (jv_get_kind(allowed) == JV_KIND_ARRAY) {
+		jv_array_foreach(allowed, i, e) {
+			(void)i;
+			ok |= jv_get_kind(e) == JV_KIND_STRING && !strcmp(jv_string_value(e), tag);
+			jv_free(e);
+		}
+	}
+	return ok;
+}
+
 /* --image NAME: that image (the request's installs still run). */
-static int named(isol8_request *r, isol8_options *o, const char *store, isol8_err *err)
+static int named(isol8_request *r, isol8_options *o, const char *store, jv allowed, isol8_err *err)
 {
 	isol8_image im;
+	if (!tag_allowed(allowed, o->image))
+		return isol8_input_error(err, "image \"%s\" is not one of this server's images (config serve.images)", o->image);
 	if (!image_tag_valid(o->image) || image_find(store, o->image, &im) < 0)
 		return isol8_input_error(err, "--image: \"%s\" is neither a directory nor an image of %s (see isol8 list-custom)",
 					 o->image, store);
@@ -54,8 +71,9 @@ static int named(isol8_request *r, isol8_options *o, const char *store, isol8_er
 	return rc;
 }
 
-/* Packages to install: an image with exactly them, else the last with all of them. */
-static int by_packages(isol8_request *r, isol8_options *o, const char *store, isol8_err *err)
+/* Packages to install: an image with exactly them, else the last with all of them (among the
+ * allowed ones). */
+static int by_packages(isol8_request *r, isol8_options *o, const char *store, jv allowed, isol8_err *err)
 {
 	char **want;
 	size_t n;
@@ -69,7 +87,7 @@ static int by_packages(isol8_request *r, isol8_options *o, const char *store, is
 	if (image_list(store, &all, &count) < 0)
 		count = 0, all = NULL;
 	for (size_t i = 0; i < count && !(pick && pick->npackages == n); i++) {
-		bool covers = !strcmp(all[i].runtime, r->runtime) && all[i].npackages >= n;
+		bool covers = !strcmp(all[i].runtime, r->runtime) && all[i].npackages >= n && tag_allowed(allowed, all[i].tag);
 		for (size_t k = 0; covers && k < n; k++)
 			covers = has(&all[i], want[k]);
 		if (covers)
@@ -84,23 +102,51 @@ static int by_packages(isol8_request *r, isol8_options *o, const char *store, is
 	return 0;
 }
 
-int image_apply(isol8_request *r, isol8_options *o, const char *store, isol8_err *err)
+static int apply_among(isol8_request *r, isol8_options *o, const char *store, jv allowed, isol8_err *err)
 {
 	struct stat st;
 	if (o->image && !(stat(o->image, &st) == 0 && S_ISDIR(st.st_mode)))
-		return named(r, o, store, err);
+		return named(r, o, store, allowed, err);
 	if (!o->image && r->ninstall)
-		return by_packages(r, o, store, err);
+		return by_packages(r, o, store, allowed, err);
 	return 0;
+}
+
+int image_apply(isol8_request *r, isol8_options *o, const char *store, isol8_err *err)
+{
+	return apply_among(r, o, store, jv_invalid(), err);
+}
+
+static int resolve_among(isol8_request *r, isol8_options *o, const isol8_config *c, jv allowed, bool network_explicit,
+			 isol8_err *err)
+{
+	if (!r->runtime)
+		return isol8_input_error(err, "the request needs a runtime");
+	char *store = images_store(c);
+	int rc = apply_among(r, o, store, allowed, err);
+	free(store);
+	return rc < 0 ? -1 : request_prepare_install(r, o, network_explicit, err);
 }
 
 int isol8_request_resolve(isol8_request *r, isol8_options *o, const isol8_config *c, bool network_explicit,
 			  isol8_err *err)
 {
-	if (!r->runtime)
-		return isol8_input_error(err, "the request needs a runtime");
-	char *store = images_store(c);
-	int rc = image_apply(r, o, store, err);
-	free(store);
-	return rc < 0 ? -1 : request_prepare_install(r, o, network_explicit, err);
+	return resolve_among(r, o, c, jv_invalid(), network_explicit, err);
+}
+
+int image_resolve_listed(isol8_request *r, isol8_options *o, const isol8_config *c, const char *list_key,
+			 bool network_explicit, isol8_err *err)
+{
+	/* Threat: a client of the HTTP API names packages, and the resolution would otherwise pick
+	 * any image of the store — one the operator keeps for other uses, with its own packages,
+	 * environment and setup script. Only the listed images are candidates; with the key
+	 * missing or not a list, none is (fail closed). */
+	jv allowed = config_get(c, list_key);
+	if (jv_get_kind(allowed) != JV_KIND_ARRAY) {
+		jv_free(allowed);
+		allowed = jv_array();
+	}
+	int rc = resolve_among(r, o, c, allowed, network_explicit, err);
+	jv_free(allowed);
+	return rc;
 }

@@ -53,7 +53,7 @@ int session_open(isol8_session *s, const char *runtime, const isol8_options *opt
 	snprintf(s->runtime, sizeof s->runtime, "%s", runtime);
 	copy_options(&s->opt, opt);
 	if (image) {
-		s->image_setup = image->setup_script ? xstrdup(image->setup_script) : NULL;
+		s->image_setup = image->image_setup_script ? xstrdup(image->image_setup_script) : NULL;
 		for (size_t i = 0; i < image->nenv; i++)
 			isol8_kv_add(&s->env, &s->nenv, image->env[i].key, image->env[i].value);
 	}
@@ -387,16 +387,17 @@ static void conclude_exec(isol8_session *s, const struct exec_state *st, const i
 	iso8601_now(res->timestamp);
 }
 
-/* A request's setup script, before every exec that carries one (as the reference), within the
- * exec's timeout as its own budget. One that runs past it is killed with everything the session
- * runs: its interpreter starts anew at the next exec, as after an exec's timeout. */
-static int session_setup(isol8_session *s, const isol8_request *req, const isol8_options *ox, isol8_event_fn fn,
-			 void *ctx, isol8_result *res, isol8_err *err)
+/* One setup script (the image's or the request's) before an exec, within the exec's timeout as
+ * its own budget. One that runs past it is killed with everything the session runs: its
+ * interpreter starts anew at the next exec, as after an exec's timeout. The request's files are
+ * in place already (session_exec puts them). */
+static int session_setup(isol8_session *s, const isol8_request *req, const char *script, const isol8_options *ox,
+			 isol8_event_fn fn, void *ctx, isol8_result *res, isol8_err *err)
 {
 	isol8_options o = s->opt; /* borrowed: not freed here */
 	o.timeout_ms = ox->timeout_ms > 0 ? ox->timeout_ms : s->opt.timeout_ms;
 	o.max_output = ox->max_output ? ox->max_output : s->opt.max_output;
-	int rc = setup_run(&s->sb, req, &o, fn, ctx, res, err);
+	int rc = setup_run(&s->sb, req, script, false, &o, fn, ctx, res, err);
 	if (rc == 1) {
 		if (!strcmp(res->status, "timeout")) {
 			isol8_err e2 = {0};
@@ -423,18 +424,18 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 	for (size_t i = 0; i < req->nfiles; i++)
 		if (sandbox_put_file(&s->sb, req->files[i].path, req->files[i].data, req->files[i].len, req->files[i].mode, err) < 0)
 			return -1;
-	/* the image's setup script at the first exec only (as the reference), the request's at every */
-	isol8_request with_image = *req;
-	char *both = NULL;
-	if (s->image_setup)
-		with_image.setup_script = both = req->setup_script ? xasprintf("%s\n%s", s->image_setup, req->setup_script)
-								   : xstrdup(s->image_setup);
-	int setup = with_image.setup_script ? session_setup(s, &with_image, ox, fn, ctx, res, err) : 0;
-	free(both);
+	/* the image's setup script until it has succeeded once (as the reference: the first exec), then
+	 * the request's at every exec that carries one: two scripts, so that one's `exit 0` cannot
+	 * skip the other */
+	int setup = s->image_setup ? session_setup(s, req, s->image_setup, ox, fn, ctx, res, err) : 0;
+	if (setup == 0 && s->image_setup) {
+		free(s->image_setup);
+		s->image_setup = NULL;
+	}
+	if (setup == 0 && req->setup_script)
+		setup = session_setup(s, req, req->setup_script, ox, fn, ctx, res, err);
 	if (setup != 0) /* the script failed (res says how) or the sandbox did: the code does not run */
 		return setup < 0 ? -1 : 0;
-	free(s->image_setup);
-	s->image_setup = NULL;
 	isol8_cg_stats before, after;
 	sandbox_stats(&s->sb, &before);
 	isol8_proc cmdp = {.pid = 0};

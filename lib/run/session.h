@@ -31,7 +31,7 @@ typedef struct isol8_session {
 
 /* Builds the sandbox (the driver starts with the first exec). opt is copied; a built image is
  * already resolved (opt->layer), and image (NULL: none) carries its setup script and environment
- * (image_apply's setup_script and env). */
+ * (image_apply's image_setup_script and env). */
 int session_open(isol8_session *s, const char *runtime, const isol8_options *opt, const isol8_request *image,
 		 isol8_err *err);
 /* One exec. req->timeout_ms / max_output come from opts_exec (timeout_ms, max_output only).

@@ -37,21 +37,22 @@ static void emit(isol8_event_fn fn, void *ctx, isol8_event_type type, const char
 	}
 }
 
-/* The script's process, fed the request's files and the script. */
-static int start(isol8_sandbox *sb, const isol8_request *req, const isol8_options *o, isol8_proc *p, isol8_err *err)
+/* The script's process, fed the request's files (with_files) and the script. */
+static int start(isol8_sandbox *sb, const isol8_request *req, const char *script, bool with_files,
+		 const isol8_options *o, isol8_proc *p, isol8_err *err)
 {
 	if (sandbox_spawn(sb, p, err) < 0)
 		return -1;
-	isol8_file *files = xcalloc(req->nfiles + 1, sizeof *files);
-	for (size_t i = 0; i < req->nfiles; i++)
+	size_t nfiles = with_files ? req->nfiles : 0;
+	isol8_file *files = xcalloc(nfiles + 1, sizeof *files);
+	for (size_t i = 0; i < nfiles; i++)
 		files[i] = req->files[i]; /* borrowed */
-	files[req->nfiles] = (isol8_file){ISOL8_SETUP_PATH, (unsigned char *)req->setup_script,
-					  strlen(req->setup_script), 0600};
+	files[nfiles] = (isol8_file){ISOL8_SETUP_PATH, (unsigned char *)script, strlen(script), 0600};
 	char *argv[] = {"bash", ISOL8_SETUP_PATH, NULL};
 	/* the payload's environment without the request's env (the reference gives setup scripts
 	 * none), with the secrets */
 	char **envp = isol8_build_env(o, NULL, 0);
-	isol8_exec_spec spec = {argv, envp, "/sandbox", files, req->nfiles + 1};
+	isol8_exec_spec spec = {argv, envp, "/sandbox", files, nfiles + 1};
 	int rc = sandbox_feed_proc(sb, p, &spec, err);
 	isol8_free_strv(envp);
 	free(files);
@@ -128,11 +129,11 @@ static void failed(const struct setup_state *st, isol8_event_fn fn, void *ctx, i
 	emit(fn, ctx, ISOL8_EV_EXIT, code);
 }
 
-int setup_run(isol8_sandbox *sb, const isol8_request *req, const isol8_options *o, isol8_event_fn fn, void *ctx,
-	      isol8_result *res, isol8_err *err)
+int setup_run(isol8_sandbox *sb, const isol8_request *req, const char *script, bool with_files,
+	      const isol8_options *o, isol8_event_fn fn, void *ctx, isol8_result *res, isol8_err *err)
 {
 	isol8_proc p;
-	if (start(sb, req, o, &p, err) < 0) {
+	if (start(sb, req, script, with_files, o, &p, err) < 0) {
 		sandbox_proc_close(&p);
 		return -1;
 	}
@@ -161,6 +162,19 @@ int setup_run(isol8_sandbox *sb, const isol8_request *req, const isol8_options *
 	isol8_buf_free(&st.out_kept);
 	isol8_buf_free(&st.err_kept);
 	sandbox_proc_close(&p);
+	return rc;
+}
+
+int setup_run_scripts(isol8_sandbox *sb, const isol8_request *req, const isol8_options *o, isol8_event_fn fn,
+		      void *ctx, isol8_result *res, isol8_err *err)
+{
+	/* Two scripts, not one joined text: an `exit 0` (or a `set -e`, a trap) in the image's
+	 * script must not decide whether the request's runs. */
+	int rc = 0;
+	if (req->image_setup_script)
+		rc = setup_run(sb, req, req->image_setup_script, true, o, fn, ctx, res, err);
+	if (rc == 0 && req->setup_script)
+		rc = setup_run(sb, req, req->setup_script, !req->image_setup_script, o, fn, ctx, res, err);
 	return rc;
 }
 

@@ -69,8 +69,8 @@ static bool env_fits(const char *interp, char *const *envp, char *const *base)
 bool warm_fits(const isol8_request *r, char *const *argv, char *const *envp, char *const *base)
 {
 	/* a setup script runs before the code and may change what an interpreter sees at start-up */
-	if (r->cmd || r->ninstall || r->setup_script || (r->workdir && strcmp(r->workdir, "/sandbox")) || !argv[0] ||
-	    !argv[1])
+	if (r->cmd || r->ninstall || r->setup_script || r->image_setup_script ||
+	    (r->workdir && strcmp(r->workdir, "/sandbox")) || !argv[0] || !argv[1])
 		return false;
 	bool python = !strcmp(argv[0], "python3");
 	if (!python && strcmp(argv[0], "node"))

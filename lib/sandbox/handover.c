@@ -24,7 +24,7 @@ int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[IS
 {
 	memset(sb, 0, sizeof *sb);
 	sb->be = &isol8_native_backend;
-	sb->proxy_fd = sb->chan = sb->reply = -1;
+	sb->proxy_fd = sb->chan = sb->reply = sb->layer_lock = -1;
 	if (!record_id_valid(id))
 		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "bad sandbox id from the pool");
 	memcpy(sb->id, id, 17);
@@ -48,7 +48,8 @@ void sandbox_hand_record_to(isol8_sandbox *sb, pid_t supervisor)
 
 void sandbox_release(isol8_sandbox *sb, isol8_handed *h)
 {
-	int *fds[] = {&sb->ctl, &sb->feed, &sb->chan, &sb->reply, &sb->stdin_w, &sb->stdout_r, &sb->stderr_r, &sb->proxy_fd};
+	int *fds[] = {&sb->ctl, &sb->feed, &sb->chan, &sb->reply, &sb->stdin_w, &sb->stdout_r, &sb->stderr_r, &sb->proxy_fd,
+		      &sb->layer_lock};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		close_fd(fds[i]);
 	isol8_buf_free(&sb->ctl_in);

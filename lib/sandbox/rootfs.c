@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -431,6 +432,28 @@ static int runtime_dirs(const char *root, const isol8_rootfs_opts *o, isol8_err 
 	return rc;
 }
 
+int rootfs_hold_layer(const char *path, isol8_err *err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat held, now;
+	if (fd < 0 && errno == ENOENT)
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0,
+				  "the image's layer %s is gone (its image was rebuilt or removed meanwhile): run again", path);
+	if (fd < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot open the image's layer %s", path);
+	if (flock(fd, LOCK_SH) < 0 || fstat(fd, &held) < 0) {
+		int e = errno;
+		close(fd);
+		return isol8_fail(err, ISOL8_E_SANDBOX, e, "cannot hold the image's layer %s", path);
+	}
+	if (stat(path, &now) < 0 || now.st_dev != held.st_dev || now.st_ino != held.st_ino) {
+		close(fd);
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0,
+				  "the image's layer %s is gone (its image was rebuilt or removed meanwhile): run again", path);
+	}
+	return fd;
+}
+
 int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err)
 {
 	const char *root = o->staging;
@@ -485,5 +508,11 @@ int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err)
 	/* 8. read-only root */
 	if (!o->writable && set_attr_fd(AT_FDCWD, "/", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "read-only root");
+	/* 9. the init keeps the layer from being removed while the sandbox lives, past its
+	 * supervisor (--persist, a pool's hand-over). Opened through the sandbox's own mount, so the
+	 * fd reaches nothing the sandbox cannot see (never a host directory fd inside). Kept open
+	 * (close-on-exec) until the init exits. */
+	if (o->layer && rootfs_hold_layer(ISOL8_LAYER_DIR, err) < 0)
+		return -1;
 	return 0;
 }

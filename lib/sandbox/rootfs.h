@@ -39,7 +39,15 @@ typedef struct isol8_rootfs_opts {
 /* Where an image's layer is in the sandbox. */
 #define ISOL8_LAYER_DIR "/isol8-image"
 
-/* Builds the root, pivots into it. On return "/" is the sandbox root. */
+/* Builds the root, pivots into it. On return "/" is the sandbox root. With a layer, the init
+ * then holds a shared lock on it (ISOL8_LAYER_DIR, as the sandbox sees it) until it exits. */
 int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err);
+
+/* A shared flock(2) on a layer directory, for as long as the returned fd is open (-1 with err).
+ * Threat: the image store removes a layer that no tag names (a rebuild, a removal) once it gets
+ * the exclusive lock; a sandbox that has the layer mounted must keep it. Checked after locking:
+ * path still names the locked directory (a removal renames it away first), so a layer being
+ * removed is refused, never mounted half gone. */
+int rootfs_hold_layer(const char *path, isol8_err *err);
 
 #endif

@@ -67,6 +67,8 @@ typedef struct isol8_sandbox {
 	bool adopted;       /* handed over by isol8-pool, which still watches its init: once that has
 	                     * exited the pool kills what is left in its cgroup and removes the cgroup
 	                     * and the record, so its holder neither waits for nor sweeps it */
+	int layer_lock;     /* a shared lock on the image layer it mounts (rootfs_hold_layer), or -1:
+	                     * taken before the init mounts it, which then holds its own */
 } isol8_sandbox;
 
 /* A further process in a ready sandbox (sessions): its own stdio pipes, a feed, and a

@@ -182,7 +182,7 @@ static int native_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol
 	memset(sb, 0, sizeof *sb);
 	sb->be = &isol8_native_backend;
 	sb->pidfd = sb->ctl = sb->feed = sb->stdin_w = sb->stdout_r = sb->stderr_r = sb->proxy_fd = -1;
-	sb->chan = sb->reply = -1;
+	sb->chan = sb->reply = sb->layer_lock = -1;
 	sb->persist = cfg_in->persist;
 	random_hex(sb->id, 8);
 	isol8_sandbox_cfg cfg = *cfg_in;
@@ -196,8 +196,13 @@ static int native_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol
 	if (!cfg.rootfs.runtimes_dir)
 		cfg.rootfs.runtimes_dir = runtime_dir();
 
-	if (cgroup_create(&sb->cg, sb->id, &cfg.limits, err) < 0)
+	/* before the init mounts the layer: a retired one is not removed under it (images.h) */
+	if (cfg.rootfs.layer && (sb->layer_lock = rootfs_hold_layer(cfg.rootfs.layer, err)) < 0)
 		return -1;
+	if (cgroup_create(&sb->cg, sb->id, &cfg.limits, err) < 0) {
+		close_fd(&sb->layer_lock);
+		return -1;
+	}
 
 	/* Each pair: [0] read end, [1] write end. The supervisor's ends belong to sb as soon as they
 	 * are open (sandbox_destroy closes them on any failure); the child's ends are closed here. */
@@ -543,7 +548,8 @@ static void native_destroy(isol8_sandbox *sb)
 	/* --persist: left alive on purpose; its cgroup and run-dir record stay for isol8-cleanup.
 	 * Adopted: killed, and its cgroup and record left to its pool. */
 	bool keep = sb->persist && sb->pid > 0, sweep = !keep && !sb->adopted;
-	int *fds[] = {&sb->feed, &sb->stdin_w, &sb->stdout_r, &sb->stderr_r, &sb->ctl, &sb->proxy_fd, &sb->chan, &sb->reply};
+	int *fds[] = {&sb->feed, &sb->stdin_w, &sb->stdout_r, &sb->stderr_r, &sb->ctl, &sb->proxy_fd, &sb->chan, &sb->reply,
+		      &sb->layer_lock};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		close_fd(fds[i]);
 	isol8_buf_free(&sb->ctl_in);

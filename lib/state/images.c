@@ -1,6 +1,8 @@
 /* images.c — see images.h. Threat: the store is written by root and read for every run that
  * names an image; a tag is refused unless it is a plain name, a manifest that does not parse is
- * refused, and removal never follows a link out of the store. */
+ * refused, and removal never follows a link out of the store. A layer is never removed while a
+ * sandbox has it mounted (images_collect: the sandboxes' shared locks), which would pull the
+ * packages from under a running session or --persist sandbox. */
 #define _XOPEN_SOURCE 700
 #include "state/images.h"
 
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,18 +240,189 @@ int image_remove_dir(const char *dir)
 	return nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT ? -1 : 0;
 }
 
+/* Opens and locks path (made if missing) for a build or a removal of its tag. A remover unlinks
+ * the file while holding it, so a waiter that got the lock on an unlinked file tries again:
+ * only a lock on the file now at path counts. */
+int image_lock_tag(const char *store, const char *tag, isol8_err *err)
+{
+	if (mkdir_p(store, 0700) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create the image store %s", store);
+	char *p = xasprintf("%s/.lock-%s", store, tag);
+	int fd = -1;
+	for (;;) {
+		fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+			isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot lock image %s", tag);
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+			break;
+		}
+		struct stat held, now;
+		if (fstat(fd, &held) == 0 && stat(p, &now) == 0 && held.st_dev == now.st_dev && held.st_ino == now.st_ino)
+			break;
+		close(fd);
+	}
+	free(p);
+	return fd;
+}
+
+static bool tag_named(const char *store, const char *tag)
+{
+	char *link = xasprintf("%s/%s", store, tag);
+	struct stat st;
+	bool named = lstat(link, &st) == 0;
+	free(link);
+	return named;
+}
+
+void image_unlock_tag(const char *store, const char *tag, int fd)
+{
+	if (fd < 0)
+		return;
+	if (!tag_named(store, tag)) { /* nothing under the tag: no lock file is left behind */
+		char *p = xasprintf("%s/.lock-%s", store, tag);
+		unlink(p);
+		free(p);
+	}
+	close(fd);
+}
+
+/* The tag's lock without waiting, for the collector: 1 held (*fd: release with close), 0 when a
+ * build or removal of the tag is under way, 1 with *fd -1 when there is no lock file (nothing is
+ * under way: a build makes it before its directory). */
+static int try_lock_tag(const char *store, const char *tag, int *fd)
+{
+	char *p = xasprintf("%s/.lock-%s", store, tag);
+	*fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int rc = 1;
+	struct stat held, now;
+	if (*fd < 0) {
+		rc = errno == ENOENT ? 1 : 0;
+	} else if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = 0;
+	} else if (fstat(*fd, &held) < 0 || stat(p, &now) < 0 || held.st_dev != now.st_dev || held.st_ino != now.st_ino) {
+		rc = 0; /* replaced meanwhile: someone may hold the new one; next time */
+	}
+	if (rc == 0 && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	free(p);
+	return rc;
+}
+
+/* A .layers entry <tag>-<16 hex>-<16 hex> (image_new_dir): its tag in tag, else false (not ours:
+ * left alone). */
+static bool layer_dir_tag(const char *name, char tag[129])
+{
+	size_t n = strlen(name);
+	if (n < 35 || n - 34 > 128 || name[n - 34] != '-' || name[n - 17] != '-')
+		return false;
+	for (size_t i = n - 33; i < n; i++)
+		if (i != n - 17 && !strchr("0123456789abcdef", name[i]))
+			return false;
+	memcpy(tag, name, n - 34);
+	tag[n - 34] = 0;
+	return image_tag_valid(tag);
+}
+
+static bool links_to(const char *store, const char *tag, const char *name)
+{
+	char *link = xasprintf("%s/%s", store, tag), *want = xasprintf(".layers/%s", name), got[PATH_MAX];
+	ssize_t l = readlink(link, got, sizeof got - 1);
+	bool same = l > 0 && (got[l] = 0, !strcmp(got, want));
+	free(link);
+	free(want);
+	return same;
+}
+
+/* Removes .layers/name unless a sandbox holds its layer (a shared lock: rootfs.h). Under the
+ * exclusive lock it is first renamed out of the way, so that a run that resolved it before it was
+ * retired finds nothing rather than half a layer. 1 removed, 0 in use, -1 failed. */
+static int remove_unheld(const char *layers, const char *name)
+{
+	char *dir = xasprintf("%s/%s", layers, name), *layer = xasprintf("%s/layer", dir), gone[PATH_MAX];
+	int fd = open(layer, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 1;
+	bool interrupted = !strncmp(name, ".removing-", 10); /* already out of the way */
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = 0;
+	} else if (fd < 0 && errno != ENOENT) {
+		rc = -1; /* cannot tell whether it is in use: kept */
+	} else {
+		char rnd[17];
+		random_hex(rnd, 8);
+		snprintf(gone, sizeof gone, "%s/.removing-%s", layers, rnd);
+		if (interrupted)
+			snprintf(gone, sizeof gone, "%s", dir);
+		if (!interrupted && rename(dir, gone) < 0)
+			rc = errno == ENOENT ? 0 : -1; /* another collector took it first */
+		else if (image_remove_dir(gone) < 0)
+			rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	free(layer);
+	return rc;
+}
+
+/* One .layers entry: removed when no tag names it and nothing holds it. */
+static int collect_one(const char *store, const char *layers, const char *name, const char *held_tag)
+{
+	char tag[129];
+	if (!strncmp(name, ".removing-", 10)) /* a removal that was interrupted */
+		return remove_unheld(layers, name);
+	if (!layer_dir_tag(name, tag))
+		return 0;
+	int lock = -1;
+	bool mine = held_tag && !strcmp(held_tag, tag);
+	if (!mine && try_lock_tag(store, tag, &lock) == 0)
+		return 0; /* a build of the tag is under way: its directory is not named yet */
+	int rc = links_to(store, tag, name) ? 0 : remove_unheld(layers, name);
+	if (lock >= 0)
+		close(lock);
+	return rc;
+}
+
+int images_collect(const char *store, const char *held_tag, size_t *removed, isol8_err *err)
+{
+	*removed = 0;
+	char *layers = xasprintf("%s/.layers", store);
+	DIR *d = opendir(layers);
+	if (!d) {
+		int e = errno;
+		free(layers);
+		return e == ENOENT ? 0 : isol8_fail(err, ISOL8_E_SANDBOX, e, "cannot read %s/.layers", store);
+	}
+	char **names = NULL;
+	size_t n = 0, failed = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			isol8_strv_add(&names, &n, e->d_name);
+	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		int rc = collect_one(store, layers, names[i], held_tag);
+		if (rc > 0)
+			(*removed)++;
+		else if (rc < 0)
+			failed++;
+	}
+	strv_clear(&names, &n);
+	free(layers);
+	return failed ? isol8_fail(err, ISOL8_E_SANDBOX, 0, "%zu retired layer(s) in %s/.layers could not be removed", failed, store)
+		      : 0;
+}
+
 int image_publish(const char *store, const char *tag, const char *dir, isol8_err *err)
 {
 	char *link = xasprintf("%s/%s", store, tag), *tmp = xasprintf("%s/.%s.link", store, tag);
-	char old[PATH_MAX];
-	bool had = realpath(link, old) != NULL;
 	const char *rel = strstr(dir, "/.layers/");
 	unlink(tmp);
 	int rc = rel && symlink(rel + 1, tmp) == 0 && rename(tmp, link) == 0 ? 0 : -1;
 	if (rc < 0)
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot publish image %s in %s", tag, store);
-	else if (had && strcmp(old, dir))
-		image_remove_dir(old); /* runs that resolved it before keep their mount */
 	unlink(tmp);
 	free(link);
 	free(tmp);
@@ -258,11 +432,26 @@ int image_publish(const char *store, const char *tag, const char *dir, isol8_err
 int image_remove(const char *store, const char *tag, isol8_err *err)
 {
 	isol8_image im;
-	if (image_find(store, tag, &im) < 0)
+	if (image_find(store, tag, &im) < 0) /* before the lock, which would make the store */
 		return isol8_input_error(err, "no image \"%s\" in %s", tag, store);
-	char *link = xasprintf("%s/%s", store, tag);
-	int rc = unlink(link) == 0 && image_remove_dir(im.dir) == 0 ? 0 : isol8_fail(err, ISOL8_E_SANDBOX, errno, "removing %s", tag);
-	free(link);
 	image_free(&im);
+	int lock = image_lock_tag(store, tag, err); /* no build of it may publish meanwhile */
+	if (lock < 0)
+		return -1;
+	int rc = 0;
+	if (image_find(store, tag, &im) < 0) {
+		rc = isol8_input_error(err, "no image \"%s\" in %s", tag, store);
+	} else {
+		char *link = xasprintf("%s/%s", store, tag);
+		size_t removed;
+		/* its layer goes now, or once no sandbox has it mounted (images_collect) */
+		if (unlink(link) < 0)
+			rc = isol8_fail(err, ISOL8_E_SANDBOX, errno, "removing %s", tag);
+		else
+			rc = images_collect(store, tag, &removed, err);
+		free(link);
+		image_free(&im);
+	}
+	image_unlock_tag(store, tag, lock);
 	return rc;
 }

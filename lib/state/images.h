@@ -9,7 +9,15 @@
  * The store is ISOL8_IMAGE_DIR, else the config's imageStore, else /var/lib/isol8/images as root
  * and $XDG_DATA_HOME/isol8/images (~/.local/share/isol8/images) otherwise. A reader resolves the
  * tag's link once and keeps the directory it names, so a rebuild that replaces the link under a
- * run does not change what that run sees. */
+ * run does not change what that run sees.
+ *
+ * Retired layers. A rebuild or a removal leaves the old directory in .layers, named by no tag; a
+ * session, a --persist or pooled sandbox may still have it mounted. Every sandbox holds a shared
+ * flock(2) on its layer directory while it lives (rootfs_hold_layer: its supervisor from before
+ * the mount, its init from then on), so images_collect removes a retired directory only when it
+ * gets the exclusive lock: nothing has it mounted. It runs after every build and removal, and in
+ * isol8-cleanup. Builds and removals of one tag take turns on <store>/.lock-<tag>, which is gone
+ * once the tag names no image. */
 #ifndef ISOL8_STATE_IMAGES_H
 #define ISOL8_STATE_IMAGES_H
 
@@ -57,11 +65,19 @@ int image_list(const char *store, isol8_image **out, size_t *n);
 void image_list_free(isol8_image *v, size_t n);
 /* A fresh directory under .layers for a build of tag (its layer/ inside, empty), malloc'd. */
 char *image_new_dir(const char *store, const char *tag, const char *hash, isol8_err *err);
-/* Points tag at dir (atomically: a new link renamed over the old), then removes the directory
- * the tag named before. */
+/* Points tag at dir (atomically: a new link renamed over the old). The directory the tag named
+ * before is retired: images_collect removes it once unused. Call with the tag's lock held. */
 int image_publish(const char *store, const char *tag, const char *dir, isol8_err *err);
-/* Removes tag and its directory. */
+/* Removes tag (under its lock), and its directory unless a sandbox has it mounted. */
 int image_remove(const char *store, const char *tag, isol8_err *err);
+/* The lock of builds and removals of tag (an fd, -1 with err). image_unlock_tag releases it, and
+ * removes the lock file when the tag names no image. */
+int image_lock_tag(const char *store, const char *tag, isol8_err *err);
+void image_unlock_tag(const char *store, const char *tag, int fd);
+/* Removes every directory of .layers that no tag names, that no sandbox holds and whose tag no
+ * build is making (held_tag: the tag whose lock the caller holds, or NULL); *removed counts them.
+ * -1 with err when some could not be removed (the others are). */
+int images_collect(const char *store, const char *held_tag, size_t *removed, isol8_err *err);
 /* rm -rf of a directory the store owns (no link is followed). */
 int image_remove_dir(const char *dir);
 

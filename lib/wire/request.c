@@ -40,6 +40,7 @@ void isol8_request_free(isol8_request *r)
 	strv_clear(&r->install, &r->ninstall);
 	free(r->registry);
 	free(r->setup_script);
+	free(r->image_setup_script);
 	isol8_request_init(r);
 }
 

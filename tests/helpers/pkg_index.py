@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """A package index on loopback for tests of --install and image builds: stand-in numpy and pandas
 wheels (a PEP 503 simple index), a stand-in lodash (an npm registry document and tarball) and a
-flat apt repository at /apt/ with two Debian packages (hello-isol8, which depends on
-libhello-isol8), built here, small and offline. usage: pkg_index.py [PORT] (default 80, on 127.0.0.1)."""
+flat apt repository at /apt/ with three Debian packages (hello-isol8, which depends on
+libhello-isol8, and big-isol8: 3 MiB of incompressible data), built here, offline. usage: pkg_index.py [PORT]
+(default 80, on 127.0.0.1)."""
 import sys
-import base64, hashlib, http.server, io, json, tarfile, zipfile
+import base64, hashlib, http.server, io, json, random, tarfile, zipfile
 def wheel(name, code):
     b = io.BytesIO()
     with zipfile.ZipFile(b, "w") as z:
@@ -33,7 +34,8 @@ def targz(files):
     b = io.BytesIO()
     with tarfile.open(fileobj=b, mode="w:gz") as t:
         for p, (s, mode) in files.items():
-            d = s.encode(); i = tarfile.TarInfo(p); i.size = len(d); i.mode = mode; t.addfile(i, io.BytesIO(d))
+            d = s if isinstance(s, bytes) else s.encode()
+            i = tarfile.TarInfo(p); i.size = len(d); i.mode = mode; t.addfile(i, io.BytesIO(d))
     return b.getvalue()
 def deb(name, depends, files):
     """A .deb: an ar archive of debian-binary, control.tar.gz and data.tar.gz."""
@@ -48,7 +50,9 @@ def deb(name, depends, files):
 DEBS = {}
 for name, dep, files in (("hello-isol8", "libhello-isol8",
                           {"./usr/bin/hello-isol8": ("#!/bin/sh\necho hello from a Debian package\n", 0o755)}),
-                         ("libhello-isol8", None, {"./usr/lib/hello-isol8/greeting": ("greetings\n", 0o644)})):
+                         ("libhello-isol8", None, {"./usr/lib/hello-isol8/greeting": ("greetings\n", 0o644)}),
+                         # 3 MiB that does not compress: bigger than a small /sandbox or /tmp
+                         ("big-isol8", None, {"./usr/share/big-isol8/blob": (random.Random(8).randbytes(3 << 20), 0o644)})):
     DEBS[name] = deb(name, dep, files)
 PACKAGES = "".join(c + f"Filename: ./{n}_1.0_all.deb\nSize: {len(d)}\nSHA256: {hashlib.sha256(d).hexdigest()}\n\n"
                    for n, (c, d) in DEBS.items()).encode()

@@ -7,6 +7,17 @@ capture "$ISOL8" --version;        is "$OUT" "0.1.0" "--version prints the bare 
 capture "$ISOL8";                  like "$OUT" "Commands:" "no arguments prints help"; is "$RC" 0 "help exits 0"
 capture "$ISOL8" frobnicate;       is "$ERR" "error: unknown command 'frobnicate' (see isol8 --help)" "unknown subcommand"; is "$RC" 1 "unknown subcommand exits 1"
 capture "$ISOL8" run --help;       like "$OUT" "Usage: isol8 run" "isol8 run --help execs isol8-run"
+like "$OUT" "--image NAME\|DIR" "…and says --image takes an image's name or a directory"
+# the image commands print their help and exit 0, as every other --help
+for c in build setup list-custom; do
+	capture "$ISOL8" $c --help
+	is "$RC" 0 "isol8 $c --help exits 0"
+	like "$OUT" "^usage: isol8-image" "…and prints the usage on stdout"
+done
+capture "$ISOL8" build --help
+like "$OUT" "pip for python, npm for node, bun for bun, deno cache for deno, apt for bash" "…build's usage names the five runtimes' package managers"
+capture "$ISOL8" build --tag x
+is "$ERR" "[ERR] --base RUNTIME is required (python, node, bun, deno, bash)" "isol8 build without --base names every runtime"
 capture "$ISOL8" doctor;           like "$OUT" "ok +seccomp" "doctor checks seccomp"; like "$OUT" "resource limits +cgroup v[12]" "doctor names the cgroup version in force"
 
 err_case() { # NAME EXPECTED-ERR-REGEX ARGS...

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# 47-images.t — built images: isol8 build (a python wheel, a node, bun and deno package, and two
-# Debian packages from a package index and apt repository on loopback, a setup-only bash image),
-# list-custom, runs on them with no install and no
+# 47-images.t — built images: isol8 build (a python wheel, a node, bun and deno package, and
+# Debian packages from a package index and apt repository on loopback — one bigger than the
+# config's /sandbox —, a setup-only bash image), list-custom, runs on them with no install and no
 # network, the reference's resolution (exact set, superset, none, --image wins), rebuilds
-# (skipped, --force, a failed one leaves the image intact, two at once), the reference's messages,
-# the image's setup script, isol8 setup with prebuiltImages, the HTTP API, cleanup --images.
+# (skipped, --force, a failed one leaves the image intact, two at once, a session keeping its
+# layer), the reference's messages, the image's setup script and the request's as two scripts,
+# isol8 setup with prebuiltImages, the HTTP API (only the operator's images), cleanup --images.
 # Runs in a network and mount namespace of its own, as 15-seed-examples.t: the index listens on
 # 127.0.0.1:80 there and nowhere else.
 if [ -z "${ISOL8_IMAGES_NS:-}" ]; then
@@ -67,12 +68,22 @@ ok $([ -x "$layer/usr/bin/hello-isol8" ] && [ -f "$layer/usr/lib/hello-isol8/gre
 capture "$ISOL8" build --base bash --install no-such-deb --tag sh-bad
 is "$RC" 1 "a Debian package apt does not know: the build fails"
 like "$ERR" "Build failed \\(exit code 100\\): E: Unable to locate package no-such-deb" "…with apt's reason"
+# the build's writable space is its own (--max-size), not the config's /sandbox and /tmp for runs
+echo '{"defaults": {"sandboxSize": "1m", "tmpSize": "1m"}}' >"$ISOL8_CONFIG"
+capture "$ISOL8" build --base bash --install big-isol8 --tag sh-big
+is "$RC" 0 "a Debian package bigger than the config's 1m /sandbox and /tmp: the build fits"
+layer=$(readlink -f "$ISOL8_IMAGE_DIR/sh-big")/layer
+is "$(stat -c %s "$layer/bash/usr/share/big-isol8/blob" 2>/dev/null) $(ls -A "$layer")" "3145728 bash" \
+	"…unpacked whole; the build's downloads and caches are not left in the layer"
+echo '{}' >"$ISOL8_CONFIG"
 capture "$ISOL8" build --base bun --install lodash --tag bun-lo
 is "$RC" 0 "isol8 build: bun, a package from the configured registry"
 capture "$ISOL8" build --base deno --install lodash --tag deno-lo
 is "$RC" 0 "isol8 build: deno, an npm package into deno's cache"
 is "$("$BIN/isol8-image" list --json | jq -r '.[] | select(.tag == "deno-lo") | .registry')" "http://localhost/" \
 	"…the manifest names the registry deno's cache is filed under"
+is "$(ls -Ad "$ISOL8_IMAGE_DIR"/.layers/*/layer/.isol8-build 2>/dev/null | wc -l)" 0 \
+	"no build leaves its scratch directory (downloads, caches) in its layer"
 unset APT_CONFIG
 
 # ---- runs on images: no install, no network --------------------------------------------------
@@ -96,6 +107,15 @@ capture "$ISOL8" run --setup 'echo request-setup' -r bash --image sh-setup -e 'e
 is "$OUT" "bash-image
 request-setup
 code" "the image's setup script, then the request's, then the code"
+"$ISOL8" build --base bash --setup 'echo img-a; exit 0' --tag sh-exit >/dev/null 2>&1
+capture "$ISOL8" run -r bash --image sh-exit --setup 'echo req-b' -e 'echo code'
+is "$OUT" "img-a
+req-b
+code" "an image's script that ends with exit 0 does not skip the request's: two scripts, the image's first"
+"$ISOL8" build --base bash --setup 'echo img-f; exit 3' --tag sh-fail >/dev/null 2>&1
+capture "$ISOL8" run -r bash --image sh-fail --setup 'echo req-b' -e 'echo code'
+is "$RC $OUT" "3 img-f" "an image's script that fails: the run ends with its exit code, the request's script and the code never run"
+like "$ERR" "Setup script failed \(exit code 3\)" "…with the reference's line"
 capture "$ISOL8" run -r bash --image sh-hello -e 'hello-isol8; echo "$LD_LIBRARY_PATH" | grep -c isol8-image'
 is "$OUT" "hello from a Debian package
 1" "bash on its image: the package's program on PATH, its libraries on LD_LIBRARY_PATH"
@@ -130,6 +150,15 @@ capture "$S" exec img-s --setup 'echo request-setup' -e 'print("code")'
 is "$OUT" "request-setup
 code" "isol8-session exec --setup: the request's setup script, every exec that carries one"
 "$S" delete img-s >/dev/null
+"$S" create -r bash --image sh-exit --id img-x >/dev/null
+capture "$S" exec img-x --setup 'echo req-b' -e 'echo code'
+is "$OUT" "img-a
+req-b
+code" "a session on an image: the image's script (exit 0 in it), then the request's, then the code"
+capture "$S" exec img-x --setup 'echo req-c' -e 'echo code2'
+is "$OUT" "req-c
+code2" "…the image's only at the first exec"
+"$S" delete img-x >/dev/null
 capture "$S" create -r node --image py-np --id img-bad
 is "$RC $ERR" '1 [ERR] image "py-np" is for python, not node' "a session on an image of another runtime is refused"
 capture "$ISOL8" run --persistent --session-id img-p -r bash --image sh-hello -e 'hello-isol8'
@@ -155,6 +184,25 @@ like "$ERR" "\[ERR\] Build failed \(exit code [0-9]+\): .*definitely-not-in-the-
 capture "$ISOL8" run --image py-np -e 'import numpy; print("intact")'
 is "$OUT" "image-setup-ran
 intact" "…and the image under that tag is the one before"
+# a rebuild or a removal under a session: the session keeps its layer until it ends
+"$ISOL8" build --base python --install numpy --tag py-rb >/dev/null 2>&1
+capture "$S" create -r python --image py-rb --id rbs
+is "$RC" 0 "a session on an image (py-rb)"
+capture "$ISOL8" build --base python --install numpy --tag py-rb --force
+is "$RC" 0 "…that image is rebuilt (--force) while the session lives"
+capture "$S" exec rbs -e 'import numpy; print(numpy.array([8]))'
+is "$OUT" "[8]" "…and the session's next exec still has its layer"
+is "$(ls "$ISOL8_IMAGE_DIR/.layers" | grep -c '^py-rb-')" 2 "…the store keeps the retired layer the session uses, beside the new one"
+capture "$BIN/isol8-image" rm py-rb
+is "$RC" 0 "…the image is removed while the session lives"
+capture "$S" exec rbs -e 'import os; print(os.path.exists("/isol8-image/python/numpy/__init__.py"))'
+is "$OUT" "True" "…and the session still has its layer"
+is "$(ls "$ISOL8_IMAGE_DIR/.layers" | grep -c '^py-rb-')" 1 "…only the layer in use stays (the rebuilt one, unused, is gone)"
+is "$(ls -A "$ISOL8_IMAGE_DIR" | grep -c '^\.lock-py-rb$')" 0 "…and the removed image's lock file is gone"
+"$S" delete rbs >/dev/null
+capture "$BIN/isol8-cleanup"
+is "$(ls "$ISOL8_IMAGE_DIR/.layers" | grep -c '^py-rb-')" 0 "once the session has ended, isol8-cleanup removes the retired layer"
+is "$(jqr .layers)" 1 "…and counts it"
 "$ISOL8" build --base python --install pandas --tag py-race >/dev/null 2>"$WORK/r1" & R1=$!
 "$ISOL8" build --base python --install pandas --tag py-race >/dev/null 2>"$WORK/r2" & R2=$!
 wait $R1; rc1=$?; wait $R2; rc2=$?
@@ -195,6 +243,11 @@ req POST /execute "$KEY" '{"request":{"runtime":"python","code":"import numpy; p
 is "$CODE $(jqr .stdout)" "200 [5]" "POST /execute on an image the operator lists (its setup's output is not the code's)"
 req POST /execute "$KEY" '{"request":{"runtime":"python","code":"1"},"options":{"image":"py-both"}}'
 is "$CODE" 400 "an image the operator does not list is refused"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"import numpy; print(numpy.array([9]))","installPackages":["numpy"]}}'
+is "$CODE $(jqr .stdout)" "200 [9]" "installPackages: resolved to an image the operator lists (py-np), nothing installed"
+req POST /execute "$KEY" '{"request":{"runtime":"python","code":"import pandas; print(\"unlisted\")","installPackages":["pandas"],"timeoutMs":20000}}'
+unlike "$OUT" "unlisted" "installPackages never resolves to an image the operator does not list (py-both has pandas)"
+like "$OUT" "Package install failed" "…it is installed at run time instead (and here that fails: no index)"
 req POST /execute "$KEY" '{"sessionId":"img-h","request":{"runtime":"python","code":"import numpy; y = numpy.array([6])"},"options":{"image":"py-np"}}'
 is "$CODE" 200 "a sessionId request with an image: the session is made on it"
 req POST /execute "$KEY" '{"sessionId":"img-h","request":{"runtime":"python","code":"print(y)"}}'
@@ -245,16 +298,22 @@ capture "$BIN/isol8-image" rm py-race
 is "$RC $ERR" "0 [OK] Removed py-race" "isol8-image rm TAG"
 capture "$BIN/isol8-image" rm py-race
 like "$RC $ERR" "^1 \[ERR\] no image \"py-race\"" "…an unknown tag is an error"
+"$ISOL8" run --persist -r bash -e 'true' >/dev/null 2>&1 # a sandbox left running on purpose
 capture "$ISOL8" cleanup --images
-like "$ERR" "Remove all these images\? \[y/N\]" "cleanup --images asks first"
-like "$ERR" "Cancelled" "…and no answer cancels"
+like "$ERR" "Found 1 stale isol8 sandbox\(es\) and [0-9]+ image\(s\)" "cleanup --images lists the sandboxes and the images"
+like "$ERR" "Remove all these sandboxes and images\? \[y/N\]" "…asks first"
+like "$ERR" "Cleanup cancelled" "…and no answer cancels"
 capture "$ISOL8" list-custom
-like "$OUT" "^js-lo" "…and removes nothing"
+like "$OUT" "^js-lo" "…and removes no image"
+is "$(ls "$ISOL8_RUN_DIR/sandboxes" | wc -l)" 1 "…nor the sandbox"
 
 # ---- cleanup --images --------------------------------------------------------------------------
 capture "$ISOL8" cleanup --images --force
+is "$RC $(jqr .removed)" "0 1" "cleanup --images --force removes the sandboxes too (--images: also the images)"
+is "$(ls "$ISOL8_RUN_DIR/sandboxes" | wc -l)" 0 "…none is left"
 capture "$ISOL8" list-custom
-is "$OUT" "No custom isol8 images found." "cleanup --images --force removes them all"
+is "$OUT" "No custom isol8 images found." "cleanup --images --force removes every image"
 is "$(ls -A "$ISOL8_IMAGE_DIR/.layers" | wc -l)" 0 "…with their layers"
+is "$(ls -A "$ISOL8_IMAGE_DIR" | grep -c '^\.lock-')" 0 "…and their lock files"
 
 finish

@@ -44,6 +44,11 @@ int main(void)
 		{"{\"poolImages\":\"py\"}", "poolImages"},
 		{"{\"prebuiltImages\":[{\"tag\":\"t\",\"runtime\":\"python\",\"installPackages\":[1]}]}",
 		 "prebuiltImages[0] needs"},
+		/* inside an entry as at the top: a typo is refused, never ignored */
+		{"{\"prebuiltImages\":[{\"tag\":\"typo\",\"runtime\":\"bash\",\"setup\":\"echo b\"}]}",
+		 "prebuiltImages[0]: unknown key \"setup\""},
+		{"{\"prebuiltImages\":[{\"tag\":\"t\",\"runtime\":\"bash\",\"setupScript\":\"true\",\"bogus\":1}]}",
+		 "prebuiltImages[0]: unknown key \"bogus\""},
 		{"{\"outputs\":{\"maxCount\":0}}", "\"outputs.maxCount\" must be a whole number from 1 to 1000, not 0"},
 		{"{\"outputs\":{\"maxCount\":2.5}}", "\"outputs.maxCount\" must be a whole number from 1 to 1000, not 2.5"},
 		{"{\"outputs\":{\"maxPixels\":\"4m\"}}", "\"outputs.maxPixels\" must be a whole number from 1 to 100000000, not a string"},
