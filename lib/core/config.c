@@ -127,6 +127,11 @@ static const struct key {
 	{"serve.graceMs", K_NUM, NULL},
 	{"serve.setupScripts", K_BOOL, NULL},
 	{"serve.drainMs", K_NUM, NULL},
+	{"cluster", K_OBJ, NULL},
+	{"cluster.node", K_STR, NULL},
+	{"cluster.address", K_STR, NULL},
+	{"cluster.heartbeatMs", K_INT, NULL},
+	{"cluster.nodeTimeoutMs", K_INT, NULL},
 	{"mcp", K_OBJ, NULL},
 	{"mcp.languages", K_STRS, NULL},
 	{"mcp.timeoutMs", K_NUM, NULL},
@@ -148,6 +153,8 @@ static const struct range {
 	{"outputs.maxCount", 1, 1000},
 	{"outputs.maxPixels", 1, 100000000},
 	{"outputs.maxBytes", 1, 64 << 20}, /* what one file operation carries at most */
+	{"cluster.heartbeatMs", 100, 60000},
+	{"cluster.nodeTimeoutMs", 200, 3600000},
 };
 
 static const struct range *range_of(const char *path)

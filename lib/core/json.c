@@ -145,6 +145,16 @@ bool json_get_str(jv obj, const char *key, char *out, size_t n)
 	return ok;
 }
 
+bool json_array_str(jv arr, int i, char *out, size_t n)
+{
+	jv v = jv_array_get(jv_copy(arr), i);
+	bool ok = jv_get_kind(v) == JV_KIND_STRING && (size_t)jv_string_length_bytes(jv_copy(v)) < n &&
+		  !json_string_has_nul(v);
+	snprintf(out, n, "%s", ok ? jv_string_value(v) : "");
+	jv_free(v);
+	return ok;
+}
+
 bool json_get_num(jv obj, const char *key, double min, double max, double *out)
 {
 	jv v = json_get(obj, key);

@@ -37,6 +37,9 @@ bool json_string_has_nul(jv s);
  * a number in [min, max] into *out; false, and out untouched, otherwise. */
 bool json_get_str(jv obj, const char *key, char *out, size_t n);
 bool json_get_num(jv obj, const char *key, double min, double max, double *out);
+/* Borrow arr: arr[i] into out when it is a string that fits (and holds no NUL byte), else ""
+ * (and false): a database row's column. */
+bool json_array_str(jv arr, int i, char *out, size_t n);
 /* An object of strings into a key/value list (consumes v), at most max entries in all. */
 int json_string_map(jv v, const char *field, isol8_kv **out, size_t *n, size_t max, isol8_err *err);
 
