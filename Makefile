@@ -81,7 +81,7 @@ $(BUILD)/bin/isol8-run: bin/isol8-run/main.c $(RUN_SRC) bin/isol8-run/run.h $(LI
 # isol8-serve alone links libcrypto (key digests), libsqlite3 and libpq (keys in a database);
 # nothing on the run path pays for loading them.
 SERVE_SRC := $(wildcard bin/isol8-serve/*.c)
-$(BUILD)/bin/isol8-serve: $(SERVE_SRC) bin/isol8-serve/serve.h bin/isol8-serve/keydb.h $(LIBA)
+$(BUILD)/bin/isol8-serve: $(SERVE_SRC) bin/isol8-serve/serve.h bin/isol8-serve/keydb.h bin/isol8-serve/registry.h $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -I/usr/include/postgresql $(ALL_LDFLAGS) $(SERVE_SRC) -o $@ $(LIBA) $(LIBS) -lcrypto -lsqlite3 -lpq
 $(BUILD)/bin/%: bin/%/main.c $(LIBA)

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/json.h"
@@ -109,11 +110,13 @@ static char *lookup_line(keydb **db, const char *conn, const char *digest, bool 
 	return line;
 }
 
-static void keeper_answer(int fd, keydb **db, const char *conn)
+/* One question per connection: 64 hex digits (a key's digest) or a JSON line (the session
+ * registry's, cluster.c). Anything else is dropped unanswered. */
+static void keeper_answer(serve_ctx *c, int fd, keydb **db)
 {
 	struct timeval tv = {1, 0}; /* a client that says nothing does not hold up the others */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	char in[80];
+	char in[4096];
 	size_t n = 0;
 	ssize_t r;
 	while (n < sizeof in - 1 && (r = read(fd, in + n, sizeof in - 1 - n)) > 0) {
@@ -123,10 +126,20 @@ static void keeper_answer(int fd, keydb **db, const char *conn)
 	}
 	in[n] = 0;
 	in[strcspn(in, "\n")] = 0;
-	if (!hex64(in))
-		return;
-	char *line = lookup_line(db, conn, in, true);
-	(void)write_all(fd, line, strlen(line));
+	char *line = NULL;
+	if (hex64(in)) {
+		line = lookup_line(db, c->auth_conn, in, true);
+	} else if (in[0] == '{') {
+		isol8_err err = {0};
+		bool failed;
+		line = node_answer(c, ensure_db(db, c->auth_conn, true, &err), in, &failed);
+		if (failed) { /* opened again for the next one: the database may be back */
+			keydb_close(*db);
+			*db = NULL;
+		}
+	}
+	if (line)
+		(void)write_all(fd, line, strlen(line));
 	free(line);
 }
 
@@ -142,36 +155,69 @@ static void purge(keydb **db, const char *conn, bool keeper)
 	}
 }
 
+static volatile sig_atomic_t keeper_stopping;
+
+static void on_keeper_term(int sig)
+{
+	(void)sig;
+	keeper_stopping = 1;
+}
+
+/* The keeper's clean end (the server stops, or died: SIGTERM either way): a cluster node says it
+ * is gone, so its sessions answer 410 at once rather than after the node timeout. */
+static __attribute__((noreturn)) void keeper_exit(serve_ctx *c, keydb **db)
+{
+	if (c->cluster) {
+		isol8_err err = {0};
+		node_leave(c, ensure_db(db, c->auth_conn, true, &err));
+	}
+	keydb_close(*db);
+	_exit(0);
+}
+
 static __attribute__((noreturn)) void keeper_main(serve_ctx *c, int lfd, const int *drop, int ndrop, pid_t parent)
 {
+	struct sigaction sa = {.sa_handler = on_keeper_term}; /* no SA_RESTART: poll returns */
+	sigaction(SIGTERM, &sa, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
-		_exit(0);
 	for (int i = 0; i < ndrop; i++) /* the server's listening socket and signalfd are not ours */
 		close(drop[i]);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL); /* the server's signalfd blocked them */
-	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	keydb *db = NULL;
-	uint64_t next_purge = now_real_ms();
-	for (;;) {
+	pid_t stopper = 0;
+	uint64_t next_purge = now_real_ms(), next_beat = now_real_ms();
+	if (getppid() != parent)
+		keeper_exit(c, &db);
+	while (!keeper_stopping) {
 		uint64_t now = now_real_ms();
 		if (now >= next_purge) {
 			purge(&db, c->auth_conn, true);
 			next_purge = now + (uint64_t)c->auth_purge_ms;
 		}
+		if (c->cluster && now >= next_beat) {
+			isol8_err err = {0};
+			keydb *d = ensure_db(&db, c->auth_conn, true, &err);
+			if (!d || node_beat(c, d, &stopper) < 0) {
+				keydb_close(db);
+				db = NULL;
+			}
+			next_beat = now + (uint64_t)c->heartbeat_ms;
+		}
+		uint64_t next = c->cluster && next_beat < next_purge ? next_beat : next_purge;
+		uint64_t wait = next > now_real_ms() ? next - now_real_ms() : 0;
 		struct pollfd p = {lfd, POLLIN, 0};
-		uint64_t wait = next_purge - now_real_ms();
 		if (poll(&p, 1, wait > 60000 ? 60000 : (int)wait + 1) <= 0)
 			continue;
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd >= 0) {
-			keeper_answer(fd, &db, c->auth_conn);
+			keeper_answer(c, fd, &db);
 			close(fd);
 		}
 	}
+	keeper_exit(c, &db);
 }
 
 int keys_start_keeper(serve_ctx *c, const int *drop, int ndrop)
@@ -200,16 +246,19 @@ int keys_start_keeper(serve_ctx *c, const int *drop, int ndrop)
 
 void keys_stop_keeper(serve_ctx *c)
 {
-	if (c->keeper_pid > 0)
+	if (c->keeper_pid > 0) {
 		kill(c->keeper_pid, SIGTERM);
+		/* a cluster node's keeper marks the node stopped on its way out: wait for that (bounded) */
+		for (int i = 0; i < 500 && waitpid(c->keeper_pid, NULL, WNOHANG) == 0; i++)
+			usleep(10000);
+	}
 	if (c->keeper_sock[0])
 		unlink(c->keeper_sock);
 }
 
 /* ---- a connection's lookup --------------------------------------------------------------------- */
 
-/* The keeper's answer, or invalid when there is no keeper to ask. */
-static jv ask_keeper(serve_ctx *c, const char *digest)
+jv keeper_ask(serve_ctx *c, const char *line)
 {
 	if (!c->keeper_sock[0])
 		return jv_invalid();
@@ -218,22 +267,30 @@ static jv ask_keeper(serve_ctx *c, const char *digest)
 		return jv_invalid();
 	struct timeval tv = {5, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	char line[80], buf[4096];
-	snprintf(line, sizeof line, "%s\n", digest);
-	size_t n = 0;
-	ssize_t r;
+	isol8_buf b = {0};
+	isol8_err err = {0};
 	if (write_all(fd, line, strlen(line)) == 0)
-		while (n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
-			n += (size_t)r;
+		(void)read_fd_all(fd, 64 << 20, &b, &err); /* a cluster-wide session list can be long */
 	close(fd);
-	buf[n] = 0;
-	jv v = n ? jv_parse(buf) : jv_invalid();
+	jv v = b.len ? jv_parse_sized((const char *)b.data, (int)b.len) : jv_invalid();
+	isol8_buf_free(&b);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		jv_free(v);
-		/* a keeper that does not answer: the database is as good as down */
-		return jv_object_set(jv_object(), jv_string("error"), jv_string("the key keeper did not answer"));
+		return jv_invalid();
 	}
 	return v;
+}
+
+/* The keeper's answer to a key's digest, or invalid when there is no keeper to ask. */
+static jv ask_keeper(serve_ctx *c, const char *digest)
+{
+	if (!c->keeper_sock[0])
+		return jv_invalid();
+	char line[80];
+	snprintf(line, sizeof line, "%s\n", digest);
+	jv v = keeper_ask(c, line);
+	/* a keeper that does not answer: the database is as good as down */
+	return jv_is_valid(v) ? v : jv_object_set(jv_object(), jv_string("error"), jv_string("the key keeper did not answer"));
 }
 
 /* Without a keeper (one connection of --inetd): purge here, at most once per interval, as the

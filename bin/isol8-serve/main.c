@@ -45,6 +45,9 @@ static const char usage[] =
 	"  -p, --port PORT      port on 127.0.0.1 (else ISOL8_PORT, PORT, 3000); busy: another port\n"
 	"      --listen ADDR:PORT  exactly this address (busy is an error)\n"
 	"      --inetd          serve one connection on stdin/stdout (inetd, systemd Accept=yes)\n"
+	"      --node NAME      one node of several: sessions in the shared registry of the key database\n"
+	"                       (or config cluster.node; needs --auth-db or auth.connectionString)\n"
+	"      --advertise URL  where clients reach this node directly, named in 421 answers (cluster.address)\n"
 	"      --debug          debug lines on stderr\n"
 	"  -V, --version        print the version\n"
 	"  -h, --help           this text\n"
@@ -385,7 +388,7 @@ static void find_session_tool(serve_ctx *c)
 
 /* The command line: keys go straight into c. */
 struct serve_cli {
-	const char *port_arg, *listen_arg, *auth_db;
+	const char *port_arg, *listen_arg, *auth_db, *node, *advertise;
 	bool inetd;
 };
 
@@ -395,6 +398,7 @@ static void parse_options(int argc, char **argv, serve_ctx *c, struct serve_cli 
 		{"key", required_argument, 0, 'k'}, {"key-file", required_argument, 0, 'K'},
 		{"port", required_argument, 0, 'p'}, {"listen", required_argument, 0, 'L'},
 		{"inetd", no_argument, 0, 'I'}, {"debug", no_argument, 0, 'd'}, {"auth-db", required_argument, 0, 'A'},
+		{"node", required_argument, 0, 'N'}, {"advertise", required_argument, 0, 'D'},
 		{"version", no_argument, 0, 'V'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	int o;
@@ -407,6 +411,8 @@ static void parse_options(int argc, char **argv, serve_ctx *c, struct serve_cli 
 		case 'L': cli->listen_arg = optarg; break;
 		case 'I': cli->inetd = true; break;
 		case 'A': cli->auth_db = optarg; break;
+		case 'N': cli->node = optarg; break;
+		case 'D': cli->advertise = optarg; break;
 		case 'd': c->debug = true; break;
 		case 'V': puts(ISOL8_VERSION); exit(0);
 		case 'h': fputs(usage, stdout); exit(0);
@@ -508,6 +514,14 @@ int main(int argc, char **argv)
 	bool accepted, failed;
 	int afd = listen_activated(&accepted);
 	int one_conn = single_connection(cli.inetd, afd, accepted, &failed);
+	isol8_err cerr = {0};
+	if (!failed && node_setup(&c, cli.node, cli.advertise, one_conn >= 0, &cerr) < 0) {
+		fprintf(stderr, "[ERR] %s\n", cerr.msg);
+		failed = true;
+		if (one_conn >= 0)
+			close(one_conn);
+		one_conn = -1;
+	}
 	if (one_conn >= 0)
 		child_connection(&c, one_conn);
 	if (one_conn >= 0 || failed) {
@@ -538,6 +552,9 @@ int main(int argc, char **argv)
 		fprintf(info_out(&c), "       Auth DB: %s\n", shown);
 		free(shown);
 	}
+	if (c.cluster)
+		fprintf(info_out(&c), "       Node: %s%s%s (sessions in the shared registry)\n", c.self.name,
+			c.self.address[0] ? " at " : "", c.self.address);
 	fflush(info_out(&c));
 	int drop[] = {lfd, sfd};
 	if (keys_start_keeper(&c, drop, 2) < 0)

@@ -223,9 +223,20 @@ static void count_session_result(serve_ctx *c, serve_conn *k, const char *runtim
 	jv_free(st);
 }
 
-/* The caller's session iid, created with the body's options when there is none yet. 0, or -1
+static void too_many_sessions(serve_ctx *c, serve_conn *k, int cap)
+{
+	metrics_reject(c, REJ_SESSIONS);
+	if (k->tenant[0])
+		reply_error(k, 429, "tenant \"%s\" already has %d sessions (config serve.tenants or "
+			    "serve.maxSessionsPerKey): delete one first", k->tenant, cap);
+	else
+		reply_error(k, 429, "this key already has %d sessions (config serve.maxSessionsPerKey): delete one first", cap);
+}
+
+/* The caller's session iid, created with the body's options when there is none yet. counted:
+ * the session cap was checked already (the cluster's registry counts every node's). 0, or -1
  * answered already (429: the key has its serve.maxSessionsPerKey; 400 or 500: not created). */
-static int ensure_session(serve_ctx *c, serve_conn *k, struct exec_in *x, const char *iid)
+static int ensure_session(serve_ctx *c, serve_conn *k, struct exec_in *x, const char *iid, bool counted)
 {
 	isol8_err err = {0};
 	jv meta = session_meta_live(iid);
@@ -233,14 +244,8 @@ static int ensure_session(serve_ctx *c, serve_conn *k, struct exec_in *x, const 
 		return -1;
 	if (!jv_is_valid(meta)) {
 		int cap = tenant_limit(c, k, "maxSessions", c->max_sessions);
-		if (sessions_count(k->owner) >= cap) {
-			metrics_reject(c, REJ_SESSIONS);
-			if (k->tenant[0])
-				reply_error(k, 429, "tenant \"%s\" already has %d sessions (config serve.tenants or "
-					    "serve.maxSessionsPerKey): delete one first", k->tenant, cap);
-			else
-				reply_error(k, 429, "this key already has %d sessions (config serve.maxSessionsPerKey): delete one first",
-					    cap);
+		if (!counted && sessions_count(k->owner) >= cap) {
+			too_many_sessions(c, k, cap);
 			return -1;
 		}
 		jv opts = json_get(x->doc, "options");
@@ -255,6 +260,32 @@ static int ensure_session(serve_ctx *c, serve_conn *k, struct exec_in *x, const 
 		}
 	}
 	jv_free(meta);
+	return 0;
+}
+
+/* The session, asked of the cluster's registry first when this is a node of several (never made
+ * here when another node holds it), then made here if it is not yet. 0, or -1 answered. */
+static int claim_session(serve_ctx *c, serve_conn *k, struct exec_in *x, const char *iid)
+{
+	int cap = tenant_limit(c, k, "maxSessions", c->max_sessions);
+	reg_answer a;
+	int r = cluster_route(c, k, REG_EXEC, x->sid, x->req.runtime, cap, &a);
+	if (r == 1)
+		too_many_sessions(c, k, cap);
+	if (r != 0)
+		return -1;
+	if (a.stop_local) { /* a copy deleted through another node that this one has yet to end */
+		jv m = session_meta_live(iid);
+		if (jv_is_valid(m))
+			(void)session_stop_supervisor(iid);
+		jv_free(m);
+	}
+	if (ensure_session(c, k, x, iid, c->cluster) < 0) {
+		cluster_note(c, k, a.v == REG_FRESH ? "release" : "idle", x->sid, NULL);
+		return -1;
+	}
+	if (a.v == REG_FRESH)
+		cluster_note(c, k, "active", x->sid, x->req.runtime);
 	return 0;
 }
 
@@ -346,11 +377,12 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 {
 	char iid[80];
 	session_internal_id(k->owner, x->sid, iid);
-	if (ensure_session(c, k, x, iid) < 0)
+	if (claim_session(c, k, x, iid) < 0)
 		return;
 	jv req = sessionmsg_exec(jv_copy(x->doc));
 	int fd = session_send(iid, req);
 	if (fd < 0) {
+		cluster_note(c, k, "idle", x->sid, NULL);
 		reply_error(k, 404, "Session not found");
 		return;
 	}
@@ -369,6 +401,7 @@ static void run_in_session(serve_ctx *c, serve_conn *k, struct exec_in *x, bool 
 	isol8_buf_free(&rr.b);
 	if (!st.done)
 		session_unfinished(c, k, x, &st);
+	cluster_note(c, k, "idle", x->sid, NULL);
 }
 
 static void execute(serve_ctx *c, serve_conn *k, bool stream)

@@ -26,6 +26,11 @@
 static void session_op(serve_ctx *c, serve_conn *k, const char *sid, jv req, bool content_only)
 {
 	char iid[80];
+	reg_answer a;
+	if (cluster_route(c, k, REG_FILE, sid, NULL, 0, &a) < 0) { /* 421 another node's, 410 lost */
+		jv_free(req);
+		return;
+	}
 	session_internal_id(k->owner, sid, iid);
 	jv meta = session_meta_live(iid);
 	bool alive = jv_is_valid(meta);
@@ -150,9 +155,14 @@ static jv owned_sessions(const serve_conn *k)
 	return jv_sort(all, keys); /* oldest first, by creation time */
 }
 
+/* A node of several lists the caller's sessions on every node (the registry's), with the node
+ * that holds each and whether it is lost. */
 void route_sessions(serve_ctx *c, serve_conn *k, const char *rest)
 {
-	reply_json(k, 200, jv_object_set(jv_object(), jv_string("sessions"), owned_sessions(k)));
+	jv list;
+	if (c->cluster && cluster_sessions(c, k, &list) < 0)
+		return;
+	reply_json(k, 200, jv_object_set(jv_object(), jv_string("sessions"), c->cluster ? list : owned_sessions(k)));
 }
 
 /* Stops the session if it is alive: session_stop_supervisor asks it, and ends an exec that
@@ -184,11 +194,16 @@ void route_session_delete(serve_ctx *c, serve_conn *k, const char *id)
 		reply_error(k, 400, SESSION_HEADER_MISMATCH);
 		return;
 	}
+	reg_answer a;
+	if (cluster_route(c, k, REG_DELETE, id, NULL, 0, &a) < 0)
+		return;
 	session_internal_id(k->owner, id, iid);
-	if (session_stop(iid) < 0) {
+	if (session_stop(iid) < 0) { /* a registry's tombstone stays: the heartbeat ends it */
 		reply_error(k, 500, "session %s did not stop in time", id);
 		return;
 	}
+	if (a.v == REG_LOCAL)
+		cluster_note(c, k, "forget", id, NULL);
 	reply_json(k, 200, jv_parse("{\"ok\":true}"));
 }
 
@@ -199,30 +214,55 @@ static jv summary(int removed, int failed, jv errors)
 	return jv_object_set(s, jv_string("errors"), errors);
 }
 
-/* The caller's sessions, then whatever is stale in the run dir (never another key's live
- * session or a running sandbox: that is what isol8-cleanup judges safe). */
+/* Stops the caller's session sid here: 1 removed, 0 there was none, -1 (with a line in *errs)
+ * it did not stop in time. */
+static int stop_one(serve_ctx *c, serve_conn *k, const char *sid, jv *errs)
+{
+	char iid[80];
+	session_internal_id(k->owner, sid, iid);
+	int r = session_stop(iid);
+	if (r < 0) {
+		char *m = xasprintf("%s: did not stop in time", sid);
+		*errs = jv_array_append(*errs, jv_string(m));
+		free(m);
+	} else {
+		cluster_note(c, k, "forget", sid, NULL);
+	}
+	return r;
+}
+
+/* The caller's sessions (on every node, for a node of several: the others end theirs at their
+ * next heartbeat), then whatever is stale in the run dir (never another key's live session or a
+ * running sandbox: that is what isol8-cleanup judges safe). */
 void route_cleanup(serve_ctx *c, serve_conn *k, const char *rest)
 {
-	jv list = owned_sessions(k), errs = jv_array();
-	int removed = 0, failed = 0;
-	jv_array_foreach(list, i, s) {
-		(void)i;
-		jv id = json_get(s, "id");
-		char iid[80];
-		session_internal_id(k->owner, jv_string_value(id), iid);
-		int r = session_stop(iid);
-		if (r > 0)
-			removed++;
-		else if (r < 0) {
-			failed++;
-			char *m = xasprintf("%s: did not stop in time", jv_string_value(id));
-			errs = jv_array_append(errs, jv_string(m));
-			free(m);
+	jv list, errs = jv_array();
+	int removed = 0, failed = 0, elsewhere = 0;
+	if (c->cluster && cluster_cleanup(c, k, &list, &elsewhere) < 0) {
+		jv_free(errs);
+		return;
+	}
+	if (!c->cluster) {
+		jv owned = owned_sessions(k);
+		list = jv_array();
+		jv_array_foreach(owned, i, s) {
+			(void)i;
+			list = jv_array_append(list, json_get(s, "id"));
+			jv_free(s);
 		}
+		jv_free(owned);
+	}
+	jv_array_foreach(list, i, id) {
+		(void)i;
+		int r = jv_get_kind(id) == JV_KIND_STRING ? stop_one(c, k, jv_string_value(id), &errs) : 0;
+		/* a node of several: the registry had the session, so it is removed even when this
+		 * node's heartbeat, which ends the copies of tombstones, stopped it first (r == 0) */
+		removed += c->cluster ? r >= 0 : r > 0;
+		failed += r < 0;
 		jv_free(id);
-		jv_free(s);
 	}
 	jv_free(list);
+	removed += elsewhere;
 	isol8_reap_opts ro = {.orphan_age_s = 60};
 	isol8_reap_report rep = {0};
 	isol8_err err = {0};

@@ -2,6 +2,7 @@
  * it, never one below, so the calls go one way:
  *
  *   keydb.c           API keys in a database (SQLite, PostgreSQL): keydb.h
+ *   registry.c        the session registry of several nodes, in that database: registry.h
  *   sessions.c        a key's sessions in the run dir: names, client ids, counting, creating,
  *                     reading their answers (answers no client itself)
  *   policy.c          the operator's bounds on what a client may ask for
@@ -9,7 +10,11 @@
  *                     per-key shares, metrics
  *   conn.c            one connection: a bounded head and body, authentication, the replies,
  *                     the watchdog; knows nothing of routes
+ *   node.c            one node of several, the key keeper's side: joining the registry, its
+ *                     answers, the heartbeat, leaving
  *   keys.c            DB-backed keys: the key keeper, lookups, the purge job, the /auth routes
+ *   cluster.c         one node of several, a connection's side: the registry asked about each
+ *                     session (421, 410), cluster-wide /sessions and /cleanup
  *   routes_exec.c     POST /execute, POST /execute/stream
  *   routes_session.c  POST|GET /file, GET /sessions, DELETE /session/ID, POST /cleanup
  *   routes_mcp.c      POST|GET|DELETE /mcp: MCP's Streamable HTTP transport, through isol8-mcp
@@ -23,6 +28,7 @@
 #include <jv.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/util.h"
 #include "isol8.h"
@@ -31,6 +37,7 @@
 #include "wire/request.h"
 #include "core/runtime.h"
 #include "net/http.h"
+#include "registry.h"
 
 #define SERVE_NRT (ISOL8_NRUNTIMES + 1) /* the runtimes of core/runtime.h, then "other" */
 #define SERVE_NST 7   /* ok error timeout oom signal output_limit failed */
@@ -112,6 +119,9 @@ typedef struct serve_ctx {
 	long long auth_purge_ms;     /* auth.cleanupIntervalMs */
 	char keeper_sock[108];       /* the key keeper's socket ("" when there is none) */
 	int keeper_pid;
+	bool cluster;                /* one node of several (cluster.node): sessions go through the registry */
+	int heartbeat_ms;            /* cluster.heartbeatMs */
+	reg_self self;               /* this node as the registry knows it */
 } serve_ctx;
 
 typedef struct serve_conn {
@@ -221,6 +231,24 @@ void mark_streaming(serve_conn *k);
 /* The client's address as text ("" when it has none: a unix socket). */
 void peer_text(int fd, char *out, size_t n);
 
+/* ---- node.c: one node of several, the keeper's side ------------------------------------------ */
+
+/* At start: the node's name and address (flags, else config cluster.*), the registry's tables,
+ * joining, and the rows of this node put right against its run dir. 0 (not a cluster node, or
+ * joined), -1 with err. */
+int node_setup(serve_ctx *c, const char *flag_node, const char *flag_address, bool single_connection,
+	       isol8_err *err);
+/* Ends this node's own copy of a session, if it is alive. */
+void node_stop_local(const char *owner, const char *sid);
+/* The keeper: one question (a JSON line) answered (malloc'd line); *db_failed when the database
+ * failed (it is opened again for the next). */
+char *node_answer(serve_ctx *c, keydb *db, const char *line, bool *db_failed);
+/* The keeper, every heartbeat: the node stamped alive and its rows reconciled; *stopper is the
+ * child ending deleted copies. -1 when the database failed. */
+int node_beat(serve_ctx *c, keydb *db, pid_t *stopper);
+/* The keeper at a clean stop: the node "stopped", its sessions "ended". */
+void node_leave(serve_ctx *c, keydb *db);
+
 /* ---- keys.c: DB-backed keys ------------------------------------------------------------------ */
 
 typedef struct keydb_key keydb_key;
@@ -234,6 +262,25 @@ void keys_stop_keeper(serve_ctx *c);
 /* token's key: 1 valid (k's id, name, tenant set), 0 unknown, revoked or expired, -1 the
  * database is unavailable. */
 int keys_lookup(serve_ctx *c, const char *token, keydb_key *k);
+/* One line to the keeper and its answer (a JSON object), or invalid when there is no keeper or
+ * it did not answer. */
+jv keeper_ask(serve_ctx *c, const char *line);
+
+/* ---- cluster.c: one node of several, a connection's side ------------------------------------- */
+
+/* A request about the caller's session sid (runtime and cap: an exec's, for a claim): 0 go on
+ * here (a->v REG_LOCAL, REG_FRESH, or REG_ABSENT for a file or delete), 1 the caller's session
+ * cap is reached (the caller answers 429), -1 answered (421, 410, 503). Not a cluster node:
+ * always 0 with REG_LOCAL. */
+int cluster_route(serve_ctx *c, serve_conn *k, reg_op op, const char *sid, const char *runtime, int cap, reg_answer *a);
+/* Tells the registry "active" (made here; runtime), "idle" (an exec ended), "release" (making
+ * it failed) or "forget" (stopped). Nothing when not a cluster node. */
+void cluster_note(serve_ctx *c, serve_conn *k, const char *what, const char *sid, const char *runtime);
+/* The caller's sessions on every node; -1 answered (503). */
+int cluster_sessions(serve_ctx *c, serve_conn *k, jv *out);
+/* Deletes the caller's sessions everywhere: *here the ids this node must stop (then forget),
+ * *elsewhere how many other nodes end. -1 answered (503). */
+int cluster_cleanup(serve_ctx *c, serve_conn *k, jv *here, int *elsewhere);
 
 /* ---- routes_exec.c, routes_session.c ------------------------------------------------------- */
 
