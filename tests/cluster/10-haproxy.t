@@ -8,9 +8,9 @@
 #  - an MCP client (initialize, then calls) sticks to the node that issued its Mcp-Session-Id;
 #  - a node drained with SIGTERM finishes its running execution, its health turns 503 and the
 #    balancer sends it no new work.
-# Not here yet (issue 15): the shared session registry (421 to the owner, 410 for a lost node).
+# The shared session registry of the nodes (421 to the owner, 410 for a lost node): 20-registry.t.
 . "$(dirname "$0")/../integ/lib.sh"
-command -v haproxy >/dev/null || { ok 1 "haproxy is installed (make deps)"; finish; }
+command -v haproxy >/dev/null || { ok 1 "haproxy is installed (make deps)"; finish; exit 1; }
 SERVE="$BIN/isol8-serve"
 KEY=cluster-key-0123456789abcdef
 CFG="$(cd "$(dirname "$0")/../.." && pwd)/contrib/haproxy.cfg"
