@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what isol8 needs to build and to run its five runtimes, idempotently.
 #   C libraries and Debian's python3 (with matplotlib: figures): apt-get (Debian packages only).
+#   haproxy and nginx (make cluster: nodes behind a balancer): apt-get too; no system nginx is
+#   started or enabled (the tests run their own, from contrib/nginx.conf).
 #   bun and deno: the npm registry, into a fixed prefix (ISOL8_RUNTIMES, default /opt/isol8/runtimes),
 #   with stable links in $ISOL8_RUNTIMES/bin that the sandbox puts on PATH.
 #   node: already on the machine (/usr/bin/node).
@@ -33,12 +35,31 @@ command -v cc >/dev/null || need_pkgs+=(gcc make)
 command -v jq >/dev/null || need_pkgs+=(jq)
 command -v strace >/dev/null || need_pkgs+=(strace)   # tests: a deterministic slow reader (45-fast-exit.t)
 command -v haproxy >/dev/null || need_pkgs+=(haproxy) # make cluster: nodes behind a balancer
+command -v nginx >/dev/null || need_pkgs+=(nginx)     # …and behind nginx (contrib/nginx.conf)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { say "missing ${need_pkgs[*]}: run 'make deps' as root"; exit 1; }
   say "apt-get install ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Debian's nginx starts a system nginx once installed, serving its default site on port 80;
+  # the tests want none (they run their own, on a free loopback port). The maintainer scripts
+  # ask /usr/sbin/policy-rc.d first: unless one is there already (a container's refuses every
+  # start), ours refuses nginx's start, and only it, for the length of this install.
+  policy=
+  if [[ " ${need_pkgs[*]} " == *" nginx "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    trap 'rm -f "$policy"' EXIT
+    printf '%s\n' '#!/bin/sh' '# from isol8 scripts/deps.sh, for one apt-get install: no system nginx' \
+      'case "$1" in nginx|nginx.service) exit 101 ;; esac' 'exit 0' >"$policy"
+    chmod 755 "$policy"
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  if [ -n "$policy" ]; then rm -f "$policy"; trap - EXIT; fi
+  if [[ " ${need_pkgs[*]} " == *" nginx "* ]]; then
+    # …nor at the next boot: Debian enables the service too
+    systemctl disable nginx >/dev/null 2>&1 || true
+    update-rc.d nginx disable >/dev/null 2>&1 || true
+  fi
 fi
 
 command -v node >/dev/null || { say "node is expected on this machine (/usr/bin/node) and is missing"; exit 1; }
