@@ -3,7 +3,7 @@
 PostgreSQL this benchmark starts on a unix socket in a temporary directory), for GET /sessions
 (authentication and little else: the lookup shows) and POST /execute of python print(1).
 One server per backend, requests interleaved round by round; median, p99 and the difference to
-the static key. Not a timed test. usage: bench/auth.py [--runs N] [--bin build/bin]"""
+the static key, and their ratio. Not a timed test. usage: bench/auth.py [--runs N] [--bin build/bin]"""
 import glob, http.client, json, os, shutil, statistics, subprocess, tempfile, time
 
 from benchlib import pct, setup
@@ -70,11 +70,11 @@ shutil.rmtree(RUN_DIR, ignore_errors=True)
 
 print(f"isol8-serve, {args.runs} interleaved rounds, {os.cpu_count()} CPUs, a new TCP connection per request")
 print()
-print("| route | key | median ms | p99 ms | median − static ms |")
-print("|---|---|---:|---:|---:|")
+print("| route | key | median ms | p99 ms | median − static ms | ratio to static |")
+print("|---|---|---:|---:|---:|---:|")
 for route in ("GET /sessions", "POST /execute"):
     base = statistics.median(times[("static key", route)])
     for s in servers:
         v = times[(s, route)]
         m = statistics.median(v)
-        print(f"| {route} | {s} | {m:.2f} | {pct(v, 0.99):.2f} | {m - base:+.2f} |")
+        print(f"| {route} | {s} | {m:.2f} | {pct(v, 0.99):.2f} | {m - base:+.2f} | {m / base:.2f}x |")
