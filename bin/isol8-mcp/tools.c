@@ -415,8 +415,12 @@ static jv run_fresh(const mcp_ctx *c, isol8_request *r, struct progress *p, int 
 {
 	isol8_options o;
 	isol8_err err = {0};
-	if (mcp_options(c, &o, &err) < 0 || isol8_request_validate(r, &o, &err) < 0)
+	if (mcp_options(c, &o, &err) < 0)
 		return tool_failure("%s", err.msg);
+	if (isol8_request_validate(r, &o, &err) < 0) {
+		isol8_options_free(&o);
+		return tool_failure("%s", err.msg);
+	}
 	isol8_result res;
 	uint64_t started = now_mono_ns();
 	int rc = isol8_execute(r, &o, on_event, p, cancel_r, &res, &err);
