@@ -150,9 +150,10 @@ static void sse_fail(int fd, const char *msg)
 	evw_one(&w, &exit1);
 }
 
-/* The execution's audit record (config audit.*): one that cannot be written is counted in
- * /metrics, never turned into a failed request. */
-static void audit(serve_ctx *c, serve_conn *k, const struct exec_in *x, const isol8_result *res)
+/* The execution's audit record (config audit.*): its result, or for one that gave none (it
+ * could not start, its session ended) why — the log must hold every execution asked for. One
+ * that cannot be written is counted in /metrics, never turned into a failed request. */
+static void audit_record(serve_ctx *c, serve_conn *k, const struct exec_in *x, const isol8_result *res, const char *why)
 {
 	if (!config_bool(&c->cfg, "audit.enabled", 0))
 		return;
@@ -161,28 +162,24 @@ static void audit(serve_ctx *c, serve_conn *k, const struct exec_in *x, const is
 	isol8_audit_who who = {.source = x->sid[0] ? "http-session" : "http", .tenant = k->tenant,
 			       .key_id = k->key_id, .client = addr};
 	isol8_err err = {0};
-	if (isol8_audit_execution(&c->cfg, &x->req, &x->opt, res, &who, &err) < 0) {
+	int rc = res ? isol8_audit_execution(&c->cfg, &x->req, &x->opt, res, &who, &err)
+		     : isol8_audit_failure(&c->cfg, &x->req, &x->opt, why, (now_mono_ns() - k->start_ns) / 1000000, &who, &err);
+	if (rc < 0) {
 		metrics_audit_failed(c);
 		fprintf(stderr, "[ERR] isol8-serve: %s\n", err.msg);
 	}
 }
 
-/* An execution that gave no result (it could not start, its session ended): counted as failed
- * in /metrics and audited all the same, with why — the log must hold every execution asked for. */
+static void audit(serve_ctx *c, serve_conn *k, const struct exec_in *x, const isol8_result *res)
+{
+	audit_record(c, k, x, res, NULL);
+}
+
+/* An execution that gave no result: counted as failed in /metrics, and audited with why. */
 static void count_failure(serve_ctx *c, serve_conn *k, const struct exec_in *x, const char *why)
 {
 	metrics_count(c, k, x->req.runtime, "failed", false);
-	if (!config_bool(&c->cfg, "audit.enabled", 0))
-		return;
-	char addr[INET6_ADDRSTRLEN];
-	peer_text(k->fd, addr, sizeof addr);
-	isol8_audit_who who = {.source = x->sid[0] ? "http-session" : "http", .tenant = k->tenant,
-			       .key_id = k->key_id, .client = addr};
-	isol8_err err = {0};
-	if (isol8_audit_failure(&c->cfg, &x->req, &x->opt, why, (now_mono_ns() - k->start_ns) / 1000000, &who, &err) < 0) {
-		metrics_audit_failed(c);
-		fprintf(stderr, "[ERR] isol8-serve: %s\n", err.msg);
-	}
+	audit_record(c, k, x, NULL, why);
 }
 
 static void run_ephemeral(serve_ctx *c, serve_conn *k, struct exec_in *x, bool stream)
