@@ -1,7 +1,7 @@
 """What every benchmark here shares: the --runs/--bin arguments, and a private run dir with the
 clean environment the sandbox gives its payload (the host's may carry start-up costs:
 NODE_EXTRA_CA_CERTS makes bare node load a CA bundle, ~40 ms here)."""
-import argparse, math, os, subprocess, tempfile, time
+import argparse, http.client, json, math, os, subprocess, tempfile, time
 
 
 def setup(default_runs):
@@ -53,3 +53,19 @@ def interleave(cases, runs, pause=0.0, rotate=False):
             if pause:
                 time.sleep(pause)
     return times
+
+
+def post_print1(port, key):
+    """POST /execute of python print(1) on a new connection: (seconds, the parsed answer); exits
+    on any answer but 200 with stdout "1"."""
+    body = json.dumps({"request": {"runtime": "python", "code": "print(1)"}})
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    t = time.perf_counter()
+    c.request("POST", "/execute", body, {"Authorization": "Bearer " + key})
+    r = c.getresponse()
+    data = r.read()
+    dt = time.perf_counter() - t
+    c.close()
+    if r.status != 200 or json.loads(data)["stdout"] != "1":
+        raise SystemExit(f"bad answer {r.status}: {data[:200]!r}")
+    return dt, json.loads(data)

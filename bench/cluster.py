@@ -9,11 +9,10 @@ balancer costs, not how a cluster scales — that needs real machines. Each requ
 connection (isol8-serve answers one request per connection), through HAProxy two of them."""
 import http.client, json, os, re, shutil, signal, socket, statistics, subprocess, tempfile, time
 
-from benchlib import pct, setup
+from benchlib import pct, post_print1, setup
 
 args, BIN, RUN_DIR, ENV = setup(200)
 KEY = "bench-key-0123456789abcdef"
-BODY = json.dumps({"request": {"runtime": "python", "code": "print(1)"}})
 CFG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "contrib", "haproxy.cfg")
 CONC = 4
 
@@ -76,16 +75,7 @@ def one_health(port):
 
 
 def one_post(port):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    t = time.perf_counter()
-    c.request("POST", "/execute", BODY, {"Authorization": "Bearer " + KEY})
-    r = c.getresponse()
-    body = r.read()
-    dt = time.perf_counter() - t
-    c.close()
-    if r.status != 200 or json.loads(body)["stdout"] != "1":
-        raise SystemExit(f"bad answer {r.status}: {body[:200]!r}")
-    return dt
+    return post_print1(port, KEY)[0]
 
 
 def load(fn, n, conc):

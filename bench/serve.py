@@ -6,11 +6,10 @@ Keep-alive is not used (isol8-serve answers one request per connection), so each
 pays a TCP connect, as the reference's clients do."""
 import http.client, json, os, signal, statistics, subprocess, sys, threading, time
 
-from benchlib import pct, setup, start_pool
+from benchlib import pct, post_print1, setup, start_pool
 
 args, BIN, RUN_DIR, ENV = setup(200)
 KEY = "bench-key-0123456789abcdef"
-BODY = json.dumps({"request": {"runtime": "python", "code": "print(1)"}})
 
 
 def start_server():
@@ -22,16 +21,8 @@ def start_server():
 
 
 def one_post(port):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    t = time.perf_counter()
-    c.request("POST", "/execute", BODY, {"Authorization": "Bearer " + KEY})
-    r = c.getresponse()
-    body = r.read()
-    dt = time.perf_counter() - t
-    c.close()
-    if r.status != 200 or json.loads(body)["stdout"] != "1":
-        raise SystemExit(f"bad answer {r.status}: {body[:200]!r}")
-    return dt, json.loads(body).get("warm")
+    dt, answer = post_print1(port, KEY)
+    return dt, answer.get("warm")
 
 
 def one_python():
