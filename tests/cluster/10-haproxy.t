@@ -10,6 +10,7 @@
 #    balancer sends it no new work.
 # The shared session registry of the nodes (421 to the owner, 410 for a lost node): 20-registry.t.
 . "$(dirname "$0")/../integ/lib.sh"
+. "$(dirname "$0")/lib.sh"
 command -v haproxy >/dev/null || { ok 1 "haproxy is installed (make deps)"; finish; exit 1; }
 SERVE="$BIN/isol8-serve"
 KEY=cluster-key-0123456789abcdef
@@ -33,34 +34,7 @@ sleep 2.5 # the health checks have marked every node up (rise 2, inter 1 s)
 is "$(curl -s "$LBURL/health" | jq -r .status)" ok "HAProxy with contrib/haproxy.cfg answers in front of three nodes"
 
 # ---- sessions: state over calls, large bodies, files, SSE ----------------------------------------
-BIG=$(head -c 70000 /dev/zero | tr '\0' '#')
-printf '# %s\nprint(n + 1)\n' "$BIG" >"$WORK/big.py"
-bad=0
-for s in $(seq 10); do
-	"$ISOL8" run --host "$LBURL" --key "$KEY" --persistent --session-id "c$s" -e "n = $s" >/dev/null 2>&1 || bad=$((bad+1))
-	for call in 1 2 3; do
-		o=$("$ISOL8" run --host "$LBURL" --key "$KEY" --persistent --session-id "c$s" -e "n += 1; print(n)" 2>/dev/null)
-		[ "$o" = $((s + call)) ] || { bad=$((bad+1)); diag "c$s call $call: $o"; }
-	done
-	o=$("$ISOL8" run --host "$LBURL" --key "$KEY" --persistent --session-id "c$s" "$WORK/big.py" 2>/dev/null)
-	[ "$o" = $((s + 4)) ] || { bad=$((bad+1)); diag "c$s big body: ${o:0:200}"; }
-done
-is "$bad" 0 "10 sessions through the balancer keep their state over 5 calls, one with a 70 KB body"
-held=0
-for n in 1 2 3; do held=$((held + $(ls "${NODE_DIR[$n]}/sessions" 2>/dev/null | wc -l))); done
-is "$held" 10 "…each session exists once, on one node (no second, empty one elsewhere)"
-spread=0
-for n in 1 2 3; do [ "$(ls "${NODE_DIR[$n]}/sessions" 2>/dev/null | wc -l)" -gt 0 ] && spread=$((spread+1)); done
-ok $([ "$spread" -ge 2 ] && echo 0 || echo 1) "…spread over the nodes ($spread of 3 hold some)"
-H=(-H "Authorization: Bearer $KEY" -H 'Content-Type: application/json')
-code=$(curl -s -o /dev/null -w '%{http_code}' "${H[@]}" -H 'X-Isol8-Session: c1' \
-	--data-binary '{"sessionId":"c1","path":"/sandbox/f.txt","content":"aGVsbG8="}' "$LBURL/file")
-got=$(curl -s "${H[@]}" -H 'X-Isol8-Session: c1' "$LBURL/file?sessionId=c1&path=/sandbox/f.txt" | jq -r .content)
-is "$code/$got" "200/aGVsbG8=" "file put and get through the balancer reach the session's node"
-o=$("$ISOL8" run --host "$LBURL" --key "$KEY" --persistent --session-id c2 -e 'import time
-for i in range(3): print(i, flush=True); time.sleep(0.1)
-print(n)' 2>/dev/null)
-is "$o" $'0\n1\n2\n5' "SSE streaming of a session's exec through the balancer"
+sessions_through "$LBURL" "the balancer" 3
 
 # ---- ephemeral requests spread ---------------------------------------------------------------
 for i in $(seq 12); do

@@ -10,6 +10,7 @@
 #  - an MCP client (initialize, then calls) stays on the node that issued its Mcp-Session-Id.
 # Open-source nginx has no active health checks, so the drain of 10-haproxy.t is not repeated.
 . "$(dirname "$0")/../integ/lib.sh"
+. "$(dirname "$0")/lib.sh"
 # make deps installs nginx: a missing one is a broken set-up, not a reason to skip
 command -v nginx >/dev/null || { ok 1 "nginx is installed (make deps)"; finish; exit 1; }
 SERVE="$BIN/isol8-serve"
@@ -19,7 +20,7 @@ declare -a NODE_PID NODE_URL NODE_DIR
 PIDS=()
 # nginx's prefix: its workers run as nobody and must enter it (mktemp makes it 0700)
 NGX=$(mktemp -d /tmp/isol8-nginx.XXXXXX); chmod 755 "$NGX"
-trap 'kill ${PIDS[*]:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$NGX"' EXIT
+trap 'kill ${PIDS[*]:-} 2>/dev/null; for p in ${PIDS[*]:-}; do wait "$p" 2>/dev/null; done; rm -rf "$NGX"' EXIT
 for n in 1 2 3; do
 	d="$WORK/node$n"; mkdir -p "$d"; echo '{}' >"$d/config.json"
 	ISOL8_RUN_DIR="$d" ISOL8_CGROUP_PARENT="$ISOL8_CGROUP_PARENT-n$n" ISOL8_CONFIG="$d/config.json" \
@@ -37,34 +38,7 @@ is "$(curl -s "$LBURL/health" | jq -r .status)" ok "nginx with contrib/nginx.con
 [ -s "$NGX/stderr" ] && diag "nginx: $(head -5 "$NGX/stderr")"
 
 # ---- sessions: state over calls, large bodies, files, SSE ----------------------------------------
-BIG=$(head -c 70000 /dev/zero | tr '\0' '#')
-printf '# %s\nprint(n + 1)\n' "$BIG" >"$WORK/big.py"
-bad=0
-for s in $(seq 10); do
-	"$ISOL8" run --host "$LBURL" --key "$KEY" --persistent --session-id "c$s" -e "n = $s" >/dev/null 2>&1 || bad=$((bad+1))
-	for call in 1 2; do
-		o=$("$ISOL8" run --host "$LBURL" --key "$KEY" --persistent --session-id "c$s" -e "n += 1; print(n)" 2>/dev/null)
-		[ "$o" = $((s + call)) ] || { bad=$((bad+1)); diag "c$s call $call: $o"; }
-	done
-	o=$("$ISOL8" run --host "$LBURL" --key "$KEY" --persistent --session-id "c$s" "$WORK/big.py" 2>/dev/null)
-	[ "$o" = $((s + 3)) ] || { bad=$((bad+1)); diag "c$s big body: ${o:0:200}"; }
-done
-is "$bad" 0 "10 sessions through nginx keep their state over 4 calls, one with a 70 KB body"
-held=0
-for n in 1 2 3; do held=$((held + $(ls "${NODE_DIR[$n]}/sessions" 2>/dev/null | wc -l))); done
-is "$held" 10 "…each session exists once, on one node (no second, empty one elsewhere)"
-spread=0
-for n in 1 2 3; do [ "$(ls "${NODE_DIR[$n]}/sessions" 2>/dev/null | wc -l)" -gt 0 ] && spread=$((spread+1)); done
-ok $([ "$spread" -ge 2 ] && echo 0 || echo 1) "…spread over the nodes ($spread of 3 hold some)"
-H=(-H "Authorization: Bearer $KEY" -H 'Content-Type: application/json')
-code=$(curl -s -o /dev/null -w '%{http_code}' "${H[@]}" -H 'X-Isol8-Session: c1' \
-	--data-binary '{"sessionId":"c1","path":"/sandbox/f.txt","content":"aGVsbG8="}' "$LBURL/file")
-got=$(curl -s "${H[@]}" -H 'X-Isol8-Session: c1' "$LBURL/file?sessionId=c1&path=/sandbox/f.txt" | jq -r .content)
-is "$code/$got" "200/aGVsbG8=" "file put and get through nginx reach the session's node"
-o=$("$ISOL8" run --host "$LBURL" --key "$KEY" --persistent --session-id c2 -e 'import time
-for i in range(3): print(i, flush=True); time.sleep(0.1)
-print(n)' 2>/dev/null)
-is "$o" $'0\n1\n2\n4' "SSE streaming of a session's exec through nginx"
+sessions_through "$LBURL" "nginx" 2
 # …and each event arrives as it happens, not when the execution ends (buffering would hold it):
 # gap URL BODY CURL-ARGS…: the ms between the arrival of the line with "first and of the one with
 # "last (printed 1.5 s apart)
