@@ -1,7 +1,7 @@
 """What every benchmark here shares: the --runs/--bin arguments, and a private run dir with the
 clean environment the sandbox gives its payload (the host's may carry start-up costs:
 NODE_EXTRA_CA_CERTS makes bare node load a CA bundle, ~40 ms here)."""
-import argparse, http.client, json, math, os, subprocess, tempfile, time
+import argparse, http.client, json, math, os, subprocess, tempfile, threading, time
 
 
 def setup(default_runs):
@@ -69,3 +69,28 @@ def post_print1(port, key):
     if r.status != 200 or json.loads(data)["stdout"] != "1":
         raise SystemExit(f"bad answer {r.status}: {data[:200]!r}")
     return dt, json.loads(data)
+
+
+def load(fn, n, conc):
+    """n calls of fn spread over conc threads; returns (latencies, wall seconds, results)."""
+    lat, res, lock = [], [], threading.Lock()
+    left = [n]
+
+    def worker():
+        while True:
+            with lock:
+                if left[0] == 0:
+                    return
+                left[0] -= 1
+            out = fn()
+            with lock:
+                if isinstance(out, tuple):
+                    lat.append(out[0])
+                    res.append(out[1])
+                else:
+                    lat.append(out)
+    t = time.perf_counter()
+    th = [threading.Thread(target=worker) for _ in range(conc)]
+    [x.start() for x in th]
+    [x.join() for x in th]
+    return lat, time.perf_counter() - t, res

@@ -9,7 +9,7 @@ balancer costs, not how a cluster scales — that needs real machines. Each requ
 connection (isol8-serve answers one request per connection), through HAProxy two of them."""
 import http.client, json, os, re, shutil, signal, socket, statistics, subprocess, tempfile, time
 
-from benchlib import pct, post_print1, setup
+from benchlib import load, pct, post_print1, setup
 
 args, BIN, RUN_DIR, ENV = setup(200)
 KEY = "bench-key-0123456789abcdef"
@@ -78,25 +78,9 @@ def one_post(port):
     return post_print1(port, KEY)[0]
 
 
-def load(fn, n, conc):
-    """n calls of fn over conc threads; returns (latencies, wall seconds)."""
-    import threading
-    lat, lock, left = [], threading.Lock(), [n]
-
-    def worker():
-        while True:
-            with lock:
-                if left[0] == 0:
-                    return
-                left[0] -= 1
-            dt = fn()
-            with lock:
-                lat.append(dt)
-    t = time.perf_counter()
-    th = [threading.Thread(target=worker) for _ in range(conc)]
-    [x.start() for x in th]
-    [x.join() for x in th]
-    return lat, time.perf_counter() - t
+def timed(fn, n, conc):
+    """load() without the results: (latencies, wall seconds)."""
+    return load(fn, n, conc)[:2]
 
 
 def row(name, lat, wall, base=None):
@@ -120,16 +104,16 @@ def main():
         print(f"  {'':<30} {'median':>8} {'p99':>8} {'req/s':>8}   ratio(med) ratio(rate) added ms")
         for fn in [lambda: one_health(ports[0]), lambda: one_health(lbs[1][1])]:
             load(fn, 20, 1)
-        base = row("direct to a node", *load(lambda: one_health(ports[0]), args.runs, 1))
-        row("through HAProxy", *load(lambda: one_health(lbs[1][1]), args.runs, 1), base)
+        base = row("direct to a node", *timed(lambda: one_health(ports[0]), args.runs, 1))
+        row("through HAProxy", *timed(lambda: one_health(lbs[1][1]), args.runs, 1), base)
         for conc in (1, CONC):
             print(f"\nPOST /execute python print(1), concurrency {conc}, {args.runs} requests each")
             print(f"  {'':<30} {'median':>8} {'p99':>8} {'req/s':>8}   ratio(med) ratio(rate) added ms")
             load(lambda: one_post(ports[0]), 10, conc)
-            base = row("direct to one node", *load(lambda: one_post(ports[0]), args.runs, conc))
+            base = row("direct to one node", *timed(lambda: one_post(ports[0]), args.runs, conc))
             for k in (1, 2, 3):
                 load(lambda: one_post(lbs[k][1]), 10, conc)
-                row(f"HAProxy, {k} node{'s' if k > 1 else ''}", *load(lambda: one_post(lbs[k][1]), args.runs, conc), base)
+                row(f"HAProxy, {k} node{'s' if k > 1 else ''}", *timed(lambda: one_post(lbs[k][1]), args.runs, conc), base)
     finally:
         for p, _ in list(lbs.values()) + nodes:
             p.send_signal(signal.SIGTERM)

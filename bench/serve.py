@@ -4,9 +4,9 @@ a warm pool, side by side with the bare `python3 -c 'print(1)'` spawn rate at th
 concurrency. Median and p99 latency, requests/s, and ratios to bare python.
 Keep-alive is not used (isol8-serve answers one request per connection), so each request
 pays a TCP connect, as the reference's clients do."""
-import http.client, json, os, signal, statistics, subprocess, sys, threading, time
+import http.client, json, os, signal, statistics, subprocess, sys, time
 
-from benchlib import pct, post_print1, setup, start_pool
+from benchlib import load, pct, post_print1, setup, start_pool
 
 args, BIN, RUN_DIR, ENV = setup(200)
 KEY = "bench-key-0123456789abcdef"
@@ -29,31 +29,6 @@ def one_python():
     t = time.perf_counter()
     subprocess.run(["/usr/bin/python3", "-c", "print(1)"], env=ENV, stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - t
-
-
-def load(fn, n, conc):
-    """n calls of fn spread over conc threads; returns (latencies, wall seconds, results)."""
-    lat, res, lock = [], [], threading.Lock()
-    left = [n]
-
-    def worker():
-        while True:
-            with lock:
-                if left[0] == 0:
-                    return
-                left[0] -= 1
-            out = fn()
-            with lock:
-                if isinstance(out, tuple):
-                    lat.append(out[0])
-                    res.append(out[1])
-                else:
-                    lat.append(out)
-    t = time.perf_counter()
-    th = [threading.Thread(target=worker) for _ in range(conc)]
-    [x.start() for x in th]
-    [x.join() for x in th]
-    return lat, time.perf_counter() - t, res
 
 
 def row(name, lat, wall=None, base=None):
