@@ -23,7 +23,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPERS   := $(BUILD)/tests/try-syscall $(BUILD)/examples/engine $(BUILD)/tests/lib-run
 
 .PHONY: all deps demo check check-asan install clean unit bench fuzz stress cluster
-all: $(BINS) $(UNIT_BINS) $(HELPERS) $(PUBLIC_LIBA)
+all: $(BINS) $(BUILD)/bin/isol8-zygote.so $(UNIT_BINS) $(HELPERS) $(PUBLIC_LIBA)
 
 deps:
 	@bash scripts/deps.sh
@@ -48,7 +48,7 @@ $(BUILD)/gen/seccomp_strict.o: $(BUILD)/gen/seccomp_strict.c
 # lib/run/warm.c, lib/run/drivers.c and lib/run/figures.c.
 $(BUILD)/gen/%_drivers.h: tools/embed.sh $(wildcard lib/run/drivers/*) | $(BUILD)/gen
 	@echo "  GEN     $@"; sh tools/embed.sh $@ $(wildcard lib/run/drivers/$*_*)
-$(BUILD)/lib/run/warm.o: $(BUILD)/gen/warm_drivers.h
+$(BUILD)/lib/run/warm.o: $(BUILD)/gen/warm_drivers.h $(BUILD)/gen/zygote_drivers.h
 $(BUILD)/lib/run/drivers.o: $(BUILD)/gen/session_drivers.h
 $(BUILD)/lib/run/figures.o: $(BUILD)/gen/mpl_drivers.h
 
@@ -65,6 +65,29 @@ $(PUBLIC_LIBA): $(LIB_OBJ) lib/isol8.h
 		grep -oE '\bisol8_[a-z0-9_]+ *\(' lib/isol8.h | tr -d ' (' | sort -u >$(BUILD)/dist/isol8.syms && \
 		objcopy --keep-global-symbols=$(BUILD)/dist/isol8.syms $(BUILD)/dist/isol8.o && \
 		rm -f $@ && ar rcs $@ $(BUILD)/dist/isol8.o
+
+# isol8-zygote.so, loaded by python3 in isol8-pool's zygotes (lib/sandbox/zygote.h): position
+# independent objects of their own, everything but its entry hidden, and never a sanitizer
+# (python3 does not load their runtimes first).
+PIC_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
+	-fPIC -fvisibility=hidden $(CFLAGS) -Ilib -I$(BUILD)/gen
+PIC_OBJ := $(LIB_OBJ:$(BUILD)/%=$(BUILD)/pic/%)
+$(BUILD)/pic/lib/%.o: lib/%.c $(LIB_HDR) | $(BUILD)/gen
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (pic)"; $(CC) $(PIC_CFLAGS) -c $< -o $@
+$(BUILD)/pic/gen/seccomp_strict.o: $(BUILD)/gen/seccomp_strict.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (pic)"; $(CC) $(PIC_CFLAGS) -c $< -o $@
+$(BUILD)/pic/lib/run/warm.o: $(BUILD)/gen/warm_drivers.h $(BUILD)/gen/zygote_drivers.h
+$(BUILD)/pic/lib/run/drivers.o: $(BUILD)/gen/session_drivers.h
+$(BUILD)/pic/lib/run/figures.o: $(BUILD)/gen/mpl_drivers.h
+$(BUILD)/pic/libisol8util.a: $(PIC_OBJ)
+	@rm -f $@
+	@echo "  AR      $@"; ar rcs $@ $^
+$(BUILD)/bin/isol8-zygote.so: bin/isol8-zygote/zygote.c $(BUILD)/pic/libisol8util.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"; $(CC) $(PIC_CFLAGS) -shared -Wl,-z,relro,-z,now,-z,noexecstack $< -o $@ \
+		$(BUILD)/pic/libisol8util.a $(LIBS)
 
 MCP_SRC := $(wildcard bin/isol8-mcp/*.c)
 $(BUILD)/bin/isol8-mcp: $(MCP_SRC) bin/isol8-mcp/mcp.h $(LIBA)
@@ -157,10 +180,11 @@ fuzz: deps $(BUILD)/fuzz_proxy $(BUILD)/fuzz_http
 	done
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/isol8 $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/man/man3
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(PUBLIC_LIBA) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(BUILD)/bin/isol8-zygote.so $(DESTDIR)$(PREFIX)/lib/isol8/
 	install -m 0644 lib/isol8.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/

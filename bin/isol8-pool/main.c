@@ -8,8 +8,14 @@
  * fast strategy there are also sandboxes whose interpreter is already running (warm.h), one
  * set per runtime; and one set of plain sandboxes per built image of config poolImages, with its
  * layer mounted (a rebuilt image's sandboxes are replaced). A slot goes BUILDING (init setting
- * up) → STARTING (warm only: interpreter starting) → READY. */
+ * up) → STARTING (warm only: interpreter starting) → READY.
+ *
+ * Zygotes (config zygote, docs/zygote.md): a warm python slot is forked from an interpreter
+ * started once (sandbox/zygote.h) instead of starting python3 in the new sandbox. A zygote is
+ * replaced after zygote.maxForks forks or zygote.maxAgeMs; one that fails WARM_GIVE_UP times in a
+ * row is given up (the slots then start their interpreter as without zygotes) until SIGHUP. */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -41,26 +47,33 @@
 #define FIRST_IMAGE (1 + NWARM)
 #define NKINDS (FIRST_IMAGE + MAX_IMAGES) /* plain, warm_runtimes[], then images */
 #define MAX_SLOTS (MAX_POOL * NKINDS)
-#define REFILL_DELAY_MS 100
+#define RETRY_MS 100      /* after a sandbox failed to start */
+#define REFILL_BATCH 2     /* sandboxes started per turn of the loop, so that requests are answered between */
+#define DEMAND_MAX 16      /* the most sandboxes per kind demand adds above the configured size */
+#define DEMAND_TAU_S 2.0   /* how fast the demand estimate forgets (seconds) */
+#define TRIM_IDLE_MS 30000 /* a ready sandbox above what is wanted now is dropped after this */
 #define WARM_GIVE_UP 3 /* consecutive interpreters that failed to start: stop pre-starting */
 
 static const char usage[] =
-	"Usage: isol8-pool [--size N] [--strategy fast|secure] [--runtimes LIST] [--max-age MS]\n"
+	"Usage: isol8-pool [--size N] [--strategy fast|secure] [--runtimes LIST] [--max-age MS] [--no-zygote]\n"
 	"       isol8-pool status\n"
 	"\n"
 	"Keep N prepared single-use sandboxes ready for isol8 run (default: config poolSize, or its\n"
 	"\"clean\" count). fast (config poolStrategy; default) also keeps N per runtime of LIST\n"
 	"(default python,node; \"none\" for none) with the interpreter already running; secure starts\n"
 	"every interpreter only when the run arrives. --max-age replaces sandboxes older than MS\n"
-	"(default 600000). SIGHUP re-reads the config; SIGTERM removes every pooled sandbox and exits.\n";
+	"(default 600000). Warm python sandboxes are forked from a zygote, an interpreter started once\n"
+	"(config zygote); --no-zygote starts python3 in each instead. SIGHUP re-reads the config;\n"
+	"SIGTERM removes every pooled sandbox and exits.\n";
 
 enum state { BUILDING, STARTING, READY };
 
 struct slot {
 	isol8_sandbox sb;
-	uint64_t born_ms;
+	uint64_t born_ms, started_ns;
 	int kind; /* 0 plain, 1..NWARM warm_runtimes[k - 1], then images[k - FIRST_IMAGE] */
 	enum state state;
+	bool forked; /* by a zygote */
 };
 
 #define MAX_HANDED 256
@@ -72,8 +85,16 @@ struct pool {
 	bool fast, warm_on[NKINDS];
 	int warm_failures[NKINDS];
 	long long max_age_ms;
-	unsigned long long hits, warm_hits, misses, discarded;
-	uint64_t last_handover_ms;
+	unsigned long long hits, warm_hits, misses, discarded, zygote_hits, zygote_forks;
+	uint64_t retry_at_ms;
+	/* demand per kind: handovers per second, decaying (DEMAND_TAU_S), as of demand_ns; and
+	 * how long a sandbox takes to become ready (ms, a moving average) */
+	double demand[NKINDS], build_ms[NKINDS];
+	uint64_t demand_ns[NKINDS];
+	isol8_zygote zyg[NKINDS]; /* warm kinds with a zygote: sock -1 when none is running */
+	bool zyg_on[NKINDS];
+	int zyg_failures[NKINDS];
+	long long zyg_max_forks, zyg_max_age_ms;
 	isol8_options opt;
 	isol8_config cfg;
 	char **base_env; /* what warm interpreters start with */
@@ -154,6 +175,37 @@ static bool kind_wanted(const struct pool *p, int kind)
 	return kind == 0 || (p->fast && p->warm_on[kind]);
 }
 
+/* A zygote that failed (could not start, fork, or its fork's interpreter did not say ready):
+ * replaced on the next slot, and given up after WARM_GIVE_UP failures in a row. */
+static void zygote_failed(struct pool *p, int kind)
+{
+	warm_zygote_stop(&p->zyg[kind]);
+	if (++p->zyg_failures[kind] >= WARM_GIVE_UP) {
+		p->zyg_on[kind] = false;
+		fprintf(stderr, "[ERR] isol8-pool: not forking %s from a zygote (%d failures in a row; SIGHUP retries)\n",
+			kind_name_of(p, kind), WARM_GIVE_UP);
+	}
+}
+
+/* The running zygote of a warm kind, started (or replaced, once it has forked zygote.maxForks
+ * times or is older than zygote.maxAgeMs) as needed; NULL when the kind has none. */
+static isol8_zygote *zygote_for(struct pool *p, int kind)
+{
+	isol8_zygote *z = &p->zyg[kind];
+	if (!p->zyg_on[kind])
+		return NULL;
+	if (z->sock >= 0 && (z->forks >= (unsigned long)p->zyg_max_forks ||
+			     now_real_ms() - z->born_ms >= (unsigned long long)p->zyg_max_age_ms))
+		warm_zygote_stop(z); /* bounds what its forks share: hash seed, address layout */
+	isol8_err err = {0};
+	if (z->sock < 0 && warm_zygote_start(kind_name_of(p, kind), p->base_env, z, &err) < 0) {
+		fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
+		zygote_failed(p, kind);
+		return NULL;
+	}
+	return z;
+}
+
 /* Starts one sandbox of kind without waiting for it; a warm one gets its interpreter's feed at
  * once (the pipe holds it until the payload reads it). */
 static int start_slot(struct pool *p, int kind)
@@ -169,11 +221,16 @@ static int start_slot(struct pool *p, int kind)
 	command_sandbox_support(&cfg);
 	struct slot *s = &p->s[p->n];
 	isol8_err err = {0};
+	cfg.zygote = is_warm(kind) ? zygote_for(p, kind) : NULL;
 	if (sandbox_start(&s->sb, &cfg, &err) < 0) {
 		fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
+		if (cfg.zygote)
+			zygote_failed(p, kind);
 		return -1;
 	}
-	if (is_warm(kind)) {
+	s->forked = cfg.zygote != NULL;
+	p->zygote_forks += s->forked;
+	if (is_warm(kind) && !s->forked) {
 		isol8_exec_spec spec = {(char **)warm_argv(kind_name_of(p, kind)), p->base_env, "/sandbox", NULL, 0};
 		if (sandbox_feed(&s->sb, &spec, &err) < 0) {
 			fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
@@ -184,6 +241,7 @@ static int start_slot(struct pool *p, int kind)
 	s->kind = kind;
 	s->state = BUILDING;
 	s->born_ms = now_real_ms();
+	s->started_ns = now_mono_ns();
 	p->n++;
 	return 0;
 }
@@ -221,19 +279,68 @@ static void follow_images(struct pool *p)
 	}
 }
 
-/* Starts the missing sandboxes of every kind; they finish building while the pool keeps
- * answering (a client never waits for a replacement). */
-static void refill(struct pool *p)
+/* The demand estimate of kind, decayed to now; with a handover (took) it counts one more. */
+static double demand_now(struct pool *p, int kind, bool took)
 {
+	uint64_t now = now_mono_ns();
+	double dt = p->demand_ns[kind] ? (double)(now - p->demand_ns[kind]) / 1e9 : 0;
+	p->demand[kind] = p->demand[kind] * exp(-dt / DEMAND_TAU_S) + (took ? 1.0 / DEMAND_TAU_S : 0);
+	p->demand_ns[kind] = now;
+	return p->demand[kind];
+}
+
+/* How many sandboxes of kind to keep, counting those being built: the configured size, or more
+ * while runs take them faster than that covers. By Little's law, runs/s × build time are being
+ * built at any moment; twice that (and one) leaves some ready. None when the size is 0. */
+static int wanted(struct pool *p, int kind)
+{
+	if (!p->size || !kind_wanted(p, kind) || !buildable(p, kind))
+		return 0;
+	double need = ceil(2 * demand_now(p, kind, false) * p->build_ms[kind] / 1000) + 1;
+	int extra = need > p->size ? (int)need - p->size : 0, n = p->size + (extra > DEMAND_MAX ? DEMAND_MAX : extra);
+	return n > MAX_POOL ? MAX_POOL : n;
+}
+
+static void note_ready(struct pool *p, struct slot *s)
+{
+	double ms = (double)(now_mono_ns() - s->started_ns) / 1e6;
+	p->build_ms[s->kind] = p->build_ms[s->kind] ? 0.8 * p->build_ms[s->kind] + 0.2 * ms : ms;
+}
+
+/* Starts up to max missing sandboxes, running interpreters first (the costliest to miss); they
+ * finish building while the pool keeps answering (a client never waits for a replacement).
+ * Replacements are built while runs go on: a pool that waited for a pause ran dry under
+ * sustained load. Returns the number started. */
+static int refill(struct pool *p, int max)
+{
+	if (now_real_ms() < p->retry_at_ms)
+		return 0;
 	follow_images(p);
-	for (int kind = 0; kind < NKINDS; kind++)
-		while (kind_wanted(p, kind) && buildable(p, kind) && count(p, kind, -1) < p->size)
-			if (start_slot(p, kind) < 0)
-				return; /* try again on the next tick */
+	int started = 0;
+	for (int i = 0; i < NKINDS; i++) {
+		int kind = i < NWARM ? i + 1 : i == NWARM ? 0 : i; /* warm kinds, plain, images */
+		while (started < max && count(p, kind, -1) < wanted(p, kind)) {
+			if (start_slot(p, kind) < 0) {
+				p->retry_at_ms = now_real_ms() + RETRY_MS;
+				return started;
+			}
+			started++;
+		}
+	}
+	return started;
+}
+
+/* Whether some kind has fewer sandboxes (ready or being built) than wanted. */
+static bool missing(struct pool *p)
+{
+	for (int k = 0; k < NKINDS; k++)
+		if (count(p, k, -1) < wanted(p, k))
+			return true;
+	return false;
 }
 
 /* Why a warm interpreter ended before saying ready: the init's status line for it. */
-static void report_failed_driver(struct pool *p, struct slot *s)
+static void report_failed_driver(struct pool *p, struct slot *s, bool count)
 {
 	ctl_msg m = {.kind = CTL_BAD};
 	bool got = false;
@@ -250,7 +357,7 @@ static void report_failed_driver(struct pool *p, struct slot *s)
 	}
 	const char *rt = kind_name_of(p, s->kind);
 	if (got && m.kind == CTL_ERROR)
-		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: %s\n", rt, m.error);
+		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter%s did not start: %s\n", rt, s->forked ? " forked by its zygote" : "", m.error);
 	else if (got && m.kind == CTL_EXIT)
 		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start: it exited with %d\n", rt, m.code);
 	else if (got && m.kind == CTL_SIGNAL)
@@ -258,7 +365,7 @@ static void report_failed_driver(struct pool *p, struct slot *s)
 	else
 		fprintf(stderr, "[ERR] isol8-pool: the %s interpreter did not start\n", rt);
 	ctl_msg_free(&m);
-	if (++p->warm_failures[s->kind] >= WARM_GIVE_UP) {
+	if (count && ++p->warm_failures[s->kind] >= WARM_GIVE_UP) {
 		p->warm_on[s->kind] = false;
 		fprintf(stderr, "[ERR] isol8-pool: not keeping %s warm (%d failures in a row; SIGHUP retries)\n", rt,
 			WARM_GIVE_UP);
@@ -276,16 +383,26 @@ static bool advance(struct pool *p, struct slot *s)
 			fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
 		if (r == 1)
 			s->state = is_warm(s->kind) ? STARTING : READY;
+		if (s->state == READY)
+			note_ready(p, s);
 		return r >= 0;
 	}
 	case STARTING: {
 		char c;
 		if (read(s->sb.reply, &c, 1) == 1 && c == 'R') {
 			s->state = READY;
+			note_ready(p, s);
 			p->warm_failures[s->kind] = 0;
+			if (s->forked)
+				p->zyg_failures[s->kind] = 0;
 			return true;
 		}
-		report_failed_driver(p, s);
+		if (s->forked) { /* the zygote's fork, not the runtime, failed: try without it */
+			report_failed_driver(p, s, false);
+			zygote_failed(p, s->kind);
+			return false;
+		}
+		report_failed_driver(p, s, true);
 		return false;
 	}
 	case READY:
@@ -333,10 +450,17 @@ static void step(struct pool *p, struct pollfd *f, int nfixed, int timeout_ms)
 			p->discarded++;
 		}
 	}
+	/* demand has gone: what it added goes once it has waited a while */
+	for (int i = p->n - 1; i >= 0; i--)
+		if (p->s[i].state == READY && now_real_ms() - p->s[i].born_ms > TRIM_IDLE_MS &&
+		    count(p, p->s[i].kind, -1) > wanted(p, p->s[i].kind))
+			drop(p, i);
 }
 
 static void free_setup(struct pool *p)
 {
+	for (int k = 0; k < NKINDS; k++) /* a new configuration may start them otherwise */
+		warm_zygote_stop(&p->zyg[k]);
 	isol8_config_free(&p->cfg);
 	isol8_options_free(&p->opt);
 	isol8_free_strv(p->base_env);
@@ -375,7 +499,7 @@ static int load_images(struct pool *p, isol8_err *err)
 	return rc;
 }
 
-static int load(struct pool *p, int size_flag, const char *strategy_flag, const char *runtimes_flag)
+static int load(struct pool *p, int size_flag, const char *strategy_flag, const char *runtimes_flag, bool no_zygote)
 {
 	isol8_err err = {0};
 	free_setup(p);
@@ -398,6 +522,13 @@ static int load(struct pool *p, int size_flag, const char *strategy_flag, const 
 	}
 	p->base_env = warm_base_env();
 	p->base_digest = warm_env_digest(p->base_env);
+	bool zygotes = !no_zygote && config_bool(&p->cfg, "zygote.enabled", 1);
+	for (int k = 1; k < FIRST_IMAGE; k++) {
+		p->zyg_on[k] = zygotes && warm_has_zygote(kind_name_of(p, k));
+		p->zyg_failures[k] = 0;
+	}
+	p->zyg_max_forks = (long long)config_num(&p->cfg, "zygote.maxForks", 1000);
+	p->zyg_max_age_ms = (long long)config_num(&p->cfg, "zygote.maxAgeMs", 600000);
 	return 0;
 }
 
@@ -405,6 +536,7 @@ static pool_status_msg status_of(const struct pool *p)
 {
 	pool_status_msg s = {.pid = getpid(), .size = p->size, .ready = count_ready(p), .hits = p->hits,
 			     .warm_hits = p->warm_hits, .misses = p->misses, .discarded = p->discarded,
+			     .zygote_hits = p->zygote_hits, .zygote_forks = p->zygote_forks,
 			     .memory_limit = p->opt.memory_limit};
 	snprintf(s.strategy, sizeof s.strategy, "%s", p->fast ? "fast" : "secure");
 	for (int k = 0; k < NKINDS && s.nkinds < POOL_KINDS_MAX; k++)
@@ -470,7 +602,8 @@ static void hand_over(struct pool *p, int c, int k)
 			sandbox_hand_record_to(sb, peer.pid);
 		p->hits++;
 		p->warm_hits += is_warm(taken.kind);
-		p->last_handover_ms = now_real_ms();
+		p->zygote_hits += taken.forked;
+		demand_now(p, taken.kind, true);
 		isol8_handed h;
 		sandbox_release(sb, &h);
 		if (p->nh < MAX_HANDED) /* its holder lets go without waiting; we sweep up after the init */
@@ -523,12 +656,9 @@ static int status_cmd(void)
 }
 
 /* Not all there yet: some slot still starting, or fewer slots than wanted. */
-static bool settling(const struct pool *p)
+static bool settling(struct pool *p)
 {
-	int want = 0;
-	for (int k = 0; k < NKINDS; k++)
-		want += kind_wanted(p, k) && buildable(p, k) ? p->size : 0;
-	if (p->n < want)
+	if (missing(p))
 		return true;
 	for (int i = 0; i < p->n; i++)
 		if (p->s[i].state != READY)
@@ -540,6 +670,7 @@ static bool settling(const struct pool *p)
 struct pool_args {
 	int size_flag; /* -1: the config's */
 	const char *strategy, *runtimes;
+	bool no_zygote;
 };
 
 static void parse_args(int argc, char **argv, struct pool *p, struct pool_args *a)
@@ -547,7 +678,7 @@ static void parse_args(int argc, char **argv, struct pool *p, struct pool_args *
 	static const struct option lo[] = {
 		{"size", required_argument, 0, 's'}, {"max-age", required_argument, 0, 'a'},
 		{"strategy", required_argument, 0, 't'}, {"runtimes", required_argument, 0, 'r'},
-		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+		{"no-zygote", no_argument, 0, 'z'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	long long v;
 	int c;
@@ -573,6 +704,8 @@ static void parse_args(int argc, char **argv, struct pool *p, struct pool_args *
 					isol8_die("--runtimes: \"%s\" cannot be pre-started (python, node, or none)", t);
 			free(l);
 			a->runtimes = optarg;
+		} else if (c == 'z') {
+			a->no_zygote = true;
 		} else if (c == 'h') {
 			fputs(usage, stdout);
 			exit(0);
@@ -608,7 +741,7 @@ static bool handle_signal(struct pool *p, int sfd, const struct pool_args *a)
 		if (si.ssi_signo == SIGHUP) {
 			while (p->n)
 				drop(p, p->n - 1);
-			load(p, a->size_flag, a->strategy, a->runtimes);
+			load(p, a->size_flag, a->strategy, a->runtimes, a->no_zygote);
 		} else if (si.ssi_signo != SIGCHLD) {
 			run = false;
 		}
@@ -623,7 +756,7 @@ static void serve_loop(struct pool *p, int lfd, int sfd, const struct pool_args 
 	for (bool run = true; run;) {
 		f[0] = (struct pollfd){lfd, POLLIN, 0};
 		f[1] = (struct pollfd){sfd, POLLIN, 0};
-		step(p, f, 2, settling(p) ? REFILL_DELAY_MS : 5000);
+		step(p, f, 2, missing(p) && now_real_ms() >= p->retry_at_ms ? 0 : settling(p) ? RETRY_MS : 5000);
 		if (f[1].revents)
 			run = handle_signal(p, sfd, a);
 		if (run && f[0].revents) {
@@ -633,12 +766,8 @@ static void serve_loop(struct pool *p, int lfd, int sfd, const struct pool_args 
 				close(cfd);
 			}
 		}
-		/* Replacements are built once handovers pause (or nothing is ready): building one
-		 * mounts ~45 filesystems, and every mount bumps the kernel's global mount_lock,
-		 * making the path walks of a program starting in the sandbox just handed over retry
-		 * (measured: python 5 ms slower when they overlap). */
-		if (run && (count_ready(p) == 0 || now_real_ms() - p->last_handover_ms >= REFILL_DELAY_MS))
-			refill(p);
+		if (run)
+			refill(p, REFILL_BATCH);
 	}
 }
 
@@ -665,7 +794,9 @@ int main(int argc, char **argv)
 	struct pool_args a;
 	parse_args(argc, argv, &p, &a);
 	p.cfg.root = jv_invalid();
-	if (load(&p, a.size_flag, a.strategy, a.runtimes) < 0)
+	for (int k = 0; k < NKINDS; k++)
+		p.zyg[k] = (isol8_zygote){.sock = -1};
+	if (load(&p, a.size_flag, a.strategy, a.runtimes, a.no_zygote) < 0)
 		return 1;
 	char *path = pool_socket_path();
 	int lfd = listen_on(path);
@@ -673,10 +804,10 @@ int main(int argc, char **argv)
 	int sfd = signalfd_for(SIGTERM, SIGINT, SIGHUP, SIGCHLD, 0);
 	static struct pollfd f[2 + MAX_SLOTS + MAX_HANDED];
 	/* the first fill: wait (up to 30 s), so that "ready" on stderr means ready */
-	refill(&p);
+	refill(&p, MAX_SLOTS);
 	for (uint64_t until = now_real_ms() + 30000; settling(&p) && now_real_ms() < until;) {
 		step(&p, f, 0, 100);
-		refill(&p); /* replaces what failed (a runtime that keeps failing stops being wanted) */
+		refill(&p, MAX_SLOTS); /* replaces what failed (a runtime that keeps failing stops being wanted) */
 	}
 	fprintf(stderr, "isol8-pool: %d ready on %s\n", count_ready(&p), path);
 	serve_loop(&p, lfd, sfd, &a, f);

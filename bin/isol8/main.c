@@ -164,6 +164,19 @@ static int cmd_doctor(void)
 	const char *why = NULL;
 	int v = cgroup_detect(&why);
 	check(v != 0, true, "resource limits", cgroup_describe());
+	/* Moving a process into a cgroup by pid waits for an RCU grace period (7-25 ms) unless the
+	 * hierarchy is mounted with favordynmods; as root a sandbox joins its cgroup as it starts
+	 * instead (lib/sandbox/cgroup.h), which never waits. */
+	bool dyn = cgroup_favordynmods();
+	if (v && root)
+		check(true, false, "cgroup attach",
+		      v == 2 ? "each sandbox is cloned into its cgroup (clone3 CLONE_INTO_CGROUP): no wait"
+			     : "each sandbox's init joins its cgroup itself (\"0\" to tasks): no wait");
+	else if (v)
+		check(dyn, false, "cgroup attach",
+		      dyn ? "attached by pid; the hierarchy is mounted with favordynmods: no wait"
+			  : "attached by pid: each start waits for an RCU grace period (7-25 ms); mounting the cgroup "
+			    "hierarchy with favordynmods (mount -o remount,favordynmods) removes the wait");
 	snprintf(line, sizeof line, "%s", isol8_run_dir());
 	check(mkdir_p(line, 0755) == 0 && access(line, W_OK) == 0, true, "run dir", line);
 	const char *rt = runtime_dir();

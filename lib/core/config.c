@@ -19,6 +19,8 @@ static const char default_config[] =
 	"\"network\":{\"whitelist\":[],\"blacklist\":[]},"
 	"\"cleanup\":{\"autoPrune\":true,\"maxContainerAgeMs\":3600000},"
 	"\"poolStrategy\":\"fast\",\"poolSize\":{\"clean\":1,\"dirty\":1},"
+	/* isol8-pool's zygotes (docs/zygote.md; not in the reference) */
+	"\"zygote\":{\"enabled\":true,\"maxForks\":1000,\"maxAgeMs\":600000},"
 	"\"security\":{\"seccomp\":\"strict\"},"
 	"\"remoteCode\":{\"enabled\":false,\"allowedSchemes\":[\"https\"],\"allowedHosts\":[],"
 	"\"blockedHosts\":[\"^localhost$\",\"^127(?:\\\\.[0-9]{1,3}){3}$\",\"^\\\\[::1\\\\]$\",\"^::1$\","
@@ -68,6 +70,10 @@ static const struct key {
 	{"cleanup.maxContainerAgeMs", K_NUM, NULL},
 	{"poolStrategy", K_STR, "|fast|secure|"},
 	{"poolSize", K_POOL, NULL},
+	{"zygote", K_OBJ, NULL},
+	{"zygote.enabled", K_BOOL, NULL},
+	{"zygote.maxForks", K_INT, NULL},
+	{"zygote.maxAgeMs", K_INT, NULL},
 	{"security", K_OBJ, NULL},
 	{"security.seccomp", K_STR, "|strict|unconfined|custom|"},
 	{"security.customProfilePath", K_STR, NULL},
@@ -155,6 +161,8 @@ static const struct range {
 	{"outputs.maxBytes", 1, 64 << 20}, /* what one file operation carries at most */
 	{"cluster.heartbeatMs", 100, 60000},
 	{"cluster.nodeTimeoutMs", 200, 3600000},
+	{"zygote.maxForks", 1, 1000000},
+	{"zygote.maxAgeMs", 1000, 86400000},
 };
 
 static const struct range *range_of(const char *path)

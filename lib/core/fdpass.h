@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-#define FDPASS_MAX 8
+#define FDPASS_MAX 12
 
 /* One sendmsg of buf with nfds (<= FDPASS_MAX) descriptors attached. */
 ssize_t fd_send(int sock, const void *buf, size_t len, const int *fds, int nfds);

@@ -5,7 +5,17 @@
 #include "run/warm.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "run/command.h"
@@ -139,4 +149,123 @@ uint64_t warm_env_digest(char *const *env)
 	for (; env && *env; env++)
 		h = fnv1a(h, *env, strlen(*env) + 1);
 	return h;
+}
+
+/* ---- zygotes ------------------------------------------------------------------------------ */
+
+/* zygote_python: lib/run/drivers/zygote_python.py, the zygote's end of warm_python */
+#include "zygote_drivers.h"
+
+bool warm_has_zygote(const char *runtime)
+{
+	return !strcmp(runtime, "python");
+}
+
+/* Threat: the zygote runs as the pool's user (root) on the host, so what it execs and loads must
+ * be no one else's to change: a regular file owned by root or by us, writable by no one else. */
+static bool trusted_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) &&
+	       !(st.st_mode & 022);
+}
+
+/* The interpreter a warm slot would exec: env's PATH, as the sandbox sees the host's dirs.
+ * Directories below /sandbox exist only inside a sandbox, and a relative one means nothing. */
+static bool host_interpreter(const char *name, char *const *env, char *out, size_t n)
+{
+	const char *path = "/usr/local/bin:/usr/bin:/bin";
+	for (char *const *e = env; *e; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			path = *e + 5;
+	char *copy = xstrdup(path);
+	bool found = false;
+	for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		if (dir[0] != '/' || !strncmp(dir, "/sandbox", 8))
+			continue;
+		snprintf(out, n, "%s/%s", dir, name);
+		found = access(out, X_OK) == 0;
+	}
+	free(copy);
+	return found && trusted_file(out);
+}
+
+/* isol8-zygote.so beside this program (the build tree), or in ../lib/isol8/ (installed). Only
+ * plain path characters: it goes into the driver as a python string literal. */
+static bool zygote_library(char *out, size_t n)
+{
+	if (!sibling_tool("isol8-zygote.so", out, n) && !sibling_tool("../lib/isol8/isol8-zygote.so", out, n))
+		return false;
+	return strspn(out, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-") == strlen(out) &&
+	       trusted_file(out);
+}
+
+/* The warm driver without its last line (the call), then the zygote's end, which calls it. */
+static char *zygote_driver(const char *library)
+{
+	const char *call = "\n_isol8_warm()\n";
+	size_t keep = strlen(warm_python) - strlen(call) + 1;
+	if (strcmp(warm_python + keep - 1, call))
+		return NULL;
+	const char *mark = "ISOL8_ZYGOTE_LIBRARY";
+	const char *at = strstr(zygote_python, mark);
+	if (!at)
+		return NULL;
+	return xasprintf("%.*s%.*s'%s'%s", (int)keep, warm_python, (int)(at - zygote_python), zygote_python, library,
+			 at + strlen(mark));
+}
+
+int warm_zygote_start(const char *runtime, char *const *env, isol8_zygote *z, isol8_err *err)
+{
+	char lib[PATH_MAX], python[PATH_MAX];
+	if (!warm_has_zygote(runtime))
+		return isol8_fail(err, ISOL8_E_INPUT, 0, "%s has no zygote", runtime);
+	if (!zygote_library(lib, sizeof lib))
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "isol8-zygote.so is not beside isol8-pool nor in ../lib/isol8/ (or is writable by others): rebuild or reinstall");
+	if (!host_interpreter("python3", env, python, sizeof python))
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "no python3 on the sandbox's PATH owned by root");
+	char *driver = zygote_driver(lib);
+	if (!driver)
+		return isol8_fail(err, ISOL8_E_INTERNAL, 0, "the zygote driver does not match the warm driver");
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		free(driver);
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "zygote socket");
+	}
+	pid_t parent = getpid(), pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		setsid();
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(sv[1], 3) < 0 || chdir("/") < 0)
+			_exit(1);
+		syscall(SYS_close_range, 4, ~0U, 0); /* stderr stays: the pool's, for its errors */
+		const char *argv[] = {"python3", "-c", driver, NULL};
+		execve(python, (char *const *)argv, env);
+		_exit(127);
+	}
+	int e = errno;
+	close(sv[1]);
+	free(driver);
+	if (pid < 0) {
+		close(sv[0]);
+		return isol8_fail(err, ISOL8_E_SANDBOX, e, "fork the zygote");
+	}
+	*z = (isol8_zygote){.sock = sv[0], .pid = pid, .born_ms = now_real_ms()};
+	return 0;
+}
+
+void warm_zygote_stop(isol8_zygote *z)
+{
+	if (z->sock >= 0)
+		close(z->sock);
+	if (z->pid > 0 && kill(z->pid, SIGKILL) == 0)
+		while (waitpid(z->pid, NULL, 0) < 0 && errno == EINTR) /* quick: nothing to flush */
+			;
+	*z = (isol8_zygote){.sock = -1};
 }

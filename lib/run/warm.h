@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "sandbox/zygote.h"
 #include "wire/request.h"
 
 /* The runtimes that can be pre-started ("python", "node"). */
@@ -36,5 +37,15 @@ int warm_send(int *chan, char *const *argv, char *const *envp, isol8_err *err);
  * then ends there. Returns 1 with *code, 0 when nothing has arrived yet, -1 when the pipe closed
  * or carried anything else (the program can write on it): then the init's status decides. */
 int warm_read_exit(int reply, int *code);
+
+/* Zygotes (sandbox/zygote.h): for python, the warm driver started once on the host, which forks
+ * into each new sandbox instead of starting there. Starts one for runtime with environment env
+ * (warm_base_env: a fork's environment is the zygote's), talking on a private socket held in
+ * *z; -1 with err when runtime has no zygote or it cannot start. It stops when z->sock closes,
+ * and dies with its caller. */
+bool warm_has_zygote(const char *runtime);
+int warm_zygote_start(const char *runtime, char *const *env, isol8_zygote *z, isol8_err *err);
+/* Ends it: closes its socket, kills and reaps it (its forks live on). */
+void warm_zygote_stop(isol8_zygote *z);
 
 #endif

@@ -223,6 +223,66 @@ int cgroup_attach(const isol8_cgroup *cg, pid_t pid, isol8_err *err)
 	return 0;
 }
 
+int cgroup_join_open(const isol8_cgroup *cg, int fds[CG_V1_N], isol8_err *err)
+{
+	if (cg->version == 2) {
+		fds[0] = open(cg->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		return fds[0] < 0 ? isol8_fail(err, ISOL8_E_SANDBOX, errno, "cgroup %s", cg->path) : 1;
+	}
+	int n = 0;
+	struct stat seen[CG_V1_N];
+	for (int i = 0; i < CG_V1_N; i++) {
+		struct stat st;
+		bool dup = false;
+		if (stat(cg->v1[i], &st) < 0)
+			goto fail;
+		for (int k = 0; k < n; k++) /* cpu and cpuacct are often one hierarchy */
+			dup |= seen[k].st_dev == st.st_dev && seen[k].st_ino == st.st_ino;
+		if (dup)
+			continue;
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s/tasks", cg->v1[i]);
+		if ((fds[n] = open(p, O_WRONLY | O_CLOEXEC)) < 0)
+			goto fail;
+		seen[n++] = st;
+	}
+	return n;
+fail:;
+	int e = errno;
+	while (n > 0)
+		close(fds[--n]);
+	return isol8_fail(err, ISOL8_E_SANDBOX, e, "cgroup v1 tasks files");
+}
+
+bool cgroup_favordynmods(void)
+{
+	FILE *f = fopen("/proc/self/mounts", "re");
+	char line[1024];
+	int mounts = 0, with = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		char dev[256], dir[512], type[64], opts[512];
+		if (sscanf(line, "%255s %511s %63s %511s", dev, dir, type, opts) != 4 || strncmp(dir, CG_ROOT, strlen(CG_ROOT)))
+			continue;
+		bool v2 = !strcmp(type, "cgroup2"), v1 = !strcmp(type, "cgroup");
+		bool used = v2 || (v1 && (strstr(opts, "memory") || strstr(opts, "pids") || strstr(opts, "cpu")));
+		if (!used)
+			continue;
+		mounts++;
+		with += strstr(opts, "favordynmods") != NULL;
+	}
+	if (f)
+		fclose(f);
+	return mounts > 0 && with == mounts;
+}
+
+int cgroup_join_self(const int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (write(fds[i], "0", 1) != 1)
+			return -1;
+	return 0;
+}
+
 /* Reads "key value" from a flat-keyed file, or the first number when key is NULL. */
 static uint64_t read_u64(const char *dir, const char *file, const char *key)
 {

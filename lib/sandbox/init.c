@@ -287,14 +287,18 @@ static int proxy_listener(isol8_err *err)
 	return fd;
 }
 
-__attribute__((noreturn)) void init_main(const struct child_fds *f, const isol8_sandbox_cfg *cfg)
+/* Everything the init does before it forks the first payload: 0, with the sandbox built and
+ * the init in its cgroup; -1 with err when something failed. */
+static int init_build(const struct child_fds *f, const isol8_sandbox_cfg *cfg, int *listener, isol8_err *err)
 {
-	isol8_err err = {0};
 	char go;
-	/* The init is a clone of its supervisor and never execs, so close-on-exec does not help:
-	 * without this it would hold every descriptor the supervisor had — in isol8-pool, the
-	 * pipes of the other pooled sandboxes, so one of them would never see EOF on its stdin
-	 * (found by the warm suites under load). Keep only our own. */
+	/* first of all, into the sandbox's cgroup: what follows is charged there (cgroup.h) */
+	if (f->ncg && !f->cg_v2 && cgroup_join_self(f->cg, f->ncg) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "joining the sandbox's cgroup");
+	/* The init is a clone of its supervisor (or of a zygote) and never execs, so close-on-exec
+	 * does not help: without this it would hold every descriptor the supervisor had — in
+	 * isol8-pool, the pipes of the other pooled sandboxes, so one of them would never see EOF
+	 * on its stdin (found by the warm suites under load). Keep only our own. */
 	int keep[] = {f->sync_r, f->ctl, f->feed_r, f->in_r, f->out_w, f->err_w, f->chan_r, f->reply_w};
 	close_all_but(keep, (int)ARRAY_SIZE(keep));
 	if (!cfg->persist && !cfg->pooled)
@@ -304,33 +308,57 @@ __attribute__((noreturn)) void init_main(const struct child_fds *f, const isol8_
 		_exit(1);
 	/* The payload, not its init, is what the OOM killer should pick. */
 	write_file("/proc/self/oom_score_adj", "-1000", 0);
-	if (sethostname("sandbox", 7) < 0) {
-		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "sethostname");
-		goto fail;
-	}
-	if (!cfg->share_net && lo_up(&err) < 0)
-		goto fail;
+	if (sethostname("sandbox", 7) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "sethostname");
+	if (!cfg->share_net && lo_up(err) < 0)
+		return -1;
 	/* --net filtered: the proxy's socket is created here, in the sandbox's network namespace,
 	 * and passed out; a proxy outside accepts on it. The kernel then makes it the only way out:
 	 * no route, no DNS, no root inside. */
-	int listener = -1;
-	if (cfg->proxy_listener && (listener = proxy_listener(&err)) < 0)
-		goto fail;
-	if (rootfs_build(&cfg->rootfs, &err) < 0)
-		goto fail;
+	if (cfg->proxy_listener && (*listener = proxy_listener(err)) < 0)
+		return -1;
+	if (rootfs_build(&cfg->rootfs, err) < 0)
+		return -1;
 	prctl(PR_SET_DUMPABLE, 0); /* nothing inside may ptrace or read the init's memory */
 	/* No untrusted code before we are inside the sandbox's cgroup: wait for "go". */
 	if (read_byte(f->sync_r, &go) < 0)
 		_exit(1); /* supervisor died before placing us in the cgroup */
 	close(f->sync_r);
 	/* The cgroup namespace is rooted at the sandbox's own cgroup (joined just now). */
-	if (unshare(CLONE_NEWCGROUP) < 0) {
-		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "cgroup namespace");
-		goto fail;
-	}
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "cgroup namespace");
+	return 0;
+}
 
-	int sigfd = signalfd_for(SIGCHLD, 0);
-	int errp[2];
+/* After the fork, in the init: keeps none of the payload's fds, says ready, serves ctl. */
+static __attribute__((noreturn)) void init_run(const struct child_fds *f, const isol8_sandbox_cfg *cfg, int sigfd,
+					       int errp_r, pid_t payload, int listener)
+{
+	if (f->chan_r >= 0) {
+		close(f->chan_r);
+		close(f->reply_w);
+	}
+	if (f->feed_r >= 0)
+		close(f->feed_r);
+	close(f->in_r);
+	close(f->out_w);
+	close(f->err_w);
+	fcntl(errp_r, F_SETFL, O_NONBLOCK);
+	ctl_send_ready(f->ctl, listener);
+	if (listener >= 0)
+		close(listener);
+	init_loop(f->ctl, sigfd, payload, errp_r, cfg);
+}
+
+/* Builds the sandbox and forks the first payload: returns in the payload (0, with *errp_w the
+ * write end of its error pipe), never in the init. */
+static pid_t init_start(const struct child_fds *f, const isol8_sandbox_cfg *cfg, int *errp_w)
+{
+	isol8_err err = {0};
+	int listener = -1, sigfd = -1, errp[2];
+	if (init_build(f, cfg, &listener, &err) < 0)
+		goto fail;
+	sigfd = signalfd_for(SIGCHLD, 0);
 	if (sigfd < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "init fds");
 		goto fail;
@@ -344,24 +372,32 @@ __attribute__((noreturn)) void init_main(const struct child_fds *f, const isol8_
 		close(f->ctl);
 		close(sigfd);
 		close(errp[0]);
-		payload_main(f->feed_r, f->in_r, f->out_w, f->err_w, errp[1],
-			     f->chan_r >= 0 ? f->chan_r | f->reply_w << 16 : -1, cfg);
+		*errp_w = errp[1];
+		return 0;
 	}
 	close(errp[1]);
-	if (f->chan_r >= 0) {
-		close(f->chan_r);
-		close(f->reply_w);
-	}
-	close(f->feed_r);
-	close(f->in_r);
-	close(f->out_w);
-	close(f->err_w);
-	fcntl(errp[0], F_SETFL, O_NONBLOCK);
-	ctl_send_ready(f->ctl, listener);
-	if (listener >= 0)
-		close(listener);
-	init_loop(f->ctl, sigfd, payload, errp[0], cfg);
+	init_run(f, cfg, sigfd, errp[0], payload, listener);
 fail:
 	ctl_send_error(f->ctl, err.msg);
 	_exit(1);
+}
+
+__attribute__((noreturn)) void init_main(const struct child_fds *f, const isol8_sandbox_cfg *cfg)
+{
+	int errp_w;
+	init_start(f, cfg, &errp_w);
+	payload_main(f->feed_r, f->in_r, f->out_w, f->err_w, errp_w, f->chan_r >= 0 ? f->chan_r | f->reply_w << 16 : -1,
+		     cfg);
+}
+
+void init_zygote(const struct child_fds *f, const isol8_sandbox_cfg *cfg, void (*in_payload)(void))
+{
+	/* The zygote lets the kernel reap its children (SIGCHLD ignored); this init must reap and
+	 * report its own, and its payload must start with python3's default. */
+	signal(SIGCHLD, SIG_DFL);
+	int errp_w;
+	init_start(f, cfg, &errp_w);
+	if (in_payload)
+		in_payload();
+	payload_enter(f->in_r, f->out_w, f->err_w, errp_w, f->chan_r | f->reply_w << 16, cfg);
 }

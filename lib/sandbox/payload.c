@@ -137,19 +137,82 @@ static void read_feed(int feed, int errfd, char ***argv, char ***envp, char **cw
 	}
 }
 
-__attribute__((noreturn)) void payload_main(int feed, int in, int out, int errout, int errfd, int chan,
-						   const isol8_sandbox_cfg *cfg)
+/* The steps every payload takes before any of its code runs, as the sandbox user: no signals
+ * blocked, a session of its own (no controlling terminal: TIOCSTI has nothing to inject into),
+ * every privilege dropped, no core dumps, a bounded number of fds. */
+static void payload_start(int errfd, const isol8_sandbox_cfg *cfg)
 {
 	isol8_err err = {0};
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	setsid(); /* no controlling terminal: TIOCSTI has nothing to inject into */
+	setsid();
 	if (drop_privileges(cfg->rootfs.uid, cfg->rootfs.gid, &err) < 0)
 		payload_fail(errfd, &err);
 	struct rlimit core = {0, 0}, nofile = {4096, 4096};
 	setrlimit(RLIMIT_CORE, &core);
 	setrlimit(RLIMIT_NOFILE, &nofile);
+}
+
+/* stdio from the three pipes, and a driver's channel (chan packs its two pipe ends: requests
+ * in, replies out) as fds 3 and 4; every other fd from 3 up is close-on-exec from here. */
+static void payload_fds(int in, int out, int errout, int errfd, int chan)
+{
+	isol8_err err = {0};
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errout, 2) < 0) {
+		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "dup2");
+		payload_fail(errfd, &err);
+	}
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (chan >= 0) {
+		int req = chan & 0xffff, rep = chan >> 16;
+		int rep_copy = rep == 3 ? fcntl(rep, F_DUPFD_CLOEXEC, 5) : rep;
+		/* dup2 onto itself keeps close-on-exec set: clear it explicitly on both */
+		if (rep_copy < 0 || dup2(req, 3) < 0 || dup2(rep_copy, 4) < 0 || fcntl(3, F_SETFD, 0) < 0 ||
+		    fcntl(4, F_SETFD, 0) < 0) {
+			isol8_fail(&err, ISOL8_E_INTERNAL, errno, "driver channel");
+			payload_fail(errfd, &err);
+		}
+	}
+}
+
+static void payload_seccomp(int errfd, const isol8_sandbox_cfg *cfg)
+{
+	isol8_err err = {0};
+	if (cfg->seccomp && seccomp_load_strict() < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "loading the seccomp filter");
+		payload_fail(errfd, &err);
+	}
+}
+
+void payload_enter(int in, int out, int errout, int errfd, int chan, const isol8_sandbox_cfg *cfg)
+{
+	isol8_err err = {0};
+	payload_start(errfd, cfg);
+	if (chdir("/sandbox") < 0) {
+		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "working directory /sandbox");
+		payload_fail(errfd, &err);
+	}
+	/* errfd above the fds being put in place, so that none of them lands on it */
+	int ef = fcntl(errfd, F_DUPFD_CLOEXEC, 64);
+	if (ef < 0) {
+		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "error pipe");
+		payload_fail(errfd, &err);
+	}
+	payload_fds(in, out, errout, ef, chan);
+	/* No exec follows, so close-on-exec protects nothing: close everything but stdio, the
+	 * channel and ef, which goes last, once nothing can fail. */
+	syscall(SYS_close_range, chan >= 0 ? 5 : 3, (unsigned)ef - 1, 0);
+	syscall(SYS_close_range, (unsigned)ef + 1, ~0U, 0);
+	payload_seccomp(ef, cfg);
+	close(ef);
+}
+
+__attribute__((noreturn)) void payload_main(int feed, int in, int out, int errout, int errfd, int chan,
+						   const isol8_sandbox_cfg *cfg)
+{
+	isol8_err err = {0};
+	payload_start(errfd, cfg);
 
 	char **argv = NULL, **envp = NULL, *cwd = NULL;
 	read_feed(feed, errfd, &argv, &envp, &cwd);
@@ -170,37 +233,17 @@ __attribute__((noreturn)) void payload_main(int feed, int in, int out, int errou
 		isol8_fail(&err, ISOL8_E_INPUT, errno, "working directory %s", cwd);
 		payload_fail(errfd, &err);
 	}
-	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errout, 2) < 0) {
-		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "dup2");
-		payload_fail(errfd, &err);
-	}
-	/* Nothing else crosses execve: every other fd is close-on-exec from here, except a
-	 * driver's channel, which becomes fd 3 (sessions). */
-	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-	if (chan >= 0) {
-		/* chan packs the driver's two pipe ends: requests in (fd 3), replies out (fd 4) */
-		int req = chan & 0xffff, rep = chan >> 16;
-		int rep_copy = rep == 3 ? fcntl(rep, F_DUPFD_CLOEXEC, 5) : rep;
-		/* dup2 onto itself keeps close-on-exec set: clear it explicitly on both */
-		if (rep_copy < 0 || dup2(req, 3) < 0 || dup2(rep_copy, 4) < 0 || fcntl(3, F_SETFD, 0) < 0 ||
-		    fcntl(4, F_SETFD, 0) < 0) {
-			isol8_fail(&err, ISOL8_E_INTERNAL, errno, "driver channel");
-			payload_fail(errfd, &err);
-		}
-	}
+	/* Nothing else crosses execve but stdio and a driver's channel (sessions). */
+	payload_fds(in, out, errout, errfd, chan);
 	char *exe = find_exec(argv[0], envp);
 	if (!exe) {
 		isol8_fail(&err, ISOL8_E_SANDBOX, 0, "runtime command \"%s\" not found in the sandbox (run 'make deps' on the host, or check --image)",
 			   argv[0]);
 		payload_fail(errfd, &err);
 	}
-	if (cfg->seccomp && seccomp_load_strict() < 0) {
-		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "loading the seccomp filter");
-		payload_fail(errfd, &err);
-	}
+	payload_seccomp(errfd, cfg);
 	execve(exe, argv, envp);
 	isol8_fail(&err, ISOL8_E_SANDBOX, errno, "execve %s", exe);
 	payload_fail(errfd, &err);
 	_exit(127);
 }
-

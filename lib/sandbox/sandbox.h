@@ -46,6 +46,8 @@ typedef struct isol8_sandbox_cfg {
 	isol8_rootfs_opts rootfs; /* staging/uid/gid are filled by sandbox_prepare */
 	const char *run_dir;
 	const isol8_backend *backend; /* NULL: the native backend */
+	struct isol8_zygote *zygote;  /* native: fork the init from this zygote (zygote.h; only
+	                               * where zygote_fits), or NULL to clone it here */
 } isol8_sandbox_cfg;
 
 typedef struct isol8_sandbox {

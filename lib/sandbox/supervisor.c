@@ -11,6 +11,7 @@
  * The payload is forked by the init during prepare and waits on its feed with every privilege
  * already dropped; it never sees ctl. The init runs no untrusted code. */
 #include <errno.h>
+#include <linux/sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -30,6 +31,7 @@
 #include "core/util.h"
 #include "sandbox/backend.h"
 #include "sandbox/internal.h"
+#include "sandbox/zygote.h"
 #include "state/record.h"
 #include "state/rundir.h"
 #include "wire/ctl.h"
@@ -177,6 +179,16 @@ static int run_dir_ready(const char *run_dir, char staging[PATH_MAX], isol8_err 
 	return made < 0 ? isol8_fail(err, ISOL8_E_SANDBOX, e, "cannot create the run dir %s (set ISOL8_RUN_DIR)", run_dir) : 0;
 }
 
+pid_t sandbox_clone(unsigned long flags, const struct child_fds *f, int *pidfd)
+{
+	if (f->ncg && f->cg_v2) {
+		struct clone_args a = {.flags = (flags & ~(unsigned long)CSIGNAL) | CLONE_INTO_CGROUP,
+				       .pidfd = (uintptr_t)pidfd, .exit_signal = flags & CSIGNAL, .cgroup = (uint64_t)f->cg[0]};
+		return (pid_t)syscall(SYS_clone3, &a, sizeof a);
+	}
+	return (pid_t)syscall(SYS_clone, flags, NULL, pidfd, NULL, 0);
+}
+
 static int native_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol8_err *err)
 {
 	memset(sb, 0, sizeof *sb);
@@ -227,15 +239,28 @@ static int native_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol
 		flags |= CLONE_NEWNET;
 	if (geteuid() != 0)
 		flags |= CLONE_NEWUSER;
-	pid = (pid_t)syscall(SYS_clone, flags, NULL, &pidfd, NULL, 0);
-	if (pid < 0) {
-		isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create namespaces (clone)");
+	struct child_fds f = {sync[0], ctl[1], pp.feed[0], pp.in[0], pp.out[1], pp.er[1], pp.rq[0], pp.rp[1], {-1}, 0, false};
+	/* As root the init joins its cgroup as it starts (cgroup.h says why); in a user namespace
+	 * it could not write there, and is attached below. */
+	if (!(flags & CLONE_NEWUSER)) {
+		if ((f.ncg = cgroup_join_open(&sb->cg, f.cg, err)) < 0)
+			goto fail;
+		f.cg_v2 = sb->cg.version == 2;
+	}
+	if (cfg.zygote) {
+		/* the init is a fork of the zygote's interpreter (zygote.h), not of this process */
+		pid = zygote_clone(cfg.zygote, &cfg, &f, flags & CLONE_NEWUSER, &pidfd, err);
+	} else {
+		pid = sandbox_clone(flags, &f, &pidfd);
+		if (pid < 0)
+			isol8_fail(err, ISOL8_E_SANDBOX, errno, "cannot create namespaces (clone)");
+		if (pid == 0) /* init_main closes every other descriptor, the supervisor's ends too */
+			init_main(&f, &cfg);
+	}
+	for (int i = 0; i < f.ncg; i++)
+		close(f.cg[i]);
+	if (pid < 0)
 		goto fail;
-	}
-	if (pid == 0) { /* init_main closes every other descriptor, the supervisor's ends too */
-		struct child_fds f = {sync[0], ctl[1], pp.feed[0], pp.in[0], pp.out[1], pp.er[1], pp.rq[0], pp.rp[1]};
-		init_main(&f, &cfg);
-	}
 	sb->pid = pid;
 	sb->pidfd = pidfd;
 	for (size_t i = 0; i < ARRAY_SIZE(child_ends); i++)
@@ -243,7 +268,7 @@ static int native_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol
 	if ((flags & CLONE_NEWUSER) && (write_id_maps(pid, err) < 0 || write_all(sync[1], "m", 1) < 0))
 		goto fail;
 	/* The init builds its root meanwhile; it forks the payload only after this "go". */
-	if (cgroup_attach(&sb->cg, pid, err) < 0)
+	if (!f.ncg && cgroup_attach(&sb->cg, pid, err) < 0)
 		goto fail;
 	if (write_all(sync[1], "g", 1) < 0) {
 		isol8_fail(err, ISOL8_E_SANDBOX, errno, "start sandbox init");
@@ -538,8 +563,15 @@ static void native_wait_exit(isol8_sandbox *sb)
 {
 	if (sb->dead || sb->pid <= 0 || sb->adopted)
 		return;
-	while (waitpid(sb->pid, NULL, 0) < 0 && errno == EINTR)
+	pid_t w;
+	while ((w = waitpid(sb->pid, NULL, 0)) < 0 && errno == EINTR)
 		;
+	/* an init forked by a zygote is the zygote's child, reaped by the kernel: its pidfd
+	 * tells when it has exited */
+	struct pollfd ended = {sb->pidfd, POLLIN, 0};
+	if (w < 0 && errno == ECHILD && sb->pidfd >= 0)
+		while (poll(&ended, 1, -1) < 0 && errno == EINTR)
+			;
 	sb->dead = true;
 }
 

@@ -137,6 +137,8 @@ jv poolmsg_status_json(const pool_status_msg *s)
 	j = set(j, "warmHits", jv_number((double)s->warm_hits));
 	j = set(j, "misses", jv_number((double)s->misses));
 	j = set(j, "discarded", jv_number((double)s->discarded));
+	j = set(j, "zygoteHits", jv_number((double)s->zygote_hits));
+	j = set(j, "zygoteForks", jv_number((double)s->zygote_forks));
 	return set(j, "memoryLimit", jv_number((double)s->memory_limit));
 }
 
@@ -162,6 +164,11 @@ int poolmsg_parse_status(const char *line, size_t len, pool_status_msg *s)
 				       .misses = (unsigned long long)misses, .discarded = (unsigned long long)disc,
 				       .memory_limit = (unsigned long long)mem};
 		json_get_str(v, "strategy", s->strategy, sizeof s->strategy);
+		double zh = 0, zf = 0; /* a pool without zygotes may leave them out */
+		if (json_get_num(v, "zygoteHits", 0, 1e18, &zh))
+			s->zygote_hits = (unsigned long long)zh;
+		if (json_get_num(v, "zygoteForks", 0, 1e18, &zf))
+			s->zygote_forks = (unsigned long long)zf;
 		jv_object_foreach(kinds, k, n) {
 			double d;
 			if (s->nkinds < POOL_KINDS_MAX && jv_get_kind(n) == JV_KIND_NUMBER && (d = jv_number_value(n)) >= 0 &&

@@ -58,6 +58,8 @@ typedef struct pool_status_msg {
 		long long ready;
 	} kinds[POOL_KINDS_MAX];
 	unsigned long long hits, warm_hits, misses, discarded;
+	unsigned long long zygote_hits;  /* warm hits whose sandbox a zygote forked */
+	unsigned long long zygote_forks; /* sandboxes zygotes forked, handed out or not */
 	unsigned long long memory_limit;
 } pool_status_msg;
 

@@ -286,7 +286,8 @@ export APT_CONFIG="$WORK/apt/apt.conf"
 unset APT_CONFIG
 index_down
 for i in $(seq 100); do [ "$("$BIN/isol8-pool" status | jq .discarded)" -ge 1 ] && break; sleep 0.1; done
-is "$("$BIN/isol8-pool" status | jq .discarded)" 1 "a rebuilt image: the pool drops its sandbox of the old layer"
+# (one or more: demand may have added a second sandbox of the image)
+is "$([ "$("$BIN/isol8-pool" status | jq .discarded)" -ge 1 ]; echo $?)" 0 "a rebuilt image: the pool drops its sandboxes of the old layer"
 for i in $(seq 100); do [ "$("$BIN/isol8-pool" status | jq '.kinds["image:sh-hello"]')" = 1 ] && break; sleep 0.1; done
 capture "$ISOL8" run --json -r bash --image sh-hello -e 'hello-isol8'
 is "$(jqr '[.stdout, .warm] | join(" ")')" "hello from a Debian package true" "…and keeps one of the new layer, which the next run gets"

@@ -3,9 +3,13 @@
 # cold (ISOL8_NO_POOL=1) and warm, in a pooled sandbox whose python3/node was already running,
 # and must print the same stdout and stderr and exit with the same code. Node's stack traces
 # differ below the user's frames (node's internals); for those the first lines are compared.
+# Warm python sandboxes are forked from the pool's zygote (docs/zygote.md); WARM_POOL_ARGS=--no-zygote
+# (96-warm-nozygote.t) runs every case against interpreters started in their sandbox instead.
 . "$(dirname "$0")/lib.sh"
 POOL="$BIN/isol8-pool"
-"$POOL" --size 1 2>"$WORK/pool.err" & pl=$!
+POOL_ARGS=(${WARM_POOL_ARGS:-})
+ZYGOTE=1; [ "${WARM_POOL_ARGS:-}" = --no-zygote ] && ZYGOTE=0
+"$POOL" --size 1 "${POOL_ARGS[@]}" 2>"$WORK/pool.err" & pl=$!
 for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
 
 status() { "$POOL" status; }
@@ -13,17 +17,19 @@ status() { "$POOL" status; }
 wait_warm() { for i in $(seq 200); do [ "$(status | jq -r ".kinds.$1 // 0")" -ge 1 ] && return; sleep 0.05; done; }
 
 # same RUNTIME NAME [STDERR_LINES] -- ARGS… : cold and warm agree; the warm run was a
-# pre-started interpreter (warmHits went up by one)
+# pre-started interpreter (warmHits went up by one), forked by the zygote for python unless
+# zygotes are off (zygoteHits)
 same() {
-	local rt=$1 name=$2 lines=1000
+	local rt=$1 name=$2 lines=1000 z=0
 	if [ "$3" = -- ]; then shift 3; else lines=$3; shift 4; fi
+	[ "$rt" = python ] && z=$ZYGOTE
 	capture env ISOL8_NO_POOL=1 "$RUN" -r "$rt" "$@"
 	local cold="$OUT|$(head -n "$lines" <<<"$ERR")|$RC"
 	wait_warm "$rt"
-	local h0; h0=$(status | jq .warmHits)
+	local h0 z0; h0=$(status | jq .warmHits) z0=$(status | jq .zygoteHits)
 	capture "$RUN" -r "$rt" "$@"
 	local warm="$OUT|$(head -n "$lines" <<<"$ERR")|$RC"
-	is "$warm|$(( $(status | jq .warmHits) - h0 ))" "$cold|1" "$name"
+	is "$warm|$(( $(status | jq .warmHits) - h0 )) $(( $(status | jq .zygoteHits) - z0 ))" "$cold|1 $z" "$name"
 }
 
 # ---- python, inline (python3 -c) ------------------------------------------------------------
@@ -203,7 +209,7 @@ done
 is "$bad" 0 "warm runs report CPU time and peak memory (10 runs)"
 kill -TERM $pl; wait $pl 2>/dev/null
 printf '{"defaults":{"memoryLimit":"64m"}}\n' >"$WORK/small.json"
-ISOL8_CONFIG="$WORK/small.json" "$POOL" --size 1 --runtimes python 2>>"$WORK/pool.err" & pl=$!
+ISOL8_CONFIG="$WORK/small.json" "$POOL" --size 1 --runtimes python "${POOL_ARGS[@]}" 2>>"$WORK/pool.err" & pl=$!
 for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
 wait_warm python
 h0=$(status | jq .warmHits)

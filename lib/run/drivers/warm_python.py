@@ -1,4 +1,4 @@
-def _isol8_warm(pristine=dict(globals())):
+def _isol8_warm(pristine=dict(globals()), fork=None):
     # Everything lives in this function: the code gets a __main__ with exactly the globals
     # python3 -c starts with, and nothing is imported that python3 -c would not have imported.
     import os, sys
@@ -35,6 +35,10 @@ def _isol8_warm(pristine=dict(globals())):
     import codecs
     codecs.register(lambda name, end=_End(): None)
     del codecs, _End
+    # In a zygote (zygote_python.py), fork returns in a fork of this process that is already
+    # inside its own sandbox, as the sandbox user under the seccomp filter, with fds 3 and 4.
+    if fork is not None:
+        fork()
     os.write(4, b'R')
     parts = []
     while True:

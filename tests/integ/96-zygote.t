@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Zygotes (docs/zygote.md): isol8-pool forks its warm python sandboxes from one interpreter started
+# once. Nothing one run does reaches the next run forked from the same zygote, nor the zygote;
+# the zygote is replaced after zygote.maxForks forks and after zygote.maxAgeMs; one that cannot
+# start or dies is reported and replaced, and the pool keeps serving; zygote.* is checked.
+# (Equivalence with python3 -c: every case of 96-warm.t runs through a zygote.)
+. "$(dirname "$0")/lib.sh"
+POOL="$BIN/isol8-pool"
+status() { "$POOL" status; }
+wait_warm() { for i in $(seq 200); do [ "$(status | jq -r '.kinds.python // 0')" -ge 1 ] && return; sleep 0.05; done; }
+# the pool's zygotes: its children running python3 (a zygote's forks are the zygote's children)
+zygotes() { pgrep -P "$pl" -f '^python3 -c def _isol8_warm' | tr '\n' ' '; }
+start_pool() {
+	"$POOL" --size 1 --runtimes python "$@" 2>"$WORK/pool.err" & pl=$!
+	for i in $(seq 200); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
+	wait_warm
+}
+stop_pool() { kill -TERM "$pl" 2>/dev/null; for i in $(seq 100); do kill -0 "$pl" 2>/dev/null || break; sleep 0.05; done; wait "$pl" 2>/dev/null; }
+# zrun ARGS…: one run, which must come from a zygote (ZH: zygoteHits went up by it)
+zrun() {
+	wait_warm
+	local z0; z0=$(status | jq .zygoteHits)
+	capture "$RUN" "$@"
+	ZH=$(( $(status | jq .zygoteHits) - z0 ))
+}
+
+start_pool
+zp=$(zygotes)
+like "$zp" '^[0-9]+ $' "the pool runs one zygote for python"
+is "$(stat -c %U /proc/${zp% })|$(tr '\0' '\n' </proc/${zp% }/environ | grep -c '^ISOL8_')" "root|0" \
+	"it runs as the pool's user, with the sandbox's environment (nothing of the pool's own)"
+is "$(awk '$2 ~ /^rw.s/' /proc/${zp% }/maps | wc -l)" 0 "it has no shared writable mapping: a fork shares nothing writable with it or its siblings"
+
+# ---- one run leaves nothing for the next ------------------------------------------------------
+zrun -e 'import builtins, os, sys, signal, threading, time
+open("/sandbox/left.txt", "w").write("a"); open("/tmp/left.txt", "w").write("a")
+builtins.isol8_left = os.isol8_left = 1
+sys.modules["isol8_left"] = sys
+x = 42
+signal.signal(signal.SIGUSR1, lambda *a: None)
+os.dup2(os.open("/sandbox/left.txt", os.O_RDONLY), 50, inheritable=True)
+threading.Thread(target=lambda: time.sleep(30), daemon=True).start()
+os.environ["ISOL8_LEFT"] = "1"
+print("left", hash("isol8"))'
+h1=${OUT#left }
+is "${OUT%% *}|$RC|$ZH" "left|0|1" "a run leaves a file, a global, module attributes, a module, a signal handler, an fd, a thread and a variable"
+zrun -e 'import builtins, os, sys, signal, threading
+print(os.path.exists("/sandbox/left.txt"), os.path.exists("/tmp/left.txt"), "x" in globals(),
+      hasattr(builtins, "isol8_left"), hasattr(os, "isol8_left"), "isol8_left" in sys.modules,
+      signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL, os.listdir("/proc/self/fd"), threading.active_count(),
+      "ISOL8_LEFT" in os.environ, [p for p in os.listdir("/proc") if p.isdigit()] == [str(os.getpid())])
+print(hash("isol8"))'
+is "$(head -1 <<<"$OUT")|$RC|$ZH" "False False False False False False True ['0', '1', '2', '3'] 1 False True|0|1" \
+	"the next run from the same zygote sees none of it (no process but itself in /proc)"
+is "$(tail -1 <<<"$OUT")|$(zygotes)" "$h1|$zp" "…and shares the zygote's hash seed, as the man page says (same zygote)"
+
+# ---- a run cannot reach the zygote --------------------------------------------------------------
+zrun -e "import ctypes, errno, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.ptrace(16, 1, 0, 0)
+print('ptrace init', r, errno.errorcode.get(ctypes.get_errno()))
+try:
+    os.kill(${zp% }, 0); print('zygote signalled')
+except OSError as e:
+    print('kill zygote', errno.errorcode[e.errno])
+try:
+    open('/proc/1/maps').read(); print('read init maps')
+except OSError as e:
+    print('init maps', 'refused' if e.errno in (errno.EACCES, errno.ENOENT) else errno.errorcode[e.errno])
+st = dict(l.split(':\t', 1) for l in open('/proc/self/status').read().splitlines() if ':\t' in l)
+print(st['Uid'].split()[0], st['CapEff'], st['NoNewPrivs'], st['Seccomp'])
+print('shared writable', sum(1 for l in open('/proc/self/maps') if l.split()[1].startswith('rw') and l.split()[1][3] == 's'))
+try:
+    os.kill(-1, signal.SIGKILL); print('killed some')
+except OSError as e:
+    print('kill -1', errno.errorcode[e.errno])"
+is "$OUT|$ZH" "ptrace init -1 EPERM
+kill zygote ESRCH
+init maps refused
+65534 0000000000000000 1 2
+shared writable 0
+kill -1 ESRCH|1" "a fork cannot ptrace its init, signal the zygote or read the init, nor find anything to kill; it is the sandbox user, no capabilities, seccomp"
+zrun -e 'print("after")'
+is "$OUT|$ZH|$(zygotes)" "after|1|$zp" "the zygote serves on, the same one"
+
+# ---- replaced after zygote.maxForks and zygote.maxAgeMs ---------------------------------------
+stop_pool
+is "$(kill -0 ${zp% } 2>/dev/null; echo $?)" 1 "the zygote ends with its pool"
+echo '{"zygote":{"maxForks":2}}' >"$WORK/forks.json"
+ISOL8_CONFIG="$WORK/forks.json" start_pool
+hs=
+for i in 1 2 3 4 5 6; do zrun -e 'print(hash("isol8"))'; hs+="$OUT"$'\n'; done
+is "$(sort <<<"$hs" | uniq -c | awk '$1 > 2' | wc -l) $([ "$(sort -u <<<"$hs" | grep -c .)" -ge 3 ] && echo 3+)" "0 3+" \
+	"maxForks 2: six runs from three zygotes or more, none from more than two forks of one (hash seeds: $(tr '\n' ' ' <<<"$hs"))"
+stop_pool
+echo '{"zygote":{"maxAgeMs":1000}}' >"$WORK/age.json"
+ISOL8_CONFIG="$WORK/age.json" start_pool
+zrun -e 'print(hash("isol8"))'; a=$OUT
+sleep 1.3
+# the sandboxes forked before it grew old are handed out first; then another zygote's
+hs=
+for i in 1 2 3 4; do zrun -e 'print(hash("isol8"))'; hs+="$OUT "; done
+[[ " $hs" == *" $a "* && "$(tr ' ' '\n' <<<"$hs" | grep -v -- "^$a\$" | grep -c .)" -ge 1 ]]
+ok $? "maxAgeMs 1000: a zygote older than that forks no more (first $a, then $hs)"
+stop_pool
+
+# ---- off, refused, broken -----------------------------------------------------------------------
+echo '{"zygote":{"enabled":false}}' >"$WORK/off.json"
+ISOL8_CONFIG="$WORK/off.json" start_pool
+h0=$(status | jq .warmHits)
+capture "$RUN" -e 'print(1)'
+is "$OUT|$(( $(status | jq .warmHits) - h0 ))|$(status | jq .zygoteForks)|$(zygotes)" "1|1|0|" \
+	"zygote.enabled false: warm python started in its sandbox, no zygote"
+stop_pool
+start_pool --no-zygote
+is "$(status | jq .zygoteForks)|$(zygotes)" "0|" "--no-zygote: the same"
+stop_pool
+for bad in '{"zygote":{"maxForks":0}}' '{"zygote":{"maxAgeMs":"1s"}}' '{"zygote":{"enabled":"yes"}}' '{"zygote":{"forks":3}}'; do
+	echo "$bad" >"$WORK/bad.json"
+	capture env ISOL8_CONFIG="$WORK/bad.json" timeout 10 "$POOL" --size 1
+	like "$RC|$ERR" '^1\|.*zygote\.' "a bad zygote config is refused, naming the key: $bad"
+done
+# a pool without isol8-zygote.so beside it: says so, and keeps warm python the old way
+mkdir -p "$WORK/lone"; cp "$POOL" "$WORK/lone/"
+"$WORK/lone/isol8-pool" --size 1 --runtimes python 2>"$WORK/lone.err" & pl=$!
+for i in $(seq 200); do grep -q 'not forking python from a zygote' "$WORK/lone.err" && break; sleep 0.05; done
+like "$(head -1 "$WORK/lone.err")" 'isol8-zygote.so is not beside isol8-pool' "no zygote library: the pool says where it looked"
+wait_warm
+h0=$(status | jq .warmHits)
+capture "$RUN" -e 'print(2)'
+is "$OUT|$(( $(status | jq .warmHits) - h0 ))|$(status | jq .zygoteHits)" "2|1|0" "…and python is still kept warm, started in its sandbox"
+for i in 1 2 3; do wait_warm; "$RUN" -e 'print(2)' >/dev/null; done
+like "$(grep -c 'isol8-zygote.so' "$WORK/lone.err") $(grep -c 'not forking python from a zygote' "$WORK/lone.err")" '^3 1$' \
+	"…three tries as sandboxes are replaced, then it stops trying until SIGHUP"
+stop_pool
+# a zygote killed: the pool starts another and keeps serving
+start_pool
+zp=$(zygotes)
+kill -KILL ${zp% }
+for i in $(seq 5); do capture "$RUN" -e 'print(3)'; [ "$OUT|$RC" = "3|0" ] || break; done
+is "$OUT|$RC" "3|0" "a killed zygote: every run still succeeds"
+zrun -e 'print(4)'
+like "$OUT|$ZH|$(zygotes)" "^4\|1\|[0-9]+ $" "…and a new zygote forks again"
+[ "$(zygotes)" != "$zp" ]; ok $? "…a new one ($(zygotes)), not $zp"
+stop_pool
+finish

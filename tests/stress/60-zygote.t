@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sustained load on zygotes: 2,000 python runs at concurrency 8 through an isol8-pool whose warm
+# python sandboxes are forked from its zygote (docs/zygote.md), while busy loops hold every CPU.
+# The zygote is replaced every 300 forks, so replacement happens under load too. No run may fail
+# or hang; nothing may be left behind, the zygotes included.
+. "$(dirname "$0")/lib.sh"
+POOL="$BIN/isol8-pool"
+echo '{"zygote":{"maxForks":300}}' >"$ISOL8_CONFIG"
+"$POOL" --size 2 --runtimes python 2>"$WORK/pool.log" & pool=$!
+service $pool
+for i in $(seq 200); do "$POOL" status 2>/dev/null | grep -q '"python":2' && break; sleep 0.05; done
+z0=$("$POOL" status | jq .zygoteHits)
+
+# worker W: its share of the 2,000 runs, cycling through the four python programs
+_zygote_worker() {
+	local i
+	for i in $(seq "$PER_WORKER"); do
+		program python $((i + $1))
+		check zygote "$WRC" "$WOUT" "$WERR" "$ISOL8" run --timeout "$RUN_MS" "${PROG[@]}"
+	done
+}
+PER_WORKER=$(times 250)
+par 8 _zygote_worker
+report zygote $((8 * PER_WORKER)) "python at concurrency 8 through a pool with zygotes"
+zh=$(( $("$POOL" status | jq .zygoteHits) - z0 ))
+ok $([ "$zh" -gt 0 ]; echo $?) "$zh of them forked by a zygote"
+diag "pool: $("$POOL" status | jq -c '{hits, warmHits, zygoteHits, zygoteForks, misses, discarded}')"
+zygotes=$(pgrep -P $pool -f '^python3 -c def _isol8_warm' | tr '\n' ' ')
+ok $([ -n "$zygotes" ]; echo $?) "the pool has a zygote ($zygotes)"
+stop_services
+left=
+for z in $zygotes; do kill -0 "$z" 2>/dev/null && left+="$z "; done
+is "$left" "" "no zygote outlives its pool"
+finish
