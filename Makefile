@@ -203,6 +203,7 @@ bench: deps all $(BUILD)/bench-lib
 	/usr/bin/python3 bench/images.py
 	/usr/bin/python3 bench/auth.py
 	/usr/bin/python3 bench/mcp.py
+	/usr/bin/python3 bench/throughput.py
 
 clean:
 	rm -rf build build-asan

@@ -64,8 +64,8 @@ def main():
             pool.send_signal(signal.SIGTERM)
             pool.wait()
             pool = None
-        # Agents think between requests: one every 150 ms, so the pool refills in the pauses
-        # (back to back, above, it cannot: its rebuilds wait for a pause or an empty pool).
+        # Agents think between requests: one every 150 ms (bench/throughput.py has sustained load
+        # at more concurrencies, and the fraction of runs that found python running).
         print("\npaced, one request every 150 ms: median      p99")
         def paced(fn, n):
             lat, res = [], []

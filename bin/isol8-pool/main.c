@@ -52,6 +52,7 @@
 #define DEMAND_MAX 16      /* the most sandboxes per kind demand adds above the configured size */
 #define DEMAND_TAU_S 2.0   /* how fast the demand estimate forgets (seconds) */
 #define TRIM_IDLE_MS 30000 /* a ready sandbox above what is wanted now is dropped after this */
+#define PAUSE_MS 100       /* interpreters started in their sandbox: refilled after handovers pause */
 #define WARM_GIVE_UP 3 /* consecutive interpreters that failed to start: stop pre-starting */
 
 static const char usage[] =
@@ -90,7 +91,7 @@ struct pool {
 	/* demand per kind: handovers per second, decaying (DEMAND_TAU_S), as of demand_ns; and
 	 * how long a sandbox takes to become ready (ms, a moving average) */
 	double demand[NKINDS], build_ms[NKINDS];
-	uint64_t demand_ns[NKINDS];
+	uint64_t demand_ns[NKINDS], taken_ms[NKINDS];
 	isol8_zygote zyg[NKINDS]; /* warm kinds with a zygote: sock -1 when none is running */
 	bool zyg_on[NKINDS];
 	int zyg_failures[NKINDS];
@@ -307,10 +308,22 @@ static void note_ready(struct pool *p, struct slot *s)
 	p->build_ms[s->kind] = p->build_ms[s->kind] ? 0.8 * p->build_ms[s->kind] + 0.2 * ms : ms;
 }
 
+/* Whether kind is refilled now. An interpreter started in its sandbox (node; python without a
+ * zygote) costs as much CPU in the pool as in the run, and its ~45 mounts bump the kernel's
+ * global mount lock, slowing the path walks of a program starting at the same moment (python
+ * 5 ms measured): those are replaced once handovers of the kind pause, or when none is ready.
+ * A zygote's fork and a plain sandbox are cheap: replaced at once. */
+static bool refill_now(struct pool *p, int kind)
+{
+	if (!is_warm(kind) || p->zyg_on[kind])
+		return true;
+	return count(p, kind, READY) == 0 || now_real_ms() - p->taken_ms[kind] >= PAUSE_MS;
+}
+
 /* Starts up to max missing sandboxes, running interpreters first (the costliest to miss); they
  * finish building while the pool keeps answering (a client never waits for a replacement).
- * Replacements are built while runs go on: a pool that waited for a pause ran dry under
- * sustained load. Returns the number started. */
+ * Replacements are built while runs go on (refill_now): a pool that waited for a pause ran dry
+ * under sustained load. Returns the number started. */
 static int refill(struct pool *p, int max)
 {
 	if (now_real_ms() < p->retry_at_ms)
@@ -319,7 +332,7 @@ static int refill(struct pool *p, int max)
 	int started = 0;
 	for (int i = 0; i < NKINDS; i++) {
 		int kind = i < NWARM ? i + 1 : i == NWARM ? 0 : i; /* warm kinds, plain, images */
-		while (started < max && count(p, kind, -1) < wanted(p, kind)) {
+		while (started < max && count(p, kind, -1) < wanted(p, kind) && refill_now(p, kind)) {
 			if (start_slot(p, kind) < 0) {
 				p->retry_at_ms = now_real_ms() + RETRY_MS;
 				return started;
@@ -330,11 +343,12 @@ static int refill(struct pool *p, int max)
 	return started;
 }
 
-/* Whether some kind has fewer sandboxes (ready or being built) than wanted. */
-static bool missing(struct pool *p)
+/* Whether some kind has fewer sandboxes (ready or being built) than wanted; with now, only
+ * those that refill_now would start. */
+static bool missing(struct pool *p, bool now)
 {
 	for (int k = 0; k < NKINDS; k++)
-		if (count(p, k, -1) < wanted(p, k))
+		if (count(p, k, -1) < wanted(p, k) && (!now || refill_now(p, k)))
 			return true;
 	return false;
 }
@@ -604,6 +618,7 @@ static void hand_over(struct pool *p, int c, int k)
 		p->warm_hits += is_warm(taken.kind);
 		p->zygote_hits += taken.forked;
 		demand_now(p, taken.kind, true);
+		p->taken_ms[taken.kind] = now_real_ms();
 		isol8_handed h;
 		sandbox_release(sb, &h);
 		if (p->nh < MAX_HANDED) /* its holder lets go without waiting; we sweep up after the init */
@@ -658,7 +673,7 @@ static int status_cmd(void)
 /* Not all there yet: some slot still starting, or fewer slots than wanted. */
 static bool settling(struct pool *p)
 {
-	if (missing(p))
+	if (missing(p, false))
 		return true;
 	for (int i = 0; i < p->n; i++)
 		if (p->s[i].state != READY)
@@ -756,7 +771,7 @@ static void serve_loop(struct pool *p, int lfd, int sfd, const struct pool_args 
 	for (bool run = true; run;) {
 		f[0] = (struct pollfd){lfd, POLLIN, 0};
 		f[1] = (struct pollfd){sfd, POLLIN, 0};
-		step(p, f, 2, missing(p) && now_real_ms() >= p->retry_at_ms ? 0 : settling(p) ? RETRY_MS : 5000);
+		step(p, f, 2, missing(p, true) && now_real_ms() >= p->retry_at_ms ? 0 : settling(p) ? PAUSE_MS : 5000);
 		if (f[1].revents)
 			run = handle_signal(p, sfd, a);
 		if (run && f[0].revents) {

@@ -19,6 +19,7 @@
 #include "wire/request.h"
 #include "wire/result.h"
 #include "wire/poolmsg.h"
+#include "wire/zygmsg.h"
 #include "wire/sessionmsg.h"
 
 /* What one ctl writer put on a socket, read back as one line and parsed. */
@@ -325,6 +326,50 @@ static void test_poolmsg(void)
 		ok(poolmsg_parse_reply(badr[i], strlen(badr[i]), &r) < 0 || !r.handed, "pool reply refused: %s", badr[i]);
 }
 
+static void test_zygmsg(void)
+{
+	zyg_request in = {.seccomp = true, .support = true, .sandbox_size = 64ull << 20, .tmp_size = 256ull << 20,
+			  .cgroup = 1, .cgroup_fds = 3},
+		    out;
+	snprintf(in.staging, sizeof in.staging, "/run/isol8/root");
+	snprintf(in.probe, sizeof in.probe, "/tmp/.isol8-outputs");
+	char *line = zygmsg_request_line(&in);
+	ok(zygmsg_parse_request(line, strlen(line), &out) == 0 && out.seccomp && !out.user && out.support &&
+		   out.sandbox_size == in.sandbox_size && out.tmp_size == in.tmp_size && !strcmp(out.staging, in.staging) &&
+		   !out.runtimes[0] && !strcmp(out.probe, in.probe) && out.cgroup == 1 && out.cgroup_fds == 3,
+	   "zygote request round trip");
+	free(line);
+	static const char *const bad[] = {
+		"", "nope", "[]", "{}",
+		/* a field missing, of the wrong type, or out of range */
+		"{\"seccomp\":true,\"user\":false,\"support\":false,\"sandboxSize\":1,\"tmpSize\":1,\"cgroup\":0,\"cgroupFds\":0}",
+		"{\"seccomp\":1,\"user\":false,\"support\":false,\"sandboxSize\":1,\"tmpSize\":1,\"staging\":\"/r\",\"cgroup\":0,\"cgroupFds\":0}",
+		"{\"seccomp\":true,\"user\":false,\"support\":false,\"sandboxSize\":0,\"tmpSize\":1,\"staging\":\"/r\",\"cgroup\":0,\"cgroupFds\":0}",
+		"{\"seccomp\":true,\"user\":false,\"support\":false,\"sandboxSize\":1,\"tmpSize\":1,\"staging\":\"r\",\"cgroup\":0,\"cgroupFds\":0}",
+		/* a NUL in a path would cut it short */
+		"{\"seccomp\":true,\"user\":false,\"support\":false,\"sandboxSize\":1,\"tmpSize\":1,\"staging\":\"/r\\u0000x\",\"cgroup\":0,\"cgroupFds\":0}",
+		"{\"seccomp\":true,\"user\":false,\"support\":false,\"sandboxSize\":1,\"tmpSize\":1,\"staging\":\"/r\",\"probe\":\"x\",\"cgroup\":0,\"cgroupFds\":0}",
+		/* cgroup fds that do not match the version */
+		"{\"seccomp\":true,\"user\":false,\"support\":false,\"sandboxSize\":1,\"tmpSize\":1,\"staging\":\"/r\",\"cgroup\":1,\"cgroupFds\":0}",
+		"{\"seccomp\":true,\"user\":false,\"support\":false,\"sandboxSize\":1,\"tmpSize\":1,\"staging\":\"/r\",\"cgroup\":2,\"cgroupFds\":2}",
+		"{\"seccomp\":true,\"user\":false,\"support\":false,\"sandboxSize\":1,\"tmpSize\":1,\"staging\":\"/r\",\"cgroup\":1,\"cgroupFds\":5}",
+		"{\"seccomp\":true,\"user\":false,\"support\":false,\"sandboxSize\":1,\"tmpSize\":1,\"staging\":\"/r\",\"cgroup\":1.5,\"cgroupFds\":1}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ok(zygmsg_parse_request(bad[i], strlen(bad[i]), &out) < 0, "zygote request refused: %s", bad[i]);
+	pid_t pid = 0;
+	char why[256];
+	line = zygmsg_reply_line(4242, NULL);
+	ok(zygmsg_parse_reply(line, strlen(line), &pid, why) == 1 && pid == 4242, "zygote reply round trip");
+	free(line);
+	line = zygmsg_reply_line(0, "malformed request");
+	ok(zygmsg_parse_reply(line, strlen(line), &pid, why) == 0 && !strcmp(why, "malformed request"), "zygote error round trip");
+	free(line);
+	static const char *const badr[] = {"{\"pid\":1}", "{\"pid\":\"5\"}", "{}", "x"};
+	for (size_t i = 0; i < ARRAY_SIZE(badr); i++)
+		ok(zygmsg_parse_reply(badr[i], strlen(badr[i]), &pid, why) < 0, "zygote reply refused: %s", badr[i]);
+}
+
 static void test_netlog(void)
 {
 	char path[] = "/tmp/isol8-test-netlog-XXXXXX";
@@ -617,6 +662,7 @@ int main(void)
 	test_sessionmsg();
 	test_netlog();
 	test_poolmsg();
+	test_zygmsg();
 	test_ctl_status();
 	test_ctl_refused();
 	test_ctl_requests();
