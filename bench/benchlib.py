@@ -3,6 +3,15 @@ clean environment the sandbox gives its payload (the host's may carry start-up c
 NODE_EXTRA_CA_CERTS makes bare node load a CA bundle, ~40 ms here)."""
 import argparse, http.client, json, math, os, subprocess, tempfile, threading, time
 
+# bwrap with isolation comparable to a cold isol8 run's (namespaces, a read-only /usr, tmpfs
+# /tmp and /sandbox, uid 65534): the comparison point of bench/cold.py and bench/throughput.py
+BWRAP = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+         "--setenv", "PATH", "/usr/bin:/bin", "--ro-bind", "/usr", "/usr",
+         "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+         "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache", "--proc", "/proc", "--dev", "/dev",
+         "--tmpfs", "/tmp", "--tmpfs", "/sandbox", "--chdir", "/sandbox", "--uid", "65534", "--gid", "65534",
+         "--unshare-user"]
+
 
 def setup(default_runs):
     """Returns (args, absolute bin dir, run dir, env)."""

@@ -6,7 +6,7 @@ the time isol8 adds over the bare interpreter, and ratios. Not a timed test: run
 
 usage: bench/cold.py [--runs N] [--bin build/bin] [--vs OTHER/bin]"""
 import os, random, shutil, statistics, subprocess, sys, time
-from benchlib import pct, setup
+from benchlib import BWRAP, pct, setup
 
 # every command gets the same clean environment (benchlib says why)
 args, b, run_dir, env = setup(default_runs=40)
@@ -17,12 +17,6 @@ CASES = {  # runtime: (isol8 args, bare argv)
     "bash": (["-r", "bash", "-e", "echo 1"], ["/bin/bash", "-c", "echo 1"]),
     "node": (["-r", "node", "-e", "console.log(1)"], ["/usr/bin/node", "-e", "console.log(1)"]),
 }
-BWRAP = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-         "--setenv", "PATH", "/usr/bin:/bin", "--ro-bind", "/usr", "/usr",
-         "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-         "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache", "--proc", "/proc", "--dev", "/dev",
-         "--tmpfs", "/tmp", "--tmpfs", "/sandbox", "--chdir", "/sandbox", "--uid", "65534", "--gid", "65534",
-         "--unshare-user"]
 
 def docker_ok():
     return shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True).returncode == 0

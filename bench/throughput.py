@@ -19,7 +19,7 @@ usage: bench/throughput.py [--runs N] [--conc 1,2,4,8] [--cold N] [--sessions N]
 import argparse, atexit, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from benchlib import interleave, load, pct, post_print1
+from benchlib import BWRAP, interleave, load, pct, post_print1
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--runs", type=int, default=200, help="runs per row of the load table")
@@ -33,12 +33,6 @@ BIN = os.path.abspath(args.bin)
 VS = os.path.abspath(args.vs) if args.vs else None
 KEY = "bench-key-0123456789abcdef"
 BASE_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"}
-BWRAP = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-         "--setenv", "PATH", "/usr/bin:/bin", "--ro-bind", "/usr", "/usr",
-         "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-         "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache", "--proc", "/proc", "--dev", "/dev",
-         "--tmpfs", "/tmp", "--tmpfs", "/sandbox", "--chdir", "/sandbox", "--uid", "65534", "--gid", "65534",
-         "--unshare-user"]
 
 
 PARENTS = []
@@ -223,9 +217,10 @@ def pss_kib(pid):
     return 0
 
 
-def session_table():
-    d, env = run_dir()
-    ids = [f"bench-{i}" for i in range(args.sessions)]
+def sessions_pss(env, d, n):
+    """Starts n python sessions (one exec each), returns their mean PSS in MiB (supervisor,
+    init and interpreter), and deletes them."""
+    ids = [f"bench-{i}" for i in range(n)]
     sess = f"{BIN}/isol8-session"
     for i in ids:
         subprocess.run([sess, "create", "--id", i, "-r", "python"], env=env, check=True, stdout=subprocess.DEVNULL)
@@ -244,10 +239,23 @@ def session_table():
         total += sum(pss_kib(p) for p in pids)
     for i in ids:
         subprocess.run([sess, "delete", i], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return total / len(ids) / 1024
+
+
+def session_table():
+    d, env = run_dir()
+    cold = sessions_pss(dict(env, ISOL8_NO_POOL="1"), d, args.sessions)
+    pool = start_pool(env)
+    zyg = sessions_pss(env, d, args.sessions)
+    hits = pool_status(env)["zygoteHits"]
+    pool.terminate()
+    pool.wait()
     shutil.rmtree(d, ignore_errors=True)
-    per = total / len(ids) / 1024
-    print(f"## Memory: {len(ids)} live python sessions (supervisor, init, interpreter)\n")
-    print(f"PSS {per:.2f} MiB per session: {int(24 * 1024 / per)} sessions in 24 GiB\n")
+    print(f"## Memory: {args.sessions} live python sessions (supervisor, init, interpreter), one exec each\n")
+    print("| sessions | PSS per session MiB | in 24 GiB |")
+    print("|---|---:|---:|")
+    print(f"| started in their sandbox (no pool) | {cold:.2f} | {int(24 * 1024 / cold)} |")
+    print(f"| forked by the pool's zygote ({hits} of {args.sessions}) | {zyg:.2f} | {int(24 * 1024 / zyg)} |\n")
 
 
 load_table()

@@ -44,8 +44,10 @@
 #define MAX_POOL 64   /* per kind */
 #define NWARM 2       /* warm_runtimes[] */
 #define MAX_IMAGES 8  /* config poolImages */
-#define FIRST_IMAGE (1 + NWARM)
-#define NKINDS (FIRST_IMAGE + MAX_IMAGES) /* plain, warm_runtimes[], then images */
+#define PYTHON_KIND 1               /* warm_runtimes[0] */
+#define SESSION_KIND (1 + NWARM)      /* python sessions' interpreters, forked by python's zygote */
+#define FIRST_IMAGE (2 + NWARM)
+#define NKINDS (FIRST_IMAGE + MAX_IMAGES) /* plain, warm_runtimes[], python sessions, then images */
 #define MAX_SLOTS (MAX_POOL * NKINDS)
 #define RETRY_MS 100      /* after a sandbox failed to start */
 #define REFILL_BATCH 2     /* sandboxes started per turn of the loop, so that requests are answered between */
@@ -75,6 +77,7 @@ struct slot {
 	int kind; /* 0 plain, 1..NWARM warm_runtimes[k - 1], then images[k - FIRST_IMAGE] */
 	enum state state;
 	bool forked; /* by a zygote */
+	pid_t drv_pid; /* python-session: its driver's pid inside the sandbox (it said "R<pid>\n") */
 };
 
 #define MAX_HANDED 256
@@ -87,7 +90,7 @@ struct pool {
 	int warm_failures[NKINDS];
 	long long max_age_ms;
 	unsigned long long hits, warm_hits, misses, discarded, zygote_hits, zygote_forks;
-	uint64_t retry_at_ms;
+	uint64_t retry_at_ms, images_at_ms;
 	/* demand per kind: handovers per second, decaying (DEMAND_TAU_S), as of demand_ns; and
 	 * how long a sandbox takes to become ready (ms, a moving average) */
 	double demand[NKINDS], build_ms[NKINDS];
@@ -114,6 +117,8 @@ static bool is_warm(int kind)
 	return kind > 0 && kind < FIRST_IMAGE;
 }
 
+
+
 static struct pool_image *image_of(struct pool *p, int kind)
 {
 	return kind >= FIRST_IMAGE ? &p->img[kind - FIRST_IMAGE] : NULL;
@@ -127,7 +132,10 @@ static bool buildable(const struct pool *p, int kind)
 
 static const char *kind_name_of(const struct pool *p, int kind)
 {
-	return kind >= FIRST_IMAGE ? p->img[kind - FIRST_IMAGE].name : kind ? warm_runtimes[kind - 1] : "plain";
+	return kind >= FIRST_IMAGE	 ? p->img[kind - FIRST_IMAGE].name
+	       : kind == SESSION_KIND ? "python-session"
+	       : kind		 ? warm_runtimes[kind - 1]
+				 : "plain";
 }
 
 static int configured_size(const isol8_config *c)
@@ -173,6 +181,8 @@ static bool kind_wanted(const struct pool *p, int kind)
 {
 	if (kind >= FIRST_IMAGE)
 		return kind - FIRST_IMAGE < p->nimg;
+	if (kind == SESSION_KIND) /* only forked: without python's zygote there are none */
+		return p->fast && p->warm_on[PYTHON_KIND] && p->zyg_on[SESSION_KIND];
 	return kind == 0 || (p->fast && p->warm_on[kind]);
 }
 
@@ -223,9 +233,12 @@ static int start_slot(struct pool *p, int kind)
 	struct slot *s = &p->s[p->n];
 	isol8_err err = {0};
 	cfg.zygote = is_warm(kind) ? zygote_for(p, kind) : NULL;
+	cfg.zygote_session = kind == SESSION_KIND;
+	if (kind == SESSION_KIND && !cfg.zygote)
+		return -1; /* said by zygote_for */
 	if (sandbox_start(&s->sb, &cfg, &err) < 0) {
 		fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
-		if (cfg.zygote)
+		if (cfg.zygote && cfg.zygote->broken) /* not when the cgroup, say, failed */
 			zygote_failed(p, kind);
 		return -1;
 	}
@@ -328,7 +341,10 @@ static int refill(struct pool *p, int max)
 {
 	if (now_real_ms() < p->retry_at_ms)
 		return 0;
-	follow_images(p);
+	if (now_real_ms() - p->images_at_ms >= 1000) { /* a look in the store: not on every turn */
+		follow_images(p);
+		p->images_at_ms = now_real_ms();
+	}
 	int started = 0;
 	for (int i = 0; i < NKINDS; i++) {
 		int kind = i < NWARM ? i + 1 : i == NWARM ? 0 : i; /* warm kinds, plain, images */
@@ -386,6 +402,19 @@ static void report_failed_driver(struct pool *p, struct slot *s, bool count)
 	}
 }
 
+/* A session driver's "R<pid>\n" (one write, so one read). */
+static bool driver_pid_of(char *b, ssize_t n, pid_t *pid)
+{
+	long long v;
+	if (n < 3 || b[n - 1] != '\n')
+		return false;
+	b[n - 1] = 0;
+	if (parse_ll(b + 1, 2, 1 << 22, &v) < 0)
+		return false;
+	*pid = (pid_t)v;
+	return true;
+}
+
 /* One slot's fd was readable or hung up: returns false when the slot must be dropped. */
 static bool advance(struct pool *p, struct slot *s)
 {
@@ -402,8 +431,9 @@ static bool advance(struct pool *p, struct slot *s)
 		return r >= 0;
 	}
 	case STARTING: {
-		char c;
-		if (read(s->sb.reply, &c, 1) == 1 && c == 'R') {
+		char b[24];
+		ssize_t n = read(s->sb.reply, b, sizeof b - 1);
+		if (n >= 1 && b[0] == 'R' && (s->kind == SESSION_KIND ? driver_pid_of(b, n, &s->drv_pid) : n == 1)) {
 			s->state = READY;
 			note_ready(p, s);
 			p->warm_failures[s->kind] = 0;
@@ -457,8 +487,11 @@ static void step(struct pool *p, struct pollfd *f, int nfixed, int timeout_ms)
 		}
 	for (int i = p->n - 1; i >= 0; i--) {
 		bool ok = now_real_ms() - p->s[i].born_ms <= (uint64_t)p->max_age_ms; /* not grown old */
-		if (f[nfixed + i].revents)
-			ok = advance(p, &p->s[i]) && ok;
+		if (f[nfixed + i].revents && !advance(p, &p->s[i])) {
+			ok = false;
+			if (p->s[i].state != READY) /* failed while starting: no new one at once */
+				p->retry_at_ms = now_real_ms() + RETRY_MS;
+		}
 		if (!ok) {
 			drop(p, i);
 			p->discarded++;
@@ -526,7 +559,7 @@ static int load(struct pool *p, int size_flag, const char *strategy_flag, const 
 	p->size = size_flag >= 0 ? size_flag : configured_size(&p->cfg);
 	const char *strategy = strategy_flag ? strategy_flag : config_str(&p->cfg, "poolStrategy", "fast");
 	p->fast = strcmp(strategy, "secure") != 0;
-	for (int k = 1; k < FIRST_IMAGE; k++) {
+	for (int k = 1; k <= NWARM; k++) {
 		const char *rt = kind_name_of(p, k), *l = runtimes_flag ? runtimes_flag : "python,node";
 		size_t n = strlen(rt);
 		const char *hit = strstr(l, rt);
@@ -537,7 +570,7 @@ static int load(struct pool *p, int size_flag, const char *strategy_flag, const 
 	p->base_env = warm_base_env();
 	p->base_digest = warm_env_digest(p->base_env);
 	bool zygotes = !no_zygote && config_bool(&p->cfg, "zygote.enabled", 1);
-	for (int k = 1; k < FIRST_IMAGE; k++) {
+	for (int k = 1; k <= SESSION_KIND; k++) {
 		p->zyg_on[k] = zygotes && warm_has_zygote(kind_name_of(p, k));
 		p->zyg_failures[k] = 0;
 	}
@@ -568,6 +601,14 @@ static void reply_line(int fd, char *line)
 	free(line);
 }
 
+static int pick_ready(const struct pool *p, int kind)
+{
+	for (int i = p->n - 1; i >= 0; i--)
+		if (p->s[i].state == READY && p->s[i].kind == kind)
+			return i;
+	return -1;
+}
+
 /* The ready slot to hand out: for a layer, a sandbox of the image that has it now; else a
  * running interpreter of the runtime asked for when the client's base environment is ours, else
  * a plain one; -1 when there is none. */
@@ -582,9 +623,11 @@ static int pick(const struct pool *p, const pool_request *req)
 		return -1;
 	}
 	int want = -1;
-	for (int k = 1; k < FIRST_IMAGE && req->runtime[0]; k++)
+	for (int k = 1; k <= NWARM && req->runtime[0]; k++)
 		if (!strcmp(req->runtime, kind_name_of(p, k)) && req->env_digest == p->base_digest)
 			want = k;
+	if (req->session) /* a session's interpreter, or nothing: a session starts its own */
+		return want == PYTHON_KIND ? pick_ready(p, SESSION_KIND) : -1;
 	for (int pass = want > 0 ? 0 : 1; pass < 2; pass++)
 		for (int i = p->n - 1; i >= 0; i--)
 			if (p->s[i].state == READY && p->s[i].kind == (pass == 0 ? want : 0))
@@ -603,7 +646,8 @@ static void hand_over(struct pool *p, int c, int k)
 		fds[2] = sb->chan;        /* fed long ago; the interpreter now waits on this pipe */
 		fds[nfds++] = sb->reply; /* said "R" on it; says its exit code on it at the end */
 	}
-	char *msg = poolmsg_handover_line(sb->id, sb->pid, is_warm(taken.kind) ? kind_name_of(p, taken.kind) : NULL);
+	char *msg = poolmsg_handover_line(sb->id, sb->pid, is_warm(taken.kind) ? kind_name_of(p, taken.kind) : NULL,
+					  taken.drv_pid);
 	ssize_t ml = (ssize_t)strlen(msg);
 	bool sent = fd_send(c, msg, (size_t)ml, fds, nfds) == ml;
 	free(msg);
@@ -761,8 +805,11 @@ static bool handle_signal(struct pool *p, int sfd, const struct pool_args *a)
 			run = false;
 		}
 	}
-	while (waitpid(-1, NULL, WNOHANG) > 0) /* inits of handed-over sandboxes */
-		;
+	pid_t w;
+	while ((w = waitpid(-1, NULL, WNOHANG)) > 0) /* inits of handed-over sandboxes, zygotes */
+		for (int k = 0; k < NKINDS; k++)
+			if (p->zyg[k].pid == w)
+				p->zyg[k].pid = 0; /* reaped: that number may be another process's from now */
 	return run;
 }
 
@@ -810,7 +857,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &p, &a);
 	p.cfg.root = jv_invalid();
 	for (int k = 0; k < NKINDS; k++)
-		p.zyg[k] = (isol8_zygote){.sock = -1};
+		p.zyg[k] = (isol8_zygote){.sock = -1, .err = -1};
 	if (load(&p, a.size_flag, a.strategy, a.runtimes, a.no_zygote) < 0)
 		return 1;
 	char *path = pool_socket_path();

@@ -1,6 +1,7 @@
 #include "run/pool.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <jv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,12 +37,10 @@ static bool poolable(const isol8_options *o)
 	       (!o->layer || (!o->layer_writable && strlen(o->layer) < sizeof ((pool_request *)0)->layer));
 }
 
-int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request *run, char *const *argv,
-		 char *const *envp)
+/* Sends want, and adopts what comes back into sb when it is a sandbox with driver (NULL: a plain
+ * one); 1 then, else 0 (anything else handed over is closed, which ends it). */
+static int acquire(isol8_sandbox *sb, const pool_request *want, const char *driver, pid_t *driver_pid)
 {
-	const char *off = getenv("ISOL8_NO_POOL");
-	if ((off && *off && strcmp(off, "0")) || !poolable(o))
-		return 0;
 	char *path = pool_socket_path();
 	int fd = unix_connect(path), got = 0;
 	free(path);
@@ -49,16 +48,7 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request 
 		return 0;
 	struct timeval tv = {1, 0}; /* a stuck pool must never stall a run: fall back instead */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	/* ask for a running interpreter when nothing about the run could tell (warm.h) */
-	char **base = warm_base_env();
-	const char *runtime = !o->layer && warm_fits(run, argv, envp, base) ? run->runtime : NULL;
-	pool_request want = {.op = POOL_OP_ACQUIRE, .limits = *o, .env_digest = warm_env_digest(base)};
-	if (runtime)
-		snprintf(want.runtime, sizeof want.runtime, "%s", runtime);
-	if (o->layer)
-		snprintf(want.layer, sizeof want.layer, "%s", o->layer);
-	isol8_free_strv(base);
-	char *req = poolmsg_request_line(&want);
+	char *req = poolmsg_request_line(want);
 	int w = write_all(fd, req, strlen(req));
 	free(req);
 	if (w < 0)
@@ -71,13 +61,15 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request 
 	pool_reply r;
 	isol8_err err = {0};
 	bool parsed = poolmsg_parse_reply(line, (size_t)n - (line[n - 1] == '\n'), &r) == 0 && r.handed;
-	/* a warm interpreter only for the runtime asked for; slot 2 is then its request pipe, and a
-	 * 7th fd its reply pipe */
-	bool warm = parsed && runtime && !strcmp(r.driver, runtime);
+	/* a running interpreter only of the driver asked for; slot 2 is then its request pipe, and
+	 * a 7th fd its reply pipe */
+	bool warm = parsed && driver && !strcmp(r.driver, driver);
 	bool plain = parsed && !r.driver[0];
 	if (((warm && nfds == ISOL8_HANDOVER_MAX) || (plain && nfds == ISOL8_HANDOVER_FDS)) &&
 	    sandbox_adopt(sb, r.id, r.pid, fds, &err) == 0) {
 		got = 1;
+		if (driver_pid)
+			*driver_pid = r.driver_pid;
 		if (warm) {
 			sb->chan = sb->feed;
 			sb->feed = -1;
@@ -90,6 +82,48 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request 
 out:
 	close(fd);
 	return got;
+}
+
+static bool pool_off(const isol8_options *o)
+{
+	const char *off = getenv("ISOL8_NO_POOL");
+	return (off && *off && strcmp(off, "0")) || !poolable(o);
+}
+
+int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request *run, char *const *argv,
+		 char *const *envp)
+{
+	if (pool_off(o))
+		return 0;
+	/* ask for a running interpreter when nothing about the run could tell (warm.h) */
+	char **base = warm_base_env();
+	const char *runtime = !o->layer && warm_fits(run, argv, envp, base) ? run->runtime : NULL;
+	pool_request want = {.op = POOL_OP_ACQUIRE, .limits = *o, .env_digest = warm_env_digest(base)};
+	if (runtime)
+		snprintf(want.runtime, sizeof want.runtime, "%s", runtime);
+	if (o->layer)
+		snprintf(want.layer, sizeof want.layer, "%s", o->layer);
+	isol8_free_strv(base);
+	return acquire(sb, &want, runtime, NULL);
+}
+
+int pool_acquire_session(isol8_sandbox *sb, const isol8_options *o, pid_t *drv_pid)
+{
+	if (pool_off(o) || o->layer)
+		return 0;
+	char **base = warm_base_env();
+	pool_request want = {.op = POOL_OP_ACQUIRE, .limits = *o, .env_digest = warm_env_digest(base), .session = true};
+	snprintf(want.runtime, sizeof want.runtime, "python");
+	isol8_free_strv(base);
+	pid_t pid = 0;
+	if (!acquire(sb, &want, "python-session", &pid))
+		return 0;
+	if (pid <= 1) { /* the pool always says it for a session's driver */
+		sandbox_destroy(sb);
+		return 0;
+	}
+	*drv_pid = pid;
+	return 1;
 }
 
 int pool_status(pool_status_msg *out)

@@ -22,6 +22,10 @@ bool pool_compatible(const isol8_options *want, const isol8_options *pooled);
  * is its request pipe and sb->feed is -1; otherwise the sandbox waits for its feed. */
 int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request *run, char *const *argv,
 		 char *const *envp);
+/* For a python session: 1 with *sb adopted and its first payload already the session driver
+ * (forked by the pool's zygote; sb->chan and sb->reply are its fds 3 and 4), *drv_pid its pid in
+ * the sandbox; 0 when the pool has none (the session starts its own). */
+int pool_acquire_session(isol8_sandbox *sb, const isol8_options *o, pid_t *drv_pid);
 /* The running pool's status; -1 when no pool answers (or its reply does not parse). */
 int pool_status(pool_status_msg *out);
 /* The pool's socket path. */

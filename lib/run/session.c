@@ -16,6 +16,8 @@
 #include "run/figures.h"
 #include "core/json.h"
 #include "run/outstream.h"
+#include "run/pool.h"
+#include "run/warm.h"
 #include "core/runtime.h"
 #include "state/meta.h"
 #include "run/setup.h"
@@ -34,6 +36,49 @@ static void copy_options(isol8_options *dst, const isol8_options *src)
 	dst->nsecrets = 0;
 	for (size_t i = 0; i < src->nsecrets; i++)
 		isol8_kv_add(&dst->secrets, &dst->nsecrets, src->secrets[i].key, src->secrets[i].value);
+}
+
+/* A python session's sandbox from isol8-pool with its interpreter already running the session
+ * driver (forked by the pool's zygote, docs/zygote.md): it becomes drv. Like any pooled sandbox,
+ * it dies with this process (its ctl) and the pool sweeps its cgroup. */
+static bool from_pool(isol8_session *s)
+{
+	pid_t pid;
+	if (pool_acquire_session(&s->sb, &s->opt, &pid) != 1)
+		return false;
+	s->drv = (isol8_proc){.pid = pid, .feed = -1, .stdin_w = s->sb.stdin_w, .stdout_r = s->sb.stdout_r,
+			      .stderr_r = s->sb.stderr_r, .chan = s->sb.chan, .reply = s->sb.reply};
+	s->sb.stdin_w = s->sb.stdout_r = s->sb.stderr_r = s->sb.chan = s->sb.reply = -1;
+	fcntl(s->drv.stdout_r, F_SETFL, O_NONBLOCK);
+	fcntl(s->drv.stderr_r, F_SETFL, O_NONBLOCK);
+	s->drv_pooled = true;
+	return true;
+}
+
+/* Whether the pool's driver can be the one start_process would start for req. It started with
+ * the pool's base environment; the driver start_process would start gets that plus what
+ * figures_env adds for a python session (MPLBACKEND, …). Those go into s->drv_env, sent with
+ * the first block, which the driver applies to os.environ as it does every block's variables.
+ * A base variable that would be missing or different cannot be fixed that way: the pool's
+ * driver is then let go and one is started as without a pool, so that nothing differs. */
+static bool pooled_driver_fits(isol8_session *s, const isol8_request *req)
+{
+	char **envp = isol8_build_env(&s->opt, s->env, s->nenv);
+	figures_env(&envp, req, &s->opt);
+	char **base = warm_base_env();
+	bool fits = true;
+	for (char **b = base; *b && fits; b++)
+		fits = env_has(envp, *b);
+	size_t n = 0;
+	for (char **e = envp; fits && *e; e++)
+		if (!env_has(base, *e)) {
+			s->drv_env = xrealloc(s->drv_env, (n + 2) * sizeof *s->drv_env);
+			s->drv_env[n++] = xstrdup(*e);
+			s->drv_env[n] = NULL;
+		}
+	isol8_free_strv(envp);
+	isol8_free_strv(base);
+	return fits;
 }
 
 int session_open(isol8_session *s, const char *runtime, const isol8_options *opt, const isol8_request *image,
@@ -57,6 +102,8 @@ int session_open(isol8_session *s, const char *runtime, const isol8_options *opt
 		for (size_t i = 0; i < image->nenv; i++)
 			isol8_kv_add(&s->env, &s->nenv, image->env[i].key, image->env[i].value);
 	}
+	if (!strcmp(runtime, "python") && !s->nenv && !s->image_setup && from_pool(s))
+		return 0;
 	isol8_sandbox_cfg cfg = command_sandbox_cfg(&s->opt);
 	cfg.persist = false;        /* the sandbox lives and dies with its session's supervisor */
 	cfg.proxy_listener = false; /* sessions have no filtered network */
@@ -79,6 +126,8 @@ void session_close(isol8_session *s)
 	isol8_options_free(&s->opt);
 	free(s->drv_gone);
 	s->drv_gone = NULL;
+	isol8_free_strv(s->drv_env);
+	s->drv_env = NULL;
 	free(s->image_setup);
 	s->image_setup = NULL;
 	kv_free(s->env, s->nenv);
@@ -143,6 +192,13 @@ static int send_block(isol8_session *s, const isol8_request *req, isol8_err *err
 		buf_append(&b, "", 1);
 	} else {
 		jv env = jv_object();
+		for (char **e = s->drv_env; e && *e; e++) { /* a pooled driver's first block */
+			const char *eq = strchr(*e, '=');
+			if (eq)
+				env = jv_object_set(env, jv_string_sized(*e, (int)(eq - *e)), jv_string(eq + 1));
+		}
+		isol8_free_strv(s->drv_env);
+		s->drv_env = NULL;
 		if (figures_wanted(req, &s->opt)) /* this exec's formats, read by the backend as it saves */
 			env = jv_object_set(env, jv_string("ISOL8_FIGURES"), jv_string(figures_formats_text(req->figure_formats)));
 		for (size_t i = 0; i < req->nenv; i++)
@@ -274,6 +330,15 @@ static void emit(isol8_event_fn fn, void *ctx, isol8_event_type type, const char
 static isol8_proc *driver_for_exec(isol8_session *s, const isol8_request *req, isol8_event_fn fn, void *ctx,
 				   isol8_result *res, bool *restarted, isol8_err *err)
 {
+	if (s->drv_pooled) {
+		s->drv_pooled = false;
+		if (!pooled_driver_fits(s, req)) {
+			sandbox_proc_close(&s->drv); /* EOF on its requests: it ends */
+			s->drv.pid = 0;
+			isol8_free_strv(s->drv_env);
+			s->drv_env = NULL;
+		}
+	}
 	if (!s->drv.pid) {
 		if (start_driver(s, req, err) < 0)
 			return NULL;

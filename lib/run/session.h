@@ -27,6 +27,9 @@ typedef struct isol8_session {
 	char *image_setup;      /* the built image's setup script: before the first exec, until it succeeds */
 	isol8_kv *env;          /* what the image adds to every process's environment */
 	size_t nenv;
+	bool drv_pooled;        /* drv came with the sandbox from isol8-pool (a zygote's fork) and has
+				 * run nothing yet: the first exec checks its environment */
+	char **drv_env;         /* K=V the pooled driver gets with its first block, or NULL */
 } isol8_session;
 
 /* Builds the sandbox (the driver starts with the first exec). opt is copied; a built image is

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "run/command.h"
+#include "run/drivers.h"
 #include "core/util.h"
 
 /* The drivers, from lib/run/drivers/warm_python.py and warm_node.js (see there for what each does to
@@ -52,7 +53,7 @@ static bool read_at_startup(const char *interp, const char *kv)
 	return false;
 }
 
-static bool in_list(char *const *v, const char *s)
+bool env_has(char *const *v, const char *s)
 {
 	for (; v && *v; v++)
 		if (!strcmp(*v, s))
@@ -63,7 +64,7 @@ static bool in_list(char *const *v, const char *s)
 static bool env_fits(const char *interp, char *const *envp, char *const *base)
 {
 	for (char *const *e = envp; *e; e++) {
-		if (in_list(base, *e))
+		if (env_has(base, *e))
 			continue;
 		const char *eq = strchr(*e, '=');
 		size_t kl = eq ? (size_t)(eq - *e) + 1 : strlen(*e);
@@ -158,16 +159,57 @@ uint64_t warm_env_digest(char *const *env)
 
 bool warm_has_zygote(const char *runtime)
 {
-	return !strcmp(runtime, "python");
+	return !strcmp(runtime, "python") || !strcmp(runtime, "python-session");
 }
 
-/* Threat: the zygote runs as the pool's user (root) on the host, so what it execs and loads must
- * be no one else's to change: a regular file owned by root or by us, writable by no one else. */
+/* Threat: the zygote runs as the pool's user (root) on the host, so what it execs, loads or
+ * imports must be no one else's to change. A path is trusted when it and every directory above
+ * it that exists belong to root or to us and are writable by no one else (a part that does not
+ * exist cannot be created by anyone else then). */
+static bool trusted_path(const char *path)
+{
+	char p[PATH_MAX];
+	if (path[0] != '/' || snprintf(p, sizeof p, "%s", path) >= (int)sizeof p)
+		return false;
+	for (char *end = p + 1;; end++) {
+		if (*end && *end != '/')
+			continue;
+		char c = *end;
+		*end = 0;
+		struct stat st;
+		if (stat(p, &st) < 0)
+			return errno == ENOENT;
+		if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022))
+			return false;
+		if (!c)
+			return true;
+		*end = c;
+	}
+}
+
 static bool trusted_file(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) &&
-	       !(st.st_mode & 022);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && trusted_path(path);
+}
+
+/* What python3 reads at start-up beyond its own prefix, from env: PYTHONPATH's directories (the
+ * sandbox's support files), the user base and home (user site-packages). Inside a sandbox they
+ * are the sandbox's; on the host they are normally absent, and must not be anyone else's. The
+ * first one that is, or NULL. */
+static const char *untrusted_startup_path(char *const *env, char *buf, size_t n)
+{
+	static const char *const vars[] = {"PYTHONPATH=", "PYTHONUSERBASE=", "HOME=", NULL};
+	for (char *const *e = env; *e; e++)
+		for (const char *const *v = vars; *v; v++) {
+			if (strncmp(*e, *v, strlen(*v)))
+				continue;
+			snprintf(buf, n, "%s", *e + strlen(*v));
+			for (char *save = NULL, *dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save))
+				if (!trusted_path(dir))
+					return dir;
+		}
+	return NULL;
 }
 
 /* The interpreter a warm slot would exec: env's PATH, as the sandbox sees the host's dirs.
@@ -200,19 +242,34 @@ static bool zygote_library(char *out, size_t n)
 	       trusted_file(out);
 }
 
-/* The warm driver without its last line (the call), then the zygote's end, which calls it. */
-static char *zygote_driver(const char *library)
+/* The warm driver without its last line (the call), then the zygote's end, which calls it with
+ * the library's path and the session driver's source (as hex: any text survives). */
+static char *zygote_driver(const char *library, bool sessions)
 {
 	const char *call = "\n_isol8_warm()\n";
 	size_t keep = strlen(warm_python) - strlen(call) + 1;
 	if (strcmp(warm_python + keep - 1, call))
 		return NULL;
-	const char *mark = "ISOL8_ZYGOTE_LIBRARY";
-	const char *at = strstr(zygote_python, mark);
-	if (!at)
+	const char *lib_mark = "ISOL8_ZYGOTE_LIBRARY", *session_mark = "ISOL8_SESSION_DRIVER";
+	const char *only_mark = "ISOL8_SESSIONS_ONLY";
+	const char *at = strstr(zygote_python, lib_mark), *at2 = strstr(zygote_python, session_mark);
+	const char *at3 = strstr(zygote_python, only_mark);
+	const isol8_driver *d = driver_for("python");
+	if (!at || !at2 || !at3 || at2 < at || at3 < at2 || !d || !d->argv[2])
 		return NULL;
-	return xasprintf("%.*s%.*s'%s'%s", (int)keep, warm_python, (int)(at - zygote_python), zygote_python, library,
-			 at + strlen(mark));
+	isol8_buf hex = {0};
+	for (const unsigned char *c = (const unsigned char *)d->argv[2]; *c; c++) {
+		char two[3];
+		snprintf(two, sizeof two, "%02x", *c);
+		buf_append(&hex, two, 2);
+	}
+	buf_append(&hex, "", 1);
+	char *text = xasprintf("%.*s%.*s'%s'%.*sbytes.fromhex('%s').decode()%.*s%s%s", (int)keep, warm_python,
+			       (int)(at - zygote_python), zygote_python, library, (int)(at2 - at - strlen(lib_mark)),
+			       at + strlen(lib_mark), (char *)hex.data, (int)(at3 - at2 - strlen(session_mark)),
+			       at2 + strlen(session_mark), sessions ? "True" : "False", at3 + strlen(only_mark));
+	isol8_buf_free(&hex);
+	return text;
 }
 
 int warm_zygote_start(const char *runtime, char *const *env, isol8_zygote *z, isol8_err *err)
@@ -224,13 +281,30 @@ int warm_zygote_start(const char *runtime, char *const *env, isol8_zygote *z, is
 		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "isol8-zygote.so is not beside isol8-pool nor in ../lib/isol8/ (or is writable by others): rebuild or reinstall");
 	if (!host_interpreter("python3", env, python, sizeof python))
 		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "no python3 on the sandbox's PATH owned by root");
-	char *driver = zygote_driver(lib);
+	char startup[PATH_MAX];
+	const char *bad = untrusted_startup_path(env, startup, sizeof startup);
+	if (bad || !trusted_path("/"))
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "%s on the host is writable by others: a zygote's python3 would read it at start-up",
+				  bad ? bad : "/");
+	char *driver = zygote_driver(lib, !strcmp(runtime, "python-session"));
 	if (!driver)
 		return isol8_fail(err, ISOL8_E_INTERNAL, 0, "the zygote driver does not match the warm driver");
-	int sv[2];
+	/* Its stdio are pipes, as a warm interpreter's are (python3 caches whether they can seek):
+	 * stdin at EOF, stdout nowhere, stderr kept for what it says if it fails. */
+	int sv[2], in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1};
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		free(driver);
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "zygote socket");
+	}
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0) {
+		int e = errno;
+		int *all[] = {sv, in, out, er};
+		for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+			for (int k = 0; k < 2; k++)
+				if (all[i][k] >= 0)
+					close(all[i][k]);
+		free(driver);
+		return isol8_fail(err, ISOL8_E_SANDBOX, e, "zygote pipes");
 	}
 	pid_t parent = getpid(), pid = fork();
 	if (pid == 0) {
@@ -241,31 +315,46 @@ int warm_zygote_start(const char *runtime, char *const *env, isol8_zygote *z, is
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(sv[1], 3) < 0 || chdir("/") < 0)
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(er[1], 2) < 0 || dup2(sv[1], 3) < 0 ||
+		    chdir("/") < 0)
 			_exit(1);
-		syscall(SYS_close_range, 4, ~0U, 0); /* stderr stays: the pool's, for its errors */
+		syscall(SYS_close_range, 4, ~0U, 0);
 		const char *argv[] = {"python3", "-c", driver, NULL};
 		execve(python, (char *const *)argv, env);
 		_exit(127);
 	}
 	int e = errno;
 	close(sv[1]);
+	close(in[0]);
+	close(in[1]);
+	close(out[0]);
+	close(out[1]);
+	close(er[1]);
 	free(driver);
 	if (pid < 0) {
 		close(sv[0]);
+		close(er[0]);
 		return isol8_fail(err, ISOL8_E_SANDBOX, e, "fork the zygote");
 	}
-	*z = (isol8_zygote){.sock = sv[0], .pid = pid, .born_ms = now_real_ms()};
+	fcntl(er[0], F_SETFL, O_NONBLOCK);
+	*z = (isol8_zygote){.sock = sv[0], .pid = pid, .err = er[0], .born_ms = now_real_ms()};
 	return 0;
 }
 
 void warm_zygote_stop(isol8_zygote *z)
 {
+	if (z->broken && z->err >= 0) { /* what it said, if anything (a traceback at start-up) */
+		char b[4096];
+		ssize_t n = read(z->err, b, sizeof b);
+		if (n > 0)
+			fprintf(stderr, "[ERR] isol8-pool: the zygote said: %.*s%s", (int)n, b, b[n - 1] == '\n' ? "" : "\n");
+	}
+	if (z->err > 0)
+		close(z->err);
 	if (z->sock >= 0)
 		close(z->sock);
 	if (z->pid > 0 && kill(z->pid, SIGKILL) == 0)
 		while (waitpid(z->pid, NULL, 0) < 0 && errno == EINTR) /* quick: nothing to flush */
 			;
-	*z = (isol8_zygote){.sock = -1};
+	*z = (isol8_zygote){.sock = -1, .err = -1};
 }

@@ -30,6 +30,8 @@ bool warm_fits(const isol8_request *r, char *const *argv, char *const *envp, cha
  * its client check that they agree (they may see different ISOL8_RUNTIMES). */
 char **warm_base_env(void);
 uint64_t warm_env_digest(char *const *env);
+/* Whether env (NULL-terminated, may be NULL) holds the entry kv exactly. */
+bool env_has(char *const *env, const char *kv);
 /* Sends the run to the driver on chan (the cold argv decides inline or file) and closes chan. */
 int warm_send(int *chan, char *const *argv, char *const *envp, isol8_err *err);
 /* A driver may say its program's exit code on the reply pipe ("E<0-255>\n") once nothing the
@@ -39,7 +41,8 @@ int warm_send(int *chan, char *const *argv, char *const *envp, isol8_err *err);
 int warm_read_exit(int reply, int *code);
 
 /* Zygotes (sandbox/zygote.h): for python, the warm driver started once on the host, which forks
- * into each new sandbox instead of starting there. Starts one for runtime with environment env
+ * into each new sandbox instead of starting there; "python-session": one whose forks run the
+ * session driver, with that driver's modules imported before the forks. Starts one for runtime with environment env
  * (warm_base_env: a fork's environment is the zygote's), talking on a private socket held in
  * *z; -1 with err when runtime has no zygote or it cannot start. It stops when z->sock closes,
  * and dies with its caller. */

@@ -275,8 +275,17 @@ bool cgroup_favordynmods(void)
 	return mounts > 0 && with == mounts;
 }
 
-int cgroup_join_self(const int *fds, int n)
+int cgroup_join_self(const int *fds, int n, bool v2)
 {
+	if (v2) { /* where clone3 could not clone into it: the move by pid, of ourselves */
+		int procs = openat(fds[0], "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		int w = procs < 0 ? -1 : (int)write(procs, "0", 1);
+		int e = errno;
+		if (procs >= 0)
+			close(procs);
+		errno = e;
+		return w == 1 ? 0 : -1;
+	}
 	for (int i = 0; i < n; i++)
 		if (write(fds[i], "0", 1) != 1)
 			return -1;

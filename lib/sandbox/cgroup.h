@@ -38,13 +38,14 @@ int cgroup_attach(const isol8_cgroup *cg, pid_t pid, isol8_err *err);
  * clone3 CLONE_INTO_CGROUP) and a single-threaded process moving itself (v1: "0" written to
  * "tasks") take 0.03 ms. cgroup_join_open opens, in the parent, what the child needs: v2 the
  * directory (fds[0], for clone3), v1 each distinct controller's "tasks" file; returns their
- * count (-1 with err). The child writes with cgroup_join_self (v1; -1 with errno if any write
- * failed). The fds are close-on-exec. */
+ * count (-1 with err). The child writes with cgroup_join_self (v1, or v2 where clone3 was
+ * refused: "0" to cgroup.procs, the slow move; -1 with errno if any write failed). The fds
+ * are close-on-exec. */
 int cgroup_join_open(const isol8_cgroup *cg, int fds[CG_V1_N], isol8_err *err);
 /* Whether the hierarchies in use are mounted with favordynmods, which makes every attach by pid
  * fast (for isol8 doctor: without root, sandboxes are attached by pid). */
 bool cgroup_favordynmods(void);
-int cgroup_join_self(const int *fds, int n);
+int cgroup_join_self(const int *fds, int n, bool v2);
 void cgroup_read_stats(const isol8_cgroup *cg, isol8_cg_stats *st);
 /* SIGKILLs every process in the cgroup (cgroup.kill on v2, else via cgroup.procs). */
 void cgroup_kill_all(const isol8_cgroup *cg);

@@ -293,7 +293,7 @@ static int init_build(const struct child_fds *f, const isol8_sandbox_cfg *cfg, i
 {
 	char go;
 	/* first of all, into the sandbox's cgroup: what follows is charged there (cgroup.h) */
-	if (f->ncg && !f->cg_v2 && cgroup_join_self(f->cg, f->ncg) < 0)
+	if (f->ncg && (!f->cg_v2 || f->cg_v2_self) && cgroup_join_self(f->cg, f->ncg, f->cg_v2) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "joining the sandbox's cgroup");
 	/* The init is a clone of its supervisor (or of a zygote) and never execs, so close-on-exec
 	 * does not help: without this it would hold every descriptor the supervisor had — in
@@ -397,7 +397,5 @@ void init_zygote(const struct child_fds *f, const isol8_sandbox_cfg *cfg, void (
 	signal(SIGCHLD, SIG_DFL);
 	int errp_w;
 	init_start(f, cfg, &errp_w);
-	if (in_payload)
-		in_payload();
-	payload_enter(f->in_r, f->out_w, f->err_w, errp_w, f->chan_r | f->reply_w << 16, cfg);
+	payload_enter(f->in_r, f->out_w, f->err_w, errp_w, f->chan_r | f->reply_w << 16, cfg, in_payload);
 }

@@ -17,11 +17,13 @@ struct child_fds {
 	int sync_r, ctl, feed_r, in_r, out_w, err_w, chan_r, reply_w;
 	int cg[CG_V1_N], ncg;
 	bool cg_v2;
+	bool cg_v2_self; /* clone3 could not clone into the v2 cgroup: the init joins it itself */
 };
 
 /* supervisor.c: clone(2) of the init into new namespaces (flags), straight into its cgroup when f
- * has a v2 directory; -1 with errno. Returns 0 in the child, as fork does. */
-pid_t sandbox_clone(unsigned long flags, const struct child_fds *f, int *pidfd);
+ * has a v2 directory (where clone3 is refused — an old kernel, a container's seccomp profile —
+ * a plain clone, with f->cg_v2_self set); -1 with errno. Returns 0 in the child, as fork does. */
+pid_t sandbox_clone(unsigned long flags, struct child_fds *f, int *pidfd);
 
 /* init.c: PID 1 of the new namespaces. Never returns. */
 __attribute__((noreturn)) void init_main(const struct child_fds *f, const isol8_sandbox_cfg *cfg);
@@ -37,10 +39,12 @@ void init_zygote(const struct child_fds *f, const isol8_sandbox_cfg *cfg, void (
 __attribute__((noreturn)) void payload_main(int feed, int in, int out, int errout, int errfd, int chan,
 					    const isol8_sandbox_cfg *cfg);
 /* payload.c: the same steps for a payload that is already its program (a zygote's fork,
- * zygote.h): no feed and no exec; the working directory is /sandbox, every fd but stdio and the
+ * zygote.h): no feed and no exec; once privileges are dropped, in_payload (the interpreter's
+ * after-fork hook, if any); the working directory is /sandbox, every fd but stdio and the
  * channel (3, 4) is closed, and the seccomp filter is loaded. Returns only when all that is
  * done; errfd (close-on-exec) is closed then, so EOF on it tells the init nothing failed. */
-void payload_enter(int in, int out, int errout, int errfd, int chan, const isol8_sandbox_cfg *cfg);
+void payload_enter(int in, int out, int errout, int errfd, int chan, const isol8_sandbox_cfg *cfg,
+		   void (*in_payload)(void));
 /* Sandbox user, no capabilities (bounding and ambient sets too), no new privileges. */
 int drop_privileges(uid_t uid, gid_t gid, isol8_err *err);
 /* "/sandbox/a/b" → an fd of /sandbox and "a/b" in *rel; only the two writable areas are

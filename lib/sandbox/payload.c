@@ -155,13 +155,22 @@ static void payload_start(int errfd, const isol8_sandbox_cfg *cfg)
 }
 
 /* stdio from the three pipes, and a driver's channel (chan packs its two pipe ends: requests
- * in, replies out) as fds 3 and 4; every other fd from 3 up is close-on-exec from here. */
-static void payload_fds(int in, int out, int errout, int errfd, int chan)
+ * in, replies out) as fds 3 and 4; every other fd from 3 up is close-on-exec from here. *errfd
+ * is moved above them first (the init's error pipe may be fd 3 or 4, which the channel takes). */
+static void payload_fds(int in, int out, int errout, int *errfd, int chan)
 {
 	isol8_err err = {0};
+	int ef = fcntl(*errfd, F_DUPFD_CLOEXEC, 64);
+	if (ef < 0) {
+		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "error pipe");
+		payload_fail(*errfd, &err);
+	}
+	close(*errfd);
+	*errfd = ef;
+	int errfd_ = ef;
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errout, 2) < 0) {
 		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "dup2");
-		payload_fail(errfd, &err);
+		payload_fail(errfd_, &err);
 	}
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (chan >= 0) {
@@ -171,7 +180,7 @@ static void payload_fds(int in, int out, int errout, int errfd, int chan)
 		if (rep_copy < 0 || dup2(req, 3) < 0 || dup2(rep_copy, 4) < 0 || fcntl(3, F_SETFD, 0) < 0 ||
 		    fcntl(4, F_SETFD, 0) < 0) {
 			isol8_fail(&err, ISOL8_E_INTERNAL, errno, "driver channel");
-			payload_fail(errfd, &err);
+			payload_fail(errfd_, &err);
 		}
 	}
 }
@@ -185,21 +194,23 @@ static void payload_seccomp(int errfd, const isol8_sandbox_cfg *cfg)
 	}
 }
 
-void payload_enter(int in, int out, int errout, int errfd, int chan, const isol8_sandbox_cfg *cfg)
+void payload_enter(int in, int out, int errout, int errfd, int chan, const isol8_sandbox_cfg *cfg,
+		   void (*in_payload)(void))
 {
 	isol8_err err = {0};
 	payload_start(errfd, cfg);
+	/* execve would make it dumpable again (its files are the sandbox user's), as it is for
+	 * python3 -c: /proc/self/environ and the like readable by the program itself. The init's
+	 * own non-dumpable flag, and the credential change, cleared it. */
+	prctl(PR_SET_DUMPABLE, 1);
+	if (in_payload) /* the interpreter's after-fork work: as the sandbox user, never as root */
+		in_payload();
 	if (chdir("/sandbox") < 0) {
 		isol8_fail(&err, ISOL8_E_SANDBOX, errno, "working directory /sandbox");
 		payload_fail(errfd, &err);
 	}
-	/* errfd above the fds being put in place, so that none of them lands on it */
-	int ef = fcntl(errfd, F_DUPFD_CLOEXEC, 64);
-	if (ef < 0) {
-		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "error pipe");
-		payload_fail(errfd, &err);
-	}
-	payload_fds(in, out, errout, ef, chan);
+	int ef = errfd;
+	payload_fds(in, out, errout, &ef, chan);
 	/* No exec follows, so close-on-exec protects nothing: close everything but stdio, the
 	 * channel and ef, which goes last, once nothing can fail. */
 	syscall(SYS_close_range, chan >= 0 ? 5 : 3, (unsigned)ef - 1, 0);
@@ -234,7 +245,7 @@ __attribute__((noreturn)) void payload_main(int feed, int in, int out, int errou
 		payload_fail(errfd, &err);
 	}
 	/* Nothing else crosses execve but stdio and a driver's channel (sessions). */
-	payload_fds(in, out, errout, errfd, chan);
+	payload_fds(in, out, errout, &errfd, chan);
 	char *exe = find_exec(argv[0], envp);
 	if (!exe) {
 		isol8_fail(&err, ISOL8_E_SANDBOX, 0, "runtime command \"%s\" not found in the sandbox (run 'make deps' on the host, or check --image)",

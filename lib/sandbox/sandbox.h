@@ -48,6 +48,7 @@ typedef struct isol8_sandbox_cfg {
 	const isol8_backend *backend; /* NULL: the native backend */
 	struct isol8_zygote *zygote;  /* native: fork the init from this zygote (zygote.h; only
 	                               * where zygote_fits), or NULL to clone it here */
+	bool zygote_session;          /* …whose fork then runs the session driver (zygote.h) */
 } isol8_sandbox_cfg;
 
 typedef struct isol8_sandbox {
@@ -71,6 +72,7 @@ typedef struct isol8_sandbox {
 	                     * and the record, so its holder neither waits for nor sweeps it */
 	int layer_lock;     /* a shared lock on the image layer it mounts (rootfs_hold_layer), or -1:
 	                     * taken before the init mounts it, which then holds its own */
+	bool forked_init;   /* its init is a zygote's fork (zygote.h), not our child */
 } isol8_sandbox;
 
 /* A further process in a ready sandbox (sessions): its own stdio pipes, a feed, and a

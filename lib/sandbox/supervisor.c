@@ -179,12 +179,15 @@ static int run_dir_ready(const char *run_dir, char staging[PATH_MAX], isol8_err 
 	return made < 0 ? isol8_fail(err, ISOL8_E_SANDBOX, e, "cannot create the run dir %s (set ISOL8_RUN_DIR)", run_dir) : 0;
 }
 
-pid_t sandbox_clone(unsigned long flags, const struct child_fds *f, int *pidfd)
+pid_t sandbox_clone(unsigned long flags, struct child_fds *f, int *pidfd)
 {
-	if (f->ncg && f->cg_v2) {
+	if (f->ncg && f->cg_v2 && !f->cg_v2_self) {
 		struct clone_args a = {.flags = (flags & ~(unsigned long)CSIGNAL) | CLONE_INTO_CGROUP,
 				       .pidfd = (uintptr_t)pidfd, .exit_signal = flags & CSIGNAL, .cgroup = (uint64_t)f->cg[0]};
-		return (pid_t)syscall(SYS_clone3, &a, sizeof a);
+		pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof a);
+		if (pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != E2BIG && errno != EPERM))
+			return pid;
+		f->cg_v2_self = true;
 	}
 	return (pid_t)syscall(SYS_clone, flags, NULL, pidfd, NULL, 0);
 }
@@ -239,7 +242,10 @@ static int native_start(isol8_sandbox *sb, const isol8_sandbox_cfg *cfg_in, isol
 		flags |= CLONE_NEWNET;
 	if (geteuid() != 0)
 		flags |= CLONE_NEWUSER;
-	struct child_fds f = {sync[0], ctl[1], pp.feed[0], pp.in[0], pp.out[1], pp.er[1], pp.rq[0], pp.rp[1], {-1}, 0, false};
+	struct child_fds f = {sync[0], ctl[1], pp.feed[0], pp.in[0], pp.out[1], pp.er[1], pp.rq[0], pp.rp[1], {-1}, 0, false, false};
+	if (cfg.zygote && !zygote_fits(&cfg))
+		cfg.zygote = NULL; /* a zygote's forks are only what it can build */
+	sb->forked_init = cfg.zygote != NULL;
 	/* As root the init joins its cgroup as it starts (cgroup.h says why); in a user namespace
 	 * it could not write there, and is attached below. */
 	if (!(flags & CLONE_NEWUSER)) {
@@ -563,15 +569,14 @@ static void native_wait_exit(isol8_sandbox *sb)
 {
 	if (sb->dead || sb->pid <= 0 || sb->adopted)
 		return;
-	pid_t w;
-	while ((w = waitpid(sb->pid, NULL, 0)) < 0 && errno == EINTR)
-		;
-	/* an init forked by a zygote is the zygote's child, reaped by the kernel: its pidfd
-	 * tells when it has exited */
+	/* An init forked by a zygote is the zygote's child, reaped by the kernel: its pidfd tells
+	 * when it has exited (its pid, once free, may be one of ours again: never waited on). */
 	struct pollfd ended = {sb->pidfd, POLLIN, 0};
-	if (w < 0 && errno == ECHILD && sb->pidfd >= 0)
+	if (sb->forked_init && sb->pidfd >= 0)
 		while (poll(&ended, 1, -1) < 0 && errno == EINTR)
 			;
+	while (!sb->forked_init && waitpid(sb->pid, NULL, 0) < 0 && errno == EINTR)
+		;
 	sb->dead = true;
 }
 

@@ -33,7 +33,7 @@ static void copy_path(char *out, size_t n, const char *s)
 pid_t zygote_clone(isol8_zygote *z, const isol8_sandbox_cfg *cfg, const struct child_fds *f, bool user, int *pidfd,
 		   isol8_err *err)
 {
-	zyg_request q = {.seccomp = cfg->seccomp, .user = user, .support = cfg->rootfs.nsupport > 0,
+	zyg_request q = {.seccomp = cfg->seccomp, .user = user, .support = cfg->rootfs.nsupport > 0, .session = cfg->zygote_session,
 			 .sandbox_size = cfg->rootfs.sandbox_size, .tmp_size = cfg->rootfs.tmp_size};
 	copy_path(q.staging, sizeof q.staging, cfg->rootfs.staging);
 	copy_path(q.runtimes, sizeof q.runtimes, cfg->rootfs.runtimes_dir);
@@ -46,11 +46,15 @@ pid_t zygote_clone(isol8_zygote *z, const isol8_sandbox_cfg *cfg, const struct c
 		fds[ZYGMSG_FDS + i] = f->cg[i];
 	ssize_t len = (ssize_t)strlen(line), sent = fd_send(z->sock, line, (size_t)len, fds, ZYGMSG_FDS + f->ncg);
 	free(line);
-	if (sent != len)
+	if (sent != len) {
+		z->broken = true;
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "the zygote is gone");
+	}
 	struct pollfd p = {z->sock, POLLIN, 0};
-	if (poll(&p, 1, ZYGOTE_REPLY_MS) != 1)
+	if (poll(&p, 1, ZYGOTE_REPLY_MS) != 1) {
+		z->broken = true;
 		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "the zygote did not answer within %d ms", ZYGOTE_REPLY_MS);
+	}
 	char buf[ZYGMSG_MAX], why[256] = "";
 	int got[FDPASS_MAX], n = 0;
 	ssize_t r = fd_recv(z->sock, buf, sizeof buf - 1, got, FDPASS_MAX, &n);
@@ -65,6 +69,7 @@ pid_t zygote_clone(isol8_zygote *z, const isol8_sandbox_cfg *cfg, const struct c
 		close(got[i]);
 	if (kind == 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "the zygote could not fork: %s", why);
+	z->broken = true;
 	return isol8_fail(err, ISOL8_E_SANDBOX, 0, r <= 0 ? "the zygote is gone" : "the zygote's reply made no sense");
 }
 
@@ -115,7 +120,7 @@ int zygote_serve(int sock, const zygote_hooks *h)
 		}
 		cfg_of(&q, h, &cfg);
 		struct child_fds f = {fds[0], fds[1], -1, fds[2], fds[3], fds[4], fds[5], fds[6], {-1}, q.cgroup_fds,
-				      q.cgroup == 2};
+				      q.cgroup == 2, false};
 		for (int i = 0; i < q.cgroup_fds; i++)
 			f.cg[i] = fds[ZYGMSG_FDS + i];
 		unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_PIDFD |
@@ -126,7 +131,7 @@ int zygote_serve(int sock, const zygote_hooks *h)
 		pid_t pid = sandbox_clone(flags, &f, &pidfd);
 		if (pid == 0) {
 			init_zygote(&f, &cfg, h->child);
-			return 0; /* the payload: the interpreter takes over */
+			return q.session ? 2 : 0; /* the payload: the interpreter takes over */
 		}
 		int e = errno;
 		if (h->parent)

@@ -27,9 +27,11 @@ struct child_fds;
 /* The pool's end of a zygote: its socket (SOCK_SEQPACKET) and pid. */
 typedef struct isol8_zygote {
 	int sock;
-	pid_t pid;
+	pid_t pid;            /* 0 once reaped (its number may be another process's) */
+	int err;              /* the read end of its stderr, for what it said when it failed */
 	unsigned long forks;
 	unsigned long long born_ms;
+	bool broken;          /* a request found it gone, silent or making no sense */
 } isol8_zygote;
 
 /* Whether a sandbox of cfg can come from a zygote: a pooled warm slot of the host's root
@@ -47,9 +49,9 @@ typedef struct zygote_hooks {
 	void (*before)(void), (*parent)(void), (*child)(void);
 	void (*support)(isol8_sandbox_cfg *cfg);
 } zygote_hooks;
-/* Serves requests on sock until it closes: returns 1 then (the zygote should exit), and 0 in
- * each fork's payload, once it is the sandbox user under seccomp in /sandbox with its stdio and
- * its driver channel (fds 3 and 4) in place. */
+/* Serves requests on sock until it closes: returns 1 then (the zygote should exit), and in each
+ * fork's payload, once it is the sandbox user under seccomp in /sandbox with its stdio and its
+ * driver channel (fds 3 and 4) in place: 0 for a one-run interpreter, 2 for a session's. */
 int zygote_serve(int sock, const zygote_hooks *h);
 
 #endif

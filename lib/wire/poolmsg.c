@@ -34,6 +34,8 @@ char *poolmsg_request_line(const pool_request *r)
 		snprintf(d, sizeof d, "%016llx", (unsigned long long)r->env_digest);
 		j = set(j, "runtime", jv_string(r->runtime));
 		j = set(j, "env", jv_string(d));
+		if (r->session)
+			j = set(j, "session", jv_true());
 	}
 	if (r->layer[0])
 		j = set(j, "layer", jv_string(r->layer));
@@ -78,6 +80,7 @@ void poolmsg_parse_request(const char *line, size_t len, pool_request *r)
 				r->env_digest = strtoull(env, &end, 16);
 			if (!end || *end)
 				r->runtime[0] = 0; /* no interpreter without a digest to check it by */
+			r->session = r->runtime[0] && json_get_bool(v, "session");
 			jv layer = json_get(v, "layer");
 			/* a layer that cannot be read must never become "no layer": refuse the request */
 			if (jv_is_valid(layer) && !json_get_str(v, "layer", r->layer, sizeof r->layer))
@@ -88,11 +91,13 @@ void poolmsg_parse_request(const char *line, size_t len, pool_request *r)
 	jv_free(v);
 }
 
-char *poolmsg_handover_line(const char *id, pid_t pid, const char *driver)
+char *poolmsg_handover_line(const char *id, pid_t pid, const char *driver, pid_t driver_pid)
 {
 	jv j = set(set(jv_object(), "id", jv_string(id)), "pid", jv_number(pid));
 	if (driver && *driver)
 		j = set(j, "driver", jv_string(driver));
+	if (driver_pid > 0)
+		j = set(j, "driverPid", jv_number(driver_pid));
 	return line_of(j);
 }
 
@@ -107,17 +112,21 @@ int poolmsg_parse_reply(const char *line, size_t len, pool_reply *r)
 	jv v = jv_parse_sized(line, (int)len);
 	int rc = -1;
 	if (jv_get_kind(v) == JV_KIND_OBJECT) {
-		jv pid = json_get(v, "pid"), drv = json_get(v, "driver");
+		jv pid = json_get(v, "pid"), drv = json_get(v, "driver"), dp = json_get(v, "driverPid");
+		double dpid = 0;
 		if (json_get_str(v, "id", r->id, sizeof r->id) && jv_get_kind(pid) == JV_KIND_NUMBER && jv_number_value(pid) > 0 &&
-		    (jv_get_kind(drv) == JV_KIND_INVALID || json_get_str(v, "driver", r->driver, sizeof r->driver))) {
+		    (jv_get_kind(drv) == JV_KIND_INVALID || json_get_str(v, "driver", r->driver, sizeof r->driver)) &&
+		    (jv_get_kind(dp) == JV_KIND_INVALID || json_get_num(v, "driverPid", 2, 1 << 22, &dpid))) {
 			r->handed = true;
 			r->pid = (pid_t)jv_number_value(pid);
+			r->driver_pid = (pid_t)dpid;
 			rc = 0;
 		} else if (json_get_str(v, "miss", r->miss, sizeof r->miss)) {
 			rc = 0;
 		}
 		jv_free(pid);
 		jv_free(drv);
+		jv_free(dp);
 	}
 	jv_free(v);
 	return rc;

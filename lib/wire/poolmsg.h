@@ -1,10 +1,11 @@
 /* poolmsg.h — the messages on isol8-pool's socket ($RUN_DIR/pool.sock), one JSON line each way.
  *
  *   client → pool  {"op":"acquire","memory":B,"cpu":C,"pids":N,"sandboxSize":B,"tmpSize":B,
- *                   "seccomp":"strict"|"unconfined"[,"runtime":"python","env":"<16 hex>"]
- *                   [,"layer":"<a built image's layer directory>"]}
+ *                   "seccomp":"strict"|"unconfined"[,"runtime":"python","env":"<16 hex>"
+ *                   [,"session":true]][,"layer":"<a built image's layer directory>"]}
  *                  {"op":"status"}
- *   pool → client  {"id":"<16 hex>","pid":P[,"driver":"python"]} with the sandbox's fds
+ *   pool → client  {"id":"<16 hex>","pid":P[,"driver":"python"|"python-session"][,"driverPid":Q]}
+ *                  with the sandbox's fds
  *                  (SCM_RIGHTS), or {"miss":"empty"|"different limits"}, or a status object
  *                  ({"pid","strategy","size","ready","kinds","hits","warmHits","misses",
  *                  "discarded","memoryLimit"}), or {"error":"…"}
@@ -26,6 +27,7 @@ typedef struct pool_request {
 	isol8_options limits;  /* acquire: memory, cpu, pids, sizes and seccomp mode (no other field) */
 	char runtime[16];      /* acquire: a pre-started interpreter of this runtime, "" for none */
 	uint64_t env_digest;   /* and the digest of the base environment it must have started with */
+	bool session;          /* with runtime: its session driver running, not the one-run driver */
 	char layer[1024];      /* acquire: a sandbox with this image layer mounted, "" for none */
 } pool_request;
 
@@ -38,10 +40,11 @@ typedef struct pool_reply {
 	char id[33];
 	pid_t pid;
 	char driver[16];       /* "" for a plain sandbox */
+	pid_t driver_pid;      /* python-session: the driver's pid inside the sandbox, else 0 */
 	char miss[32];         /* why not, when not handed */
 } pool_reply;
 
-char *poolmsg_handover_line(const char *id, pid_t pid, const char *driver);
+char *poolmsg_handover_line(const char *id, pid_t pid, const char *driver, pid_t driver_pid);
 char *poolmsg_miss_line(const char *why);
 /* -1 when the line is not one of the replies above. */
 int poolmsg_parse_reply(const char *line, size_t len, pool_reply *r);

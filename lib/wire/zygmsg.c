@@ -31,6 +31,7 @@ char *zygmsg_request_line(const zyg_request *r)
 	j = set(j, "staging", jv_string(r->staging));
 	j = set(j, "cgroup", jv_number(r->cgroup));
 	j = set(j, "cgroupFds", jv_number(r->cgroup_fds));
+	j = set(j, "session", jv_bool(r->session));
 	if (r->runtimes[0])
 		j = set(j, "runtimes", jv_string(r->runtimes));
 	if (r->probe[0])
@@ -73,7 +74,7 @@ int zygmsg_parse_request(const char *line, size_t len, zyg_request *r)
 		  json_get_str(v, "staging", r->staging, sizeof r->staging) && r->staging[0] == '/' &&
 		  get_opt_str(v, "runtimes", r->runtimes, sizeof r->runtimes) &&
 		  get_opt_str(v, "probe", r->probe, sizeof r->probe) && json_get_num(v, "cgroup", 0, 2, &cv) &&
-		  json_get_num(v, "cgroupFds", 0, 4, &cn) && (cv == (int)cv && cn == (int)cn) && (cv != 0) == (cn != 0) &&
+		  json_get_num(v, "cgroupFds", 0, 4, &cn) && get_bool(v, "session", &r->session) && (cv == (int)cv && cn == (int)cn) && (cv != 0) == (cn != 0) &&
 		  (cv != 2 || cn == 1);
 	jv_free(v);
 	r->cgroup = (int)cv;

@@ -2,7 +2,7 @@
  * SOCK_SEQPACKET datagram on their private socketpair.
  *
  * pool → zygote: {"seccomp":B,"user":B,"support":B,"sandboxSize":N,"tmpSize":N,
- *                 "staging":S[,"runtimes":S][,"probe":S],"cgroup":V,"cgroupFds":N}
+ *                 "staging":S[,"runtimes":S][,"probe":S],"cgroup":V,"cgroupFds":N,"session":B}
  *                with the child's fds in SCM_RIGHTS: sync, ctl, stdin, stdout, stderr, driver
  *                requests, driver replies (in that order), then N (0 to 4) cgroup fds of
  *                cgroup_join_open for cgroup version V (1 or 2; 0 with none).
@@ -24,6 +24,7 @@
 
 typedef struct zyg_request {
 	bool seccomp, user, support;
+	bool session; /* the fork runs the session driver, not the one-run driver */
 	int cgroup, cgroup_fds;
 	uint64_t sandbox_size, tmp_size;
 	char staging[PATH_MAX], runtimes[PATH_MAX], probe[256]; /* "" when absent */

@@ -89,6 +89,10 @@ mkdir -p "$WORK/mods"
 printf 'class A:\n    def __del__(self):\n        print("mod del")\na = A()\n' >"$WORK/mods/mod.py"
 same python "python -c: an imported module's objects are torn down at exit too" -- --files "$WORK/mods" -e 'import mod; print("imported")'
 same python "python -c: only fds 0, 1, 2 are open" -- -e 'import os; print(sorted(os.listdir("/proc/self/fd")))'
+same python "python -c: stdio are pipes (python3 asked whether they can seek as it started)" -- \
+	-e 'import sys; print([f.seekable() for f in (sys.stdin, sys.stdout, sys.stderr)])'
+same python "python -c: the process is dumpable: its own /proc files are the sandbox user's" -- \
+	-e 'import os; print(os.stat("/proc/self/environ").st_uid, len(open("/proc/self/environ", "rb").read()) > 0, open("/proc/self/status").read().count("Uid:\t65534"))'
 same python "python -c: stdin" -- --stdin 'from stdin' -e 'import sys; print(sys.stdin.read().upper())'
 same python "python -c: a secret is in the environment and masked" -- \
 	--secret TOKEN=s3cr3t-value -e 'import os; print(os.environ["TOKEN"], len(os.environ))'

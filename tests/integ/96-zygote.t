@@ -3,13 +3,17 @@
 # once. Nothing one run does reaches the next run forked from the same zygote, nor the zygote;
 # the zygote is replaced after zygote.maxForks forks and after zygote.maxAgeMs; one that cannot
 # start or dies is reported and replaced, and the pool keeps serving; zygote.* is checked.
-# (Equivalence with python3 -c: every case of 96-warm.t runs through a zygote.)
+# Python sessions start from a second zygote, whose forks run the session driver: they behave as
+# sessions started in their sandbox. (Equivalence with python3 -c: every case of 96-warm.t runs
+# through a zygote.)
 . "$(dirname "$0")/lib.sh"
 POOL="$BIN/isol8-pool"
 status() { "$POOL" status; }
 wait_warm() { for i in $(seq 200); do [ "$(status | jq -r '.kinds.python // 0')" -ge 1 ] && return; sleep 0.05; done; }
-# the pool's zygotes: its children running python3 (a zygote's forks are the zygote's children)
-zygotes() { pgrep -P "$pl" -f '^python3 -c def _isol8_warm' | tr '\n' ' '; }
+# the pool's zygote for runs (its children running python3; a zygote's forks are the zygote's
+# children), and its zygote for sessions (the driver's last argument says which)
+zygotes() { pgrep -P "$pl" -f '^python3 -c def _isol8_warm.*False\)\)' | tr '\n' ' '; }
+session_zygotes() { pgrep -P "$pl" -f '^python3 -c def _isol8_warm.*True\)\)' | tr '\n' ' '; }
 start_pool() {
 	"$POOL" --size 1 --runtimes python "$@" 2>"$WORK/pool.err" & pl=$!
 	for i in $(seq 200); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
@@ -26,7 +30,7 @@ zrun() {
 
 start_pool
 zp=$(zygotes)
-like "$zp" '^[0-9]+ $' "the pool runs one zygote for python"
+like "$zp|$(session_zygotes)" '^[0-9]+ \|[0-9]+ $' "the pool runs one zygote for python runs and one for python sessions"
 is "$(stat -c %U /proc/${zp% })|$(tr '\0' '\n' </proc/${zp% }/environ | grep -c '^ISOL8_')" "root|0" \
 	"it runs as the pool's user, with the sandbox's environment (nothing of the pool's own)"
 is "$(awk '$2 ~ /^rw.s/' /proc/${zp% }/maps | wc -l)" 0 "it has no shared writable mapping: a fork shares nothing writable with it or its siblings"
@@ -83,9 +87,37 @@ kill -1 ESRCH|1" "a fork cannot ptrace its init, signal the zygote or read the i
 zrun -e 'print("after")'
 is "$OUT|$ZH|$(zygotes)" "after|1|$zp" "the zygote serves on, the same one"
 
+# ---- sessions ---------------------------------------------------------------------------------
+S="$BIN/isol8-session"
+wait_session() { for i in $(seq 200); do [ "$(status | jq -r '.kinds["python-session"] // 0')" -ge 1 ] && return; sleep 0.05; done; }
+probe='import os, sys
+print(sorted(os.environ.items()), sys.argv, __name__, sorted(globals()), sys.path, os.getcwd(),
+      sorted(os.listdir("/proc/self/fd")), sorted(sys.modules), os.getuid(), open("/proc/self/status").read().count("Seccomp:\t2"))'
+wait_session
+z0=$(status | jq .zygoteHits)
+"$S" create --id zs -r python >/dev/null
+capture "$S" exec zs -e "$probe"
+pooled="$OUT|$ERR|$RC"
+is "$(( $(status | jq .zygoteHits) - z0 ))" 1 "a python session takes its interpreter from the session zygote"
+ISOL8_NO_POOL=1 "$S" create --id cs -r python >/dev/null
+capture "$S" exec cs -e "$probe"
+is "$pooled" "$OUT|$ERR|$RC" "…which looks as a session's own interpreter does: environment, argv, globals, path, fds, modules, user, seccomp"
+capture "$S" exec zs -e 'x = 41'
+capture "$S" exec zs -e 'x += 1; print(x)'
+is "$OUT|$RC" "42|0" "…keeps its variables from one exec to the next"
+capture "$S" exec zs -e 'import os; os._exit(3)'
+capture "$S" exec zs -e 'print(globals().get("x"))'
+like "$OUT|$ERR" '^None\|.*started a new python interpreter' "…and when it dies, the next exec starts a new one, as without a pool"
+capture "$S" exec zs --figures svg -e 'import os; print(os.environ.get("MPLBACKEND"), os.environ.get("ISOL8_FIGURES"))'
+is "$OUT" "module://isol8_mpl svg" "…with the figures' variables, as a session's own interpreter has them"
+"$S" create --id zt -r python >/dev/null
+capture "$S" exec zt -e 'import os, builtins; print(os.path.exists("/sandbox/left.txt"), hasattr(builtins, "isol8_left"), "x" in globals())'
+is "$OUT" "False False False" "two sessions from one zygote share nothing"
+for s in zs cs zt; do "$S" delete "$s" >/dev/null; done
+
 # ---- replaced after zygote.maxForks and zygote.maxAgeMs ---------------------------------------
 stop_pool
-is "$(kill -0 ${zp% } 2>/dev/null; echo $?)" 1 "the zygote ends with its pool"
+is "$(kill -0 ${zp% } 2>/dev/null; echo $?)" 1 "the zygotes end with their pool"
 echo '{"zygote":{"maxForks":2}}' >"$WORK/forks.json"
 ISOL8_CONFIG="$WORK/forks.json" start_pool
 hs=
@@ -130,8 +162,8 @@ h0=$(status | jq .warmHits)
 capture "$RUN" -e 'print(2)'
 is "$OUT|$(( $(status | jq .warmHits) - h0 ))|$(status | jq .zygoteHits)" "2|1|0" "…and python is still kept warm, started in its sandbox"
 for i in 1 2 3; do wait_warm; "$RUN" -e 'print(2)' >/dev/null; done
-like "$(grep -c 'isol8-zygote.so' "$WORK/lone.err") $(grep -c 'not forking python from a zygote' "$WORK/lone.err")" '^3 1$' \
-	"…three tries as sandboxes are replaced, then it stops trying until SIGHUP"
+like "$(grep -c 'isol8-zygote.so' "$WORK/lone.err") $(grep -c 'not forking python from a zygote' "$WORK/lone.err") $(grep -c 'not forking python-session from a zygote' "$WORK/lone.err")" '^6 1 1$' \
+	"…three tries for runs and three for sessions, then it stops trying until SIGHUP"
 stop_pool
 # a zygote killed: the pool starts another and keeps serving
 start_pool

@@ -24,6 +24,26 @@ par 8 _zygote_worker
 report zygote $((8 * PER_WORKER)) "python at concurrency 8 through a pool with zygotes"
 zh=$(( $("$POOL" status | jq .zygoteHits) - z0 ))
 ok $([ "$zh" -gt 0 ]; echo $?) "$zh of them forked by a zygote"
+
+# python sessions whose interpreters the session zygote forked: create, three execs that keep a
+# variable, delete; four workers at once
+_session_worker() {
+	local i id
+	for i in $(seq "$SESSIONS_PER_WORKER"); do
+		id=z$1-$i
+		check zsession 0 '{"id":"'"$id"'","runtime":"python"}'$'\n' "" "$BIN/isol8-session" create --id "$id" -r python
+		check zsession 0 "" "" "$BIN/isol8-session" exec "$id" --timeout "$RUN_MS" -e 'n = 6'
+		check zsession 0 $'42\n' "" "$BIN/isol8-session" exec "$id" --timeout "$RUN_MS" -e 'n *= 7; print(n)'
+		check zsession 3 $'o\n' $'e\n' "$BIN/isol8-session" exec "$id" --timeout "$RUN_MS" -e "${PROG_B[python]}"
+		check zsession 0 '[OK] Session "'"$id"'" destroyed.'$'\n' "" "$BIN/isol8-session" delete "$id"
+	done
+}
+SESSIONS_PER_WORKER=$(times 25)
+z1=$("$POOL" status | jq .zygoteHits)
+par 4 _session_worker
+report zsession $((4 * SESSIONS_PER_WORKER * 5)) "python sessions from the pool, four at once (create, three execs, delete)"
+zh=$(( $("$POOL" status | jq .zygoteHits) - z1 ))
+ok $([ "$zh" -gt 0 ]; echo $?) "$zh of those sessions' interpreters forked by the session zygote"
 diag "pool: $("$POOL" status | jq -c '{hits, warmHits, zygoteHits, zygoteForks, misses, discarded}')"
 zygotes=$(pgrep -P $pool -f '^python3 -c def _isol8_warm' | tr '\n' ' ')
 ok $([ -n "$zygotes" ]; echo $?) "the pool has a zygote ($zygotes)"

@@ -247,7 +247,17 @@ static void test_poolmsg(void)
 		   out.limits.pids_limit == 64 && out.limits.sandbox_size == in.limits.sandbox_size &&
 		   out.limits.tmp_size == in.limits.tmp_size && out.limits.seccomp == ISOL8_SECCOMP_STRICT,
 	   "acquire round trip");
+	ok(!out.session, "…not for a session");
 	free(line);
+	in.session = true;
+	line = poolmsg_request_line(&in);
+	poolmsg_parse_request(line, strlen(line) - 1, &out);
+	ok(out.op == POOL_OP_ACQUIRE && out.session && !strcmp(out.runtime, "python"), "a session's acquire round trip");
+	free(line);
+	static const char no_rt[] = "{\"op\":\"acquire\",\"session\":true}";
+	poolmsg_parse_request(no_rt, strlen(no_rt), &out);
+	ok(!out.session, "a session's acquire without a runtime and digest asks for no interpreter");
+	in.session = false;
 	in.runtime[0] = 0;
 	in.limits.seccomp = ISOL8_SECCOMP_UNCONFINED;
 	line = poolmsg_request_line(&in);
@@ -289,12 +299,17 @@ static void test_poolmsg(void)
 	ok(out.limits.seccomp == ISOL8_SECCOMP_UNCONFINED, "an unknown seccomp mode never matches a strict pool");
 
 	pool_reply r;
-	line = poolmsg_handover_line("0123456789abcdef", 4242, "node");
+	line = poolmsg_handover_line("0123456789abcdef", 4242, "python-session", 2);
+	ok(poolmsg_parse_reply(line, strlen(line) - 1, &r) == 0 && r.handed && !strcmp(r.driver, "python-session") &&
+		   r.driver_pid == 2,
+	   "session hand-over round trip, with the driver's pid");
+	free(line);
+	line = poolmsg_handover_line("0123456789abcdef", 4242, "node", 0);
 	ok(poolmsg_parse_reply(line, strlen(line) - 1, &r) == 0 && r.handed && !strcmp(r.id, "0123456789abcdef") &&
 		   r.pid == 4242 && !strcmp(r.driver, "node"),
 	   "hand-over round trip");
 	free(line);
-	line = poolmsg_handover_line("0123456789abcdef", 7, NULL);
+	line = poolmsg_handover_line("0123456789abcdef", 7, NULL, 0);
 	ok(poolmsg_parse_reply(line, strlen(line) - 1, &r) == 0 && r.handed && !r.driver[0], "plain hand-over round trip");
 	free(line);
 	line = poolmsg_miss_line("empty");
@@ -321,7 +336,8 @@ static void test_poolmsg(void)
 	ok(poolmsg_parse_reply(line, strlen(line) - 1, &r) < 0 && strstr(line, "unknown op"), "an error line is no hand-over");
 	free(line);
 	static const char *const badr[] = {"{\"id\":\"x\"}", "{\"id\":\"x\",\"pid\":0}", "{\"id\":5,\"pid\":3}",
-					   "{\"id\":\"x\",\"pid\":3,\"driver\":4}", "nope"};
+					   "{\"id\":\"x\",\"pid\":3,\"driver\":4}", "{\"id\":\"x\",\"pid\":3,\"driverPid\":1}",
+					   "{\"id\":\"x\",\"pid\":3,\"driverPid\":\"2\"}", "nope"};
 	for (size_t i = 0; i < ARRAY_SIZE(badr); i++)
 		ok(poolmsg_parse_reply(badr[i], strlen(badr[i]), &r) < 0 || !r.handed, "pool reply refused: %s", badr[i]);
 }

@@ -36,9 +36,19 @@ def _isol8_warm(pristine=dict(globals()), fork=None):
     codecs.register(lambda name, end=_End(): None)
     del codecs, _End
     # In a zygote (zygote_python.py), fork returns in a fork of this process that is already
-    # inside its own sandbox, as the sandbox user under the seccomp filter, with fds 3 and 4.
+    # inside its own sandbox, as the sandbox user under the seccomp filter, with fds 3 and 4;
+    # for a session's interpreter, with the session driver, which then runs as python3 -c would
+    # run it (it says ready with its pid: the session matches the init's exit statuses by it).
     if fork is not None:
-        fork()
+        session = fork()
+        if session is not None:
+            main = type(sys)('__main__')
+            main.__dict__.update(pristine)
+            sys.modules['__main__'] = main
+            os.write(4, b'R%d\n' % os.getpid())
+            del main, fork
+            exec(session, sys.modules['__main__'].__dict__)
+            return
     os.write(4, b'R')
     parts = []
     while True:
