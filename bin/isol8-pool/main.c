@@ -242,7 +242,12 @@ static int start_slot(struct pool *p, int kind)
 			zygote_failed(p, kind);
 		return -1;
 	}
-	s->forked = cfg.zygote != NULL;
+	s->forked = s->sb.forked_init;
+	s->drv_pid = 0;
+	if (kind == SESSION_KIND && !s->forked) { /* only a zygote's fork runs the session driver */
+		sandbox_destroy(&s->sb);
+		return -1;
+	}
 	p->zygote_forks += s->forked;
 	if (is_warm(kind) && !s->forked) {
 		isol8_exec_spec spec = {(char **)warm_argv(kind_name_of(p, kind)), p->base_env, "/sandbox", NULL, 0};
@@ -406,7 +411,7 @@ static void report_failed_driver(struct pool *p, struct slot *s, bool count)
 static bool driver_pid_of(char *b, ssize_t n, pid_t *pid)
 {
 	long long v;
-	if (n < 3 || b[n - 1] != '\n')
+	if (n < 3 || b[n - 1] != '\n' || b[1] < '1' || b[1] > '9')
 		return false;
 	b[n - 1] = 0;
 	if (parse_ll(b + 1, 2, 1 << 22, &v) < 0)
@@ -665,7 +670,9 @@ static void hand_over(struct pool *p, int c, int k)
 		p->taken_ms[taken.kind] = now_real_ms();
 		isol8_handed h;
 		sandbox_release(sb, &h);
-		if (p->nh < MAX_HANDED) /* its holder lets go without waiting; we sweep up after the init */
+		if (taken.kind == SESSION_KIND) /* its session ends it and sweeps up (sandbox_own) */
+			sandbox_handed_forget(&h);
+		else if (p->nh < MAX_HANDED) /* its holder lets go without waiting; we sweep up after the init */
 			p->h[p->nh++] = h;
 		else /* too many at once: isol8-cleanup removes what is left */
 			sandbox_handed_forget(&h);

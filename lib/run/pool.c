@@ -122,6 +122,7 @@ int pool_acquire_session(isol8_sandbox *sb, const isol8_options *o, pid_t *drv_p
 		sandbox_destroy(sb);
 		return 0;
 	}
+	sandbox_own(sb); /* the pool keeps no entry for a sandbox that lives as long as a session */
 	*drv_pid = pid;
 	return 1;
 }

@@ -55,6 +55,21 @@ static bool from_pool(isol8_session *s)
 	return true;
 }
 
+/* The pool's driver is let go (quietly: nothing ran in it) once anything has changed the sandbox
+ * before the first code exec — a put, a --cmd exec, a setup script, files with the exec: a
+ * driver started afterwards would see them as it starts (the user site directory, .pth files,
+ * a module in /sandbox shadowing one it imports). The next code exec starts its own. */
+static void pooled_driver_drop(isol8_session *s)
+{
+	if (!s->drv_pooled)
+		return;
+	sandbox_proc_close(&s->drv); /* EOF on its requests: it ends */
+	s->drv.pid = 0;
+	s->drv_pooled = false;
+	isol8_free_strv(s->drv_env);
+	s->drv_env = NULL;
+}
+
 /* Whether the pool's driver can be the one start_process would start for req. It started with
  * the pool's base environment; the driver start_process would start gets that plus what
  * figures_env adds for a python session (MPLBACKEND, …). Those go into s->drv_env, sent with
@@ -66,12 +81,15 @@ static bool pooled_driver_fits(isol8_session *s, const isol8_request *req)
 	char **envp = isol8_build_env(&s->opt, s->env, s->nenv);
 	figures_env(&envp, req, &s->opt);
 	char **base = warm_base_env();
-	bool fits = true;
+	struct pollfd gone = {s->drv.reply, POLLIN, 0};
+	bool fits = poll(&gone, 1, 0) == 0; /* not dead since the pool made it */
 	for (char **b = base; *b && fits; b++)
 		fits = env_has(envp, *b);
 	size_t n = 0;
 	for (char **e = envp; fits && *e; e++)
-		if (!env_has(base, *e)) {
+		if (!env_has(base, *e) && warm_read_at_startup("python3", *e)) {
+			fits = false; /* too late for os.environ: python3 read it as it started */
+		} else if (!env_has(base, *e)) {
 			s->drv_env = xrealloc(s->drv_env, (n + 2) * sizeof *s->drv_env);
 			s->drv_env[n++] = xstrdup(*e);
 			s->drv_env[n] = NULL;
@@ -330,15 +348,9 @@ static void emit(isol8_event_fn fn, void *ctx, isol8_event_type type, const char
 static isol8_proc *driver_for_exec(isol8_session *s, const isol8_request *req, isol8_event_fn fn, void *ctx,
 				   isol8_result *res, bool *restarted, isol8_err *err)
 {
-	if (s->drv_pooled) {
-		s->drv_pooled = false;
-		if (!pooled_driver_fits(s, req)) {
-			sandbox_proc_close(&s->drv); /* EOF on its requests: it ends */
-			s->drv.pid = 0;
-			isol8_free_strv(s->drv_env);
-			s->drv_env = NULL;
-		}
-	}
+	if (s->drv_pooled && !pooled_driver_fits(s, req))
+		pooled_driver_drop(s);
+	s->drv_pooled = false;
 	if (!s->drv.pid) {
 		if (start_driver(s, req, err) < 0)
 			return NULL;
@@ -486,6 +498,8 @@ int session_exec(isol8_session *s, const isol8_request *req, const isol8_options
 	uuid_v4(res->execution_id);
 	snprintf(res->runtime, sizeof res->runtime, "%s", req->runtime);
 	snprintf(res->sandbox_id, sizeof res->sandbox_id, "%s", s->sb.id);
+	if (req->nfiles || req->setup_script || req->cmd)
+		pooled_driver_drop(s);
 	for (size_t i = 0; i < req->nfiles; i++)
 		if (sandbox_put_file(&s->sb, req->files[i].path, req->files[i].data, req->files[i].len, req->files[i].mode, err) < 0)
 			return -1;
@@ -540,6 +554,7 @@ int session_put(isol8_session *s, const char *path, const void *data, size_t len
 	char *p = resolve_sandbox_path(path, err);
 	if (!p)
 		return -1;
+	pooled_driver_drop(s);
 	int rc = sandbox_put_file(&s->sb, p, data, len, 0644, err);
 	free(p);
 	return rc;

@@ -40,7 +40,7 @@ const char *const *warm_argv(const char *runtime)
 }
 
 /* Read by the interpreter while it starts, before the driver could apply the run's value. */
-static bool read_at_startup(const char *interp, const char *kv)
+bool warm_read_at_startup(const char *interp, const char *kv)
 {
 	static const char *const common[] = {"LANG=", "LANGUAGE=", "LC_", "TZ=", NULL};
 	static const char *const python[] = {"PYTHON", NULL};
@@ -71,7 +71,7 @@ static bool env_fits(const char *interp, char *const *envp, char *const *base)
 		for (char *const *b = base; *b; b++)
 			if (!strncmp(*b, *e, kl))
 				return false; /* a start-up variable of ours, with another value */
-		if (read_at_startup(interp, *e))
+		if (warm_read_at_startup(interp, *e))
 			return false;
 	}
 	return true;
@@ -164,27 +164,45 @@ bool warm_has_zygote(const char *runtime)
 
 /* Threat: the zygote runs as the pool's user (root) on the host, so what it execs, loads or
  * imports must be no one else's to change. A path is trusted when it and every directory above
- * it that exists belong to root or to us and are writable by no one else (a part that does not
- * exist cannot be created by anyone else then). */
-static bool trusted_path(const char *path)
+ * it that exists belong to root or to us and are writable by no one else — or, for a directory
+ * above it, writable by others but sticky (/tmp), which keeps them from replacing what is ours
+ * in it. A part that does not exist is fine below a directory no one else may write to (no one
+ * else can create it), not below a sticky one. A link is followed and where it leads checked. */
+static bool trusted_path_at(const char *path, int depth)
 {
 	char p[PATH_MAX];
-	if (path[0] != '/' || snprintf(p, sizeof p, "%s", path) >= (int)sizeof p)
+	if (path[0] != '/' || depth > 8 || snprintf(p, sizeof p, "%s", path) >= (int)sizeof p)
 		return false;
+	bool open_above = false; /* the directory above is writable by others, but sticky */
 	for (char *end = p + 1;; end++) {
 		if (*end && *end != '/')
 			continue;
 		char c = *end;
 		*end = 0;
 		struct stat st;
-		if (stat(p, &st) < 0)
-			return errno == ENOENT;
-		if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022))
+		if (lstat(p, &st) < 0)
+			return errno == ENOENT && !open_above;
+		if (S_ISLNK(st.st_mode)) { /* where it leads must be trusted too; a dangling one is not */
+			char *to = realpath(p, NULL);
+			bool ok = to && trusted_path_at(to, depth + 1);
+			free(to);
+			if (!ok || stat(p, &st) < 0)
+				return false;
+		}
+		if (st.st_uid != 0 && st.st_uid != geteuid())
+			return false;
+		open_above = (st.st_mode & 022) != 0;
+		if (open_above && (!c || !S_ISDIR(st.st_mode) || !(st.st_mode & S_ISVTX)))
 			return false;
 		if (!c)
 			return true;
 		*end = c;
 	}
+}
+
+static bool trusted_path(const char *path)
+{
+	return trusted_path_at(path, 0);
 }
 
 static bool trusted_file(const char *path)
@@ -349,7 +367,7 @@ void warm_zygote_stop(isol8_zygote *z)
 		if (n > 0)
 			fprintf(stderr, "[ERR] isol8-pool: the zygote said: %.*s%s", (int)n, b, b[n - 1] == '\n' ? "" : "\n");
 	}
-	if (z->err > 0)
+	if (z->err >= 0)
 		close(z->err);
 	if (z->sock >= 0)
 		close(z->sock);

@@ -30,6 +30,9 @@ bool warm_fits(const isol8_request *r, char *const *argv, char *const *envp, cha
  * its client check that they agree (they may see different ISOL8_RUNTIMES). */
 char **warm_base_env(void);
 uint64_t warm_env_digest(char *const *env);
+/* Whether interp ("python3" or "node") reads variable kv ("K=V") while it starts, before a
+ * driver could apply a run's value (PYTHON*, NODE_*, LANG, LC_*, TZ, …). */
+bool warm_read_at_startup(const char *interp, const char *kv);
 /* Whether env (NULL-terminated, may be NULL) holds the entry kv exactly. */
 bool env_has(char *const *env, const char *kv);
 /* Sends the run to the driver on chan (the cold argv decides inline or file) and closes chan. */

@@ -41,6 +41,14 @@ int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[IS
 	return 0;
 }
 
+void sandbox_own(isol8_sandbox *sb)
+{
+	sb->adopted = false;
+	sb->forked_init = true; /* not our child: its pidfd says when it has exited */
+	free(sb->record);
+	sb->record = rundir_sandbox_record(isol8_run_dir(), sb->id);
+}
+
 void sandbox_hand_record_to(isol8_sandbox *sb, pid_t supervisor)
 {
 	sandbox_write_record(sb, isol8_run_dir(), supervisor);

@@ -141,6 +141,10 @@ void sandbox_handover_fds(const isol8_sandbox *sb, int fds[ISOL8_HANDOVER_FDS]);
 /* Rebuilds a sandbox received from another process; takes ownership of the fds. Its run-dir
  * record is the sender's to rewrite (sandbox_hand_record_to), off the receiver's critical path. */
 int sandbox_adopt(isol8_sandbox *sb, const char *id, pid_t pid, const int fds[ISOL8_HANDOVER_FDS], isol8_err *err);
+/* After sandbox_adopt: the holder, not the pool, ends this one — kills it, waits for its init by
+ * its pidfd and removes its cgroup and record (a session's, which lives for hours: the pool
+ * keeps no entry for it). */
+void sandbox_own(isol8_sandbox *sb);
 /* Rewrites the run-dir record of a sandbox handed over to process supervisor, so that
  * isol8-cleanup judges by that process (alive: the sandbox is in use) and not by the sender. */
 void sandbox_hand_record_to(isol8_sandbox *sb, pid_t supervisor);

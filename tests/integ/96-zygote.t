@@ -114,6 +114,30 @@ is "$OUT" "module://isol8_mpl svg" "…with the figures' variables, as a session
 capture "$S" exec zt -e 'import os, builtins; print(os.path.exists("/sandbox/left.txt"), hasattr(builtins, "isol8_left"), "x" in globals())'
 is "$OUT" "False False False" "two sessions from one zygote share nothing"
 for s in zs cs zt; do "$S" delete "$s" >/dev/null; done
+# what changes the sandbox before the first code exec lets the pool's interpreter go, so that the
+# one that runs sees it as it starts: here a .pth file in the user site directory, written by a
+# --cmd exec (and a put), which python3 runs at start-up
+site=/sandbox/.local/lib/python3.$(/usr/bin/python3 -c 'import sys; print(sys.version_info.minor)')/site-packages
+pth_case() {
+	"$S" create --id "$1" -r python >/dev/null
+	"$S" exec "$1" --cmd "mkdir -p $site && echo 'X = 5' >$site/isol8probe.py" >/dev/null
+	printf 'import isol8probe\n' | "$S" put "$1" "$site/isol8probe.pth" - >/dev/null
+	capture "$S" exec "$1" -e 'import sys; print("isol8probe" in sys.modules)'
+}
+wait_session
+z0=$(status | jq .zygoteHits)
+pth_case zp1
+pooled="$OUT|$ERR|$RC|$(( $(status | jq .zygoteHits) - z0 ))"
+ISOL8_NO_POOL=1 pth_case zp2
+is "$pooled" "$OUT|$ERR|$RC|1" "a --cmd exec and a put before the first code exec: its interpreter starts after them, as without a pool (no restart said)"
+for s in zp1 zp2; do "$S" delete "$s" >/dev/null; done
+# a variable python3 reads as it starts, which os.environ could only set too late
+wait_session
+"$S" create --id zh -r python --secret PYTHONHASHSEED=123 >/dev/null
+capture "$S" exec zh -e 'print(hash("isol8"))'
+is "$OUT|$RC" "$(PYTHONHASHSEED=123 /usr/bin/python3 -c 'print(hash("isol8"))')|0" \
+	"a start-up variable (PYTHONHASHSEED): the session's interpreter started with it, not the pool's"
+"$S" delete zh >/dev/null
 
 # ---- replaced after zygote.maxForks and zygote.maxAgeMs ---------------------------------------
 stop_pool
@@ -164,6 +188,20 @@ is "$OUT|$(( $(status | jq .warmHits) - h0 ))|$(status | jq .zygoteHits)" "2|1|0
 for i in 1 2 3; do wait_warm; "$RUN" -e 'print(2)' >/dev/null; done
 like "$(grep -c 'isol8-zygote.so' "$WORK/lone.err") $(grep -c 'not forking python from a zygote' "$WORK/lone.err") $(grep -c 'not forking python-session from a zygote' "$WORK/lone.err")" '^6 1 1$' \
 	"…three tries for runs and three for sessions, then it stops trying until SIGHUP"
+stop_pool
+# a library in a directory anyone may write to: refused (the zygote runs as root); and the same
+# tree below a sticky directory such as /tmp is fine (nobody else can replace what is ours there)
+mkdir -p "$WORK/open/bin"; cp "$POOL" "$BIN/isol8-zygote.so" "$WORK/open/bin/"; chmod 0777 "$WORK/open"
+"$WORK/open/bin/isol8-pool" --size 1 --runtimes python 2>"$WORK/open.err" & pl=$!
+for i in $(seq 200); do grep -q 'not beside' "$WORK/open.err" && break; sleep 0.05; done
+like "$(head -1 "$WORK/open.err")" 'is not beside isol8-pool nor in ../lib/isol8/ \(or is writable by others\)' \
+	"isol8-zygote.so below a directory anyone may write to: no zygote"
+stop_pool
+chmod 1777 "$WORK/open"
+"$WORK/open/bin/isol8-pool" --size 1 --runtimes python 2>"$WORK/open.err" & pl=$!
+wait_warm
+zrun -e 'print(7)'
+is "$OUT|$ZH|$(cat "$WORK/open.err" | grep -c ERR)" "7|1|0" "…below a sticky one (as /tmp): zygotes as usual"
 stop_pool
 # a zygote killed: the pool starts another and keeps serving
 start_pool
