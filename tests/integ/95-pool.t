@@ -9,7 +9,7 @@ is "$(jqr .warm)" false "without a pool: the cold path"
 capture "$POOL" status
 is "$OUT" '{"running":false}' "pool status says when no pool runs"
 
-"$POOL" --size 2 2>/dev/null & pl=$!
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1" "$POOL" --size 2 2>/dev/null & pl=$!
 for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
 capture "$POOL" status
 is "$(jqr '[.running, .strategy, .size, .ready, .kinds.plain, .kinds.python, .kinds.node, .kinds["python-session"]] | map(tostring) | join(" ")')" \
@@ -74,19 +74,26 @@ is "$(jqr ".discarded > $d0 and .kinds.python == 2")" true "a pooled interpreter
 capture "$RUN" --json -e 'print(2)'
 is "$(jqr '[.stdout, .status] | join(" ")')" "2 ok" "…and runs still work"
 
-# a burst of 100 runs: the pool keeps its size plus what demand adds (at most 16 per kind, four
-# kinds here), its memory bounded
+# bursts of 100 runs: the pool keeps its size plus what demand adds (at most 16 per kind, four
+# kinds here), and its memory stays bounded: measured over a second burst, once the first has
+# grown the allocator's caches and the sandboxes demand added. (Under AddressSanitizer freed
+# memory waits in a quarantine, 256 MB by default, which would read as growth: this file's
+# pool keeps 1 MB.)
+burst() {
+	local i pids=()
+	for i in $(seq 100); do
+		"$RUN" -e 'pass' >/dev/null 2>&1 & pids+=($!)
+		if [ ${#pids[@]} = 8 ]; then wait "${pids[@]}"; pids=(); fi
+	done
+	[ ${#pids[@]} = 0 ] || wait "${pids[@]}"
+}
+burst
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$pl/status)
-pids=()
-for i in $(seq 100); do
-	"$RUN" -e 'pass' >/dev/null 2>&1 & pids+=($!)
-	if [ ${#pids[@]} = 8 ]; then wait "${pids[@]}"; pids=(); fi
-done
-[ ${#pids[@]} = 0 ] || wait "${pids[@]}"
+burst
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$pl/status)
 capture "$POOL" status
-ok $([ "$(jqr .ready)" -le $((4 * (2 + 16))) ] && echo 0 || echo 1) "after 100 runs the pool holds at most its size and what demand adds ($(jqr .ready) ready, $(jqr .hits) hits)"
-ok $([ $((rss1 - rss0)) -lt 4096 ] && echo 0 || echo 1) "the pool's own memory stays bounded (RSS ${rss0} → ${rss1} KB)"
+ok $([ "$(jqr .ready)" -le $((4 * (2 + 16))) ] && echo 0 || echo 1) "after 200 runs the pool holds at most its size and what demand adds ($(jqr .ready) ready, $(jqr .hits) hits)"
+ok $([ $((rss1 - rss0)) -lt 4096 ] && echo 0 || echo 1) "the pool's own memory stays bounded (RSS ${rss0} → ${rss1} KB over the second 100 runs)"
 
 # --max-age: pooled sandboxes older than that are replaced
 "$POOL" status >/dev/null
