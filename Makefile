@@ -181,13 +181,14 @@ fuzz: deps $(BUILD)/fuzz_proxy $(BUILD)/fuzz_http
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/isol8 $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man3
+		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(PUBLIC_LIBA) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(BUILD)/bin/isol8-zygote.so $(DESTDIR)$(PREFIX)/lib/isol8/
 	install -m 0644 lib/isol8.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 0644 man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 
 # bwrap is only a comparison point for the benchmark, not a dependency of isol8.
 $(BUILD)/bench-lib: bench/lib_bench.c $(LIBA)
