@@ -5,8 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 POOL="$BIN/isol8-pool"
 "$POOL" --size 2 2>"$WORK/pool.log" & service $!
-for i in $(seq 200); do "$POOL" status 2>/dev/null | grep -q '"ready":6' && break; sleep 0.05; done
-is "$("$POOL" status | jq -c '[.ready, .kinds]')" '[6,{"plain":2,"python":2,"node":2}]' "the pool is ready: 2 plain, 2 python, 2 node"
+for i in $(seq 200); do "$POOL" status 2>/dev/null | grep -q '"ready":8' && break; sleep 0.05; done
+is "$("$POOL" status | jq -c '[.ready, .kinds]')" '[8,{"plain":2,"python":2,"node":2,"python-session":2}]' \
+	"the pool is ready: 2 plain, 2 python, 2 node, 2 python sessions' interpreters"
 WARM_RUNTIMES="python node"
 cli_workload warm
 diag "pool: $("$POOL" status | jq -c '{hits, warmHits, misses, discarded}')"
