@@ -59,7 +59,8 @@ send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"request
 send({"jsonrpc": "2.0", "id": 6, "method": "ping"})
 m, seen = until(lambda m: m.get("id") == 6, 10)
 time.sleep(1)
-left = subprocess.run(["pgrep", "-f", "sleep 30"], capture_output=True).stdout.strip()
+# the whole command line, anchored: "sleep 300" elsewhere on the machine is not the run's
+left = subprocess.run(["pgrep", "-f", "^sleep 30$"], capture_output=True).stdout.strip()
 check("cancellation ends the run: no answer for it, no process left", m is not None and not any(s.get("id") == 5 for s in seen) and not left, (seen, left))
 for bad, code, name in ((b"{not json", -32700, "malformed JSON: parse error"),
                         ({"jsonrpc": "2.0", "id": 7, "method": "no/such"}, -32601, "an unknown method: method not found"),
