@@ -167,10 +167,9 @@ static void payload_fds(int in, int out, int errout, int *errfd, int chan)
 	}
 	close(*errfd);
 	*errfd = ef;
-	int errfd_ = ef;
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errout, 2) < 0) {
 		isol8_fail(&err, ISOL8_E_INTERNAL, errno, "dup2");
-		payload_fail(errfd_, &err);
+		payload_fail(ef, &err);
 	}
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (chan >= 0) {
@@ -180,7 +179,7 @@ static void payload_fds(int in, int out, int errout, int *errfd, int chan)
 		if (rep_copy < 0 || dup2(req, 3) < 0 || dup2(rep_copy, 4) < 0 || fcntl(3, F_SETFD, 0) < 0 ||
 		    fcntl(4, F_SETFD, 0) < 0) {
 			isol8_fail(&err, ISOL8_E_INTERNAL, errno, "driver channel");
-			payload_fail(errfd_, &err);
+			payload_fail(ef, &err);
 		}
 	}
 }
