@@ -125,11 +125,36 @@ secs=$(echo "$(date +%s.%N) - $t0" | bc)
 ok $(lt "$secs" 15) "every request of the first key ended, bounded by timeout + serve.graceMs (${secs%.*}s)"
 codes="$(cat "$WORK/get.code") $(sort "$WORK/ex1.code" "$WORK/ex2.code" "$WORK/op1.code" "$WORK/op2.code" | tr '\n' ' ')"
 like "$codes" "^(400|504) " "GET /file on a FIFO: refused or 504, not a hang ($codes)"
-like "$codes" "429" "the key's second concurrent execution: 429 (serve.maxConcurrentPerKey, half the slots with two keys)"
-like "$(cat "$WORK"/ex*.out "$WORK"/op*.out)" "serve.maxConcurrentPerKey" "…which names the setting"
+# The key's share (serve.maxConcurrentPerKey: 1, half the slots with two keys), without a race.
+# The four requests above need not overlap (none of them hangs any more), and when they do, the
+# key's connection cap (serve.maxConnectionsPerKey: 2) may refuse them before its share does. So
+# one execution of the key hangs on a FIFO of its own until its timeout, and one more comes
+# while it holds the share. Each step waits for a state, not for a time: first every connection
+# process of the server (a child of it) has ended, so no earlier request holds a share or a
+# connection; then the hanging one holds a slot (so the share); then it is the only connection
+# left. The second execution is then the key's second connection of two: only the share can
+# refuse it.
+conns_left() { # conns_left N: wait (up to 15 s) until the server has N connection processes
+	local i
+	for i in $(seq 300); do [ "$(pgrep -P $SPID | wc -l)" = "$1" ] && return; sleep 0.05; done
+	diag "the server still has $(pgrep -P $SPID | wc -l) connection processes, not $1"
+}
+conns_left 0
+curl -s -o "$WORK/hold.out" -w '%{http_code}\n' --max-time 60 -H "Authorization: Bearer $KA" \
+	--data-binary '{"request":{"runtime":"python","code":"import os; os.mkfifo(\"/sandbox/h\"); open(\"/sandbox/h\").read()","timeoutMs":3000}}' \
+	"$URL/execute" > "$WORK/hold.code" & h=$!
+for i in $(seq 300); do req GET /metrics "$KB"; grep -qx 'isol8_in_flight 1' <<<"$OUT" && break; sleep 0.05; done
+refused=$(sed -n 's/^isol8_rejected_total{reason="key_share"} //p' <<<"$OUT")
+conns_left 1
+req POST /execute "$KA" '{"request":{"runtime":"python","code":"print(2)"}}'
+held=$(kill -0 $h 2>/dev/null && echo "while the first still ran" || echo "but the first had ended")
+is "$CODE" 429 "the key's second concurrent execution: 429 ($held)"
+like "$(jqr .error)" "serve\.maxConcurrentPerKey" "…which names the setting"
+wait $h
+conns_left 0
 req GET /metrics "$KA"
 is "$(grep '^isol8_in_flight' <<<"$OUT")" 'isol8_in_flight 0' "no execution slot is still held"
-like "$(grep reason=.key_share <<<"$OUT")" 'isol8_rejected_total\{reason="key_share"\} [1-9]' "/metrics counts the per-key refusals"
+is "$(sed -n 's/^isol8_rejected_total{reason="key_share"} //p' <<<"$OUT")" "$((${refused:-0} + 1))" "/metrics counts the per-key refusal"
 req DELETE /session/fifo "$KA"
 is "$CODE" 200 "the session is deleted"
 if [ "$CODE" != 200 ]; then # a stuck supervisor: end it, so the checks below see only this file's faults
