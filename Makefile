@@ -23,7 +23,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPERS   := $(BUILD)/tests/try-syscall $(BUILD)/examples/engine $(BUILD)/tests/lib-run
 
 .PHONY: all deps demo check check-asan install clean unit bench fuzz stress cluster
-all: $(BINS) $(BUILD)/bin/isol8-zygote.so $(UNIT_BINS) $(HELPERS) $(PUBLIC_LIBA)
+all: $(BINS) $(BUILD)/bin/isol8-zygote.so $(BUILD)/bin/isol8-zygote-bash.so $(UNIT_BINS) $(HELPERS) $(PUBLIC_LIBA)
 
 deps:
 	@bash scripts/deps.sh
@@ -87,6 +87,13 @@ $(BUILD)/pic/libisol8util.a: $(PIC_OBJ)
 $(BUILD)/bin/isol8-zygote.so: bin/isol8-zygote/zygote.c $(BUILD)/pic/libisol8util.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"; $(CC) $(PIC_CFLAGS) -shared -Wl,-z,relro,-z,now,-z,noexecstack $< -o $@ \
+		$(BUILD)/pic/libisol8util.a $(LIBS)
+# isol8-zygote-bash.so, the same for bash: a loadable builtin, against the headers of the
+# bash that loads it (Debian's bash-builtins; its symbols come from bash at load time).
+BASH_INC := -isystem /usr/include/bash -isystem /usr/include/bash/include -isystem /usr/include/bash/builtins
+$(BUILD)/bin/isol8-zygote-bash.so: bin/isol8-zygote/bash.c $(BUILD)/pic/libisol8util.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"; $(CC) $(PIC_CFLAGS) $(BASH_INC) -shared -Wl,-z,relro,-z,now,-z,noexecstack $< -o $@ \
 		$(BUILD)/pic/libisol8util.a $(LIBS)
 
 MCP_SRC := $(wildcard bin/isol8-mcp/*.c)
@@ -184,7 +191,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(PUBLIC_LIBA) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0755 $(BUILD)/bin/isol8-zygote.so $(DESTDIR)$(PREFIX)/lib/isol8/
+	install -m 0755 $(BUILD)/bin/isol8-zygote.so $(BUILD)/bin/isol8-zygote-bash.so $(DESTDIR)$(PREFIX)/lib/isol8/
 	install -m 0644 lib/isol8.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/

@@ -10,12 +10,15 @@ story). Not a timed test: run it, read it.
 2. The cold path (no pool): `isol8 run` against the bare interpreter and bwrap (when installed),
    interleaved; what each adds over the bare interpreter.
 3. Memory: the PSS of N live python sessions (supervisor, init and interpreter), per session.
+4. Bash: echo 1 through `isol8 run` with bash's zygote and with --no-zygote (a plain pooled
+   sandbox, bash exec'd in it), one of each in turn, paced and back to back, then at
+   concurrency 4; bare /bin/bash -c alongside.
 
 With --vs OTHER/bin (another build, before a change), that build's `isol8 run` through its own
 pool and its cold `isol8 run` are measured in the same run, side by side.
 
 usage: bench/throughput.py [--runs N] [--conc 1,2,4,8] [--cold N] [--sessions N] [--bin build/bin]
-                           [--vs OTHER/bin]"""
+                           [--vs OTHER/bin] [--only load,cold,sessions,bash]"""
 import argparse, atexit, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -28,6 +31,7 @@ ap.add_argument("--cold", type=int, default=40, help="rounds of the cold table")
 ap.add_argument("--sessions", type=int, default=20)
 ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
 ap.add_argument("--vs", metavar="BIN", help="another build's bin dir, measured side by side")
+ap.add_argument("--only", default="load,cold,sessions,bash", help="which tables")
 args = ap.parse_args()
 BIN = os.path.abspath(args.bin)
 VS = os.path.abspath(args.vs) if args.vs else None
@@ -58,8 +62,8 @@ def remove_cgroup_parents():
             pass
 
 
-def start_pool(env, *extra, size=4, bin_dir=None):
-    p = subprocess.Popen([f"{bin_dir or BIN}/isol8-pool", "--size", str(size), "--runtimes", "python", *extra], env=env,
+def start_pool(env, *extra, size=4, bin_dir=None, runtimes="python"):
+    p = subprocess.Popen([f"{bin_dir or BIN}/isol8-pool", "--size", str(size), "--runtimes", runtimes, *extra], env=env,
                          stderr=subprocess.PIPE, text=True)
     p.stderr.readline()  # "isol8-pool: N ready on …" once the first fill is done
     threading.Thread(target=p.stderr.read, daemon=True).start()
@@ -258,6 +262,49 @@ def session_table():
     print(f"| forked by the pool's zygote ({hits} of {args.sessions}) | {zyg:.2f} | {int(24 * 1024 / zyg)} |\n")
 
 
-load_table()
-cold_table()
-session_table()
+def bash_table():
+    """Bash's zygote against a plain pooled sandbox (bash exec'd in it), two pools side by side:
+    one run of each in turn (rotating), paced and back to back, and then sustained load at
+    concurrency 4 for each in turn; bare /bin/bash -c alongside."""
+    da, env_a = run_dir()
+    db, env_b = run_dir()
+    pool_a = start_pool(env_a, runtimes="bash")
+    pool_b = start_pool(env_b, "--no-zygote", runtimes="bash")
+
+    def run(env):
+        return lambda: timed([f"{BIN}/isol8", "run", "-r", "bash", "-e", "echo 1"], env)[0] * 1000
+    cases = {"bare bash -c": lambda: timed(["/bin/bash", "-c", "echo 1"], BASE_ENV)[0] * 1000,
+             "isol8 run, bash's zygote": run(env_a),
+             "isol8 run, no zygote (plain pooled sandbox)": run(env_b)}
+    try:
+        w0 = pool_status(env_a)["zygoteHits"]
+        paced = interleave(cases, args.runs, pause=0.03, rotate=True)
+        b2b = interleave(cases, args.runs, rotate=True)
+        forked = pool_status(env_a)["zygoteHits"] - w0
+        loads = {name: measure(lambda f=f: f() / 1000, 4, args.runs, env)
+                 for (name, f), env in zip(cases.items(), (None, env_a, env_b))}
+    finally:
+        pool_a.terminate(); pool_b.terminate(); pool_a.wait(); pool_b.wait()
+        shutil.rmtree(da, ignore_errors=True); shutil.rmtree(db, ignore_errors=True)
+    print(f"## Bash: echo 1, {args.runs} rounds of each path in turn, pools of 4 "
+          f"({forked} of {2 * args.runs + 1} zygote runs forked)\n")
+    print("| path | paced p50 ms | paced p99 ms | back to back p50 ms | p99 ms | at concurrency 4, runs/s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for k in cases:
+        print(f"| {k} | {statistics.median(paced[k]):.1f} | {pct(paced[k], 0.99):.1f} | "
+              f"{statistics.median(b2b[k]):.1f} | {pct(b2b[k], 0.99):.1f} | {loads[k]['rate']:.1f} |")
+    z, p = "isol8 run, bash's zygote", "isol8 run, no zygote (plain pooled sandbox)"
+    print(f"\nthe zygote against a plain pooled sandbox, p50: paced {statistics.median(paced[z]) - statistics.median(paced[p]):+.1f} ms, "
+          f"back to back {statistics.median(b2b[z]) - statistics.median(b2b[p]):+.1f} ms; "
+          f"rate at concurrency 4 {loads[z]['rate'] / loads[p]['rate']:.2f}x\n")
+
+
+only = args.only.split(",")
+if "load" in only:
+    load_table()
+if "cold" in only:
+    cold_table()
+if "sessions" in only:
+    session_table()
+if "bash" in only:
+    bash_table()

@@ -18,6 +18,7 @@ have_hdr() { [ -e "/usr/include/$1" ] || [ -e "/usr/include/x86_64-linux-gnu/$1"
 have_hdr seccomp.h || need_pkgs+=(libseccomp-dev)
 have_hdr jv.h      || need_pkgs+=(libjq-dev libonig-dev)
 have_hdr pcre2.h   || need_pkgs+=(libpcre2-dev)
+have_hdr bash/builtins.h || need_pkgs+=(bash-builtins)   # the bash zygote: a loadable builtin
 have_hdr curl/curl.h || need_pkgs+=(libcurl4-openssl-dev)
 have_hdr openssl/sha.h || need_pkgs+=(libssl-dev)          # isol8-serve: key digests
 have_hdr sqlite3.h || need_pkgs+=(libsqlite3-dev)            # isol8-serve: keys in SQLite

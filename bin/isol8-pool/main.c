@@ -42,9 +42,10 @@
 #include "state/rundir.h"
 
 #define MAX_POOL 64   /* per kind */
-#define NWARM 2       /* warm_runtimes[] */
+#define NWARM 3       /* warm_runtimes[] */
 #define MAX_IMAGES 8  /* config poolImages */
 #define PYTHON_KIND 1               /* warm_runtimes[0] */
+#define BASH_KIND 3                 /* warm_runtimes[2]: only forked by its zygote */
 #define SESSION_KIND (1 + NWARM)      /* python sessions' interpreters, forked by python's zygote */
 #define FIRST_IMAGE (2 + NWARM)
 #define NKINDS (FIRST_IMAGE + MAX_IMAGES) /* plain, warm_runtimes[], python sessions, then images */
@@ -63,11 +64,11 @@ static const char usage[] =
 	"\n"
 	"Keep N prepared single-use sandboxes ready for isol8 run (default: config poolSize, or its\n"
 	"\"clean\" count). fast (config poolStrategy; default) also keeps N per runtime of LIST\n"
-	"(default python,node; \"none\" for none) with the interpreter already running; secure starts\n"
-	"every interpreter only when the run arrives. --max-age replaces sandboxes older than MS\n"
-	"(default 600000). Warm python sandboxes are forked from a zygote, an interpreter started once\n"
-	"(config zygote); --no-zygote starts python3 in each instead. SIGHUP re-reads the config;\n"
-	"SIGTERM removes every pooled sandbox and exits.\n";
+	"(default python,node,bash; \"none\" for none) with the interpreter already running; secure\n"
+	"starts every interpreter only when the run arrives. --max-age replaces sandboxes older than MS\n"
+	"(default 600000). Warm python and bash sandboxes are forked from a zygote, an interpreter\n"
+	"started once (config zygote); --no-zygote starts python3 in each instead, and bash cold.\n"
+	"SIGHUP re-reads the config; SIGTERM removes every pooled sandbox and exits.\n";
 
 enum state { BUILDING, STARTING, READY };
 
@@ -183,6 +184,8 @@ static bool kind_wanted(const struct pool *p, int kind)
 		return kind - FIRST_IMAGE < p->nimg;
 	if (kind == SESSION_KIND) /* only forked: without python's zygote there are none */
 		return p->fast && p->warm_on[PYTHON_KIND] && p->zyg_on[SESSION_KIND];
+	if (kind == BASH_KIND) /* bash has no driver of its own: without its zygote it runs cold */
+		return p->fast && p->warm_on[BASH_KIND] && p->zyg_on[BASH_KIND];
 	return kind == 0 || (p->fast && p->warm_on[kind]);
 }
 
@@ -234,7 +237,7 @@ static int start_slot(struct pool *p, int kind)
 	isol8_err err = {0};
 	cfg.zygote = is_warm(kind) ? zygote_for(p, kind) : NULL;
 	cfg.zygote_session = kind == SESSION_KIND;
-	if (kind == SESSION_KIND && !cfg.zygote)
+	if ((kind == SESSION_KIND || kind == BASH_KIND) && !cfg.zygote)
 		return -1; /* said by zygote_for */
 	if (sandbox_start(&s->sb, &cfg, &err) < 0) {
 		fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
@@ -244,7 +247,7 @@ static int start_slot(struct pool *p, int kind)
 	}
 	s->forked = s->sb.forked_init;
 	s->drv_pid = 0;
-	if (kind == SESSION_KIND && !s->forked) { /* only a zygote's fork runs the session driver */
+	if ((kind == SESSION_KIND || kind == BASH_KIND) && !s->forked) { /* only a zygote's fork runs their driver */
 		sandbox_destroy(&s->sb);
 		return -1;
 	}
@@ -565,7 +568,7 @@ static int load(struct pool *p, int size_flag, const char *strategy_flag, const 
 	const char *strategy = strategy_flag ? strategy_flag : config_str(&p->cfg, "poolStrategy", "fast");
 	p->fast = strcmp(strategy, "secure") != 0;
 	for (int k = 1; k <= NWARM; k++) {
-		const char *rt = kind_name_of(p, k), *l = runtimes_flag ? runtimes_flag : "python,node";
+		const char *rt = kind_name_of(p, k), *l = runtimes_flag ? runtimes_flag : "python,node,bash";
 		size_t n = strlen(rt);
 		const char *hit = strstr(l, rt);
 		/* a whole item of the comma list */
@@ -763,11 +766,15 @@ static void parse_args(int argc, char **argv, struct pool *p, struct pool_args *
 				isol8_die("--strategy takes fast or secure");
 			a->strategy = optarg;
 		} else if (c == 'r') {
-			/* every item must be a runtime with a warm driver, or the list is "none" */
+			/* every item must be a runtime that can be pre-started, or the list is "none" */
 			char *l = xstrdup(optarg), *save = NULL;
-			for (char *t = strtok_r(l, ",", &save); t; t = strtok_r(NULL, ",", &save))
-				if (!warm_argv(t) && strcmp(optarg, "none"))
-					isol8_die("--runtimes: \"%s\" cannot be pre-started (python, node, or none)", t);
+			for (char *t = strtok_r(l, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				bool known = false;
+				for (const char *const *w = warm_runtimes; *w && !known; w++)
+					known = !strcmp(t, *w);
+				if (!known && strcmp(optarg, "none"))
+					isol8_die("--runtimes: \"%s\" cannot be pre-started (python, node, bash, or none)", t);
+			}
 			free(l);
 			a->runtimes = optarg;
 		} else if (c == 'z') {

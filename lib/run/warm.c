@@ -26,7 +26,8 @@
  * look like python3 -c / python3 FILE and node -e / node FILE): warm_python, warm_node. */
 #include "warm_drivers.h"
 
-const char *const warm_runtimes[] = {"python", "node", NULL};
+/* bash has no driver started in its sandbox: only its zygote pre-starts it (warm_has_zygote) */
+const char *const warm_runtimes[] = {"python", "node", "bash", NULL};
 
 const char *const *warm_argv(const char *runtime)
 {
@@ -42,10 +43,12 @@ const char *const *warm_argv(const char *runtime)
 /* Read by the interpreter while it starts, before the driver could apply the run's value. */
 bool warm_read_at_startup(const char *interp, const char *kv)
 {
-	static const char *const common[] = {"LANG=", "LANGUAGE=", "LC_", "TZ=", NULL};
+	/* the dynamic loader's and libc's (LD_PRELOAD, LD_LIBRARY_PATH, tunables) act before main */
+	static const char *const common[] = {"LANG=", "LANGUAGE=", "LC_", "TZ=", "LD_", "GLIBC_TUNABLES=", "MALLOC_", NULL};
 	static const char *const python[] = {"PYTHON", NULL};
 	static const char *const node[] = {"NODE_", "UV_", "OPENSSL_", "SSL_", "ICU_", NULL};
-	const char *const *lists[] = {common, !strcmp(interp, "python3") ? python : node};
+	static const char *const bash[] = {"POSIXLY_CORRECT=", "POSIX_PEDANTIC=", NULL}; /* read before main()'s jump target */
+	const char *const *lists[] = {common, !strcmp(interp, "python3") ? python : !strcmp(interp, "bash") ? bash : node};
 	for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
 		for (const char *const *p = lists[l]; *p; p++)
 			if (!strncmp(kv, *p, strlen(*p)))
@@ -83,10 +86,10 @@ bool warm_fits(const isol8_request *r, char *const *argv, char *const *envp, cha
 	if (r->cmd || r->ninstall || r->setup_script || r->image_setup_script ||
 	    (r->workdir && strcmp(r->workdir, "/sandbox")) || !argv[0] || !argv[1])
 		return false;
-	bool python = !strcmp(argv[0], "python3");
-	if (!python && strcmp(argv[0], "node"))
+	bool python = !strcmp(argv[0], "python3"), bash = !strcmp(argv[0], "bash");
+	if (!python && !bash && strcmp(argv[0], "node"))
 		return false;
-	bool inline_code = !strcmp(argv[1], python ? "-c" : "-e") && argv[2] && !argv[3];
+	bool inline_code = !strcmp(argv[1], python || bash ? "-c" : "-e") && argv[2] && !argv[3];
 	bool file = argv[1][0] == '/' && !argv[2];
 	if (!inline_code && !file)
 		return false;
@@ -159,7 +162,7 @@ uint64_t warm_env_digest(char *const *env)
 
 bool warm_has_zygote(const char *runtime)
 {
-	return !strcmp(runtime, "python") || !strcmp(runtime, "python-session");
+	return !strcmp(runtime, "python") || !strcmp(runtime, "python-session") || !strcmp(runtime, "bash");
 }
 
 /* Threat: the zygote runs as the pool's user (root) on the host, so what it execs, loads or
@@ -250,11 +253,14 @@ static bool host_interpreter(const char *name, char *const *env, char *out, size
 	return found && trusted_file(out);
 }
 
-/* isol8-zygote.so beside this program (the build tree), or in ../lib/isol8/ (installed). Only
- * plain path characters: it goes into the driver as a python string literal. */
-static bool zygote_library(char *out, size_t n)
+/* name (isol8-zygote.so, isol8-zygote-bash.so) beside this program (the build tree), or in
+ * ../lib/isol8/ (installed). Only plain path characters: it goes into the driver as a python
+ * string literal, or a bash word. */
+static bool zygote_library(const char *name, char *out, size_t n)
 {
-	if (!sibling_tool("isol8-zygote.so", out, n) && !sibling_tool("../lib/isol8/isol8-zygote.so", out, n))
+	char installed[64];
+	snprintf(installed, sizeof installed, "../lib/isol8/%s", name);
+	if (!sibling_tool(name, out, n) && !sibling_tool(installed, out, n))
 		return false;
 	return strspn(out, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-") == strlen(out) &&
 	       trusted_file(out);
@@ -290,23 +296,43 @@ static char *zygote_driver(const char *library, bool sessions)
 	return text;
 }
 
-int warm_zygote_start(const char *runtime, char *const *env, isol8_zygote *z, isol8_err *err)
+/* The argv that starts runtime's zygote on the host (*driver: what to free after), or an error. */
+static int zygote_argv(const char *runtime, char *const *env, char *exe, size_t n, const char *argv[4], char **driver,
+		       isol8_err *err)
 {
-	char lib[PATH_MAX], python[PATH_MAX];
+	bool bash = !strcmp(runtime, "bash");
+	const char *interp = bash ? "bash" : "python3", *name = bash ? "isol8-zygote-bash.so" : "isol8-zygote.so";
+	char lib[PATH_MAX];
 	if (!warm_has_zygote(runtime))
 		return isol8_fail(err, ISOL8_E_INPUT, 0, "%s has no zygote", runtime);
-	if (!zygote_library(lib, sizeof lib))
-		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "isol8-zygote.so is not beside isol8-pool nor in ../lib/isol8/ (or is writable by others): rebuild or reinstall");
-	if (!host_interpreter("python3", env, python, sizeof python))
-		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "no python3 on the sandbox's PATH owned by root");
+	if (!zygote_library(name, lib, sizeof lib))
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "%s is not beside isol8-pool nor in ../lib/isol8/ (or is writable by others): rebuild or reinstall",
+				  name);
+	if (!host_interpreter(interp, env, exe, n))
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "no %s on the sandbox's PATH owned by root", interp);
 	char startup[PATH_MAX];
-	const char *bad = untrusted_startup_path(env, startup, sizeof startup);
+	const char *bad = bash ? NULL : untrusted_startup_path(env, startup, sizeof startup);
 	if (bad || !trusted_path("/"))
-		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "%s on the host is writable by others: a zygote's python3 would read it at start-up",
-				  bad ? bad : "/");
-	char *driver = zygote_driver(lib, !strcmp(runtime, "python-session"));
-	if (!driver)
+		return isol8_fail(err, ISOL8_E_SANDBOX, 0, "%s on the host is writable by others: a zygote's %s would read it at start-up",
+				  bad ? bad : "/", interp);
+	/* bash reads no file at start-up for -c (the base environment has no BASH_ENV) */
+	*driver = bash ? xasprintf("enable -f %s isol8_zygote && isol8_zygote", lib)
+		       : zygote_driver(lib, !strcmp(runtime, "python-session"));
+	if (!*driver)
 		return isol8_fail(err, ISOL8_E_INTERNAL, 0, "the zygote driver does not match the warm driver");
+	argv[0] = interp;
+	argv[1] = "-c";
+	argv[2] = *driver;
+	argv[3] = NULL;
+	return 0;
+}
+
+int warm_zygote_start(const char *runtime, char *const *env, isol8_zygote *z, isol8_err *err)
+{
+	char exe[PATH_MAX], *driver = NULL;
+	const char *argv[4];
+	if (zygote_argv(runtime, env, exe, sizeof exe, argv, &driver, err) < 0)
+		return -1;
 	/* Its stdio are pipes, as a warm interpreter's are (python3 caches whether they can seek):
 	 * stdin at EOF, stdout nowhere, stderr kept for what it says if it fails. */
 	int sv[2], in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1};
@@ -337,8 +363,7 @@ int warm_zygote_start(const char *runtime, char *const *env, isol8_zygote *z, is
 		    chdir("/") < 0)
 			_exit(1);
 		syscall(SYS_close_range, 4, ~0U, 0);
-		const char *argv[] = {"python3", "-c", driver, NULL};
-		execve(python, (char *const *)argv, env);
+		execve(exe, (char *const *)argv, env);
 		_exit(127);
 	}
 	int e = errno;

@@ -14,9 +14,10 @@
 #include "sandbox/zygote.h"
 #include "wire/request.h"
 
-/* The runtimes that can be pre-started ("python", "node"). */
+/* The runtimes that can be pre-started ("python", "node", "bash": bash only by its zygote). */
 extern const char *const warm_runtimes[];
-/* argv that starts runtime's driver (NULL-terminated), or NULL when it has none. */
+/* argv that starts runtime's driver in its sandbox (NULL-terminated), or NULL when it has none
+ * (bash: its driver is the zygote's builtin). */
 const char *const *warm_argv(const char *runtime);
 /* Whether a run may use a pre-started interpreter instead of a cold exec: only when the
  * difference cannot show. argv/envp are the cold command (engine's build_command); base is the
@@ -30,8 +31,9 @@ bool warm_fits(const isol8_request *r, char *const *argv, char *const *envp, cha
  * its client check that they agree (they may see different ISOL8_RUNTIMES). */
 char **warm_base_env(void);
 uint64_t warm_env_digest(char *const *env);
-/* Whether interp ("python3" or "node") reads variable kv ("K=V") while it starts, before a
- * driver could apply a run's value (PYTHON*, NODE_*, LANG, LC_*, TZ, …). */
+/* Whether interp ("python3", "node" or "bash") reads variable kv ("K=V") while it starts, before
+ * a driver could apply a run's value (PYTHON*, NODE_*, POSIXLY_CORRECT, LANG, LC_*, TZ, the
+ * dynamic loader's LD_*, …). */
 bool warm_read_at_startup(const char *interp, const char *kv);
 /* Whether env (NULL-terminated, may be NULL) holds the entry kv exactly. */
 bool env_has(char *const *env, const char *kv);

@@ -3,8 +3,9 @@
 # cold (ISOL8_NO_POOL=1) and warm, in a pooled sandbox whose python3/node was already running,
 # and must print the same stdout and stderr and exit with the same code. Node's stack traces
 # differ below the user's frames (node's internals); for those the first lines are compared.
-# Warm python sandboxes are forked from the pool's zygote (docs/zygote.md); WARM_POOL_ARGS=--no-zygote
-# (96-warm-nozygote.t) runs every case against interpreters started in their sandbox instead.
+# Warm python and bash sandboxes are forked from the pool's zygotes (docs/zygote.md);
+# WARM_POOL_ARGS=--no-zygote (96-warm-nozygote.t) runs every case against interpreters started in
+# their sandbox instead, and bash cold in a plain pooled sandbox (it has no other warm driver).
 . "$(dirname "$0")/lib.sh"
 POOL="$BIN/isol8-pool"
 POOL_ARGS=(${WARM_POOL_ARGS:-})
@@ -17,19 +18,21 @@ status() { "$POOL" status; }
 wait_warm() { for i in $(seq 200); do [ "$(status | jq -r ".kinds.$1 // 0")" -ge 1 ] && return; sleep 0.05; done; }
 
 # same RUNTIME NAME [STDERR_LINES] -- ARGS… : cold and warm agree; the warm run was a
-# pre-started interpreter (warmHits went up by one), forked by the zygote for python unless
-# zygotes are off (zygoteHits)
+# pre-started interpreter (warmHits went up by one), forked by the zygote for python and bash
+# unless zygotes are off (zygoteHits; bash is then neither)
 same() {
-	local rt=$1 name=$2 lines=1000 z=0
+	local rt=$1 name=$2 lines=1000 z=0 w=1 kind=$1
 	if [ "$3" = -- ]; then shift 3; else lines=$3; shift 4; fi
 	[ "$rt" = python ] && z=$ZYGOTE
+	[ "$rt" = bash ] && z=$ZYGOTE w=$ZYGOTE
+	[ "$rt" = bash ] && [ "$ZYGOTE" = 0 ] && kind=plain
 	capture env ISOL8_NO_POOL=1 "$RUN" -r "$rt" "$@"
 	local cold="$OUT|$(head -n "$lines" <<<"$ERR")|$RC"
-	wait_warm "$rt"
+	wait_warm "$kind"
 	local h0 z0; h0=$(status | jq .warmHits) z0=$(status | jq .zygoteHits)
 	capture "$RUN" -r "$rt" "$@"
 	local warm="$OUT|$(head -n "$lines" <<<"$ERR")|$RC"
-	is "$warm|$(( $(status | jq .warmHits) - h0 )) $(( $(status | jq .zygoteHits) - z0 ))" "$cold|1 $z" "$name"
+	is "$warm|$(( $(status | jq .warmHits) - h0 )) $(( $(status | jq .zygoteHits) - z0 ))" "$cold|$w $z" "$name"
 }
 
 # ---- python, inline (python3 -c) ------------------------------------------------------------
@@ -186,8 +189,44 @@ wait_warm plain
 capture env ISOL8_RUNTIMES=/var/tmp/isol8-elsewhere "$RUN" --json -e 'import os; print(os.environ["PATH"].split(":")[3])'
 is "$(printf '%s' "$OUT" | jq -r '[.stdout, .warm] | map(tostring) | join(" ")')|$(( $(status | jq .warmHits) - h0 ))" \
 	"/var/tmp/isol8-elsewhere/bin true|0" "a client whose interpreters' environment differs from the pool's (another ISOL8_RUNTIMES): plain"
-capture "$RUN" -r bash -e 'echo $0'
-is "$OUT|$(( $(status | jq .warmHits) - h0 ))" "bash|0" "bash has no warm driver: a plain pooled sandbox"
+wait_warm plain
+echo '{"runtime":"python","code":"print(1)","env":{"LD_PRELOAD":"/nonexistent.so"}}' >"$WORK/req.json"
+capture "$RUN" --json --request "$WORK/req.json"
+like "$(printf '%s' "$OUT" | jq -r '[.stdout, .warm, .stderr] | map(tostring) | join(" ")')|$(( $(status | jq .warmHits) - h0 ))" \
+	"^1 true .*nonexistent.so.*cannot be preloaded.*\|0$" "LD_PRELOAD (read by the dynamic loader): a plain pooled sandbox, the preload tried as cold"
+if [ "$ZYGOTE" = 1 ]; then
+	wait_warm plain
+	echo '{"runtime":"bash","code":"echo ${POSIXLY_CORRECT-unset}; shopt -qo posix && echo posix","env":{"POSIXLY_CORRECT":"1"}}' >"$WORK/req.json"
+	capture "$RUN" --json --request "$WORK/req.json"
+	is "$(printf '%s' "$OUT" | jq -r '[.stdout, .warm] | map(tostring) | join(" ")')|$(( $(status | jq .warmHits) - h0 ))" "1
+posix true|0" "bash: POSIXLY_CORRECT (read before the zygote's fork re-initialises): a plain pooled sandbox"
+fi
+
+# ---- bash, inline (bash -c) and files (bash /sandbox/main.sh) -----------------------------------
+# everything a shell can list about itself, but what changes from run to run by design
+state='declare -p | grep -Ev "^declare -[-a-zA-Z]* (BASHPID|RANDOM|SRANDOM|EPOCHSECONDS|EPOCHREALTIME|SECONDS|BASH_COMMAND|_)="
+declare -f; alias; hash; jobs; dirs; trap -p; enable -a; shopt -p; set -o; umask; ulimit -a
+echo "$-|$0|$#|$@|$LINENO|${BASH_SOURCE[*]}|${FUNCNAME[*]}|$BASH_SUBSHELL|$SHLVL|$PPID|$$|$BASH|$HOSTNAME"
+grep -E "^(Sig|Shd|Cap|NoNewPrivs|Seccomp|Uid|Gid|Groups)" /proc/self/status; ls -l /proc/self/fd | sed -E "s/[a-z]+:\[[0-9]+\]/P/; s/ [A-Z][a-z]{2} +[0-9]+ [0-9:]+ / /"'
+same bash "bash -c: variables, functions, aliases, traps, options, builtins, signals, fds and ids are a fresh bash's" -- -e "$state"
+same bash "bash -c: BASH_EXECUTION_STRING is the code" -- -e 'printf "%s\n" "$BASH_EXECUTION_STRING"'
+same bash "bash -c: a pipe into head: SIGPIPE at its default, no 'Broken pipe'" -- -e 'yes | head -2; echo "${PIPESTATUS[*]}"'
+capture env ISOL8_NO_POOL=1 "$RUN" -r bash -e 'yes | head -1; grep SigIgn /proc/self/status'
+is "$OUT|$ERR" "y
+SigIgn:	0000000000000000|" "a sandboxed program starts with no signal ignored (isol8's tools ignore SIGPIPE; what they run must not)"
+same bash "bash -c: exit 7" -- -e 'echo out; echo err >&2; exit 7'
+same bash "bash -c: killed by SIGTERM" -- -e 'kill -TERM $$'
+same bash "bash -c: set -e and an EXIT trap" -- -e 'trap "echo trap \$?" EXIT; set -e; false; echo never'
+same bash "bash -c: a syntax error" -- -e 'if then fi'
+same bash "bash -c: stdin" -- --stdin $'one\ntwo' -e 'while read -r l; do echo "<$l>"; done; echo $?'
+same bash "bash -c: the environment is the cold one" -- --secret TOKEN=ba5h-secret -e 'env | sort; declare -px | wc -l'
+same bash "bash -c: jobs, subshells, substitutions and the command hash" -- -e 'sleep 0.1 & j=$!; wait $j; echo "wait $?"
+( exit 3 ); echo "subshell $? $BASH_SUBSHELL $( echo "$BASH_SUBSHELL" )"; [ "$BASHPID" = "$$" ] && echo "main is \$\$"
+cat <(echo procsub); type -t ls; hash; echo "${RANDOM:+random}"'
+echo '{"runtime":"bash","code":"echo after","env":{"BASH_ENV":"/sandbox/env.sh"},"files":{"/sandbox/env.sh":"echo from BASH_ENV"}}' >"$WORK/bashenv.json"
+same bash "bash -c: BASH_ENV is read (a non-interactive shell's start-up file)" -- --request "$WORK/bashenv.json"
+printf 'echo "$0|${BASH_SOURCE[*]}|$LINENO|$#"\nf() { echo "${FUNCNAME[*]}|${BASH_LINENO[*]}"; }\nf\nread -r l; echo "got $l"\nexit 5\n' >"$WORK/prog.sh"
+same bash "bash FILE: \$0, BASH_SOURCE, FUNCNAME, stdin and the exit code" -- --stdin hello "$WORK/prog.sh"
 
 # ---- the library, from a program that leaves SIGPIPE at its default ----------------------------
 # the program closes its stdin while 4 MB are still to be written to it: EPIPE for the run, and

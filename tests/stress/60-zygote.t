@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Sustained load on zygotes: 2,000 python runs at concurrency 8 through an isol8-pool whose warm
-# python sandboxes are forked from its zygote (docs/zygote.md), while busy loops hold every CPU.
+# Sustained load on zygotes: 2,000 python runs and 1,000 bash runs at concurrency 8 through an
+# isol8-pool whose warm python and bash sandboxes are forked from its zygotes (docs/zygote.md),
+# while busy loops hold every CPU.
 # The zygote is replaced every 300 forks, so replacement happens under load too. No run may fail
 # or hang; nothing may be left behind, the zygotes included.
 . "$(dirname "$0")/lib.sh"
 POOL="$BIN/isol8-pool"
 echo '{"zygote":{"maxForks":300}}' >"$ISOL8_CONFIG"
-"$POOL" --size 2 --runtimes python 2>"$WORK/pool.log" & pool=$!
+"$POOL" --size 2 --runtimes python,bash 2>"$WORK/pool.log" & pool=$!
 service $pool
-for i in $(seq 200); do "$POOL" status 2>/dev/null | grep -q '"python":2' && break; sleep 0.05; done
+for i in $(seq 200); do "$POOL" status 2>/dev/null | grep -q '"python":2.*"bash":2' && break; sleep 0.05; done
 z0=$("$POOL" status | jq .zygoteHits)
 
 # worker W: its share of the 2,000 runs, cycling through the four python programs
@@ -24,6 +25,21 @@ par 8 _zygote_worker
 report zygote $((8 * PER_WORKER)) "python at concurrency 8 through a pool with zygotes"
 zh=$(( $("$POOL" status | jq .zygoteHits) - z0 ))
 ok $([ "$zh" -gt 0 ]; echo $?) "$zh of them forked by a zygote"
+
+# the same for bash, from its own zygote
+_bash_worker() {
+	local i
+	for i in $(seq "$BASH_PER_WORKER"); do
+		program bash $((i + $1))
+		check zbash "$WRC" "$WOUT" "$WERR" "$ISOL8" run --timeout "$RUN_MS" "${PROG[@]}"
+	done
+}
+BASH_PER_WORKER=$(times 125)
+zb=$("$POOL" status | jq .zygoteHits)
+par 8 _bash_worker
+report zbash $((8 * BASH_PER_WORKER)) "bash at concurrency 8 through a pool with zygotes"
+zh=$(( $("$POOL" status | jq .zygoteHits) - zb ))
+ok $([ "$zh" -gt 0 ]; echo $?) "$zh of them forked by bash's zygote"
 
 # python sessions whose interpreters the session zygote forked: create, three execs that keep a
 # variable, delete; four workers at once
@@ -45,8 +61,8 @@ report zsession $((4 * SESSIONS_PER_WORKER * 5)) "python sessions from the pool,
 zh=$(( $("$POOL" status | jq .zygoteHits) - z1 ))
 ok $([ "$zh" -gt 0 ]; echo $?) "$zh of those sessions' interpreters forked by the session zygote"
 diag "pool: $("$POOL" status | jq -c '{hits, warmHits, zygoteHits, zygoteForks, misses, discarded}')"
-zygotes=$(pgrep -P $pool -f '^python3 -c def _isol8_warm' | tr '\n' ' ')
-ok $([ -n "$zygotes" ]; echo $?) "the pool has a zygote ($zygotes)"
+zygotes=$(pgrep -P $pool -f '^(python3 -c def _isol8_warm|bash -c enable -f .*isol8_zygote)' | tr '\n' ' ')
+ok $([ "$(wc -w <<<"$zygotes")" -ge 3 ]; echo $?) "the pool has its zygotes: python's, python sessions' and bash's ($zygotes)"
 stop_services
 left=
 for z in $zygotes; do kill -0 "$z" 2>/dev/null && left+="$z "; done

@@ -34,18 +34,23 @@ int main(void)
 	isol8_request_init(&r);
 	char *py_c[] = {"python3", "-c", "print(1)", NULL}, *py_f[] = {"python3", "/sandbox/main.py", NULL},
 	     *node_e[] = {"node", "-e", "1", NULL}, *node_f[] = {"node", "/sandbox/main.mjs", NULL},
-	     *bun[] = {"bun", "-e", "1", NULL}, *py_extra[] = {"python3", "-c", "1", "arg", NULL};
+	     *bun[] = {"bun", "-e", "1", NULL}, *py_extra[] = {"python3", "-c", "1", "arg", NULL},
+	     *sh_c[] = {"bash", "-c", "echo 1", NULL}, *sh_f[] = {"bash", "/sandbox/main.sh", NULL},
+	     *sh_extra[] = {"bash", "-c", "echo $0", "name", NULL};
 
 	ok(warm_fits(&r, py_c, base, base), "python -c with the base environment fits");
 	ok(warm_fits(&r, py_f, base, base) && warm_fits(&r, node_e, base, base) && warm_fits(&r, node_f, base, base),
 	   "python FILE, node -e and node FILE fit");
 	ok(!warm_fits(&r, bun, base, base), "bun has no warm driver");
+	ok(warm_fits(&r, sh_c, base, base) && warm_fits(&r, sh_f, base, base), "bash -c and bash FILE fit (bash's zygote)");
+	ok(!warm_fits(&r, sh_extra, base, base), "bash -c with a $0 of its own does not fit");
 	ok(!warm_fits(&r, py_extra, base, base), "an argv the driver cannot reproduce does not fit");
 
 	char **e = with(base, "FOO=bar");
 	ok(warm_fits(&r, py_c, e, base), "a variable of the program's own fits (set by the driver)");
 	free(e);
-	const char *startup[] = {"PYTHONHASHSEED=0", "LC_ALL=C", "LANG=de_DE.UTF-8", "TZ=UTC"};
+	const char *startup[] = {"PYTHONHASHSEED=0", "LC_ALL=C", "LANG=de_DE.UTF-8", "TZ=UTC", "LD_PRELOAD=/sandbox/x.so",
+				 "LD_LIBRARY_PATH=/sandbox", "GLIBC_TUNABLES=glibc.malloc.check=3", "MALLOC_ARENA_MAX=1"};
 	for (size_t i = 0; i < sizeof startup / sizeof *startup; i++) {
 		e = with(base, startup[i]);
 		ok(!warm_fits(&r, py_c, e, base), "%s (read at start-up) does not fit", startup[i]);
@@ -53,6 +58,12 @@ int main(void)
 	}
 	e = with(base, "NODE_OPTIONS=--max-old-space-size=64");
 	ok(!warm_fits(&r, node_e, e, base) && warm_fits(&r, py_c, e, base), "NODE_OPTIONS: not for node, fine for python");
+	free(e);
+	e = with(base, "POSIXLY_CORRECT=1");
+	ok(!warm_fits(&r, sh_c, e, base) && warm_fits(&r, py_c, e, base), "POSIXLY_CORRECT: not for bash, fine for python");
+	free(e);
+	e = with(base, "LD_PRELOAD=/sandbox/x.so");
+	ok(!warm_fits(&r, sh_c, e, base) && !warm_fits(&r, node_e, e, base), "LD_PRELOAD: for no runtime");
 	free(e);
 	e = with(base, "HOME=/elsewhere");
 	ok(!warm_fits(&r, py_c, e, base), "one of isol8's own variables with another value does not fit");
