@@ -282,10 +282,13 @@ static void loop(struct run *r, const isol8_request *req, const isol8_options *o
 			r->killed_for_output = true; /* the cap is reached: more output cannot be delivered */
 			kill_run(r);
 		}
-		if (p[2].revents)
-			read_statuses(r);
+		/* the driver's report first: on a loaded machine the init's status (sent once the
+		 * interpreter's teardown is over) can be ready in the same round; the status read
+		 * after it still has the last word on the exit code */
 		if (p[5].revents)
 			read_warm_exit(r);
+		if (p[2].revents)
+			read_statuses(r);
 		if (p[3].revents)
 			write_stdin(r, req, &stdin_off);
 		if (p[4].revents) {
