@@ -287,7 +287,7 @@ def bash_table():
         pool_a.terminate(); pool_b.terminate(); pool_a.wait(); pool_b.wait()
         shutil.rmtree(da, ignore_errors=True); shutil.rmtree(db, ignore_errors=True)
     print(f"## Bash: echo 1, {args.runs} rounds of each path in turn, pools of 4 "
-          f"({forked} of {2 * args.runs + 1} zygote runs forked)\n")
+          f"({forked} of {2 * (args.runs + 1)} zygote runs forked)\n")
     print("| path | paced p50 ms | paced p99 ms | back to back p50 ms | p99 ms | at concurrency 4, runs/s |")
     print("|---|---:|---:|---:|---:|---:|")
     for k in cases:

@@ -22,6 +22,14 @@
  *      table (never chroot, which can be escaped by a privileged process).
  *   8. The root tmpfs itself is made read-only unless --writable.
  *
+ * Steps 2, 3 and 5, with every mount point, are the same for every sandbox of the same options
+ * (rootfs_base). A zygote (zygote.h) builds them once, in a mount namespace of its own, as a
+ * read-only template at the staging dir (rootfs_template); each sandbox it forks gets its copy
+ * with the mount namespace it is cloned with, and builds only its own mounts on it — /sandbox,
+ * /tmp, /.isol8, /dev/shm, /proc — before the same pivot. What sandboxes then share is one
+ * read-only tmpfs holding mount points, /etc's generated files and the /dev nodes' mount
+ * points: nothing one of them can write or another can see change.
+ *
  * Host paths stay out of the sandbox's /proc/self/mountinfo (threat: the program learns where
  * the run dir and the image live on the host, e.g. a user's home or a tenant's directory name).
  * mountinfo shows, per mount, the bound directory's path inside its filesystem ("root") and an
@@ -280,10 +288,10 @@ static int generated_etc(const char *root, const isol8_rootfs_opts *o, isol8_err
 	return 0;
 }
 
-static int setup_dev(const char *root, const isol8_rootfs_opts *o, isol8_err *err)
+static int setup_dev(const char *root, isol8_err *err)
 {
 	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
-	char dev[PATH_MAX + 8], p[PATH_MAX + 32], src[64], opts[96];
+	char dev[PATH_MAX + 8], p[PATH_MAX + 32], src[64];
 	snprintf(dev, sizeof dev, "%s/dev", root);
 	if (make_mountpoint(dev, true, err) < 0 ||
 	    tmpfs(dev, MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=64", err) < 0)
@@ -308,12 +316,20 @@ static int setup_dev(const char *root, const isol8_rootfs_opts *o, isol8_err *er
 			return isol8_fail(err, ISOL8_E_SANDBOX, errno, "symlink %s", p);
 	}
 	snprintf(p, sizeof p, "%s/shm", dev);
-	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)(o->tmp_size < (64u << 20) ? o->tmp_size : 64u << 20));
-	if (make_mountpoint(p, true, err) < 0 || tmpfs(p, MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err) < 0)
+	if (make_mountpoint(p, true, err) < 0)
 		return -1;
 	if (set_attr_fd(AT_FDCWD, dev, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "read-only /dev");
 	return 0;
+}
+
+/* The sandbox's own /dev/shm, on the mount point setup_dev made. */
+static int setup_shm(const char *root, const isol8_rootfs_opts *o, isol8_err *err)
+{
+	char p[PATH_MAX + 16], opts[96];
+	snprintf(p, sizeof p, "%s/dev/shm", root);
+	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)(o->tmp_size < (64u << 20) ? o->tmp_size : 64u << 20));
+	return tmpfs(p, MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err);
 }
 
 static int setup_proc(const char *root, isol8_err *err)
@@ -325,8 +341,6 @@ static int setup_proc(const char *root, isol8_err *err)
 	char proc[PATH_MAX + 8], p[PATH_MAX + 32], devnull[PATH_MAX + 16];
 	snprintf(proc, sizeof proc, "%s/proc", root);
 	snprintf(devnull, sizeof devnull, "%s/dev/null", root);
-	if (make_mountpoint(proc, true, err) < 0)
-		return -1;
 	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") < 0 &&
 	    mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0)
 		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "mount /proc");
@@ -385,7 +399,7 @@ static int support_dir(const char *root, const isol8_rootfs_opts *o, isol8_err *
 		total += o->support[i].len;
 	snprintf(dir, sizeof dir, "%s" ISOL8_SUPPORT_DIR, root);
 	snprintf(opts, sizeof opts, "mode=0755,size=%zu,nr_inodes=256", total);
-	if (make_mountpoint(dir, true, err) < 0 || tmpfs(dir, MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err) < 0)
+	if (tmpfs(dir, MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err) < 0) /* on rootfs_base's mount point */
 		return -1;
 	for (size_t i = 0; i < o->nsupport; i++) {
 		if (strstr(o->support[i].path, ".."))
@@ -454,13 +468,13 @@ int rootfs_hold_layer(const char *path, isol8_err *err)
 	return fd;
 }
 
-int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err)
+/* Steps 2, 3 and 5 and every mount point of the other steps: the part of the root that is the
+ * same for every sandbox of these options (sizes, the support files' contents and the layer
+ * are the sandbox's own). Nothing of it is written after this. */
+static int rootfs_base(const isol8_rootfs_opts *o, isol8_err *err)
 {
 	const char *root = o->staging;
 	char p[PATH_MAX + 32], opts[128];
-	/* 1. nothing propagates back to the host */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "make / private");
 	/* 2. the new root: small unless writable (then it holds what the program writes) */
 	/* writable: the sandbox user (not root) may create new paths at the top, like /tmp */
 	snprintf(opts, sizeof opts, "mode=%s,size=%llu", o->writable ? "1777" : "0755",
@@ -474,27 +488,64 @@ int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err)
 	 * user, loopback-only hosts, and an empty resolv.conf. */
 	if (!o->image && generated_etc(root, o, err) < 0)
 		return -1;
+	const char *points[] = {"/sandbox", "/tmp", "/proc", o->nsupport ? ISOL8_SUPPORT_DIR : NULL,
+				o->layer ? ISOL8_LAYER_DIR : NULL};
+	for (size_t i = 0; i < ARRAY_SIZE(points); i++) {
+		snprintf(p, sizeof p, "%s%s", root, points[i] ? points[i] : "");
+		if (points[i] && make_mountpoint(p, true, err) < 0)
+			return -1;
+	}
+	/* 5. devices */
+	return setup_dev(root, err);
+}
+
+int rootfs_template(const isol8_rootfs_opts *o, isol8_err *err)
+{
+	if (o->image || o->writable || o->layer)
+		return isol8_fail(err, ISOL8_E_INTERNAL, 0, "a root template holds the host's runtime dirs only");
+	if (rootfs_base(o, err) < 0) {
+		umount2(o->staging, MNT_DETACH);
+		return -1;
+	}
+	if (set_attr_fd(AT_FDCWD, o->staging, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false) < 0) {
+		int e = errno;
+		umount2(o->staging, MNT_DETACH);
+		return isol8_fail(err, ISOL8_E_SANDBOX, e, "read-only root template");
+	}
+	return 0;
+}
+
+int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err)
+{
+	const char *root = o->staging;
+	char p[PATH_MAX + 32], opts[128];
+	/* 1. nothing propagates back to the host */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return isol8_fail(err, ISOL8_E_SANDBOX, errno, "make / private");
+	/* 2, 3, 5: made here, or already at root (the copy of a zygote's template that this mount
+	 * namespace was cloned with) */
+	if (!o->on_template && rootfs_base(o, err) < 0)
+		return -1;
 	/* 4. writable, size-capped work areas */
 	snprintf(p, sizeof p, "%s/sandbox", root);
 	snprintf(opts, sizeof opts, "mode=0755,uid=%u,gid=%u,size=%llu,nr_inodes=%llu", o->uid, o->gid,
 		 (unsigned long long)o->sandbox_size, (unsigned long long)(o->sandbox_size / 1024 + 1024));
-	if (make_mountpoint(p, true, err) < 0 || tmpfs(p, MS_NOSUID | MS_NODEV, opts, err) < 0)
+	if (tmpfs(p, MS_NOSUID | MS_NODEV, opts, err) < 0)
 		return -1;
 	snprintf(p, sizeof p, "%s/tmp", root);
 	snprintf(opts, sizeof opts, "mode=1777,size=%llu,nr_inodes=%llu", (unsigned long long)o->tmp_size,
 		 (unsigned long long)(o->tmp_size / 1024 + 1024));
-	if (make_mountpoint(p, true, err) < 0 || tmpfs(p, MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err) < 0)
+	if (tmpfs(p, MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err) < 0)
 		return -1;
 	if (support_dir(root, o, err) < 0)
 		return -1;
 	/* 4b. an image's layer: its packages, read-only at run time (writable only for its build) */
 	snprintf(p, sizeof p, "%s" ISOL8_LAYER_DIR, root);
-	if (o->layer && (make_mountpoint(p, true, err) < 0 ||
-			 bind_tree(o->layer, p, (o->layer_writable ? 0 : MOUNT_ATTR_RDONLY) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-				   err) < 0))
+	if (o->layer && bind_tree(o->layer, p, (o->layer_writable ? 0 : MOUNT_ATTR_RDONLY) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+				  err) < 0)
 		return -1;
-	/* 5–6. devices and procfs */
-	if (setup_dev(root, o, err) < 0 || setup_proc(root, err) < 0)
+	/* 5–6. the sandbox's shared memory and procfs */
+	if (setup_shm(root, o, err) < 0 || setup_proc(root, err) < 0)
 		return -1;
 	/* 7. switch roots; the old root is detached and unreachable */
 	if (chdir(root) < 0)

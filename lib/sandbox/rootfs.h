@@ -34,6 +34,7 @@ typedef struct isol8_rootfs_opts {
 	size_t nsupport;
 	uid_t uid;
 	gid_t gid;
+	bool on_template;         /* staging already holds rootfs_template's tree for these options */
 } isol8_rootfs_opts;
 
 /* Where an image's layer is in the sandbox. */
@@ -42,6 +43,12 @@ typedef struct isol8_rootfs_opts {
 /* Builds the root, pivots into it. On return "/" is the sandbox root. With a layer, the init
  * then holds a shared lock on it (ISOL8_LAYER_DIR, as the sandbox sees it) until it exits. */
 int rootfs_build(const isol8_rootfs_opts *o, isol8_err *err);
+
+/* The part of rootfs_build that is the same for every sandbox of o (the host's runtime dirs and
+ * /etc files, /dev, and every mount point), built at o->staging in the caller's mount namespace
+ * and made read-only: a zygote's, whose forks then build only their own mounts on their copy
+ * (o->on_template). Not for an image, a layer or a writable root. -1 with err, nothing left. */
+int rootfs_template(const isol8_rootfs_opts *o, isol8_err *err);
 
 /* A shared flock(2) on a layer directory, for as long as the returned fd is open (-1 with err).
  * Threat: the image store removes a layer that no tag names (a rebuild, a removal) once it gets

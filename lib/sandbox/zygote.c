@@ -2,18 +2,21 @@
 #include "sandbox/zygote.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/fdpass.h"
 #include "core/util.h"
 #include "sandbox/internal.h"
+#include "sandbox/rootfs.h"
 #include "sandbox/sandbox.h"
 #include "wire/zygmsg.h"
 
@@ -89,6 +92,44 @@ static void cfg_of(const zyg_request *q, const zygote_hooks *h, isol8_sandbox_cf
 		h->support(cfg);
 }
 
+/* The root template (rootfs.h) of the options it was built for, in the zygote's own mount
+ * namespace (made once, private: nothing of it is seen on the host, and it goes with the
+ * zygote). Each fork is cloned with a copy and builds only its own mounts on it. Not under a
+ * user namespace (the copied mounts would be locked to it; the init builds its root itself),
+ * and given up for the zygote's life if it cannot have a mount namespace of its own or the
+ * template cannot be built. */
+static struct {
+	bool own_ns, no_ns, built;
+	char staging[PATH_MAX], runtimes[PATH_MAX];
+	bool support;
+} tpl;
+
+static bool root_template(const zyg_request *q, const isol8_sandbox_cfg *cfg)
+{
+	const isol8_rootfs_opts *o = &cfg->rootfs;
+	if (q->user || tpl.no_ns)
+		return false;
+	if (tpl.built && !strcmp(tpl.staging, q->staging) && !strcmp(tpl.runtimes, q->runtimes) &&
+	    tpl.support == (o->nsupport > 0))
+		return true;
+	if (!tpl.own_ns) {
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+			tpl.no_ns = true;
+			return false;
+		}
+		tpl.own_ns = true;
+	}
+	if (tpl.built) /* other options: this one goes */
+		umount2(tpl.staging, MNT_DETACH);
+	isol8_err err = {0};
+	tpl.built = rootfs_template(o, &err) == 0;
+	tpl.no_ns = !tpl.built; /* not tried again: each fork builds its whole root, as without a zygote */
+	copy_path(tpl.staging, sizeof tpl.staging, q->staging);
+	copy_path(tpl.runtimes, sizeof tpl.runtimes, q->runtimes);
+	tpl.support = o->nsupport > 0;
+	return tpl.built;
+}
+
 static void reply(int sock, pid_t pid, int pidfd, const char *error)
 {
 	char *line = zygmsg_reply_line(pid, error);
@@ -119,6 +160,7 @@ int zygote_serve(int sock, const zygote_hooks *h)
 			continue;
 		}
 		cfg_of(&q, h, &cfg);
+		cfg.rootfs.on_template = root_template(&q, &cfg);
 		struct child_fds f = {fds[0], fds[1], -1, fds[2], fds[3], fds[4], fds[5], fds[6], {-1}, q.cgroup_fds,
 				      q.cgroup == 2, false};
 		for (int i = 0; i < q.cgroup_fds; i++)

@@ -31,22 +31,37 @@ is "$(stat -c %U /proc/${zp% })|$(tr '\0' '\n' </proc/${zp% }/environ | grep -c 
 is "$(awk '$2 ~ /^rw.s/' /proc/${zp% }/maps | wc -l)" 0 "it has no shared writable mapping"
 
 # ---- one run leaves nothing for the next ------------------------------------------------------
-zrun -e 'echo a >/sandbox/left.txt; echo a >/tmp/left.txt
+zrun -e 'echo a >/sandbox/left.txt; echo a >/tmp/left.txt; echo a >/dev/shm/left.txt; echo a >/.isol8/mpl/left.txt
 export LEFT_X=1; left_y=2; left() { :; }; shopt -s expand_aliases; alias ll=ls; trap "echo usr1" USR1
 set -o noclobber; shopt -s nullglob; exec 50</sandbox/left.txt; cd /tmp; ls >/dev/null; ulimit -S -n 100
 (exec -a isol8-left sleep 60) & disown
 echo "left $RANDOM $SRANDOM"'
 r1=$OUT
-is "${OUT%% *}|$RC|$ZH" "left|0|1" "a run leaves a file, variables, a function, an alias, a trap, options, an fd, a directory, a hashed command, a limit and a process"
-zrun -e 'echo "$([ -e /sandbox/left.txt ]; echo $?) $([ -e /tmp/left.txt ]; echo $?) ${LEFT_X-none} ${left_y-none} $(type -t left || echo none) $(alias ll 2>/dev/null || echo none)"
+is "${OUT%% *}|$RC|$ZH" "left|0|1" "a run leaves files (/sandbox, /tmp, /dev/shm, /.isol8), variables, a function, an alias, a trap, options, an fd, a directory, a hashed command, a limit and a process"
+zrun -e 'echo "$([ -e /sandbox/left.txt ]; echo $?) $([ -e /tmp/left.txt ]; echo $?) $([ -e /dev/shm/left.txt ]; echo $?) $([ -e /.isol8/mpl/left.txt ]; echo $?) ${LEFT_X-none} ${left_y-none} $(type -t left || echo none) $(alias ll 2>/dev/null || echo none)"
 echo "$(trap -p USR1 | wc -l) $(set -o | grep -c "noclobber.*on") $(shopt nullglob | grep -c on) $(ls /proc/self/fd | tr "\n" " ")"
 echo "$PWD $(hash 2>&1) $(ulimit -S -n) $(for p in /proc/[0-9]*; do tr "\0" " " <$p/cmdline; echo; done | grep -c "^isol8-left")"
 echo "next $RANDOM $SRANDOM"'
-is "$(head -3 <<<"$OUT")|$RC|$ZH" "1 1 none none none none
+is "$(head -3 <<<"$OUT")|$RC|$ZH" "1 1 1 1 none none none none
 0 0 0 0 1 2 3 
 /sandbox hash: hash table empty 4096 0|0|1" \
 	"the next run from the same zygote sees none of it"
 [ "${r1#left }" != "$(tail -1 <<<"$OUT" | sed 's/^next //')" ]; ok $? "…and draws other random numbers (RANDOM, SRANDOM): ${r1#left } then $(tail -1 <<<"$OUT")"
+
+# ---- the root template -----------------------------------------------------------------------------
+# the zygote built the part of the root every sandbox shares (runtime dirs, /etc, /dev, mount
+# points) once, read-only, in a mount namespace of its own; each fork's root is its copy: the
+# same tmpfs in every fork, where cold sandboxes each make their own
+staging=$ISOL8_RUN_DIR/root
+is "$(grep -c " $staging " /proc/self/mountinfo)|$(awk -v s="$staging" '$5 == s {print $6}' /proc/${zp% }/mountinfo | cut -d, -f1)" "0|ro" \
+	"the zygote holds a read-only root template at the staging dir, in its own mount namespace (not the host's)"
+tdev=$(stat -c %d "/proc/${zp% }/root$staging")
+zrun -e 'stat -c %d /'; d1=$OUT
+zrun -e 'stat -c %d /; for p in / /etc /dev /usr; do touch $p/isol8-x 2>&1 | grep -c "Read-only"; done | tr "\n" " "'
+is "$d1|$(head -1 <<<"$OUT")|$(tail -1 <<<"$OUT")|$ZH" "$tdev|$tdev|1 1 1 1 |1" \
+	"each fork's root is the template (device $tdev), which none of them can write (/, /etc, /dev, /usr)"
+capture env ISOL8_NO_POOL=1 "$RUN" -r bash -e 'stat -c %d /'
+[ -n "$OUT" ] && [ "$OUT" != "$tdev" ]; ok $? "…where a cold sandbox makes a root of its own (device $OUT)"
 
 # ---- a run cannot reach the zygote --------------------------------------------------------------
 zrun -e "kill -0 ${zp% } 2>&1 | sed 's/.* - //'
