@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@ extern int running_trap, history_lines_this_session;
 extern char **environ;
 extern void restore_original_signals(void);
 extern void reset_shell_flags(void);
+extern const char *const sccs_version;
 
 static void support(isol8_sandbox_cfg *cfg)
 {
@@ -125,13 +127,14 @@ static void forget_builtin(sh_builtin_func_t *self)
 }
 
 /* What execve would have given: the sandbox user's ids (bash read them as root before main()'s
- * jump target), default dispositions and an empty mask (the zygote's stay across fork, an exec
- * resets caught ones; nothing was ignored), and libc's environ (bash's own getenv reads its
+ * jump target), default dispositions and an empty mask (the zygote's, caught or ignored, stay
+ * across fork: bash's own handlers, and whatever the pool's parent ignored), and libc's environ (bash's own getenv reads its
  * variables, libc's internal lookups read environ). And what bash caches once and main() does
  * not look up again: the host name (the host's, in the zygote) and the working directory ("/"). */
 static void as_if_exec(char **envp)
 {
-	free(current_host_name);
+	if (current_host_name && strcmp(current_host_name, "??host??")) /* that one is bash's literal */
+		free(current_host_name);
 	current_host_name = NULL;
 	free(the_current_working_directory);
 	the_current_working_directory = NULL;
@@ -174,7 +177,16 @@ static void become_fresh_shell(char **argv, char **envp)
 	executing_list = 0;
 	unset_bash_input(0);
 	executing_builtin = running_trap = 0;
+	/* What the unwind frame of the zygote's own `bash -c` (parse_and_execute's prologue,
+	 * evalstring.c) would have restored, and clear_unwind_protect_list dropped: set -x would
+	 * print "++" (the PS4 repeat is indirection_level), and $BASH_COMMAND would go back to
+	 * "isol8_zygote" once the run's -c ends, in its EXIT trap. The rest is what that frame saves. */
+	indirection_level = line_number_for_err_trap = loop_level = comsub_ignore_return = 0;
+	breaking = continuing = 0;
+	free(the_printed_command_except_trap);
+	the_printed_command_except_trap = NULL;
 	as_if_exec(envp);
+	fflush(NULL); /* nothing of the zygote's may reach the run's stdio */
 	subshell_argc = 0;
 	while (argv[subshell_argc])
 		subshell_argc++;
@@ -192,9 +204,9 @@ static int isol8_zygote_builtin(WORD_LIST *list)
 		return EX_USAGE;
 	}
 	/* what it touches of bash's (the layout of current_user, the builtin table, what main()
-	 * resets) is that of the headers it was built with: refused by any other bash release */
-	if (strcmp(dist_version, DISTVERSION)) {
-		builtin_error("built for bash %s, loaded by bash %s: rebuild isol8", DISTVERSION, dist_version);
+	 * resets) is that of the headers it was built with: refused by any other bash build */
+	if (strcmp(sccs_version, SCCSVERSION)) {
+		builtin_error("built for \"%s\", loaded by \"%s\": rebuild isol8 (make)", SCCSVERSION + 4, sccs_version + 4);
 		return EXECUTION_FAILURE;
 	}
 	const zygote_hooks h = {NULL, NULL, NULL, support};

@@ -47,7 +47,10 @@ bool warm_read_at_startup(const char *interp, const char *kv)
 	static const char *const common[] = {"LANG=", "LANGUAGE=", "LC_", "TZ=", "LD_", "GLIBC_TUNABLES=", "MALLOC_", NULL};
 	static const char *const python[] = {"PYTHON", NULL};
 	static const char *const node[] = {"NODE_", "UV_", "OPENSSL_", "SSL_", "ICU_", NULL};
-	static const char *const bash[] = {"POSIXLY_CORRECT=", "POSIX_PEDANTIC=", NULL}; /* read before main()'s jump target */
+	/* POSIX*: read before main()'s jump target. SSH_CLIENT, SSH2_CLIENT: a bash -c that sees
+	 * one sources bash.bashrc and ~/.bashrc instead of BASH_ENV, a branch the zygote's start-over
+	 * turns off (shell_reinitialize sets no_rc). */
+	static const char *const bash[] = {"POSIXLY_CORRECT=", "POSIX_PEDANTIC=", "SSH_CLIENT=", "SSH2_CLIENT=", NULL};
 	const char *const *lists[] = {common, !strcmp(interp, "python3") ? python : !strcmp(interp, "bash") ? bash : node};
 	for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
 		for (const char *const *p = lists[l]; *p; p++)
@@ -80,6 +83,25 @@ static bool env_fits(const char *interp, char *const *envp, char *const *base)
 	return true;
 }
 
+/* Whether execve would take argv and envp: each string with its NUL at most 32 pages
+ * (MAX_ARG_STRLEN), all of them with their pointers within ARG_MAX as this process's stack limit
+ * makes it. A pre-started interpreter takes its run through a pipe, so without this check a run
+ * the cold path refuses ("Argument list too long") would run warm. */
+static bool execve_takes(char *const *argv, char *const *envp)
+{
+	long max = sysconf(_SC_ARG_MAX);
+	size_t total = 0;
+	char *const *lists[] = {argv, envp};
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
+		for (char *const *p = lists[l]; p && *p; p++) {
+			size_t n = strlen(*p) + 1;
+			if (n > 32 * 4096)
+				return false;
+			total += n + sizeof(char *);
+		}
+	return max <= 0 || total <= (size_t)max;
+}
+
 bool warm_fits(const isol8_request *r, char *const *argv, char *const *envp, char *const *base)
 {
 	/* a setup script runs before the code and may change what an interpreter sees at start-up */
@@ -96,7 +118,7 @@ bool warm_fits(const isol8_request *r, char *const *argv, char *const *envp, cha
 	for (size_t i = 0; python && i < r->nfiles; i++)
 		if (!strncmp(r->files[i].path, "/sandbox/.local/", 16))
 			return false;
-	return env_fits(argv[0], envp, base);
+	return env_fits(argv[0], envp, base) && execve_takes(argv, envp);
 }
 
 int warm_send(int *chan, char *const *argv, char *const *envp, isol8_err *err)
@@ -356,9 +378,15 @@ int warm_zygote_start(const char *runtime, char *const *env, isol8_zygote *z, is
 		if (getppid() != parent)
 			_exit(1);
 		setsid();
+		/* what its forks start with: every signal at its default, as the cold path's payload
+		 * (not SIGPIPE ignored by the pool, nor SIGINT and SIGQUIT ignored by a shell that
+		 * started the pool in the background) */
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (int s = 1; s < NSIG; s++)
+			if (s != SIGKILL && s != SIGSTOP)
+				signal(s, SIG_DFL);
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(er[1], 2) < 0 || dup2(sv[1], 3) < 0 ||
 		    chdir("/") < 0)
 			_exit(1);

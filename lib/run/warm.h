@@ -23,8 +23,9 @@ const char *const *warm_argv(const char *runtime);
  * difference cannot show. argv/envp are the cold command (engine's build_command); base is the
  * environment the pooled interpreter was started with. Refused: a shell command, package
  * installs, another working directory, python files under /sandbox/.local (site reads those at
- * start-up), and any variable the interpreter reads while starting (PYTHON*, NODE_*, LANG, LC_*,
- * TZ, …) or any base variable with another value. */
+ * start-up), any variable the interpreter reads while starting (PYTHON*, NODE_*, LANG, LC_*,
+ * TZ, …) or any base variable with another value, and an argv and environment execve would
+ * refuse as too long. */
 bool warm_fits(const isol8_request *r, char *const *argv, char *const *envp, char *const *base);
 /* The environment pooled interpreters start with: the cold path's for no network, no secrets,
  * no request variables (freed with isol8_free_strv), and a digest of it, by which the pool and

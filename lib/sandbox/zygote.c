@@ -173,7 +173,14 @@ int zygote_serve(int sock, const zygote_hooks *h)
 		pid_t pid = sandbox_clone(flags, &f, &pidfd);
 		if (pid == 0) {
 			init_zygote(&f, &cfg, h->child);
-			return q.session ? 2 : 0; /* the payload: the interpreter takes over */
+			/* the payload: the interpreter takes over, without the request's host paths (the
+			 * run dir's staging dir, the runtimes dir) in what it can read of its memory */
+			int mode = q.session ? 2 : 0;
+			explicit_bzero(buf, sizeof buf);
+			explicit_bzero(&q, sizeof q);
+			explicit_bzero(&cfg, sizeof cfg);
+			explicit_bzero(&tpl, sizeof tpl);
+			return mode;
 		}
 		int e = errno;
 		if (h->parent)

@@ -77,6 +77,11 @@ capture "$RUN" -e "$late"
 is "$cold // $OUT|$RC" "main
 after the codec registry|0 // main|0" "python: the interpreter's last teardown is skipped (a finalizer run after the codec registry is cleared: cold only)"
 same python "python -c: an uncaught KeyboardInterrupt ends by SIGINT" -- -e 'raise KeyboardInterrupt'
+# this file starts the pool in the background of a non-interactive shell, which ignores SIGINT and
+# SIGQUIT in it: a zygote started with those kept ignored would pass them on to its forks
+same python "python -c: signal dispositions are python3's own, none inherited from the pool's parent" -- \
+	-e 'import signal; print([str(signal.getsignal(s)) for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTERM, signal.SIGCHLD)])'
+same python "python -c: SIGINT sent to itself raises KeyboardInterrupt" -- -e 'import os, signal; os.kill(os.getpid(), signal.SIGINT)'
 same python "python -c: threads are joined, then atexit, then __del__ at shutdown" -- -e '
 import atexit, threading, time
 class Late:
@@ -194,7 +199,27 @@ echo '{"runtime":"python","code":"print(1)","env":{"LD_PRELOAD":"/nonexistent.so
 capture "$RUN" --json --request "$WORK/req.json"
 like "$(printf '%s' "$OUT" | jq -r '[.stdout, .warm, .stderr] | map(tostring) | join(" ")')|$(( $(status | jq .warmHits) - h0 ))" \
 	"^1 true .*nonexistent.so.*cannot be preloaded.*\|0$" "LD_PRELOAD (read by the dynamic loader): a plain pooled sandbox, the preload tried as cold"
+# an environment execve refuses: the cold path says so, and a pre-started interpreter, which
+# would get it through a pipe, must not run it
+for rt in python bash; do
+	printf '{"runtime":"%s","code":"%s","env":{"BIG":"%s"}}\n' "$rt" "$([ $rt = python ] && echo 'print(1)' || echo 'echo 1')" \
+		"$(head -c 140000 /dev/zero | tr '\0' x)" >"$WORK/big.json"
+	capture env ISOL8_NO_POOL=1 "$RUN" --request "$WORK/big.json"
+	cold="$OUT|$ERR|$RC"
+	wait_warm plain
+	h0=$(status | jq .warmHits)
+	capture "$RUN" --request "$WORK/big.json"
+	is "$OUT|$ERR|$RC|$(( $(status | jq .warmHits) - h0 ))" "$cold|0" "$rt: an environment variable of 140 kB (execve: too long) fails as cold, never pre-started"
+done
+like "$cold" "Argument list too long" "…which says why"
 if [ "$ZYGOTE" = 1 ]; then
+	wait_warm plain
+	h0=$(status | jq .warmHits)
+	echo '{"runtime":"bash","code":"echo after","env":{"SSH_CLIENT":"10.0.0.1 22 22","BASH_ENV":"/sandbox/env.sh"},"files":{"/sandbox/env.sh":"echo from BASH_ENV"}}' >"$WORK/req.json"
+	capture env ISOL8_NO_POOL=1 "$RUN" --request "$WORK/req.json"
+	cold="$OUT|$ERR|$RC"
+	capture "$RUN" --request "$WORK/req.json"
+	is "$OUT|$ERR|$RC|$(( $(status | jq .warmHits) - h0 ))" "$cold|0" "bash: SSH_CLIENT (bash -c then reads ~/.bashrc, not BASH_ENV): a plain pooled sandbox, as cold"
 	wait_warm plain
 	echo '{"runtime":"bash","code":"echo ${POSIXLY_CORRECT-unset}; shopt -qo posix && echo posix","env":{"POSIXLY_CORRECT":"1"}}' >"$WORK/req.json"
 	capture "$RUN" --json --request "$WORK/req.json"
@@ -214,6 +239,10 @@ same bash "bash -c: a pipe into head: SIGPIPE at its default, no 'Broken pipe'" 
 capture env ISOL8_NO_POOL=1 "$RUN" -r bash -e 'yes | head -1; grep SigIgn /proc/self/status'
 is "$OUT|$ERR" "y
 SigIgn:	0000000000000000|" "a sandboxed program starts with no signal ignored (isol8's tools ignore SIGPIPE; what they run must not)"
+same bash "bash -c: set -x prints one + per level, PS4 once" -- -e 'set -x; echo a; PS4="[$LINENO] "; echo $(echo b)'
+same bash "bash -c: \$BASH_COMMAND in an EXIT trap is the run's last command" -- -e 'set -e
+trap '"'"'echo "failed: $BASH_COMMAND" >&2'"'"' EXIT
+false'
 same bash "bash -c: exit 7" -- -e 'echo out; echo err >&2; exit 7'
 same bash "bash -c: killed by SIGTERM" -- -e 'kill -TERM $$'
 same bash "bash -c: set -e and an EXIT trap" -- -e 'trap "echo trap \$?" EXIT; set -e; false; echo never'
