@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/sigdefault.h"
 #include "run/command.h"
 #include "sandbox/zygote.h"
 
@@ -147,9 +148,7 @@ static void as_if_exec(char **envp)
 	free(current_user.home_dir);
 	current_user.user_name = current_user.shell = current_user.home_dir = NULL;
 	restore_original_signals();
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			signal(s, SIG_DFL);
+	signals_default();
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -20,6 +20,7 @@
 
 #include "run/command.h"
 #include "run/drivers.h"
+#include "core/sigdefault.h"
 #include "core/util.h"
 
 /* The drivers, from lib/run/drivers/warm_python.py and warm_node.js (see there for what each does to
@@ -384,9 +385,7 @@ int warm_zygote_start(const char *runtime, char *const *env, isol8_zygote *z, is
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (int s = 1; s < NSIG; s++)
-			if (s != SIGKILL && s != SIGSTOP)
-				signal(s, SIG_DFL);
+		signals_default();
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(er[1], 2) < 0 || dup2(sv[1], 3) < 0 ||
 		    chdir("/") < 0)
 			_exit(1);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/safepath.h"
+#include "core/sigdefault.h"
 #include "core/util.h"
 #include "sandbox/internal.h"
 #include "sandbox/seccomp_policy.h"
@@ -254,9 +255,7 @@ __attribute__((noreturn)) void payload_main(int feed, int in, int out, int errou
 	/* execve keeps what is ignored: the program starts with every signal at its default, as
 	 * it would from a shell, not with what isol8's own tools ignore (SIGPIPE: a sandboxed
 	 * `yes | head -1` would say "Broken pipe") */
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			signal(s, SIG_DFL);
+	signals_default();
 	payload_seccomp(errfd, cfg);
 	execve(exe, argv, envp);
 	isol8_fail(&err, ISOL8_E_SANDBOX, errno, "execve %s", exe);

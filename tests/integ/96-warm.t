@@ -236,9 +236,17 @@ grep -E "^(Sig|Shd|Cap|NoNewPrivs|Seccomp|Uid|Gid|Groups)" /proc/self/status; ls
 same bash "bash -c: variables, functions, aliases, traps, options, builtins, signals, fds and ids are a fresh bash's" -- -e "$state"
 same bash "bash -c: BASH_EXECUTION_STRING is the code" -- -e 'printf "%s\n" "$BASH_EXECUTION_STRING"'
 same bash "bash -c: a pipe into head: SIGPIPE at its default, no 'Broken pipe'" -- -e 'yes | head -2; echo "${PIPESTATUS[*]}"'
-capture env ISOL8_NO_POOL=1 "$RUN" -r bash -e 'yes | head -1; grep SigIgn /proc/self/status'
+# run from a caller that ignores SIGINT, SIGQUIT, SIGPIPE and glibc's own 32 and 33 (which
+# glibc's signal() refuses to touch): none of it may reach the program
+ignoring() { /usr/bin/python3 -c 'import ctypes, os, signal, sys
+class A(ctypes.Structure):
+    _fields_ = [("h", ctypes.c_void_p), ("f", ctypes.c_ulong), ("r", ctypes.c_void_p), ("m", ctypes.c_uint64)]
+for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, 32, 33):
+    ctypes.CDLL(None).syscall(13, s, ctypes.byref(A(1, 0, None, 0)), None, 8)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@"; }
+capture ignoring env ISOL8_NO_POOL=1 "$RUN" -r bash -e 'yes | head -1; grep SigIgn /proc/self/status'
 is "$OUT|$ERR" "y
-SigIgn:	0000000000000000|" "a sandboxed program starts with no signal ignored (isol8's tools ignore SIGPIPE; what they run must not)"
+SigIgn:	0000000000000000|" "a sandboxed program starts with no signal ignored, whatever its caller ignores (SIGPIPE, SIGINT, SIGQUIT, glibc's 32 and 33)"
 same bash "bash -c: set -x prints one + per level, PS4 once" -- -e 'set -x; echo a; PS4="[$LINENO] "; echo $(echo b)'
 same bash "bash -c: \$BASH_COMMAND in an EXIT trap is the run's last command" -- -e 'set -e
 trap '"'"'echo "failed: $BASH_COMMAND" >&2'"'"' EXIT
