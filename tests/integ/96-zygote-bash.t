@@ -4,24 +4,10 @@
 # forked from the same zygote, nor the zygote; one that dies is replaced; without its library
 # bash runs cold, as before. (Equivalence with bash -c and bash FILE: the bash cases of 96-warm.t.)
 . "$(dirname "$0")/lib.sh"
-POOL="$BIN/isol8-pool"
-status() { "$POOL" status; }
-wait_warm() { for i in $(seq 200); do [ "$(status | jq -r '.kinds.bash // 0')" -ge 1 ] && return; sleep 0.05; done; }
+ZKIND=bash
+. "$(dirname "$0")/zygote.sh"
 # the pool's bash zygote: its child running bash with the builtin
 zygotes() { pgrep -P "$pl" -f '^bash -c enable -f .*isol8-zygote-bash.so isol8_zygote' | tr '\n' ' '; }
-start_pool() {
-	"$POOL" --size 1 --runtimes bash "$@" 2>"$WORK/pool.err" & pl=$!
-	for i in $(seq 200); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
-	wait_warm
-}
-stop_pool() { kill -TERM "$pl" 2>/dev/null; for i in $(seq 100); do kill -0 "$pl" 2>/dev/null || break; sleep 0.05; done; wait "$pl" 2>/dev/null; }
-# zrun ARGS…: one bash run, which must come from the zygote (ZH: zygoteHits went up by it)
-zrun() {
-	wait_warm
-	local z0; z0=$(status | jq .zygoteHits)
-	capture "$RUN" -r bash "$@"
-	ZH=$(( $(status | jq .zygoteHits) - z0 ))
-}
 
 start_pool
 zp=$(zygotes)

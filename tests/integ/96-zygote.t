@@ -7,26 +7,12 @@
 # sessions started in their sandbox. (Equivalence with python3 -c: every case of 96-warm.t runs
 # through a zygote.)
 . "$(dirname "$0")/lib.sh"
-POOL="$BIN/isol8-pool"
-status() { "$POOL" status; }
-wait_warm() { for i in $(seq 200); do [ "$(status | jq -r '.kinds.python // 0')" -ge 1 ] && return; sleep 0.05; done; }
+ZKIND=python
+. "$(dirname "$0")/zygote.sh"
 # the pool's zygote for runs (its children running python3; a zygote's forks are the zygote's
 # children), and its zygote for sessions (the driver's last argument says which)
 zygotes() { pgrep -P "$pl" -f '^python3 -c def _isol8_warm.*False\)\)' | tr '\n' ' '; }
 session_zygotes() { pgrep -P "$pl" -f '^python3 -c def _isol8_warm.*True\)\)' | tr '\n' ' '; }
-start_pool() {
-	"$POOL" --size 1 --runtimes python "$@" 2>"$WORK/pool.err" & pl=$!
-	for i in $(seq 200); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
-	wait_warm
-}
-stop_pool() { kill -TERM "$pl" 2>/dev/null; for i in $(seq 100); do kill -0 "$pl" 2>/dev/null || break; sleep 0.05; done; wait "$pl" 2>/dev/null; }
-# zrun ARGS…: one run, which must come from a zygote (ZH: zygoteHits went up by it)
-zrun() {
-	wait_warm
-	local z0; z0=$(status | jq .zygoteHits)
-	capture "$RUN" "$@"
-	ZH=$(( $(status | jq .zygoteHits) - z0 ))
-}
 
 start_pool
 zp=$(zygotes)

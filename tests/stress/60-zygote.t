@@ -12,32 +12,25 @@ service $pool
 for i in $(seq 200); do "$POOL" status 2>/dev/null | grep -q '"python":2.*"bash":2' && break; sleep 0.05; done
 z0=$("$POOL" status | jq .zygoteHits)
 
-# worker W: its share of the 2,000 runs, cycling through the four python programs
+# worker W: its share of GROUP's runs (PER_WORKER of RT), cycling through RT's four programs
 _zygote_worker() {
 	local i
 	for i in $(seq "$PER_WORKER"); do
-		program python $((i + $1))
-		check zygote "$WRC" "$WOUT" "$WERR" "$ISOL8" run --timeout "$RUN_MS" "${PROG[@]}"
+		program "$RT" $((i + $1))
+		check "$GROUP" "$WRC" "$WOUT" "$WERR" "$ISOL8" run --timeout "$RUN_MS" "${PROG[@]}"
 	done
 }
-PER_WORKER=$(times 250)
+RT=python GROUP=zygote PER_WORKER=$(times 250)
 par 8 _zygote_worker
 report zygote $((8 * PER_WORKER)) "python at concurrency 8 through a pool with zygotes"
 zh=$(( $("$POOL" status | jq .zygoteHits) - z0 ))
 ok $([ "$zh" -gt 0 ]; echo $?) "$zh of them forked by a zygote"
 
 # the same for bash, from its own zygote
-_bash_worker() {
-	local i
-	for i in $(seq "$BASH_PER_WORKER"); do
-		program bash $((i + $1))
-		check zbash "$WRC" "$WOUT" "$WERR" "$ISOL8" run --timeout "$RUN_MS" "${PROG[@]}"
-	done
-}
-BASH_PER_WORKER=$(times 125)
+RT=bash GROUP=zbash PER_WORKER=$(times 125)
 zb=$("$POOL" status | jq .zygoteHits)
-par 8 _bash_worker
-report zbash $((8 * BASH_PER_WORKER)) "bash at concurrency 8 through a pool with zygotes"
+par 8 _zygote_worker
+report zbash $((8 * PER_WORKER)) "bash at concurrency 8 through a pool with zygotes"
 zh=$(( $("$POOL" status | jq .zygoteHits) - zb ))
 ok $([ "$zh" -gt 0 ]; echo $?) "$zh of them forked by bash's zygote"
 
