@@ -17,9 +17,7 @@ session_zygotes() { pgrep -P "$pl" -f '^python3 -c def _isol8_warm.*True\)\)' | 
 start_pool
 zp=$(zygotes)
 like "$zp|$(session_zygotes)" '^[0-9]+ \|[0-9]+ $' "the pool runs one zygote for python runs and one for python sessions"
-is "$(stat -c %U /proc/${zp% })|$(tr '\0' '\n' </proc/${zp% }/environ | grep -c '^ISOL8_')" "root|0" \
-	"it runs as the pool's user, with the sandbox's environment (nothing of the pool's own)"
-is "$(awk '$2 ~ /^rw.s/' /proc/${zp% }/maps | wc -l)" 0 "it has no shared writable mapping: a fork shares nothing writable with it or its siblings"
+zygote_clean "${zp% }"
 
 # ---- one run leaves nothing for the next ------------------------------------------------------
 zrun -e 'import builtins, os, sys, signal, threading, time

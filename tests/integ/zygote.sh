@@ -17,3 +17,11 @@ zrun() {
 	capture "$RUN" -r "$ZKIND" "$@"
 	ZH=$(( $(status | jq .zygoteHits) - z0 ))
 }
+# zygote_clean PID: what every zygote must be — the pool's user, with the sandbox's environment
+# (nothing of the pool's own), and no shared writable mapping (a fork shares nothing writable
+# with it or its siblings)
+zygote_clean() {
+	is "$(stat -c %U /proc/$1)|$(tr '\0' '\n' </proc/$1/environ | grep -c '^ISOL8_')" "root|0" \
+		"it runs as the pool's user, with the sandbox's environment (nothing of the pool's own)"
+	is "$(awk '$2 ~ /^rw.s/' /proc/$1/maps | wc -l)" 0 "it has no shared writable mapping: a fork shares nothing writable with it or its siblings"
+}
