@@ -84,17 +84,15 @@ $(BUILD)/pic/lib/run/figures.o: $(BUILD)/gen/mpl_drivers.h
 $(BUILD)/pic/libisol8util.a: $(PIC_OBJ)
 	@rm -f $@
 	@echo "  AR      $@"; ar rcs $@ $^
+ZYGOTE_LD = @mkdir -p $(@D); echo "  LD      $@"; $(CC) $(PIC_CFLAGS) $(1) -shared \
+	-Wl,-z,relro,-z,now,-z,noexecstack,--as-needed $< -o $@ $(BUILD)/pic/libisol8util.a $(LIBS)
 $(BUILD)/bin/isol8-zygote.so: bin/isol8-zygote/zygote.c $(BUILD)/pic/libisol8util.a
-	@mkdir -p $(@D)
-	@echo "  LD      $@"; $(CC) $(PIC_CFLAGS) -shared -Wl,-z,relro,-z,now,-z,noexecstack,--as-needed $< -o $@ \
-		$(BUILD)/pic/libisol8util.a $(LIBS)
+	$(call ZYGOTE_LD,)
 # isol8-zygote-bash.so, the same for bash: a loadable builtin, against the headers of the
 # bash that loads it (Debian's bash-builtins; its symbols come from bash at load time).
 BASH_INC := -isystem /usr/include/bash -isystem /usr/include/bash/include -isystem /usr/include/bash/builtins
 $(BUILD)/bin/isol8-zygote-bash.so: bin/isol8-zygote/bash.c $(BUILD)/pic/libisol8util.a
-	@mkdir -p $(@D)
-	@echo "  LD      $@"; $(CC) $(PIC_CFLAGS) $(BASH_INC) -shared -Wl,-z,relro,-z,now,-z,noexecstack,--as-needed $< -o $@ \
-		$(BUILD)/pic/libisol8util.a $(LIBS)
+	$(call ZYGOTE_LD,$(BASH_INC))
 
 MCP_SRC := $(wildcard bin/isol8-mcp/*.c)
 $(BUILD)/bin/isol8-mcp: $(MCP_SRC) bin/isol8-mcp/mcp.h $(LIBA)

@@ -118,6 +118,12 @@ static bool is_warm(int kind)
 	return kind > 0 && kind < FIRST_IMAGE;
 }
 
+/* Kinds whose driver only a zygote's fork runs: none without their zygote. */
+static bool forked_only(int kind)
+{
+	return kind == SESSION_KIND || kind == BASH_KIND;
+}
+
 
 
 static struct pool_image *image_of(struct pool *p, int kind)
@@ -182,10 +188,8 @@ static bool kind_wanted(const struct pool *p, int kind)
 {
 	if (kind >= FIRST_IMAGE)
 		return kind - FIRST_IMAGE < p->nimg;
-	if (kind == SESSION_KIND) /* only forked: without python's zygote there are none */
-		return p->fast && p->warm_on[PYTHON_KIND] && p->zyg_on[SESSION_KIND];
-	if (kind == BASH_KIND) /* bash has no driver of its own: without its zygote it runs cold */
-		return p->fast && p->warm_on[BASH_KIND] && p->zyg_on[BASH_KIND];
+	if (forked_only(kind)) /* python sessions come with python; bash without its zygote runs cold */
+		return p->fast && p->warm_on[kind == SESSION_KIND ? PYTHON_KIND : kind] && p->zyg_on[kind];
 	return kind == 0 || (p->fast && p->warm_on[kind]);
 }
 
@@ -237,7 +241,7 @@ static int start_slot(struct pool *p, int kind)
 	isol8_err err = {0};
 	cfg.zygote = is_warm(kind) ? zygote_for(p, kind) : NULL;
 	cfg.zygote_session = kind == SESSION_KIND;
-	if ((kind == SESSION_KIND || kind == BASH_KIND) && !cfg.zygote)
+	if (forked_only(kind) && !cfg.zygote)
 		return -1; /* said by zygote_for */
 	if (sandbox_start(&s->sb, &cfg, &err) < 0) {
 		fprintf(stderr, "[ERR] isol8-pool: %s\n", err.msg);
@@ -247,7 +251,7 @@ static int start_slot(struct pool *p, int kind)
 	}
 	s->forked = s->sb.forked_init;
 	s->drv_pid = 0;
-	if ((kind == SESSION_KIND || kind == BASH_KIND) && !s->forked) { /* only a zygote's fork runs their driver */
+	if (forked_only(kind) && !s->forked) {
 		sandbox_destroy(&s->sb);
 		return -1;
 	}

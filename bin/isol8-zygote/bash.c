@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/sigdefault.h"
+#include "core/util.h"
 #include "run/command.h"
 #include "sandbox/zygote.h"
 
@@ -46,45 +47,7 @@ extern void restore_original_signals(void);
 extern void reset_shell_flags(void);
 extern const char *const sccs_version;
 
-static void support(isol8_sandbox_cfg *cfg)
-{
-	command_sandbox_support(cfg);
-}
-
-/* The whole run from fd 3, up to its EOF (the holder closes its end after one message), with a
- * NUL after it: the message's last field has none of its own. */
-static char *read_run(size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *b = malloc(cap);
-	for (;;) {
-		if (!b)
-			return NULL;
-		if (n + 1 >= cap) {
-			char *nb = realloc(b, cap *= 2);
-			if (!nb) {
-				free(b);
-				return NULL;
-			}
-			b = nb;
-		}
-		ssize_t r = read(3, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(b);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	b[n] = 0;
-	*len = n + 1;
-	return b;
-}
-
-/* The message's fields (len counts the NUL read_run added) as argv {"bash", "-c", CODE} or {"bash", FILE} and the environment,
+/* The message's fields (len counts a NUL added after it: its last field has none of its own) as argv {"bash", "-c", CODE} or {"bash", FILE} and the environment,
  * allocated as bash frees them (xmalloc); false when it is not one (then nothing runs). */
 static bool parse_run(char *b, size_t len, char ***argv, char ***envp)
 {
@@ -208,20 +171,25 @@ static int isol8_zygote_builtin(WORD_LIST *list)
 		builtin_error("built for \"%s\", loaded by \"%s\": rebuild isol8 (make)", SCCSVERSION + 4, sccs_version + 4);
 		return EXECUTION_FAILURE;
 	}
-	const zygote_hooks h = {NULL, NULL, NULL, support};
+	const zygote_hooks h = {NULL, NULL, NULL, command_sandbox_support};
 	int mode = zygote_serve(3, &h);
 	if (mode != 0)
 		_exit(mode == 1 ? 0 : 1); /* let go by isol8-pool; bash has no session forks */
 	/* the payload: a warm driver from here on */
 	if (write(4, "R", 1) != 1)
 		_exit(0);
-	size_t len = 0;
-	char *run = read_run(&len), **argv = NULL, **envp = NULL;
+	/* the whole run, up to its EOF (the holder closes its end after one message); as much as
+	 * execve could take, and more is no run */
+	isol8_buf run = {0};
+	isol8_err err = {0};
+	char **argv = NULL, **envp = NULL;
+	int rc = read_fd_all(3, 64u << 20, &run, &err);
 	close(3);
 	close(4);
-	if (!run || !parse_run(run, len, &argv, &envp))
+	buf_append(&run, "", 1);
+	if (rc < 0 || !parse_run((char *)run.data, run.len, &argv, &envp))
 		_exit(0); /* the holder let go without a run */
-	free(run);
+	isol8_buf_free(&run);
 	forget_builtin(isol8_zygote_builtin);
 	become_fresh_shell(argv, envp);
 	return EXECUTION_FAILURE;

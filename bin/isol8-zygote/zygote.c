@@ -12,16 +12,11 @@ void PyOS_BeforeFork(void);
 void PyOS_AfterFork_Parent(void);
 void PyOS_AfterFork_Child(void);
 
-/* The support files the pool's slots get (figures), loaded here once as the pool loads them. */
-static void support(isol8_sandbox_cfg *cfg)
-{
-	command_sandbox_support(cfg);
-}
-
 __attribute__((visibility("default"))) int isol8_zygote_serve(int sock);
 
 int isol8_zygote_serve(int sock)
 {
-	const zygote_hooks h = {PyOS_BeforeFork, PyOS_AfterFork_Parent, PyOS_AfterFork_Child, support};
+	/* the support files the pool's slots get (figures), loaded once as the pool loads them */
+	const zygote_hooks h = {PyOS_BeforeFork, PyOS_AfterFork_Parent, PyOS_AfterFork_Child, command_sandbox_support};
 	return zygote_serve(sock, &h);
 }

@@ -99,7 +99,7 @@ static void cfg_of(const zyg_request *q, const zygote_hooks *h, isol8_sandbox_cf
  * and given up for the zygote's life if it cannot have a mount namespace of its own or the
  * template cannot be built. */
 static struct {
-	bool own_ns, no_ns, built;
+	bool own_ns, given_up, built;
 	char staging[PATH_MAX], runtimes[PATH_MAX];
 	bool support;
 } tpl;
@@ -107,14 +107,14 @@ static struct {
 static bool root_template(const zyg_request *q, const isol8_sandbox_cfg *cfg)
 {
 	const isol8_rootfs_opts *o = &cfg->rootfs;
-	if (q->user || tpl.no_ns)
+	if (q->user || tpl.given_up)
 		return false;
 	if (tpl.built && !strcmp(tpl.staging, q->staging) && !strcmp(tpl.runtimes, q->runtimes) &&
 	    tpl.support == (o->nsupport > 0))
 		return true;
 	if (!tpl.own_ns) {
 		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-			tpl.no_ns = true;
+			tpl.given_up = true;
 			return false;
 		}
 		tpl.own_ns = true;
@@ -123,7 +123,7 @@ static bool root_template(const zyg_request *q, const isol8_sandbox_cfg *cfg)
 		umount2(tpl.staging, MNT_DETACH);
 	isol8_err err = {0};
 	tpl.built = rootfs_template(o, &err) == 0;
-	tpl.no_ns = !tpl.built; /* not tried again: each fork builds its whole root, as without a zygote */
+	tpl.given_up = !tpl.built; /* not tried again: each fork builds its whole root, as without a zygote */
 	copy_path(tpl.staging, sizeof tpl.staging, q->staging);
 	copy_path(tpl.runtimes, sizeof tpl.runtimes, q->runtimes);
 	tpl.support = o->nsupport > 0;
