@@ -57,6 +57,7 @@
 #define TRIM_IDLE_MS 30000 /* a ready sandbox above what is wanted now is dropped after this */
 #define PAUSE_MS 100       /* interpreters started in their sandbox: refilled after handovers pause */
 #define WARM_GIVE_UP 3 /* consecutive interpreters that failed to start: stop pre-starting */
+#define STATUS_WAIT_MS 10000 /* `isol8-pool status`: a pool busy building sandboxes under load answers late */
 
 static const char usage[] =
 	"Usage: isol8-pool [--size N] [--strategy fast|secure] [--runtimes LIST] [--max-age MS] [--no-zygote]\n"
@@ -721,7 +722,7 @@ static void serve(struct pool *p, int c)
 static int status_cmd(void)
 {
 	pool_status_msg s;
-	jv v = pool_status(&s) < 0 ? jv_object_set(jv_object(), jv_string("running"), jv_false())
+	jv v = pool_status(&s, STATUS_WAIT_MS) < 0 ? jv_object_set(jv_object(), jv_string("running"), jv_false())
 				   : jv_object_set(poolmsg_status_json(&s), jv_string("running"), jv_true());
 	json_write_line(1, v);
 	jv_free(v);

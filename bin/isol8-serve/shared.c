@@ -358,7 +358,7 @@ static uint64_t ld(const uint64_t *p)
 static void pool_gauges(isol8_buf *b)
 {
 	pool_status_msg st;
-	if (pool_status(&st) < 0)
+	if (pool_status(&st, 1000) < 0) /* a stuck pool must not stall /metrics */
 		return;
 	static const char *const f[] = {"size", "ready", "hits", "misses", "discarded"};
 	static const char *const help[] = {"configured pool size", "prepared sandboxes waiting",

@@ -127,7 +127,7 @@ int pool_acquire_session(isol8_sandbox *sb, const isol8_options *o, pid_t *drv_p
 	return 1;
 }
 
-int pool_status(pool_status_msg *out)
+int pool_status(pool_status_msg *out, int timeout_ms)
 {
 	memset(out, 0, sizeof *out);
 	char *path = pool_socket_path();
@@ -135,7 +135,7 @@ int pool_status(pool_status_msg *out)
 	free(path);
 	if (fd < 0)
 		return -1;
-	struct timeval tv = {1, 0}; /* a stuck pool must not stall a status page */
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	pool_request q = {.op = POOL_OP_STATUS};
 	char *req = poolmsg_request_line(&q), buf[4096];

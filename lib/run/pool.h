@@ -26,8 +26,9 @@ int pool_acquire(isol8_sandbox *sb, const isol8_options *o, const isol8_request 
  * (forked by the pool's zygote; sb->chan and sb->reply are its fds 3 and 4), *drv_pid its pid in
  * the sandbox; 0 when the pool has none (the session starts its own). */
 int pool_acquire_session(isol8_sandbox *sb, const isol8_options *o, pid_t *drv_pid);
-/* The running pool's status; -1 when no pool answers (or its reply does not parse). */
-int pool_status(pool_status_msg *out);
+/* The running pool's status; -1 when no pool answers within timeout_ms (or its reply does not
+ * parse). The pool answers between the sandboxes it builds, which under load can take a while. */
+int pool_status(pool_status_msg *out, int timeout_ms);
 /* The pool's socket path. */
 char *pool_socket_path(void);
 

@@ -43,6 +43,10 @@ capture env ISOL8_NO_POOL=1 "$RUN" --json -e 'print(1)'
 is "$(jqr .warm)" false "ISOL8_NO_POOL=1: the cold path even with a pool running"
 capture "$ISOL8" pool status
 is "$(jqr .running)" true "isol8 pool status (the dispatcher) reaches the pool"
+# a pool busy building sandboxes answers late under load: status waits for it (it gave up after 1 s)
+kill -STOP $pl; (sleep 2; kill -CONT $pl) & cont=$!
+capture "$POOL" status; wait $cont
+is "$(jqr .running)" true "pool status waits for a pool that answers 2 s late"
 capture "$RUN" --json --memory 128m -e 'print(1)'
 is "$(jqr .warm)" false "different limits: the cold path, not an error"
 capture "$RUN" --json --net host -e 'print(1)'
