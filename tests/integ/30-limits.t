@@ -8,7 +8,8 @@ capture "$RUN" --timeout 1000 -e 'while True: pass'
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 is "$RC" 137 "infinite loop: exit 137"
 like "$ERR" '^\[ERR\] EXECUTION TIMED OUT$' "infinite loop: EXECUTION TIMED OUT (streaming)"
-ok $([ $ms -lt 3000 ] && echo 0 || echo 1) "infinite loop with --timeout 1000 ends in ${ms} ms (< 3 s)"
+# bounded loosely: a sandbox's start and end take seconds under ASan on a loaded machine
+ok $([ $ms -lt 5000 ] && echo 0 || echo 1) "infinite loop with --timeout 1000 ends in ${ms} ms (< 5 s)"
 capture "$RUN" --json --timeout 1000 -r node -e 'setInterval(()=>{}, 1000)'
 is "$(jqr '[.status,.exitCode,.signal]|join(" ")')" "timeout 137 SIGKILL" "timeout: status, exit code and signal in the result"
 like "$(jqr .stderr)" 'EXECUTION TIMED OUT' "timeout marker in buffered stderr"
@@ -64,7 +65,7 @@ tl=$(printf '%s\n' "$ERR" | tail -1); secs=${tl% *}; rss=${tl#* }
 is "$(jqr .truncated)" true "100 MB flood: truncated"
 is "$(jqr .status)" output_limit "100 MB flood: status output_limit"
 like "$(jqr .stdout)" '^x{1024}'$'\n\n''--- OUTPUT TRUNCATED \([0-9]+ bytes, limit: 1024\) ---$' "flood: first 1024 bytes and the reference marker"
-ok $(awk -v s="$secs" 'BEGIN{exit !(s < 3)}'; echo $?) "flood returns quickly (${secs} s)"
+ok $(awk -v s="$secs" 'BEGIN{exit !(s < 5)}'; echo $?) "flood returns quickly (${secs} s, < 5)"
 capture /usr/bin/time -f '%M' "$RUN" --json -e 'print(1)'
 base=$(printf '%s\n' "$ERR" | tail -1)
 ok $([ "$rss" -lt $((base + 8192)) ] && echo 0 || echo 1) "isol8's own memory stays bounded (${rss} KB max RSS for 100 MB printed, ${base} KB for print(1))"

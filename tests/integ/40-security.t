@@ -93,7 +93,7 @@ unlike "$OUT" 's3cr3t-value' "a secret printed by the program is masked"
 
 # killing isol8-run (SIGKILL) mid-run leaves no sandbox process running
 "$RUN" --cmd 'sleep 300' & runpid=$!
-sleep 0.5; kill -KILL $runpid; wait $runpid 2>/dev/null; sleep 0.3
+wait_payload '^sleep 300$'; kill -KILL $runpid; wait $runpid 2>/dev/null; wait_no_payload '^sleep 300$'
 is "$(pgrep -u 65534 -f 'sleep 300' | wc -l)" 0 "SIGKILL of isol8-run: the sandbox dies with it"
 capture "$BIN/isol8-cleanup"
 if [ -n "$POOL_PID" ]; then # a pooled sandbox: its pool sweeps it when the init exits, maybe first
@@ -103,7 +103,7 @@ else
 fi
 # SIGTERM: clean exit, everything removed
 "$RUN" --cmd 'sleep 300' & runpid=$!
-sleep 0.5; kill -TERM $runpid; wait $runpid; rc=$?
+wait_payload '^sleep 300$'; kill -TERM $runpid; wait $runpid; rc=$?
 is "$(leftovers)" 0 "SIGTERM of isol8-run removes its sandbox"
 like "$rc" '^(137|143)$' "SIGTERM: isol8-run exits as killed ($rc)"
 

@@ -9,8 +9,7 @@ is "$OUT" '{"removed":0,"failed":0,"errors":[]}' "nothing to do: a zero summary"
 
 # kill -9 of isol8 run mid-execution: the sandbox dies with it (PDEATHSIG); its cgroup and
 # record stay as evidence until cleanup runs
-"$RUN" --cmd 'sleep 300' & runpid=$!
-sleep 0.5; kill -KILL $runpid; wait $runpid 2>/dev/null; sleep 0.2
+kill_run_midway 300
 is "$(leftovers)" 5 "after kill -9 of isol8 run: its cgroup (4 hierarchies) and record remain"
 capture "$CLEAN" --dry-run
 is "$(jqr '[.removed, .dryRun, .sandboxes[0].reason] | join(" ")')" "1 true supervisor gone" "--dry-run names it and removes nothing"
@@ -87,21 +86,20 @@ capture "$CLEAN" --orphan-age 0
 is "$OUT" '{"removed":1,"failed":0,"errors":[]}' "…and removed once old enough"
 
 # two cleanups at once over two stale sandboxes: each removed exactly once
-for k in 1 2; do "$RUN" --cmd 'sleep 300' & p=$!; sleep 0.4; kill -KILL $p; wait $p 2>/dev/null; done
-sleep 0.2
+for k in 1 2; do kill_run_midway 30$k; done
 "$CLEAN" > "$WORK/c1" & "$CLEAN" > "$WORK/c2"; wait
 is "$(cat "$WORK/c1" "$WORK/c2" | jq -s 'map(.removed) | add')" 2 "concurrent cleanups remove each sandbox once"
 is "$(cat "$WORK/c1" "$WORK/c2" | jq -s 'map(.failed) | add')" 0 "…without errors"
 
 # the dispatcher asks first (the reference's behaviour); --force skips the question
-"$RUN" --cmd 'sleep 300' & p=$!; sleep 0.4; kill -KILL $p; wait $p 2>/dev/null; sleep 0.2
+kill_run_midway 303
 capture bash -c "echo n | '$ISOL8' cleanup"
 like "$ERR" 'Found 1 stale isol8 sandbox' "isol8 cleanup lists what it found"
 like "$ERR" 'Cleanup cancelled' "…and anything but y cancels"
 is "$(leftovers)" 5 "…leaving everything in place"
 capture bash -c "echo y | '$ISOL8' cleanup"
 is "$OUT" '{"removed":1,"failed":0,"errors":[]}' "y removes"
-"$RUN" --cmd 'sleep 300' & p=$!; sleep 0.4; kill -KILL $p; wait $p 2>/dev/null; sleep 0.2
+kill_run_midway 304
 capture "$ISOL8" cleanup --force
 is "$OUT" '{"removed":1,"failed":0,"errors":[]}' "isol8 cleanup --force does not ask"
 capture "$CLEAN" --bogus

@@ -87,9 +87,11 @@ like "$ERR" 'EXECUTION TIMED OUT' "…EXECUTION TIMED OUT"
 capture "$S" exec main -e 'print(open("/sandbox/in/all.bin","rb").read()[:3])'
 is "$OUT" "b'\\x00\\x01\\x02'" "a timeout kills the processes, not the session's files"
 
-# two execs sent at once run one after the other
-"$S" exec main -e 'import time; open("/sandbox/log","a").write("A-start\n"); time.sleep(1); open("/sandbox/log","a").write("A-end\n")' &
-sleep 0.2
+# two execs sent at once run one after the other: B is sent once A has started (its mark seen
+# through the sandbox init's root), and must wait for A's end
+spid=$(jq -r .sandboxPid "$ISOL8_RUN_DIR/sessions/main/meta.json")
+"$S" exec main -e 'import time; open("/sandbox/log","a").write("A-start\n"); time.sleep(2); open("/sandbox/log","a").write("A-end\n")' &
+for i in $(seq 400); do grep -q A-start /proc/$spid/root/sandbox/log 2>/dev/null && break; sleep 0.05; done
 "$S" exec main -e 'open("/sandbox/log","a").write("B\n")'
 wait
 capture "$S" exec main --cmd 'cat /sandbox/log | tr "\n" " "'
@@ -113,7 +115,7 @@ is "$(ls "$ISOL8_RUN_DIR/sessions" | wc -l)" 0 "…no session directory left"
 
 # idle expiry: the supervisor expires itself
 "$S" create -r bash --id short --idle-timeout 800 > /dev/null
-sleep 1.6
+for i in $(seq 200); do [ -e "$ISOL8_RUN_DIR/sessions/short" ] || break; sleep 0.05; done
 ok $([ ! -e "$ISOL8_RUN_DIR/sessions/short" ]; echo $?) "a session idle past its timeout removes itself"
 capture "$S" exec short -e 'echo hi'
 like "$ERR" 'no session "short"' "…and is gone"

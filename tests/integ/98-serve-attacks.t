@@ -241,13 +241,14 @@ req POST /execute "$KA" '{"request":{"runtime":"python","code":"import time; tim
 is "$CODE $(jqr .stdout)" "200 8" "a run with installs gets its install budget too, not ended at timeout + serve.graceMs"
 # a session that does not answer: 504 at the execution's timeout + serve.graceMs
 req POST /execute "$KA" '{"request":{"runtime":"python","code":"x = 1"},"sessionId":"slow"}'
+slow=$(jq -r .sandboxPid "$ISOL8_RUN_DIR"/sessions/k*-slow/meta.json) # k<owner>-<sessionId>
 curl -s -o /dev/null --max-time 30 -H "Authorization: Bearer $KA" \
-	--data-binary '{"request":{"runtime":"python","code":"import time; time.sleep(3)","timeoutMs":5000},"sessionId":"slow"}' \
+	--data-binary '{"request":{"runtime":"python","code":"import time; open(\"/sandbox/busy\", \"w\").close(); time.sleep(5)","timeoutMs":8000},"sessionId":"slow"}' \
 	"$URL/execute" & busy=$!
-sleep 0.3
+for i in $(seq 400); do [ -e /proc/$slow/root/sandbox/busy ] && break; sleep 0.05; done # busy: the session is taken
 elapsed req POST /execute "$KA" '{"request":{"runtime":"python","code":"print(1)","timeoutMs":500},"sessionId":"slow"}'
 like "$CODE $(jqr .error)" "^504 session slow did not answer within the execution's timeout plus 300 ms" "a session that does not answer: 504 naming serve.graceMs"
-ok $(lt "$SECS" 2) "…after timeout + serve.graceMs (${SECS}s)"
+ok $(lt "$SECS" 3) "…after timeout + serve.graceMs (${SECS}s), not the busy run's 5 s"
 wait $busy
 # The watchdog: a streaming client that stops reading blocks the server's writes, so neither the
 # execution's timeout nor the session's deadline can act; the watchdog ends the connection at

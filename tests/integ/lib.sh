@@ -15,8 +15,10 @@ _n=0 _fail=0
 # ISOL8_TEST_POOL=1: run this file's sandboxes through a warm pool (isol8-pool) in its run dir
 POOL_PID=
 if [ "${ISOL8_TEST_POOL:-0}" = 1 ]; then
-	"$BIN/isol8-pool" --size 2 2>/dev/null & POOL_PID=$!
-	for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
+	# its socket listens from the start, but it answers once its first fill is done ("ready on"
+	# on stderr; up to 30 s): a run asking before that waits 1 s and goes cold
+	"$BIN/isol8-pool" --size 2 2>"$WORK/test-pool.err" & POOL_PID=$!
+	for i in $(seq 700); do grep -q "ready on" "$WORK/test-pool.err" 2>/dev/null && break; sleep 0.05; done
 fi
 
 ok()   { _n=$((_n+1)); if [ "$1" = 0 ]; then echo "ok $_n - $2"; else echo "not ok $_n - $2"; _fail=$((_fail+1)); fi; }
@@ -49,6 +51,18 @@ diag() { printf '# %s\n' "$*"; }
 
 # Runs a command capturing stdout, stderr and exit code into OUT, ERR, RC.
 capture() { local o e; o=$(mktemp) e=$(mktemp); "$@" >"$o" 2>"$e" </dev/null; RC=$?; OUT=$(cat "$o"); ERR=$(cat "$e"); rm -f "$o" "$e"; }
+
+# wait_payload PATTERN: until a sandbox process (uid 65534) whose command line matches PATTERN
+# runs, 20 s at most (a run killed before its sandbox is built leaves nothing to test);
+# wait_no_payload PATTERN: until none does
+wait_payload() { for _i in $(seq 400); do pgrep -u 65534 -f "$1" >/dev/null && return 0; sleep 0.05; done; return 1; }
+wait_no_payload() { for _i in $(seq 400); do pgrep -u 65534 -f "$1" >/dev/null || return 0; sleep 0.05; done; return 1; }
+# kill_run_midway N: an isol8-run of `sleep N`, killed with SIGKILL once its sandbox runs it
+kill_run_midway() {
+	"$RUN" --cmd "sleep $1" & local p=$!
+	wait_payload "^sleep $1\$"; kill -KILL $p; wait $p 2>/dev/null
+	wait_no_payload "^sleep $1\$"
+}
 
 leftovers() {
 	local n i
