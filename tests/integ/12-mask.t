@@ -20,7 +20,7 @@ capture bash -c "printf 'a first-secret-1 b second-secret-2 c\n' | '$M' --secret
 is "$OUT" "a *** b *** c" "--secret-file: one secret a line (CR LF too, blank lines skipped)"
 
 # streaming: the first line comes out while the writer still sleeps
-capture bash -c "{ echo early; sleep 1.5; echo late; } | '$M' --secret-env TOKEN | { read -r l; a=\$(date +%s%N); cat >/dev/null; echo \"\$l \$(( (\$(date +%s%N) - a) / 1000000 ))\"; }"
+capture bash -c "{ echo early; sleep 2.5; echo late; } | '$M' --secret-env TOKEN | { read -r l; a=\$(date +%s%N); cat >/dev/null; echo \"\$l \$(( (\$(date +%s%N) - a) / 1000000 ))\"; }"
 ok $([ "${OUT#early }" -ge 1000 ] 2>/dev/null; echo $?) "output streams: the first line arrives before the input ends (${OUT#early } ms before)"
 
 capture "$M"

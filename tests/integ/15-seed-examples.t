@@ -71,10 +71,10 @@ is "$OUT:$RC" "hello from script.py:0" "cat script.py | isol8 run --runtime pyth
 printf 'import time\nprint("step 1")\ntime.sleep(1)\nprint("step 2")\n' > long_task.py
 lines=$(timed_lines "isol8 run long_task.py --stream")
 like "$lines" $'^step 1 [0-9]+\nstep 2 [0-9]+$' "isol8 run long_task.py --stream"
-ok $(awk 'NR==1{a=$3} NR==2{b=$3} END{exit !(b - a >= 500)}' <<<"$lines"; echo $?) "…step 1 is seen a second before step 2 (streamed, not buffered)"
+ok $(awk 'NR==1{a=$3} NR==2{b=$3} END{exit !(b - a >= 300)}' <<<"$lines"; echo $?) "…step 1 is seen a second before step 2 (streamed, not buffered)"
 lines=$(timed_lines "isol8 run -e \"import time; print('start'); time.sleep(1); print('done')\" --runtime python --stream")
 like "$lines" $'^start [0-9]+\ndone [0-9]+$' "isol8 run -e \"import time; print('start'); time.sleep(1); print('done')\" --runtime python --stream"
-ok $(awk 'NR==1{a=$2} NR==2{b=$2} END{exit !(b - a >= 500)}' <<<"$lines"; echo $?) "…start is seen a second before done"
+ok $(awk 'NR==1{a=$2} NR==2{b=$2} END{exit !(b - a >= 300)}' <<<"$lines"; echo $?) "…start is seen a second before done"
 
 # ---- Package installation (from the loopback index above: the host's configured registry) -----
 export PIP_INDEX_URL=http://localhost/simple/ NPM_CONFIG_REGISTRY=http://localhost/

@@ -94,12 +94,12 @@ suite() {
 	is "$CODE" 200 "$be: …the token is a key"
 
 	# expiry, then the purge job (every second here) removes the expired and the revoked
-	req POST /auth/keys "$MASTER" '{"name":"brief","ttlMs":1000}'
+	req POST /auth/keys "$MASTER" '{"name":"brief","ttlMs":3000}'
 	local brief brief_id
 	brief=$(jqr .key) brief_id=$(jqr .id)
 	req GET /sessions "$brief"
-	is "$CODE" 200 "$be: a key with ttlMs 1000 works at first"
-	sleep 1.3
+	is "$CODE" 200 "$be: a key with ttlMs 3000 works at first"
+	sleep 3.3
 	req GET /sessions "$brief"
 	is "$CODE" 403 "$be: …and not once it has expired"
 	for i in $(seq 60); do
@@ -270,8 +270,8 @@ is "$CODE $(jqr .stdout)" "200 41" "…and alpha's s1 is as it was"
 req POST /execute "$B" '{"sessionId":"s2","request":{"runtime":"python","code":"1"}}'
 is "$CODE" 429 "serve.tenants.beta.maxSessions 1: a second session is 429"
 like "$(jqr .error)" 'tenant "beta" already has 1 sessions' "…saying whose limit it is"
-req POST /execute "$B" '{"request":{"runtime":"bash","code":"sleep 2"}}' & SLOW=$!
-sleep 0.7
+req POST /execute "$B" '{"request":{"runtime":"bash","code":"sleep 4"}}' & SLOW=$!
+for i in $(seq 400); do [ "$(metric isol8_in_flight)" = 1 ] && break; sleep 0.05; done
 req POST /execute "$B" '{"request":{"runtime":"bash","code":"echo hi"}}'
 is "$CODE" 429 "serve.tenants.beta.maxConcurrent 1: a second execution at once is 429"
 wait $SLOW

@@ -14,11 +14,12 @@ trap 'kill ${SPID:-} 2>/dev/null' EXIT
 is "$(code "$URL/health")/$(jq -r .status "$WORK/body")" "200/ok" "health: ok"
 is "$(code --data-binary '{"request":{"runtime":"python","code":"x = 5"},"sessionId":"kept"}' "$URL/execute")" 200 "a session before the drain"
 curl -s -o "$WORK/long" -w '%{http_code}' --max-time 60 "${H[@]}" \
-	--data-binary '{"request":{"runtime":"python","code":"import time; time.sleep(2); print(\"done\")"}}' "$URL/execute" >"$WORK/long.code" &
+	--data-binary '{"request":{"runtime":"python","code":"import time; time.sleep(6); print(\"done\")"}}' "$URL/execute" >"$WORK/long.code" &
 LONG=$!
-sleep 0.7
+# the long run is in flight before the drain starts, and outlasts the checks made during it
+for i in $(seq 400); do code "$URL/metrics" >/dev/null; grep -qx 'isol8_in_flight 1' "$WORK/body" && break; sleep 0.05; done
 kill -TERM "$SPID"
-sleep 0.3
+for i in $(seq 200); do [ "$(code "$URL/health")" = 503 ] && break; sleep 0.05; done
 is "$(code "$URL/health")/$(jq -r .status "$WORK/body")" "503/draining" "after SIGTERM, health: 503 draining"
 is "$(code --data-binary '{"request":{"runtime":"python","code":"print(1)"}}' "$URL/execute")" 503 "a new ephemeral execution: 503"
 like "$(jq -r .error "$WORK/body")" 'draining' "…saying the node is draining"

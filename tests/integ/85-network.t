@@ -14,8 +14,8 @@ python3 "$(dirname "$0")/../helpers/https_origin.py" $SP "$WORK/cert.pem" "$WORK
 "$P" --listen 127.0.0.1:$XP --allow-private --allow '^localhost$' --allow '^127\.0\.0\.1$' --deny '^blocked\.' \
 	--deny '^127\.0\.0\.2$' --ports 443,$SP,$HP,$KP --log "$WORK/proxy.jsonl" 2>/dev/null & px=$!
 trap 'kill $hs $ss $px 2>/dev/null' EXIT
-for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:$HP/ && curl -sk -o /dev/null https://127.0.0.1:$SP/ && break; sleep 0.1; done
-sleep 0.2
+for i in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:$HP/ && curl -sk -o /dev/null https://127.0.0.1:$SP/ && break; sleep 0.1; done
+wait_port $XP
 X="-s --max-time 5 -x http://127.0.0.1:$XP"
 
 is "$(curl $X http://localhost:$HP/index.txt)" plain-ok "HTTP: an allowed host passes"
@@ -38,14 +38,14 @@ like "$OUT" '400 Bad Request' "an origin-form request (not a proxy request) gets
 capture python3 -c "import socket; s=socket.create_connection(('127.0.0.1',$XP)); s.sendall(b'GET http://localhost/ HTTP/1.1\r\n' + b'X: ' + b'a'*20000 + b'\r\n\r\n'); print(s.recv(100).decode())"
 like "$OUT" '400 Bad Request' "a request head over 16 KiB gets 400"
 
-sleep 0.3
+for i in $(seq 100); do [ "$(wc -l <"$WORK/proxy.jsonl")" -ge 11 ] && break; sleep 0.05; done # written as each ends
 is "$(jq -r '.action' "$WORK/proxy.jsonl" | head -11 | sort | uniq -c | tr -s ' ' | tr '\n' ';')" " 4 ALLOW; 7 BLOCK;" "one log line per request, ALLOW/BLOCK (malformed requests are not proxy requests)"
 is "$(jq -c 'select(.host=="blocked.example") | [.method, .path, .action]' "$WORK/proxy.jsonl")" '["CONNECT",null,"BLOCK"]' "the fronting attempt is logged as a blocked CONNECT to the SNI host"
 is "$(jq -c 'select(.path=="/index.txt") | keys' "$WORK/proxy.jsonl" | head -1)" '["action","durationMs","host","method","path","timestamp"]' "log lines have the reference's network.jsonl fields"
 
 # keep-alive: several requests over one client connection, each framed correctly
 python3 "$(dirname "$0")/../helpers/http11_origin.py" $KP & ko=$!
-sleep 0.4
+wait_port $KP
 cat > "$WORK/ka.py" <<'PY'
 import http.client, sys
 xp, kp = sys.argv[1], sys.argv[2]
@@ -80,7 +80,7 @@ kill $ko
 SA=$(port); IN=$(port)
 systemd-socket-activate -l 127.0.0.1:$SA "$P" --allow-private --allow-port $HP --deny '^blocked' >/dev/null 2>&1 & sa=$!
 systemd-socket-activate -l 127.0.0.1:$IN --inetd -a "$P" --inetd --allow-private --allow-port $HP --deny '^blocked' >/dev/null 2>&1 & ia=$!
-sleep 0.5
+wait_port $SA; wait_port $IN
 is "$(curl -s --max-time 5 -x http://127.0.0.1:$SA http://localhost:$HP/index.txt)" plain-ok "socket activation: serves on the socket it is given"
 is "$(curl -s --max-time 5 -x http://127.0.0.1:$SA -o /dev/null -w '%{http_code}' http://blocked.test/)" 403 "socket activation: rules apply"
 is "$(curl -s --max-time 5 -x http://127.0.0.1:$IN http://localhost:$HP/index.txt)" plain-ok "inetd: one connection on stdin/stdout"
@@ -94,7 +94,7 @@ like "$ERR" '^\[ERR\] invalid --deny pattern' "…for --deny too (never a silent
 
 # the address policy, with no --allow-private: decided before any connection is made
 "$P" --listen 127.0.0.1:$(( XP + 1 )) --ports 80,$HP --log "$WORK/priv.jsonl" 2>/dev/null & px2=$!
-sleep 0.4
+wait_port $(( XP + 1 ))
 Y="-s --max-time 5 -x http://127.0.0.1:$(( XP + 1 ))"
 for u in http://localhost:$HP/ http://127.0.0.1:$HP/ http://169.254.169.254/latest/meta-data/ http://10.1.2.3/ http://[::1]:$HP/ http://0.0.0.0:$HP/ http://100.64.0.1/; do
 	is "$(curl $Y -o /dev/null -w '%{http_code}' "$u")" 403 "private, loopback, metadata and CGNAT refused: $u"

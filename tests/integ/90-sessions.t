@@ -107,7 +107,8 @@ is "$OUT" "***" "session secrets are masked"
 # a supervisor killed with SIGKILL: its sandbox dies with it; cleanup removes the rest
 pid=$(jq -r .daemon "$ISOL8_RUN_DIR/sessions/main/meta.json")
 spid=$(jq -r .sandboxPid "$ISOL8_RUN_DIR/sessions/main/meta.json")
-kill -KILL "$pid"; sleep 0.3
+kill -KILL "$pid"
+for i in $(seq 200); do [ ! -e /proc/$spid ] || grep -q ') Z ' /proc/$spid/stat && break; sleep 0.05; done
 ok $([ ! -e /proc/$spid ] || grep -q ') Z ' /proc/$spid/stat; echo $?) "kill -9 of the supervisor: the sandbox dies with it"
 capture "$CLEAN"
 is "$(printf '%s' "$OUT" | jq -r .removed)" 2 "isol8-cleanup removes the session and its sandbox"

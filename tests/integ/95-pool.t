@@ -63,8 +63,8 @@ capture "$RUN" --json -e 'x = bytearray(600 << 20)'; is "$(jqr .status)" oom "wa
 # a pooled sandbox whose init is killed is discarded and replaced
 victim=$(jq -r 'select(.persist == false) | .pid' "$ISOL8_RUN_DIR"/sandboxes/*.json | head -1)
 kill -KILL "$victim"
-for i in $(seq 100); do capture "$POOL" status; [ "$(jqr '.discarded >= 1 and .ready == 10')" = true ] && break; sleep 0.1; done
-is "$(jqr '.discarded >= 1 and .ready == 10')" true "a pooled sandbox that died is discarded and replaced"
+for i in $(seq 100); do capture "$POOL" status; [ "$(jqr '.discarded >= 1 and .ready >= 10')" = true ] && break; sleep 0.1; done
+is "$(jqr '.discarded >= 1 and .ready >= 10')" true "a pooled sandbox that died is discarded and replaced"
 # a warm interpreter that dies (not its init) is discarded too
 # (one of this pool's: the children of its sandboxes' inits, not another pool's on the machine)
 wpid=$(for rec in "$ISOL8_RUN_DIR"/sandboxes/*.json; do
@@ -73,8 +73,8 @@ wpid=$(for rec in "$ISOL8_RUN_DIR"/sandboxes/*.json; do
 done | head -1)
 d0=$(jqr .discarded)
 kill -KILL "$wpid"
-for i in $(seq 100); do capture "$POOL" status; [ "$(jqr ".discarded > $d0 and .kinds.python == 2")" = true ] && break; sleep 0.1; done
-is "$(jqr ".discarded > $d0 and .kinds.python == 2")" true "a pooled interpreter that died is discarded and replaced"
+for i in $(seq 100); do capture "$POOL" status; [ "$(jqr ".discarded > $d0 and .kinds.python >= 2")" = true ] && break; sleep 0.1; done
+is "$(jqr ".discarded > $d0 and .kinds.python >= 2")" true "a pooled interpreter that died is discarded and replaced"
 capture "$RUN" --json -e 'print(2)'
 is "$(jqr '[.stdout, .status] | join(" ")')" "2 ok" "…and runs still work"
 
@@ -104,10 +104,10 @@ ok $([ $((rss1 - rss0)) -lt 4096 ] && echo 0 || echo 1) "the pool's own memory s
 before=$(jqr .discarded)
 kill -KILL $pl; wait $pl 2>/dev/null; rm -f "$ISOL8_RUN_DIR/pool.sock"
 "$BIN/isol8-cleanup" >/dev/null
-"$POOL" --size 1 --max-age 1000 --runtimes none 2>/dev/null & pl=$!
+"$POOL" --size 1 --max-age 3000 --runtimes none 2>/dev/null & pl=$!
 for i in $(seq 100); do [ -S "$ISOL8_RUN_DIR/pool.sock" ] && break; sleep 0.05; done
-sleep 2
-for i in $(seq 40); do capture "$POOL" status; [ "$(jqr .ready)" = 1 ] && break; sleep 0.1; done
+sleep 4
+for i in $(seq 100); do capture "$POOL" status; [ "$(jqr '.discarded >= 1 and .ready == 1')" = true ] && break; sleep 0.1; done
 ok $([ "$(jqr .discarded)" -ge 1 ] && [ "$(jqr .ready)" -eq 1 ] && echo 0 || echo 1) "--max-age replaces pooled sandboxes that grow old ($(jqr .discarded) discarded, $(jqr .ready) ready)"
 
 # the secure strategy keeps no interpreter running: each starts when its run arrives

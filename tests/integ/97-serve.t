@@ -141,7 +141,7 @@ print(r.status, r.getheader("Content-Type"), "%.2f %.2f" % (first or -1, end))
 for f in frames:
     print(f["type"], json.dumps(f.get("data"))[:60])
 EOF
-out=$(python3 "$WORK/sse.py" "$URL" "$KA" '{"request":{"runtime":"python","code":"import time\nprint(\"one\", flush=True)\ntime.sleep(1)\nprint(\"two\")"}}')
+out=$(python3 "$WORK/sse.py" "$URL" "$KA" '{"request":{"runtime":"python","code":"import time\nprint(\"one\", flush=True)\ntime.sleep(2)\nprint(\"two\")"}}')
 head=$(printf '%s\n' "$out" | head -1)
 like "$head" "^200 text/event-stream " "POST /execute/stream answers text/event-stream"
 first=$(echo "$head" | cut -d' ' -f3) end=$(echo "$head" | cut -d' ' -f4)

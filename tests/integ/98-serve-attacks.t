@@ -193,14 +193,20 @@ kill -TERM $SPID; wait $SPID
 # GET /file waits on a session that is busy with another execution (up to serve.graceMs).
 # Authenticated connections are never evicted: one key's dozens of them must not take every
 # connection the server takes (maxConcurrent + maxQueue + 16 = 19 here).
+# wait_busy SID: until the run sent to session SID has started (the mark it leaves in /sandbox,
+# seen through its sandbox init's root; the directory is k<owner>-<sessionId>)
+wait_busy() {
+	local p; p=$(jq -r .sandboxPid "$ISOL8_RUN_DIR"/sessions/k*-"$1"/meta.json)
+	for i in $(seq 400); do [ -e /proc/$p/root/sandbox/busy ] && return; sleep 0.05; done
+}
 echo '{"maxConcurrent": 2, "serve": {"maxQueue": 1, "graceMs": 5000}}' > "$WORK/flood.json"
 ISOL8_CONFIG="$WORK/flood.json" start_server "$WORK/s4.log" --key "$KA" --key "$KB"
 req POST /execute "$KA" '{"request":{"runtime":"python","code":"x = 1"},"sessionId":"busy"}'
 is "$CODE" 200 "a session for the flood"
 curl -s -o /dev/null --max-time 30 -H "Authorization: Bearer $KA" \
-	--data-binary '{"request":{"runtime":"python","code":"import time; time.sleep(5)","timeoutMs":8000},"sessionId":"busy"}' \
+	--data-binary '{"request":{"runtime":"python","code":"import time; open(\"/sandbox/busy\", \"w\").close(); time.sleep(5)","timeoutMs":8000},"sessionId":"busy"}' \
 	"$URL/execute" & busy=$!
-sleep 0.5
+wait_busy busy
 capture $ATTACK flood "$URL" "$KA" "$KB" busy 34
 is "$(echo "$OUT" | sed -n 1p)" "health 200" "one key's 34 GET /file on a busy session: /health is still served"
 is "$(echo "$OUT" | sed -n 2p)" "exec 200 7" "…and so is another key's execution"
@@ -217,9 +223,9 @@ echo '{"maxConcurrent": 2, "serve": {"maxQueue": 1, "graceMs": 5000, "maxConnect
 ISOL8_CONFIG="$WORK/flood2.json" start_server "$WORK/s4b.log" --key "$KA" --key "$KB"
 req POST /execute "$KA" '{"request":{"runtime":"python","code":"x = 1"},"sessionId":"busy"}'
 curl -s -o /dev/null --max-time 30 -H "Authorization: Bearer $KA" \
-	--data-binary '{"request":{"runtime":"python","code":"import time; time.sleep(4)","timeoutMs":8000},"sessionId":"busy"}' \
+	--data-binary '{"request":{"runtime":"python","code":"import time; open(\"/sandbox/busy\", \"w\").close(); time.sleep(4)","timeoutMs":8000},"sessionId":"busy"}' \
 	"$URL/execute" & busy=$!
-sleep 0.5
+wait_busy busy
 capture $ATTACK flood "$URL" "$KA" "$KB" busy 34
 is "$(echo "$OUT" | sed -n 1,2p | tr '\n' ' ')" "health 200 exec 429 - " "one key holding every keyed place: /health is served, another key gets 429, not a hang or 503"
 wait $busy
@@ -241,11 +247,10 @@ req POST /execute "$KA" '{"request":{"runtime":"python","code":"import time; tim
 is "$CODE $(jqr .stdout)" "200 8" "a run with installs gets its install budget too, not ended at timeout + serve.graceMs"
 # a session that does not answer: 504 at the execution's timeout + serve.graceMs
 req POST /execute "$KA" '{"request":{"runtime":"python","code":"x = 1"},"sessionId":"slow"}'
-slow=$(jq -r .sandboxPid "$ISOL8_RUN_DIR"/sessions/k*-slow/meta.json) # k<owner>-<sessionId>
 curl -s -o /dev/null --max-time 30 -H "Authorization: Bearer $KA" \
 	--data-binary '{"request":{"runtime":"python","code":"import time; open(\"/sandbox/busy\", \"w\").close(); time.sleep(5)","timeoutMs":8000},"sessionId":"slow"}' \
 	"$URL/execute" & busy=$!
-for i in $(seq 400); do [ -e /proc/$slow/root/sandbox/busy ] && break; sleep 0.05; done # busy: the session is taken
+wait_busy slow
 elapsed req POST /execute "$KA" '{"request":{"runtime":"python","code":"print(1)","timeoutMs":500},"sessionId":"slow"}'
 like "$CODE $(jqr .error)" "^504 session slow did not answer within the execution's timeout plus 300 ms" "a session that does not answer: 504 naming serve.graceMs"
 ok $(lt "$SECS" 3) "…after timeout + serve.graceMs (${SECS}s), not the busy run's 5 s"

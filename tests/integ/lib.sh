@@ -57,6 +57,8 @@ capture() { local o e; o=$(mktemp) e=$(mktemp); "$@" >"$o" 2>"$e" </dev/null; RC
 # wait_no_payload PATTERN: until none does
 wait_payload() { for _i in $(seq 400); do pgrep -u 65534 -f "$1" >/dev/null && return 0; sleep 0.05; done; return 1; }
 wait_no_payload() { for _i in $(seq 400); do pgrep -u 65534 -f "$1" >/dev/null || return 0; sleep 0.05; done; return 1; }
+# wait_port PORT: until something listens on 127.0.0.1:PORT (10 s at most), without connecting
+wait_port() { for _i in $(seq 200); do [ -n "$(ss -Hltn "sport = :$1")" ] && return 0; sleep 0.05; done; return 1; }
 # kill_run_midway N: an isol8-run of `sleep N`, killed with SIGKILL once its sandbox runs it
 kill_run_midway() {
 	"$RUN" --cmd "sleep $1" & local p=$!
