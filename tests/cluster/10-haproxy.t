@@ -37,11 +37,12 @@ is "$(curl -s "$LBURL/health" | jq -r .status)" ok "HAProxy with contrib/haproxy
 sessions_through "$LBURL" "the balancer" 3
 
 # ---- ephemeral requests spread ---------------------------------------------------------------
+EPH=()
 for i in $(seq 12); do
 	curl -s -o /dev/null "${H[@]}" --data-binary '{"request":{"runtime":"bash","code":"sleep 0.2"}}' "$LBURL/execute" &
-	PIDS+=($!)
+	EPH+=($!)
 done
-for p in "${PIDS[@]:5}"; do wait "$p" 2>/dev/null; done
+for p in "${EPH[@]}"; do wait "$p" 2>/dev/null; done
 served=0
 for n in 1 2 3; do
 	c=$(curl -s -H "Authorization: Bearer $KEY" "${NODE_URL[$n]}/metrics" | awk '/^isol8_executions_total\{runtime="bash"/ {s += $2} END {print s + 0}')
@@ -69,7 +70,8 @@ curl -s -o /dev/null -X DELETE -H "Authorization: Bearer $KEY" -H "Mcp-Session-I
 for n in 1 2 3; do [ -n "$(ls "${NODE_DIR[$n]}/sessions" 2>/dev/null | grep -- '-c3$')" ] && dn=$n; done
 "$ISOL8" run --host "$LBURL" --key "$KEY" --persistent --session-id c3 -e 'import time; time.sleep(2); print("finished")' \
 	>"$WORK/long.out" 2>/dev/null & LONG=$!
-sleep 0.7
+# drained once the exec runs there (its session's meta.json says busy), not after a fixed head start
+for i in $(seq 200); do jq -e .busy "${NODE_DIR[$dn]}"/sessions/*-c3/meta.json >/dev/null 2>&1 && break; sleep 0.05; done
 kill -TERM "${NODE_PID[$dn]}"
 sleep 2.5 # two failed checks: HAProxy takes the node out
 for i in $(seq 9); do curl -s -o /dev/null "${H[@]}" --data-binary '{"request":{"runtime":"bash","code":"true"}}' "$LBURL/execute"; done

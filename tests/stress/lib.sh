@@ -22,7 +22,7 @@ ISOL8="$BIN/isol8"
 # KILLs it 5 s later).
 RUN_MS=${STRESS_RUN_MS:-8000}
 LIMIT_S=${STRESS_LIMIT_S:-4}
-WATCHDOG_S=$((RUN_MS / 1000 + 10))
+WATCHDOG_S=$((RUN_MS / 1000 + 10 > LIMIT_S + 10 ? RUN_MS / 1000 + 10 : LIMIT_S + 10))
 # Iteration counts are multiplied by STRESS_SCALE (1 = the CI run, under 5 minutes in all).
 SCALE=${STRESS_SCALE:-1}
 # A group stops after this many failed runs (0: never); the rest would only repeat the failure.
