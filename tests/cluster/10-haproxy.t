@@ -71,7 +71,7 @@ for n in 1 2 3; do [ -n "$(ls "${NODE_DIR[$n]}/sessions" 2>/dev/null | grep -- '
 "$ISOL8" run --host "$LBURL" --key "$KEY" --persistent --session-id c3 -e 'import time; time.sleep(2); print("finished")' \
 	>"$WORK/long.out" 2>/dev/null & LONG=$!
 # drained once the exec runs there (its session's meta.json says busy), not after a fixed head start
-for i in $(seq 200); do jq -e .busy "${NODE_DIR[$dn]}"/sessions/*-c3/meta.json >/dev/null 2>&1 && break; sleep 0.05; done
+wait_session_busy "${NODE_DIR[$dn]}" c3
 kill -TERM "${NODE_PID[$dn]}"
 sleep 2.5 # two failed checks: HAProxy takes the node out
 for i in $(seq 9); do curl -s -o /dev/null "${H[@]}" --data-binary '{"request":{"runtime":"bash","code":"true"}}' "$LBURL/execute"; done

@@ -261,7 +261,7 @@ is "$(sql "select string_agg(distinct state, ',') from isol8_sessions where node
 # ---- n3 drained --------------------------------------------------------------------------------------
 L3=(${HELD[3]})
 ( x "$LBURL" "$KEY" "c${L3[0]}" 'import time; time.sleep(2); print("finished")'; echo "$CODE_ $(jq -r .stdout <<<"$OUT")" >"$WORK/long.out" ) & LONG=$!
-for i in $(seq 200); do jq -e .busy "${NODE_DIR[3]}"/sessions/*-c${L3[0]}/meta.json >/dev/null 2>&1 && break; sleep 0.05; done
+wait_session_busy "${NODE_DIR[3]}" "c${L3[0]}"
 kill -TERM "${NODE_PID[3]}"
 wait "$LONG"
 is "$(cat "$WORK/long.out")" "200 finished" "n3 drained (SIGTERM): its running execution finishes"

@@ -52,13 +52,21 @@ diag() { printf '# %s\n' "$*"; }
 # Runs a command capturing stdout, stderr and exit code into OUT, ERR, RC.
 capture() { local o e; o=$(mktemp) e=$(mktemp); "$@" >"$o" 2>"$e" </dev/null; RC=$?; OUT=$(cat "$o"); ERR=$(cat "$e"); rm -f "$o" "$e"; }
 
+# wait_until SECONDS CMD…: CMD tried every 50 ms until it succeeds, SECONDS at most (a check
+# waits for a state, never a fixed time: docs/testing.md)
+wait_until() { local _n=$(($1 * 20)) _i; shift; for _i in $(seq "$_n"); do "$@" && return 0; sleep 0.05; done; return 1; }
 # wait_payload PATTERN: until a sandbox process (uid 65534) whose command line matches PATTERN
-# runs, 20 s at most (a run killed before its sandbox is built leaves nothing to test);
-# wait_no_payload PATTERN: until none does
-wait_payload() { for _i in $(seq 400); do pgrep -u 65534 -f "$1" >/dev/null && return 0; sleep 0.05; done; return 1; }
-wait_no_payload() { for _i in $(seq 400); do pgrep -u 65534 -f "$1" >/dev/null || return 0; sleep 0.05; done; return 1; }
-# wait_port PORT: until something listens on 127.0.0.1:PORT (10 s at most), without connecting
-wait_port() { for _i in $(seq 200); do [ -n "$(ss -Hltn "sport = :$1")" ] && return 0; sleep 0.05; done; return 1; }
+# runs (a run killed before its sandbox is built leaves nothing to test); wait_no_payload: none
+payload_runs() { pgrep -u 65534 -f "$1" >/dev/null; }
+payload_gone() { ! payload_runs "$1"; }
+wait_payload() { wait_until 20 payload_runs "$1"; }
+wait_no_payload() { wait_until 20 payload_gone "$1"; }
+# wait_port PORT: until something listens on 127.0.0.1:PORT, without connecting
+port_listens() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
+wait_port() { wait_until 10 port_listens "$1"; }
+# wait_session_busy RUN_DIR SESSION_ID: until the session's meta.json says an exec runs
+session_busy() { jq -e .busy "$1"/sessions/*-"$2"/meta.json >/dev/null 2>&1; }
+wait_session_busy() { wait_until 10 session_busy "$1" "$2"; }
 # kill_run_midway N: an isol8-run of `sleep N`, killed with SIGKILL once its sandbox runs it
 kill_run_midway() {
 	"$RUN" --cmd "sleep $1" & local p=$!
