@@ -89,6 +89,18 @@ static DIR *open_dir(char *path, char dir[PATH_MAX])
 	return opendir(dir);
 }
 
+/* "<id>.json.tmp": record_write's temporary file, left when its writer was killed between
+ * writing it and renaming it into place (a pool killed while it hands a record over). Only
+ * that exact shape: nothing else in the directory is cleanup's to delete. */
+static bool stray_record_tmp(const char *name, size_t n)
+{
+	char id[64];
+	if (n < 10 || strcmp(name + n - 9, ".json.tmp") || n - 9 >= sizeof id)
+		return false;
+	snprintf(id, sizeof id, "%.*s", (int)(n - 9), name);
+	return record_id_valid(id);
+}
+
 static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_reap_report *r)
 {
 	char dir[PATH_MAX], cur_boot[64];
@@ -99,10 +111,14 @@ static void reap_records(const isol8_reap_opts *o, const char *run_dir, isol8_re
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		size_t n = strlen(e->d_name);
-		if (n < 6 || strcmp(e->d_name + n - 5, ".json"))
-			continue;
 		char path[PATH_MAX + 300];
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (!o->dry_run && stray_record_tmp(e->d_name, n) && older_than(path, o->orphan_age_s)) {
+			unlink(path);
+			continue;
+		}
+		if (n < 6 || strcmp(e->d_name + n - 5, ".json"))
+			continue;
 		isol8_record rec;
 		if (record_read(path, &rec) < 0) {
 			char id[300];

@@ -85,6 +85,20 @@ is "$OUT" '{"removed":0,"failed":0,"errors":[]}' "a young record-less cgroup is 
 capture "$CLEAN" --orphan-age 0
 is "$OUT" '{"removed":1,"failed":0,"errors":[]}' "…and removed once old enough"
 
+# a record's temporary file, left by a writer killed between writing it and renaming it into
+# place (a pool killed with SIGKILL while it hands a record over): removed once old enough
+# (a younger one may be being written right now), and never anything else in that directory
+T="$ISOL8_RUN_DIR/sandboxes/00000000000000dd.json.tmp"
+echo '{"id":"00000000000000dd"' >"$T"; echo keep >"$ISOL8_RUN_DIR/sandboxes/notes.txt"
+capture "$CLEAN"
+is "$OUT:$(ls "$ISOL8_RUN_DIR/sandboxes" | tr '\n' ' ')" '{"removed":0,"failed":0,"errors":[]}:00000000000000dd.json.tmp notes.txt ' \
+	"a young record's temporary file is left alone (it may be being written)"
+touch -d '-2 minutes' "$T" "$ISOL8_RUN_DIR/sandboxes/notes.txt"
+capture "$CLEAN"
+is "$OUT:$(ls "$ISOL8_RUN_DIR/sandboxes" | tr '\n' ' ')" '{"removed":0,"failed":0,"errors":[]}:notes.txt ' \
+	"…and removed once older than --orphan-age; a file of another name stays"
+rm "$ISOL8_RUN_DIR/sandboxes/notes.txt"
+
 # two cleanups at once over two stale sandboxes: each removed exactly once
 for k in 1 2; do kill_run_midway 30$k; done
 "$CLEAN" > "$WORK/c1" & "$CLEAN" > "$WORK/c2"; wait
